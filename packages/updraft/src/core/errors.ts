@@ -1,0 +1,48 @@
+/**
+ * Typed, coded errors. Every error Updraft raises on purpose is an UpdraftError with a stable `code`;
+ * the CLI maps codes to exit codes and the API (later) maps them to HTTP statuses, each in one place.
+ */
+export type ErrorCode =
+  | "DAG_DEFINITION"
+  | "DAG_IMPORT"
+  | "CONFIG_INVALID"
+  | "DATABASE_URL_INVALID"
+  | "DATABASE_UNREACHABLE"
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "INVALID_INPUT";
+
+export class UpdraftError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "UpdraftError";
+    this.code = code;
+  }
+}
+
+/** A DAG file describes something Updraft cannot run: a cycle, a duplicate id, a bad cron, ... */
+export class DagDefinitionError extends UpdraftError {
+  readonly dagId: string | undefined;
+  readonly taskId: string | undefined;
+  constructor(message: string, where: { dagId?: string; taskId?: string } = {}) {
+    super("DAG_DEFINITION", message);
+    this.name = "DagDefinitionError";
+    this.dagId = where.dagId;
+    this.taskId = where.taskId;
+  }
+}
+
+export class NotFoundError extends UpdraftError {
+  constructor(message: string) {
+    super("NOT_FOUND", message);
+    this.name = "NotFoundError";
+  }
+}
+
+export class InvalidInputError extends UpdraftError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("INVALID_INPUT", message, options);
+    this.name = "InvalidInputError";
+  }
+}

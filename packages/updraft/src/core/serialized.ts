@@ -1,0 +1,107 @@
+/**
+ * The serialized DAG: what the DAG processor stores and every service other than the task runner
+ * reads. One Zod schema each; types are inferred from them. Bump SERIALIZED_DAG_VERSION on any
+ * change a reader of an older form would misread (see ADR in ./ADR.md).
+ */
+import { z } from "zod";
+import { TRIGGER_RULES, WEIGHT_RULES } from "./trigger-rules.ts";
+
+export const SERIALIZED_DAG_VERSION = 1;
+
+const JsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValue), z.record(z.string(), JsonValue)]),
+);
+
+export const ScheduleSchema = z
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("cron"), expression: z.string(), preset: z.string().nullable() }),
+    z.object({ kind: z.literal("interval"), seconds: z.number().positive() }),
+    z.object({ kind: z.literal("once") }),
+  ])
+  .nullable();
+
+/** A DAG param, JSON-Schema style (type, default, enum, bounds) as Airflow's Param. */
+export const ParamSpecSchema = z.object({
+  type: z
+    .union([
+      z.enum(["string", "number", "integer", "boolean", "object", "array", "null"]),
+      z.array(z.enum(["string", "number", "integer", "boolean", "object", "array", "null"])),
+    ])
+    .optional(),
+  default: JsonValue.optional(),
+  description: z.string().optional(),
+  title: z.string().optional(),
+  enum: z.array(JsonValue).optional(),
+  minimum: z.number().optional(),
+  maximum: z.number().optional(),
+  minLength: z.number().int().optional(),
+  maxLength: z.number().int().optional(),
+  pattern: z.string().optional(),
+  format: z.string().optional(),
+});
+export type ParamSpec = z.infer<typeof ParamSpecSchema>;
+
+/** A reference to another task's XCom, as it appears inside serialized TaskFlow arguments. */
+export const XComRefSchema = z.object({ __xcom__: z.object({ taskId: z.string(), key: z.string() }) });
+export type XComRef = z.infer<typeof XComRefSchema>;
+
+export const SerializedTaskSchema = z.object({
+  taskId: z.string(),
+  /** "task" (a TypeScript function), "bash", "empty"; later issues add more kinds. */
+  kind: z.string(),
+  /** Direct upstream task ids, sorted. Downstream ids are derived (see downstreamOf). */
+  upstream: z.array(z.string()),
+  triggerRule: z.enum(TRIGGER_RULES),
+  retries: z.number().int().min(0),
+  retryDelay: z.number().min(0),
+  retryExponentialBackoff: z.boolean(),
+  maxRetryDelay: z.number().min(0).nullable(),
+  executionTimeout: z.number().positive().nullable(),
+  dependsOnPast: z.boolean(),
+  waitForDownstream: z.boolean(),
+  pool: z.string(),
+  poolSlots: z.number().int().min(1),
+  priorityWeight: z.number().int(),
+  weightRule: z.enum(WEIGHT_RULES),
+  queue: z.string(),
+  owner: z.string(),
+  docMd: z.string().nullable(),
+  /** MiB; null = the configured default. */
+  memoryLimit: z.number().positive().nullable(),
+  /** Template fields of the task kind (bash: command, env, cwd), unrendered. */
+  templateFields: z.record(z.string(), JsonValue),
+  /** TaskFlow arguments: JSON with XComRef objects where another task's output is passed. */
+  args: z.array(JsonValue),
+});
+export type SerializedTask = z.infer<typeof SerializedTaskSchema>;
+
+export const SerializedDagSchema = z.object({
+  version: z.literal(SERIALIZED_DAG_VERSION),
+  dagId: z.string(),
+  /** The DAG file, relative to the DAGs folder (or "examples/<file>" for bundled examples). */
+  fileloc: z.string(),
+  description: z.string().nullable(),
+  docMd: z.string().nullable(),
+  schedule: ScheduleSchema,
+  /** ISO-8601 UTC instants. */
+  startDate: z.string().nullable(),
+  endDate: z.string().nullable(),
+  timezone: z.string(),
+  catchup: z.boolean(),
+  maxActiveRuns: z.number().int().min(1),
+  maxActiveTasks: z.number().int().min(1),
+  dagrunTimeout: z.number().positive().nullable(),
+  params: z.record(z.string(), ParamSpecSchema),
+  tags: z.array(z.string()),
+  owner: z.string(),
+  isPausedUponCreation: z.boolean().nullable(),
+  /** Topologically sorted (ties by task id), so readers can walk it in order. */
+  tasks: z.array(SerializedTaskSchema),
+});
+export type SerializedDag = z.infer<typeof SerializedDagSchema>;
+
+export function downstreamOf(dag: SerializedDag): Map<string, string[]> {
+  const out = new Map<string, string[]>(dag.tasks.map((t) => [t.taskId, []]));
+  for (const task of dag.tasks) for (const up of task.upstream) out.get(up)?.push(task.taskId);
+  return out;
+}

@@ -1,0 +1,63 @@
+/** Opening the metadata database from its URL: `sqlite:///path`, `postgresql://...`, `mysql://...`. */
+import { isAbsolute, resolve } from "node:path";
+import { Kysely } from "kysely";
+import { UpdraftError } from "../core/errors.ts";
+import type { DialectAdapter } from "./dialect.ts";
+import { mysqlAdapter } from "./dialects/mysql/index.ts";
+import { postgresAdapter } from "./dialects/postgres/index.ts";
+import { sqliteAdapter } from "./dialects/sqlite/index.ts";
+import type { Tables } from "./schema.ts";
+
+export interface Database {
+  readonly db: Kysely<Tables>;
+  readonly adapter: DialectAdapter;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL only: work inside this schema (tests use one each). */
+  postgresSchema?: string;
+  poolSize?: number;
+}
+
+export function adapterForUrl(url: string, options: DatabaseOptions = {}): DialectAdapter {
+  const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
+  switch (scheme) {
+    case "sqlite":
+      return sqliteAdapter(sqlitePath(url));
+    case "postgres":
+    case "postgresql":
+      return postgresAdapter({ url: url.replace(/^postgres(ql)?\+\w+:/, "postgresql:"), schema: options.postgresSchema, poolSize: options.poolSize });
+    case "mysql":
+    case "mariadb":
+      return mysqlAdapter({ url, poolSize: options.poolSize });
+    default:
+      throw new UpdraftError(
+        "DATABASE_URL_INVALID",
+        `database.url "${redactUrl(url)}" is not supported: use sqlite:///path/to/updraft.db, postgresql://user:pass@host:5432/db or mysql://user:pass@host:3306/db`,
+      );
+  }
+}
+
+/** `sqlite:///abs/path`, `sqlite:////abs/path` (Airflow's form) and `sqlite:relative.db` all work. */
+function sqlitePath(url: string): string {
+  const rest = url.replace(/^sqlite:(\/\/)?/i, "");
+  if (rest === ":memory:" || rest === "/:memory:") return ":memory:";
+  const path = rest.replace(/^\/+/, "/");
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@");
+}
+
+export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
+  const adapter = adapterForUrl(url, options);
+  const db = new Kysely<Tables>({ dialect: adapter.createKyselyDialect() });
+  return { db, adapter, close: () => db.destroy() };
+}
+
+/** Now, as stored: ISO-8601 UTC with milliseconds. */
+export function nowIso(clock: () => number = Date.now): string {
+  return new Date(clock()).toISOString();
+}

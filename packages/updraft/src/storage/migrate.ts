@@ -1,0 +1,78 @@
+/**
+ * Forward-only numbered migrations, one set for every database. Kysely's Migrator holds a lock
+ * (an advisory lock on PostgreSQL, GET_LOCK on MySQL, the single writer on SQLite), so two
+ * processes running `db migrate` at once is safe.
+ */
+import { sql } from "kysely";
+import { Migrator, type Migration } from "kysely/migration";
+import type { Database } from "./database.ts";
+import * as m0001 from "./migrations/0001_initial.ts";
+import type { MigrationContext } from "./migrations/helpers.ts";
+import { TABLE_NAMES } from "./schema.ts";
+
+const MIGRATIONS: Record<string, { up(ctx: MigrationContext): Promise<void> }> = {
+  "0001_initial": m0001,
+};
+
+export const MIGRATION_TABLE = "updraft_migration";
+const MIGRATION_LOCK_TABLE = "updraft_migration_lock";
+
+async function migrator(database: Database): Promise<Migrator> {
+  const migrations: Record<string, Migration> = {};
+  for (const [name, migration] of Object.entries(MIGRATIONS)) {
+    migrations[name] = { up: (db) => migration.up({ db, adapter: database.adapter }) };
+  }
+  return new Migrator({
+    db: database.db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+    // Kysely looks for its tables in any schema unless told which: name the one in use.
+    ...(database.adapter.name === "postgres" ? { migrationTableSchema: await currentSchema(database) } : {}),
+  });
+}
+
+async function currentSchema(database: Database): Promise<string> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db);
+  return rows[0]!.schema;
+}
+
+export interface MigrationStatus {
+  name: string;
+  appliedAt: Date | null;
+}
+
+export async function migrationStatus(database: Database): Promise<MigrationStatus[]> {
+  const list = await (await migrator(database)).getMigrations();
+  return list.map((m) => ({ name: m.name, appliedAt: m.executedAt ?? null }));
+}
+
+/** Applies every pending migration; returns the names applied (none when up to date). */
+export async function migrateDatabase(
+  database: Database,
+  onProgress: (message: string) => void = () => undefined,
+): Promise<string[]> {
+  const { error, results = [] } = await (await migrator(database)).migrateToLatest();
+  for (const r of results) onProgress(`migration ${r.migrationName}: ${r.status.toLowerCase()}`);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return results.filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** Drops every Updraft table, then migrates afresh. Destroys all data: the CLI asks first. */
+export async function resetDatabase(database: Database, onProgress?: (message: string) => void): Promise<void> {
+  for (const table of [...TABLE_NAMES].reverse()) {
+    await database.db.schema.dropTable(table).ifExists().execute();
+    onProgress?.(`dropped ${table}`);
+  }
+  for (const table of [MIGRATION_TABLE, MIGRATION_LOCK_TABLE]) {
+    await database.db.schema.dropTable(table).ifExists().execute();
+  }
+  await migrateDatabase(database, onProgress);
+}
+
+/** Round-trips a query: proves the database is reachable and answering. */
+export async function pingDatabase(database: Database): Promise<number> {
+  const started = performance.now();
+  await sql`select 1`.execute(database.db);
+  return performance.now() - started;
+}

@@ -1,0 +1,260 @@
+/**
+ * The metadata database's tables as Kysely sees them. Conventions (ADR.md): times are ISO-8601 UTC
+ * text (`Timestamp`), flags are 0/1 integers (`Flag`), JSON is text. Migrations create exactly this.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/** `new Date().toISOString()`: sorts and compares as text the same in every database. */
+export type Timestamp = string;
+export type Flag = number;
+
+export interface DagTable {
+  dag_id: string;
+  fileloc: string;
+  is_paused: Flag;
+  is_active: Flag;
+  description: string | null;
+  owners: string;
+  schedule_description: string;
+  timezone: string;
+  max_active_runs: number;
+  max_active_tasks: number;
+  last_parsed_time: Timestamp | null;
+  dag_hash: string | null;
+  has_import_errors: Flag;
+  next_dagrun: Timestamp | null;
+  next_dagrun_data_interval_start: Timestamp | null;
+  next_dagrun_data_interval_end: Timestamp | null;
+  next_dagrun_create_after: Timestamp | null;
+}
+
+export interface DagTagTable {
+  dag_id: string;
+  name: string;
+}
+
+export interface SerializedDagTable {
+  dag_id: string;
+  fileloc: string;
+  data: string;
+  dag_hash: string;
+  version: number;
+  last_updated: Timestamp;
+}
+
+/** One row per DAG file seen: its content hash decides whether it is parsed again. */
+export interface DagFileTable {
+  fileloc: string;
+  content_hash: string;
+  last_parsed: Timestamp;
+  parse_duration_ms: number;
+  dag_count: number;
+  is_active: Flag;
+}
+
+export interface ImportErrorTable {
+  id: Generated<number>;
+  fileloc: string;
+  message: string;
+  stacktrace: string | null;
+  timestamp: Timestamp;
+}
+
+export interface DagRunTable {
+  id: Generated<number>;
+  dag_id: string;
+  run_id: string;
+  logical_date: Timestamp | null;
+  data_interval_start: Timestamp | null;
+  data_interval_end: Timestamp | null;
+  run_after: Timestamp;
+  queued_at: Timestamp | null;
+  start_date: Timestamp | null;
+  end_date: Timestamp | null;
+  state: string;
+  run_type: string;
+  triggered_by: string | null;
+  conf: string | null;
+  dag_hash: string | null;
+  note: string | null;
+  last_scheduling_decision: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface TaskInstanceTable {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  dag_run_id: number;
+  state: string | null;
+  try_number: number;
+  max_tries: number;
+  operator: string;
+  pool: string;
+  pool_slots: number;
+  queue: string;
+  priority_weight: number;
+  start_date: Timestamp | null;
+  end_date: Timestamp | null;
+  duration: number | null;
+  queued_dttm: Timestamp | null;
+  scheduled_dttm: Timestamp | null;
+  next_retry_at: Timestamp | null;
+  hostname: string | null;
+  pid: number | null;
+  executor: string | null;
+  claimed_by_job_id: number | null;
+  last_heartbeat_at: Timestamp | null;
+  rendered_fields: string | null;
+  note: string | null;
+  updated_at: Timestamp;
+}
+
+/** Every finished try of a task instance (the live try stays in task_instance). */
+export interface TaskInstanceHistoryTable {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+  state: string | null;
+  start_date: Timestamp | null;
+  end_date: Timestamp | null;
+  duration: number | null;
+  hostname: string | null;
+  pid: number | null;
+  operator: string;
+  pool: string;
+  queue: string;
+  priority_weight: number;
+  rendered_fields: string | null;
+}
+
+export interface XComTable {
+  dag_run_id: number;
+  task_id: string;
+  map_index: number;
+  key: string;
+  dag_id: string;
+  run_id: string;
+  value: string | null;
+  timestamp: Timestamp;
+}
+
+export interface VariableTable {
+  id: Generated<number>;
+  key: string;
+  val: string | null;
+  description: string | null;
+  is_encrypted: Flag;
+}
+
+export interface ConnectionTable {
+  id: Generated<number>;
+  conn_id: string;
+  conn_type: string;
+  description: string | null;
+  host: string | null;
+  schema: string | null;
+  login: string | null;
+  password: string | null;
+  port: number | null;
+  extra: string | null;
+  is_encrypted: Flag;
+  is_extra_encrypted: Flag;
+}
+
+export interface SlotPoolTable {
+  id: Generated<number>;
+  pool: string;
+  slots: number;
+  description: string | null;
+  include_deferred: Flag;
+}
+
+/** A running service (scheduler, DAG processor, webserver, triggerer) and its heartbeat. */
+export interface JobTable {
+  id: Generated<number>;
+  job_type: string;
+  state: string;
+  hostname: string;
+  pid: number;
+  start_date: Timestamp;
+  end_date: Timestamp | null;
+  latest_heartbeat: Timestamp;
+  last_error: string | null;
+}
+
+export interface UserTable {
+  id: Generated<number>;
+  username: string;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  password_hash: string | null;
+  role: string;
+  active: Flag;
+  created_at: Timestamp;
+  last_login: Timestamp | null;
+}
+
+/** The audit log: who did what to which DAG, run or task. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  dttm: Timestamp;
+  event: string;
+  owner: string | null;
+  dag_id: string | null;
+  task_id: string | null;
+  run_id: string | null;
+  map_index: number | null;
+  try_number: number | null;
+  extra: string | null;
+}
+
+export interface Tables {
+  dag: DagTable;
+  dag_tag: DagTagTable;
+  serialized_dag: SerializedDagTable;
+  dag_file: DagFileTable;
+  import_error: ImportErrorTable;
+  dag_run: DagRunTable;
+  task_instance: TaskInstanceTable;
+  task_instance_history: TaskInstanceHistoryTable;
+  xcom: XComTable;
+  variable: VariableTable;
+  connection: ConnectionTable;
+  slot_pool: SlotPoolTable;
+  job: JobTable;
+  users: UserTable;
+  audit_log: AuditLogTable;
+}
+
+export type DagRow = Selectable<DagTable>;
+export type DagRunRow = Selectable<DagRunTable>;
+export type NewDagRun = Insertable<DagRunTable>;
+export type TaskInstanceRow = Selectable<TaskInstanceTable>;
+export type TaskInstanceUpdate = Updateable<TaskInstanceTable>;
+export type VariableRow = Selectable<VariableTable>;
+export type ConnectionRow = Selectable<ConnectionTable>;
+export type SlotPoolRow = Selectable<SlotPoolTable>;
+export type ImportErrorRow = Selectable<ImportErrorTable>;
+
+export const TABLE_NAMES: (keyof Tables)[] = [
+  "dag",
+  "dag_tag",
+  "serialized_dag",
+  "dag_file",
+  "import_error",
+  "dag_run",
+  "task_instance",
+  "task_instance_history",
+  "xcom",
+  "variable",
+  "connection",
+  "slot_pool",
+  "job",
+  "users",
+  "audit_log",
+];
