@@ -1,0 +1,10 @@
+/** `updraft db migrate|reset|check`. */
+import type { Command } from "commander";
+import { register as migrate } from "./migrate.ts";
+import { register as reset } from "./reset.ts";
+import { register as check } from "./check.ts";
+
+export function register(program: Command): void {
+  const group = program.command("db").description("Manage the metadata database");
+  for (const add of [migrate, reset, check]) add(group);
+}

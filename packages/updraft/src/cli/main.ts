@@ -1,0 +1,41 @@
+/**
+ * The `updraft` command line. Each command lives in its own file under commands/; this file only
+ * assembles them and turns errors into messages on stderr and exit codes.
+ */
+import { Command, CommanderError } from "commander";
+import { exitCodeFor, reportError } from "./errors.ts";
+import { VERSION } from "./version.ts";
+import { register as config } from "./commands/config/index.ts";
+import { register as connections } from "./commands/connections/index.ts";
+import { register as dags } from "./commands/dags/index.ts";
+import { register as db } from "./commands/db/index.ts";
+import { register as info } from "./commands/info.ts";
+import { register as pools } from "./commands/pools/index.ts";
+import { register as standalone } from "./commands/standalone.ts";
+import { register as variables } from "./commands/variables/index.ts";
+import { register as version } from "./commands/version.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("updraft")
+    .description("Updraft: workflows as TypeScript DAGs, scheduled and run for you")
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride();
+  for (const add of [version, info, config, db, dags, variables, connections, pools, standalone]) add(program);
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    reportError(error);
+    process.exitCode = exitCodeFor(error);
+  }
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,161 @@
+/**
+ * Loading configuration: defaults, then updraft.toml in UPDRAFT_HOME, then UPDRAFT__SECTION__KEY
+ * (or UPDRAFT__SECTION__KEY_CMD, whose command's output is the value) from the environment.
+ * `config list` shows each value with the place it came from.
+ */
+import { execSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
+import { UpdraftError } from "../core/errors.ts";
+import { isValidTimezone } from "../core/schedule.ts";
+import { generateKey } from "../secrets/cipher.ts";
+import { OPTIONS, allOptions, type ConfigValues, type OptionSpec } from "./options.ts";
+
+export const CONFIG_FILE_NAME = "updraft.toml";
+
+export interface ConfigEntry {
+  section: string;
+  key: string;
+  value: string | number | boolean;
+  source: string;
+  sensitive: boolean;
+}
+
+export interface Config {
+  home: string;
+  file: string;
+  values: ConfigValues;
+  entries: ConfigEntry[];
+  /** Problems that do not stop Updraft (an unknown option in the file, say). */
+  warnings: string[];
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Write updraft.toml (with a fresh encryption key) when it does not exist. Default true. */
+  writeIfMissing?: boolean;
+}
+
+export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.UPDRAFT_HOME ?? join(homedir(), "updraft"));
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const home = resolveHome(env);
+  const file = join(home, CONFIG_FILE_NAME);
+  if (!existsSync(file) && options.writeIfMissing !== false) writeDefaultConfig(home, file);
+  const fromFile = existsSync(file) ? readConfigFile(file) : {};
+  const warnings = unknownOptions(fromFile, file);
+  const entries = allOptions().map(({ section, key, spec }) => {
+    const entry = resolveEntry(section, key, spec, { fromFile, env, file });
+    if (typeof entry.value === "string") entry.value = entry.value.replaceAll("{UPDRAFT_HOME}", home);
+    return entry;
+  });
+  const values = Object.fromEntries(Object.keys(OPTIONS).map((s) => [s, {}])) as Record<string, Record<string, unknown>>;
+  for (const e of entries) values[e.section]![e.key] = e.value;
+  const config = { home, file, values: values as ConfigValues, entries, warnings };
+  validate(config);
+  return config;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  try {
+    return parseToml(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new UpdraftError("CONFIG_INVALID", `${file} is not valid TOML: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function unknownOptions(fromFile: Record<string, unknown>, file: string): string[] {
+  const warnings: string[] = [];
+  for (const [section, keys] of Object.entries(fromFile)) {
+    const known = (OPTIONS as Record<string, Record<string, OptionSpec>>)[section];
+    if (!known) {
+      warnings.push(`${file}: unknown section [${section}] is ignored`);
+      continue;
+    }
+    for (const key of Object.keys(keys as object)) {
+      if (!(key in known)) warnings.push(`${file}: unknown option [${section}] ${key} is ignored`);
+    }
+  }
+  return warnings;
+}
+
+interface Sources {
+  fromFile: Record<string, unknown>;
+  env: NodeJS.ProcessEnv;
+  file: string;
+}
+
+function resolveEntry(section: string, key: string, spec: OptionSpec, src: Sources): ConfigEntry {
+  const envName = `UPDRAFT__${section.toUpperCase()}__${key.toUpperCase()}`;
+  const base = { section, key, sensitive: spec.sensitive ?? false };
+  const raw = src.env[envName];
+  if (raw !== undefined) return { ...base, value: coerce(raw, spec, `environment variable ${envName}`), source: `env ${envName}` };
+  const command = src.env[`${envName}_CMD`];
+  if (command !== undefined) {
+    const out = execSync(command, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+    return { ...base, value: coerce(out, spec, `the output of ${envName}_CMD`), source: `env ${envName}_CMD` };
+  }
+  const inFile = (src.fromFile[section] as Record<string, unknown> | undefined)?.[key];
+  if (inFile !== undefined) return { ...base, value: coerce(inFile, spec, `[${section}] ${key} in ${src.file}`), source: src.file };
+  return { ...base, value: spec.default, source: "default" };
+}
+
+function coerce(raw: unknown, spec: OptionSpec, where: string): string | number | boolean {
+  const text = String(raw).trim();
+  const fail = (what: string): never => {
+    throw new UpdraftError("CONFIG_INVALID", `${where} is ${JSON.stringify(raw)}, which is not ${what}`);
+  };
+  switch (spec.type) {
+    case "string":
+      return String(raw);
+    case "boolean":
+      if (typeof raw === "boolean") return raw;
+      if (/^(true|1|yes|on)$/i.test(text)) return true;
+      if (/^(false|0|no|off)$/i.test(text)) return false;
+      return fail("a boolean (true or false)");
+    case "integer":
+      return /^-?\d+$/.test(text) ? Number(text) : fail("an integer");
+    case "float":
+      return text !== "" && Number.isFinite(Number(text)) ? Number(text) : fail("a number");
+  }
+}
+
+function validate(config: Config): void {
+  const tz = config.values.core.default_timezone;
+  if (!isValidTimezone(tz)) {
+    throw new UpdraftError("CONFIG_INVALID", `[core] default_timezone "${tz}" is not an IANA time zone (e.g. "UTC", "Europe/Amsterdam")`);
+  }
+}
+
+/** The first-run file: every option commented out with its meaning and default, and a fresh key. */
+export function renderDefaultConfig(encryptionKey: string): string {
+  const lines = [
+    "# Updraft configuration. Every option is listed with its meaning and default; uncomment to change.",
+    "# Any option can be overridden by the environment: UPDRAFT__<SECTION>__<KEY>, e.g. UPDRAFT__CORE__LOAD_EXAMPLES=false,",
+    "# or UPDRAFT__<SECTION>__<KEY>_CMD to take the value from a command's output.",
+    "# {UPDRAFT_HOME} in a default stands for this file's folder.",
+  ];
+  for (const [section, keys] of Object.entries(OPTIONS)) {
+    lines.push("", `[${section}]`);
+    for (const [key, spec] of Object.entries(keys) as [string, OptionSpec][]) {
+      lines.push(`# ${spec.description}`);
+      if (section === "security" && key === "encryption_key") {
+        lines.push(`${key} = ${stringifyToml({ v: encryptionKey }).slice(4).trim()}`);
+      } else {
+        lines.push(`# ${key} = ${stringifyToml({ v: spec.default }).slice(4).trim()}`);
+      }
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+function writeDefaultConfig(home: string, file: string): void {
+  mkdirSync(home, { recursive: true });
+  // The key protects stored secrets, so the file is readable by its owner only.
+  writeFileSync(file, renderDefaultConfig(generateKey()), { mode: 0o600, flag: "wx" });
+}

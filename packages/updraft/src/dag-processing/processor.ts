@@ -1,0 +1,76 @@
+/**
+ * The DAG processor: finds DAG files, loads the changed ones in child processes, and stores what
+ * they define (serialized DAGs, or import errors). Unchanged files are not loaded again; DAGs whose
+ * file is gone become inactive. One call is one pass; services call it on an interval.
+ */
+import type { Config } from "../config/load.ts";
+import type { SerializeDefaults } from "../sdk/index.ts";
+import type { Database } from "../storage/database.ts";
+import { dagStore } from "../storage/dags.ts";
+import { discoverDagFiles } from "./discover.ts";
+import { parseFiles } from "./parser-pool.ts";
+
+export interface ProcessOptions {
+  /** Load every file even when unchanged (`dags reserialize`). */
+  force?: boolean;
+  onProgress?: (progress: { done: number; total: number; fileloc: string; dags: number; errors: number }) => void;
+}
+
+export interface ProcessSummary {
+  files: number;
+  parsed: number;
+  unchanged: number;
+  dags: number;
+  importErrors: number;
+  deactivated: string[];
+  durationMs: number;
+}
+
+export function serializeDefaults(config: Config): SerializeDefaults {
+  const core = config.values.core;
+  return {
+    timezone: core.default_timezone,
+    owner: core.default_owner,
+    pool: "default_pool",
+    queue: "default",
+    retries: core.default_task_retries,
+    retryDelay: core.default_task_retry_delay,
+    maxActiveRuns: core.max_active_runs_per_dag,
+    maxActiveTasks: core.max_active_tasks_per_dag,
+    catchup: core.catchup_by_default,
+  };
+}
+
+export async function processDagFiles(config: Config, database: Database, options: ProcessOptions = {}): Promise<ProcessSummary> {
+  const started = performance.now();
+  const { core, dag_processor: processor } = config.values;
+  const store = dagStore(database);
+  const files = discoverDagFiles({ dagsFolder: core.dags_folder, includeExamples: core.load_examples, safeMode: core.dag_discovery_safe_mode });
+  const known = options.force ? new Map<string, string>() : await store.fileHashes();
+  const changed = files.filter((f) => known.get(f.fileloc) !== f.contentHash);
+  const summary: ProcessSummary = { files: files.length, parsed: changed.length, unchanged: files.length - changed.length, dags: 0, importErrors: 0, deactivated: [], durationMs: 0 };
+  let done = 0;
+  await parseFiles(
+    changed,
+    {
+      processes: processor.parsing_processes,
+      timeoutMs: core.dagbag_import_timeout * 1000,
+      maxMemoryMb: processor.max_memory_mb,
+      filesPerProcess: processor.files_per_process,
+      defaults: serializeDefaults(config),
+    },
+    async (file, reply) => {
+      const result = await store.syncFile(
+        { fileloc: file.fileloc, contentHash: file.contentHash, durationMs: reply.durationMs, dags: reply.dags, errors: reply.errors },
+        { pausedAtCreation: core.dags_are_paused_at_creation },
+      );
+      summary.dags += result.stored.length;
+      summary.importErrors += result.errors;
+      options.onProgress?.({ done: ++done, total: changed.length, fileloc: file.fileloc, dags: result.stored.length, errors: result.errors });
+    },
+  );
+  // With examples off, their DAGs count as gone too.
+  summary.deactivated = await store.deactivateMissingFiles(files.map((f) => f.fileloc));
+  summary.durationMs = performance.now() - started;
+  return summary;
+}

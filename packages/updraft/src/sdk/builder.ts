@@ -1,0 +1,121 @@
+/**
+ * The DAG being built: its tasks and edges while `dag()` runs the build function, and the
+ * module-level stack that makes `task()`/`bash()`/`empty()` know which DAG they belong to
+ * (Airflow's "with DAG(...)" context). Once built, a DAG is sealed: nothing can be added.
+ */
+import type { JsonValue } from "./json.ts";
+import type { ResolvedTaskOptions, TaskOptions } from "./options.ts";
+import { definitionError, idProblem, MAX_ID_LENGTH, type Where } from "./fail.ts";
+
+/** "task" = a TypeScript function (TaskFlow), "bash" = a shell command, "empty" = does nothing. */
+export type TaskKind = "task" | "bash" | "empty";
+
+export interface TaskNode {
+  taskId: string;
+  kind: TaskKind;
+  /** The TaskFlow function; undefined for other kinds. */
+  fn: ((...args: never[]) => unknown) | undefined;
+  /** Arguments as passed, XComArg handles included. */
+  rawArgs: readonly unknown[];
+  /** Arguments as JSON, XComRef objects in place of handles. */
+  args: JsonValue[];
+  templateFields: Record<string, JsonValue>;
+  /** defaultArgs merged with the task's own options, as written. */
+  options: TaskOptions;
+  resolved: ResolvedTaskOptions;
+  upstream: Set<string>;
+  /** The task() definition a TaskFlow task came from; repeated calls of it get __1, __2 suffixes. */
+  origin: object | undefined;
+}
+
+export class DagBuilder {
+  readonly dagId: string;
+  readonly nodes = new Map<string, TaskNode>();
+  /** The DAG's defaultArgs, already checked; every task's own options override them. */
+  defaultArgs: TaskOptions = {};
+  sealed = false;
+
+  constructor(dagId: string) {
+    this.dagId = dagId;
+  }
+
+  where(taskId?: string): Where {
+    return { dagId: this.dagId, taskId };
+  }
+
+  add(node: TaskNode): void {
+    this.assertOpen(node.taskId);
+    const existing = this.nodes.get(node.taskId);
+    if (existing) {
+      throw definitionError(
+        this.where(node.taskId),
+        `the task id is already used by another task of this DAG (a ${existing.kind} task): task ids must be unique within a DAG, rename one of them`,
+      );
+    }
+    this.nodes.set(node.taskId, node);
+  }
+
+  /**
+   * The id a TaskFlow call gets: its own id the first time, then `id__1`, `id__2`, ... when the
+   * same task() definition is called again (Airflow's behaviour). A different definition or
+   * operator already using the id is a duplicate, reported by add().
+   */
+  taskFlowId(base: string, origin: object): string {
+    const existing = this.nodes.get(base);
+    if (!existing || existing.origin !== origin) return base;
+    const pattern = new RegExp(`^${base.replace(/[.]/g, "\\.")}__(\\d+)$`);
+    let highest = 0;
+    for (const id of this.nodes.keys()) {
+      const m = pattern.exec(id);
+      if (m) highest = Math.max(highest, Number(m[1]));
+    }
+    const id = `${base}__${highest + 1}`;
+    if (id.length > MAX_ID_LENGTH) {
+      throw definitionError(
+        this.where(base),
+        `calling this task again would need the id "${id}", longer than ${MAX_ID_LENGTH} characters: give the task a shorter id`,
+      );
+    }
+    return id;
+  }
+
+  addEdge(upstream: string, downstream: string): void {
+    this.assertOpen(downstream);
+    this.nodes.get(downstream)!.upstream.add(upstream);
+  }
+
+  assertOpen(taskId: string): void {
+    if (this.sealed) {
+      throw definitionError(
+        this.where(taskId),
+        "this DAG is already built: add tasks and set dependencies inside the build function passed to dag()",
+      );
+    }
+  }
+}
+
+const building: DagBuilder[] = [];
+
+/** The DAG whose build function is running, or an error naming the call made outside one. */
+export function currentBuilder(what: string, taskId: unknown): DagBuilder {
+  const builder = building.at(-1);
+  if (builder) return builder;
+  const where = typeof taskId === "string" && !idProblem(taskId) ? { taskId } : {};
+  throw definitionError(
+    where,
+    `${what} was called outside a dag() build: every task belongs to a DAG, so add tasks inside the build function, e.g. export default dag({ dagId: "my_dag" }, () => { /* add tasks here */ })`,
+  );
+}
+
+export function peekBuilder(): DagBuilder | undefined {
+  return building.at(-1);
+}
+
+export function withBuilder<T>(builder: DagBuilder, build: () => T): T {
+  building.push(builder);
+  try {
+    return build();
+  } finally {
+    building.pop();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Handles to tasks added to a DAG, and the ways to connect them: setUpstream/setDownstream,
+ * before/after (Airflow's >> and <<), chain and crossDownstream.
+ *
+ * A handle must never have a `then` property: `await handle` would then call it. Keep it that way
+ * when adding methods (a test checks).
+ */
+import { peekBuilder, type DagBuilder } from "./builder.ts";
+import { definitionError, describe } from "./fail.ts";
+
+/** A task handle or a list of them, wherever dependencies are set. */
+export type HandleOrList = TaskHandle | readonly TaskHandle[];
+
+/** The DAG each handle belongs to; kept off the handle so its public surface stays small. */
+const owners = new WeakMap<TaskHandle, DagBuilder>();
+
+export function builderOf(handle: TaskHandle): DagBuilder {
+  return owners.get(handle)!;
+}
+
+export const RETURN_VALUE = "return_value";
+
+/** A task added to a DAG. Returned by bash() and empty(); XComArg (from TaskFlow calls) is one too. */
+export class TaskHandle {
+  readonly taskId: string;
+
+  /** @internal Handles are made by task(), bash() and empty(). */
+  constructor(builder: DagBuilder, taskId: string) {
+    this.taskId = taskId;
+    owners.set(this, builder);
+  }
+
+  get dagId(): string {
+    return builderOf(this).dagId;
+  }
+
+  /** Makes every given task run after this one. */
+  setDownstream(...items: HandleOrList[]): void {
+    for (const other of flatten(items, this, "setDownstream")) connect(this, other);
+  }
+
+  /** Makes this task run after every given task. */
+  setUpstream(...items: HandleOrList[]): void {
+    for (const other of flatten(items, this, "setUpstream")) connect(other, this);
+  }
+
+  /** `a.before(b)` is Airflow's `a >> b`; returns `b`, so `a.before(b).before(c)` reads `a >> b >> c`. */
+  before<T extends HandleOrList>(other: T): T {
+    this.setDownstream(other);
+    return other;
+  }
+
+  /** `b.after(a)` is Airflow's `b << a`; returns `a`, so `c.after(b).after(a)` reads `c << b << a`. */
+  after<T extends HandleOrList>(other: T): T {
+    this.setUpstream(other);
+    return other;
+  }
+
+  /** This task's XCom under `key` (default "return_value"), to pass to a TaskFlow task. */
+  xcom<T = unknown>(key: string = RETURN_VALUE): XComArg<T> {
+    return new XComArg<T>(builderOf(this), this.taskId, checkKey(key, this));
+  }
+}
+
+/**
+ * A task's output (an XCom): what calling a TaskFlow task returns. Pass it to another task to
+ * use the value at run time (that also makes it an upstream task); it is a TaskHandle too.
+ */
+export class XComArg<T = unknown> extends TaskHandle {
+  /** Type-only marker of the value's type; absent at run time. */
+  declare readonly __xcomValueType: T;
+  /** The XCom key, "return_value" unless made with key(). */
+  readonly xcomKey: string;
+
+  /** @internal */
+  constructor(builder: DagBuilder, taskId: string, key: string = RETURN_VALUE) {
+    super(builder, taskId);
+    this.xcomKey = key;
+  }
+
+  /** The same task's XCom under another key, e.g. `report.key<number>("row_count")`. */
+  key<U = unknown>(name: string): XComArg<U> {
+    return new XComArg<U>(builderOf(this), this.taskId, checkKey(name, this));
+  }
+}
+
+function checkKey(key: unknown, handle: TaskHandle): string {
+  if (typeof key !== "string" || key === "") {
+    throw definitionError(
+      { dagId: handle.dagId, taskId: handle.taskId },
+      `an XCom key must be a non-empty string, got ${describe(key)}: write e.g. key("row_count")`,
+    );
+  }
+  return key;
+}
+
+/** Adds the edge upstream -> downstream, both of the same DAG. */
+export function connect(upstream: TaskHandle, downstream: TaskHandle): void {
+  const up = builderOf(upstream);
+  const down = builderOf(downstream);
+  if (up !== down) {
+    throw definitionError(
+      down.where(downstream.taskId),
+      `cannot depend on task "${upstream.taskId}" of dag "${up.dagId}": dependencies join tasks of the same DAG only; ` +
+        `create the task inside dag "${down.dagId}"'s build function (call its task() factory there)`,
+    );
+  }
+  down.addEdge(upstream.taskId, downstream.taskId);
+}
+
+function flatten(items: readonly unknown[], self: TaskHandle | undefined, method: string): TaskHandle[] {
+  const out: TaskHandle[] = [];
+  for (const item of items) {
+    if (Array.isArray(item)) {
+      for (const inner of item) out.push(assertHandle(inner, self, method));
+    } else {
+      out.push(assertHandle(item, self, method));
+    }
+  }
+  return out;
+}
+
+export function assertHandle(value: unknown, self: TaskHandle | undefined, method: string): TaskHandle {
+  if (value instanceof TaskHandle) return value;
+  const hint =
+    typeof value === "function"
+      ? `: this is a task() definition, call it to add the task, e.g. ${method}(${value.name || "extract"}())`
+      : "";
+  throw definitionError(
+    self ? { dagId: self.dagId, taskId: self.taskId } : { dagId: peekBuilder()?.dagId },
+    `${method}() takes task handles or arrays of them, got ${describe(value)}${hint}`,
+  );
+}
+
+/**
+ * Airflow's chain(): connects neighbours left to right. Handle -> handle; handle -> each of a list;
+ * each of a list -> handle; list -> list pairwise (the lists must have the same length).
+ */
+export function chain(...items: HandleOrList[]): void {
+  const groups = items.map((item) =>
+    Array.isArray(item) ? flatten([item], undefined, "chain") : assertHandle(item, undefined, "chain"),
+  );
+  for (let i = 0; i + 1 < groups.length; i++) {
+    const left = groups[i]!;
+    const right = groups[i + 1]!;
+    if (Array.isArray(left) && Array.isArray(right)) {
+      if (left.length !== right.length) {
+        const any = left[0] ?? right[0]!;
+        throw definitionError(
+          { dagId: any.dagId },
+          `chain() cannot connect a list of ${left.length} tasks ${ids(left)} to a list of ${right.length} tasks ${ids(right)}: ` +
+            "neighbouring lists are connected pairwise and must have the same length; " +
+            "use crossDownstream(from, to) to connect every task of one list to every task of the other",
+        );
+      }
+      left.forEach((up, j) => connect(up, right[j]!));
+    } else {
+      for (const up of [left].flat()) for (const down of [right].flat()) connect(up, down);
+    }
+  }
+}
+
+/** Airflow's cross_downstream(): every task of `from` runs before every task of `to`. */
+export function crossDownstream(from: readonly TaskHandle[], to: readonly TaskHandle[]): void {
+  const ups = flatten([from], undefined, "crossDownstream");
+  const downs = flatten([to], undefined, "crossDownstream");
+  for (const up of ups) for (const down of downs) connect(up, down);
+}
+
+function ids(handles: readonly TaskHandle[]): string {
+  return `[${handles.map((h) => h.taskId).join(", ")}]`;
+}

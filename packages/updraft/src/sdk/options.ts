@@ -1,0 +1,262 @@
+/**
+ * Task options as users write them (Airflow's operator arguments, camelCased) and their checked,
+ * normalised form. Options left unset stay undefined here so configuration defaults can fill them
+ * in at serialize time; the SDK never reads configuration itself.
+ */
+import { parseDuration, parseMemorySize, type DurationInput } from "../core/duration.ts";
+import {
+  normalizeTriggerRule,
+  TRIGGER_RULE_ALIASES,
+  TRIGGER_RULES,
+  WEIGHT_RULES,
+  type TriggerRule,
+  type WeightRule,
+} from "../core/trigger-rules.ts";
+import { definitionError, describe, type Where } from "./fail.ts";
+
+/** A trigger rule name, including Airflow 2's deprecated aliases ("dummy", "none_failed_or_skipped"). */
+export type TriggerRuleInput = TriggerRule | "dummy" | "none_failed_or_skipped";
+
+/** Options every task kind takes; also the shape of a DAG's `defaultArgs`. */
+export interface TaskOptions {
+  /** Tries after the first one fails. Default: configuration (`core.default_task_retries`, 0). */
+  retries?: number;
+  /** Wait between tries: "30s", "5m", "1h30m" or seconds. Default: configuration (300 s). */
+  retryDelay?: DurationInput;
+  /** Double the delay on each retry (with jitter), capped by maxRetryDelay. Default false. */
+  retryExponentialBackoff?: boolean;
+  /** Upper bound of the retry delay when backing off. Default: none. */
+  maxRetryDelay?: DurationInput | null;
+  /** A try running longer than this fails (then retries apply). Default: none. */
+  executionTimeout?: DurationInput | null;
+  /** When the task runs, given its upstream states. Default "all_success". */
+  triggerRule?: TriggerRuleInput;
+  /** Run only if this task's instance in the previous run succeeded or was skipped. Default false. */
+  dependsOnPast?: boolean;
+  /** Also wait for the previous run's direct downstream tasks of this task; implies dependsOnPast. */
+  waitForDownstream?: boolean;
+  /** Pool whose slots the task occupies while it runs. Default: configuration ("default_pool"). */
+  pool?: string;
+  /** Slots of the pool the task occupies. Default 1. */
+  poolSlots?: number;
+  /** Scheduling priority, combined along the graph according to weightRule. Default 1. */
+  priorityWeight?: number;
+  /** "downstream" (default), "upstream" or "absolute", as in Airflow. */
+  weightRule?: WeightRule;
+  /** Queue of the executor that runs the task. Default: configuration ("default"). */
+  queue?: string;
+  /** Owner shown in the UI. Default: the DAG's owner, else configuration ("updraft"). */
+  owner?: string;
+  /** Markdown documentation shown in the UI. */
+  docMd?: string;
+  /** Memory limit of the task's process: "512MiB", "1GiB" or a number of MiB. Default: configuration. */
+  memoryLimit?: string | number | null;
+}
+
+export const TASK_OPTION_KEYS = [
+  "retries",
+  "retryDelay",
+  "retryExponentialBackoff",
+  "maxRetryDelay",
+  "executionTimeout",
+  "triggerRule",
+  "dependsOnPast",
+  "waitForDownstream",
+  "pool",
+  "poolSlots",
+  "priorityWeight",
+  "weightRule",
+  "queue",
+  "owner",
+  "docMd",
+  "memoryLimit",
+] as const satisfies readonly (keyof TaskOptions)[];
+
+/** Checked options; undefined means "use the configured default". Durations in seconds, memory in MiB. */
+export interface ResolvedTaskOptions {
+  retries: number | undefined;
+  retryDelay: number | undefined;
+  retryExponentialBackoff: boolean;
+  maxRetryDelay: number | null;
+  executionTimeout: number | null;
+  triggerRule: TriggerRule;
+  dependsOnPast: boolean;
+  waitForDownstream: boolean;
+  pool: string | undefined;
+  poolSlots: number;
+  priorityWeight: number;
+  weightRule: WeightRule;
+  queue: string | undefined;
+  owner: string | undefined;
+  docMd: string | null;
+  memoryLimit: number | null;
+}
+
+/** Throws if `value` is not a plain object or has keys outside `allowed`; says which keys exist. */
+export function assertKnownKeys(
+  value: unknown,
+  allowed: readonly string[],
+  what: string,
+  where: Where,
+  hints: Record<string, string> = {},
+): asserts value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw definitionError(where, `${what} must be an object, got ${describe(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (allowed.includes(key)) continue;
+    const hint = hints[key] ?? nearest(key, allowed);
+    throw definitionError(
+      where,
+      `${what} has an unknown option "${key}"${hint ? `: did you mean "${hint}"?` : ""} Valid options: ${allowed.join(", ")}`,
+    );
+  }
+}
+
+/** The closest known name (case-insensitive, ignoring underscores), if one is close enough to suggest. */
+function nearest(key: string, allowed: readonly string[]): string | undefined {
+  const squash = (s: string) => s.toLowerCase().replace(/_/g, "");
+  const exact = allowed.find((a) => squash(a) === squash(key));
+  if (exact) return exact;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of allowed) {
+    const d = editDistance(squash(key), squash(candidate));
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next.push(Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** Drops keys whose value is undefined, so `{ retries: undefined }` means "not set". */
+export function definedEntries<T extends object>(value: T | undefined): Partial<T> {
+  if (!value) return {};
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Checks and normalises task options (already merged with defaultArgs). */
+export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "options"): ResolvedTaskOptions {
+  assertKnownKeys(raw, TASK_OPTION_KEYS, what, where);
+  const o = definedEntries(raw);
+  const waitForDownstream = bool(o.waitForDownstream, "waitForDownstream", where, false);
+  return {
+    retries: integer(o.retries, "retries", where, 0, "retries: 3"),
+    retryDelay: duration(o.retryDelay, "retryDelay", where, false),
+    retryExponentialBackoff: bool(o.retryExponentialBackoff, "retryExponentialBackoff", where, false),
+    maxRetryDelay: duration(o.maxRetryDelay, "maxRetryDelay", where, false) ?? null,
+    executionTimeout: duration(o.executionTimeout, "executionTimeout", where, true) ?? null,
+    triggerRule: triggerRule(o.triggerRule, where),
+    // Airflow: wait_for_downstream implies depends_on_past.
+    dependsOnPast: bool(o.dependsOnPast, "dependsOnPast", where, false) || waitForDownstream,
+    waitForDownstream,
+    pool: text(o.pool, "pool", where, 'pool: "default_pool"'),
+    poolSlots: integer(o.poolSlots, "poolSlots", where, 1, "poolSlots: 2") ?? 1,
+    priorityWeight: integer(o.priorityWeight, "priorityWeight", where, undefined, "priorityWeight: 10") ?? 1,
+    weightRule: weightRule(o.weightRule, where),
+    queue: text(o.queue, "queue", where, 'queue: "default"'),
+    owner: text(o.owner, "owner", where, 'owner: "data-team"'),
+    docMd: docText(o.docMd, "docMd", where) ?? null,
+    memoryLimit: memory(o.memoryLimit, where),
+  };
+}
+
+export function integer(
+  value: unknown,
+  name: string,
+  where: Where,
+  min: number | undefined,
+  example: string,
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || (min !== undefined && value < min)) {
+    const need = min === undefined ? "a whole number" : `a whole number >= ${min}`;
+    throw definitionError(where, `${name} must be ${need}, got ${describe(value)}: write e.g. ${example}`);
+  }
+  return value;
+}
+
+export function bool(value: unknown, name: string, where: Where, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") {
+    throw definitionError(where, `${name} must be true or false, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function text(value: unknown, name: string, where: Where, example: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.trim() === "") {
+    throw definitionError(where, `${name} must be a non-empty string, got ${describe(value)}: write e.g. ${example}`);
+  }
+  return value;
+}
+
+export function docText(value: unknown, name: string, where: Where): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw definitionError(where, `${name} must be a string, got ${describe(value)}`);
+  return value;
+}
+
+/** A duration in seconds; `null` stays null (= none). `positive` rejects 0. */
+export function duration(value: unknown, name: string, where: Where, positive: boolean): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  let seconds: number;
+  try {
+    if (typeof value !== "string" && typeof value !== "number") throw new RangeError("");
+    seconds = parseDuration(value);
+  } catch {
+    throw definitionError(
+      where,
+      `${name} ${describe(value)} is not a duration: write e.g. "30s", "5m", "1h30m", "1d" or a number of seconds`,
+    );
+  }
+  if (positive && seconds <= 0) {
+    throw definitionError(where, `${name} must be longer than 0s, got ${describe(value)}: write e.g. "10m"`);
+  }
+  return seconds;
+}
+
+function triggerRule(value: unknown, where: Where): TriggerRule {
+  if (value === undefined) return "all_success";
+  const rule = typeof value === "string" ? normalizeTriggerRule(value) : undefined;
+  if (!rule) {
+    const aliases = Object.keys(TRIGGER_RULE_ALIASES).join(", ");
+    throw definitionError(
+      where,
+      `triggerRule ${describe(value)} is not a trigger rule: use one of ${TRIGGER_RULES.join(", ")} (deprecated aliases: ${aliases})`,
+    );
+  }
+  return rule;
+}
+
+function weightRule(value: unknown, where: Where): WeightRule {
+  if (value === undefined) return "downstream";
+  if (typeof value !== "string" || !(WEIGHT_RULES as readonly string[]).includes(value)) {
+    throw definitionError(where, `weightRule ${describe(value)} is not a weight rule: use one of ${WEIGHT_RULES.join(", ")}`);
+  }
+  return value as WeightRule;
+}
+
+function memory(value: unknown, where: Where): number | null {
+  if (value === undefined || value === null) return null;
+  try {
+    if (typeof value !== "string" && typeof value !== "number") throw new RangeError("");
+    return parseMemorySize(value);
+  } catch {
+    throw definitionError(
+      where,
+      `memoryLimit ${describe(value)} is not a memory size: write e.g. "512MiB", "1GiB" or a number of MiB greater than 0`,
+    );
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The task kinds: task() (TaskFlow: a TypeScript function whose arguments and result travel as
+ * XComs), bash() and empty(). task() only defines; calling the returned factory adds a task to the
+ * DAG being built. bash() and empty() add their task at once.
+ */
+import { currentBuilder, peekBuilder, type DagBuilder, type TaskKind } from "./builder.ts";
+import { definitionError, describe, idProblem, type Where } from "./fail.ts";
+import { connect, TaskHandle, XComArg } from "./handles.ts";
+import { argToJson, type JsonValue } from "./json.ts";
+import {
+  assertKnownKeys,
+  definedEntries,
+  resolveTaskOptions,
+  TASK_OPTION_KEYS,
+  type TaskOptions,
+} from "./options.ts";
+
+type Primitive = string | number | boolean | bigint | symbol | null | undefined;
+
+/**
+ * What may be passed where a task function expects a `T`: a `T`, the output of a task producing a
+ * `T` (XComArg<T>), or an array/object holding such outputs in place of its elements.
+ */
+export type ArgInput<T> = T | XComArg<T> | NestedArgInput<T>;
+type NestedArgInput<T> = T extends Primitive | ((...args: never[]) => unknown)
+  ? never
+  : T extends object
+    ? { [K in keyof T]: ArgInput<T[K]> }
+    : never;
+
+/** The arguments of a TaskFlow call, given the task function's parameters. */
+export type TaskArgs<Args extends readonly unknown[]> = { [K in keyof Args]: ArgInput<Args[K]> };
+
+/** Options of task() and override(); `taskId` only in override(). */
+export interface TaskFlowOptions extends TaskOptions {
+  taskId?: string;
+}
+
+/** What task() returns: call it inside a dag() build to add the task; the call returns its output. */
+export interface TaskFactory<Args extends unknown[], R> {
+  (...args: TaskArgs<Args>): XComArg<Awaited<R>>;
+  /** The id the first call gets; later calls get `<taskId>__1`, `<taskId>__2`, ... */
+  readonly taskId: string;
+  /** The same function with other options (and possibly another id), like Airflow's `.override()`. */
+  override(options: TaskFlowOptions): TaskFactory<Args, R>;
+}
+
+interface FactorySpec {
+  taskId: string;
+  fn: (...args: never[]) => unknown;
+  options: TaskOptions;
+  /** The task() call this factory comes from, shared by its overrides. */
+  origin: object;
+}
+
+/**
+ * Defines a TaskFlow task. `fn` runs at task run time in the task runner, with each XComArg
+ * argument replaced by that task's output; its (awaited) result becomes this task's
+ * "return_value" XCom and must be JSON.
+ *
+ * @example const total = task("total", async (rows: number[]) => rows.reduce((a, b) => a + b, 0));
+ */
+export function task<Args extends unknown[], R>(
+  taskId: string,
+  fn: (...args: Args) => R,
+  options: TaskOptions = {},
+): TaskFactory<Args, R> {
+  const where = { dagId: peekBuilder()?.dagId };
+  checkTaskId(taskId, where);
+  if (typeof fn !== "function") {
+    throw definitionError(
+      { ...where, taskId },
+      `task() takes the task's function as its second argument, got ${describe(fn)}: write task("${taskId}", async () => { ... })`,
+    );
+  }
+  resolveTaskOptions(options, { ...where, taskId });
+  return makeFactory({ taskId, fn: fn as FactorySpec["fn"], options, origin: {} });
+}
+
+function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<Args, R> {
+  const factory = (...args: unknown[]) => invoke(spec, args);
+  const override = (options: TaskFlowOptions): TaskFactory<Args, R> => {
+    const where = { dagId: peekBuilder()?.dagId, taskId: spec.taskId };
+    assertKnownKeys(options, ["taskId", ...TASK_OPTION_KEYS], "override()", where);
+    const { taskId = spec.taskId, ...rest } = options;
+    checkTaskId(taskId, where);
+    const merged = { ...definedEntries(spec.options), ...definedEntries(rest) };
+    resolveTaskOptions(merged, { ...where, taskId });
+    return makeFactory({ ...spec, taskId, options: merged });
+  };
+  Object.defineProperties(factory, {
+    taskId: { value: spec.taskId, enumerable: true },
+    override: { value: override },
+  });
+  return factory as unknown as TaskFactory<Args, R>;
+}
+
+function invoke(spec: FactorySpec, args: unknown[]): XComArg {
+  const builder = currentBuilder(`the task "${spec.taskId}"`, spec.taskId);
+  const taskId = builder.taskFlowId(spec.taskId, spec.origin);
+  const where = builder.where(taskId);
+  const options = mergeOptions(builder, spec.options);
+  const resolved = resolveTaskOptions(options, where);
+  // Trailing undefined arguments are omitted optional parameters, not values to store.
+  let count = args.length;
+  while (count > 0 && args[count - 1] === undefined) count--;
+  const inputs: XComArg[] = [];
+  const json = args.slice(0, count).map((arg, i) => argToJson(arg, where, i, (x) => inputs.push(x)));
+  builder.add({
+    taskId,
+    kind: "task",
+    fn: spec.fn,
+    rawArgs: Object.freeze(args.slice(0, count)),
+    args: json,
+    templateFields: {},
+    options,
+    resolved,
+    upstream: new Set(),
+    origin: spec.origin,
+  });
+  const output = new XComArg(builder, taskId);
+  for (const input of inputs) connect(input, output);
+  return output;
+}
+
+/** Options of bash(): the command and its environment, plus any task option. */
+export interface BashOptions extends TaskOptions {
+  /** The command, run by bash; a template ({{ ds }}, {{ params.x }}, {{ macros.ds_add(ds, 7) }}, ...). */
+  command: string;
+  /** Extra environment variables (values are templates too). */
+  env?: Record<string, string>;
+  /** Working directory (a template). Default: a temporary directory. */
+  cwd?: string;
+}
+
+const BASH_KEYS = ["command", "env", "cwd", ...TASK_OPTION_KEYS];
+
+/**
+ * Adds a task that runs a bash command. Exit code 0 is success, 99 is skipped, anything else
+ * failed (Airflow's BashOperator). The command, env and cwd are templates rendered at run time.
+ */
+export function bash(taskId: string, options: BashOptions): TaskHandle {
+  const builder = currentBuilder(`bash("${taskId}")`, taskId);
+  const where = builder.where(taskId);
+  checkTaskId(taskId, { dagId: builder.dagId });
+  assertKnownKeys(options, BASH_KEYS, "bash() options", where);
+  const { command, env, cwd, ...rest } = options;
+  if (typeof command !== "string" || command.trim() === "") {
+    throw definitionError(where, `bash() needs a command, got ${describe(command)}: write bash("${taskId}", { command: "echo hello" })`);
+  }
+  const templateFields: Record<string, JsonValue> = { command };
+  if (env !== undefined) templateFields.env = checkEnv(env, where);
+  if (cwd !== undefined) {
+    if (typeof cwd !== "string" || cwd.trim() === "") {
+      throw definitionError(where, `cwd must be a non-empty path, got ${describe(cwd)}: write e.g. cwd: "/tmp"`);
+    }
+    templateFields.cwd = cwd;
+  }
+  return addOperator(builder, "bash", taskId, rest, templateFields);
+}
+
+function checkEnv(env: unknown, where: Where): Record<string, string> {
+  if (env === null || typeof env !== "object" || Array.isArray(env) || Object.getPrototypeOf(env) !== Object.prototype) {
+    throw definitionError(where, `env must be an object of NAME: "value" strings, got ${describe(env)}`);
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw definitionError(where, `env has the variable name ${JSON.stringify(name)}: use letters, digits and underscores, not starting with a digit`);
+    }
+    if (typeof value !== "string") {
+      throw definitionError(where, `env.${name} must be a string, got ${describe(value)}: write e.g. ${name}: "${String(value)}"`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Adds a task that does nothing (Airflow's EmptyOperator): a start, an end, or a join point. */
+export function empty(taskId: string, options: TaskOptions = {}): TaskHandle {
+  const builder = currentBuilder(`empty("${taskId}")`, taskId);
+  checkTaskId(taskId, { dagId: builder.dagId });
+  return addOperator(builder, "empty", taskId, options, {});
+}
+
+function addOperator(
+  builder: DagBuilder,
+  kind: TaskKind,
+  taskId: string,
+  own: TaskOptions,
+  templateFields: Record<string, JsonValue>,
+): TaskHandle {
+  const where = builder.where(taskId);
+  assertKnownKeys(own, TASK_OPTION_KEYS, "options", where);
+  const options = mergeOptions(builder, own);
+  builder.add({
+    taskId,
+    kind,
+    fn: undefined,
+    rawArgs: [],
+    args: [],
+    templateFields,
+    options,
+    resolved: resolveTaskOptions(options, where),
+    upstream: new Set(),
+    origin: undefined,
+  });
+  return new TaskHandle(builder, taskId);
+}
+
+/** defaultArgs, overridden by the task's own options (unset = undefined = not given). */
+function mergeOptions(builder: DagBuilder, own: TaskOptions): TaskOptions {
+  return { ...definedEntries(builder.defaultArgs), ...definedEntries(own) };
+}
+
+function checkTaskId(taskId: unknown, where: Where): asserts taskId is string {
+  const problem = idProblem(taskId);
+  if (problem) {
+    const at = typeof taskId === "string" && taskId !== "" ? { ...where, taskId } : where;
+    throw definitionError(at, `the task id ${problem}`);
+  }
+}
