@@ -152,7 +152,7 @@ export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "optio
   const waitForDownstream = bool(o.waitForDownstream, "waitForDownstream", where, false);
   return {
     retries: integer(o.retries, "retries", where, 0, "retries: 3"),
-    retryDelay: duration(o.retryDelay, "retryDelay", where, false),
+    retryDelay: duration(o.retryDelay, "retryDelay", where, false) ?? undefined,
     retryExponentialBackoff: bool(o.retryExponentialBackoff, "retryExponentialBackoff", where, false),
     maxRetryDelay: duration(o.maxRetryDelay, "maxRetryDelay", where, false) ?? null,
     executionTimeout: duration(o.executionTimeout, "executionTimeout", where, true) ?? null,

@@ -1,0 +1,436 @@
+/**
+ * dag(): runs a build function that adds tasks, checks everything eagerly (so importing a bad DAG
+ * file throws a DagDefinitionError), and returns a Dag: the in-memory DAG the task runner uses for
+ * task functions, and serialize() for the form every other service reads.
+ */
+import type { DurationInput } from "../core/duration.ts";
+import { DagDefinitionError } from "../core/errors.ts";
+import { parseSchedule, isValidTimezone, type Schedule, type ScheduleInput } from "../core/schedule.ts";
+import {
+  SERIALIZED_DAG_VERSION,
+  SerializedDagSchema,
+  type ParamSpec,
+  type SerializedDag,
+  type SerializedTask,
+} from "../core/serialized.ts";
+import { DagBuilder, withBuilder, type TaskKind, type TaskNode } from "./builder.ts";
+import { checkDate, toUtc, toUtcIso, type DateInput } from "./dates.ts";
+import { definitionError, describe, idProblem, type Where } from "./fail.ts";
+import { topologicalOrder } from "./graph.ts";
+import type { JsonValue } from "./json.ts";
+import {
+  assertKnownKeys,
+  bool,
+  definedEntries,
+  docText,
+  duration,
+  integer,
+  resolveTaskOptions,
+  text,
+  type ResolvedTaskOptions,
+  type TaskOptions,
+} from "./options.ts";
+import { normalizeParams, type ParamInput } from "./params.ts";
+
+/** dag()'s options; each has Airflow's meaning. */
+export interface DagOptions {
+  /** Letters, digits, dashes, dots and underscores; at most 250 characters. */
+  dagId: string;
+  description?: string;
+  docMd?: string;
+  /** Cron ("30 2 * * *"), a preset ("@daily", "@once", ...), `{ every: "30m" }`, or null = manual only (default). */
+  schedule?: ScheduleInput;
+  /** "2025-01-01", "2025-01-01T06:00" (wall clock in `timezone`), an ISO time with an offset, or a Date. */
+  startDate?: DateInput;
+  endDate?: DateInput;
+  /** IANA time zone of the schedule and of dates without an offset. Default: configuration (UTC). */
+  timezone?: string;
+  /** Create runs for every missed interval since startDate. Default: configuration (false). */
+  catchup?: boolean;
+  maxActiveRuns?: number;
+  maxActiveTasks?: number;
+  /** A run still going after this long fails. */
+  dagrunTimeout?: DurationInput;
+  /** Options applied to every task that does not set them itself. */
+  defaultArgs?: TaskOptions;
+  /**
+   * Run parameters: `name: default` (a JSON value, type inferred) or `name: { type, default,
+   * description, enum, minimum, ... }`. An object is read as a spec when it has a `type` or
+   * `default` key; write an object default as `{ type: "object", default: {...} }`.
+   */
+  params?: Record<string, ParamInput>;
+  tags?: string[];
+  /** Owner of the DAG and of tasks that name none. Default: defaultArgs.owner, else configuration. */
+  owner?: string;
+  /** Whether the DAG starts paused when first seen. Default: configuration. */
+  isPausedUponCreation?: boolean;
+}
+
+const DAG_OPTION_KEYS = [
+  "dagId",
+  "description",
+  "docMd",
+  "schedule",
+  "startDate",
+  "endDate",
+  "timezone",
+  "catchup",
+  "maxActiveRuns",
+  "maxActiveTasks",
+  "dagrunTimeout",
+  "defaultArgs",
+  "params",
+  "tags",
+  "owner",
+  "isPausedUponCreation",
+] as const satisfies readonly (keyof DagOptions)[];
+
+const DAG_OPTION_HINTS: Record<string, string> = {
+  schedule_interval: "schedule",
+  scheduleInterval: "schedule",
+  timetable: "schedule",
+  max_active_tasks: "maxActiveTasks",
+  concurrency: "maxActiveTasks",
+  is_paused_upon_creation: "isPausedUponCreation",
+};
+
+/** Configuration-supplied defaults for what a DAG or task leaves unset (the SDK reads no configuration). */
+export interface SerializeDefaults {
+  timezone: string;
+  owner: string;
+  pool: string;
+  queue: string;
+  retries: number;
+  /** Seconds. */
+  retryDelay: number;
+  maxActiveRuns: number;
+  maxActiveTasks: number;
+  catchup: boolean;
+}
+
+export const BUILTIN_DEFAULTS: Readonly<SerializeDefaults> = Object.freeze({
+  timezone: "UTC",
+  owner: "updraft",
+  pool: "default_pool",
+  queue: "default",
+  retries: 0,
+  retryDelay: 300,
+  maxActiveRuns: 16,
+  maxActiveTasks: 16,
+  catchup: false,
+});
+
+export interface SerializeOptions {
+  /** The DAG file, relative to the DAGs folder (or "examples/<file>"). */
+  fileloc: string;
+  /** Configuration values for what the DAG leaves unset; missing ones come from BUILTIN_DEFAULTS. */
+  defaults?: Partial<SerializeDefaults>;
+}
+
+/** A task as it exists in memory: what the task runner needs to run it. */
+export interface TaskDefinition {
+  readonly dagId: string;
+  readonly taskId: string;
+  readonly kind: TaskKind;
+  /** The DAG's defaultArgs merged with the task's own options, as written. */
+  readonly options: Readonly<TaskOptions>;
+  /** The TaskFlow function (kind "task"); undefined for bash and empty. */
+  readonly fn: ((...args: unknown[]) => unknown) | undefined;
+  /** The arguments as passed, XComArg handles included. */
+  readonly args: readonly unknown[];
+  /** The arguments as JSON with XComRefs, as in the serialized form; see resolveXComRefs. */
+  readonly serializedArgs: readonly JsonValue[];
+  readonly templateFields: Readonly<Record<string, JsonValue>>;
+  /** Direct upstream and downstream task ids, sorted. */
+  readonly upstream: readonly string[];
+  readonly downstream: readonly string[];
+}
+
+/** Marks Dag objects, across copies of the SDK too (a DAG file may load another copy than the loader). */
+export const DAG_BRAND: unique symbol = Symbol.for("updraft.dag") as never;
+
+/** DAG-level options, checked; null = not set, filled from SerializeDefaults at serialize time. */
+interface DagSpec {
+  description: string | null;
+  docMd: string | null;
+  schedule: Schedule;
+  startDate: string | null;
+  endDate: string | null;
+  timezone: string | null;
+  catchup: boolean | null;
+  maxActiveRuns: number | null;
+  maxActiveTasks: number | null;
+  dagrunTimeout: number | null;
+  params: Record<string, ParamSpec>;
+  tags: string[];
+  owner: string | null;
+  isPausedUponCreation: boolean | null;
+}
+
+interface BuiltTask {
+  definition: TaskDefinition;
+  resolved: ResolvedTaskOptions;
+}
+
+/** A built, checked DAG. Made by dag(); recognise one with isDag(). */
+export class Dag {
+  readonly [DAG_BRAND] = true as const;
+  readonly dagId: string;
+  readonly #spec: DagSpec;
+  /** In topological order. */
+  readonly #tasks: Map<string, BuiltTask>;
+
+  /** @internal */
+  constructor(dagId: string, spec: DagSpec, tasks: Map<string, BuiltTask>) {
+    this.dagId = dagId;
+    this.#spec = spec;
+    this.#tasks = tasks;
+    Object.freeze(this);
+  }
+
+  /** Task ids in topological order (ties by id), as in the serialized form. */
+  get taskIds(): string[] {
+    return [...this.#tasks.keys()];
+  }
+
+  get tasks(): TaskDefinition[] {
+    return [...this.#tasks.values()].map((t) => t.definition);
+  }
+
+  /** The in-memory task, with its function for TaskFlow tasks; undefined if the DAG has no such task. */
+  getTask(taskId: string): TaskDefinition | undefined {
+    return this.#tasks.get(taskId)?.definition;
+  }
+
+  /** The serialized form (checked against SerializedDagSchema), with configuration defaults applied. */
+  serialize(options: SerializeOptions): SerializedDag {
+    const where = { dagId: this.dagId };
+    if (typeof options?.fileloc !== "string") {
+      throw definitionError(where, `serialize() needs { fileloc: "<file relative to the DAGs folder>" }, got ${describe(options)}`);
+    }
+    const d: SerializeDefaults = { ...BUILTIN_DEFAULTS, ...definedEntries(options.defaults) };
+    const spec = this.#spec;
+    const timezone = spec.timezone ?? d.timezone;
+    if (!isValidTimezone(timezone)) {
+      throw definitionError(where, `the default timezone "${timezone}" is not an IANA time zone: set a valid core.default_timezone, e.g. "UTC"`);
+    }
+    checkDateOrder(spec.startDate, spec.endDate, timezone, where);
+    const owner = spec.owner ?? d.owner;
+    const dag = {
+      version: SERIALIZED_DAG_VERSION,
+      dagId: this.dagId,
+      fileloc: options.fileloc,
+      description: spec.description,
+      docMd: spec.docMd,
+      schedule: spec.schedule,
+      startDate: toUtcIso(spec.startDate, timezone),
+      endDate: toUtcIso(spec.endDate, timezone),
+      timezone,
+      catchup: spec.catchup ?? d.catchup,
+      maxActiveRuns: spec.maxActiveRuns ?? d.maxActiveRuns,
+      maxActiveTasks: spec.maxActiveTasks ?? d.maxActiveTasks,
+      dagrunTimeout: spec.dagrunTimeout,
+      params: spec.params,
+      tags: spec.tags,
+      owner,
+      isPausedUponCreation: spec.isPausedUponCreation,
+      tasks: [...this.#tasks.values()].map((t) => serializeTask(t, owner, d)),
+    } satisfies SerializedDag;
+    const parsed = SerializedDagSchema.safeParse(dag);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw definitionError(where, `the serialized form is invalid at ${issue.path.join(".")}: ${issue.message}`);
+    }
+    return parsed.data;
+  }
+
+  toString(): string {
+    return `<Dag ${this.dagId}>`;
+  }
+}
+
+function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults): SerializedTask {
+  const { definition: t, resolved: r } = task;
+  return {
+    taskId: t.taskId,
+    kind: t.kind,
+    upstream: [...t.upstream],
+    triggerRule: r.triggerRule,
+    retries: r.retries ?? d.retries,
+    retryDelay: r.retryDelay ?? d.retryDelay,
+    retryExponentialBackoff: r.retryExponentialBackoff,
+    maxRetryDelay: r.maxRetryDelay,
+    executionTimeout: r.executionTimeout,
+    dependsOnPast: r.dependsOnPast,
+    waitForDownstream: r.waitForDownstream,
+    pool: r.pool ?? d.pool,
+    poolSlots: r.poolSlots,
+    priorityWeight: r.priorityWeight,
+    weightRule: r.weightRule,
+    queue: r.queue ?? d.queue,
+    owner: r.owner ?? dagOwner,
+    docMd: r.docMd,
+    memoryLimit: r.memoryLimit,
+    templateFields: structuredClone(t.templateFields) as Record<string, JsonValue>,
+    args: structuredClone(t.serializedArgs) as JsonValue[],
+  };
+}
+
+/** True for a Dag made by dag(), from this or any other copy of the SDK. */
+export function isDag(value: unknown): value is Dag {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[DAG_BRAND] === true;
+}
+
+/**
+ * Defines a DAG. `build` runs at once and adds the DAG's tasks (task factories called, bash(),
+ * empty()) and their dependencies; it must be synchronous. Throws a DagDefinitionError for any
+ * problem, so importing a bad DAG file fails loudly.
+ */
+export function dag(options: DagOptions, build: () => void): Dag {
+  const dagId = checkDagId(options);
+  const where: Where = { dagId };
+  assertKnownKeys(options, DAG_OPTION_KEYS, "dag() options", where, DAG_OPTION_HINTS);
+  const spec = checkDagOptions(options, where);
+  const builder = new DagBuilder(dagId);
+  if (options.defaultArgs !== undefined) {
+    resolveTaskOptions(options.defaultArgs, { ...where, part: "defaultArgs" }, "defaultArgs");
+    builder.defaultArgs = definedEntries(options.defaultArgs);
+  }
+  if (typeof build !== "function") {
+    throw definitionError(where, `dag() takes a build function that adds the tasks, got ${describe(build)}: write dag({ dagId: "${dagId}" }, () => { ... })`);
+  }
+  let result: unknown;
+  try {
+    result = withBuilder(builder, build);
+  } finally {
+    builder.sealed = true;
+  }
+  if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
+    (result as Promise<unknown>).then(undefined, () => {});
+    throw definitionError(where, "the build function returned a promise: it must be synchronous, so write () => { ... } rather than async () => { ... }");
+  }
+  return new Dag(dagId, spec, orderTasks(builder));
+}
+
+function checkDagId(options: unknown): string {
+  if (options === null || typeof options !== "object") {
+    throw new DagDefinitionError(`dag() takes an options object first, got ${describe(options)}: write dag({ dagId: "my_dag" }, () => { ... })`);
+  }
+  const dagId = (options as { dagId?: unknown }).dagId;
+  const problem = idProblem(dagId);
+  if (problem) {
+    const shown = typeof dagId === "string" && dagId !== "" ? `dag "${dagId}": ` : "dag(): ";
+    throw new DagDefinitionError(`${shown}the dag id ${problem}`, typeof dagId === "string" ? { dagId } : {});
+  }
+  return dagId as string;
+}
+
+function checkDagOptions(o: DagOptions, where: Where): DagSpec {
+  const timezone = checkTimezone(o.timezone, where);
+  const startDate = checkDate(o.startDate, "startDate", where);
+  const endDate = checkDate(o.endDate, "endDate", where);
+  checkDateOrder(startDate, endDate, timezone ?? "UTC", where);
+  return {
+    description: docText(o.description, "description", where) ?? null,
+    docMd: docText(o.docMd, "docMd", where) ?? null,
+    schedule: checkSchedule(o.schedule, timezone ?? "UTC", where),
+    startDate,
+    endDate,
+    timezone,
+    catchup: o.catchup === undefined ? null : bool(o.catchup, "catchup", where, false),
+    maxActiveRuns: integer(o.maxActiveRuns, "maxActiveRuns", where, 1, "maxActiveRuns: 1") ?? null,
+    maxActiveTasks: integer(o.maxActiveTasks, "maxActiveTasks", where, 1, "maxActiveTasks: 8") ?? null,
+    dagrunTimeout: duration(o.dagrunTimeout, "dagrunTimeout", where, true) ?? null,
+    params: normalizeParams(o.params, where),
+    tags: checkTags(o.tags, where),
+    owner: text(o.owner, "owner", where, 'owner: "data-team"') ?? null,
+    isPausedUponCreation:
+      o.isPausedUponCreation === undefined ? null : bool(o.isPausedUponCreation, "isPausedUponCreation", where, false),
+  };
+}
+
+function checkTimezone(value: unknown, where: Where): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string" || !isValidTimezone(value)) {
+    throw definitionError(
+      where,
+      `timezone ${describe(value)} is not an IANA time zone: write e.g. "UTC", "Europe/Amsterdam" or "America/New_York"`,
+    );
+  }
+  return value;
+}
+
+function checkSchedule(value: unknown, timezone: string, where: Where): Schedule {
+  const isEvery = value !== null && typeof value === "object" && !Array.isArray(value) && "every" in value;
+  if (value !== undefined && value !== null && typeof value !== "string" && !isEvery) {
+    throw definitionError(
+      where,
+      `schedule ${describe(value)} is not a schedule: write a cron expression ("30 2 * * *"), a preset ("@daily", "@once"), { every: "30m" }, or null for manual runs only`,
+    );
+  }
+  try {
+    if (isEvery) duration((value as { every: unknown }).every, "schedule { every }", where, true);
+    return parseSchedule(value as ScheduleInput | undefined, timezone);
+  } catch (error) {
+    if (error instanceof DagDefinitionError) throw error;
+    throw definitionError(where, `schedule: ${(error as Error).message}`);
+  }
+}
+
+function checkDateOrder(start: string | null, end: string | null, timezone: string, where: Where): void {
+  if (start === null || end === null) return;
+  if (toUtc(end, timezone) < toUtc(start, timezone)) {
+    throw definitionError(where, `endDate ${end} is before startDate ${start}: set an endDate after the startDate, or leave it out`);
+  }
+}
+
+function checkTags(value: unknown, where: Where): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((t) => typeof t !== "string" || t.trim() === "")) {
+    throw definitionError(where, `tags must be an array of non-empty strings, got ${describe(value)}: write e.g. tags: ["example"]`);
+  }
+  return [...new Set(value as string[])];
+}
+
+/** Checks the graph for cycles and freezes the tasks in topological order. */
+function orderTasks(builder: DagBuilder): Map<string, BuiltTask> {
+  const upstream = new Map([...builder.nodes].map(([id, node]) => [id, node.upstream]));
+  const sorted = topologicalOrder(upstream);
+  if (sorted.cycle) {
+    throw definitionError(
+      builder.where(),
+      `has a cycle: ${sorted.cycle.join(" -> ")}: a DAG's dependencies must not loop; remove one of these dependencies`,
+    );
+  }
+  const downstream = new Map<string, string[]>(sorted.order.map((id) => [id, []]));
+  for (const id of sorted.order) for (const up of builder.nodes.get(id)!.upstream) downstream.get(up)!.push(id);
+  return new Map(
+    sorted.order.map((id) => {
+      const node = builder.nodes.get(id)!;
+      return [id, { definition: freezeTask(builder.dagId, node, downstream.get(id)!), resolved: node.resolved }];
+    }),
+  );
+}
+
+function freezeTask(dagId: string, node: TaskNode, downstream: string[]): TaskDefinition {
+  return Object.freeze({
+    dagId,
+    taskId: node.taskId,
+    kind: node.kind,
+    options: Object.freeze({ ...node.options }),
+    fn: node.fn as TaskDefinition["fn"],
+    args: node.rawArgs,
+    serializedArgs: deepFreeze(node.args),
+    templateFields: deepFreeze(node.templateFields),
+    upstream: Object.freeze([...node.upstream].sort()),
+    downstream: Object.freeze(downstream.sort()),
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}

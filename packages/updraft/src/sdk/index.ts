@@ -1,0 +1,16 @@
+/**
+ * The authoring SDK: what DAG files import from "updraft". Pure: no I/O, no configuration, no
+ * drivers; it builds and checks DAGs and produces their serialized form.
+ */
+export { dag, isDag, BUILTIN_DEFAULTS, DAG_BRAND } from "./dag.ts";
+export type { Dag, DagOptions, SerializeDefaults, SerializeOptions, TaskDefinition } from "./dag.ts";
+export { task, bash, empty } from "./tasks.ts";
+export type { ArgInput, BashOptions, TaskArgs, TaskFactory, TaskFlowOptions } from "./tasks.ts";
+export { chain, crossDownstream } from "./handles.ts";
+export type { HandleOrList, TaskHandle, XComArg } from "./handles.ts";
+export { findXComRefs, isXComRef, resolveXComRefs } from "./json.ts";
+export type { JsonValue } from "./json.ts";
+export type { TaskOptions, TriggerRuleInput } from "./options.ts";
+export type { ParamInput, ParamSpecInput, ParamType } from "./params.ts";
+export type { DateInput } from "./dates.ts";
+export type { TaskKind } from "./builder.ts";
