@@ -17,7 +17,7 @@ export function registerDagModuleHooks(): void {
   registered = true;
   registerHooks({
     resolve(specifier, context, nextResolve) {
-      if (specifier === "updraft") return { url: SDK_ENTRY_URL, format: "module", shortCircuit: true };
+      if (specifier === "updraft") return { url: SDK_ENTRY_URL, shortCircuit: true };
       return nextResolve(specifier, context);
     },
     load(url, context, nextLoad) {

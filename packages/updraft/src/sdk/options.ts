@@ -108,7 +108,7 @@ export function assertKnownKeys(
     const hint = hints[key] ?? nearest(key, allowed);
     throw definitionError(
       where,
-      `${what} has an unknown option "${key}"${hint ? `: did you mean "${hint}"?` : ""} Valid options: ${allowed.join(", ")}`,
+      `${what} has an unknown option "${key}": ${hint ? `did you mean "${hint}"? Valid` : "valid"} options: ${allowed.join(", ")}`,
     );
   }
 }
@@ -119,7 +119,7 @@ function nearest(key: string, allowed: readonly string[]): string | undefined {
   const exact = allowed.find((a) => squash(a) === squash(key));
   if (exact) return exact;
   let best: string | undefined;
-  let bestDistance = 3;
+  let bestDistance = 4;
   for (const candidate of allowed) {
     const d = editDistance(squash(key), squash(candidate));
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
