@@ -49,7 +49,7 @@ export class DagBuilder {
     if (existing) {
       throw definitionError(
         this.where(node.taskId),
-        `the task id is already used by another task of this DAG (a ${existing.kind} task): task ids must be unique within a DAG, rename one of them`,
+        `the task id is already used by another task of this DAG (of kind "${existing.kind}"): task ids must be unique within a DAG, rename one of them`,
       );
     }
     this.nodes.set(node.taskId, node);

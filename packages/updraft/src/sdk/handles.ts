@@ -56,8 +56,8 @@ export class TaskHandle {
     return other;
   }
 
-  /** This task's XCom under `key` (default "return_value"), to pass to a TaskFlow task. */
-  xcom<T = unknown>(key: string = RETURN_VALUE): XComArg<T> {
+  /** This task's XCom under `key` (default "return_value"), e.g. `run.xcom<string>()`; `unknown` unless typed. */
+  xcom<T = unknown>(key: string = RETURN_VALUE): XComArg<NoInfer<T>> {
     return new XComArg<T>(builderOf(this), this.taskId, checkKey(key, this));
   }
 }
@@ -78,8 +78,11 @@ export class XComArg<T = unknown> extends TaskHandle {
     this.xcomKey = key;
   }
 
-  /** The same task's XCom under another key, e.g. `report.key<number>("row_count")`. */
-  key<U = unknown>(name: string): XComArg<U> {
+  /**
+   * The same task's XCom under another key, e.g. `report.key<number>("row_count")`. Its type is
+   * `unknown` unless given: it is never guessed from where the handle is passed.
+   */
+  key<U = unknown>(name: string): XComArg<NoInfer<U>> {
     return new XComArg<U>(builderOf(this), this.taskId, checkKey(name, this));
   }
 }

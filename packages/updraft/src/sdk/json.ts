@@ -108,7 +108,7 @@ export function isXComRef(value: unknown): value is XComRef {
 }
 
 /** Every XCom reference inside serialized arguments, in order of appearance. */
-export function findXComRefs(value: JsonValue): XComRef["__xcom__"][] {
+export function findXComRefs(value: unknown): XComRef["__xcom__"][] {
   const found: XComRef["__xcom__"][] = [];
   const walk = (v: unknown): void => {
     if (isXComRef(v)) found.push(v.__xcom__);
@@ -123,7 +123,7 @@ export function findXComRefs(value: JsonValue): XComRef["__xcom__"][] {
  * Replaces every XCom reference in serialized arguments by the value `pull` returns for it: what
  * the task runner does before calling a TaskFlow function.
  */
-export function resolveXComRefs(value: JsonValue, pull: (ref: XComRef["__xcom__"]) => unknown): unknown {
+export function resolveXComRefs(value: unknown, pull: (ref: XComRef["__xcom__"]) => unknown): unknown {
   if (isXComRef(value)) return pull(value.__xcom__);
   if (Array.isArray(value)) return value.map((v) => resolveXComRefs(v, pull));
   if (value !== null && typeof value === "object") {
