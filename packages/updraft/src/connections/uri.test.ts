@@ -39,8 +39,8 @@ const vectors = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as { parse_vector
  */
 const CORE_MODEL_OVERRIDES: Record<string, (expected: Expected) => Expected> = {
   "sdk-query-values-stay-strings": (expected) => ({ ...expected, extra_dejson: { charset: "utf8", timeout: 30 } }),
-  "a2-extra-non-json-string": () => ({ error: "extra must be a JSON object" }),
-  "a2-extra-json-list": () => ({ error: "extra must be a JSON object" }),
+  "a2-extra-non-json-string": () => ({ error: "extra: must be a JSON object" }),
+  "a2-extra-json-list": () => ({ error: "extra: must be a JSON object" }),
 };
 
 function actualField(conn: Connection, field: string): unknown {
@@ -78,7 +78,9 @@ describe("Airflow parse vectors", () => {
     const expected = CORE_MODEL_OVERRIDES[vector.id]?.(vector.expected) ?? vector.expected;
     test(`${vector.id}: ${vector.uri}`, () => {
       if ("error" in expected) {
-        assertRejected(() => parseConnectionUri("my_conn", vector.uri), "my_conn");
+        const error = assertRejected(() => parseConnectionUri("my_conn", vector.uri), "my_conn");
+        // Our own expectations (overrides) name the reason; Airflow's wording is not ours to copy.
+        if (vector.id in CORE_MODEL_OVERRIDES) assert.ok(error.message.includes(String(expected.error)), error.message);
         return;
       }
       assertFields(parseConnectionUri("my_conn", vector.uri), expected, vector.id);
@@ -178,7 +180,7 @@ describe("parseConnectionUri beyond the vectors", () => {
   test("__extra__: must be a JSON object; empty means no extra; other keys are ignored", () => {
     assert.equal(parseConnectionUri("c", "http://h?__extra__=").extra, null);
     assert.equal(parseConnectionUri("c", "http://h?a=1&__extra__=%7B%22b%22%3A1%7D").extra, '{"b":1}');
-    assert.match(assertRejected(() => parseConnectionUri("c", "http://h?__extra__=42"), "c").message, /extra must be a JSON object/);
+    assert.match(assertRejected(() => parseConnectionUri("c", "http://h?__extra__=42"), "c").message, /extra: must be a JSON object/);
     assertRejected(() => parseConnectionUri("c", "http://h?__extra__=%7Bbroken"), "c");
   });
 
@@ -278,7 +280,7 @@ describe("parseConnectionJson", () => {
     assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "connType": "y"}'), "db").message, /twice/);
     assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "port": "abc"}'), "db").message, /port/);
     assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "port": 99999}'), "db").message, /port/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "extra": [1]}'), "db").message, /extra must be a JSON object/);
+    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "extra": [1]}'), "db").message, /extra: must be a JSON object/);
     assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "extra": "plain"}'), "db").message, /extra/);
     assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "host": 5}'), "db").message, /host/);
     assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "__proto__": 1}'), "db").message, /unknown key/);

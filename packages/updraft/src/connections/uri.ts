@@ -13,17 +13,17 @@ import { z } from "zod";
 
 const EXTRA_KEY = "__extra__";
 const EXTRA_HINT =
-  'extra must be a JSON object such as {"sslmode": "require"} (Airflow 3 rejects other JSON and plain strings); in a URI give each extra as ?key=value, or a URL-encoded JSON object as ?__extra__=...';
+  'must be a JSON object such as {"sslmode": "require"} (Airflow 3 rejects other JSON and plain strings); in a URI give each extra as ?key=value, or a URL-encoded JSON object as ?__extra__=...';
 
 export const ConnectionSchema = z.object({
-  connId: z.string().min(1, "the connection id is empty"),
-  connType: z.string().min(1, "the connection type (conn_type) is missing, e.g. postgres"),
+  connId: z.string().min(1, "must not be empty"),
+  connType: z.string().min(1, "is missing: give the connection type (conn_type), e.g. postgres"),
   description: z.string().nullable(),
   host: z.string().nullable(),
   login: z.string().nullable(),
   password: z.string().nullable(),
   schema: z.string().nullable(),
-  port: z.number().int("port must be an integer").min(0, "port must be 0-65535").max(65535, "port must be 0-65535").nullable(),
+  port: z.number().int("must be an integer").min(0, "must be 0-65535").max(65535, "must be 0-65535").nullable(),
   extra: z
     .string()
     .nullable()

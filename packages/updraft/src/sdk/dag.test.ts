@@ -94,7 +94,17 @@ test("configuration defaults fill what the DAG leaves unset, never what it sets"
   });
   const s = d.serialize({
     fileloc: "defaults.ts",
-    defaults: { timezone: "America/New_York", owner: "ops", pool: "p", queue: "q", retries: 3, retryDelay: 60, maxActiveRuns: 7, maxActiveTasks: 9, catchup: true },
+    defaults: {
+      timezone: "America/New_York",
+      owner: "ops",
+      pool: "p",
+      queue: "q",
+      retries: 3,
+      retryDelay: 60,
+      maxActiveRuns: 7,
+      maxActiveTasks: 9,
+      catchup: true,
+    },
   });
   assert.equal(s.timezone, "America/New_York");
   assert.equal(s.startDate, "2025-06-01T10:00:00.000Z");
@@ -114,7 +124,9 @@ test("configuration defaults fill what the DAG leaves unset, never what it sets"
 
 test("dates: offsets and Dates are instants, wall-clock times are read in the DAG's timezone", () => {
   const serialized = (startDate: string | Date, endDate?: string) =>
-    dag({ dagId: "dates", timezone: "Europe/Amsterdam", startDate, endDate }, () => {}).serialize({ fileloc: "d.ts" });
+    dag({ dagId: "dates", timezone: "Europe/Amsterdam", startDate, endDate }, () => {}).serialize({
+      fileloc: "d.ts",
+    });
   assert.equal(serialized("2025-07-01T06:30").startDate, "2025-07-01T04:30:00.000Z");
   assert.equal(serialized("2025-07-01 06:30:15").startDate, "2025-07-01T04:30:15.000Z");
   assert.equal(serialized("2025-07-01T06:30:00+02:00").startDate, "2025-07-01T04:30:00.000Z");
@@ -135,25 +147,28 @@ test("schedules: presets, cron, intervals, once and manual", () => {
 });
 
 test("every task option reaches the serialized form", () => {
-  const s = dag({ dagId: "opts", owner: "dag-owner", dagrunTimeout: "2h", isPausedUponCreation: false }, () => {
-    empty("e", {
-      retries: 4,
-      retryDelay: "1m30s",
-      retryExponentialBackoff: true,
-      maxRetryDelay: "1h",
-      executionTimeout: 600,
-      triggerRule: "none_failed_or_skipped",
-      waitForDownstream: true,
-      pool: "p",
-      poolSlots: 3,
-      priorityWeight: -2,
-      weightRule: "absolute",
-      queue: "q",
-      docMd: "# doc",
-      memoryLimit: "1GiB",
-    });
-    empty("f", { triggerRule: "dummy", memoryLimit: 256 });
-  }).serialize({ fileloc: "o.ts" });
+  const s = dag(
+    { dagId: "opts", owner: "dag-owner", dagrunTimeout: "2h", isPausedUponCreation: false },
+    () => {
+      empty("e", {
+        retries: 4,
+        retryDelay: "1m30s",
+        retryExponentialBackoff: true,
+        maxRetryDelay: "1h",
+        executionTimeout: 600,
+        triggerRule: "none_failed_or_skipped",
+        waitForDownstream: true,
+        pool: "p",
+        poolSlots: 3,
+        priorityWeight: -2,
+        weightRule: "absolute",
+        queue: "q",
+        docMd: "# doc",
+        memoryLimit: "1GiB",
+      });
+      empty("f", { triggerRule: "dummy", memoryLimit: 256 });
+    },
+  ).serialize({ fileloc: "o.ts" });
   assert.equal(s.dagrunTimeout, 7200);
   assert.equal(s.isPausedUponCreation, false);
   assert.equal(s.owner, "dag-owner");
@@ -194,7 +209,11 @@ test("bash templateFields carry command, env and cwd, omitting absent ones", () 
     bash("two", { command: "echo $X", env: { X: "{{ ds_nodash }}" }, cwd: "/tmp", retries: 1 });
   }).serialize({ fileloc: "b.ts" });
   assert.deepEqual(s.tasks[0]!.templateFields, { command: "echo {{ ds }}" });
-  assert.deepEqual(s.tasks[1]!.templateFields, { command: "echo $X", env: { X: "{{ ds_nodash }}" }, cwd: "/tmp" });
+  assert.deepEqual(s.tasks[1]!.templateFields, {
+    command: "echo $X",
+    env: { X: "{{ ds_nodash }}" },
+    cwd: "/tmp",
+  });
   assert.equal(s.tasks[1]!.retries, 1);
 });
 
@@ -244,7 +263,10 @@ test("tasks are sorted topologically with ties by task id; upstream lists are so
   });
   assert.deepEqual(d.taskIds, ["a", "m", "z", "join", "b"]);
   const s = d.serialize({ fileloc: "o.ts" });
-  assert.deepEqual(s.tasks.map((t) => t.taskId), ["a", "m", "z", "join", "b"]);
+  assert.deepEqual(
+    s.tasks.map((t) => t.taskId),
+    ["a", "m", "z", "join", "b"],
+  );
   assert.deepEqual(s.tasks[3]!.upstream, ["a", "m", "z"]);
 });
 

@@ -206,13 +206,19 @@ export class Dag {
   serialize(options: SerializeOptions): SerializedDag {
     const where = { dagId: this.dagId };
     if (typeof options?.fileloc !== "string") {
-      throw definitionError(where, `serialize() needs { fileloc: "<file relative to the DAGs folder>" }, got ${describe(options)}`);
+      throw definitionError(
+        where,
+        `serialize() needs { fileloc: "<file relative to the DAGs folder>" }, got ${describe(options)}`,
+      );
     }
     const d: SerializeDefaults = { ...BUILTIN_DEFAULTS, ...definedEntries(options.defaults) };
     const spec = this.#spec;
     const timezone = spec.timezone ?? d.timezone;
     if (!isValidTimezone(timezone)) {
-      throw definitionError(where, `the default timezone "${timezone}" is not an IANA time zone: set a valid core.default_timezone, e.g. "UTC"`);
+      throw definitionError(
+        where,
+        `the default timezone "${timezone}" is not an IANA time zone: set a valid core.default_timezone, e.g. "UTC"`,
+      );
     }
     checkDateOrder(spec.startDate, spec.endDate, timezone, where);
     const owner = spec.owner ?? d.owner;
@@ -239,7 +245,10 @@ export class Dag {
     const parsed = SerializedDagSchema.safeParse(dag);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw definitionError(where, `the serialized form is invalid at ${issue.path.join(".")}: ${issue.message}`);
+      throw definitionError(
+        where,
+        `the serialized form is invalid at ${issue.path.join(".")}: ${issue.message}`,
+      );
     }
     return parsed.data;
   }
@@ -278,7 +287,9 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
 
 /** True for a Dag made by dag(), from this or any other copy of the SDK. */
 export function isDag(value: unknown): value is Dag {
-  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[DAG_BRAND] === true;
+  return (
+    typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[DAG_BRAND] === true
+  );
 }
 
 /**
@@ -297,7 +308,10 @@ export function dag(options: DagOptions, build: () => void): Dag {
     builder.defaultArgs = definedEntries(options.defaultArgs);
   }
   if (typeof build !== "function") {
-    throw definitionError(where, `dag() takes a build function that adds the tasks, got ${describe(build)}: write dag({ dagId: "${dagId}" }, () => { ... })`);
+    throw definitionError(
+      where,
+      `dag() takes a build function that adds the tasks, got ${describe(build)}: write dag({ dagId: "${dagId}" }, () => { ... })`,
+    );
   }
   let result: unknown;
   try {
@@ -305,16 +319,25 @@ export function dag(options: DagOptions, build: () => void): Dag {
   } finally {
     builder.sealed = true;
   }
-  if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
+  if (
+    result !== null &&
+    typeof result === "object" &&
+    typeof (result as { then?: unknown }).then === "function"
+  ) {
     (result as Promise<unknown>).then(undefined, () => {});
-    throw definitionError(where, "the build function returned a promise: it must be synchronous, so write () => { ... } rather than async () => { ... }");
+    throw definitionError(
+      where,
+      "the build function returned a promise: it must be synchronous, so write () => { ... } rather than async () => { ... }",
+    );
   }
   return new Dag(dagId, spec, orderTasks(builder));
 }
 
 function checkDagId(options: unknown): string {
   if (options === null || typeof options !== "object") {
-    throw new DagDefinitionError(`dag() takes an options object first, got ${describe(options)}: write dag({ dagId: "my_dag" }, () => { ... })`);
+    throw new DagDefinitionError(
+      `dag() takes an options object first, got ${describe(options)}: write dag({ dagId: "my_dag" }, () => { ... })`,
+    );
   }
   const dagId = (options as { dagId?: unknown }).dagId;
   const problem = idProblem(dagId);
@@ -345,7 +368,9 @@ function checkDagOptions(o: DagOptions, where: Where): DagSpec {
     tags: checkTags(o.tags, where),
     owner: text(o.owner, "owner", where, 'owner: "data-team"') ?? null,
     isPausedUponCreation:
-      o.isPausedUponCreation === undefined ? null : bool(o.isPausedUponCreation, "isPausedUponCreation", where, false),
+      o.isPausedUponCreation === undefined
+        ? null
+        : bool(o.isPausedUponCreation, "isPausedUponCreation", where, false),
   };
 }
 
@@ -380,14 +405,20 @@ function checkSchedule(value: unknown, timezone: string, where: Where): Schedule
 function checkDateOrder(start: string | null, end: string | null, timezone: string, where: Where): void {
   if (start === null || end === null) return;
   if (toUtc(end, timezone) < toUtc(start, timezone)) {
-    throw definitionError(where, `endDate ${end} is before startDate ${start}: set an endDate after the startDate, or leave it out`);
+    throw definitionError(
+      where,
+      `endDate ${end} is before startDate ${start}: set an endDate after the startDate, or leave it out`,
+    );
   }
 }
 
 function checkTags(value: unknown, where: Where): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((t) => typeof t !== "string" || t.trim() === "")) {
-    throw definitionError(where, `tags must be an array of non-empty strings, got ${describe(value)}: write e.g. tags: ["example"]`);
+    throw definitionError(
+      where,
+      `tags must be an array of non-empty strings, got ${describe(value)}: write e.g. tags: ["example"]`,
+    );
   }
   return [...new Set(value as string[])];
 }
@@ -403,11 +434,15 @@ function orderTasks(builder: DagBuilder): Map<string, BuiltTask> {
     );
   }
   const downstream = new Map<string, string[]>(sorted.order.map((id) => [id, []]));
-  for (const id of sorted.order) for (const up of builder.nodes.get(id)!.upstream) downstream.get(up)!.push(id);
+  for (const id of sorted.order)
+    for (const up of builder.nodes.get(id)!.upstream) downstream.get(up)!.push(id);
   return new Map(
     sorted.order.map((id) => {
       const node = builder.nodes.get(id)!;
-      return [id, { definition: freezeTask(builder.dagId, node, downstream.get(id)!), resolved: node.resolved }];
+      return [
+        id,
+        { definition: freezeTask(builder.dagId, node, downstream.get(id)!), resolved: node.resolved },
+      ];
     }),
   );
 }

@@ -19,10 +19,12 @@ export const DATE_FORMATS =
 export function checkDate(value: unknown, name: string, where: Where): string | null {
   if (value === undefined || value === null) return null;
   if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw definitionError(where, `${name} is an invalid Date: ${DATE_FORMATS}`);
+    if (Number.isNaN(value.getTime()))
+      throw definitionError(where, `${name} is an invalid Date: ${DATE_FORMATS}`);
     return value.toISOString();
   }
-  const text = typeof value === "string" ? value.trim().replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, "$1T") : undefined;
+  const text =
+    typeof value === "string" ? value.trim().replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, "$1T") : undefined;
   if (text === undefined || !ISO_FORM.test(text)) {
     throw definitionError(where, `${name} ${describe(value)} is not a date: ${DATE_FORMATS}`);
   }

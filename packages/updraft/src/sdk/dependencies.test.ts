@@ -1,7 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DagDefinitionError } from "../core/errors.ts";
-import { bash, chain, crossDownstream, dag, empty, findXComRefs, resolveXComRefs, task, type Dag } from "./index.ts";
+import {
+  bash,
+  chain,
+  crossDownstream,
+  dag,
+  empty,
+  findXComRefs,
+  resolveXComRefs,
+  task,
+  type Dag,
+} from "./index.ts";
 
 function edges(d: Dag): string[] {
   return d.tasks.flatMap((t) => t.upstream.map((up) => `${up}>${t.taskId}`)).sort();
@@ -31,7 +41,9 @@ test("chain: lists of different lengths are an error naming both lists", () => {
       }),
     (e: unknown) =>
       e instanceof DagDefinitionError &&
-      e.message.startsWith('dag "uneven": chain() cannot connect a list of 2 tasks [a, b] to a list of 3 tasks [c, d, e]') &&
+      e.message.startsWith(
+        'dag "uneven": chain() cannot connect a list of 2 tasks [a, b] to a list of 3 tasks [c, d, e]',
+      ) &&
       e.message.includes("crossDownstream"),
   );
 });
@@ -78,7 +90,10 @@ test("calling a task factory again adds __1, __2, ... (Airflow's naming)", () =>
   });
   assert.deepEqual(d.taskIds, ["bye", "bye__1", "hello", "hello__1", "hello__2"]);
   const s = d.serialize({ fileloc: "r.ts" });
-  assert.deepEqual(s.tasks.map((t) => t.args), [[4], [5], [1], [2], [3]]);
+  assert.deepEqual(
+    s.tasks.map((t) => t.args),
+    [[4], [5], [1], [2], [3]],
+  );
   assert.equal(s.tasks.find((t) => t.taskId === "hello__2")!.retries, 3);
 });
 
@@ -100,7 +115,10 @@ test("XComArgs nested inside arrays and objects are found, serialized and made u
     const a = task("a", () => 1)();
     const b = task("b", () => "two")();
     const c = task("c", () => ({ n: 3 }))();
-    const use = task("use", (input: { nums: number[]; label: string; meta: { n: number }[] }, extra: number) => input);
+    const use = task(
+      "use",
+      (input: { nums: number[]; label: string; meta: { n: number }[] }, extra: number) => input,
+    );
     use({ nums: [a, 5], label: b, meta: [c, { n: 4 }] }, a.key<number>("count"));
   });
   const s = d.serialize({ fileloc: "n.ts" });
@@ -119,7 +137,12 @@ test("XComArgs nested inside arrays and objects are found, serialized and made u
     findXComRefs(use.args).map((r) => `${r.taskId}:${r.key}`),
     ["a:return_value", "b:return_value", "c:return_value", "a:count"],
   );
-  const values: Record<string, unknown> = { "a:return_value": 1, "b:return_value": "two", "c:return_value": { n: 3 }, "a:count": 9 };
+  const values: Record<string, unknown> = {
+    "a:return_value": 1,
+    "b:return_value": "two",
+    "c:return_value": { n: 3 },
+    "a:count": 9,
+  };
   assert.deepEqual(
     use.args.map((arg) => resolveXComRefs(arg, (r) => values[`${r.taskId}:${r.key}`])),
     [{ nums: [1, 5], label: "two", meta: [{ n: 3 }, { n: 4 }] }, 9],
@@ -154,7 +177,10 @@ test("dependencies cannot be added once the DAG is built", () => {
     late = empty("late");
     other = empty("other");
   });
-  assert.throws(() => late!.before(other!), /^DagDefinitionError: dag "sealed": task "other": this DAG is already built/);
+  assert.throws(
+    () => late!.before(other!),
+    /^DagDefinitionError: dag "sealed": task "other": this DAG is already built/,
+  );
 });
 
 test("a DAG built inside another DAG's build keeps its own tasks", () => {

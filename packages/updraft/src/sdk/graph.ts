@@ -33,7 +33,10 @@ export function topologicalOrder(
  * repeat a task: the walk from that repeat is a cycle. Returned downstream-first order, starting at
  * its smallest id and ending where it began: ["a", "b", "c", "a"].
  */
-function findCycle(upstream: ReadonlyMap<string, ReadonlySet<string>>, sorted: ReadonlySet<string>): string[] {
+function findCycle(
+  upstream: ReadonlyMap<string, ReadonlySet<string>>,
+  sorted: ReadonlySet<string>,
+): string[] {
   const left = [...upstream.keys()].filter((id) => !sorted.has(id)).sort(byId);
   const walk: string[] = [];
   const seenAt = new Map<string, number>();

@@ -44,12 +44,14 @@ export function toJson(
   const seen = new Set<object>();
   const walk = (v: unknown, path: string): JsonValue => {
     if (v === null || typeof v === "string" || typeof v === "boolean") return v;
-    if (typeof v === "number") return Number.isFinite(v) ? v : fail(path, `is ${v}, which JSON cannot represent`);
+    if (typeof v === "number")
+      return Number.isFinite(v) ? v : fail(path, `is ${v}, which JSON cannot represent`);
     if (v instanceof XComArg && onXCom) {
       onXCom(v);
       return { [XCOM_KEY]: { taskId: v.taskId, key: v.xcomKey } };
     }
-    if (v instanceof XComArg) return fail(path, `is the output of task "${v.taskId}", which is only known at run time`);
+    if (v instanceof XComArg)
+      return fail(path, `is the output of task "${v.taskId}", which is only known at run time`);
     if (v instanceof TaskHandle) {
       return fail(
         path,
@@ -91,7 +93,8 @@ export function toJson(
     const out: { [key: string]: JsonValue } = {};
     for (const [key, inner] of Object.entries(v)) {
       const innerPath = `${path}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`;
-      if (key === XCOM_KEY) fail(innerPath, `uses the key "${XCOM_KEY}", which Updraft reserves for task outputs`);
+      if (key === XCOM_KEY)
+        fail(innerPath, `uses the key "${XCOM_KEY}", which Updraft reserves for task outputs`);
       out[key] = walk(inner, innerPath);
     }
     return out;
@@ -104,7 +107,9 @@ export function isXComRef(value: unknown): value is XComRef {
   const keys = Object.keys(value);
   if (keys.length !== 1 || keys[0] !== XCOM_KEY) return false;
   const ref = (value as Record<string, unknown>)[XCOM_KEY] as { taskId?: unknown; key?: unknown } | null;
-  return ref !== null && typeof ref === "object" && typeof ref.taskId === "string" && typeof ref.key === "string";
+  return (
+    ref !== null && typeof ref === "object" && typeof ref.taskId === "string" && typeof ref.key === "string"
+  );
 }
 
 /** Every XCom reference inside serialized arguments, in order of appearance. */

@@ -197,19 +197,28 @@ export function bool(value: unknown, name: string, where: Where, fallback: boole
 export function text(value: unknown, name: string, where: Where, example: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "string" || value.trim() === "") {
-    throw definitionError(where, `${name} must be a non-empty string, got ${describe(value)}: write e.g. ${example}`);
+    throw definitionError(
+      where,
+      `${name} must be a non-empty string, got ${describe(value)}: write e.g. ${example}`,
+    );
   }
   return value;
 }
 
 export function docText(value: unknown, name: string, where: Where): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string") throw definitionError(where, `${name} must be a string, got ${describe(value)}`);
+  if (typeof value !== "string")
+    throw definitionError(where, `${name} must be a string, got ${describe(value)}`);
   return value;
 }
 
 /** A duration in seconds; `null` stays null (= none). `positive` rejects 0. */
-export function duration(value: unknown, name: string, where: Where, positive: boolean): number | null | undefined {
+export function duration(
+  value: unknown,
+  name: string,
+  where: Where,
+  positive: boolean,
+): number | null | undefined {
   if (value === undefined || value === null) return value;
   let seconds: number;
   try {
@@ -243,7 +252,10 @@ function triggerRule(value: unknown, where: Where): TriggerRule {
 function weightRule(value: unknown, where: Where): WeightRule {
   if (value === undefined) return "downstream";
   if (typeof value !== "string" || !(WEIGHT_RULES as readonly string[]).includes(value)) {
-    throw definitionError(where, `weightRule ${describe(value)} is not a weight rule: use one of ${WEIGHT_RULES.join(", ")}`);
+    throw definitionError(
+      where,
+      `weightRule ${describe(value)} is not a weight rule: use one of ${WEIGHT_RULES.join(", ")}`,
+    );
   }
   return value as WeightRule;
 }

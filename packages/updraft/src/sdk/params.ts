@@ -33,13 +33,21 @@ export type ParamInput = JsonValue | ParamSpecInput;
 const SPEC_KEYS = Object.keys(ParamSpecSchema.shape);
 
 export function isParamSpec(value: unknown): value is ParamSpecInput {
-  return value !== null && typeof value === "object" && !Array.isArray(value) && ("type" in value || "default" in value);
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    ("type" in value || "default" in value)
+  );
 }
 
 export function normalizeParams(params: unknown, where: Where): Record<string, ParamSpec> {
   if (params === undefined) return {};
   if (params === null || typeof params !== "object" || Array.isArray(params)) {
-    throw definitionError(where, `params must be an object of name: default or name: { type, default, ... }, got ${describe(params)}`);
+    throw definitionError(
+      where,
+      `params must be an object of name: default or name: { type, default, ... }, got ${describe(params)}`,
+    );
   }
   const out: Record<string, ParamSpec> = {};
   for (const [name, value] of Object.entries(params)) out[name] = normalizeParam(name, value, where);
@@ -92,7 +100,10 @@ function jsonType(value: unknown): ParamType {
 function checkDefault(name: string, spec: ParamSpec, where: Where): void {
   if (spec.default === undefined) return;
   const fail = (what: string) => {
-    throw definitionError(where, `param "${name}": the default ${describe(spec.default)} ${what}: change the default or the spec`);
+    throw definitionError(
+      where,
+      `param "${name}": the default ${describe(spec.default)} ${what}: change the default or the spec`,
+    );
   };
   const types = spec.type === undefined ? undefined : [spec.type].flat();
   const actual = jsonType(spec.default);
@@ -103,7 +114,9 @@ function checkDefault(name: string, spec: ParamSpec, where: Where): void {
     fail(`is not one of the enum values ${describe(spec.enum)}`);
   }
   if (typeof spec.default === "number") {
-    if (spec.minimum !== undefined && spec.default < spec.minimum) fail(`is below the minimum ${spec.minimum}`);
-    if (spec.maximum !== undefined && spec.default > spec.maximum) fail(`is above the maximum ${spec.maximum}`);
+    if (spec.minimum !== undefined && spec.default < spec.minimum)
+      fail(`is below the minimum ${spec.minimum}`);
+    if (spec.maximum !== undefined && spec.default > spec.maximum)
+      fail(`is above the maximum ${spec.maximum}`);
   }
 }

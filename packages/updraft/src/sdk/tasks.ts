@@ -146,13 +146,19 @@ export function bash(taskId: string, options: BashOptions): TaskHandle {
   assertKnownKeys(options, BASH_KEYS, "bash() options", where);
   const { command, env, cwd, ...rest } = options;
   if (typeof command !== "string" || command.trim() === "") {
-    throw definitionError(where, `bash() needs a command, got ${describe(command)}: write bash("${taskId}", { command: "echo hello" })`);
+    throw definitionError(
+      where,
+      `bash() needs a command, got ${describe(command)}: write bash("${taskId}", { command: "echo hello" })`,
+    );
   }
   const templateFields: Record<string, JsonValue> = { command };
   if (env !== undefined) templateFields.env = checkEnv(env, where);
   if (cwd !== undefined) {
     if (typeof cwd !== "string" || cwd.trim() === "") {
-      throw definitionError(where, `cwd must be a non-empty path, got ${describe(cwd)}: write e.g. cwd: "/tmp"`);
+      throw definitionError(
+        where,
+        `cwd must be a non-empty path, got ${describe(cwd)}: write e.g. cwd: "/tmp"`,
+      );
     }
     templateFields.cwd = cwd;
   }
@@ -160,16 +166,27 @@ export function bash(taskId: string, options: BashOptions): TaskHandle {
 }
 
 function checkEnv(env: unknown, where: Where): Record<string, string> {
-  if (env === null || typeof env !== "object" || Array.isArray(env) || Object.getPrototypeOf(env) !== Object.prototype) {
+  if (
+    env === null ||
+    typeof env !== "object" ||
+    Array.isArray(env) ||
+    Object.getPrototypeOf(env) !== Object.prototype
+  ) {
     throw definitionError(where, `env must be an object of NAME: "value" strings, got ${describe(env)}`);
   }
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw definitionError(where, `env has the variable name ${JSON.stringify(name)}: use letters, digits and underscores, not starting with a digit`);
+      throw definitionError(
+        where,
+        `env has the variable name ${JSON.stringify(name)}: use letters, digits and underscores, not starting with a digit`,
+      );
     }
     if (typeof value !== "string") {
-      throw definitionError(where, `env.${name} must be a string, got ${describe(value)}: write e.g. ${name}: "${String(value)}"`);
+      throw definitionError(
+        where,
+        `env.${name} must be a string, got ${describe(value)}: write e.g. ${name}: "${String(value)}"`,
+      );
     }
     out[name] = value;
   }

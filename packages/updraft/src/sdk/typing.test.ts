@@ -13,7 +13,10 @@ test("typed XCom passing compiles where types match and is rejected where they d
     const label = task("label", () => "hello")();
     const nothing = task("nothing", () => {})();
     const total = task("total", async (values: number[]) => values.reduce((a, b) => a + b, 0));
-    const describe = task("describe", (name: string, count: number, extra?: { tags: string[] }) => `${name}${count}${extra}`);
+    const describe = task(
+      "describe",
+      (name: string, count: number, extra?: { tags: string[] }) => `${name}${count}${extra}`,
+    );
 
     // The output's type is the awaited return type.
     const sum: XComArg<number> = total(rows);

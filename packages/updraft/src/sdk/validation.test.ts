@@ -15,7 +15,8 @@ function rejects(fn: () => unknown, start: string, ...parts: (string | RegExp)[]
   assert.equal(caught.code, "DAG_DEFINITION");
   assert.ok(caught.message.startsWith(start), `"${caught.message}" should start with "${start}"`);
   for (const part of parts) {
-    if (typeof part === "string") assert.ok(caught.message.includes(part), `"${caught.message}" should contain "${part}"`);
+    if (typeof part === "string")
+      assert.ok(caught.message.includes(part), `"${caught.message}" should contain "${part}"`);
     else assert.match(caught.message, part);
   }
   return caught;
@@ -80,7 +81,13 @@ test("a cycle names its tasks in order", () => {
 });
 
 test("unknown trigger rules list the valid ones", () => {
-  rejects(withTask({ triggerRule: "all_good" }), 'dag "d": task "t": triggerRule "all_good" is not a trigger rule', "all_success", "none_failed_min_one_success", "dummy");
+  rejects(
+    withTask({ triggerRule: "all_good" }),
+    'dag "d": task "t": triggerRule "all_good" is not a trigger rule',
+    "all_success",
+    "none_failed_min_one_success",
+    "dummy",
+  );
   rejects(
     () => dag({ dagId: "d", defaultArgs: { triggerRule: "nope" as never } }, nothing),
     'dag "d": defaultArgs: triggerRule "nope" is not a trigger rule',
@@ -88,18 +95,44 @@ test("unknown trigger rules list the valid ones", () => {
 });
 
 test("bad schedules and timezones", () => {
-  rejects(withOptions({ schedule: "61 * * * *" }), 'dag "d": schedule: "61 * * * *" is not a valid cron expression');
-  rejects(withOptions({ schedule: "* * *" }), 'dag "d": schedule: "* * *" is not a 5-field cron expression', "30 2 * * *");
-  rejects(withOptions({ schedule: "@fortnightly" }), 'dag "d": schedule: unknown schedule preset "@fortnightly"', "@daily");
-  rejects(withOptions({ schedule: { every: "soon" } }), 'dag "d": schedule { every } "soon" is not a duration', "30s");
+  rejects(
+    withOptions({ schedule: "61 * * * *" }),
+    'dag "d": schedule: "61 * * * *" is not a valid cron expression',
+  );
+  rejects(
+    withOptions({ schedule: "* * *" }),
+    'dag "d": schedule: "* * *" is not a 5-field cron expression',
+    "30 2 * * *",
+  );
+  rejects(
+    withOptions({ schedule: "@fortnightly" }),
+    'dag "d": schedule: unknown schedule preset "@fortnightly"',
+    "@daily",
+  );
+  rejects(
+    withOptions({ schedule: { every: "soon" } }),
+    'dag "d": schedule { every } "soon" is not a duration',
+    "30s",
+  );
   rejects(withOptions({ schedule: { every: 0 } }), 'dag "d": schedule { every } must be longer than 0s');
   rejects(withOptions({ schedule: 5 as never }), 'dag "d": schedule 5 is not a schedule', "@daily", "null");
-  rejects(withOptions({ timezone: "Mars/Olympus" }), 'dag "d": timezone "Mars/Olympus" is not an IANA time zone', "Europe/Amsterdam");
+  rejects(
+    withOptions({ timezone: "Mars/Olympus" }),
+    'dag "d": timezone "Mars/Olympus" is not an IANA time zone',
+    "Europe/Amsterdam",
+  );
 });
 
 test("dates that do not parse say which formats work; endDate before startDate", () => {
   for (const bad of ["01/02/2025", "2025-02-30", "tomorrow", "2025-01-01T25:00"]) {
-    rejects(withOptions({ startDate: bad }), `dag "d": startDate "${bad}" is not a date`, '"2025-01-01"', '"2025-01-01T06:00"', "offset", "Date");
+    rejects(
+      withOptions({ startDate: bad }),
+      `dag "d": startDate "${bad}" is not a date`,
+      '"2025-01-01"',
+      '"2025-01-01T06:00"',
+      "offset",
+      "Date",
+    );
   }
   rejects(withOptions({ endDate: new Date("nope") }), 'dag "d": endDate is an invalid Date');
   rejects(
@@ -141,42 +174,87 @@ test("adding tasks outside a dag() build", () => {
 });
 
 test("invalid numbers", () => {
-  rejects(withTask({ retries: -1 }), 'dag "d": task "t": retries must be a whole number >= 0, got -1', "retries: 3");
+  rejects(
+    withTask({ retries: -1 }),
+    'dag "d": task "t": retries must be a whole number >= 0, got -1',
+    "retries: 3",
+  );
   rejects(withTask({ retries: 1.5 }), 'dag "d": task "t": retries must be a whole number >= 0');
   rejects(withTask({ poolSlots: 0 }), 'dag "d": task "t": poolSlots must be a whole number >= 1, got 0');
-  rejects(withTask({ priorityWeight: "high" }), 'dag "d": task "t": priorityWeight must be a whole number, got "high"');
+  rejects(
+    withTask({ priorityWeight: "high" }),
+    'dag "d": task "t": priorityWeight must be a whole number, got "high"',
+  );
   rejects(withTask({ retryDelay: "-5s" }), 'dag "d": task "t": retryDelay "-5s" is not a duration', "1h30m");
   rejects(withTask({ executionTimeout: 0 }), 'dag "d": task "t": executionTimeout must be longer than 0s');
-  rejects(withTask({ memoryLimit: "lots" }), 'dag "d": task "t": memoryLimit "lots" is not a memory size', "512MiB");
-  rejects(withTask({ weightRule: "sideways" }), 'dag "d": task "t": weightRule "sideways" is not a weight rule', "downstream");
+  rejects(
+    withTask({ memoryLimit: "lots" }),
+    'dag "d": task "t": memoryLimit "lots" is not a memory size',
+    "512MiB",
+  );
+  rejects(
+    withTask({ weightRule: "sideways" }),
+    'dag "d": task "t": weightRule "sideways" is not a weight rule',
+    "downstream",
+  );
   rejects(withTask({ pool: "" }), 'dag "d": task "t": pool must be a non-empty string');
   rejects(withTask({ dependsOnPast: "yes" }), 'dag "d": task "t": dependsOnPast must be true or false');
   rejects(withOptions({ maxActiveRuns: 0 }), 'dag "d": maxActiveRuns must be a whole number >= 1, got 0');
   rejects(withOptions({ maxActiveTasks: -3 }), 'dag "d": maxActiveTasks must be a whole number >= 1');
   rejects(withOptions({ dagrunTimeout: "0s" }), 'dag "d": dagrunTimeout must be longer than 0s');
-  rejects(withOptions({ defaultArgs: { retries: -2 } }), 'dag "d": defaultArgs: retries must be a whole number >= 0');
-  rejects(() => task("early", () => 1, { poolSlots: 0 }), 'task "early": poolSlots must be a whole number >= 1');
+  rejects(
+    withOptions({ defaultArgs: { retries: -2 } }),
+    'dag "d": defaultArgs: retries must be a whole number >= 0',
+  );
+  rejects(
+    () => task("early", () => 1, { poolSlots: 0 }),
+    'task "early": poolSlots must be a whole number >= 1',
+  );
 });
 
 test("invalid ids", () => {
-  rejects(() => dag({ dagId: "has space" }, nothing), 'dag "has space": the dag id contains " "', "letters, digits, dashes, dots and underscores", '"has_space"');
+  rejects(
+    () => dag({ dagId: "has space" }, nothing),
+    'dag "has space": the dag id contains " "',
+    "letters, digits, dashes, dots and underscores",
+    '"has_space"',
+  );
   rejects(() => dag({ dagId: "" }, nothing), "dag(): the dag id must not be empty");
-  rejects(() => dag({ dagId: "x".repeat(251) }, nothing), `dag "${"x".repeat(251)}": the dag id is 251 characters long; the maximum is 250`);
+  rejects(
+    () => dag({ dagId: "x".repeat(251) }, nothing),
+    `dag "${"x".repeat(251)}": the dag id is 251 characters long; the maximum is 250`,
+  );
   rejects(() => dag({} as DagOptions, nothing), "dag(): the dag id must be a string");
-  rejects(() => dag({ dagId: "ok" }, () => void empty("a/b")), 'dag "ok": task "a/b": the task id contains "/"');
-  rejects(() => dag({ dagId: "ok" }, () => void task("bad id!", () => 1)), 'dag "ok": task "bad id!": the task id contains " ", "!"');
+  rejects(
+    () => dag({ dagId: "ok" }, () => void empty("a/b")),
+    'dag "ok": task "a/b": the task id contains "/"',
+  );
+  rejects(
+    () => dag({ dagId: "ok" }, () => void task("bad id!", () => 1)),
+    'dag "ok": task "bad id!": the task id contains " ", "!"',
+  );
   // Valid: letters, digits, dashes, dots, underscores.
   dag({ dagId: "Ok-1.2_x" }, () => void empty("A-1.b_c"));
 });
 
 test("non-JSON TaskFlow arguments name the task and the argument", () => {
-  const call = (...args: unknown[]) => () =>
-    dag({ dagId: "args" }, () => {
-      const t = task("t", (..._: unknown[]) => 1);
-      t(...args);
-    });
-  rejects(call(1, () => 2), 'dag "args": task "t": argument 1 is a function', "JSON");
-  rejects(call({ when: new Date(0) }), 'dag "args": task "t": argument 0 (at .when) is an instance of Date', "toISOString");
+  const call =
+    (...args: unknown[]) =>
+    () =>
+      dag({ dagId: "args" }, () => {
+        const t = task("t", (..._: unknown[]) => 1);
+        t(...args);
+      });
+  rejects(
+    call(1, () => 2),
+    'dag "args": task "t": argument 1 is a function',
+    "JSON",
+  );
+  rejects(
+    call({ when: new Date(0) }),
+    'dag "args": task "t": argument 0 (at .when) is an instance of Date',
+    "toISOString",
+  );
   rejects(call({ a: undefined }), 'dag "args": task "t": argument 0 (at .a) is undefined');
   rejects(call([1, 2n]), 'dag "args": task "t": argument 0 (at [1]) is the bigint 2n');
   rejects(call(new Map()), 'dag "args": task "t": argument 0 is an instance of Map');
@@ -198,9 +276,18 @@ test("non-JSON TaskFlow arguments name the task and the argument", () => {
 });
 
 test("unknown options suggest the right name", () => {
-  rejects(withOptions({ schedule_interval: "@daily" } as never), 'dag "d": dag() options has an unknown option "schedule_interval": did you mean "schedule"?');
-  rejects(withOptions({ start_date: "2025-01-01" } as never), 'dag "d": dag() options has an unknown option "start_date": did you mean "startDate"?');
-  rejects(withTask({ retry: 3 }), 'dag "d": task "t": options has an unknown option "retry": did you mean "retries"?');
+  rejects(
+    withOptions({ schedule_interval: "@daily" } as never),
+    'dag "d": dag() options has an unknown option "schedule_interval": did you mean "schedule"?',
+  );
+  rejects(
+    withOptions({ start_date: "2025-01-01" } as never),
+    'dag "d": dag() options has an unknown option "start_date": did you mean "startDate"?',
+  );
+  rejects(
+    withTask({ retry: 3 }),
+    'dag "d": task "t": options has an unknown option "retry": did you mean "retries"?',
+  );
   rejects(
     () => dag({ dagId: "d" }, () => void bash("b", { command: "true", enviroment: {} } as never)),
     'dag "d": task "b": bash() options has an unknown option "enviroment"',
@@ -208,17 +295,43 @@ test("unknown options suggest the right name", () => {
 });
 
 test("other definition problems", () => {
-  rejects(() => dag({ dagId: "d" }, () => void bash("b", { command: "" })), 'dag "d": task "b": bash() needs a command', "echo hello");
-  rejects(() => dag({ dagId: "d" }, () => void bash("b", { command: "x", env: { X: 1 as never } })), 'dag "d": task "b": env.X must be a string');
-  rejects(() => dag({ dagId: "d" }, (async () => {}) as never), 'dag "d": the build function returned a promise', "synchronous");
+  rejects(
+    () => dag({ dagId: "d" }, () => void bash("b", { command: "" })),
+    'dag "d": task "b": bash() needs a command',
+    "echo hello",
+  );
+  rejects(
+    () => dag({ dagId: "d" }, () => void bash("b", { command: "x", env: { X: 1 as never } })),
+    'dag "d": task "b": env.X must be a string',
+  );
+  rejects(
+    () => dag({ dagId: "d" }, (async () => {}) as never),
+    'dag "d": the build function returned a promise',
+    "synchronous",
+  );
   rejects(() => dag({ dagId: "d" }, undefined as never), 'dag "d": dag() takes a build function');
   rejects(withOptions({ tags: ["ok", ""] }), 'dag "d": tags must be an array of non-empty strings');
-  rejects(withOptions({ params: { n: { type: "integer", default: "x" } } }), 'dag "d": param "n": the default "x" is of type string, not integer');
-  rejects(withOptions({ params: { n: { type: "string", default: "c", enum: ["a", "b"] } } }), 'dag "d": param "n": the default "c" is not one of the enum values');
-  rejects(withOptions({ params: { n: { type: "integer", default: 0, minimum: 1 } } }), 'dag "d": param "n": the default 0 is below the minimum 1');
-  rejects(withOptions({ params: { n: { type: "string", defualt: "x" } as never } }), 'dag "d": param "n" has an unknown key "defualt"');
+  rejects(
+    withOptions({ params: { n: { type: "integer", default: "x" } } }),
+    'dag "d": param "n": the default "x" is of type string, not integer',
+  );
+  rejects(
+    withOptions({ params: { n: { type: "string", default: "c", enum: ["a", "b"] } } }),
+    'dag "d": param "n": the default "c" is not one of the enum values',
+  );
+  rejects(
+    withOptions({ params: { n: { type: "integer", default: 0, minimum: 1 } } }),
+    'dag "d": param "n": the default 0 is below the minimum 1',
+  );
+  rejects(
+    withOptions({ params: { n: { type: "string", defualt: "x" } as never } }),
+    'dag "d": param "n" has an unknown key "defualt"',
+  );
   rejects(withOptions({ params: { n: { type: "text" } as never } }), 'dag "d": param "n": type:');
-  rejects(withOptions({ params: { n: (() => 1) as never } }), 'dag "d": param "n": the default is a function');
+  rejects(
+    withOptions({ params: { n: (() => 1) as never } }),
+    'dag "d": param "n": the default is a function',
+  );
   rejects(
     () =>
       dag({ dagId: "d" }, () => {
@@ -235,7 +348,10 @@ test("other definition problems", () => {
     'dag "d": task "a": setDownstream() takes task handles or arrays of them, got a function',
     "call it",
   );
-  rejects(() => dag({ dagId: "d" }, () => void task("t", "not a function" as never)), 'dag "d": task "t": task() takes the task\'s function');
+  rejects(
+    () => dag({ dagId: "d" }, () => void task("t", "not a function" as never)),
+    'dag "d": task "t": task() takes the task\'s function',
+  );
 });
 
 test("an error thrown inside the build leaves no DAG context behind", () => {

@@ -1,0 +1,144 @@
+/**
+ * The CLI as a user runs it: a real `updraft` process per command, a fresh UPDRAFT_HOME, a SQLite file.
+ * With -o json only the payload is on stdout, so every listing here is parsed from stdout.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+
+function cli(home: string, args: string[], extraEnv: Record<string, string> = {}) {
+  const env = { ...process.env, UPDRAFT_HOME: home, UPDRAFT__CORE__DAGBAG_IMPORT_TIMEOUT: "3", ...extraEnv };
+  const result = spawnSync(process.execPath, [MAIN, ...args], { env, encoding: "utf8", timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const json = (r: { stdout: string; stderr: string }) => {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`stdout is not JSON:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+};
+
+describe("updraft CLI", () => {
+  const home = mkdtempSync(join(tmpdir(), "updraft-cli-"));
+  const dags = join(home, "dags");
+
+  before(() => {
+    mkdirSync(dags, { recursive: true });
+    writeFileSync(join(dags, "good.ts"), `import { dag, empty, chain } from "updraft";\nexport default dag({ dagId: "mine", schedule: "@hourly", tags: ["team"] }, () => { chain(empty("a"), [empty("b"), empty("c")], empty("d")); });`);
+    writeFileSync(join(dags, "broken.ts"), `import { dag } from "updraft";\nexport default dag({ dagId: "broken" }, () => { const x: number = ; });`);
+    writeFileSync(join(dags, "cycle.ts"), `import { dag, empty } from "updraft";\nexport default dag({ dagId: "cycle" }, () => { const a = empty("a"); const b = empty("b"); a.before(b); b.before(a); });`);
+    writeFileSync(join(dags, "cron.ts"), `import { dag, empty } from "updraft";\nexport default dag({ dagId: "cron", schedule: "0 25 * * *" }, () => { empty("a"); });`);
+    writeFileSync(join(dags, "hang.ts"), `import { dag } from "updraft";\nawait new Promise(() => setInterval(() => {}, 1000));`);
+  });
+
+  test("commands other than db migrate ask for it on a fresh home", () => {
+    const r = cli(home, ["dags", "list", "--no-parse"]);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /run `updraft db migrate` first/);
+    assert.equal(r.stdout, "");
+  });
+
+  test("db migrate is idempotent; db check reports OK", () => {
+    assert.match(cli(home, ["db", "migrate"]).stdout, /Applied 1 migration/);
+    assert.match(cli(home, ["db", "initdb"]).stdout, /up to date/);
+    const check = cli(home, ["db", "check"]);
+    assert.equal(check.code, 0);
+    assert.match(check.stdout, /is OK/);
+  });
+
+  test("dags list -o json lists the good DAGs and the examples; broken files become import errors", () => {
+    const list = cli(home, ["dags", "list", "-o", "json"]);
+    assert.equal(list.code, 0, list.stderr);
+    const ids: string[] = json(list).map((d: { dag_id: string }) => d.dag_id);
+    assert.ok(ids.includes("mine"));
+    assert.ok(ids.some((id) => id.startsWith("example_")), `examples are listed: ${ids.join(", ")}`);
+    assert.ok(!ids.includes("cycle") && !ids.includes("broken") && !ids.includes("cron"));
+    const errors = json(cli(home, ["dags", "list-import-errors", "-o", "json", "--no-parse"]));
+    const byFile = new Map(errors.map((e: { fileloc: string; message: string }) => [e.fileloc, e.message]));
+    assert.deepEqual([...byFile.keys()].sort(), ["broken.ts", "cron.ts", "cycle.ts", "hang.ts"]);
+    assert.match(String(byFile.get("cycle.ts")), /a -> b -> a|b -> a -> b/);
+    assert.match(String(byFile.get("cron.ts")), /0 25 \* \* \*/);
+    assert.match(String(byFile.get("hang.ts")), /did not finish loading within 3s/);
+  });
+
+  test("dags show draws the graph; details and yaml output work; unknown ids exit 5", () => {
+    const show = cli(home, ["dags", "show", "mine", "--no-parse"]);
+    assert.equal(show.stdout, "mine (4 tasks)\n  a (empty)\n    b (empty)  <- a\n    c (empty)  <- a\n      d (empty)  <- b, c\n");
+    assert.match(cli(home, ["dags", "show", "mine", "--format", "dot", "--no-parse"]).stdout, /"a" -> "b";/);
+    assert.match(cli(home, ["dags", "details", "mine", "-o", "yaml", "--no-parse"]).stdout, /schedule: "@hourly"/);
+    const missing = cli(home, ["dags", "details", "nope", "--no-parse"]);
+    assert.equal(missing.code, 5);
+    assert.match(missing.stderr, /dag "nope" not found/);
+  });
+
+  test("variables: set, get, list masks secrets, export and import round-trip", () => {
+    cli(home, ["variables", "set", "region", "eu"]);
+    cli(home, ["variables", "set", "cfg", '{"a": 1}', "--json"]);
+    cli(home, ["variables", "set", "db_password", "hunter2"]);
+    assert.equal(cli(home, ["variables", "get", "region"]).stdout, "eu\n");
+    assert.equal(cli(home, ["variables", "get", "region"], { UPDRAFT_VAR_REGION: "us" }).stdout, "us\n");
+    assert.equal(cli(home, ["variables", "get", "nope", "--default", "x"]).stdout, "x\n");
+    assert.equal(cli(home, ["variables", "get", "nope"]).code, 5);
+    const listed = json(cli(home, ["variables", "list", "-o", "json"]));
+    assert.deepEqual(listed.find((v: { key: string }) => v.key === "db_password").value, "***");
+    const file = join(home, "vars.json");
+    cli(home, ["variables", "export", file]);
+    assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), { cfg: '{"a": 1}', db_password: "hunter2", region: "eu" });
+    writeFileSync(file, JSON.stringify({ region: "ap", added: { n: 1 } }));
+    assert.match(cli(home, ["variables", "import", file, "--action-on-existing-key", "skip"]).stdout, /1 of 2/);
+    assert.equal(cli(home, ["variables", "get", "region"]).stdout, "eu\n");
+    assert.equal(cli(home, ["variables", "get", "added"]).stdout, '{"n":1}\n');
+    assert.equal(cli(home, ["variables", "set", "bad", "{", "--json"]).code, 2);
+    assert.equal(cli(home, ["variables", "delete", "region"]).code, 0);
+    assert.equal(cli(home, ["variables", "delete", "region"]).code, 5);
+  });
+
+  test("connections: add by URI and by fields, get, list, export and import", () => {
+    assert.equal(cli(home, ["connections", "add", "wh", "--conn-uri", "postgresql://etl:p%40ss@db.example.com:5432/dw?sslmode=require"]).code, 0);
+    assert.equal(cli(home, ["connections", "add", "api", "--conn-type", "http", "--conn-host", "example.com", "--conn-port", "443"]).code, 0);
+    assert.equal(cli(home, ["connections", "add", "wh", "--conn-uri", "http://x"]).code, 6);
+    const bad = cli(home, ["connections", "add", "bad", "--conn-uri", "a://b://c://d"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /bad/);
+    const wh = json(cli(home, ["connections", "get", "wh", "-o", "json"]))[0];
+    assert.equal(wh.conn_type, "postgres");
+    assert.equal(wh.password, "***");
+    const revealed = json(cli(home, ["connections", "get", "wh", "-o", "json", "--reveal"]))[0];
+    assert.equal(revealed.password, "p@ss");
+    assert.equal(revealed.uri, "postgres://etl:p%40ss@db.example.com:5432/dw?sslmode=require");
+    const env = join(home, "conns.env");
+    cli(home, ["connections", "export", env]);
+    assert.match(readFileSync(env, "utf8"), /^wh=postgres:\/\/etl:p%40ss@db\.example\.com:5432\/dw\?sslmode=require$/m);
+    assert.equal(cli(home, ["connections", "delete", "wh"]).code, 0);
+    assert.match(cli(home, ["connections", "import", env]).stdout, /1 of 2 connection/);
+    assert.equal(json(cli(home, ["connections", "get", "wh", "-o", "json", "--reveal"]))[0].password, "p@ss");
+  });
+
+  test("pools and config", () => {
+    assert.equal(cli(home, ["pools", "set", "gpu", "2", "the GPU box"]).code, 0);
+    assert.deepEqual(json(cli(home, ["pools", "get", "gpu", "-o", "json"])), [{ pool: "gpu", slots: 2, description: "the GPU box", include_deferred: false }]);
+    assert.equal(cli(home, ["pools", "set", "gpu", "two"]).code, 2);
+    assert.equal(cli(home, ["pools", "delete", "default_pool"]).code, 2);
+    assert.equal(cli(home, ["config", "get-value", "core", "parallelism"], { UPDRAFT__CORE__PARALLELISM: "7" }).stdout, "7\n");
+    const listed = json(cli(home, ["config", "list", "-o", "json"]));
+    const key = listed.find((e: { key: string }) => e.key === "encryption_key");
+    assert.equal(key.value, "***");
+    assert.equal(key.source, join(home, "updraft.toml"));
+    assert.equal(cli(home, ["config", "get-value", "core", "nope"]).code, 5);
+  });
+
+  test("--help works everywhere and unknown commands fail", () => {
+    for (const args of [["--help"], ["dags", "--help"], ["dags", "list", "--help"], ["connections", "add", "--help"]]) {
+      assert.equal(cli(home, args).code, 0, args.join(" "));
+    }
+    assert.notEqual(cli(home, ["dags", "frobnicate"]).code, 0);
+  });
+});
