@@ -22,8 +22,14 @@ export default tseslint.config(
         {
           patterns: [
             { group: ["node:*", "fs", "path", "child_process"], message: "The core is pure: no Node I/O." },
-            { group: ["kysely", "pg", "mysql2", "pino", "commander", "fastify"], message: "The core is pure: no drivers or services." },
-            { group: ["**/storage/**", "**/cli/**", "**/config/**", "**/dag-processing/**"], message: "Dependencies point one way: core <- storage/scheduler <- api <- cli." },
+            {
+              group: ["kysely", "pg", "mysql2", "pino", "commander", "fastify"],
+              message: "The core is pure: no drivers or services.",
+            },
+            {
+              group: ["**/storage/**", "**/cli/**", "**/config/**", "**/dag-processing/**"],
+              message: "Dependencies point one way: core <- storage/scheduler <- api <- cli.",
+            },
           ],
         },
       ],

@@ -9,6 +9,7 @@ export type { Logger };
 
 export function createLogger(name: string, level = "info"): Logger {
   const options = { name, level, base: { pid: process.pid } };
-  if (process.stderr.isTTY) return pino(options, pretty({ destination: 2, sync: true, ignore: "pid,hostname" }));
+  if (process.stderr.isTTY)
+    return pino(options, pretty({ destination: 2, sync: true, ignore: "pid,hostname" }));
   return pino(options, pino.destination({ dest: 2, sync: true }));
 }

@@ -32,11 +32,26 @@ describe("updraft CLI", () => {
 
   before(() => {
     mkdirSync(dags, { recursive: true });
-    writeFileSync(join(dags, "good.ts"), `import { dag, empty, chain } from "updraft";\nexport default dag({ dagId: "mine", schedule: "@hourly", tags: ["team"] }, () => { chain(empty("a"), [empty("b"), empty("c")], empty("d")); });`);
-    writeFileSync(join(dags, "broken.ts"), `import { dag } from "updraft";\nexport default dag({ dagId: "broken" }, () => { const x: number = ; });`);
-    writeFileSync(join(dags, "cycle.ts"), `import { dag, empty } from "updraft";\nexport default dag({ dagId: "cycle" }, () => { const a = empty("a"); const b = empty("b"); a.before(b); b.before(a); });`);
-    writeFileSync(join(dags, "cron.ts"), `import { dag, empty } from "updraft";\nexport default dag({ dagId: "cron", schedule: "0 25 * * *" }, () => { empty("a"); });`);
-    writeFileSync(join(dags, "hang.ts"), `import { dag } from "updraft";\nawait new Promise(() => setInterval(() => {}, 1000));`);
+    writeFileSync(
+      join(dags, "good.ts"),
+      `import { dag, empty, chain } from "updraft";\nexport default dag({ dagId: "mine", schedule: "@hourly", tags: ["team"] }, () => { chain(empty("a"), [empty("b"), empty("c")], empty("d")); });`,
+    );
+    writeFileSync(
+      join(dags, "broken.ts"),
+      `import { dag } from "updraft";\nexport default dag({ dagId: "broken" }, () => { const x: number = ; });`,
+    );
+    writeFileSync(
+      join(dags, "cycle.ts"),
+      `import { dag, empty } from "updraft";\nexport default dag({ dagId: "cycle" }, () => { const a = empty("a"); const b = empty("b"); a.before(b); b.before(a); });`,
+    );
+    writeFileSync(
+      join(dags, "cron.ts"),
+      `import { dag, empty } from "updraft";\nexport default dag({ dagId: "cron", schedule: "0 25 * * *" }, () => { empty("a"); });`,
+    );
+    writeFileSync(
+      join(dags, "hang.ts"),
+      `import { dag } from "updraft";\nawait new Promise(() => setInterval(() => {}, 1000));`,
+    );
   });
 
   test("commands other than db migrate ask for it on a fresh home", () => {
@@ -59,7 +74,10 @@ describe("updraft CLI", () => {
     assert.equal(list.code, 0, list.stderr);
     const ids: string[] = json(list).map((d: { dag_id: string }) => d.dag_id);
     assert.ok(ids.includes("mine"));
-    assert.ok(ids.some((id) => id.startsWith("example_")), `examples are listed: ${ids.join(", ")}`);
+    assert.ok(
+      ids.some((id) => id.startsWith("example_")),
+      `examples are listed: ${ids.join(", ")}`,
+    );
     assert.ok(!ids.includes("cycle") && !ids.includes("broken") && !ids.includes("cron"));
     const errors = json(cli(home, ["dags", "list-import-errors", "-o", "json", "--no-parse"]));
     const byFile = new Map(errors.map((e: { fileloc: string; message: string }) => [e.fileloc, e.message]));
@@ -71,9 +89,15 @@ describe("updraft CLI", () => {
 
   test("dags show draws the graph; details and yaml output work; unknown ids exit 5", () => {
     const show = cli(home, ["dags", "show", "mine", "--no-parse"]);
-    assert.equal(show.stdout, "mine (4 tasks)\n  a (empty)\n    b (empty)  <- a\n    c (empty)  <- a\n      d (empty)  <- b, c\n");
+    assert.equal(
+      show.stdout,
+      "mine (4 tasks)\n  a (empty)\n    b (empty)  <- a\n    c (empty)  <- a\n      d (empty)  <- b, c\n",
+    );
     assert.match(cli(home, ["dags", "show", "mine", "--format", "dot", "--no-parse"]).stdout, /"a" -> "b";/);
-    assert.match(cli(home, ["dags", "details", "mine", "-o", "yaml", "--no-parse"]).stdout, /schedule: "@hourly"/);
+    assert.match(
+      cli(home, ["dags", "details", "mine", "-o", "yaml", "--no-parse"]).stdout,
+      /schedule: "@hourly"/,
+    );
     const missing = cli(home, ["dags", "details", "nope", "--no-parse"]);
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /dag "nope" not found/);
@@ -91,9 +115,16 @@ describe("updraft CLI", () => {
     assert.deepEqual(listed.find((v: { key: string }) => v.key === "db_password").value, "***");
     const file = join(home, "vars.json");
     cli(home, ["variables", "export", file]);
-    assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), { cfg: '{"a": 1}', db_password: "hunter2", region: "eu" });
+    assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), {
+      cfg: '{"a": 1}',
+      db_password: "hunter2",
+      region: "eu",
+    });
     writeFileSync(file, JSON.stringify({ region: "ap", added: { n: 1 } }));
-    assert.match(cli(home, ["variables", "import", file, "--action-on-existing-key", "skip"]).stdout, /1 of 2/);
+    assert.match(
+      cli(home, ["variables", "import", file, "--action-on-existing-key", "skip"]).stdout,
+      /1 of 2/,
+    );
     assert.equal(cli(home, ["variables", "get", "region"]).stdout, "eu\n");
     assert.equal(cli(home, ["variables", "get", "added"]).stdout, '{"n":1}\n');
     assert.equal(cli(home, ["variables", "set", "bad", "{", "--json"]).code, 2);
@@ -102,8 +133,30 @@ describe("updraft CLI", () => {
   });
 
   test("connections: add by URI and by fields, get, list, export and import", () => {
-    assert.equal(cli(home, ["connections", "add", "wh", "--conn-uri", "postgresql://etl:p%40ss@db.example.com:5432/dw?sslmode=require"]).code, 0);
-    assert.equal(cli(home, ["connections", "add", "api", "--conn-type", "http", "--conn-host", "example.com", "--conn-port", "443"]).code, 0);
+    assert.equal(
+      cli(home, [
+        "connections",
+        "add",
+        "wh",
+        "--conn-uri",
+        "postgresql://etl:p%40ss@db.example.com:5432/dw?sslmode=require",
+      ]).code,
+      0,
+    );
+    assert.equal(
+      cli(home, [
+        "connections",
+        "add",
+        "api",
+        "--conn-type",
+        "http",
+        "--conn-host",
+        "example.com",
+        "--conn-port",
+        "443",
+      ]).code,
+      0,
+    );
     assert.equal(cli(home, ["connections", "add", "wh", "--conn-uri", "http://x"]).code, 6);
     const bad = cli(home, ["connections", "add", "bad", "--conn-uri", "a://b://c://d"]);
     assert.equal(bad.code, 2);
@@ -116,7 +169,10 @@ describe("updraft CLI", () => {
     assert.equal(revealed.uri, "postgres://etl:p%40ss@db.example.com:5432/dw?sslmode=require");
     const env = join(home, "conns.env");
     cli(home, ["connections", "export", env]);
-    assert.match(readFileSync(env, "utf8"), /^wh=postgres:\/\/etl:p%40ss@db\.example\.com:5432\/dw\?sslmode=require$/m);
+    assert.match(
+      readFileSync(env, "utf8"),
+      /^wh=postgres:\/\/etl:p%40ss@db\.example\.com:5432\/dw\?sslmode=require$/m,
+    );
     assert.equal(cli(home, ["connections", "delete", "wh"]).code, 0);
     assert.match(cli(home, ["connections", "import", env]).stdout, /1 of 2 connection/);
     assert.equal(json(cli(home, ["connections", "get", "wh", "-o", "json", "--reveal"]))[0].password, "p@ss");
@@ -124,10 +180,15 @@ describe("updraft CLI", () => {
 
   test("pools and config", () => {
     assert.equal(cli(home, ["pools", "set", "gpu", "2", "the GPU box"]).code, 0);
-    assert.deepEqual(json(cli(home, ["pools", "get", "gpu", "-o", "json"])), [{ pool: "gpu", slots: 2, description: "the GPU box", include_deferred: false }]);
+    assert.deepEqual(json(cli(home, ["pools", "get", "gpu", "-o", "json"])), [
+      { pool: "gpu", slots: 2, description: "the GPU box", include_deferred: false },
+    ]);
     assert.equal(cli(home, ["pools", "set", "gpu", "two"]).code, 2);
     assert.equal(cli(home, ["pools", "delete", "default_pool"]).code, 2);
-    assert.equal(cli(home, ["config", "get-value", "core", "parallelism"], { UPDRAFT__CORE__PARALLELISM: "7" }).stdout, "7\n");
+    assert.equal(
+      cli(home, ["config", "get-value", "core", "parallelism"], { UPDRAFT__CORE__PARALLELISM: "7" }).stdout,
+      "7\n",
+    );
     const listed = json(cli(home, ["config", "list", "-o", "json"]));
     const key = listed.find((e: { key: string }) => e.key === "encryption_key");
     assert.equal(key.value, "***");
@@ -136,7 +197,12 @@ describe("updraft CLI", () => {
   });
 
   test("--help works everywhere and unknown commands fail", () => {
-    for (const args of [["--help"], ["dags", "--help"], ["dags", "list", "--help"], ["connections", "add", "--help"]]) {
+    for (const args of [
+      ["--help"],
+      ["dags", "--help"],
+      ["dags", "list", "--help"],
+      ["connections", "add", "--help"],
+    ]) {
       assert.equal(cli(home, args).code, 0, args.join(" "));
     }
     assert.notEqual(cli(home, ["dags", "frobnicate"]).code, 0);

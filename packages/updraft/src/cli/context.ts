@@ -51,7 +51,11 @@ async function assertReachable(database: Database, config: Config, requireMigrat
   try {
     await sql`select 1`.execute(database.db);
   } catch (error) {
-    throw new UpdraftError("DATABASE_UNREACHABLE", `cannot reach the database ${url}: ${(error as Error).message}`, { cause: error });
+    throw new UpdraftError(
+      "DATABASE_UNREACHABLE",
+      `cannot reach the database ${url}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   if (!requireMigrated) return;
   const migrated = await sql`select 1 from ${sql.table(MIGRATION_TABLE)} limit 1`.execute(database.db).then(
@@ -59,6 +63,9 @@ async function assertReachable(database: Database, config: Config, requireMigrat
     () => false,
   );
   if (!migrated) {
-    throw new UpdraftError("DATABASE_UNREACHABLE", `the database ${url} has no Updraft tables yet: run \`updraft db migrate\` first`);
+    throw new UpdraftError(
+      "DATABASE_UNREACHABLE",
+      `the database ${url} has no Updraft tables yet: run \`updraft db migrate\` first`,
+    );
   }
 }

@@ -11,7 +11,9 @@ export async function syncDags(ctx: CliContext, options: { force?: boolean } = {
     onProgress: (p) => report(p.done, p.total, p.fileloc),
   });
   if (summary.importErrors > 0) {
-    process.stderr.write(`${summary.importErrors} import error(s): see \`updraft dags list-import-errors\`\n`);
+    process.stderr.write(
+      `${summary.importErrors} import error(s): see \`updraft dags list-import-errors\`\n`,
+    );
   }
   return summary;
 }

@@ -14,12 +14,20 @@ const EXIT_CODES: Record<ErrorCode, number> = {
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UpdraftError) return EXIT_CODES[error.code];
-  if (error && typeof error === "object" && "code" in error && typeof error.code === "string" && error.code.endsWith("INVALID")) return 2;
+  if (
+    error &&
+    typeof error === "object" &&
+    "code" in error &&
+    typeof error.code === "string" &&
+    error.code.endsWith("INVALID")
+  )
+    return 2;
   return 1;
 }
 
 export function reportError(error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`Error: ${message}\n`);
-  if (process.env.UPDRAFT_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (process.env.UPDRAFT_DEBUG && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
 }

@@ -21,7 +21,8 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  for (const add of [version, info, config, db, dags, variables, connections, pools, standalone]) add(program);
+  for (const add of [version, info, config, db, dags, variables, connections, pools, standalone])
+    add(program);
   return program;
 }
 

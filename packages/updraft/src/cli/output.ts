@@ -52,5 +52,9 @@ export function printRecord(record: Row, format: OutputFormat): void {
     process.stdout.write(format === "json" ? JSON.stringify(record, null, 2) + "\n" : toYaml(record));
     return;
   }
-  printRows(Object.entries(record).map(([property, value]) => ({ property, value })), format, ["property", "value"]);
+  printRows(
+    Object.entries(record).map(([property, value]) => ({ property, value })),
+    format,
+    ["property", "value"],
+  );
 }

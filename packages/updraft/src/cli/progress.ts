@@ -5,7 +5,9 @@ export function progressReporter(label: string): (done: number, total: number, d
   return (done, total, detail = "") => {
     const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
     if (tty) {
-      process.stderr.write(`\r\x1b[K${label} ${done}/${total} (${pct}%) ${detail}`.slice(0, process.stderr.columns || 120));
+      process.stderr.write(
+        `\r\x1b[K${label} ${done}/${total} (${pct}%) ${detail}`.slice(0, process.stderr.columns || 120),
+      );
       if (done === total) process.stderr.write("\n");
       return;
     }

@@ -19,17 +19,27 @@ test("first run writes updraft.toml with every option commented and a fresh key,
   }
   assert.equal(config.values.security.encryption_key.length, 43);
   assert.equal(statSync(join(home, "updraft.toml")).mode & 0o777, 0o600);
-  const set = Object.entries(parse(text)).flatMap(([section, keys]) => Object.keys(keys as object).map((k) => `${section}.${k}`));
+  const set = Object.entries(parse(text)).flatMap(([section, keys]) =>
+    Object.keys(keys as object).map((k) => `${section}.${k}`),
+  );
   assert.deepEqual(set, ["security.encryption_key"], "only the key is set; the rest stay defaults");
   assert.equal(config.values.core.dags_folder, join(home, "dags"));
   assert.equal(config.values.database.url, `sqlite:///${home}/updraft.db`);
-  assert.equal(loadConfig({ env: { UPDRAFT_HOME: home } }).values.security.encryption_key, config.values.security.encryption_key);
+  assert.equal(
+    loadConfig({ env: { UPDRAFT_HOME: home } }).values.security.encryption_key,
+    config.values.security.encryption_key,
+  );
 });
 
 test("precedence: environment over file over default, each with its source", () => {
   const home = freshHome();
-  writeFileSync(join(home, "updraft.toml"), '[core]\nparallelism = 8\nload_examples = false\ndags_folder = "{UPDRAFT_HOME}/pipelines"\n');
-  const config = loadConfig({ env: { UPDRAFT_HOME: home, UPDRAFT__CORE__PARALLELISM: "64", UPDRAFT__LOGGING__LEVEL_CMD: "echo debug" } });
+  writeFileSync(
+    join(home, "updraft.toml"),
+    '[core]\nparallelism = 8\nload_examples = false\ndags_folder = "{UPDRAFT_HOME}/pipelines"\n',
+  );
+  const config = loadConfig({
+    env: { UPDRAFT_HOME: home, UPDRAFT__CORE__PARALLELISM: "64", UPDRAFT__LOGGING__LEVEL_CMD: "echo debug" },
+  });
   const entry = (s: string, k: string) => config.entries.find((e) => e.section === s && e.key === k)!;
   assert.equal(config.values.core.parallelism, 64);
   assert.equal(entry("core", "parallelism").source, "env UPDRAFT__CORE__PARALLELISM");
@@ -43,13 +53,19 @@ test("precedence: environment over file over default, each with its source", () 
 
 test("bad values are refused with the option and the place named", () => {
   const home = freshHome();
-  writeFileSync(join(home, "updraft.toml"), "[core]\nparallelism = \"many\"\n");
-  assert.throws(() => loadConfig({ env: { UPDRAFT_HOME: home } }), /\[core\] parallelism in .*updraft\.toml is "many", which is not an integer/);
+  writeFileSync(join(home, "updraft.toml"), '[core]\nparallelism = "many"\n');
+  assert.throws(
+    () => loadConfig({ env: { UPDRAFT_HOME: home } }),
+    /\[core\] parallelism in .*updraft\.toml is "many", which is not an integer/,
+  );
   assert.throws(
     () => loadConfig({ env: { UPDRAFT_HOME: freshHome(), UPDRAFT__CORE__LOAD_EXAMPLES: "maybe" } }),
     /environment variable UPDRAFT__CORE__LOAD_EXAMPLES is "maybe", which is not a boolean/,
   );
-  assert.throws(() => loadConfig({ env: { UPDRAFT_HOME: freshHome(), UPDRAFT__CORE__DEFAULT_TIMEZONE: "Mars/Olympus" } }), /not an IANA time zone/);
+  assert.throws(
+    () => loadConfig({ env: { UPDRAFT_HOME: freshHome(), UPDRAFT__CORE__DEFAULT_TIMEZONE: "Mars/Olympus" } }),
+    /not an IANA time zone/,
+  );
   writeFileSync(join(home, "updraft.toml"), "[core\n");
   assert.throws(() => loadConfig({ env: { UPDRAFT_HOME: home } }), /is not valid TOML/);
 });
@@ -58,5 +74,8 @@ test("unknown options are warnings, not failures", () => {
   const home = freshHome();
   writeFileSync(join(home, "updraft.toml"), "[core]\nparalelism = 3\n[nope]\nx = 1\n");
   const config = loadConfig({ env: { UPDRAFT_HOME: home } });
-  assert.deepEqual(config.warnings.map((w) => w.replace(/^.*: /, "")), ["unknown option [core] paralelism is ignored", "unknown section [nope] is ignored"]);
+  assert.deepEqual(
+    config.warnings.map((w) => w.replace(/^.*: /, "")),
+    ["unknown option [core] paralelism is ignored", "unknown section [nope] is ignored"],
+  );
 });

@@ -54,7 +54,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     if (typeof entry.value === "string") entry.value = entry.value.replaceAll("{UPDRAFT_HOME}", home);
     return entry;
   });
-  const values = Object.fromEntries(Object.keys(OPTIONS).map((s) => [s, {}])) as Record<string, Record<string, unknown>>;
+  const values = Object.fromEntries(Object.keys(OPTIONS).map((s) => [s, {}])) as Record<
+    string,
+    Record<string, unknown>
+  >;
   for (const e of entries) values[e.section]![e.key] = e.value;
   const config = { home, file, values: values as ConfigValues, entries, warnings };
   validate(config);
@@ -65,7 +68,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     return parseToml(readFileSync(file, "utf8"));
   } catch (error) {
-    throw new UpdraftError("CONFIG_INVALID", `${file} is not valid TOML: ${(error as Error).message}`, { cause: error });
+    throw new UpdraftError("CONFIG_INVALID", `${file} is not valid TOML: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -94,14 +99,20 @@ function resolveEntry(section: string, key: string, spec: OptionSpec, src: Sourc
   const envName = `UPDRAFT__${section.toUpperCase()}__${key.toUpperCase()}`;
   const base = { section, key, sensitive: spec.sensitive ?? false };
   const raw = src.env[envName];
-  if (raw !== undefined) return { ...base, value: coerce(raw, spec, `environment variable ${envName}`), source: `env ${envName}` };
+  if (raw !== undefined)
+    return { ...base, value: coerce(raw, spec, `environment variable ${envName}`), source: `env ${envName}` };
   const command = src.env[`${envName}_CMD`];
   if (command !== undefined) {
     const out = execSync(command, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
-    return { ...base, value: coerce(out, spec, `the output of ${envName}_CMD`), source: `env ${envName}_CMD` };
+    return {
+      ...base,
+      value: coerce(out, spec, `the output of ${envName}_CMD`),
+      source: `env ${envName}_CMD`,
+    };
   }
   const inFile = (src.fromFile[section] as Record<string, unknown> | undefined)?.[key];
-  if (inFile !== undefined) return { ...base, value: coerce(inFile, spec, `[${section}] ${key} in ${src.file}`), source: src.file };
+  if (inFile !== undefined)
+    return { ...base, value: coerce(inFile, spec, `[${section}] ${key} in ${src.file}`), source: src.file };
   return { ...base, value: spec.default, source: "default" };
 }
 
@@ -128,7 +139,10 @@ function coerce(raw: unknown, spec: OptionSpec, where: string): string | number 
 function validate(config: Config): void {
   const tz = config.values.core.default_timezone;
   if (!isValidTimezone(tz)) {
-    throw new UpdraftError("CONFIG_INVALID", `[core] default_timezone "${tz}" is not an IANA time zone (e.g. "UTC", "Europe/Amsterdam")`);
+    throw new UpdraftError(
+      "CONFIG_INVALID",
+      `[core] default_timezone "${tz}" is not an IANA time zone (e.g. "UTC", "Europe/Amsterdam")`,
+    );
   }
 }
 

@@ -15,38 +15,114 @@ export interface OptionSpec {
 
 export const OPTIONS = {
   core: {
-    dags_folder: { type: "string", default: "{UPDRAFT_HOME}/dags", description: "Folder holding your DAG files (.ts, .mts, .js, .mjs), searched recursively." },
-    load_examples: { type: "boolean", default: true, description: "Load the example DAGs that ship with Updraft." },
-    default_timezone: { type: "string", default: "UTC", description: "IANA time zone for DAGs that set none, and for dates written without an offset." },
-    parallelism: { type: "integer", default: 32, description: "Task instances that may run at once on this installation." },
-    max_active_tasks_per_dag: { type: "integer", default: 16, description: "Default maxActiveTasks of a DAG." },
+    dags_folder: {
+      type: "string",
+      default: "{UPDRAFT_HOME}/dags",
+      description: "Folder holding your DAG files (.ts, .mts, .js, .mjs), searched recursively.",
+    },
+    load_examples: {
+      type: "boolean",
+      default: true,
+      description: "Load the example DAGs that ship with Updraft.",
+    },
+    default_timezone: {
+      type: "string",
+      default: "UTC",
+      description: "IANA time zone for DAGs that set none, and for dates written without an offset.",
+    },
+    parallelism: {
+      type: "integer",
+      default: 32,
+      description: "Task instances that may run at once on this installation.",
+    },
+    max_active_tasks_per_dag: {
+      type: "integer",
+      default: 16,
+      description: "Default maxActiveTasks of a DAG.",
+    },
     max_active_runs_per_dag: { type: "integer", default: 16, description: "Default maxActiveRuns of a DAG." },
-    dags_are_paused_at_creation: { type: "boolean", default: true, description: "New DAGs start paused unless they set isPausedUponCreation." },
+    dags_are_paused_at_creation: {
+      type: "boolean",
+      default: true,
+      description: "New DAGs start paused unless they set isPausedUponCreation.",
+    },
     catchup_by_default: { type: "boolean", default: false, description: "Default catchup of a DAG." },
     default_owner: { type: "string", default: "updraft", description: "Owner of tasks that name none." },
     default_task_retries: { type: "integer", default: 0, description: "Retries of tasks that set none." },
-    default_task_retry_delay: { type: "integer", default: 300, description: "Seconds between tries of tasks that set no retryDelay." },
-    default_pool_task_slot_count: { type: "integer", default: 128, description: "Slots of default_pool when the database is created." },
-    dagbag_import_timeout: { type: "float", default: 30, description: "Seconds a DAG file may take to load before it becomes an import error." },
-    dag_discovery_safe_mode: { type: "boolean", default: true, description: "Only load files whose text mentions both 'updraft' and 'dag' (skips helper modules quickly)." },
+    default_task_retry_delay: {
+      type: "integer",
+      default: 300,
+      description: "Seconds between tries of tasks that set no retryDelay.",
+    },
+    default_pool_task_slot_count: {
+      type: "integer",
+      default: 128,
+      description: "Slots of default_pool when the database is created.",
+    },
+    dagbag_import_timeout: {
+      type: "float",
+      default: 30,
+      description: "Seconds a DAG file may take to load before it becomes an import error.",
+    },
+    dag_discovery_safe_mode: {
+      type: "boolean",
+      default: true,
+      description:
+        "Only load files whose text mentions both 'updraft' and 'dag' (skips helper modules quickly).",
+    },
     xcom_max_size: { type: "integer", default: 1048576, description: "Largest XCom value in bytes (JSON)." },
   },
   database: {
-    url: { type: "string", default: "sqlite:///{UPDRAFT_HOME}/updraft.db", description: "sqlite:///path, postgresql://user:pass@host:5432/db or mysql://user:pass@host:3306/db.", sensitive: true },
+    url: {
+      type: "string",
+      default: "sqlite:///{UPDRAFT_HOME}/updraft.db",
+      description: "sqlite:///path, postgresql://user:pass@host:5432/db or mysql://user:pass@host:3306/db.",
+      sensitive: true,
+    },
     pool_size: { type: "integer", default: 5, description: "Connections per process (PostgreSQL, MySQL)." },
   },
   dag_processor: {
-    parsing_processes: { type: "integer", default: 2, description: "Child processes that load DAG files in parallel." },
-    files_per_process: { type: "integer", default: 100, description: "Files a parsing process loads before it is replaced (bounds its memory)." },
-    max_memory_mb: { type: "integer", default: 512, description: "Heap limit of a parsing process; a file that exhausts it becomes an import error." },
-    refresh_interval: { type: "integer", default: 30, description: "Seconds between scans of the DAGs folder by a running service." },
+    parsing_processes: {
+      type: "integer",
+      default: 2,
+      description: "Child processes that load DAG files in parallel.",
+    },
+    files_per_process: {
+      type: "integer",
+      default: 100,
+      description: "Files a parsing process loads before it is replaced (bounds its memory).",
+    },
+    max_memory_mb: {
+      type: "integer",
+      default: 512,
+      description: "Heap limit of a parsing process; a file that exhausts it becomes an import error.",
+    },
+    refresh_interval: {
+      type: "integer",
+      default: 30,
+      description: "Seconds between scans of the DAGs folder by a running service.",
+    },
   },
   security: {
-    encryption_key: { type: "string", default: "", description: "AES-256-GCM key for connection passwords, extras and secret variables (generated on first run; keep it safe).", sensitive: true },
+    encryption_key: {
+      type: "string",
+      default: "",
+      description:
+        "AES-256-GCM key for connection passwords, extras and secret variables (generated on first run; keep it safe).",
+      sensitive: true,
+    },
   },
   logging: {
-    base_log_folder: { type: "string", default: "{UPDRAFT_HOME}/logs", description: "Folder for task and service logs." },
-    level: { type: "string", default: "info", description: "Service log level: trace, debug, info, warn, error." },
+    base_log_folder: {
+      type: "string",
+      default: "{UPDRAFT_HOME}/logs",
+      description: "Folder for task and service logs.",
+    },
+    level: {
+      type: "string",
+      default: "info",
+      description: "Service log level: trace, debug, info, warn, error.",
+    },
   },
 } as const satisfies Record<string, Record<string, OptionSpec>>;
 
@@ -55,7 +131,9 @@ export type OptionKey<S extends Section> = keyof (typeof OPTIONS)[S] & string;
 
 /** The TypeScript type a value of each option has once loaded. */
 type ValueOf<T> = T extends { type: "boolean" } ? boolean : T extends { type: "string" } ? string : number;
-export type ConfigValues = { [S in Section]: { [K in keyof (typeof OPTIONS)[S]]: ValueOf<(typeof OPTIONS)[S][K]> } };
+export type ConfigValues = {
+  [S in Section]: { [K in keyof (typeof OPTIONS)[S]]: ValueOf<(typeof OPTIONS)[S][K]> };
+};
 
 export function allOptions(): { section: string; key: string; spec: OptionSpec }[] {
   return Object.entries(OPTIONS).flatMap(([section, keys]) =>

@@ -91,6 +91,7 @@ interface SplitUrl {
 
 /** urllib.parse.urlsplit, including its netloc validation (brackets, NFKC). The fragment is dropped. */
 function urlsplit(input: string): SplitUrl {
+  // eslint-disable-next-line no-control-regex -- Python strips C0 controls and space, so do we
   let url = input.replace(/^[\x00-\x20]+/, "").replace(/[\t\r\n]/g, "");
   let scheme = "";
   let netloc = "";
@@ -136,6 +137,7 @@ function checkBracketedHost(host: string): void {
 
 /** Python refuses hosts whose characters become '/', '?', '#', '@' or ':' under NFKC (spoofing). */
 function checkNfkc(netloc: string): void {
+  // eslint-disable-next-line no-control-regex -- plain ASCII needs no NFKC check
   if (/^[\x00-\x7f]*$/.test(netloc)) return;
   const stripped = netloc.replace(/[@:#?]/g, "");
   const normalized = stripped.normalize("NFKC");

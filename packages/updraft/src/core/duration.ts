@@ -9,7 +9,8 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
 
 export function parseDuration(input: DurationInput): number {
   if (typeof input === "number") {
-    if (!Number.isFinite(input) || input < 0) throw new RangeError(`a duration must be >= 0 seconds, got ${input}`);
+    if (!Number.isFinite(input) || input < 0)
+      throw new RangeError(`a duration must be >= 0 seconds, got ${input}`);
     return input;
   }
   const text = input.trim().replace(/\s+/g, "");
@@ -22,17 +23,29 @@ export function parseDuration(input: DurationInput): number {
     matched = PART.lastIndex;
   }
   if (text.length === 0 || matched !== text.length) {
-    throw new RangeError(`"${input}" is not a duration: write e.g. "30s", "5m", "1h30m", "1d" or a number of seconds`);
+    throw new RangeError(
+      `"${input}" is not a duration: write e.g. "30s", "5m", "1h30m", "1d" or a number of seconds`,
+    );
   }
   return total;
 }
 
 /** Memory sizes: "512MiB", "1GiB", "256M", "2G", or a number of MiB. Stored as MiB. */
-const SIZE_MIB: Record<string, number> = { k: 1 / 1024, kib: 1 / 1024, m: 1, mib: 1, mb: 1, g: 1024, gib: 1024, gb: 1024 };
+const SIZE_MIB: Record<string, number> = {
+  k: 1 / 1024,
+  kib: 1 / 1024,
+  m: 1,
+  mib: 1,
+  mb: 1,
+  g: 1024,
+  gib: 1024,
+  gb: 1024,
+};
 
 export function parseMemorySize(input: string | number): number {
   if (typeof input === "number") {
-    if (!Number.isFinite(input) || input <= 0) throw new RangeError(`a memory size must be > 0 MiB, got ${input}`);
+    if (!Number.isFinite(input) || input <= 0)
+      throw new RangeError(`a memory size must be > 0 MiB, got ${input}`);
     return input;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(input);
@@ -47,7 +60,12 @@ export function formatDuration(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
   const parts: string[] = [];
   let rest = Math.round(seconds);
-  for (const [unit, size] of [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]] as const) {
+  for (const [unit, size] of [
+    ["d", 86400],
+    ["h", 3600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;

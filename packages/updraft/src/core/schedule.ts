@@ -30,7 +30,8 @@ export function parseSchedule(input: ScheduleInput | undefined, timezone: string
   if (input === null || input === undefined) return null;
   if (typeof input === "object") {
     const seconds = parseDuration(input.every);
-    if (seconds <= 0) throw new Error(`schedule { every: ${JSON.stringify(input.every)} } must be longer than 0s`);
+    if (seconds <= 0)
+      throw new Error(`schedule { every: ${JSON.stringify(input.every)} } must be longer than 0s`);
     return { kind: "interval", seconds };
   }
   const text = input.trim();
@@ -38,7 +39,9 @@ export function parseSchedule(input: ScheduleInput | undefined, timezone: string
   if (text.startsWith("@")) {
     const expression = CRON_PRESETS[text];
     if (!expression) {
-      throw new Error(`unknown schedule preset "${text}": use one of @once, ${Object.keys(CRON_PRESETS).join(", ")}`);
+      throw new Error(
+        `unknown schedule preset "${text}": use one of @once, ${Object.keys(CRON_PRESETS).join(", ")}`,
+      );
     }
     return { kind: "cron", expression, preset: text };
   }
@@ -56,7 +59,9 @@ function assertCron(expression: string, timezone: string): void {
   try {
     new Cron(expression, { timezone, paused: true });
   } catch (error) {
-    throw new Error(`"${expression}" is not a valid cron expression: ${(error as Error).message}`);
+    throw new Error(`"${expression}" is not a valid cron expression: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

@@ -9,7 +9,14 @@ import { TRIGGER_RULES, WEIGHT_RULES } from "./trigger-rules.ts";
 export const SERIALIZED_DAG_VERSION = 1;
 
 const JsonValue: z.ZodType<unknown> = z.lazy(() =>
-  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(JsonValue), z.record(z.string(), JsonValue)]),
+  z.union([
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+    z.array(JsonValue),
+    z.record(z.string(), JsonValue),
+  ]),
 );
 
 export const ScheduleSchema = z

@@ -26,16 +26,28 @@ export function examplesFolder(): string {
   return fileURLToPath(new URL("../../examples/dags/", import.meta.url));
 }
 
-export function discoverDagFiles(options: { dagsFolder: string; includeExamples: boolean; safeMode: boolean }): DagFile[] {
+export function discoverDagFiles(options: {
+  dagsFolder: string;
+  includeExamples: boolean;
+  safeMode: boolean;
+}): DagFile[] {
   const files: DagFile[] = [];
-  const roots: [string, (path: string) => string][] = [[options.dagsFolder, (p) => toPosix(relative(options.dagsFolder, p))]];
-  if (options.includeExamples) roots.push([examplesFolder(), (p) => EXAMPLES_PREFIX + toPosix(relative(examplesFolder(), p))]);
+  const roots: [string, (path: string) => string][] = [
+    [options.dagsFolder, (p) => toPosix(relative(options.dagsFolder, p))],
+  ];
+  if (options.includeExamples)
+    roots.push([examplesFolder(), (p) => EXAMPLES_PREFIX + toPosix(relative(examplesFolder(), p))]);
   for (const [root, toFileloc] of roots) {
     if (!existsSync(root)) continue;
     for (const path of walk(root, [])) {
       const source = readFileSync(path, "utf8");
       if (options.safeMode && !mightDefineDags(source)) continue;
-      files.push({ path, fileloc: toFileloc(path), source, contentHash: createHash("sha256").update(source).digest("hex") });
+      files.push({
+        path,
+        fileloc: toFileloc(path),
+        source,
+        contentHash: createHash("sha256").update(source).digest("hex"),
+      });
     }
   }
   return files.sort((a, b) => a.fileloc.localeCompare(b.fileloc));
@@ -72,7 +84,11 @@ function walk(dir: string, inherited: RegExp[], root = dir): string[] {
     const path = join(dir, entry.name);
     if (patterns.some((p) => p.test(toPosix(relative(root, path))))) continue;
     if (entry.isDirectory()) out.push(...walk(path, patterns, root));
-    else if (entry.isFile() && DAG_FILE_EXTENSIONS.some((ext) => entry.name.endsWith(ext)) && !entry.name.endsWith(".d.ts")) {
+    else if (
+      entry.isFile() &&
+      DAG_FILE_EXTENSIONS.some((ext) => entry.name.endsWith(ext)) &&
+      !entry.name.endsWith(".d.ts")
+    ) {
       out.push(path);
     }
   }

@@ -34,7 +34,8 @@ async function parse(request: ParseRequest): Promise<ParseReply> {
     const module = (await import(url)) as Record<string, unknown>;
     const seen = new Set<string>();
     for (const dag of dagsExportedBy(module)) {
-      if (seen.has(dag.dagId)) throw new Error(`dag "${dag.dagId}" is exported twice by ${request.fileloc}: DAG ids must be unique`);
+      if (seen.has(dag.dagId))
+        throw new Error(`dag "${dag.dagId}" is exported twice by ${request.fileloc}: DAG ids must be unique`);
       seen.add(dag.dagId);
       reply.dags.push(dag.serialize({ fileloc: request.fileloc, defaults: request.defaults }));
     }

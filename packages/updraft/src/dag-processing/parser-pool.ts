@@ -16,7 +16,10 @@ export interface ParserPoolOptions {
   defaults: SerializeDefaults;
 }
 
-const WORKER_URL = new URL(`./parse-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+const WORKER_URL = new URL(
+  `./parse-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
+  import.meta.url,
+);
 const STDERR_TAIL = 4000;
 
 interface Slot {
@@ -48,7 +51,13 @@ async function drain(
         if (slot) stop(slot);
         slot = spawn(options);
       }
-      const request: ParseRequest = { id: id++, path: file.path, fileloc: file.fileloc, contentHash: file.contentHash, defaults: options.defaults };
+      const request: ParseRequest = {
+        id: id++,
+        path: file.path,
+        fileloc: file.fileloc,
+        contentHash: file.contentHash,
+        defaults: options.defaults,
+      };
       const outcome = await send(slot, request, options);
       slot.parsed++;
       if (outcome.kind !== "reply") {
@@ -100,15 +109,26 @@ function send(slot: Slot, request: ParseRequest, options: ParserPoolOptions): Pr
     };
     const onExit = (code: number | null, signal: string | null) =>
       // Give the stderr pipe a moment to deliver V8's out-of-memory report.
-      setTimeout(() => done({ kind: "exit", code, signal, stderr: slot.stderr, elapsedMs: performance.now() - started }), 20);
-    const timer = setTimeout(() => done({ kind: "timeout", elapsedMs: performance.now() - started }), options.timeoutMs);
+      setTimeout(
+        () =>
+          done({ kind: "exit", code, signal, stderr: slot.stderr, elapsedMs: performance.now() - started }),
+        20,
+      );
+    const timer = setTimeout(
+      () => done({ kind: "timeout", elapsedMs: performance.now() - started }),
+      options.timeoutMs,
+    );
     slot.child.on("message", onMessage);
     slot.child.on("exit", onExit);
     slot.child.send(request);
   });
 }
 
-function failure(request: ParseRequest, outcome: Exclude<Outcome, { kind: "reply" }>, options: ParserPoolOptions): ParseReply {
+function failure(
+  request: ParseRequest,
+  outcome: Exclude<Outcome, { kind: "reply" }>,
+  options: ParserPoolOptions,
+): ParseReply {
   const reply: ParseReply = { id: request.id, dags: [], errors: [], durationMs: outcome.elapsedMs };
   if (outcome.kind === "timeout") {
     const seconds = options.timeoutMs / 1000;

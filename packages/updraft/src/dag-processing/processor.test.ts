@@ -68,9 +68,20 @@ describe("DAG processor", () => {
   test("loads the good files and records every bad one as an import error", async () => {
     const summary = await processDagFiles(config, database);
     const store = dagStore(database);
-    assert.deepEqual((await store.list()).map((d) => d.dag_id), ["good", "plain_js", "two_a", "two_b"]);
+    assert.deepEqual(
+      (await store.list()).map((d) => d.dag_id),
+      ["good", "plain_js", "two_a", "two_b"],
+    );
     const errors = new Map((await store.importErrors()).map((e) => [e.fileloc, e.message]));
-    assert.deepEqual([...errors.keys()].sort(), ["badcron.ts", "cycle.ts", "exits.ts", "hangs.ts", "hog.ts", "syntax.ts", "throws.ts"]);
+    assert.deepEqual([...errors.keys()].sort(), [
+      "badcron.ts",
+      "cycle.ts",
+      "exits.ts",
+      "hangs.ts",
+      "hog.ts",
+      "syntax.ts",
+      "throws.ts",
+    ]);
     assert.match(errors.get("throws.ts")!, /exploded on purpose/);
     assert.match(errors.get("syntax.ts")!, /Unexpected token|SyntaxError|Expression expected/i);
     assert.match(errors.get("cycle.ts")!, /cycle/i);
@@ -87,7 +98,13 @@ describe("DAG processor", () => {
     const dag = await dagStore(database).getSerialized("two_b");
     assert.equal(dag?.fileloc, "nested/two.mts");
     const good = await dagStore(database).getSerialized("good");
-    assert.deepEqual(good?.tasks.map((t) => [t.taskId, t.kind, t.upstream]), [["a", "task", []], ["b", "bash", ["a"]]]);
+    assert.deepEqual(
+      good?.tasks.map((t) => [t.taskId, t.kind, t.upstream]),
+      [
+        ["a", "task", []],
+        ["b", "bash", ["a"]],
+      ],
+    );
   });
 
   test("does not load unchanged files again; loads a changed one; deactivates a removed one", async () => {
@@ -95,13 +112,19 @@ describe("DAG processor", () => {
     assert.equal(again.parsed, 0);
     assert.equal(again.unchanged, again.files);
 
-    writeFileSync(join(home, "dags", "cycle.ts"), `import { dag, empty } from "updraft";\nexport default dag({ dagId: "cyclic" }, () => { empty("a"); });`);
+    writeFileSync(
+      join(home, "dags", "cycle.ts"),
+      `import { dag, empty } from "updraft";\nexport default dag({ dagId: "cyclic" }, () => { empty("a"); });`,
+    );
     rmSync(join(home, "dags", "plain.mjs"));
     const third = await processDagFiles(config, database);
     assert.equal(third.parsed, 1);
     assert.deepEqual(third.deactivated, ["plain.mjs"]);
     const store = dagStore(database);
-    assert.deepEqual((await store.list()).map((d) => d.dag_id), ["cyclic", "good", "two_a", "two_b"]);
+    assert.deepEqual(
+      (await store.list()).map((d) => d.dag_id),
+      ["cyclic", "good", "two_a", "two_b"],
+    );
     assert.equal((await store.get("plain_js"))?.is_active, 0);
     assert.ok(!(await store.importErrors()).some((e) => e.fileloc === "cycle.ts"));
   });

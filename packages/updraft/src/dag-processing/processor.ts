@@ -13,7 +13,13 @@ import { parseFiles } from "./parser-pool.ts";
 export interface ProcessOptions {
   /** Load every file even when unchanged (`dags reserialize`). */
   force?: boolean;
-  onProgress?: (progress: { done: number; total: number; fileloc: string; dags: number; errors: number }) => void;
+  onProgress?: (progress: {
+    done: number;
+    total: number;
+    fileloc: string;
+    dags: number;
+    errors: number;
+  }) => void;
 }
 
 export interface ProcessSummary {
@@ -41,14 +47,30 @@ export function serializeDefaults(config: Config): SerializeDefaults {
   };
 }
 
-export async function processDagFiles(config: Config, database: Database, options: ProcessOptions = {}): Promise<ProcessSummary> {
+export async function processDagFiles(
+  config: Config,
+  database: Database,
+  options: ProcessOptions = {},
+): Promise<ProcessSummary> {
   const started = performance.now();
   const { core, dag_processor: processor } = config.values;
   const store = dagStore(database);
-  const files = discoverDagFiles({ dagsFolder: core.dags_folder, includeExamples: core.load_examples, safeMode: core.dag_discovery_safe_mode });
+  const files = discoverDagFiles({
+    dagsFolder: core.dags_folder,
+    includeExamples: core.load_examples,
+    safeMode: core.dag_discovery_safe_mode,
+  });
   const known = options.force ? new Map<string, string>() : await store.fileHashes();
   const changed = files.filter((f) => known.get(f.fileloc) !== f.contentHash);
-  const summary: ProcessSummary = { files: files.length, parsed: changed.length, unchanged: files.length - changed.length, dags: 0, importErrors: 0, deactivated: [], durationMs: 0 };
+  const summary: ProcessSummary = {
+    files: files.length,
+    parsed: changed.length,
+    unchanged: files.length - changed.length,
+    dags: 0,
+    importErrors: 0,
+    deactivated: [],
+    durationMs: 0,
+  };
   let done = 0;
   await parseFiles(
     changed,
@@ -61,12 +83,24 @@ export async function processDagFiles(config: Config, database: Database, option
     },
     async (file, reply) => {
       const result = await store.syncFile(
-        { fileloc: file.fileloc, contentHash: file.contentHash, durationMs: reply.durationMs, dags: reply.dags, errors: reply.errors },
+        {
+          fileloc: file.fileloc,
+          contentHash: file.contentHash,
+          durationMs: reply.durationMs,
+          dags: reply.dags,
+          errors: reply.errors,
+        },
         { pausedAtCreation: core.dags_are_paused_at_creation },
       );
       summary.dags += result.stored.length;
       summary.importErrors += result.errors;
-      options.onProgress?.({ done: ++done, total: changed.length, fileloc: file.fileloc, dags: result.stored.length, errors: result.errors });
+      options.onProgress?.({
+        done: ++done,
+        total: changed.length,
+        fileloc: file.fileloc,
+        dags: result.stored.length,
+        errors: result.errors,
+      });
     },
   );
   // With examples off, their DAGs count as gone too.

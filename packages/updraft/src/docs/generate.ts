@@ -19,7 +19,13 @@ export function configurationReference(): string {
     "`{UPDRAFT_HOME}` in a value stands for the home folder.",
   ];
   for (const [section, keys] of Object.entries(OPTIONS)) {
-    out.push("", `## [${section}]`, "", "| option | type | default | environment variable | meaning |", "|---|---|---|---|---|");
+    out.push(
+      "",
+      `## [${section}]`,
+      "",
+      "| option | type | default | environment variable | meaning |",
+      "|---|---|---|---|---|",
+    );
     for (const [key, spec] of Object.entries(keys) as [string, OptionSpec][]) {
       const env = `UPDRAFT__${section.toUpperCase()}__${key.toUpperCase()}`;
       const value = spec.default === "" ? "(generated on first run)" : `\`${String(spec.default)}\``;
@@ -33,7 +39,16 @@ function commandLines(command: Command, path: string[]): string[] {
   const name = [...path, command.name()].join(" ");
   const lines: string[] = [];
   if (path.length > 0) {
-    lines.push("", `${"#".repeat(Math.min(path.length + 1, 4))} \`${name}\``, "", command.description(), "", "```", command.helpInformation().trimEnd(), "```");
+    lines.push(
+      "",
+      `${"#".repeat(Math.min(path.length + 1, 4))} \`${name}\``,
+      "",
+      command.description(),
+      "",
+      "```",
+      command.helpInformation().trimEnd(),
+      "```",
+    );
   }
   for (const sub of command.commands) lines.push(...commandLines(sub, [...path, command.name()]));
   return lines;

@@ -117,7 +117,7 @@ test("XComArgs nested inside arrays and objects are found, serialized and made u
     const c = task("c", () => ({ n: 3 }))();
     const use = task(
       "use",
-      (input: { nums: number[]; label: string; meta: { n: number }[] }, extra: number) => input,
+      (input: { nums: number[]; label: string; meta: { n: number }[] }, _extra: number) => input,
     );
     use({ nums: [a, 5], label: b, meta: [c, { n: 4 }] }, a.key<number>("count"));
   });

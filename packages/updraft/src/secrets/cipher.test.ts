@@ -18,7 +18,10 @@ function stored(raw: Buffer): string {
 function assertDecryptFails(value: string, reason: RegExp, using = cipher): void {
   assert.throws(
     () => using.decrypt(value),
-    (error) => error instanceof SecretDecryptError && error.code === "SECRET_DECRYPT_FAILED" && reason.test(error.message),
+    (error) =>
+      error instanceof SecretDecryptError &&
+      error.code === "SECRET_DECRYPT_FAILED" &&
+      reason.test(error.message),
   );
 }
 
@@ -97,7 +100,11 @@ describe("tampering and wrong keys", () => {
 
   test("a different key cannot decrypt, and the error says which setting to check", () => {
     const other = createCipher(generateKey());
-    assertDecryptFails(value, /the encryption key in updraft\.toml \[security\] encryption_key does not match/, other);
+    assertDecryptFails(
+      value,
+      /the encryption key in updraft\.toml \[security\] encryption_key does not match/,
+      other,
+    );
   });
 });
 

@@ -35,7 +35,9 @@ function decodeKey(key: string): Buffer {
   const bytes = BASE64URL.test(text) ? Buffer.from(text, "base64url") : undefined;
   if (bytes?.length === KEY_BYTES) return bytes;
   // The key itself is never echoed: it is a secret.
-  const problem = bytes ? `it decodes to ${bytes.length} bytes` : "it contains characters outside base64url (A-Z a-z 0-9 - _)";
+  const problem = bytes
+    ? `it decodes to ${bytes.length} bytes`
+    : "it contains characters outside base64url (A-Z a-z 0-9 - _)";
   throw new UpdraftError(
     "CONFIG_INVALID",
     `[security] encryption_key in updraft.toml must be 32 random bytes in base64url (43 characters), but ${problem}; ${GENERATE_HINT}`,
@@ -47,10 +49,15 @@ function decryptWith(secret: Buffer, stored: string): string {
   if (!stored.startsWith(PREFIX) || !BASE64URL.test(payload)) throw new SecretDecryptError(MALFORMED);
   const raw = Buffer.from(payload, "base64url");
   if (raw.length < IV_BYTES + TAG_BYTES) throw new SecretDecryptError(MALFORMED);
-  const decipher = createDecipheriv("aes-256-gcm", secret, raw.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv("aes-256-gcm", secret, raw.subarray(0, IV_BYTES), {
+    authTagLength: TAG_BYTES,
+  });
   decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
   try {
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString("utf8");
+    return Buffer.concat([
+      decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
+      decipher.final(),
+    ]).toString("utf8");
   } catch {
     // GCM cannot tell a wrong key from altered bytes: both fail the tag check.
     throw new SecretDecryptError(KEY_MISMATCH);

@@ -8,7 +8,8 @@ import { upsert } from "./upsert.ts";
 
 export function connectionStore(database: Database, cipher: SecretCipher) {
   const { db } = database;
-  const reveal = (value: string | null, encrypted: number) => (value !== null && encrypted ? cipher.decrypt(value) : value);
+  const reveal = (value: string | null, encrypted: number) =>
+    value !== null && encrypted ? cipher.decrypt(value) : value;
   const decode = (row: ConnectionRow): Connection => ({
     connId: row.conn_id,
     connType: row.conn_type,
@@ -22,11 +23,19 @@ export function connectionStore(database: Database, cipher: SecretCipher) {
   });
   return {
     async get(connId: string): Promise<Connection | undefined> {
-      const row = await db.selectFrom("connection").selectAll().where("conn_id", "=", connId).executeTakeFirst();
+      const row = await db
+        .selectFrom("connection")
+        .selectAll()
+        .where("conn_id", "=", connId)
+        .executeTakeFirst();
       return row && decode(row);
     },
     async exists(connId: string): Promise<boolean> {
-      const row = await db.selectFrom("connection").select("id").where("conn_id", "=", connId).executeTakeFirst();
+      const row = await db
+        .selectFrom("connection")
+        .select("id")
+        .where("conn_id", "=", connId)
+        .executeTakeFirst();
       return row !== undefined;
     },
     async set(conn: Connection): Promise<void> {
@@ -44,7 +53,14 @@ export function connectionStore(database: Database, cipher: SecretCipher) {
         is_extra_encrypted: conn.extra === null ? 0 : 1,
       };
       const { conn_id: _key, ...updates } = row;
-      await upsert(database, db, "connection", row, ["conn_id"], Object.keys(updates) as (keyof typeof updates)[]);
+      await upsert(
+        database,
+        db,
+        "connection",
+        row,
+        ["conn_id"],
+        Object.keys(updates) as (keyof typeof updates)[],
+      );
     },
     async list(): Promise<Connection[]> {
       const rows = await db.selectFrom("connection").selectAll().orderBy("conn_id").execute();
@@ -52,7 +68,8 @@ export function connectionStore(database: Database, cipher: SecretCipher) {
     },
     async delete(connId: string): Promise<void> {
       const result = await db.deleteFrom("connection").where("conn_id", "=", connId).executeTakeFirst();
-      if (Number(result.numDeletedRows) === 0) throw new NotFoundError(`connection "${connId}" does not exist`);
+      if (Number(result.numDeletedRows) === 0)
+        throw new NotFoundError(`connection "${connId}" does not exist`);
     },
   };
 }

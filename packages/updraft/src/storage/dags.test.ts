@@ -7,25 +7,65 @@ import { dagStore } from "./dags.ts";
 
 function task(taskId: string, upstream: string[] = []): SerializedTask {
   return {
-    taskId, kind: "empty", upstream, triggerRule: "all_success", retries: 0, retryDelay: 300, retryExponentialBackoff: false,
-    maxRetryDelay: null, executionTimeout: null, dependsOnPast: false, waitForDownstream: false, pool: "default_pool",
-    poolSlots: 1, priorityWeight: 1, weightRule: "downstream", queue: "default", owner: "team", docMd: null,
-    memoryLimit: null, templateFields: {}, args: [],
+    taskId,
+    kind: "empty",
+    upstream,
+    triggerRule: "all_success",
+    retries: 0,
+    retryDelay: 300,
+    retryExponentialBackoff: false,
+    maxRetryDelay: null,
+    executionTimeout: null,
+    dependsOnPast: false,
+    waitForDownstream: false,
+    pool: "default_pool",
+    poolSlots: 1,
+    priorityWeight: 1,
+    weightRule: "downstream",
+    queue: "default",
+    owner: "team",
+    docMd: null,
+    memoryLimit: null,
+    templateFields: {},
+    args: [],
   };
 }
 
 function dag(dagId: string, fileloc: string, extra: Partial<SerializedDag> = {}): SerializedDag {
   return {
-    version: SERIALIZED_DAG_VERSION, dagId, fileloc, description: null, docMd: null,
-    schedule: { kind: "cron", expression: "0 0 * * *", preset: "@daily" }, startDate: "2025-01-01T00:00:00.000Z",
-    endDate: null, timezone: "UTC", catchup: false, maxActiveRuns: 16, maxActiveTasks: 16, dagrunTimeout: null,
-    params: {}, tags: ["a", "b"], owner: "team", isPausedUponCreation: null, tasks: [task("start"), task("end", ["start"])],
+    version: SERIALIZED_DAG_VERSION,
+    dagId,
+    fileloc,
+    description: null,
+    docMd: null,
+    schedule: { kind: "cron", expression: "0 0 * * *", preset: "@daily" },
+    startDate: "2025-01-01T00:00:00.000Z",
+    endDate: null,
+    timezone: "UTC",
+    catchup: false,
+    maxActiveRuns: 16,
+    maxActiveTasks: 16,
+    dagrunTimeout: null,
+    params: {},
+    tags: ["a", "b"],
+    owner: "team",
+    isPausedUponCreation: null,
+    tasks: [task("start"), task("end", ["start"])],
     ...extra,
   };
 }
 
-const file = (fileloc: string, dags: SerializedDag[], errors: { message: string; stacktrace: string | null }[] = [], hash = "h1") => ({
-  fileloc, contentHash: hash, durationMs: 12.4, dags, errors,
+const file = (
+  fileloc: string,
+  dags: SerializedDag[],
+  errors: { message: string; stacktrace: string | null }[] = [],
+  hash = "h1",
+) => ({
+  fileloc,
+  contentHash: hash,
+  durationMs: 12.4,
+  dags,
+  errors,
 });
 
 forEachDatabase("dag store", (get) => {
@@ -40,14 +80,25 @@ forEachDatabase("dag store", (get) => {
     assert.deepEqual(row?.tags, ["a", "b"]);
     assert.deepEqual(await store.getSerialized("etl"), dag("etl", "etl.ts"));
     assert.deepEqual(await store.fileHashes(), new Map([["etl.ts", "h1"]]));
-    assert.deepEqual((await store.list({ tags: ["b"] })).map((d) => d.dag_id), ["etl"]);
+    assert.deepEqual(
+      (await store.list({ tags: ["b"] })).map((d) => d.dag_id),
+      ["etl"],
+    );
     assert.deepEqual(await store.list({ tags: ["zzz"] }), []);
   });
 
   test("keeps the paused flag a user set when the file changes; isPausedUponCreation wins for new DAGs", async () => {
     const store = dagStore(get());
     await store.setPaused("etl", false);
-    await store.syncFile(file("etl.ts", [dag("etl", "etl.ts", { description: "v2" }), dag("live", "etl.ts", { isPausedUponCreation: false })], [], "h2"), { pausedAtCreation: true });
+    await store.syncFile(
+      file(
+        "etl.ts",
+        [dag("etl", "etl.ts", { description: "v2" }), dag("live", "etl.ts", { isPausedUponCreation: false })],
+        [],
+        "h2",
+      ),
+      { pausedAtCreation: true },
+    );
     assert.equal((await store.get("etl"))?.is_paused, 0);
     assert.equal((await store.get("etl"))?.description, "v2");
     assert.equal((await store.get("live"))?.is_paused, 0);
@@ -57,8 +108,14 @@ forEachDatabase("dag store", (get) => {
     const store = dagStore(get());
     await store.syncFile(file("etl.ts", [dag("etl", "etl.ts")], [], "h3"), { pausedAtCreation: true });
     assert.equal((await store.get("live"))?.is_active, 0);
-    assert.deepEqual((await store.list()).map((d) => d.dag_id), ["etl"]);
-    assert.deepEqual((await store.list({ activeOnly: false })).map((d) => d.dag_id), ["etl", "live"]);
+    assert.deepEqual(
+      (await store.list()).map((d) => d.dag_id),
+      ["etl"],
+    );
+    assert.deepEqual(
+      (await store.list({ activeOnly: false })).map((d) => d.dag_id),
+      ["etl", "live"],
+    );
   });
 
   test("a DAG id already defined by another file is an import error of the newcomer", async () => {
@@ -74,11 +131,29 @@ forEachDatabase("dag store", (get) => {
 
   test("import errors are replaced when the file is parsed again, and cleared when it is fixed", async () => {
     const store = dagStore(get());
-    await store.syncFile(file("bad.ts", [], [{ message: "boom", stacktrace: "at x" }, { message: "bang", stacktrace: null }]), { pausedAtCreation: true });
-    await store.syncFile(file("bad.ts", [], [{ message: "boom again", stacktrace: null }], "h2"), { pausedAtCreation: true });
-    assert.deepEqual((await store.importErrors()).filter((e) => e.fileloc === "bad.ts").map((e) => e.message), ["boom again"]);
+    await store.syncFile(
+      file(
+        "bad.ts",
+        [],
+        [
+          { message: "boom", stacktrace: "at x" },
+          { message: "bang", stacktrace: null },
+        ],
+      ),
+      { pausedAtCreation: true },
+    );
+    await store.syncFile(file("bad.ts", [], [{ message: "boom again", stacktrace: null }], "h2"), {
+      pausedAtCreation: true,
+    });
+    assert.deepEqual(
+      (await store.importErrors()).filter((e) => e.fileloc === "bad.ts").map((e) => e.message),
+      ["boom again"],
+    );
     await store.syncFile(file("bad.ts", [dag("fixed", "bad.ts")], [], "h3"), { pausedAtCreation: true });
-    assert.deepEqual((await store.importErrors()).filter((e) => e.fileloc === "bad.ts"), []);
+    assert.deepEqual(
+      (await store.importErrors()).filter((e) => e.fileloc === "bad.ts"),
+      [],
+    );
   });
 
   test("files that disappear take their DAGs and import errors with them", async () => {

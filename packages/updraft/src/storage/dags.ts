@@ -38,25 +38,45 @@ export function dagHash(dag: SerializedDag): string {
 export function dagStore(database: Database) {
   const { db } = database;
 
-  async function syncFile(result: FileParseResult, options: SyncOptions): Promise<{ stored: string[]; errors: number }> {
+  async function syncFile(
+    result: FileParseResult,
+    options: SyncOptions,
+  ): Promise<{ stored: string[]; errors: number }> {
     const now = options.now ?? nowIso();
     return db.transaction().execute(async (trx) => {
       const errors = [...result.errors];
       const stored: string[] = [];
       for (const dag of result.dags) {
-        const owner = await trx.selectFrom("dag").select(["fileloc", "is_active"]).where("dag_id", "=", dag.dagId).executeTakeFirst();
+        const owner = await trx
+          .selectFrom("dag")
+          .select(["fileloc", "is_active"])
+          .where("dag_id", "=", dag.dagId)
+          .executeTakeFirst();
         if (owner && owner.is_active && owner.fileloc !== result.fileloc) {
-          errors.push({ message: `dag "${dag.dagId}" is already defined in ${owner.fileloc}: DAG ids must be unique across files`, stacktrace: null });
+          errors.push({
+            message: `dag "${dag.dagId}" is already defined in ${owner.fileloc}: DAG ids must be unique across files`,
+            stacktrace: null,
+          });
           continue;
         }
-        await storeDag(trx, dag, result.fileloc, now, owner === undefined ? isPaused(dag, options) : undefined);
+        await storeDag(
+          trx,
+          dag,
+          result.fileloc,
+          now,
+          owner === undefined ? isPaused(dag, options) : undefined,
+        );
         stored.push(dag.dagId);
       }
       // DAGs this file used to define but no longer does are gone from it: inactive, not deleted.
       let gone = trx.updateTable("dag").set({ is_active: 0 }).where("fileloc", "=", result.fileloc);
       if (stored.length > 0) gone = gone.where("dag_id", "not in", stored);
       await gone.execute();
-      await trx.updateTable("dag").set({ has_import_errors: errors.length > 0 ? 1 : 0 }).where("fileloc", "=", result.fileloc).execute();
+      await trx
+        .updateTable("dag")
+        .set({ has_import_errors: errors.length > 0 ? 1 : 0 })
+        .where("fileloc", "=", result.fileloc)
+        .execute();
       await replaceImportErrors(trx, result.fileloc, errors, now);
       const fileRow = {
         fileloc: result.fileloc,
@@ -66,12 +86,25 @@ export function dagStore(database: Database) {
         dag_count: stored.length,
         is_active: 1,
       };
-      await upsert(database, trx, "dag_file", fileRow, ["fileloc"], ["content_hash", "last_parsed", "parse_duration_ms", "dag_count", "is_active"]);
+      await upsert(
+        database,
+        trx,
+        "dag_file",
+        fileRow,
+        ["fileloc"],
+        ["content_hash", "last_parsed", "parse_duration_ms", "dag_count", "is_active"],
+      );
       return { stored, errors: errors.length };
     });
   }
 
-  async function storeDag(trx: Transaction<Tables>, dag: SerializedDag, fileloc: string, now: string, pausedOnCreate: boolean | undefined) {
+  async function storeDag(
+    trx: Transaction<Tables>,
+    dag: SerializedDag,
+    fileloc: string,
+    now: string,
+    pausedOnCreate: boolean | undefined,
+  ) {
     const hash = dagHash(dag);
     const row = {
       dag_id: dag.dagId,
@@ -87,22 +120,52 @@ export function dagStore(database: Database) {
       dag_hash: hash,
     };
     if (pausedOnCreate !== undefined) {
-      await trx.insertInto("dag").values({ ...row, is_paused: pausedOnCreate ? 1 : 0, has_import_errors: 0 }).execute();
+      await trx
+        .insertInto("dag")
+        .values({ ...row, is_paused: pausedOnCreate ? 1 : 0, has_import_errors: 0 })
+        .execute();
     } else {
       const { dag_id: _id, ...updates } = row;
       await trx.updateTable("dag").set(updates).where("dag_id", "=", dag.dagId).execute();
     }
-    const current = await trx.selectFrom("serialized_dag").select("dag_hash").where("dag_id", "=", dag.dagId).executeTakeFirst();
+    const current = await trx
+      .selectFrom("serialized_dag")
+      .select("dag_hash")
+      .where("dag_id", "=", dag.dagId)
+      .executeTakeFirst();
     if (current?.dag_hash !== hash) {
-      const serialized = { dag_id: dag.dagId, fileloc, data: JSON.stringify(dag), dag_hash: hash, version: dag.version, last_updated: now };
-      await upsert(database, trx, "serialized_dag", serialized, ["dag_id"], ["fileloc", "data", "dag_hash", "version", "last_updated"]);
+      const serialized = {
+        dag_id: dag.dagId,
+        fileloc,
+        data: JSON.stringify(dag),
+        dag_hash: hash,
+        version: dag.version,
+        last_updated: now,
+      };
+      await upsert(
+        database,
+        trx,
+        "serialized_dag",
+        serialized,
+        ["dag_id"],
+        ["fileloc", "data", "dag_hash", "version", "last_updated"],
+      );
     }
     await trx.deleteFrom("dag_tag").where("dag_id", "=", dag.dagId).execute();
     const tags = [...new Set(dag.tags)];
-    if (tags.length > 0) await trx.insertInto("dag_tag").values(tags.map((name) => ({ dag_id: dag.dagId, name }))).execute();
+    if (tags.length > 0)
+      await trx
+        .insertInto("dag_tag")
+        .values(tags.map((name) => ({ dag_id: dag.dagId, name })))
+        .execute();
   }
 
-  async function replaceImportErrors(trx: Transaction<Tables>, fileloc: string, errors: ImportErrorInput[], now: string) {
+  async function replaceImportErrors(
+    trx: Transaction<Tables>,
+    fileloc: string,
+    errors: ImportErrorInput[],
+    now: string,
+  ) {
     await trx.deleteFrom("import_error").where("fileloc", "=", fileloc).execute();
     if (errors.length === 0) return;
     await trx
@@ -115,7 +178,10 @@ export function dagStore(database: Database) {
     syncFile,
 
     /** Files that are no longer on disk: their DAGs become inactive, their import errors go. */
-    async deactivateMissingFiles(present: Iterable<string>, isManaged: (fileloc: string) => boolean = () => true): Promise<string[]> {
+    async deactivateMissingFiles(
+      present: Iterable<string>,
+      isManaged: (fileloc: string) => boolean = () => true,
+    ): Promise<string[]> {
       const keep = new Set(present);
       const known = await db.selectFrom("dag_file").select("fileloc").where("is_active", "=", 1).execute();
       const gone = known.map((r) => r.fileloc).filter((f) => !keep.has(f) && isManaged(f));
@@ -130,7 +196,11 @@ export function dagStore(database: Database) {
     },
 
     async fileHashes(): Promise<Map<string, string>> {
-      const rows = await db.selectFrom("dag_file").select(["fileloc", "content_hash"]).where("is_active", "=", 1).execute();
+      const rows = await db
+        .selectFrom("dag_file")
+        .select(["fileloc", "content_hash"])
+        .where("is_active", "=", 1)
+        .execute();
       return new Map(rows.map((r) => [r.fileloc, r.content_hash]));
     },
 
@@ -138,11 +208,17 @@ export function dagStore(database: Database) {
       await db.updateTable("dag_file").set({ content_hash: "" }).execute();
     },
 
-    async list(filter: { activeOnly?: boolean; tags?: string[] } = {}): Promise<(DagRow & { tags: string[] })[]> {
+    async list(
+      filter: { activeOnly?: boolean; tags?: string[] } = {},
+    ): Promise<(DagRow & { tags: string[] })[]> {
       let query = db.selectFrom("dag").selectAll().orderBy("dag_id");
       if (filter.activeOnly !== false) query = query.where("is_active", "=", 1);
       if (filter.tags?.length) {
-        query = query.where("dag_id", "in", db.selectFrom("dag_tag").select("dag_id").where("name", "in", filter.tags));
+        query = query.where(
+          "dag_id",
+          "in",
+          db.selectFrom("dag_tag").select("dag_id").where("name", "in", filter.tags),
+        );
       }
       const rows = await query.execute();
       const tags = await db.selectFrom("dag_tag").select(["dag_id", "name"]).orderBy("name").execute();
@@ -155,12 +231,20 @@ export function dagStore(database: Database) {
     },
 
     async getSerialized(dagId: string): Promise<SerializedDag | undefined> {
-      const row = await db.selectFrom("serialized_dag").select("data").where("dag_id", "=", dagId).executeTakeFirst();
+      const row = await db
+        .selectFrom("serialized_dag")
+        .select("data")
+        .where("dag_id", "=", dagId)
+        .executeTakeFirst();
       return row && SerializedDagSchema.parse(JSON.parse(row.data));
     },
 
     async setPaused(dagId: string, paused: boolean): Promise<boolean> {
-      const result = await db.updateTable("dag").set({ is_paused: paused ? 1 : 0 }).where("dag_id", "=", dagId).executeTakeFirst();
+      const result = await db
+        .updateTable("dag")
+        .set({ is_paused: paused ? 1 : 0 })
+        .where("dag_id", "=", dagId)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
 

@@ -27,7 +27,11 @@ export function adapterForUrl(url: string, options: DatabaseOptions = {}): Diale
       return sqliteAdapter(sqlitePath(url));
     case "postgres":
     case "postgresql":
-      return postgresAdapter({ url: url.replace(/^postgres(ql)?\+\w+:/, "postgresql:"), schema: options.postgresSchema, poolSize: options.poolSize });
+      return postgresAdapter({
+        url: url.replace(/^postgres(ql)?\+\w+:/, "postgresql:"),
+        schema: options.postgresSchema,
+        poolSize: options.poolSize,
+      });
     case "mysql":
     case "mariadb":
       return mysqlAdapter({ url, poolSize: options.poolSize });

@@ -10,7 +10,11 @@ forEachDatabase("migrations", (get) => {
     const tables = await get().db.introspection.getTables();
     const names = new Set(tables.map((t) => t.name));
     for (const table of TABLE_NAMES) assert.ok(names.has(table), `table ${table} exists`);
-    const pool = await get().db.selectFrom("slot_pool").selectAll().where("pool", "=", "default_pool").executeTakeFirstOrThrow();
+    const pool = await get()
+      .db.selectFrom("slot_pool")
+      .selectAll()
+      .where("pool", "=", "default_pool")
+      .executeTakeFirstOrThrow();
     assert.equal(pool.slots, 128);
   });
 
@@ -26,7 +30,10 @@ forEachDatabase("migrations", (get) => {
   });
 
   test("reset drops data and migrates afresh", async () => {
-    await get().db.insertInto("variable").values({ key: "k", val: "v", description: null, is_encrypted: 0 }).execute();
+    await get()
+      .db.insertInto("variable")
+      .values({ key: "k", val: "v", description: null, is_encrypted: 0 })
+      .execute();
     await resetDatabase(get());
     const rows = await get().db.selectFrom("variable").selectAll().execute();
     assert.equal(rows.length, 0);
@@ -39,9 +46,15 @@ forEachDatabase("migrations", (get) => {
     const base = { dag_id: "d", state: "queued", run_type: "manual", updated_at: new Date().toISOString() };
     const dates = ["2025-03-01T00:00:00.000Z", "2024-12-31T23:59:59.999Z", "2025-01-01T00:00:00.000Z"];
     for (const [i, d] of dates.entries()) {
-      await db.insertInto("dag_run").values({ ...base, run_id: `r${i}`, logical_date: d, run_after: d }).execute();
+      await db
+        .insertInto("dag_run")
+        .values({ ...base, run_id: `r${i}`, logical_date: d, run_after: d })
+        .execute();
     }
     const sorted = await db.selectFrom("dag_run").select("logical_date").orderBy("logical_date").execute();
-    assert.deepEqual(sorted.map((r) => r.logical_date), [...dates].sort());
+    assert.deepEqual(
+      sorted.map((r) => r.logical_date),
+      [...dates].sort(),
+    );
   });
 });

@@ -59,7 +59,10 @@ export async function migrateDatabase(
 }
 
 /** Drops every Updraft table, then migrates afresh. Destroys all data: the CLI asks first. */
-export async function resetDatabase(database: Database, onProgress?: (message: string) => void): Promise<void> {
+export async function resetDatabase(
+  database: Database,
+  onProgress?: (message: string) => void,
+): Promise<void> {
   for (const table of [...TABLE_NAMES].reverse()) {
     await database.db.schema.dropTable(table).ifExists().execute();
     onProgress?.(`dropped ${table}`);

@@ -14,7 +14,12 @@ export interface Pool {
 
 export function poolStore(database: Database) {
   const { db } = database;
-  const decode = (row: { pool: string; slots: number; description: string | null; include_deferred: number }): Pool => ({
+  const decode = (row: {
+    pool: string;
+    slots: number;
+    description: string | null;
+    include_deferred: number;
+  }): Pool => ({
     name: row.pool,
     slots: row.slots,
     description: row.description,
@@ -25,9 +30,16 @@ export function poolStore(database: Database) {
       const row = await db.selectFrom("slot_pool").selectAll().where("pool", "=", name).executeTakeFirst();
       return row && decode(row);
     },
-    async set(pool: { name: string; slots: number; description?: string | null; includeDeferred?: boolean }): Promise<void> {
+    async set(pool: {
+      name: string;
+      slots: number;
+      description?: string | null;
+      includeDeferred?: boolean;
+    }): Promise<void> {
       if (!Number.isInteger(pool.slots) || pool.slots < -1) {
-        throw new InvalidInputError(`pool "${pool.name}": slots must be a whole number >= 0 (or -1 for unlimited), got ${pool.slots}`);
+        throw new InvalidInputError(
+          `pool "${pool.name}": slots must be a whole number >= 0 (or -1 for unlimited), got ${pool.slots}`,
+        );
       }
       const row = {
         pool: pool.name,
@@ -42,7 +54,8 @@ export function poolStore(database: Database) {
       return rows.map(decode);
     },
     async delete(name: string): Promise<void> {
-      if (name === DEFAULT_POOL) throw new InvalidInputError(`${DEFAULT_POOL} cannot be deleted: set its slots instead`);
+      if (name === DEFAULT_POOL)
+        throw new InvalidInputError(`${DEFAULT_POOL} cannot be deleted: set its slots instead`);
       const result = await db.deleteFrom("slot_pool").where("pool", "=", name).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) throw new NotFoundError(`pool "${name}" does not exist`);
     },

@@ -15,9 +15,17 @@ forEachDatabase("variable store", (get) => {
     await store.set({ key: "region", value: "eu-west-1", description: "where we run" });
     await store.set({ key: "region", value: "eu-central-1" });
     await store.set({ key: "big", value: "x".repeat(200_000) });
-    assert.deepEqual(await store.get("region"), { key: "region", value: "eu-central-1", description: null, isSecret: false });
+    assert.deepEqual(await store.get("region"), {
+      key: "region",
+      value: "eu-central-1",
+      description: null,
+      isSecret: false,
+    });
     assert.equal((await store.get("big"))?.value.length, 200_000);
-    assert.deepEqual((await store.list()).map((v) => v.key), ["big", "region"]);
+    assert.deepEqual(
+      (await store.list()).map((v) => v.key),
+      ["big", "region"],
+    );
     await store.delete("region");
     assert.equal(await store.get("region"), undefined);
     await assert.rejects(store.delete("region"), /variable "region" does not exist/);
@@ -27,10 +35,16 @@ forEachDatabase("variable store", (get) => {
     const store = variableStore(get(), cipher);
     await store.set({ key: "api", value: "hunter2", isSecret: true });
     await store.set({ key: "db_password", value: "s3cr3t ünïcode" });
-    const raw = await get().db.selectFrom("variable").select(["key", "val", "is_encrypted"]).where("key", "in", ["api", "db_password"]).execute();
+    const raw = await get()
+      .db.selectFrom("variable")
+      .select(["key", "val", "is_encrypted"])
+      .where("key", "in", ["api", "db_password"])
+      .execute();
     for (const row of raw) {
       assert.equal(row.is_encrypted, 1);
-      assert.ok(row.val?.startsWith("enc:v1:") && !row.val.includes("hunter2") && !row.val.includes("s3cr3t"));
+      assert.ok(
+        row.val?.startsWith("enc:v1:") && !row.val.includes("hunter2") && !row.val.includes("s3cr3t"),
+      );
     }
     assert.equal((await store.get("api"))?.value, "hunter2");
     assert.equal((await store.get("db_password"))?.value, "s3cr3t ünïcode");
@@ -55,7 +69,11 @@ forEachDatabase("connection store", (get) => {
     const store = connectionStore(get(), cipher);
     await store.set(conn);
     assert.deepEqual(await store.get("warehouse"), conn);
-    const row = await get().db.selectFrom("connection").selectAll().where("conn_id", "=", "warehouse").executeTakeFirstOrThrow();
+    const row = await get()
+      .db.selectFrom("connection")
+      .selectAll()
+      .where("conn_id", "=", "warehouse")
+      .executeTakeFirstOrThrow();
     assert.ok(!row.password?.includes("p@ss") && !row.extra?.includes("sslmode"));
     assert.equal(row.is_encrypted, 1);
     assert.equal(row.is_extra_encrypted, 1);
@@ -68,7 +86,10 @@ forEachDatabase("connection store", (get) => {
     const got = await store.get("warehouse");
     assert.equal(got?.host, "db2.example.com");
     assert.equal(got?.password, null);
-    assert.deepEqual((await store.list()).map((c) => c.connId), ["api", "warehouse"]);
+    assert.deepEqual(
+      (await store.list()).map((c) => c.connId),
+      ["api", "warehouse"],
+    );
     assert.equal(await store.exists("api"), true);
     await store.delete("api");
     assert.equal(await store.exists("api"), false);
@@ -87,8 +108,16 @@ forEachDatabase("pool store", (get) => {
     const store = poolStore(get());
     await store.set({ name: "gpu", slots: 2, description: "the GPU box" });
     await store.set({ name: "gpu", slots: 4 });
-    assert.deepEqual(await store.get("gpu"), { name: "gpu", slots: 4, description: null, includeDeferred: false });
-    assert.deepEqual((await store.list()).map((p) => p.name), ["default_pool", "gpu"]);
+    assert.deepEqual(await store.get("gpu"), {
+      name: "gpu",
+      slots: 4,
+      description: null,
+      includeDeferred: false,
+    });
+    assert.deepEqual(
+      (await store.list()).map((p) => p.name),
+      ["default_pool", "gpu"],
+    );
     await assert.rejects(store.set({ name: "bad", slots: 1.5 }), /slots must be a whole number/);
     await store.delete("gpu");
     assert.equal(await store.get("gpu"), undefined);

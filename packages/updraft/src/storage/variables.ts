@@ -12,7 +12,18 @@ export interface Variable {
 }
 
 /** Key names Airflow treats as sensitive: their values are encrypted and masked everywhere. */
-const SENSITIVE = ["access_token", "api_key", "apikey", "authorization", "passphrase", "passwd", "password", "private_key", "secret", "token"];
+const SENSITIVE = [
+  "access_token",
+  "api_key",
+  "apikey",
+  "authorization",
+  "passphrase",
+  "passwd",
+  "password",
+  "private_key",
+  "secret",
+  "token",
+];
 
 export function isSensitiveName(name: string): boolean {
   const lower = name.toLowerCase();
@@ -21,7 +32,12 @@ export function isSensitiveName(name: string): boolean {
 
 export function variableStore(database: Database, cipher: SecretCipher) {
   const { db } = database;
-  const decode = (row: { key: string; val: string | null; description: string | null; is_encrypted: number }): Variable => ({
+  const decode = (row: {
+    key: string;
+    val: string | null;
+    description: string | null;
+    is_encrypted: number;
+  }): Variable => ({
     key: row.key,
     value: row.is_encrypted ? cipher.decrypt(row.val ?? "") : (row.val ?? ""),
     description: row.description,
@@ -32,7 +48,12 @@ export function variableStore(database: Database, cipher: SecretCipher) {
       const row = await db.selectFrom("variable").selectAll().where("key", "=", key).executeTakeFirst();
       return row && decode(row);
     },
-    async set(variable: { key: string; value: string; description?: string | null; isSecret?: boolean }): Promise<void> {
+    async set(variable: {
+      key: string;
+      value: string;
+      description?: string | null;
+      isSecret?: boolean;
+    }): Promise<void> {
       const secret = variable.isSecret ?? isSensitiveName(variable.key);
       const row = {
         key: variable.key,

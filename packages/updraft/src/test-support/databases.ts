@@ -12,7 +12,8 @@ import pg from "pg";
 import { openDatabase, type Database } from "../storage/database.ts";
 import { migrateDatabase } from "../storage/migrate.ts";
 
-export const POSTGRES_URL = process.env.UPDRAFT_TEST_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+export const POSTGRES_URL =
+  process.env.UPDRAFT_TEST_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 export const MYSQL_URL = process.env.UPDRAFT_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 
 export interface TestDatabase {
@@ -100,7 +101,8 @@ const unreachable = new Map<string, string | null>(
 for (const [name, reason] of unreachable) {
   if (!reason) continue;
   const line = `${name} is unreachable (${reason}): its storage tests are SKIPPED`;
-  if (process.env.CI === "true") throw new Error(`CI=true and ${line.replace("are SKIPPED", "cannot be skipped")}`);
+  if (process.env.CI === "true")
+    throw new Error(`CI=true and ${line.replace("are SKIPPED", "cannot be skipped")}`);
   console.error(`\n!!! ${line}. Start it or set UPDRAFT_TEST_${name.toUpperCase()}_URL.\n`);
 }
 
@@ -111,21 +113,25 @@ for (const [name, reason] of unreachable) {
 export function forEachDatabase(title: string, suite: (get: () => Database) => void): void {
   for (const target of [sqlite, postgres, mysql]) {
     const reason = unreachable.get(target.name);
-    describe(`${title} [${target.name}]`, { skip: reason ? `${target.name} unreachable: ${reason}` : false }, () => {
-      let handle: Awaited<ReturnType<TestDatabase["create"]>> | undefined;
-      before(async () => {
-        handle = await target.create();
-      });
-      after(async () => {
-        if (handle) {
-          await handle.database.close();
-          await handle.drop();
-        }
-      });
-      suite(() => {
-        if (!handle) throw new Error(`${target.name} test database was not created`);
-        return handle.database;
-      });
-    });
+    describe(
+      `${title} [${target.name}]`,
+      { skip: reason ? `${target.name} unreachable: ${reason}` : false },
+      () => {
+        let handle: Awaited<ReturnType<TestDatabase["create"]>> | undefined;
+        before(async () => {
+          handle = await target.create();
+        });
+        after(async () => {
+          if (handle) {
+            await handle.database.close();
+            await handle.drop();
+          }
+        });
+        suite(() => {
+          if (!handle) throw new Error(`${target.name} test database was not created`);
+          return handle.database;
+        });
+      },
+    );
   }
 }

@@ -23,7 +23,11 @@ export async function up({ db, adapter }: MigrationContext): Promise<void> {
     .addColumn("next_dagrun_data_interval_end", TS)
     .addColumn("next_dagrun_create_after", TS)
     .execute();
-  await db.schema.createIndex("idx_dag_next_dagrun_create_after").on("dag").column("next_dagrun_create_after").execute();
+  await db.schema
+    .createIndex("idx_dag_next_dagrun_create_after")
+    .on("dag")
+    .column("next_dagrun_create_after")
+    .execute();
 
   await db.schema
     .createTable("dag_tag")
@@ -81,7 +85,11 @@ export async function up({ db, adapter }: MigrationContext): Promise<void> {
     .addColumn("updated_at", TS, (c) => c.notNull())
     .addUniqueConstraint("uq_dag_run_dag_id_run_id", ["dag_id", "run_id"])
     .execute();
-  await db.schema.createIndex("idx_dag_run_dag_logical").on("dag_run").columns(["dag_id", "logical_date"]).execute();
+  await db.schema
+    .createIndex("idx_dag_run_dag_logical")
+    .on("dag_run")
+    .columns(["dag_id", "logical_date"])
+    .execute();
   await db.schema.createIndex("idx_dag_run_state").on("dag_run").columns(["state", "dag_id"]).execute();
 
   await db.schema
@@ -116,7 +124,11 @@ export async function up({ db, adapter }: MigrationContext): Promise<void> {
     .addPrimaryKeyConstraint("pk_task_instance", ["dag_id", "run_id", "task_id", "map_index"])
     .execute();
   await db.schema.createIndex("idx_ti_state").on("task_instance").columns(["state", "pool"]).execute();
-  await db.schema.createIndex("idx_ti_dag_run").on("task_instance").columns(["dag_run_id", "state"]).execute();
+  await db.schema
+    .createIndex("idx_ti_dag_run")
+    .on("task_instance")
+    .columns(["dag_run_id", "state"])
+    .execute();
 
   await db.schema
     .createTable("task_instance_history")
@@ -199,7 +211,11 @@ export async function up({ db, adapter }: MigrationContext): Promise<void> {
     .addColumn("latest_heartbeat", TS, (c) => c.notNull())
     .addColumn("last_error", text)
     .execute();
-  await db.schema.createIndex("idx_job_type_heartbeat").on("job").columns(["job_type", "latest_heartbeat"]).execute();
+  await db.schema
+    .createIndex("idx_job_type_heartbeat")
+    .on("job")
+    .columns(["job_type", "latest_heartbeat"])
+    .execute();
 
   await withAutoId(db.schema.createTable("users"), adapter)
     .addColumn("username", ID, (c) => c.notNull().unique())

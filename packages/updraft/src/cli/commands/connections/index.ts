@@ -5,7 +5,12 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { InvalidInputError, NotFoundError, UpdraftError } from "../../../core/errors.ts";
-import { connectionToUri, parseConnectionJson, parseConnectionUri, type Connection } from "../../../connections/uri.ts";
+import {
+  connectionToUri,
+  parseConnectionJson,
+  parseConnectionUri,
+  type Connection,
+} from "../../../connections/uri.ts";
 import { connectionStore } from "../../../storage/connections.ts";
 import { withContext } from "../../context.ts";
 import { outputOption, printRows, type OutputFormat } from "../../output.ts";
@@ -27,8 +32,12 @@ interface AddOptions {
 function fromOptions(connId: string, o: AddOptions): Connection {
   if (o.connUri) return { ...parseConnectionUri(connId, o.connUri), description: o.connDescription ?? null };
   if (o.connJson) return parseConnectionJson(connId, o.connJson);
-  if (!o.connType) throw new InvalidInputError(`connection "${connId}": give --conn-uri, --conn-json, or at least --conn-type`);
-  if (o.connPort !== undefined && !/^\d+$/.test(o.connPort)) throw new InvalidInputError(`connection "${connId}": --conn-port must be a number, got "${o.connPort}"`);
+  if (!o.connType)
+    throw new InvalidInputError(
+      `connection "${connId}": give --conn-uri, --conn-json, or at least --conn-type`,
+    );
+  if (o.connPort !== undefined && !/^\d+$/.test(o.connPort))
+    throw new InvalidInputError(`connection "${connId}": --conn-port must be a number, got "${o.connPort}"`);
   if (o.connExtra !== undefined) assertJsonObject(connId, o.connExtra);
   return {
     connId,
@@ -50,7 +59,10 @@ function assertJsonObject(connId: string, extra: string): void {
   } catch {
     parsed = undefined;
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidInputError(`connection "${connId}": --conn-extra must be a JSON object, e.g. '{"timeout": 10}'`);
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new InvalidInputError(
+      `connection "${connId}": --conn-extra must be a JSON object, e.g. '{"timeout": 10}'`,
+    );
 }
 
 function toRecord(c: Connection, reveal: boolean): Record<string, unknown> {
@@ -70,11 +82,22 @@ function toRecord(c: Connection, reveal: boolean): Record<string, unknown> {
 
 /** Airflow's export shape: { conn_id: { conn_type, host, ... } }. */
 function toExport(c: Connection): Record<string, unknown> {
-  return { conn_type: c.connType, description: c.description, host: c.host, login: c.login, password: c.password, schema: c.schema, port: c.port, extra: c.extra };
+  return {
+    conn_type: c.connType,
+    description: c.description,
+    host: c.host,
+    login: c.login,
+    password: c.password,
+    schema: c.schema,
+    port: c.port,
+    extra: c.extra,
+  };
 }
 
 export function register(program: Command): void {
-  const group = program.command("connections").description("Manage connections: credentials for the systems your tasks talk to");
+  const group = program
+    .command("connections")
+    .description("Manage connections: credentials for the systems your tasks talk to");
   group
     .command("add")
     .argument("<conn_id>")
@@ -93,7 +116,11 @@ export function register(program: Command): void {
       withContext(async (ctx) => {
         const conn = fromOptions(connId, opts);
         const store = connectionStore(await ctx.database(), ctx.cipher());
-        if (await store.exists(connId)) throw new UpdraftError("ALREADY_EXISTS", `connection "${connId}" already exists: delete it first, or choose another id`);
+        if (await store.exists(connId))
+          throw new UpdraftError(
+            "ALREADY_EXISTS",
+            `connection "${connId}" already exists: delete it first, or choose another id`,
+          );
         await store.set(conn);
         process.stderr.write(`Connection ${connId} added.\n`);
       }),
@@ -107,8 +134,18 @@ export function register(program: Command): void {
     .action((connId: string, opts: { reveal?: boolean; output: OutputFormat }) =>
       withContext(async (ctx) => {
         const conn = await connectionStore(await ctx.database(), ctx.cipher()).get(connId);
-        if (!conn) throw new NotFoundError(`connection "${connId}" does not exist: see \`updraft connections list\``);
-        printRows([toRecord(conn, Boolean(opts.reveal))], opts.output, ["conn_id", "conn_type", "host", "port", "schema", "login", "password", "extra"]);
+        if (!conn)
+          throw new NotFoundError(`connection "${connId}" does not exist: see \`updraft connections list\``);
+        printRows([toRecord(conn, Boolean(opts.reveal))], opts.output, [
+          "conn_id",
+          "conn_type",
+          "host",
+          "port",
+          "schema",
+          "login",
+          "password",
+          "extra",
+        ]);
       }),
     );
   group
@@ -118,7 +155,11 @@ export function register(program: Command): void {
     .action((opts: { output: OutputFormat }) =>
       withContext(async (ctx) => {
         const conns = await connectionStore(await ctx.database(), ctx.cipher()).list();
-        printRows(conns.map((c) => toRecord(c, false)), opts.output, ["conn_id", "conn_type", "description", "host", "port", "schema", "login"]);
+        printRows(
+          conns.map((c) => toRecord(c, false)),
+          opts.output,
+          ["conn_id", "conn_type", "description", "host", "port", "schema", "login"],
+        );
       }),
     );
   group
@@ -133,7 +174,10 @@ export function register(program: Command): void {
     );
   group
     .command("import")
-    .argument("<file>", ".json or .yaml ({conn_id: {conn_type, host, ...} or URI}) or .env (CONN_ID=URI lines)")
+    .argument(
+      "<file>",
+      ".json or .yaml ({conn_id: {conn_type, host, ...} or URI}) or .env (CONN_ID=URI lines)",
+    )
     .description("Add connections from a file")
     .option("--overwrite", "replace connections that exist (default: skip them)")
     .action((file: string, opts: { overwrite?: boolean }) =>
@@ -156,14 +200,27 @@ export function register(program: Command): void {
     .command("export")
     .argument("<file>", "where to write ('-' for stdout)")
     .description("Write every connection to a file (passwords in clear: protect the file)")
-    .addOption(new Option("--format <format>", "default: from the file's extension, else json").choices(["json", "yaml", "env"]))
+    .addOption(
+      new Option("--format <format>", "default: from the file's extension, else json").choices([
+        "json",
+        "yaml",
+        "env",
+      ]),
+    )
     .action((file: string, opts: { format?: "json" | "yaml" | "env" }) =>
       withContext(async (ctx) => {
         const conns = await connectionStore(await ctx.database(), ctx.cipher()).list();
-        const format = opts.format ?? ({ ".yaml": "yaml", ".yml": "yaml", ".env": "env" } as const)[extname(file)] ?? "json";
+        const format =
+          opts.format ??
+          ({ ".yaml": "yaml", ".yml": "yaml", ".env": "env" } as const)[extname(file)] ??
+          "json";
         const body = Object.fromEntries(conns.map((c) => [c.connId, toExport(c)]));
         const text =
-          format === "env" ? conns.map((c) => `${c.connId}=${connectionToUri(c)}`).join("\n") + "\n" : format === "yaml" ? toYaml(body) : JSON.stringify(body, null, 2) + "\n";
+          format === "env"
+            ? conns.map((c) => `${c.connId}=${connectionToUri(c)}`).join("\n") + "\n"
+            : format === "yaml"
+              ? toYaml(body)
+              : JSON.stringify(body, null, 2) + "\n";
         if (file === "-") process.stdout.write(text);
         else {
           writeFileSync(file, text, { mode: 0o600 });
@@ -192,8 +249,11 @@ function readConnectionsFile(file: string): Connection[] {
   } catch (error) {
     throw new InvalidInputError(`${file} could not be read: ${(error as Error).message}`);
   }
-  if (!body || typeof body !== "object" || Array.isArray(body)) throw new InvalidInputError(`${file} must map connection ids to connections`);
+  if (!body || typeof body !== "object" || Array.isArray(body))
+    throw new InvalidInputError(`${file} must map connection ids to connections`);
   return Object.entries(body).map(([connId, value]) =>
-    typeof value === "string" ? parseConnectionUri(connId, value) : parseConnectionJson(connId, JSON.stringify(value)),
+    typeof value === "string"
+      ? parseConnectionUri(connId, value)
+      : parseConnectionJson(connId, JSON.stringify(value)),
   );
 }

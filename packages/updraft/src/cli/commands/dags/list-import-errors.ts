@@ -15,7 +15,12 @@ export function register(dags: Command): void {
         if (opts.parse) await syncDags(ctx);
         const errors = await dagStore(await ctx.database()).importErrors();
         printRows(
-          errors.map((e) => ({ fileloc: e.fileloc, message: e.message, timestamp: e.timestamp, stacktrace: e.stacktrace })),
+          errors.map((e) => ({
+            fileloc: e.fileloc,
+            message: e.message,
+            timestamp: e.timestamp,
+            stacktrace: e.stacktrace,
+          })),
           opts.output,
           ["fileloc", "message"],
         );

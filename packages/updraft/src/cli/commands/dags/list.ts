@@ -15,7 +15,10 @@ export function register(dags: Command): void {
     .action((opts: { output: OutputFormat; tag?: string[]; includeInactive?: boolean; parse: boolean }) =>
       withContext(async (ctx) => {
         if (opts.parse) await syncDags(ctx);
-        const rows = await dagStore(await ctx.database()).list({ activeOnly: !opts.includeInactive, tags: opts.tag });
+        const rows = await dagStore(await ctx.database()).list({
+          activeOnly: !opts.includeInactive,
+          tags: opts.tag,
+        });
         printRows(
           rows.map((r) => ({
             dag_id: r.dag_id,

@@ -12,7 +12,9 @@ export function register(dags: Command): void {
     .command("show")
     .argument("<dag_id>")
     .description("Show a DAG's tasks and dependencies as text (or Graphviz DOT)")
-    .addOption(new Option("--format <format>", "text, or dot for Graphviz").choices(["text", "dot"]).default("text"))
+    .addOption(
+      new Option("--format <format>", "text, or dot for Graphviz").choices(["text", "dot"]).default("text"),
+    )
     .option("--no-parse", "show what the database holds without looking at the files")
     .action((dagId: string, opts: { format: "text" | "dot"; parse: boolean }) =>
       withContext(async (ctx) => {
@@ -28,7 +30,9 @@ export function register(dags: Command): void {
 export function renderText(dag: SerializedDag): string {
   const depths = taskDepths(dag);
   const lines = [`${dag.dagId} (${dag.tasks.length} tasks)`];
-  const ordered = [...dag.tasks].sort((a, b) => depths.get(a.taskId)! - depths.get(b.taskId)! || a.taskId.localeCompare(b.taskId));
+  const ordered = [...dag.tasks].sort(
+    (a, b) => depths.get(a.taskId)! - depths.get(b.taskId)! || a.taskId.localeCompare(b.taskId),
+  );
   for (const task of ordered) {
     const indent = "  ".repeat(depths.get(task.taskId)! + 1);
     const after = task.upstream.length ? `  <- ${task.upstream.join(", ")}` : "";

@@ -6,13 +6,17 @@ import { withContext } from "../../context.ts";
 export function register(db: Command): void {
   db.command("migrate")
     .alias("initdb")
-    .description("Create or upgrade the metadata database's tables (safe to run again, and from several processes)")
+    .description(
+      "Create or upgrade the metadata database's tables (safe to run again, and from several processes)",
+    )
     .action(() =>
       withContext(async (ctx) => {
         const database = await ctx.database({ requireMigrated: false });
         process.stderr.write(`Migrating ${redactUrl(ctx.config.values.database.url)}\n`);
         const applied = await migrateDatabase(database, (line) => process.stderr.write(`  ${line}\n`));
-        process.stdout.write(applied.length ? `Applied ${applied.length} migration(s).\n` : "Database is up to date.\n");
+        process.stdout.write(
+          applied.length ? `Applied ${applied.length} migration(s).\n` : "Database is up to date.\n",
+        );
       }),
     );
 }

@@ -7,10 +7,17 @@ import { withContext } from "../../context.ts";
 import { outputOption, printRows, type OutputFormat } from "../../output.ts";
 
 const COLUMNS = ["pool", "slots", "description", "include_deferred"];
-const row = (p: Pool) => ({ pool: p.name, slots: p.slots, description: p.description, include_deferred: p.includeDeferred });
+const row = (p: Pool) => ({
+  pool: p.name,
+  slots: p.slots,
+  description: p.description,
+  include_deferred: p.includeDeferred,
+});
 
 export function register(program: Command): void {
-  const group = program.command("pools").description("Manage pools: slot budgets that limit how many tasks of a kind run at once");
+  const group = program
+    .command("pools")
+    .description("Manage pools: slot budgets that limit how many tasks of a kind run at once");
   group
     .command("set")
     .argument("<name>")
@@ -19,13 +26,20 @@ export function register(program: Command): void {
     .option("--include-deferred", "deferred tasks take slots too")
     .addOption(outputOption())
     .description("Create or update a pool")
-    .action((name: string, slots: string, description: string | undefined, opts: { includeDeferred?: boolean; output: OutputFormat }) =>
-      withContext(async (ctx) => {
-        if (!/^-?\d+$/.test(slots)) throw new InvalidInputError(`pool "${name}": slots must be a whole number, got "${slots}"`);
-        const store = poolStore(await ctx.database());
-        await store.set({ name, slots: Number(slots), description, includeDeferred: opts.includeDeferred });
-        printRows([row((await store.get(name))!)], opts.output, COLUMNS);
-      }),
+    .action(
+      (
+        name: string,
+        slots: string,
+        description: string | undefined,
+        opts: { includeDeferred?: boolean; output: OutputFormat },
+      ) =>
+        withContext(async (ctx) => {
+          if (!/^-?\d+$/.test(slots))
+            throw new InvalidInputError(`pool "${name}": slots must be a whole number, got "${slots}"`);
+          const store = poolStore(await ctx.database());
+          await store.set({ name, slots: Number(slots), description, includeDeferred: opts.includeDeferred });
+          printRows([row((await store.get(name))!)], opts.output, COLUMNS);
+        }),
     );
   group
     .command("get")
@@ -44,7 +58,9 @@ export function register(program: Command): void {
     .addOption(outputOption())
     .description("List pools")
     .action((opts: { output: OutputFormat }) =>
-      withContext(async (ctx) => printRows((await poolStore(await ctx.database()).list()).map(row), opts.output, COLUMNS)),
+      withContext(async (ctx) =>
+        printRows((await poolStore(await ctx.database()).list()).map(row), opts.output, COLUMNS),
+      ),
     );
   group
     .command("delete")

@@ -11,7 +11,8 @@ export function register(group: Command): void {
     .action((file: string) =>
       withContext(async (ctx) => {
         const variables = await variableStore(await ctx.database(), ctx.cipher()).list();
-        const json = JSON.stringify(Object.fromEntries(variables.map((v) => [v.key, v.value])), null, 2) + "\n";
+        const json =
+          JSON.stringify(Object.fromEntries(variables.map((v) => [v.key, v.value])), null, 2) + "\n";
         if (file === "-") process.stdout.write(json);
         else {
           writeFileSync(file, json, { mode: 0o600 });

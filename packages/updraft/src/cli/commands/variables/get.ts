@@ -13,8 +13,12 @@ export function register(group: Command): void {
     .action((key: string, opts: { default?: string; json?: boolean }) =>
       withContext(async (ctx) => {
         const fromEnv = process.env[`UPDRAFT_VAR_${key.toUpperCase()}`];
-        const value = fromEnv ?? (await variableStore(await ctx.database(), ctx.cipher()).get(key))?.value ?? opts.default;
-        if (value === undefined) throw new NotFoundError(`variable "${key}" does not exist (use --default to print a fallback)`);
+        const value =
+          fromEnv ??
+          (await variableStore(await ctx.database(), ctx.cipher()).get(key))?.value ??
+          opts.default;
+        if (value === undefined)
+          throw new NotFoundError(`variable "${key}" does not exist (use --default to print a fallback)`);
         process.stdout.write((opts.json ? JSON.stringify(JSON.parse(value), null, 2) : value) + "\n");
       }),
     );

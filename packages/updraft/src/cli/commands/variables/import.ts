@@ -11,7 +11,11 @@ export function register(group: Command): void {
     .command("import")
     .argument("<file>", 'a JSON object: {"key": value, ...}; non-string values are stored as JSON')
     .description("Create or update variables from a JSON file")
-    .addOption(new Option("--action-on-existing-key <action>", "what to do with a key that exists").choices(["overwrite", "fail", "skip"]).default("overwrite"))
+    .addOption(
+      new Option("--action-on-existing-key <action>", "what to do with a key that exists")
+        .choices(["overwrite", "fail", "skip"])
+        .default("overwrite"),
+    )
     .action((file: string, opts: { actionOnExistingKey: "overwrite" | "fail" | "skip" }) =>
       withContext(async (ctx) => {
         const entries = Object.entries(readJsonObject(file));
@@ -20,7 +24,10 @@ export function register(group: Command): void {
         let written = 0;
         for (const [i, [key, value]] of entries.entries()) {
           const exists = (await store.get(key)) !== undefined;
-          if (exists && opts.actionOnExistingKey === "fail") throw new InvalidInputError(`${file}: variable "${key}" already exists (stopped after ${written} written; use --action-on-existing-key overwrite or skip)`);
+          if (exists && opts.actionOnExistingKey === "fail")
+            throw new InvalidInputError(
+              `${file}: variable "${key}" already exists (stopped after ${written} written; use --action-on-existing-key overwrite or skip)`,
+            );
           if (!(exists && opts.actionOnExistingKey === "skip")) {
             await store.set({ key, value: typeof value === "string" ? value : JSON.stringify(value) });
             written++;
@@ -39,6 +46,7 @@ function readJsonObject(file: string): Record<string, unknown> {
   } catch (error) {
     throw new InvalidInputError(`${file} is not readable JSON: ${(error as Error).message}`);
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new InvalidInputError(`${file} must hold a JSON object of key: value`);
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new InvalidInputError(`${file} must hold a JSON object of key: value`);
   return parsed as Record<string, unknown>;
 }

@@ -12,7 +12,12 @@ export function register(group: Command): void {
       withContext(async (ctx) => {
         const variables = await variableStore(await ctx.database(), ctx.cipher()).list();
         printRows(
-          variables.map((v) => ({ key: v.key, value: v.isSecret ? "***" : v.value, description: v.description, is_secret: v.isSecret })),
+          variables.map((v) => ({
+            key: v.key,
+            value: v.isSecret ? "***" : v.value,
+            description: v.description,
+            is_secret: v.isSecret,
+          })),
           opts.output,
           ["key", "value", "description", "is_secret"],
         );

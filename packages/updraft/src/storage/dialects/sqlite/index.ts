@@ -28,7 +28,9 @@ function openSqlite(path: string): SqliteDatabase {
   const db = new DatabaseSync(path);
   // WAL lets readers (the API, the CLI) work while a scheduler writes; the busy timeout makes
   // concurrent writers from several processes wait instead of failing at once.
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
+  db.exec(
+    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+  );
   return toKyselyDatabase(db);
 }
 
