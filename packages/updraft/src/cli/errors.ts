@@ -10,6 +10,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   DATABASE_UNREACHABLE: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,
+  CONNECTION_URI_INVALID: 2,
+  SECRET_DECRYPT_FAILED: 3,
 };
 
 export function exitCodeFor(error: unknown): number {

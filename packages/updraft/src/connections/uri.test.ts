@@ -27,8 +27,14 @@ interface GetUriVector {
   expected_uri_per_docs?: string;
   expected_uri_per_code_c57fba0e?: string;
 }
-const VECTORS_FILE = new URL("../../../../../shared/reference/airflow-connection-uri-vectors.json", import.meta.url);
-const vectors = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as { parse_vectors: ParseVector[]; get_uri_vectors: GetUriVector[] };
+const VECTORS_FILE = new URL(
+  "../../../../../shared/reference/airflow-connection-uri-vectors.json",
+  import.meta.url,
+);
+const vectors = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as {
+  parse_vectors: ParseVector[];
+  get_uri_vectors: GetUriVector[];
+};
 
 /**
  * Vectors from parsers other than Airflow 3's core model that contradict it. We follow the core model:
@@ -38,7 +44,10 @@ const vectors = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as { parse_vector
  *   (with a deprecation warning); Airflow 3 rejects it, and so do we.
  */
 const CORE_MODEL_OVERRIDES: Record<string, (expected: Expected) => Expected> = {
-  "sdk-query-values-stay-strings": (expected) => ({ ...expected, extra_dejson: { charset: "utf8", timeout: 30 } }),
+  "sdk-query-values-stay-strings": (expected) => ({
+    ...expected,
+    extra_dejson: { charset: "utf8", timeout: 30 },
+  }),
   "a2-extra-non-json-string": () => ({ error: "extra: must be a JSON object" }),
   "a2-extra-json-list": () => ({ error: "extra: must be a JSON object" }),
 };
@@ -80,7 +89,8 @@ describe("Airflow parse vectors", () => {
       if ("error" in expected) {
         const error = assertRejected(() => parseConnectionUri("my_conn", vector.uri), "my_conn");
         // Our own expectations (overrides) name the reason; Airflow's wording is not ours to copy.
-        if (vector.id in CORE_MODEL_OVERRIDES) assert.ok(error.message.includes(String(expected.error)), error.message);
+        if (vector.id in CORE_MODEL_OVERRIDES)
+          assert.ok(error.message.includes(String(expected.error)), error.message);
         return;
       }
       assertFields(parseConnectionUri("my_conn", vector.uri), expected, vector.id);
@@ -93,11 +103,15 @@ describe("Airflow get_uri vectors", () => {
     test(vector.id, () => {
       const uri = connectionToUri(vectorConnection(vector.connection));
       if (vector.expected_uri !== undefined) assert.equal(uri, vector.expected_uri);
-      if (vector.expected_roundtrip) assertFields(parseConnectionUri("rt", uri), vector.expected_roundtrip, vector.id);
+      if (vector.expected_roundtrip)
+        assertFields(parseConnectionUri("rt", uri), vector.expected_roundtrip, vector.id);
       if (vector.expected_uri_per_code_c57fba0e !== undefined) {
         // The docs omit the "/" before "?"; the code writes it. We follow the code, and both parse alike.
         assert.equal(uri, vector.expected_uri_per_code_c57fba0e);
-        assert.deepEqual(parseConnectionUri("x", vector.expected_uri_per_docs ?? ""), parseConnectionUri("x", uri));
+        assert.deepEqual(
+          parseConnectionUri("x", vector.expected_uri_per_docs ?? ""),
+          parseConnectionUri("x", uri),
+        );
       }
     });
   }
@@ -129,7 +143,10 @@ describe("parseConnectionUri beyond the vectors", () => {
   });
 
   test("a URI without a type is rejected", () => {
-    assert.match(assertRejected(() => parseConnectionUri("c", "//host:5432/db"), "c").message, /no connection type/);
+    assert.match(
+      assertRejected(() => parseConnectionUri("c", "//host:5432/db"), "c").message,
+      /no connection type/,
+    );
     assertRejected(() => parseConnectionUri("c", "host.example.com"), "c");
   });
 
@@ -167,9 +184,22 @@ describe("parseConnectionUri beyond the vectors", () => {
   });
 
   test("query: form decoding, blank values, last duplicate wins, order kept, JSON text like Airflow's", () => {
-    const conn = parseConnectionUri("c", "http://h?b=a+b%2Bc&1=&b=2&flag=true&none=null&list=%5B1%2C2%5D&city=Z%C3%BCrich");
-    assert.equal(conn.extra, '{"b": 2, "1": "", "flag": true, "none": null, "list": [1, 2], "city": "Z\\u00fcrich"}');
-    assert.deepEqual(extraDejson(conn), { b: 2, "1": "", flag: true, none: null, list: [1, 2], city: "Zürich" });
+    const conn = parseConnectionUri(
+      "c",
+      "http://h?b=a+b%2Bc&1=&b=2&flag=true&none=null&list=%5B1%2C2%5D&city=Z%C3%BCrich",
+    );
+    assert.equal(
+      conn.extra,
+      '{"b": 2, "1": "", "flag": true, "none": null, "list": [1, 2], "city": "Z\\u00fcrich"}',
+    );
+    assert.deepEqual(extraDejson(conn), {
+      b: 2,
+      "1": "",
+      flag: true,
+      none: null,
+      list: [1, 2],
+      city: "Zürich",
+    });
   });
 
   test("query values a JS number would corrupt stay text", () => {
@@ -180,7 +210,10 @@ describe("parseConnectionUri beyond the vectors", () => {
   test("__extra__: must be a JSON object; empty means no extra; other keys are ignored", () => {
     assert.equal(parseConnectionUri("c", "http://h?__extra__=").extra, null);
     assert.equal(parseConnectionUri("c", "http://h?a=1&__extra__=%7B%22b%22%3A1%7D").extra, '{"b":1}');
-    assert.match(assertRejected(() => parseConnectionUri("c", "http://h?__extra__=42"), "c").message, /extra: must be a JSON object/);
+    assert.match(
+      assertRejected(() => parseConnectionUri("c", "http://h?__extra__=42"), "c").message,
+      /extra: must be a JSON object/,
+    );
     assertRejected(() => parseConnectionUri("c", "http://h?__extra__=%7Bbroken"), "c");
   });
 
@@ -208,8 +241,17 @@ describe("connectionToUri", () => {
   };
 
   test("quotes every reserved character, '/' included", () => {
-    const conn = { ...base, login: "dom/us er", password: "p@ss:w/rd?#%+&=ü", host: "db.local", schema: "a/b" };
-    assert.equal(connectionToUri(conn), "postgres://dom%2Fus%20er:p%40ss%3Aw%2Frd%3F%23%25%2B%26%3D%C3%BC@db.local/a%2Fb");
+    const conn = {
+      ...base,
+      login: "dom/us er",
+      password: "p@ss:w/rd?#%+&=ü",
+      host: "db.local",
+      schema: "a/b",
+    };
+    assert.equal(
+      connectionToUri(conn),
+      "postgres://dom%2Fus%20er:p%40ss%3Aw%2Frd%3F%23%25%2B%26%3D%C3%BC@db.local/a%2Fb",
+    );
   });
 
   test("port only, login only, empty login with a password", () => {
@@ -225,20 +267,41 @@ describe("connectionToUri", () => {
 
   test("extras: string values as a query, anything else as __extra__", () => {
     assert.equal(connectionToUri({ ...base, host: "h", extra: '{"a": "x y*"}' }), "postgres://h/?a=x+y%2A");
-    assert.equal(connectionToUri({ ...base, host: "h", schema: "s", extra: '{"n": 1}' }), "postgres://h/s?__extra__=%7B%22n%22%3A+1%7D");
+    assert.equal(
+      connectionToUri({ ...base, host: "h", schema: "s", extra: '{"n": 1}' }),
+      "postgres://h/s?__extra__=%7B%22n%22%3A+1%7D",
+    );
     assert.equal(connectionToUri({ ...base, host: "h", extra: "{}" }), "postgres://h/?__extra__=%7B%7D");
   });
 
   test("round trips awkward values", () => {
     const conns: Connection[] = [
-      { ...base, login: "a:b@c/d", password: " p w%41+&=#?ü😀", host: "/var/Run/Sock", schema: "Db/Name", port: 1, extra: '{"k": "v&w=x"}' },
+      {
+        ...base,
+        login: "a:b@c/d",
+        password: " p w%41+&=#?ü😀",
+        host: "/var/Run/Sock",
+        schema: "Db/Name",
+        port: 1,
+        extra: '{"k": "v&w=x"}',
+      },
       { ...base, connType: "spark", host: "k8s://api.example.com:443", extra: '{"deploy-mode": "cluster"}' },
       { ...base, connType: "http", host: "http://example.com", schema: "" },
-      { ...base, connType: "aws", login: "", password: "secret", extra: '{"region_name": "eu-west-1", "nested": {"a": [1, null]}}' },
+      {
+        ...base,
+        connType: "aws",
+        login: "",
+        password: "secret",
+        extra: '{"region_name": "eu-west-1", "nested": {"a": [1, null]}}',
+      },
     ];
     for (const conn of conns) {
       const back = parseConnectionUri("c", connectionToUri(conn));
-      assert.deepEqual(back, { ...conn, host: conn.host ?? "", schema: conn.schema ?? "" }, connectionToUri(conn));
+      assert.deepEqual(
+        back,
+        { ...conn, host: conn.host ?? "", schema: conn.schema ?? "" },
+        connectionToUri(conn),
+      );
     }
   });
 });
@@ -263,8 +326,14 @@ describe("parseConnectionJson", () => {
   });
 
   test("camelCase keys, extra as a string, description", () => {
-    const conn = parseConnectionJson("db", '{"connType": "http", "host": "h", "port": 80, "extra": "{\\"a\\": 1}", "description": "web"}');
-    assert.deepEqual([conn.connType, conn.port, conn.extra, conn.description], ["http", 80, '{"a": 1}', "web"]);
+    const conn = parseConnectionJson(
+      "db",
+      '{"connType": "http", "host": "h", "port": 80, "extra": "{\\"a\\": 1}", "description": "web"}',
+    );
+    assert.deepEqual(
+      [conn.connType, conn.port, conn.extra, conn.description],
+      ["http", 80, '{"a": 1}', "web"],
+    );
   });
 
   test("falsy port, password and extra mean none, as in Airflow's from_json", () => {
@@ -275,15 +344,42 @@ describe("parseConnectionJson", () => {
   test("errors name the connection and say what to fix", () => {
     assert.match(assertRejected(() => parseConnectionJson("db", "{nope"), "db").message, /not valid JSON/);
     assert.match(assertRejected(() => parseConnectionJson("db", "[1]"), "db").message, /must be an object/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"host": "h"}'), "db").message, /connection type/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "hots": "h"}'), "db").message, /unknown key "hots"/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "connType": "y"}'), "db").message, /twice/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "port": "abc"}'), "db").message, /port/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "port": 99999}'), "db").message, /port/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "extra": [1]}'), "db").message, /extra: must be a JSON object/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "extra": "plain"}'), "db").message, /extra/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "host": 5}'), "db").message, /host/);
-    assert.match(assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "__proto__": 1}'), "db").message, /unknown key/);
+    assert.match(
+      assertRejected(() => parseConnectionJson("db", '{"host": "h"}'), "db").message,
+      /connection type/,
+    );
+    assert.match(
+      assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "hots": "h"}'), "db").message,
+      /unknown key "hots"/,
+    );
+    assert.match(
+      assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "connType": "y"}'), "db").message,
+      /twice/,
+    );
+    assert.match(
+      assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "port": "abc"}'), "db").message,
+      /port/,
+    );
+    assert.match(
+      assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "port": 99999}'), "db").message,
+      /port/,
+    );
+    assert.match(
+      assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "extra": [1]}'), "db").message,
+      /extra: must be a JSON object/,
+    );
+    assert.match(
+      assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "extra": "plain"}'), "db").message,
+      /extra/,
+    );
+    assert.match(
+      assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "host": 5}'), "db").message,
+      /host/,
+    );
+    assert.match(
+      assertRejected(() => parseConnectionJson("db", '{"conn_type": "x", "__proto__": 1}'), "db").message,
+      /unknown key/,
+    );
   });
 });
 

@@ -10,6 +10,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
+import { UpdraftError } from "../core/errors.ts";
 
 const EXTRA_KEY = "__extra__";
 const EXTRA_HINT =
@@ -23,7 +24,12 @@ export const ConnectionSchema = z.object({
   login: z.string().nullable(),
   password: z.string().nullable(),
   schema: z.string().nullable(),
-  port: z.number().int("must be an integer").min(0, "must be 0-65535").max(65535, "must be 0-65535").nullable(),
+  port: z
+    .number()
+    .int("must be an integer")
+    .min(0, "must be 0-65535")
+    .max(65535, "must be 0-65535")
+    .nullable(),
   extra: z
     .string()
     .nullable()
@@ -31,11 +37,10 @@ export const ConnectionSchema = z.object({
 });
 export type Connection = z.infer<typeof ConnectionSchema>;
 
-export class ConnectionUriError extends Error {
-  readonly code = "CONNECTION_URI_INVALID" as const;
+export class ConnectionUriError extends UpdraftError {
   readonly connId: string;
   constructor(connId: string, problem: string, options?: { cause?: unknown }) {
-    super(`connection "${connId}": ${problem}`, options);
+    super("CONNECTION_URI_INVALID", `connection "${connId}": ${problem}`, options);
     this.name = "ConnectionUriError";
     this.connId = connId;
   }
@@ -63,7 +68,9 @@ function quote(text: string, plus = false): string {
 
 /** urllib.parse.unquote: unlike decodeURIComponent it never throws; bad escapes stay as written. */
 function unquote(text: string): string {
-  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => Buffer.from(run.replaceAll("%", ""), "hex").toString("utf8"));
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) =>
+    Buffer.from(run.replaceAll("%", ""), "hex").toString("utf8"),
+  );
 }
 
 function urlencode(pairs: [string, string][]): string {
@@ -78,7 +85,9 @@ function parseQsl(query: string): [string, string][] {
     .filter((field) => field !== "")
     .map((field) => {
       const eq = field.indexOf("=");
-      return eq < 0 ? [formDecode(field), ""] : [formDecode(field.slice(0, eq)), formDecode(field.slice(eq + 1))];
+      return eq < 0
+        ? [formDecode(field), ""]
+        : [formDecode(field.slice(0, eq)), formDecode(field.slice(eq + 1))];
     });
 }
 
@@ -110,7 +119,9 @@ function urlsplit(input: string): SplitUrl {
   url = url.split("#", 1)[0] ?? "";
   const q = url.indexOf("?");
   checkNfkc(netloc);
-  return q < 0 ? { scheme, netloc, path: url, query: "" } : { scheme, netloc, path: url.slice(0, q), query: url.slice(q + 1) };
+  return q < 0
+    ? { scheme, netloc, path: url, query: "" }
+    : { scheme, netloc, path: url.slice(0, q), query: url.slice(q + 1) };
 }
 
 function checkBrackets(netloc: string): void {
@@ -132,7 +143,10 @@ function checkBrackets(netloc: string): void {
 
 function checkBracketedHost(host: string): void {
   const valid = host.startsWith("v") ? /^v[0-9A-Fa-f]+\..+$/.test(host) : isIP(host) === 6;
-  if (!valid) throw new UriProblem('the host in "[...]" is not an IPv6 address; percent-encode "[" and "]" if they are part of a login or password');
+  if (!valid)
+    throw new UriProblem(
+      'the host in "[...]" is not an IPv6 address; percent-encode "[" and "]" if they are part of a login or password',
+    );
 }
 
 /** Python refuses hosts whose characters become '/', '?', '#', '@' or ':' under NFKC (spoofing). */
@@ -142,7 +156,9 @@ function checkNfkc(netloc: string): void {
   const stripped = netloc.replace(/[@:#?]/g, "");
   const normalized = stripped.normalize("NFKC");
   if (stripped !== normalized && /[/?#@:]/.test(normalized)) {
-    throw new UriProblem("the host part contains characters that normalize (NFKC) to URL delimiters; percent-encode them");
+    throw new UriProblem(
+      "the host part contains characters that normalize (NFKC) to URL delimiters; percent-encode them",
+    );
   }
 }
 
@@ -151,7 +167,9 @@ function userinfo(netloc: string): { username: string | null; password: string |
   if (at < 0) return { username: null, password: null };
   const info = netloc.slice(0, at);
   const colon = info.indexOf(":");
-  return colon < 0 ? { username: info, password: null } : { username: info.slice(0, colon), password: info.slice(colon + 1) };
+  return colon < 0
+    ? { username: info, password: null }
+    : { username: info.slice(0, colon), password: info.slice(colon + 1) };
 }
 
 function hostinfo(netloc: string): { hostname: string; port: string | null } {
@@ -202,7 +220,10 @@ function pyJsonDumps(value: unknown): string {
 }
 
 function pyJsonString(text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(text).replace(
+    /[\u007f-\uffff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +251,9 @@ function queryValue(text: string): unknown {
   try {
     const value: unknown = JSON.parse(text);
     // A JS number can't hold every Python int/float (huge ids, 1e400): keep the text, not a corrupted number.
-    const lossy = typeof value === "number" && (!Number.isFinite(value) || (/^\s*-?\d+\s*$/.test(text) && !Number.isSafeInteger(value)));
+    const lossy =
+      typeof value === "number" &&
+      (!Number.isFinite(value) || (/^\s*-?\d+\s*$/.test(text) && !Number.isSafeInteger(value)));
     return lossy ? text : value;
   } catch {
     return text;
@@ -261,7 +284,10 @@ function fieldsFromUri(uri: string): Record<string, unknown> {
     );
   }
   const scheme = urlsplit(uri).scheme;
-  if (!scheme) throw new UriProblem("the URI has no connection type: it must start with one, e.g. postgres://user:pass@host:5432/db");
+  if (!scheme)
+    throw new UriProblem(
+      "the URI has no connection type: it must start with one, e.g. postgres://user:pass@host:5432/db",
+    );
   const hostWithProtocol = schemes === 2;
   // Airflow strips the type with str.replace, which replaces every occurrence; kept for identical results.
   const rest = uri.split(`${scheme}://`).join(hostWithProtocol ? "" : "//");
@@ -315,16 +341,27 @@ function truthy(value: unknown): boolean {
 
 const FIELDS = ["description", "host", "login", "password", "schema", "port", "extra"];
 // A Map, not an object literal: a "__proto__" key in the JSON must not find Object.prototype.
-const JSON_KEYS = new Map([["conn_type", "connType"], ["connType", "connType"], ...FIELDS.map((f) => [f, f] as const)]);
+const JSON_KEYS = new Map([
+  ["conn_type", "connType"],
+  ["connType", "connType"],
+  ...FIELDS.map((f) => [f, f] as const),
+]);
 
 function camelFields(connId: string, body: Record<string, unknown>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
     const field = JSON_KEYS.get(key);
     if (!field) {
-      throw new ConnectionUriError(connId, `unknown key "${key}" in the JSON form; the keys are conn_type, description, host, login, password, schema, port and extra`);
+      throw new ConnectionUriError(
+        connId,
+        `unknown key "${key}" in the JSON form; the keys are conn_type, description, host, login, password, schema, port and extra`,
+      );
     }
-    if (field in fields) throw new ConnectionUriError(connId, `the JSON form gives "${field}" twice (snake_case and camelCase); keep one`);
+    if (field in fields)
+      throw new ConnectionUriError(
+        connId,
+        `the JSON form gives "${field}" twice (snake_case and camelCase); keep one`,
+      );
     fields[field] = value;
   }
   return fields;
@@ -342,10 +379,17 @@ export function parseConnectionJson(connId: string, json: string): Connection {
   try {
     body = JSON.parse(json);
   } catch (error) {
-    throw new ConnectionUriError(connId, `the JSON form is not valid JSON (${(error as Error).message}); check quotes and commas`, { cause: error });
+    throw new ConnectionUriError(
+      connId,
+      `the JSON form is not valid JSON (${(error as Error).message}); check quotes and commas`,
+      { cause: error },
+    );
   }
   if (!isPlainObject(body)) {
-    throw new ConnectionUriError(connId, 'the JSON form must be an object such as {"conn_type": "postgres", "host": "db", "port": 5432}');
+    throw new ConnectionUriError(
+      connId,
+      'the JSON form must be an object such as {"conn_type": "postgres", "host": "db", "port": 5432}',
+    );
   }
   const fields = camelFields(connId, body);
   const { connType, extra, password } = fields;
@@ -364,7 +408,11 @@ export function parseConnectionJson(connId: string, json: string): Connection {
 /** The value of an UPDRAFT_CONN_<ID> variable: JSON when it starts with "{", else a URI (as Airflow). */
 export function parseConnectionValue(connId: string, value: string): Connection {
   const trimmed = value.trim();
-  if (!trimmed) throw new ConnectionUriError(connId, 'the value is empty; give a URI such as postgres://user:pass@host:5432/db or JSON such as {"conn_type": "postgres"}');
+  if (!trimmed)
+    throw new ConnectionUriError(
+      connId,
+      'the value is empty; give a URI such as postgres://user:pass@host:5432/db or JSON such as {"conn_type": "postgres"}',
+    );
   return trimmed.startsWith("{") ? parseConnectionJson(connId, trimmed) : parseConnectionUri(connId, trimmed);
 }
 
@@ -379,7 +427,9 @@ function hostAndProtocol(conn: Connection): { protocol: string; host: string | n
   const protocol = conn.host.slice(0, at);
   // A host whose protocol is the type itself is kept whole and percent-encoded: the parser would
   // otherwise strip "type://" from it a second time.
-  return protocol === conn.connType ? { protocol: "", host: conn.host } : { protocol, host: conn.host.slice(at + 3) };
+  return protocol === conn.connType
+    ? { protocol: "", host: conn.host }
+    : { protocol, host: conn.host.slice(at + 3) };
 }
 
 function extraQuery(conn: Connection): string {
@@ -394,7 +444,8 @@ function extraQuery(conn: Connection): string {
 export function connectionToUri(conn: Connection): string {
   const { protocol, host } = hostAndProtocol(conn);
   // Airflow's model never holds an empty password (its setter drops falsy values), so "" is absent.
-  const authority = (conn.login !== null ? quote(conn.login) : "") + (conn.password ? `:${quote(conn.password)}` : "");
+  const authority =
+    (conn.login !== null ? quote(conn.login) : "") + (conn.password ? `:${quote(conn.password)}` : "");
   let uri = conn.connType ? `${conn.connType.toLowerCase().replaceAll("_", "-")}://` : "//";
   if (protocol) uri += `${protocol}://`;
   if (authority) uri += `${authority}@`;

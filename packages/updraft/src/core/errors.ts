@@ -10,7 +10,9 @@ export type ErrorCode =
   | "DATABASE_UNREACHABLE"
   | "NOT_FOUND"
   | "ALREADY_EXISTS"
-  | "INVALID_INPUT";
+  | "INVALID_INPUT"
+  | "CONNECTION_URI_INVALID"
+  | "SECRET_DECRYPT_FAILED";
 
 export class UpdraftError extends Error {
   readonly code: ErrorCode;

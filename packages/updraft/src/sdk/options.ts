@@ -147,7 +147,7 @@ export function definedEntries<T extends object>(value: T | undefined): Partial<
 
 /** Checks and normalises task options (already merged with defaultArgs). */
 export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "options"): ResolvedTaskOptions {
-  assertKnownKeys(raw, TASK_OPTION_KEYS, what, where);
+  assertKnownKeys(raw, TASK_OPTION_KEYS, what, { ...where, part: undefined });
   const o = definedEntries(raw);
   const waitForDownstream = bool(o.waitForDownstream, "waitForDownstream", where, false);
   return {

@@ -89,6 +89,7 @@ function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<
     return makeFactory({ ...spec, taskId, options: merged });
   };
   Object.defineProperties(factory, {
+    name: { value: spec.taskId },
     taskId: { value: spec.taskId, enumerable: true },
     override: { value: override },
   });
@@ -96,7 +97,7 @@ function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<
 }
 
 function invoke(spec: FactorySpec, args: unknown[]): XComArg {
-  const builder = currentBuilder(`the task "${spec.taskId}"`, spec.taskId);
+  const builder = currentBuilder(`the factory returned by task("${spec.taskId}", ...)`, spec.taskId);
   const taskId = builder.taskFlowId(spec.taskId, spec.origin);
   const where = builder.where(taskId);
   const options = mergeOptions(builder, spec.options);

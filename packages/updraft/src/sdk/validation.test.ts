@@ -170,7 +170,10 @@ test("adding tasks outside a dag() build", () => {
   rejects(() => empty("lonely"), 'task "lonely": empty("lonely") was called outside a dag() build', "dag({");
   rejects(() => bash("b", { command: "true" }), 'task "b": bash("b") was called outside a dag() build');
   const factory = task("f", () => 1);
-  rejects(() => factory(), 'task "f": the task "f" was called outside a dag() build');
+  rejects(
+    () => factory(),
+    'task "f": the factory returned by task("f", ...) was called outside a dag() build',
+  );
 });
 
 test("invalid numbers", () => {
@@ -291,6 +294,10 @@ test("unknown options suggest the right name", () => {
   rejects(
     () => dag({ dagId: "d" }, () => void bash("b", { command: "true", enviroment: {} } as never)),
     'dag "d": task "b": bash() options has an unknown option "enviroment"',
+  );
+  rejects(
+    withOptions({ defaultArgs: { retires: 3 } as never }),
+    'dag "d": defaultArgs has an unknown option "retires": did you mean "retries"?',
   );
 });
 

@@ -13,10 +13,9 @@ const TAG_BYTES = 16;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 const GENERATE_HINT = `generate one with: node -e "console.log(require('node:crypto').randomBytes(32).toString('base64url'))"`;
 
-export class SecretDecryptError extends Error {
-  readonly code = "SECRET_DECRYPT_FAILED" as const;
+export class SecretDecryptError extends UpdraftError {
   constructor(problem: string) {
-    super(`cannot decrypt a stored secret: ${problem}`);
+    super("SECRET_DECRYPT_FAILED", `cannot decrypt a stored secret: ${problem}`);
     this.name = "SecretDecryptError";
   }
 }
