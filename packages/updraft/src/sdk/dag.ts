@@ -60,7 +60,7 @@ export interface DagOptions {
    */
   params?: Record<string, ParamInput>;
   tags?: string[];
-  /** Owner of the DAG and of tasks that name none. Default: defaultArgs.owner, else configuration. */
+  /** Owner of the DAG (default: core.default_owner). A task without an owner takes defaultArgs.owner, else this. */
   owner?: string;
   /** Whether the DAG starts paused when first seen. Default: configuration. */
   isPausedUponCreation?: boolean;
