@@ -15,7 +15,7 @@ import { loadConfig } from "../src/config/load.ts";
 import { processDagFiles } from "../src/dag-processing/processor.ts";
 import { discoverDagFiles } from "../src/dag-processing/discover.ts";
 import { registerDagModuleHooks } from "../src/dag-processing/module-hooks.ts";
-import { isDag } from "../src/sdk/index.ts";
+import { BUILTIN_DEFAULTS, isDag } from "../src/sdk/index.ts";
 import { openDatabase } from "../src/storage/database.ts";
 import { migrateDatabase } from "../src/storage/migrate.ts";
 
@@ -56,13 +56,11 @@ async function inProcessBaseline(dagsFolder: string): Promise<{ ms: number; dags
   let dags = 0;
   for (const file of discoverDagFiles({ dagsFolder, includeExamples: false, safeMode: true })) {
     const mod = (await import(pathToFileURL(file.path).href)) as Record<string, unknown>;
-    for (const v of Object.values(mod))
-      if (isDag(v))
-        (v.serialize({
-          fileloc: file.fileloc,
-          defaults: (await import("../src/sdk/index.ts")).BUILTIN_DEFAULTS,
-        }),
-          dags++);
+    for (const v of Object.values(mod)) {
+      if (!isDag(v)) continue;
+      v.serialize({ fileloc: file.fileloc, defaults: BUILTIN_DEFAULTS });
+      dags++;
+    }
   }
   return { ms: performance.now() - started, dags };
 }
