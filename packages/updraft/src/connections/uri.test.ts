@@ -28,7 +28,7 @@ interface GetUriVector {
   expected_uri_per_code_c57fba0e?: string;
 }
 const VECTORS_FILE = new URL(
-  "../../../../../shared/reference/airflow-connection-uri-vectors.json",
+  "../../test-fixtures/airflow/airflow-connection-uri-vectors.json",
   import.meta.url,
 );
 const vectors = JSON.parse(readFileSync(VECTORS_FILE, "utf8")) as {
