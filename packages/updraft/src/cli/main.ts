@@ -9,6 +9,7 @@ import { register as config } from "./commands/config/index.ts";
 import { register as connections } from "./commands/connections/index.ts";
 import { register as dags } from "./commands/dags/index.ts";
 import { register as db } from "./commands/db/index.ts";
+import { registerTopLevelAlias as initdb } from "./commands/db/migrate.ts";
 import { register as info } from "./commands/info.ts";
 import { register as pools } from "./commands/pools/index.ts";
 import { register as standalone } from "./commands/standalone.ts";
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  for (const add of [version, info, config, db, dags, variables, connections, pools, standalone])
+  for (const add of [version, info, config, db, initdb, dags, variables, connections, pools, standalone])
     add(program);
   return program;
 }
