@@ -1,5 +1,5 @@
 /** Graph helpers over the serialized form (pure). */
-import type { SerializedDag } from "./serialized.ts";
+import { downstreamOf, type SerializedDag } from "./serialized.ts";
 
 /** Each task's depth: 0 for roots, else 1 + the deepest upstream. Tasks come topologically sorted. */
 export function taskDepths(dag: SerializedDag): Map<string, number> {
@@ -23,4 +23,35 @@ export function toDot(dag: SerializedDag): string {
     for (const up of task.upstream) lines.push(`  ${q(up)} -> ${q(task.taskId)};`);
   lines.push("}");
   return lines.join("\n") + "\n";
+}
+
+/**
+ * Airflow's effective priority: `downstream` (default) adds the weights of every task after this one,
+ * `upstream` of every task before it, `absolute` only its own. Higher runs first.
+ */
+export function priorityWeights(dag: SerializedDag): Map<string, number> {
+  const byId = new Map(dag.tasks.map((t) => [t.taskId, t]));
+  const down = downstreamOf(dag);
+  const up = new Map(dag.tasks.map((t) => [t.taskId, t.upstream]));
+  const reach = (start: string, edges: Map<string, string[]>) => {
+    const seen = new Set<string>();
+    const stack = [...(edges.get(start) ?? [])];
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      stack.push(...(edges.get(id) ?? []));
+    }
+    return seen;
+  };
+  const weights = new Map<string, number>();
+  for (const task of dag.tasks) {
+    const others =
+      task.weightRule === "absolute"
+        ? new Set<string>()
+        : reach(task.taskId, task.weightRule === "upstream" ? up : down);
+    let total = task.priorityWeight;
+    for (const id of others) total += byId.get(id)!.priorityWeight;
+    weights.set(task.taskId, total);
+  }
+  return weights;
 }

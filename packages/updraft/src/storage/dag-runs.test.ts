@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SERIALIZED_DAG_VERSION, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
+import { forEachDatabase } from "../test-support/databases.ts";
+import { dagRunStore } from "./dag-runs.ts";
+
+function task(taskId: string, upstream: string[] = [], extra: Partial<SerializedTask> = {}): SerializedTask {
+  return {
+    taskId,
+    kind: "bash",
+    upstream,
+    triggerRule: "all_success",
+    retries: 2,
+    retryDelay: 300,
+    retryExponentialBackoff: false,
+    maxRetryDelay: null,
+    executionTimeout: null,
+    dependsOnPast: false,
+    waitForDownstream: false,
+    pool: "default_pool",
+    poolSlots: 1,
+    priorityWeight: 1,
+    weightRule: "downstream",
+    queue: "default",
+    owner: "o",
+    docMd: null,
+    memoryLimit: null,
+    templateFields: { command: "true" },
+    args: [],
+    ...extra,
+  };
+}
+
+const dag = (tasks: SerializedTask[]): SerializedDag =>
+  ({
+    version: SERIALIZED_DAG_VERSION,
+    dagId: "runs",
+    fileloc: "runs.ts",
+    description: null,
+    docMd: null,
+    schedule: null,
+    startDate: null,
+    endDate: null,
+    timezone: "UTC",
+    catchup: false,
+    maxActiveRuns: 16,
+    maxActiveTasks: 16,
+    dagrunTimeout: null,
+    params: {},
+    tags: [],
+    owner: "o",
+    isPausedUponCreation: null,
+    tasks,
+  }) as SerializedDag;
+
+const run = (runId: string, d: SerializedDag, logicalDate = "2025-01-01T00:00:00.000Z") => ({
+  dag: d,
+  runId,
+  runType: "manual" as const,
+  logicalDate,
+  dataIntervalStart: logicalDate,
+  dataIntervalEnd: logicalDate,
+  runAfter: logicalDate,
+  conf: { x: 1 },
+});
+
+forEachDatabase("dag run store", (get) => {
+  test("creates a run with a task instance per task, weights and retries applied", async () => {
+    const store = dagRunStore(get());
+    const d = dag([task("a"), task("b", ["a"], { priorityWeight: 3, pool: "p", poolSlots: 2 })]);
+    const created = await store.create(run("manual__1", d));
+    assert.equal(created.state, "queued");
+    assert.equal(created.conf, '{"x":1}');
+    const tis = await get()
+      .db.selectFrom("task_instance")
+      .selectAll()
+      .where("dag_run_id", "=", created.id)
+      .orderBy("task_id")
+      .execute();
+    assert.deepEqual(
+      tis.map((t) => [
+        t.task_id,
+        t.state,
+        t.try_number,
+        t.max_tries,
+        t.priority_weight,
+        t.pool,
+        t.pool_slots,
+        t.operator,
+      ]),
+      [
+        ["a", null, 0, 2, 4, "default_pool", 1, "bash"],
+        ["b", null, 0, 2, 3, "p", 2, "bash"],
+      ],
+    );
+  });
+
+  test("a run id that exists is refused and nothing is half-written", async () => {
+    const store = dagRunStore(get());
+    const d = dag([task("a")]);
+    await assert.rejects(store.create(run("manual__1", d)), /already has a run "manual__1"/);
+    const n = await get()
+      .db.selectFrom("task_instance")
+      .select("task_id")
+      .where("run_id", "=", "manual__1")
+      .execute();
+    assert.equal(n.length, 2);
+  });
+
+  test("creates a 2,000-task run in batches", async () => {
+    const store = dagRunStore(get());
+    const d = dag(Array.from({ length: 2000 }, (_, i) => task(`t${i}`)));
+    const created = await store.create(run("big", d, "2025-01-02T00:00:00.000Z"));
+    const tis = await get()
+      .db.selectFrom("task_instance")
+      .select("task_id")
+      .where("dag_run_id", "=", created.id)
+      .execute();
+    assert.equal(tis.length, 2000);
+  });
+
+  test("state changes stamp start and end; active runs are counted; the last scheduled run is found", async () => {
+    const store = dagRunStore(get());
+    const r = (await store.get("runs", "manual__1"))!;
+    await store.setState(r.id, "running", "2025-01-01T01:00:00.000Z");
+    await store.setState(r.id, "running", "2025-01-01T02:00:00.000Z");
+    assert.equal((await store.get("runs", "manual__1"))?.start_date, "2025-01-01T01:00:00.000Z");
+    assert.equal(await store.countActive("runs"), 2);
+    await store.setState(r.id, "success", "2025-01-01T03:00:00.000Z");
+    assert.equal((await store.get("runs", "manual__1"))?.end_date, "2025-01-01T03:00:00.000Z");
+    assert.equal(await store.countActive("runs"), 1);
+    assert.equal(await store.lastScheduled("runs"), undefined);
+    const d = dag([task("a")]);
+    await store.create({
+      ...run("scheduled__a", d, "2025-02-01T00:00:00.000Z"),
+      runType: "scheduled",
+      dataIntervalEnd: "2025-02-02T00:00:00.000Z",
+    });
+    await store.create({
+      ...run("scheduled__b", d, "2025-01-01T00:00:00.000Z"),
+      runType: "scheduled",
+      dataIntervalEnd: "2025-01-02T00:00:00.000Z",
+    });
+    assert.equal((await store.lastScheduled("runs"))?.run_id, "scheduled__a");
+    assert.deepEqual(
+      (await store.list({ dagId: "runs", states: ["success"] })).map((x) => x.run_id),
+      ["manual__1"],
+    );
+  });
+});

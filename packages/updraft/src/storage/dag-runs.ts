@@ -1,0 +1,190 @@
+/**
+ * DAG runs and the task instances created with them. A run and all its task instances are written
+ * in one transaction; the unique (dag_id, run_id) key makes a second scheduler's attempt to create
+ * the same run fail instead of duplicating it.
+ */
+import type { Kysely, Transaction } from "kysely";
+import { UpdraftError } from "../core/errors.ts";
+import { priorityWeights } from "../core/graph.ts";
+import type { SerializedDag } from "../core/serialized.ts";
+import { dagHash } from "./dags.ts";
+import type { Database } from "./database.ts";
+import { nowIso } from "./database.ts";
+import type { DagRunRow, Tables } from "./schema.ts";
+
+export const RUN_TYPES = ["scheduled", "manual", "backfill", "asset_triggered"] as const;
+export type RunType = (typeof RUN_TYPES)[number];
+
+export interface NewRun {
+  dag: SerializedDag;
+  runId: string;
+  runType: RunType;
+  logicalDate: string | null;
+  dataIntervalStart: string | null;
+  dataIntervalEnd: string | null;
+  runAfter: string;
+  conf?: Record<string, unknown>;
+  triggeredBy?: string;
+  state?: "queued" | "running";
+  note?: string | null;
+}
+
+type Db = Kysely<Tables> | Transaction<Tables>;
+
+export function dagRunStore(database: Database) {
+  const { db } = database;
+
+  async function insertRun(trx: Db, run: NewRun, now: string): Promise<number> {
+    const row = {
+      dag_id: run.dag.dagId,
+      run_id: run.runId,
+      logical_date: run.logicalDate,
+      data_interval_start: run.dataIntervalStart,
+      data_interval_end: run.dataIntervalEnd,
+      run_after: run.runAfter,
+      queued_at: now,
+      start_date: null,
+      end_date: null,
+      state: run.state ?? "queued",
+      run_type: run.runType,
+      triggered_by: run.triggeredBy ?? null,
+      conf: JSON.stringify(run.conf ?? {}),
+      dag_hash: dagHash(run.dag),
+      note: run.note ?? null,
+      last_scheduling_decision: null,
+      updated_at: now,
+    };
+    const insert = trx.insertInto("dag_run").values(row);
+    if (database.adapter.capabilities.supportsReturning) {
+      return (await insert.returning("id").executeTakeFirstOrThrow()).id;
+    }
+    return Number((await insert.executeTakeFirstOrThrow()).insertId);
+  }
+
+  async function insertTaskInstances(
+    trx: Db,
+    dag: SerializedDag,
+    runRowId: number,
+    runId: string,
+    now: string,
+  ) {
+    const weights = priorityWeights(dag);
+    const rows = dag.tasks.map((task) => ({
+      dag_id: dag.dagId,
+      run_id: runId,
+      task_id: task.taskId,
+      map_index: -1,
+      dag_run_id: runRowId,
+      state: null,
+      try_number: 0,
+      max_tries: task.retries,
+      operator: task.kind,
+      pool: task.pool,
+      pool_slots: task.poolSlots,
+      queue: task.queue,
+      priority_weight: weights.get(task.taskId) ?? task.priorityWeight,
+      updated_at: now,
+    }));
+    // Batches keep each statement under every database's bound-parameter limit.
+    for (let i = 0; i < rows.length; i += 200)
+      await trx
+        .insertInto("task_instance")
+        .values(rows.slice(i, i + 200))
+        .execute();
+  }
+
+  return {
+    /** Creates the run and a task instance per task; throws ALREADY_EXISTS when the run id is taken. */
+    async create(run: NewRun, now = nowIso()): Promise<DagRunRow> {
+      try {
+        const id = await db.transaction().execute(async (trx) => {
+          const runRowId = await insertRun(trx, run, now);
+          await insertTaskInstances(trx, run.dag, runRowId, run.runId, now);
+          return runRowId;
+        });
+        return await db.selectFrom("dag_run").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      } catch (error) {
+        if (await this.get(run.dag.dagId, run.runId)) {
+          throw new UpdraftError(
+            "ALREADY_EXISTS",
+            `dag "${run.dag.dagId}" already has a run "${run.runId}": choose another run id`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    },
+
+    async get(dagId: string, runId: string): Promise<DagRunRow | undefined> {
+      return db
+        .selectFrom("dag_run")
+        .selectAll()
+        .where("dag_id", "=", dagId)
+        .where("run_id", "=", runId)
+        .executeTakeFirst();
+    },
+
+    async list(
+      filter: { dagId?: string; states?: string[]; limit?: number; offset?: number } = {},
+    ): Promise<DagRunRow[]> {
+      let q = db.selectFrom("dag_run").selectAll();
+      if (filter.dagId) q = q.where("dag_id", "=", filter.dagId);
+      if (filter.states?.length) q = q.where("state", "in", filter.states);
+      return q
+        .orderBy("run_after", "desc")
+        .orderBy("id", "desc")
+        .limit(filter.limit ?? 100)
+        .offset(filter.offset ?? 0)
+        .execute();
+    },
+
+    async countActive(dagId: string): Promise<number> {
+      const row = await db
+        .selectFrom("dag_run")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("dag_id", "=", dagId)
+        .where("state", "in", ["queued", "running"])
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
+    /** The newest run of a DAG created by the scheduler: where its timetable carries on from. */
+    async lastScheduled(dagId: string): Promise<DagRunRow | undefined> {
+      return db
+        .selectFrom("dag_run")
+        .selectAll()
+        .where("dag_id", "=", dagId)
+        .where("run_type", "in", ["scheduled", "backfill"])
+        .where("data_interval_end", "is not", null)
+        .orderBy("data_interval_end", "desc")
+        .limit(1)
+        .executeTakeFirst();
+    },
+
+    async setState(
+      id: number,
+      state: "queued" | "running" | "success" | "failed",
+      now = nowIso(),
+    ): Promise<void> {
+      const finished = state === "success" || state === "failed";
+      await db
+        .updateTable("dag_run")
+        .set({
+          state,
+          updated_at: now,
+          ...(finished ? { end_date: now } : { end_date: null }),
+        })
+        .where("id", "=", id)
+        .execute();
+      if (state === "running") {
+        await db
+          .updateTable("dag_run")
+          .set({ start_date: now })
+          .where("id", "=", id)
+          .where("start_date", "is", null)
+          .execute();
+      }
+    },
+  };
+}
+export type DagRunStore = ReturnType<typeof dagRunStore>;
