@@ -1,0 +1,27 @@
+/**
+ * Child processes in their own process group, so a timeout or a kill reaches every grandchild too
+ * (a bash task's `sleep` outlives a kill of bash alone).
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+
+export function spawnGroup(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  return spawn(command, args, { ...options, detached: true });
+}
+
+/** Signals the whole group; ESRCH (already gone) is not an error. */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs` if the group is still there. */
+export function terminateGroup(child: ChildProcess, graceMs = 5000): void {
+  killGroup(child, "SIGTERM");
+  const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
+  timer.unref();
+  child.once("exit", () => clearTimeout(timer));
+}
