@@ -9,6 +9,7 @@ export type { ArgInput, BashOptions, TaskArgs, TaskFactory, TaskFlowOptions } fr
 export { chain, crossDownstream } from "./handles.ts";
 export type { HandleOrList, TaskHandle, XComArg } from "./handles.ts";
 export { findXComRefs, isXComRef, resolveXComRefs } from "./json.ts";
+export { FailTask, SkipTask, getCurrentContext, setCurrentContext, taskControlOf } from "./control.ts";
 export type { JsonValue } from "./json.ts";
 export type { TaskOptions, TriggerRuleInput } from "./options.ts";
 export type { ParamInput, ParamSpecInput, ParamType } from "./params.ts";

@@ -1,0 +1,64 @@
+/**
+ * A TaskFlow worker: a reusable child process that runs TypeScript tasks one at a time. Each DAG
+ * module is loaded once per version, so a task starts in milliseconds. console output during a task
+ * goes to that task's log.
+ */
+import { format } from "node:util";
+import { pathToFileURL } from "node:url";
+import { registerDagModuleHooks } from "../dag-processing/module-hooks.ts";
+import { isDag, setCurrentContext, taskControlOf } from "../sdk/index.ts";
+import type { TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
+
+registerDagModuleHooks();
+
+let current: number | null = null;
+const send = (reply: TaskFlowReply) => process.send?.(reply);
+
+for (const [method, stream] of [
+  ["log", "stdout"],
+  ["info", "stdout"],
+  ["debug", "stdout"],
+  ["warn", "stderr"],
+  ["error", "stderr"],
+] as const) {
+  console[method] = (...args: unknown[]) => {
+    if (current !== null) send({ id: current, kind: "log", stream, text: format(...args) + "\n" });
+  };
+}
+
+async function findTask(request: TaskFlowRequest) {
+  const url = `${pathToFileURL(request.path).href}?v=${request.version}`;
+  const module = (await import(url)) as Record<string, unknown>;
+  const candidates = Object.values(module).flatMap((v) => (Array.isArray(v) ? v : [v]));
+  const dag = candidates.find((v) => isDag(v) && v.dagId === request.dagId);
+  if (!dag || !isDag(dag)) throw new Error(`${request.path} no longer exports dag "${request.dagId}"`);
+  const task = dag.getTask(request.taskId);
+  if (!task?.fn) throw new Error(`dag "${request.dagId}" has no TypeScript task "${request.taskId}"`);
+  return task.fn;
+}
+
+async function run(request: TaskFlowRequest): Promise<TaskFlowReply> {
+  current = request.id;
+  setCurrentContext(request.context);
+  try {
+    const fn = await findTask(request);
+    const value = await fn(...request.args);
+    return { id: request.id, kind: "result", outcome: "success", value: value === undefined ? null : value };
+  } catch (error) {
+    const control = taskControlOf(error);
+    const outcome = control === "skip" ? "skipped" : control === "fail" ? "fail_now" : "failed";
+    const err = error instanceof Error ? error : new Error(String(error));
+    return { id: request.id, kind: "result", outcome, message: err.message, stack: err.stack ?? null };
+  } finally {
+    setCurrentContext(undefined);
+    current = null;
+  }
+}
+
+process.on("message", (request: TaskFlowRequest) => {
+  void run(request).then(send);
+});
+process.on("unhandledRejection", (reason) => {
+  if (current !== null)
+    send({ id: current, kind: "log", stream: "stderr", text: `unhandled rejection: ${format(reason)}\n` });
+});
