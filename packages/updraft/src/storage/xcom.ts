@@ -1,0 +1,93 @@
+/** XCom: the values tasks pass on, JSON, keyed by run, task, map index and key. */
+import { InvalidInputError } from "../core/errors.ts";
+import type { Database } from "./database.ts";
+import { nowIso } from "./database.ts";
+import { upsert } from "./upsert.ts";
+
+export const RETURN_VALUE = "return_value";
+
+export interface XComKey {
+  dagRunId: number;
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex?: number;
+  key?: string;
+}
+
+/** Serializes a value for XCom, refusing what JSON cannot carry and what passes the size limit. */
+export function encodeXCom(value: unknown, maxBytes: number, where: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new InvalidInputError(
+      `${where}: the value cannot be stored as XCom, it is not JSON (${(error as Error).message})`,
+    );
+  }
+  if (text === undefined)
+    throw new InvalidInputError(`${where}: the value cannot be stored as XCom, it is not JSON`);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxBytes) {
+    throw new InvalidInputError(
+      `${where}: the XCom value is ${bytes} bytes, over the ${maxBytes}-byte limit (core.xcom_max_size): pass a reference (a path, a key) instead of the data`,
+    );
+  }
+  return text;
+}
+
+export function xcomStore(database: Database) {
+  const { db } = database;
+  return {
+    async push(key: XComKey, encoded: string, now = nowIso()): Promise<void> {
+      const row = {
+        dag_run_id: key.dagRunId,
+        task_id: key.taskId,
+        map_index: key.mapIndex ?? -1,
+        key: key.key ?? RETURN_VALUE,
+        dag_id: key.dagId,
+        run_id: key.runId,
+        value: encoded,
+        timestamp: now,
+      };
+      await upsert(
+        database,
+        db,
+        "xcom",
+        row,
+        ["dag_run_id", "task_id", "map_index", "key"],
+        ["value", "timestamp"],
+      );
+    },
+
+    /** The decoded value, or undefined when the task pushed nothing under that key. */
+    async pull(dagRunId: number, taskId: string, key = RETURN_VALUE, mapIndex = -1): Promise<unknown> {
+      const row = await db
+        .selectFrom("xcom")
+        .select("value")
+        .where("dag_run_id", "=", dagRunId)
+        .where("task_id", "=", taskId)
+        .where("map_index", "=", mapIndex)
+        .where("key", "=", key)
+        .executeTakeFirst();
+      return row?.value == null ? undefined : JSON.parse(row.value);
+    },
+
+    async list(dagRunId: number, taskId?: string) {
+      let q = db.selectFrom("xcom").selectAll().where("dag_run_id", "=", dagRunId);
+      if (taskId) q = q.where("task_id", "=", taskId);
+      return q.orderBy("task_id").orderBy("key").execute();
+    },
+
+    /** A task's XComs go when it is cleared or retried, so downstream never reads a stale value. */
+    async clear(dagRunId: number, taskId: string, mapIndex = -1): Promise<void> {
+      await db
+        .deleteFrom("xcom")
+        .where("dag_run_id", "=", dagRunId)
+        .where("task_id", "=", taskId)
+        .where("map_index", "=", mapIndex)
+        .execute();
+    },
+  };
+}
+export type XComStore = ReturnType<typeof xcomStore>;
