@@ -213,6 +213,13 @@ export interface AuditLogTable {
   extra: string | null;
 }
 
+/** A named lock with an expiry: whoever holds it renews it; anyone may take it once it lapses. */
+export interface LeaseTable {
+  name: string;
+  holder: string;
+  expires_at: Timestamp;
+}
+
 export interface Tables {
   dag: DagTable;
   dag_tag: DagTagTable;
@@ -229,6 +236,7 @@ export interface Tables {
   job: JobTable;
   users: UserTable;
   audit_log: AuditLogTable;
+  lease: LeaseTable;
 }
 
 export type DagRow = Selectable<DagTable>;
@@ -257,4 +265,5 @@ export const TABLE_NAMES: (keyof Tables)[] = [
   "job",
   "users",
   "audit_log",
+  "lease",
 ];

@@ -1,0 +1,43 @@
+/**
+ * Leases: a named lock that expires unless renewed. On SQLite (one writer at a time) only the
+ * scheduler holding the "scheduler" lease works; the others wait and take over when it lapses, so a
+ * killed scheduler is replaced within one lease period.
+ */
+import type { Database } from "./database.ts";
+
+export function leaseStore(database: Database) {
+  const { db } = database;
+  return {
+    /** Takes or renews the lease; true when `holder` has it until `expiresAt`. */
+    async acquire(name: string, holder: string, now: string, expiresAt: string): Promise<boolean> {
+      const renewed = await db
+        .updateTable("lease")
+        .set({ holder, expires_at: expiresAt })
+        .where("name", "=", name)
+        .where((eb) => eb.or([eb("holder", "=", holder), eb("expires_at", "<", now)]))
+        .executeTakeFirst();
+      if (Number(renewed.numUpdatedRows) === 1) return true;
+      try {
+        await db.insertInto("lease").values({ name, holder, expires_at: expiresAt }).execute();
+        return true;
+      } catch {
+        return false; // someone else holds it (the insert hit the primary key)
+      }
+    },
+
+    async release(name: string, holder: string): Promise<void> {
+      await db.deleteFrom("lease").where("name", "=", name).where("holder", "=", holder).execute();
+    },
+
+    async holderOf(name: string, now: string): Promise<string | undefined> {
+      const row = await db
+        .selectFrom("lease")
+        .select("holder")
+        .where("name", "=", name)
+        .where("expires_at", ">=", now)
+        .executeTakeFirst();
+      return row?.holder;
+    },
+  };
+}
+export type LeaseStore = ReturnType<typeof leaseStore>;
