@@ -31,77 +31,84 @@ export interface NewRun {
 
 type Db = Kysely<Tables> | Transaction<Tables>;
 
+/** Inserts the run and its task instances with `trx`: callers that decide more in the same transaction use this. */
+export async function insertRunWithTasks(
+  database: Database,
+  trx: Db,
+  run: NewRun,
+  now: string,
+): Promise<number> {
+  const runRowId = await insertRun(database, trx, run, now);
+  await insertTaskInstances(trx, run.dag, runRowId, run.runId, now);
+  return runRowId;
+}
+
+async function insertRun(database: Database, trx: Db, run: NewRun, now: string): Promise<number> {
+  const row = {
+    dag_id: run.dag.dagId,
+    run_id: run.runId,
+    logical_date: run.logicalDate,
+    data_interval_start: run.dataIntervalStart,
+    data_interval_end: run.dataIntervalEnd,
+    run_after: run.runAfter,
+    queued_at: now,
+    start_date: null,
+    end_date: null,
+    state: run.state ?? "queued",
+    run_type: run.runType,
+    triggered_by: run.triggeredBy ?? null,
+    conf: JSON.stringify(run.conf ?? {}),
+    dag_hash: dagHash(run.dag),
+    note: run.note ?? null,
+    last_scheduling_decision: null,
+    updated_at: now,
+  };
+  const insert = trx.insertInto("dag_run").values(row);
+  if (database.adapter.capabilities.supportsReturning) {
+    return (await insert.returning("id").executeTakeFirstOrThrow()).id;
+  }
+  return Number((await insert.executeTakeFirstOrThrow()).insertId);
+}
+
+async function insertTaskInstances(
+  trx: Db,
+  dag: SerializedDag,
+  runRowId: number,
+  runId: string,
+  now: string,
+) {
+  const weights = priorityWeights(dag);
+  const rows = dag.tasks.map((task) => ({
+    dag_id: dag.dagId,
+    run_id: runId,
+    task_id: task.taskId,
+    map_index: -1,
+    dag_run_id: runRowId,
+    state: null,
+    try_number: 0,
+    max_tries: task.retries,
+    operator: task.kind,
+    pool: task.pool,
+    pool_slots: task.poolSlots,
+    queue: task.queue,
+    priority_weight: weights.get(task.taskId) ?? task.priorityWeight,
+    updated_at: now,
+  }));
+  // Batches keep each statement under every database's bound-parameter limit.
+  for (let i = 0; i < rows.length; i += 200)
+    await trx
+      .insertInto("task_instance")
+      .values(rows.slice(i, i + 200))
+      .execute();
+}
+
 export function dagRunStore(database: Database) {
   const { db } = database;
-
-  async function insertRun(trx: Db, run: NewRun, now: string): Promise<number> {
-    const row = {
-      dag_id: run.dag.dagId,
-      run_id: run.runId,
-      logical_date: run.logicalDate,
-      data_interval_start: run.dataIntervalStart,
-      data_interval_end: run.dataIntervalEnd,
-      run_after: run.runAfter,
-      queued_at: now,
-      start_date: null,
-      end_date: null,
-      state: run.state ?? "queued",
-      run_type: run.runType,
-      triggered_by: run.triggeredBy ?? null,
-      conf: JSON.stringify(run.conf ?? {}),
-      dag_hash: dagHash(run.dag),
-      note: run.note ?? null,
-      last_scheduling_decision: null,
-      updated_at: now,
-    };
-    const insert = trx.insertInto("dag_run").values(row);
-    if (database.adapter.capabilities.supportsReturning) {
-      return (await insert.returning("id").executeTakeFirstOrThrow()).id;
-    }
-    return Number((await insert.executeTakeFirstOrThrow()).insertId);
-  }
-
-  async function insertTaskInstances(
-    trx: Db,
-    dag: SerializedDag,
-    runRowId: number,
-    runId: string,
-    now: string,
-  ) {
-    const weights = priorityWeights(dag);
-    const rows = dag.tasks.map((task) => ({
-      dag_id: dag.dagId,
-      run_id: runId,
-      task_id: task.taskId,
-      map_index: -1,
-      dag_run_id: runRowId,
-      state: null,
-      try_number: 0,
-      max_tries: task.retries,
-      operator: task.kind,
-      pool: task.pool,
-      pool_slots: task.poolSlots,
-      queue: task.queue,
-      priority_weight: weights.get(task.taskId) ?? task.priorityWeight,
-      updated_at: now,
-    }));
-    // Batches keep each statement under every database's bound-parameter limit.
-    for (let i = 0; i < rows.length; i += 200)
-      await trx
-        .insertInto("task_instance")
-        .values(rows.slice(i, i + 200))
-        .execute();
-  }
-
   return {
     /** Creates the run and a task instance per task; throws ALREADY_EXISTS when the run id is taken. */
     async create(run: NewRun, now = nowIso()): Promise<DagRunRow> {
       try {
-        const id = await db.transaction().execute(async (trx) => {
-          const runRowId = await insertRun(trx, run, now);
-          await insertTaskInstances(trx, run.dag, runRowId, run.runId, now);
-          return runRowId;
-        });
+        const id = await db.transaction().execute((trx) => insertRunWithTasks(database, trx, run, now));
         return await db.selectFrom("dag_run").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
       } catch (error) {
         if (await this.get(run.dag.dagId, run.runId)) {

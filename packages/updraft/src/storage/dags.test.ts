@@ -39,6 +39,7 @@ function dag(dagId: string, fileloc: string, extra: Partial<SerializedDag> = {})
     description: null,
     docMd: null,
     schedule: { kind: "cron", expression: "0 0 * * *", preset: "@daily" },
+    scheduleSemantics: "data_interval",
     startDate: "2025-01-01T00:00:00.000Z",
     endDate: null,
     timezone: "UTC",

@@ -126,7 +126,26 @@ export function dagStore(database: Database) {
         .execute();
     } else {
       const { dag_id: _id, ...updates } = row;
-      await trx.updateTable("dag").set(updates).where("dag_id", "=", dag.dagId).execute();
+      const changed = await trx
+        .selectFrom("dag")
+        .select("dag_hash")
+        .where("dag_id", "=", dag.dagId)
+        .executeTakeFirst();
+      // A changed DAG may have a new schedule: the scheduler computes its next run afresh.
+      const reset =
+        changed?.dag_hash !== hash
+          ? {
+              next_dagrun: null,
+              next_dagrun_data_interval_start: null,
+              next_dagrun_data_interval_end: null,
+              next_dagrun_create_after: null,
+            }
+          : {};
+      await trx
+        .updateTable("dag")
+        .set({ ...updates, ...reset })
+        .where("dag_id", "=", dag.dagId)
+        .execute();
     }
     const current = await trx
       .selectFrom("serialized_dag")

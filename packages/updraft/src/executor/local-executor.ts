@@ -1,0 +1,75 @@
+/**
+ * Runs task instances on this machine, at most `parallelism` at once. It holds only a small record
+ * per running task (the work happens in child processes), so the scheduler's memory stays flat
+ * however many tasks run.
+ */
+import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
+import type { TaskInstanceKey } from "../storage/task-instances.ts";
+import { keyString, type Executor } from "./executor.ts";
+
+export type RunTaskInstance = (ti: ClaimedTaskInstance, signal: AbortSignal) => Promise<void>;
+
+interface Running {
+  ti: ClaimedTaskInstance;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class LocalExecutor implements Executor {
+  readonly name = "LocalExecutor";
+  readonly #parallelism: number;
+  readonly #run: RunTaskInstance;
+  readonly #running = new Map<string, Running>();
+  readonly #listeners: ((ti: ClaimedTaskInstance) => void)[] = [];
+  readonly #onError: (error: unknown, ti: ClaimedTaskInstance) => void;
+
+  constructor(options: {
+    parallelism: number;
+    run: RunTaskInstance;
+    onError: (error: unknown, ti: ClaimedTaskInstance) => void;
+  }) {
+    this.#parallelism = options.parallelism;
+    this.#run = options.run;
+    this.#onError = options.onError;
+  }
+
+  freeSlots(): number {
+    return Math.max(0, this.#parallelism - this.#running.size);
+  }
+
+  execute(ti: ClaimedTaskInstance): void {
+    const key = keyString(ti);
+    if (this.#running.has(key)) return;
+    const controller = new AbortController();
+    const done = this.#run(ti, controller.signal)
+      .catch((error) => this.#onError(error, ti))
+      .finally(() => {
+        this.#running.delete(key);
+        for (const listener of this.#listeners) listener(ti);
+      });
+    this.#running.set(key, { ti, controller, done });
+  }
+
+  onFinished(listener: (ti: ClaimedTaskInstance) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  running(): TaskInstanceKey[] {
+    return [...this.#running.values()].map((r) => r.ti);
+  }
+
+  cancel(key: TaskInstanceKey): boolean {
+    const entry = this.#running.get(keyString(key));
+    entry?.controller.abort();
+    return entry !== undefined;
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    const all = Promise.all([...this.#running.values()].map((r) => r.done));
+    const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), graceMs).unref());
+    if ((await Promise.race([all, timer])) === "timeout") {
+      for (const r of this.#running.values()) r.controller.abort();
+      await all;
+    }
+  }
+}

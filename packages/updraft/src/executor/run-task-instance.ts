@@ -1,0 +1,244 @@
+/**
+ * The task runner: runs one try of one task instance and records everything it does. It is the only
+ * code that moves a task instance through running to its outcome; the scheduler never runs user code.
+ *
+ *   queued -> running (try number + 1) -> success | skipped | up_for_retry | failed
+ *
+ * Bash tasks run in their own process group; TypeScript tasks in the TaskFlow pool; empty tasks
+ * succeed at once. Output goes to the try's log file, with secrets masked.
+ */
+import { hostname } from "node:os";
+import { canRetry, retryDelaySeconds } from "../core/retry.ts";
+import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
+import { findXComRefs, resolveXComRefs } from "../sdk/index.ts";
+import type { Database } from "../storage/database.ts";
+import { nowIso } from "../storage/database.ts";
+import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
+import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
+import { taskInstanceStore } from "../storage/task-instances.ts";
+import { encodeXCom, xcomStore } from "../storage/xcom.ts";
+import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
+import type { TaskFlowPool } from "../runner/taskflow-pool.ts";
+
+export interface TaskRunnerDeps {
+  database: Database;
+  taskflow: TaskFlowPool;
+  /** Absolute path of a DAG file from its stored fileloc. */
+  resolveFile(fileloc: string): string;
+  loadDag(dagId: string, dagHash: string | null): Promise<SerializedDag>;
+  /** Renders the task's template fields with the run's context; returns them and the context. */
+  render(input: RenderInput): Promise<{ fields: Record<string, unknown>; context: Record<string, unknown> }>;
+  openLog(ti: TaskInstanceRow): Promise<TaskLog>;
+  xcomMaxSize: number;
+  clock?: () => number;
+  random?: () => number;
+}
+
+export interface RenderInput {
+  dag: SerializedDag;
+  task: SerializedTask;
+  run: DagRunRow;
+  ti: TaskInstanceRow;
+}
+
+export interface TaskLog extends LogSink {
+  close(): Promise<void>;
+}
+
+type Result =
+  | { state: "success"; value?: unknown }
+  | { state: "skipped"; reason: string }
+  | { state: "failed"; reason: string; retryable: boolean };
+
+export async function runTaskInstance(
+  deps: TaskRunnerDeps,
+  claimed: ClaimedTaskInstance,
+  signal: AbortSignal,
+): Promise<void> {
+  const now = () => nowIso(deps.clock);
+  const tis = taskInstanceStore(deps.database);
+  const before = await tis.get(claimed);
+  if (!before || before.state !== "queued") return; // cleared or taken over meanwhile
+  const run = await deps.database.db
+    .selectFrom("dag_run")
+    .selectAll()
+    .where("id", "=", before.dag_run_id)
+    .executeTakeFirstOrThrow();
+  const dag = await deps.loadDag(claimed.dagId, run.dag_hash);
+  const task = dag.tasks.find((t) => t.taskId === claimed.taskId);
+  const started = now();
+  const tryNumber = before.try_number + 1;
+  const moved = await tis.transition(claimed, "queued", "running", {
+    try_number: tryNumber,
+    start_date: started,
+    end_date: null,
+    duration: null,
+    hostname: hostname(),
+    pid: process.pid,
+    last_heartbeat_at: started,
+    next_retry_at: null,
+  });
+  if (!moved) return;
+  const ti = (await tis.get(claimed))!;
+  const log = await deps.openLog(ti);
+  let result: Result;
+  try {
+    log.write(
+      `running try ${tryNumber} of ${ti.max_tries + 1} of task "${claimed.taskId}" (${ti.operator}) on ${hostname()}\n`,
+      "runner",
+    );
+    result = task
+      ? await execute(deps, { dag, task, run, ti }, log, signal)
+      : {
+          state: "failed",
+          reason: `task "${claimed.taskId}" is no longer in dag "${claimed.dagId}"`,
+          retryable: false,
+        };
+  } catch (error) {
+    result = { state: "failed", reason: (error as Error).message, retryable: true };
+  }
+  const recorded = await record(deps, ti, task, result, log);
+  log.write(
+    `try ${tryNumber} ended: ${recorded}${"reason" in result ? ` (${result.reason})` : ""}\n`,
+    "runner",
+  );
+  await log.close();
+}
+
+async function execute(
+  deps: TaskRunnerDeps,
+  input: RenderInput,
+  log: TaskLog,
+  signal: AbortSignal,
+): Promise<Result> {
+  const { task, ti, run } = input;
+  if (task.kind === "empty") return { state: "success" };
+  const { fields, context } = await deps.render(input);
+  await deps.database.db
+    .updateTable("task_instance")
+    .set({ rendered_fields: JSON.stringify(fields) })
+    .where("dag_id", "=", ti.dag_id)
+    .where("run_id", "=", ti.run_id)
+    .where("task_id", "=", ti.task_id)
+    .where("map_index", "=", ti.map_index)
+    .execute();
+  if (task.kind === "bash")
+    return bashResult(await runBashTask(bashRequest(fields, ti, run, task, signal), log));
+  if (task.kind === "task") return runTaskFlow(deps, input, context, log, signal);
+  return {
+    state: "failed",
+    reason: `task kind "${task.kind}" is not supported by this version of Updraft`,
+    retryable: false,
+  };
+}
+
+function bashRequest(
+  fields: Record<string, unknown>,
+  ti: TaskInstanceRow,
+  run: DagRunRow,
+  task: SerializedTask,
+  signal: AbortSignal,
+) {
+  const env = {
+    ...(fields.env as Record<string, string> | undefined),
+    ...contextEnv({
+      dagId: ti.dag_id,
+      taskId: ti.task_id,
+      runId: ti.run_id,
+      tryNumber: ti.try_number,
+      logicalDate: run.logical_date,
+    }),
+  };
+  return {
+    command: String(fields.command ?? ""),
+    env,
+    cwd: fields.cwd as string | undefined,
+    timeout: task.executionTimeout,
+    signal,
+  };
+}
+
+function bashResult(outcome: TaskOutcome): Result {
+  if (outcome.state === "success") return { state: "success" };
+  if (outcome.state === "skipped") return { state: "skipped", reason: `exit code ${outcome.exitCode}` };
+  return { state: "failed", reason: outcome.reason, retryable: true };
+}
+
+async function runTaskFlow(
+  deps: TaskRunnerDeps,
+  input: RenderInput,
+  context: Record<string, unknown>,
+  log: TaskLog,
+  signal: AbortSignal,
+): Promise<Result> {
+  const { dag, task, ti } = input;
+  const xcoms = xcomStore(deps.database);
+  const pulled = new Map<string, unknown>();
+  for (const ref of findXComRefs(task.args as never)) {
+    const id = `${ref.taskId}\u0000${ref.key}`;
+    if (!pulled.has(id)) pulled.set(id, await xcoms.pull(ti.dag_run_id, ref.taskId, ref.key));
+  }
+  const args = resolveXComRefs(
+    task.args as never,
+    (ref) => pulled.get(`${ref.taskId}\u0000${ref.key}`) as never,
+  ) as unknown[];
+  // The file's content hash: a worker that loaded an older version of the file loads it afresh.
+  const file = await deps.database.db
+    .selectFrom("dag_file")
+    .select("content_hash")
+    .where("fileloc", "=", dag.fileloc)
+    .executeTakeFirst();
+  const outcome = await deps.taskflow.run({
+    request: {
+      path: deps.resolveFile(dag.fileloc),
+      version: (file?.content_hash ?? "0").slice(0, 16),
+      dagId: dag.dagId,
+      taskId: task.taskId,
+      args,
+      context,
+    },
+    memoryLimit: task.memoryLimit,
+    timeout: task.executionTimeout,
+    log,
+    signal,
+  });
+  if (outcome.state !== "success") return outcome;
+  return { state: "success", value: outcome.value };
+}
+
+/** Writes the outcome; returns the state recorded. */
+async function record(
+  deps: TaskRunnerDeps,
+  ti: TaskInstanceRow,
+  task: SerializedTask | undefined,
+  result: Result,
+  log: TaskLog,
+): Promise<string> {
+  const tis = taskInstanceStore(deps.database);
+  const ended = nowIso(deps.clock);
+  const duration = (Date.parse(ended) - Date.parse(ti.start_date ?? ended)) / 1000;
+  if (result.state === "success" && result.value !== undefined && result.value !== null) {
+    try {
+      const encoded = encodeXCom(result.value, deps.xcomMaxSize, `task "${ti.task_id}"`);
+      await xcomStore(deps.database).push(
+        { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id },
+        encoded,
+        ended,
+      );
+    } catch (error) {
+      result = { state: "failed", reason: (error as Error).message, retryable: false };
+    }
+  }
+  let state: "success" | "skipped" | "failed" | "up_for_retry" = result.state;
+  let nextRetryAt: string | null = null;
+  if (result.state === "failed" && result.retryable && task && canRetry(ti.try_number, ti.max_tries)) {
+    state = "up_for_retry";
+    const delay = retryDelaySeconds(task, ti.try_number, deps.random);
+    nextRetryAt = new Date(Date.parse(ended) + delay * 1000).toISOString();
+    log.write(`will retry in ${delay.toFixed(1)}s, at ${nextRetryAt}\n`, "runner");
+  }
+  if (result.state === "failed") log.write(`task failed: ${result.reason}\n`, "runner");
+  await tis.transition(ti, "running", state, { end_date: ended, duration, next_retry_at: nextRetryAt });
+  await tis.archiveTry({ ...ti, state, end_date: ended, duration });
+  return state;
+}

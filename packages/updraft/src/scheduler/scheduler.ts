@@ -1,0 +1,147 @@
+/**
+ * The scheduler. One iteration (`tick`) creates due DAG runs, moves task instances along by their
+ * trigger rules, claims what may start and hands it to the executor. A task finishing wakes it at
+ * once, so the next task starts within milliseconds; the loop interval only bounds how late a timer
+ * (a schedule, a retry delay) fires. Everything it decides is in the database, so another scheduler
+ * can take over at any moment. Shutdown: stopping -> draining -> stopped.
+ */
+import { randomUUID } from "node:crypto";
+import type { Executor } from "../executor/executor.ts";
+import type { Logger } from "../logging.ts";
+import type { Database } from "../storage/database.ts";
+import { nowIso } from "../storage/database.ts";
+import { jobStore } from "../storage/jobs.ts";
+import { leaseStore } from "../storage/leases.ts";
+import { taskInstanceStore } from "../storage/task-instances.ts";
+import { createDueRuns } from "./create-runs.ts";
+import { examineRuns } from "./examine-runs.ts";
+import { queueTasks } from "./queue-tasks.ts";
+import { rescueOrphans } from "./rescue.ts";
+
+export interface SchedulerOptions {
+  database: Database;
+  executor: Executor;
+  log: Logger;
+  loopIntervalMs: number;
+  parallelism: number;
+  /** Seconds without a heartbeat after which a scheduler (and its running tasks) counts as dead. */
+  heartbeatTimeout: number;
+  gracefulShutdownMs: number;
+  clock?: () => number;
+}
+
+export type SchedulerState = "idle" | "running" | "stopping" | "draining" | "stopped";
+
+export class Scheduler {
+  readonly #o: SchedulerOptions;
+  readonly #holder = `${process.pid}-${randomUUID()}`;
+  #state: SchedulerState = "idle";
+  #jobId = 0;
+  #wake: (() => void) | null = null;
+  #pending = false;
+  #loop: Promise<void> | null = null;
+
+  constructor(options: SchedulerOptions) {
+    this.#o = options;
+    options.executor.onFinished(() => this.poke());
+  }
+
+  get state(): SchedulerState {
+    return this.#state;
+  }
+
+  get jobId(): number {
+    return this.#jobId;
+  }
+
+  async start(): Promise<void> {
+    this.#jobId = await jobStore(this.#o.database).start("scheduler", this.#now());
+    this.#state = "running";
+    this.#o.log.info({ jobId: this.#jobId, executor: this.#o.executor.name }, "scheduler started");
+    this.#loop = this.#run();
+  }
+
+  /** Asks for an iteration as soon as the current one ends (a task finished, a run was triggered). */
+  poke(): void {
+    this.#pending = true;
+    this.#wake?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state !== "running") return;
+    this.#state = "stopping";
+    this.poke();
+    await this.#loop;
+    this.#state = "draining";
+    this.#o.log.info(
+      { running: this.#o.executor.running().length, graceMs: this.#o.gracefulShutdownMs },
+      "scheduler draining running tasks",
+    );
+    await this.#o.executor.stop(this.#o.gracefulShutdownMs);
+    await jobStore(this.#o.database).end(this.#jobId, "success", this.#now());
+    await leaseStore(this.#o.database).release("scheduler", this.#holder);
+    this.#state = "stopped";
+    this.#o.log.info("scheduler stopped");
+  }
+
+  /** One iteration; public so tests can drive the scheduler step by step with a fake clock. */
+  async tick(): Promise<{ runsCreated: number; queued: number; active: boolean }> {
+    const now = this.#now();
+    const database = this.#o.database;
+    if (!(await this.#mayWork(now))) return { runsCreated: 0, queued: 0, active: false };
+    await jobStore(database).heartbeat(this.#jobId, null, now);
+    await taskInstanceStore(database).heartbeat(this.#o.executor.running(), now);
+    await rescueOrphans(database, { now, heartbeatTimeout: this.#o.heartbeatTimeout, log: this.#o.log });
+    const runsCreated = await createDueRuns(database, { now, log: this.#o.log });
+    await examineRuns(database, { now, log: this.#o.log, cancel: (key) => this.#o.executor.cancel(key) });
+    const queued =
+      this.#state === "running"
+        ? await queueTasks(database, this.#o.executor, {
+            now,
+            jobId: this.#jobId,
+            parallelism: this.#o.parallelism,
+          })
+        : 0;
+    return { runsCreated, queued, active: true };
+  }
+
+  /** On a single-writer database only the lease holder schedules; the others stand by. */
+  async #mayWork(now: string): Promise<boolean> {
+    if (this.#o.database.adapter.capabilities.supportsMultipleWriters) return true;
+    const until = new Date(Date.parse(now) + this.#o.heartbeatTimeout * 1000).toISOString();
+    return leaseStore(this.#o.database).acquire("scheduler", this.#holder, now, until);
+  }
+
+  async #run(): Promise<void> {
+    while (this.#state === "running") {
+      this.#pending = false;
+      try {
+        await this.tick();
+      } catch (error) {
+        this.#o.log.error({ err: error }, "scheduler iteration failed; carrying on");
+        await jobStore(this.#o.database)
+          .heartbeat(this.#jobId, String((error as Error).message ?? error), this.#now())
+          .catch(() => undefined);
+      }
+      if (!this.#pending && this.#state === "running") await this.#sleep(this.#o.loopIntervalMs);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = null;
+        done();
+      };
+    });
+  }
+
+  #now(): string {
+    return nowIso(this.#o.clock);
+  }
+}
