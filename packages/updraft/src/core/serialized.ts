@@ -27,6 +27,14 @@ export const ScheduleSchema = z
   ])
   .nullable();
 
+/**
+ * How a cron or interval schedule maps to runs: "data_interval" (Airflow 2's default: a run covers
+ * the interval that just ended, logical date = its start) or "trigger" (Airflow 3's default for cron:
+ * a run at each tick, logical date = the tick, an empty interval).
+ */
+export const SCHEDULE_SEMANTICS = ["data_interval", "trigger"] as const;
+export type ScheduleSemantics = (typeof SCHEDULE_SEMANTICS)[number];
+
 /** A DAG param, JSON-Schema style (type, default, enum, bounds) as Airflow's Param. */
 export const ParamSpecSchema = z.object({
   type: z
@@ -90,6 +98,8 @@ export const SerializedDagSchema = z.object({
   description: z.string().nullable(),
   docMd: z.string().nullable(),
   schedule: ScheduleSchema,
+  /** Defaults so that forms stored before the field existed still parse. */
+  scheduleSemantics: z.enum(SCHEDULE_SEMANTICS).default("data_interval"),
   /** ISO-8601 UTC instants. */
   startDate: z.string().nullable(),
   endDate: z.string().nullable(),

@@ -238,7 +238,8 @@ async function record(
     log.write(`will retry in ${delay.toFixed(1)}s, at ${nextRetryAt}\n`, "runner");
   }
   if (result.state === "failed") log.write(`task failed: ${result.reason}\n`, "runner");
-  await tis.transition(ti, "running", state, { end_date: ended, duration, next_retry_at: nextRetryAt });
+  const key = { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index };
+  await tis.transition(key, "running", state, { end_date: ended, duration, next_retry_at: nextRetryAt });
   await tis.archiveTry({ ...ti, state, end_date: ended, duration });
   return state;
 }

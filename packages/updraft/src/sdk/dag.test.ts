@@ -31,6 +31,7 @@ test("the ETL example serializes with dependencies, XCom refs, defaults and the 
   assert.equal(s.dagId, "example_etl");
   assert.equal(s.fileloc, "example_etl.ts");
   assert.deepEqual(s.schedule, { kind: "cron", expression: "0 0 * * *", preset: "@daily" });
+  assert.equal(s.scheduleSemantics, "data_interval");
   assert.equal(s.startDate, "2024-12-31T23:00:00.000Z");
   assert.equal(s.endDate, null);
   assert.equal(s.timezone, "Europe/Amsterdam");
@@ -144,6 +145,26 @@ test("schedules: presets, cron, intervals, once and manual", () => {
   assert.deepEqual(schedule("@once"), { kind: "once" });
   assert.equal(schedule(null), null);
   assert.equal(schedule(undefined), null);
+});
+
+test("scheduleSemantics: data intervals by default, trigger on request, anything else rejected", () => {
+  const semantics = (scheduleSemantics?: unknown) =>
+    dag(
+      { dagId: "sem", schedule: "@daily", scheduleSemantics: scheduleSemantics as never },
+      () => {},
+    ).serialize({
+      fileloc: "sem.ts",
+    }).scheduleSemantics;
+  assert.equal(semantics(), "data_interval");
+  assert.equal(semantics("data_interval"), "data_interval");
+  assert.equal(semantics("trigger"), "trigger");
+  assert.throws(
+    () => semantics("cron"),
+    (error: Error) =>
+      error.message.startsWith(
+        'dag "sem": scheduleSemantics "cron" is not one of "data_interval", "trigger"',
+      ),
+  );
 });
 
 test("every task option reaches the serialized form", () => {

@@ -7,9 +7,11 @@ import type { DurationInput } from "../core/duration.ts";
 import { DagDefinitionError } from "../core/errors.ts";
 import { parseSchedule, isValidTimezone, type Schedule, type ScheduleInput } from "../core/schedule.ts";
 import {
+  SCHEDULE_SEMANTICS,
   SERIALIZED_DAG_VERSION,
   SerializedDagSchema,
   type ParamSpec,
+  type ScheduleSemantics,
   type SerializedDag,
   type SerializedTask,
 } from "../core/serialized.ts";
@@ -40,6 +42,12 @@ export interface DagOptions {
   docMd?: string;
   /** Cron ("30 2 * * *"), a preset ("@daily", "@once", ...), `{ every: "30m" }`, or null = manual only (default). */
   schedule?: ScheduleInput;
+  /**
+   * "data_interval" (default; Airflow 2): a run covers the interval that just ended and its logical
+   * date is the interval's start. "trigger" (Airflow 3's CronTriggerTimetable): a run at each tick,
+   * logical date = the tick.
+   */
+  scheduleSemantics?: ScheduleSemantics;
   /** "2025-01-01", "2025-01-01T06:00" (wall clock in `timezone`), an ISO time with an offset, or a Date. */
   startDate?: DateInput;
   endDate?: DateInput;
@@ -71,6 +79,7 @@ const DAG_OPTION_KEYS = [
   "description",
   "docMd",
   "schedule",
+  "scheduleSemantics",
   "startDate",
   "endDate",
   "timezone",
@@ -154,6 +163,7 @@ interface DagSpec {
   description: string | null;
   docMd: string | null;
   schedule: Schedule;
+  scheduleSemantics: ScheduleSemantics;
   startDate: string | null;
   endDate: string | null;
   timezone: string | null;
@@ -229,6 +239,7 @@ export class Dag {
       description: spec.description,
       docMd: spec.docMd,
       schedule: spec.schedule,
+      scheduleSemantics: spec.scheduleSemantics,
       startDate: toUtcIso(spec.startDate, timezone),
       endDate: toUtcIso(spec.endDate, timezone),
       timezone,
@@ -357,6 +368,7 @@ function checkDagOptions(o: DagOptions, where: Where): DagSpec {
     description: docText(o.description, "description", where) ?? null,
     docMd: docText(o.docMd, "docMd", where) ?? null,
     schedule: checkSchedule(o.schedule, timezone ?? "UTC", where),
+    scheduleSemantics: checkScheduleSemantics(o.scheduleSemantics, where),
     startDate,
     endDate,
     timezone,
@@ -400,6 +412,17 @@ function checkSchedule(value: unknown, timezone: string, where: Where): Schedule
     if (error instanceof DagDefinitionError) throw error;
     throw definitionError(where, `schedule: ${(error as Error).message}`);
   }
+}
+
+function checkScheduleSemantics(value: unknown, where: Where): ScheduleSemantics {
+  if (value === undefined) return "data_interval";
+  if (!SCHEDULE_SEMANTICS.includes(value as ScheduleSemantics)) {
+    throw definitionError(
+      where,
+      `scheduleSemantics ${describe(value)} is not one of ${SCHEDULE_SEMANTICS.map((s) => `"${s}"`).join(", ")}: write "data_interval" (the default: a run covers the interval that just ended) or "trigger" (a run at each cron tick)`,
+    );
+  }
+  return value as ScheduleSemantics;
 }
 
 function checkDateOrder(start: string | null, end: string | null, timezone: string, where: Where): void {

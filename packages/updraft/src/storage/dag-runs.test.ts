@@ -39,6 +39,7 @@ const dag = (tasks: SerializedTask[]): SerializedDag =>
     description: null,
     docMd: null,
     schedule: null,
+    scheduleSemantics: "data_interval",
     startDate: null,
     endDate: null,
     timezone: "UTC",

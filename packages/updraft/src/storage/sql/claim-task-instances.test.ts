@@ -40,6 +40,7 @@ function dag(dagId: string, tasks: Partial<SerializedTask>[], maxActiveTasks = 1
     description: null,
     docMd: null,
     schedule: null,
+    scheduleSemantics: "data_interval",
     startDate: null,
     endDate: null,
     timezone: "UTC",

@@ -1,0 +1,113 @@
+/**
+ * Creating scheduled DAG runs. Each DAG row stores its next run (computed once, when the DAG is new
+ * or changed, and after each run is created), so a loop only reads DAGs whose next run is due. A DAG
+ * row is locked while its run is created (SKIP LOCKED: another scheduler moves on to other DAGs), and
+ * the run's unique id stops a duplicate even without the lock.
+ */
+import type { Transaction } from "kysely";
+import type { SerializedDag } from "../core/serialized.ts";
+import { nextDagRunInfo, runIdFor, timetableDagOf, type DagRunInfo } from "../core/timetables/index.ts";
+import type { Logger } from "../logging.ts";
+import type { Database } from "../storage/database.ts";
+import { insertRunWithTasks } from "../storage/dag-runs.ts";
+import { dagStore } from "../storage/dags.ts";
+import type { Tables } from "../storage/schema.ts";
+
+/** Stored as next_dagrun_create_after when a DAG will never run on schedule again. */
+export const NEVER = "9999-12-31T23:59:59.999Z";
+
+export async function createDueRuns(database: Database, o: { now: string; log: Logger }): Promise<number> {
+  await computeMissingNextRuns(database, o.now);
+  const due = await database.db
+    .selectFrom("dag")
+    .select("dag_id")
+    .where("is_active", "=", 1)
+    .where("is_paused", "=", 0)
+    .where("next_dagrun_create_after", "<=", o.now)
+    .orderBy("next_dagrun_create_after")
+    .limit(100)
+    .execute();
+  let created = 0;
+  for (const { dag_id } of due) {
+    const runId = await createNextRun(database, dag_id, o.now);
+    if (runId) {
+      created++;
+      o.log.info({ dagId: dag_id, runId }, "created scheduled run");
+    }
+  }
+  return created;
+}
+
+/** New or changed DAGs have no next run stored yet: compute it from their last scheduled run. */
+async function computeMissingNextRuns(database: Database, now: string): Promise<void> {
+  const rows = await database.db.selectFrom("dag").select("dag_id").where("is_active", "=", 1).where("next_dagrun_create_after", "is", null).limit(500).execute();
+  for (const { dag_id } of rows) {
+    const dag = await dagStore(database).getSerialized(dag_id);
+    if (!dag) continue;
+    await database.db.transaction().execute(async (trx) => {
+      const info = nextDagRunInfo(timetableDagOf(dag), { lastAutomatedDataInterval: await lastInterval(trx, dag_id), now: new Date(now) });
+      await storeNext(trx, dag_id, info);
+    });
+  }
+}
+
+async function createNextRun(database: Database, dagId: string, now: string): Promise<string | null> {
+  const dag = await dagStore(database).getSerialized(dagId);
+  if (!dag) return null;
+  return database.db.transaction().execute(async (trx) => {
+    let q = trx.selectFrom("dag").selectAll().where("dag_id", "=", dagId).where("is_paused", "=", 0).where("next_dagrun_create_after", "<=", now);
+    if (database.adapter.capabilities.supportsSkipLocked) q = q.forUpdate().skipLocked();
+    const row = await q.executeTakeFirst();
+    if (!row || row.next_dagrun === null || row.next_dagrun_data_interval_start === null || row.next_dagrun_data_interval_end === null) return null;
+    if ((await activeRuns(trx, dagId)) >= dag.maxActiveRuns) return null; // maxActiveRuns: wait, the run stays due
+    const runId = runIdFor("scheduled", new Date(row.next_dagrun));
+    await insertRunWithTasks(database, trx, scheduledRun(dag, runId, row), now);
+    const interval = { start: new Date(row.next_dagrun_data_interval_start), end: new Date(row.next_dagrun_data_interval_end) };
+    await storeNext(trx, dagId, nextDagRunInfo(timetableDagOf(dag), { lastAutomatedDataInterval: interval, now: new Date(now) }));
+    return runId;
+  });
+}
+
+function scheduledRun(dag: SerializedDag, runId: string, row: { next_dagrun: string | null; next_dagrun_data_interval_start: string | null; next_dagrun_data_interval_end: string | null; next_dagrun_create_after: string | null }) {
+  return {
+    dag,
+    runId,
+    runType: "scheduled" as const,
+    logicalDate: row.next_dagrun,
+    dataIntervalStart: row.next_dagrun_data_interval_start,
+    dataIntervalEnd: row.next_dagrun_data_interval_end,
+    runAfter: row.next_dagrun_create_after!,
+    triggeredBy: "scheduler",
+  };
+}
+
+async function activeRuns(trx: Transaction<Tables>, dagId: string): Promise<number> {
+  const rows = await trx.selectFrom("dag_run").select("id").where("dag_id", "=", dagId).where("state", "in", ["queued", "running"]).execute();
+  return rows.length;
+}
+
+async function lastInterval(trx: Transaction<Tables>, dagId: string) {
+  const last = await trx
+    .selectFrom("dag_run")
+    .select(["data_interval_start", "data_interval_end"])
+    .where("dag_id", "=", dagId)
+    .where("run_type", "in", ["scheduled", "backfill"])
+    .where("data_interval_end", "is not", null)
+    .orderBy("data_interval_end", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return last?.data_interval_start && last.data_interval_end ? { start: new Date(last.data_interval_start), end: new Date(last.data_interval_end) } : null;
+}
+
+async function storeNext(trx: Transaction<Tables>, dagId: string, info: DagRunInfo | null): Promise<void> {
+  await trx
+    .updateTable("dag")
+    .set({
+      next_dagrun: info?.logicalDate.toISOString() ?? null,
+      next_dagrun_data_interval_start: info?.dataIntervalStart.toISOString() ?? null,
+      next_dagrun_data_interval_end: info?.dataIntervalEnd.toISOString() ?? null,
+      next_dagrun_create_after: info?.runAfter.toISOString() ?? NEVER,
+    })
+    .where("dag_id", "=", dagId)
+    .execute();
+}
