@@ -4,8 +4,15 @@
  */
 export { dag, isDag, BUILTIN_DEFAULTS, DAG_BRAND } from "./dag.ts";
 export type { Dag, DagOptions, SerializeDefaults, SerializeOptions, TaskDefinition } from "./dag.ts";
-export { task, bash, empty } from "./tasks.ts";
-export type { ArgInput, BashOptions, TaskArgs, TaskFactory, TaskFlowOptions } from "./tasks.ts";
+export { task, branch, shortCircuit, bash, empty } from "./tasks.ts";
+export type {
+  ArgInput,
+  BashOptions,
+  ShortCircuitOptions,
+  TaskArgs,
+  TaskFactory,
+  TaskFlowOptions,
+} from "./tasks.ts";
 export { chain, crossDownstream } from "./handles.ts";
 export type { HandleOrList, TaskHandle, XComArg } from "./handles.ts";
 export { findXComRefs, isXComRef, resolveXComRefs } from "./json.ts";

@@ -47,6 +47,10 @@ export interface TaskFactory<Args extends unknown[], R> {
 
 interface FactorySpec {
   taskId: string;
+  /** "task", or "branch"/"short_circuit": TaskFlow functions whose result also picks what runs next. */
+  kind: "task" | "branch" | "short_circuit";
+  /** Settings of the kind (short_circuit: ignoreDownstreamTriggerRules), stored with the task. */
+  settings: Record<string, JsonValue>;
   fn: (...args: never[]) => unknown;
   options: TaskOptions;
   /** The task() call this factory comes from, shared by its overrides. */
@@ -74,7 +78,66 @@ export function task<Args extends unknown[], R>(
     );
   }
   resolveTaskOptions(options, { ...where, taskId });
-  return makeFactory({ taskId, fn: fn as FactorySpec["fn"], options, origin: {} });
+  return makeFactory({
+    taskId,
+    kind: "task",
+    settings: {},
+    fn: fn as FactorySpec["fn"],
+    options,
+    origin: {},
+  });
+}
+
+/**
+ * Defines a branch task (Airflow's @task.branch): its function returns the id (or ids) of the
+ * directly downstream tasks to follow; the other direct downstream tasks are skipped. Return null
+ * to skip them all. A join after a branch usually wants triggerRule "none_failed_min_one_success".
+ */
+export function branch<Args extends unknown[], R extends string | string[] | null | undefined | void>(
+  taskId: string,
+  fn: (...args: Args) => R | Promise<R>,
+  options: TaskOptions = {},
+): TaskFactory<Args, R> {
+  const factory = task(taskId, fn, options);
+  return makeFactory({
+    taskId,
+    kind: "branch",
+    settings: {},
+    fn: fn as FactorySpec["fn"],
+    options,
+    origin: factory,
+  });
+}
+
+/** Options of shortCircuit(). */
+export interface ShortCircuitOptions extends TaskOptions {
+  /**
+   * true (default): a falsy result skips every task downstream, whatever its trigger rule. false:
+   * only the direct downstream tasks are skipped, and the rest follow their trigger rules.
+   */
+  ignoreDownstreamTriggerRules?: boolean;
+}
+
+/**
+ * Defines a short-circuit task (Airflow's @task.short_circuit): when its function returns a falsy
+ * value, the tasks after it are skipped; a truthy value lets them run.
+ */
+export function shortCircuit<Args extends unknown[], R>(
+  taskId: string,
+  fn: (...args: Args) => R,
+  options: ShortCircuitOptions = {},
+): TaskFactory<Args, R> {
+  const { ignoreDownstreamTriggerRules = true, ...rest } = options;
+  const factory = task(taskId, fn, rest);
+  const settings = { ignoreDownstreamTriggerRules: ignoreDownstreamTriggerRules !== false };
+  return makeFactory({
+    taskId,
+    kind: "short_circuit",
+    settings,
+    fn: fn as FactorySpec["fn"],
+    options: rest,
+    origin: factory,
+  });
 }
 
 function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<Args, R> {
@@ -109,11 +172,11 @@ function invoke(spec: FactorySpec, args: unknown[]): XComArg {
   const json = args.slice(0, count).map((arg, i) => argToJson(arg, where, i, (x) => inputs.push(x)));
   builder.add({
     taskId,
-    kind: "task",
+    kind: spec.kind,
     fn: spec.fn,
     rawArgs: Object.freeze(args.slice(0, count)),
     args: json,
-    templateFields: {},
+    templateFields: spec.settings,
     options,
     resolved,
     upstream: new Set(),
