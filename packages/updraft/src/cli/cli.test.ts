@@ -62,7 +62,7 @@ describe("updraft CLI", () => {
   });
 
   test("db migrate is idempotent; db check reports OK", () => {
-    assert.match(cli(home, ["db", "migrate"]).stdout, /Applied 1 migration/);
+    assert.match(cli(home, ["db", "migrate"]).stdout, /Applied \d+ migration/);
     assert.match(cli(home, ["db", "initdb"]).stdout, /up to date/);
     assert.match(cli(home, ["initdb"]).stdout, /up to date/);
     const check = cli(home, ["db", "check"]);
