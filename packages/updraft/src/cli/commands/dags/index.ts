@@ -5,8 +5,25 @@ import { register as show } from "./show.ts";
 import { register as details } from "./details.ts";
 import { register as listImportErrors } from "./list-import-errors.ts";
 import { register as reserialize } from "./reserialize.ts";
+import { register as trigger } from "./trigger.ts";
+import { register as pause } from "./pause.ts";
+import { register as listRuns } from "./list-runs.ts";
+import { register as state } from "./state.ts";
+import { register as nextExecution } from "./next-execution.ts";
 
 export function register(program: Command): void {
-  const group = program.command("dags").description("Inspect DAGs");
-  for (const add of [list, show, details, listImportErrors, reserialize]) add(group);
+  const group = program.command("dags").description("Inspect, trigger and pause DAGs");
+  for (const add of [
+    list,
+    show,
+    details,
+    listImportErrors,
+    reserialize,
+    trigger,
+    pause,
+    listRuns,
+    state,
+    nextExecution,
+  ])
+    add(group);
 }
