@@ -13,6 +13,7 @@ import { registerTopLevelAlias as initdb } from "./commands/db/migrate.ts";
 import { register as info } from "./commands/info.ts";
 import { register as pools } from "./commands/pools/index.ts";
 import { register as standalone } from "./commands/standalone.ts";
+import { register as tasks } from "./commands/tasks/index.ts";
 import { register as variables } from "./commands/variables/index.ts";
 import { register as version } from "./commands/version.ts";
 
@@ -22,7 +23,19 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride();
-  for (const add of [version, info, config, db, initdb, dags, variables, connections, pools, standalone])
+  for (const add of [
+    version,
+    info,
+    config,
+    db,
+    initdb,
+    dags,
+    tasks,
+    variables,
+    connections,
+    pools,
+    standalone,
+  ])
     add(program);
   return program;
 }
