@@ -12,13 +12,21 @@ import type { Logger } from "../logging.ts";
 import { TaskFlowPool } from "../runner/taskflow-pool.ts";
 import type { Database } from "../storage/database.ts";
 import { Scheduler } from "./scheduler.ts";
+import type { SecretCipher } from "../secrets/cipher.ts";
+import { connectionStore } from "../storage/connections.ts";
+import { variableStore } from "../storage/variables.ts";
+import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
+import { openFileTaskLog } from "../executor/task-log.ts";
 
 export interface RuntimeOptions {
   config: Config;
   database: Database;
   log: Logger;
-  render: TaskRunnerDeps["render"];
-  openLog: TaskRunnerDeps["openLog"];
+  /** Default: task-context.ts with variables and connections from the database. */
+  render?: TaskRunnerDeps["render"];
+  /** Default: a file per try under [logging] base_log_folder. */
+  openLog?: TaskRunnerDeps["openLog"];
+  cipher?: SecretCipher;
   clock?: () => number;
   /** Overrides for tests. */
   loopIntervalMs?: number;
@@ -41,8 +49,8 @@ export function createScheduler(o: RuntimeOptions): {
     taskflow,
     resolveFile: (fileloc) => resolveFileloc(fileloc, core.dags_folder),
     loadDag: cachedDagLoader(o.database),
-    render: o.render,
-    openLog: o.openLog,
+    render: o.render ?? defaultRender(o.database, o.cipher),
+    openLog: o.openLog ?? (async (ti) => openFileTaskLog(o.config.values.logging.base_log_folder, ti)),
     xcomMaxSize: core.xcom_max_size,
     clock: o.clock,
   };
@@ -83,5 +91,21 @@ function cachedDagLoader(database: Database): TaskRunnerDeps["loadDag"] {
     if (cache.size > 200) cache.clear();
     cache.set(row.dag_hash, dag);
     return dag;
+  };
+}
+
+function defaultRender(database: Database, cipher: SecretCipher | undefined): TaskRunnerDeps["render"] {
+  return async ({ dag, task, run, ti }) => {
+    const needs = lookupNeeds(task.templateFields);
+    if ((needs.variables || needs.connections) && !cipher)
+      throw new Error("templates read variables or connections, but no encryption key is configured");
+    const lookups = await loadLookups(needs, {
+      variables: () => variableStore(database, cipher!).list(),
+      connections: () => connectionStore(database, cipher!).list(),
+    });
+    const context = buildContext(dag, task, run, ti, lookups);
+    const fields = renderFields(task.templateFields, context, `task "${task.taskId}"`);
+    // TypeScript tasks get the context as JSON: functions (macros) stay behind.
+    return { fields, context: JSON.parse(JSON.stringify(context)) as Record<string, unknown> };
   };
 }

@@ -24,14 +24,14 @@ const logs = new Map<string, string>();
 
 function pipelineDag(marker: string) {
   return `import { dag, task, bash, empty, chain } from "updraft";
-export default dag({ dagId: "pipeline" }, () => {
+export default dag({ dagId: "pipeline", params: { n: 3 } }, () => {
   const start = empty("start");
   const rows = task("extract", async () => [1, 2, 3])();
   const total = task("total", async (r: number[]) => r.reduce((a, b) => a + b, 0))(rows);
   const flaky = bash("flaky", { command: "if [ -f ${marker} ]; then echo second; else touch ${marker}; echo first >&2; exit 1; fi", retries: 2, retryDelay: 0 });
   const skip = bash("skip_me", { command: "exit 99" });
   const after = empty("after_skip");
-  const cleanup = bash("cleanup", { command: "echo cleaning", triggerRule: "all_done" });
+  const cleanup = bash("cleanup", { command: "echo cleaning {{ ds }} n={{ params.n }} {{ macros.ds_add(ds, 7) }}", triggerRule: "all_done" });
   chain(start, rows);
   chain(total, flaky, skip, after, cleanup);
 });`;
@@ -62,7 +62,6 @@ describe("scheduler", () => {
       config,
       database,
       log: pino({ level: "silent" }),
-      render: async ({ task }) => ({ fields: task.templateFields, context: {} }),
       openLog: async (ti): Promise<TaskLog> => {
         const key = `${ti.task_id}#${ti.try_number}`;
         return {
@@ -87,7 +86,12 @@ describe("scheduler", () => {
   test("a manual run goes through every task with XCom, a retry, a skip and trigger rules", async () => {
     const { scheduler, close } = start();
     await scheduler.start();
-    const run = await triggerDagRun(database, { dagId: "pipeline", runId: "manual_1" });
+    const run = await triggerDagRun(database, {
+      dagId: "pipeline",
+      runId: "manual_1",
+      logicalDate: new Date("2025-03-04T00:00:00Z"),
+      conf: { n: 5 },
+    });
     const state = await waitForRun("manual_1");
     await scheduler.stop();
     await close();
@@ -107,6 +111,11 @@ describe("scheduler", () => {
     assert.match(logs.get("flaky#1") ?? "", /first/);
     assert.match(logs.get("flaky#1") ?? "", /will retry/);
     assert.match(logs.get("flaky#2") ?? "", /second/);
+    assert.match(logs.get("cleanup#1") ?? "", /cleaning 2025-03-04 n=5 2025-03-11/);
+    const cleanup = tis.find((t) => t.task_id === "cleanup")!;
+    assert.deepEqual(JSON.parse(cleanup.rendered_fields ?? "{}"), {
+      command: "echo cleaning 2025-03-04 n=5 2025-03-11",
+    });
     const history = await database.db
       .selectFrom("task_instance_history")
       .select(["task_id", "try_number", "state"])
@@ -118,6 +127,52 @@ describe("scheduler", () => {
       [
         [1, "up_for_retry"],
         [2, "success"],
+      ],
+    );
+  });
+
+  test("a scheduler stopped mid-run lets the running task finish; a new one carries the run on", async () => {
+    writeFileSync(
+      join(home, "dags", "slow.ts"),
+      `import { dag, bash, chain } from "updraft";
+export default dag({ dagId: "slow" }, () => { chain(bash("first", { command: "sleep 1; echo one" }), bash("second", { command: "echo two" })); });`,
+    );
+    await processDagFiles(config, database);
+    const first = start();
+    await first.scheduler.start();
+    const run = await triggerDagRun(database, { dagId: "slow", runId: "restart_1" });
+    const tis = taskInstanceStore(database);
+    for (
+      let i = 0;
+      i < 200 && (await tis.get({ dagId: "slow", runId: "restart_1", taskId: "first" }))?.state !== "running";
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 25));
+    await first.scheduler.stop();
+    await first.close();
+    assert.equal(
+      (await tis.get({ dagId: "slow", runId: "restart_1", taskId: "first" }))?.state,
+      "success",
+      "drained, not killed",
+    );
+    assert.equal(
+      (await tis.get({ dagId: "slow", runId: "restart_1", taskId: "second" }))?.state,
+      null,
+      "nothing ran after the stop",
+    );
+    const second = start();
+    await second.scheduler.start();
+    const until = Date.now() + 20_000;
+    while ((await dagRunStore(database).get("slow", "restart_1"))?.state !== "success" && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    await second.scheduler.stop();
+    await second.close();
+    assert.equal((await dagRunStore(database).get("slow", "restart_1"))?.state, "success");
+    assert.deepEqual(
+      (await tis.listByRun(run.id)).map((t) => [t.task_id, t.state, t.try_number]),
+      [
+        ["first", "success", 1],
+        ["second", "success", 1],
       ],
     );
   });
