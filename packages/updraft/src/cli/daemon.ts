@@ -20,7 +20,12 @@ export function addDaemonOptions(command: Command): Command {
   return command
     .addOption(new Option("-D, --daemon", "run in the background, detached from the terminal"))
     .addOption(new Option("--pid <file>", "write the process id to this file"))
-    .addOption(new Option("-l, --log-file <file>", "with --daemon: where output goes (default: <UPDRAFT_HOME>/logs/<command>.log)"));
+    .addOption(
+      new Option(
+        "-l, --log-file <file>",
+        "with --daemon: where output goes (default: <UPDRAFT_HOME>/logs/<command>.log)",
+      ),
+    );
 }
 
 /**
@@ -40,7 +45,9 @@ export function daemonize(name: string, home: string, o: DaemonOptions): boolean
       env: { ...process.env, [CHILD_MARK]: "1" },
     });
     child.unref();
-    process.stdout.write(`Started ${name} in the background (pid ${child.pid}); output in ${logFile}${pidFile ? `, pid in ${pidFile}` : ""}\n`);
+    process.stdout.write(
+      `Started ${name} in the background (pid ${child.pid}); output in ${logFile}${pidFile ? `, pid in ${pidFile}` : ""}\n`,
+    );
     return true;
   }
   if (pidFile) {
@@ -56,7 +63,10 @@ function assertNotRunning(pidFile: string | undefined): void {
   if (!pidFile || !existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   if (pid && pid !== process.pid && alive(pid)) {
-    throw new UpdraftError("ALREADY_EXISTS", `already running as pid ${pid} (pid file ${pidFile}): stop it first, or remove the file if that process is not Updraft`);
+    throw new UpdraftError(
+      "ALREADY_EXISTS",
+      `already running as pid ${pid} (pid file ${pidFile}): stop it first, or remove the file if that process is not Updraft`,
+    );
   }
 }
 

@@ -13,6 +13,7 @@ import { registerTopLevelAlias as initdb } from "./commands/db/migrate.ts";
 import { register as info } from "./commands/info.ts";
 import { register as pools } from "./commands/pools/index.ts";
 import { register as standalone } from "./commands/standalone.ts";
+import { register as scheduler } from "./commands/scheduler.ts";
 import { register as tasks } from "./commands/tasks/index.ts";
 import { register as variables } from "./commands/variables/index.ts";
 import { register as version } from "./commands/version.ts";

@@ -8,8 +8,13 @@ import { dirname, join } from "node:path";
 import type { TaskInstanceRow } from "../storage/schema.ts";
 import type { TaskLog } from "./run-task-instance.ts";
 
-/** Path segments may not escape the folder: '/' and '..' in ids are encoded. */
-const safe = (s: string) => encodeURIComponent(s).replace(/^\.+$/, (dots) => dots.replace(/\./g, "%2E"));
+/** Ids stay readable (run ids keep their ':' and '+'), but '/', '%' and a bare '..' cannot escape the folder. */
+const safe = (s: string) =>
+  s
+    .replace(/%/g, "%25")
+    .replace(/\//g, "%2F")
+    .replace(/\\/g, "%5C")
+    .replace(/^\.+$/, (dots) => dots.replace(/\./g, "%2E"));
 
 export function taskLogPath(
   base: string,

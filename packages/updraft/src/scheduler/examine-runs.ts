@@ -26,7 +26,7 @@ export interface ExamineOptions {
 }
 
 export async function examineRuns(database: Database, o: ExamineOptions): Promise<void> {
-  await startQueuedRuns(database, o.now);
+  if (!o.runIds) await startQueuedRuns(database, o.now);
   let q = database.db
     .selectFrom("dag_run")
     .select(["id", "dag_id"])
@@ -56,6 +56,8 @@ async function startQueuedRuns(database: Database, now: string): Promise<void> {
     .innerJoin("dag", "dag.dag_id", "dag_run.dag_id")
     .select(["dag_run.id", "dag_run.dag_id", "dag.max_active_runs"])
     .where("dag_run.state", "=", "queued")
+    // A paused DAG's runs wait in the queue until it is unpaused (Airflow's behaviour).
+    .where("dag.is_paused", "=", 0)
     .orderBy("dag_run.run_after")
     .orderBy("dag_run.id")
     .limit(500)

@@ -34,17 +34,9 @@ export interface RuntimeOptions {
   gracefulShutdownMs?: number;
 }
 
-export function createScheduler(o: RuntimeOptions): {
-  scheduler: Scheduler;
-  taskflow: TaskFlowPool;
-  close(): Promise<void>;
-} {
+export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool): TaskRunnerDeps {
   const core = o.config.values.core;
-  const taskflow = new TaskFlowPool({
-    maxWorkers: Math.max(1, Math.min(core.parallelism, 8)),
-    defaultMemoryLimit: 512,
-  });
-  const deps: TaskRunnerDeps = {
+  return {
     database: o.database,
     taskflow,
     resolveFile: (fileloc) => resolveFileloc(fileloc, core.dags_folder),
@@ -54,6 +46,23 @@ export function createScheduler(o: RuntimeOptions): {
     xcomMaxSize: core.xcom_max_size,
     clock: o.clock,
   };
+}
+
+export function createTaskFlowPool(config: Config): TaskFlowPool {
+  return new TaskFlowPool({
+    maxWorkers: Math.max(1, Math.min(config.values.core.parallelism, 8)),
+    defaultMemoryLimit: 512,
+  });
+}
+
+export function createScheduler(o: RuntimeOptions): {
+  scheduler: Scheduler;
+  taskflow: TaskFlowPool;
+  close(): Promise<void>;
+} {
+  const core = o.config.values.core;
+  const taskflow = createTaskFlowPool(o.config);
+  const deps = createTaskRunnerDeps(o, taskflow);
   const executor = new LocalExecutor({
     parallelism: core.parallelism,
     run: (ti, signal) => runTaskInstance(deps, ti, signal),

@@ -46,7 +46,13 @@ describe("scheduler", () => {
     home = mkdtempSync(join(tmpdir(), "updraft-sched-"));
     mkdirSync(join(home, "dags"));
     writeFileSync(join(home, "dags", "pipeline.ts"), pipelineDag(join(home, "flaky-marker")));
-    config = loadConfig({ env: { UPDRAFT_HOME: home, UPDRAFT__CORE__LOAD_EXAMPLES: "false" } });
+    config = loadConfig({
+      env: {
+        UPDRAFT_HOME: home,
+        UPDRAFT__CORE__LOAD_EXAMPLES: "false",
+        UPDRAFT__CORE__DAGS_ARE_PAUSED_AT_CREATION: "false",
+      },
+    });
     database = openDatabase(config.values.database.url);
     await migrateDatabase(database);
     const summary = await processDagFiles(config, database);

@@ -1,4 +1,4 @@
-/** `updraft dags ...`: reading DAGs (this issue); running them comes with the scheduler. */
+/** `updraft dags ...`. */
 import type { Command } from "commander";
 import { register as list } from "./list.ts";
 import { register as show } from "./show.ts";
@@ -10,9 +10,10 @@ import { register as pause } from "./pause.ts";
 import { register as listRuns } from "./list-runs.ts";
 import { register as state } from "./state.ts";
 import { register as nextExecution } from "./next-execution.ts";
+import { register as testDag } from "./test.ts";
 
 export function register(program: Command): void {
-  const group = program.command("dags").description("Inspect, trigger and pause DAGs");
+  const group = program.command("dags").description("Inspect, trigger, test and pause DAGs");
   for (const add of [
     list,
     show,
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     listRuns,
     state,
     nextExecution,
+    testDag,
   ])
     add(group);
 }

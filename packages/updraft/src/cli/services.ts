@@ -1,0 +1,66 @@
+/**
+ * Long-running services in one process: the DAG processor (a pass every refresh_interval) and the
+ * scheduler. `updraft scheduler` runs both (like Airflow 2's scheduler); `standalone` also migrates
+ * the database first. SIGTERM or SIGINT: stop scheduling, drain running tasks, exit.
+ */
+import type { Config } from "../config/load.ts";
+import { processDagFiles } from "../dag-processing/processor.ts";
+import type { Logger } from "../logging.ts";
+import { createScheduler } from "../scheduler/runtime.ts";
+import type { SecretCipher } from "../secrets/cipher.ts";
+import type { Database } from "../storage/database.ts";
+
+export interface ServiceOptions {
+  config: Config;
+  database: Database;
+  cipher: SecretCipher;
+  log: Logger;
+  dagProcessor: boolean;
+}
+
+export async function runServices(o: ServiceOptions): Promise<void> {
+  const { scheduler, close } = createScheduler({
+    config: o.config,
+    database: o.database,
+    log: o.log,
+    cipher: o.cipher,
+  });
+  const processPass = async () => {
+    const s = await processDagFiles(o.config, o.database);
+    if (s.parsed > 0 || s.deactivated.length > 0) {
+      o.log.info(
+        {
+          files: s.files,
+          parsed: s.parsed,
+          dags: s.dags,
+          importErrors: s.importErrors,
+          ms: Math.round(s.durationMs),
+        },
+        "DAG files processed",
+      );
+      scheduler.poke();
+    }
+  };
+  if (o.dagProcessor) await processPass();
+  await scheduler.start();
+  const timer = o.dagProcessor
+    ? setInterval(
+        () =>
+          processPass().catch((error) =>
+            o.log.error({ err: error }, "DAG processing pass failed; will retry"),
+          ),
+        o.config.values.dag_processor.refresh_interval * 1000,
+      )
+    : undefined;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      o.log.info({ signal }, "stopping: no new tasks start; running tasks may finish");
+      resolve();
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  clearInterval(timer);
+  await scheduler.stop();
+  await close();
+}

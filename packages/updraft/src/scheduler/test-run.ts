@@ -1,0 +1,67 @@
+/**
+ * `dags test`: one run of one DAG, driven to the end in this process without a scheduler: the same
+ * decisions and the same task runner, only this run's task instances, every task's log on stdout.
+ */
+import type { TaskRunnerDeps } from "../executor/run-task-instance.ts";
+import { runTaskInstance } from "../executor/run-task-instance.ts";
+import type { Logger } from "../logging.ts";
+import type { Database } from "../storage/database.ts";
+import { nowIso } from "../storage/database.ts";
+import type { DagRunRow } from "../storage/schema.ts";
+import { taskInstanceStore } from "../storage/task-instances.ts";
+import { examineRuns } from "./examine-runs.ts";
+
+export async function driveRun(
+  database: Database,
+  deps: TaskRunnerDeps,
+  run: DagRunRow,
+  o: { log: Logger; parallelism: number },
+): Promise<string> {
+  await database.db
+    .updateTable("dag_run")
+    .set({ state: "running", start_date: nowIso(), updated_at: nowIso() })
+    .where("id", "=", run.id)
+    .execute();
+  const tis = taskInstanceStore(database);
+  for (;;) {
+    await examineRuns(database, { now: nowIso(), log: o.log, cancel: () => false, runIds: [run.id] });
+    const current = await database.db
+      .selectFrom("dag_run")
+      .select("state")
+      .where("id", "=", run.id)
+      .executeTakeFirstOrThrow();
+    if (current.state === "success" || current.state === "failed") return current.state;
+    const rows = await tis.listByRun(run.id);
+    const ready = rows.filter((t) => t.state === "scheduled").slice(0, o.parallelism);
+    if (ready.length === 0) {
+      const retries = rows.map((t) => (t.state === "up_for_retry" ? t.next_retry_at : null));
+      if (retries.every((r) => r === null)) {
+        o.log.error(
+          { waiting: rows.filter((t) => t.state === null).map((t) => t.task_id) },
+          "no task can start (a dependsOnPast task whose previous run did not succeed?)",
+        );
+        return "failed";
+      }
+      await waitForRetry(retries);
+      continue;
+    }
+    await Promise.all(
+      ready.map(async (t) => {
+        const key = { dagId: t.dag_id, runId: t.run_id, taskId: t.task_id, mapIndex: t.map_index };
+        if (!(await tis.transition(key, "scheduled", "queued", { queued_dttm: nowIso() }))) return;
+        await runTaskInstance(
+          deps,
+          { ...key, mapIndex: t.map_index, dagRunId: run.id, tryNumber: t.try_number, pool: t.pool },
+          new AbortController().signal,
+        );
+      }),
+    );
+  }
+}
+
+/** Nothing to run: the run waits for a retry delay (or nothing at all, and examineRuns settles it). */
+async function waitForRetry(retryTimes: (string | null)[]): Promise<void> {
+  const next = retryTimes.filter((t): t is string => t !== null).sort()[0];
+  const ms = next ? Math.max(0, Date.parse(next) - Date.now()) : 0;
+  await new Promise((r) => setTimeout(r, Math.min(ms, 60_000) + 5));
+}
