@@ -35,6 +35,7 @@ export function buildProgram(): Command {
     variables,
     connections,
     pools,
+    scheduler,
     standalone,
   ])
     add(program);

@@ -75,6 +75,7 @@ export function renderFields(
       } catch (error) {
         throw new Error(
           `${where}: the template in ${path} could not be rendered: ${(error as Error).message.replace(/\s+/g, " ").trim()}`,
+          { cause: error },
         );
       }
     }

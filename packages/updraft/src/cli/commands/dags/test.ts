@@ -23,10 +23,18 @@ export function register(dags: Command): void {
         await syncDags(ctx);
         const database = await ctx.database();
         const log = createLogger("dags-test", ctx.config.values.logging.level);
+        const date = parseDate(logicalDate) ?? new Date();
+        // Testing the same date again replaces the earlier test run (never a real one).
+        await database.db
+          .deleteFrom("dag_run")
+          .where("dag_id", "=", dagId)
+          .where("run_id", "=", runIdFor("manual", date))
+          .where("triggered_by", "=", "test")
+          .execute();
         const run = await triggerDagRun(database, {
           dagId,
           conf: parseConf(opts.conf),
-          logicalDate: parseDate(logicalDate),
+          logicalDate: date,
           triggeredBy: "test",
         });
         process.stderr.write(`Testing ${dagId}: run ${run.run_id}\n`);

@@ -28,6 +28,12 @@ export function register(dags: Command): void {
             logicalDate: parseDate(opts.logicalDate),
             note: opts.note,
           });
+          const dag = await dagStore(await ctx.database()).get(dagId);
+          if (dag?.is_paused) {
+            process.stderr.write(
+              `dag ${dagId} is paused: the run waits until you unpause it (updraft dags unpause ${dagId})\n`,
+            );
+          }
           printRows(
             [
               {
