@@ -9,7 +9,7 @@
  */
 import { hostname } from "node:os";
 import { canRetry, retryDelaySeconds } from "../core/retry.ts";
-import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
+import { downstreamOf, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
 import { findXComRefs, resolveXComRefs } from "../sdk/index.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
@@ -125,6 +125,10 @@ async function execute(
   if (task.kind === "bash")
     return bashResult(await runBashTask(bashRequest(fields, ti, run, task, signal), log));
   if (task.kind === "task") return runTaskFlow(deps, input, context, log, signal);
+  if (task.kind === "branch" || task.kind === "short_circuit") {
+    const result = await runTaskFlow(deps, input, context, log, signal);
+    return result.state === "success" ? applyChoice(deps, input, result.value, log) : result;
+  }
   return {
     state: "failed",
     reason: `task kind "${task.kind}" is not supported by this version of Updraft`,
@@ -204,6 +208,61 @@ async function runTaskFlow(
   });
   if (outcome.state !== "success") return outcome;
   return { state: "success", value: outcome.value };
+}
+
+/**
+ * After a branch or short-circuit task: skip what it did not choose. A branch returns the ids (one, a
+ * list, or null for none) of its direct downstream tasks to follow; a short-circuit task's falsy
+ * result skips everything after it, or only its direct downstream when it respects trigger rules.
+ */
+async function applyChoice(
+  deps: TaskRunnerDeps,
+  input: RenderInput,
+  value: unknown,
+  log: TaskLog,
+): Promise<Result> {
+  const { dag, task, ti } = input;
+  const direct = downstreamOf(dag).get(task.taskId) ?? [];
+  let skip: string[];
+  if (task.kind === "branch") {
+    const followed = value === null || value === undefined ? [] : Array.isArray(value) ? value : [value];
+    const stray = followed.filter((id) => typeof id !== "string" || !direct.includes(id));
+    if (stray.length > 0) {
+      return {
+        state: "failed",
+        reason: `branch returned ${JSON.stringify(stray)}, which is not directly downstream of it: return some of ${JSON.stringify(direct)}`,
+        retryable: false,
+      };
+    }
+    skip = direct.filter((id) => !followed.includes(id));
+    log.write(`following ${JSON.stringify(followed)}; skipping ${JSON.stringify(skip)}\n`, "runner");
+  } else {
+    if (value) return { state: "success", value };
+    skip =
+      task.templateFields.ignoreDownstreamTriggerRules === false ? direct : allDownstream(dag, task.taskId);
+    log.write(`condition is falsy: skipping ${JSON.stringify(skip)}\n`, "runner");
+  }
+  const tis = taskInstanceStore(deps.database);
+  for (const taskId of skip) {
+    await tis
+      .transition({ dagId: ti.dag_id, runId: ti.run_id, taskId, mapIndex: ti.map_index }, "none", "skipped", {
+        end_date: nowIso(deps.clock),
+      })
+      .catch(() => false);
+  }
+  return { state: "success", value };
+}
+
+function allDownstream(dag: SerializedDag, taskId: string): string[] {
+  const down = downstreamOf(dag);
+  const seen = new Set<string>();
+  const stack = [...(down.get(taskId) ?? [])];
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(down.get(id) ?? []));
+  }
+  return [...seen];
 }
 
 /** Writes the outcome; returns the state recorded. */
