@@ -27,49 +27,71 @@ export interface UpstreamCounts {
   done: number;
 }
 
-/** Airflow's trigger-rule outcomes (see airflow-semantics.md): run, wait, or a state without running. */
+/**
+ * Airflow's trigger-rule evaluation over the counts of a task's direct upstream task instances: first
+ * whether the rule settles the task without running (skipped / upstream_failed), then whether it may
+ * run now; otherwise it waits. The caller runs tasks with no upstream at once.
+ */
 export function evaluateRule(
   rule: TriggerRule,
   c: UpstreamCounts,
 ): "run" | "wait" | "skipped" | "upstream_failed" {
-  if (c.total === 0 || rule === "always") return "run";
+  return settle(rule, c) ?? (passes(rule, c) ? "run" : "wait");
+}
+
+export function settle(rule: TriggerRule, c: UpstreamCounts): "skipped" | "upstream_failed" | null {
   const allDone = c.done >= c.total;
   const failedAny = c.failed + c.upstreamFailed > 0;
   switch (rule) {
     case "all_success":
-      if (failedAny) return "upstream_failed";
-      if (c.skipped > 0) return "skipped";
-      return c.success === c.total ? "run" : "wait";
+      return failedAny ? "upstream_failed" : c.skipped > 0 ? "skipped" : null;
     case "all_failed":
-      if (c.success + c.skipped > 0) return "skipped";
-      return c.failed + c.upstreamFailed === c.total ? "run" : "wait";
-    case "all_done":
-      return allDone ? "run" : "wait";
+      return c.success + c.skipped > 0 ? "skipped" : null;
     case "all_skipped":
-      if (c.success + c.failed + c.upstreamFailed > 0) return "skipped";
-      return c.skipped === c.total ? "run" : "wait";
+      return c.success + c.failed + c.upstreamFailed > 0 ? "skipped" : null;
     case "one_success":
-      if (c.success > 0) return "run";
-      if (!allDone) return "wait";
-      return c.skipped === c.total ? "skipped" : "upstream_failed";
+      if (!allDone) return null;
+      return c.done === c.skipped ? "skipped" : c.success <= 0 ? "upstream_failed" : null;
     case "one_failed":
-      if (failedAny) return "run";
-      return allDone ? "skipped" : "wait";
+      return allDone && !failedAny ? "skipped" : null;
     case "one_done":
-      if (c.success + c.failed > 0) return "run";
-      return allDone ? "skipped" : "wait";
+      return allDone && c.success + c.failed === 0 ? "skipped" : null;
     case "none_failed":
-      if (failedAny) return "upstream_failed";
-      return allDone ? "run" : "wait";
+      return failedAny ? "upstream_failed" : null;
     case "none_failed_min_one_success":
-      if (failedAny) return "upstream_failed";
-      if (!allDone) return "wait";
-      return c.skipped === c.total ? "skipped" : "run";
+      return failedAny ? "upstream_failed" : c.skipped === c.total ? "skipped" : null;
     case "none_skipped":
-      if (c.skipped > 0) return "skipped";
-      return allDone ? "run" : "wait";
+      return c.skipped > 0 ? "skipped" : null;
+    default:
+      return null;
+  }
+}
+
+export function passes(rule: TriggerRule, c: UpstreamCounts): boolean {
+  const allDone = c.done >= c.total;
+  switch (rule) {
+    case "always":
+      return true;
+    case "all_success":
+      return c.total - c.success <= 0;
+    case "all_failed":
+      return c.total - c.failed - c.upstreamFailed <= 0;
+    case "all_done":
     case "all_done_setup_success":
-      return allDone ? "run" : "wait";
+      return allDone;
+    case "all_skipped":
+      return c.total - c.skipped <= 0;
+    case "one_success":
+      return c.success > 0;
+    case "one_failed":
+      return c.failed + c.upstreamFailed > 0;
+    case "one_done":
+      return c.success + c.failed > 0;
+    case "none_failed":
+    case "none_failed_min_one_success":
+      return c.total - c.success - c.skipped <= 0;
+    case "none_skipped":
+      return allDone && c.skipped === 0;
   }
 }
 
@@ -110,11 +132,17 @@ export function decideRun(
   // Tasks are stored in topological order, so one pass settles everything upstream first.
   for (const task of dag.tasks) {
     if ((states.get(task.taskId) ?? "none") !== "none") continue;
-    const outcome = evaluateRule(task.triggerRule, countUpstream(task.upstream, states));
+    // A task held back by its previous run (dependsOnPast) neither runs nor settles yet (Airflow's
+    // wait_for_past_depends_before_skipping).
+    if (!mayStart(task.taskId)) continue;
+    const outcome =
+      task.upstream.length === 0
+        ? "run"
+        : evaluateRule(task.triggerRule, countUpstream(task.upstream, states));
     if (outcome === "skipped" || outcome === "upstream_failed") {
       settled.set(task.taskId, outcome);
       states.set(task.taskId, outcome);
-    } else if (outcome === "run" && mayStart(task.taskId)) ready.push(task.taskId);
+    } else if (outcome === "run") ready.push(task.taskId);
   }
   return { ready, settled };
 }
