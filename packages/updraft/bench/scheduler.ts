@@ -1,0 +1,157 @@
+/**
+ * Scheduler benchmark on SQLite (2 cores): end-to-end task instances per second for a fan-out/fan-in
+ * of N no-op TypeScript tasks and of N `true` bash tasks, and the start latency from an upstream
+ * task's end to its downstream task's start along a chain. Baseline in the same run: spawning the same
+ * number of `true` processes with the same concurrency and no orchestration at all.
+ *
+ *   npm run bench:scheduler [-- --tasks 1000 --chain 200]
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { loadConfig } from "../src/config/load.ts";
+import { processDagFiles } from "../src/dag-processing/processor.ts";
+import { createScheduler } from "../src/scheduler/runtime.ts";
+import { triggerDagRun } from "../src/scheduler/trigger-run.ts";
+import { createCipher } from "../src/secrets/cipher.ts";
+import { openDatabase } from "../src/storage/database.ts";
+import { dagRunStore } from "../src/storage/dag-runs.ts";
+import { migrateDatabase } from "../src/storage/migrate.ts";
+
+const { values } = parseArgs({
+  options: { tasks: { type: "string", default: "1000" }, chain: { type: "string", default: "200" } },
+});
+const N = Number(values.tasks);
+const CHAIN = Number(values.chain);
+const PARALLELISM = 32;
+
+const DAGS = {
+  "fan_ts.ts": `import { dag, task, empty } from "updraft";
+export default dag({ dagId: "fan_ts", maxActiveTasks: ${PARALLELISM} }, () => {
+  const start = empty("start"); const end = empty("end");
+  const noop = task("noop", () => null);
+  for (let i = 0; i < ${N}; i++) { const t = noop(); start.before(t); t.before(end); }
+});`,
+  "fan_bash.ts": `import { dag, bash, empty } from "updraft";
+export default dag({ dagId: "fan_bash", maxActiveTasks: ${PARALLELISM} }, () => {
+  const start = empty("start"); const end = empty("end");
+  for (let i = 0; i < ${N}; i++) { const t = bash("t" + i, { command: "true" }); start.before(t); t.before(end); }
+});`,
+  "chain.ts": `import { dag, bash } from "updraft";
+export default dag({ dagId: "chain" }, () => {
+  let prev = bash("c0", { command: "true" });
+  for (let i = 1; i < ${CHAIN}; i++) { const t = bash("c" + i, { command: "true" }); prev.before(t); prev = t; }
+});`,
+};
+
+const home = mkdtempSync(join(tmpdir(), "updraft-bench-sched-"));
+mkdirSync(join(home, "dags"));
+for (const [name, text] of Object.entries(DAGS)) writeFileSync(join(home, "dags", name), text);
+const config = loadConfig({
+  env: {
+    UPDRAFT_HOME: home,
+    UPDRAFT__CORE__LOAD_EXAMPLES: "false",
+    UPDRAFT__CORE__DAGS_ARE_PAUSED_AT_CREATION: "false",
+    UPDRAFT__CORE__PARALLELISM: String(PARALLELISM),
+    UPDRAFT__CORE__MAX_ACTIVE_TASKS_PER_DAG: String(PARALLELISM),
+  },
+});
+const database = openDatabase(config.values.database.url);
+await migrateDatabase(database);
+await processDagFiles(config, database);
+const { scheduler, close } = createScheduler({
+  config,
+  database,
+  log: pino({ level: "warn" }),
+  cipher: createCipher(config.values.security.encryption_key),
+  openLog: async () => ({ write: () => undefined, close: async () => undefined }),
+  loopIntervalMs: 200,
+});
+await scheduler.start();
+
+async function runToEnd(dagId: string): Promise<{ ms: number; runId: number }> {
+  const started = performance.now();
+  const run = await triggerDagRun(database, { dagId, runId: `bench_${dagId}` });
+  for (;;) {
+    const r = await dagRunStore(database).get(dagId, run.run_id);
+    if (r?.state === "success" || r?.state === "failed") {
+      if (r.state !== "success") throw new Error(`${dagId} ended ${r.state}`);
+      return { ms: performance.now() - started, runId: run.id };
+    }
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+async function baseline(): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < N) {
+      next++;
+      await new Promise((res) => spawn("bash", ["-c", "true"], { stdio: "ignore" }).on("close", res));
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLELISM }, worker));
+  return performance.now() - started;
+}
+
+async function chainLatencies(runId: number): Promise<number[]> {
+  const rows = await database.db
+    .selectFrom("task_instance")
+    .select(["task_id", "start_date", "end_date"])
+    .where("dag_run_id", "=", runId)
+    .execute();
+  const byId = new Map(rows.map((r) => [r.task_id, r]));
+  const gaps: number[] = [];
+  for (let i = 1; i < CHAIN; i++)
+    gaps.push(Date.parse(byId.get(`c${i}`)!.start_date!) - Date.parse(byId.get(`c${i - 1}`)!.end_date!));
+  return gaps.sort((a, b) => a - b);
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const rows: string[][] = [];
+const rssIdle = process.memoryUsage().rss;
+const ts = await runToEnd("fan_ts");
+rows.push([
+  `fan-out/in of ${N} no-op TypeScript tasks`,
+  `${(ts.ms / 1000).toFixed(2)} s`,
+  `${((N + 2) / (ts.ms / 1000)).toFixed(0)} TI/s`,
+]);
+const sh = await runToEnd("fan_bash");
+rows.push([
+  `fan-out/in of ${N} bash \`true\` tasks`,
+  `${(sh.ms / 1000).toFixed(2)} s`,
+  `${((N + 2) / (sh.ms / 1000)).toFixed(0)} TI/s`,
+]);
+const base = await baseline();
+rows.push([
+  `baseline: ${N} bare \`bash -c true\` spawns, ${PARALLELISM} at a time`,
+  `${(base / 1000).toFixed(2)} s`,
+  `${(N / (base / 1000)).toFixed(0)} /s`,
+]);
+const ch = await runToEnd("chain");
+const gaps = await chainLatencies(ch.runId);
+rows.push([
+  `${CHAIN}-task chain: upstream end -> downstream start`,
+  `p50 ${pct(gaps, 50)} ms`,
+  `p99 ${pct(gaps, 99)} ms`,
+]);
+rows.push([
+  "scheduler process RSS: idle -> after the runs",
+  `${(rssIdle / 2 ** 20).toFixed(0)} MiB`,
+  `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+]);
+await scheduler.stop();
+await close();
+await database.close();
+rmSync(home, { recursive: true, force: true });
+
+const head = ["case", "time", "rate"];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |";
+console.log([line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n"));
+console.log(`\nSQLite, parallelism ${PARALLELISM}, node ${process.version}`);
