@@ -298,7 +298,16 @@ async function record(
   }
   if (result.state === "failed") log.write(`task failed: ${result.reason}\n`, "runner");
   const key = { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index };
-  await tis.transition(key, "running", state, { end_date: ended, duration, next_retry_at: nextRetryAt });
+  if (
+    !(await tis.transition(key, "running", state, { end_date: ended, duration, next_retry_at: nextRetryAt }))
+  ) {
+    // Cleared while running: it was marked restarting and stopped; it goes back to run again.
+    if (await tis.transition(key, "restarting", "none", { end_date: ended, duration })) {
+      log.write("the task was cleared while running: it will run again\n", "runner");
+      await tis.archiveTry({ ...ti, state: "restarting", end_date: ended, duration });
+      return "restarting";
+    }
+  }
   await tis.archiveTry({ ...ti, state, end_date: ended, duration });
   return state;
 }

@@ -39,12 +39,14 @@ export async function rescueOrphans(
   const zombies = await database.db
     .selectFrom("task_instance")
     .selectAll()
-    .where("state", "=", "running")
+    .where("state", "in", ["running", "restarting"])
     .where("last_heartbeat_at", "<", staleBefore)
     .execute();
   for (const ti of zombies) {
     const key = { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index };
-    const next = ti.try_number <= ti.max_tries ? "up_for_retry" : "failed";
+    // A cleared task whose process is gone simply runs again.
+    const next =
+      ti.state === "restarting" ? "none" : ti.try_number <= ti.max_tries ? "up_for_retry" : "failed";
     if (
       await tis.transition(
         key,

@@ -19,6 +19,7 @@ import { taskInstanceStore } from "../storage/task-instances.ts";
 import { xcomStore } from "../storage/xcom.ts";
 import { createScheduler } from "./runtime.ts";
 import { triggerDagRun } from "./trigger-run.ts";
+import { clearTaskInstances } from "./clear.ts";
 
 const logs = new Map<string, string>();
 
@@ -181,5 +182,66 @@ export default dag({ dagId: "slow" }, () => { chain(bash("first", { command: "sl
         ["second", "success", 1],
       ],
     );
+  });
+
+  test("clearing finished tasks with their downstream runs them again with fresh retries", async () => {
+    const cleared = await clearTaskInstances(database, {
+      dagId: "pipeline",
+      runId: "manual_1",
+      taskRegex: "^total$",
+      downstream: true,
+    });
+    assert.deepEqual(cleared.map((c) => c.taskId).sort(), [
+      "after_skip",
+      "cleanup",
+      "flaky",
+      "skip_me",
+      "total",
+    ]);
+    assert.equal((await dagRunStore(database).get("pipeline", "manual_1"))?.state, "queued");
+    const { scheduler, close } = start();
+    await scheduler.start();
+    assert.equal(await waitForRun("manual_1"), "success");
+    await scheduler.stop();
+    await close();
+    const total = await taskInstanceStore(database).get({
+      dagId: "pipeline",
+      runId: "manual_1",
+      taskId: "total",
+    });
+    assert.deepEqual([total?.state, total?.try_number, total?.max_tries], ["success", 2, 1], "its one earlier try plus retries 0");
+    const extract = await taskInstanceStore(database).get({
+      dagId: "pipeline",
+      runId: "manual_1",
+      taskId: "extract",
+    });
+    assert.equal(extract?.try_number, 1, "upstream of the cleared task is untouched");
+  });
+
+  test("clearing a running task stops its process group and runs it again", async () => {
+    const marker = join(home, "long-marker");
+    writeFileSync(
+      join(home, "dags", "long.ts"),
+      `import { dag, bash } from "updraft";
+export default dag({ dagId: "long" }, () => { bash("wait", { command: "if [ -f ${marker} ]; then echo quick; else touch ${marker}; sleep 60; fi" }); });`,
+    );
+    await processDagFiles(config, database);
+    const { scheduler, close } = start();
+    await scheduler.start();
+    await triggerDagRun(database, { dagId: "long", runId: "long_1" });
+    const tis = taskInstanceStore(database);
+    const key = { dagId: "long", runId: "long_1", taskId: "wait" };
+    for (let i = 0; i < 400 && (await tis.get(key))?.state !== "running"; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    await clearTaskInstances(database, { dagId: "long", runId: "long_1" });
+    assert.equal((await tis.get(key))?.state, "restarting");
+    const until = Date.now() + 20_000;
+    while ((await dagRunStore(database).get("long", "long_1"))?.state !== "success" && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    await scheduler.stop();
+    await close();
+    const ti = await tis.get(key);
+    assert.deepEqual([ti?.state, ti?.try_number], ["success", 2]);
+    assert.match(logs.get("wait#2") ?? "", /quick/);
   });
 });

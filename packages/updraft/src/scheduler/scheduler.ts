@@ -94,6 +94,7 @@ export class Scheduler {
     await rescueOrphans(database, { now, heartbeatTimeout: this.#o.heartbeatTimeout, log: this.#o.log });
     const runsCreated = await createDueRuns(database, { now, log: this.#o.log });
     await examineRuns(database, { now, log: this.#o.log, cancel: (key) => this.#o.executor.cancel(key) });
+    await this.#stopCleared();
     const queued =
       this.#state === "running"
         ? await queueTasks(database, this.#o.executor, {
@@ -103,6 +104,19 @@ export class Scheduler {
           })
         : 0;
     return { runsCreated, queued, active: true };
+  }
+
+  /** Task instances cleared while running here are marked restarting: stop them. */
+  async #stopCleared(): Promise<void> {
+    const running = this.#o.executor.running();
+    if (running.length === 0) return;
+    const restarting = await this.#o.database.db
+      .selectFrom("task_instance")
+      .select(["dag_id", "run_id", "task_id", "map_index"])
+      .where("state", "=", "restarting")
+      .execute();
+    for (const r of restarting)
+      this.#o.executor.cancel({ dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, mapIndex: r.map_index });
   }
 
   /** On a single-writer database only the lease holder schedules; the others stand by. */

@@ -100,7 +100,7 @@ export function taskInstanceStore(database: Database) {
         await db
           .updateTable("task_instance")
           .set({ last_heartbeat_at: now })
-          .where("state", "=", "running")
+          .where("state", "in", ["running", "restarting"])
           .where((eb) =>
             eb.or(
               batch.map((k) =>

@@ -1,0 +1,96 @@
+/**
+ * Clearing task instances so they run again (Airflow's "clear"): finished ones go back to no state
+ * with fresh retries, running ones are marked restarting (their scheduler stops them, then they run
+ * again), their XComs go, and their runs are queued again.
+ */
+import { NotFoundError } from "../core/errors.ts";
+import { downstreamOf, type SerializedDag } from "../core/serialized.ts";
+import type { TaskInstanceState } from "../core/states.ts";
+import type { Database } from "../storage/database.ts";
+import { nowIso } from "../storage/database.ts";
+import { dagStore } from "../storage/dags.ts";
+import { fromDb, taskInstanceStore } from "../storage/task-instances.ts";
+import { xcomStore } from "../storage/xcom.ts";
+
+export interface ClearOptions {
+  dagId: string;
+  /** Regular expression over task ids; default: every task. */
+  taskRegex?: string;
+  runId?: string;
+  /** Logical-date bounds (inclusive), ISO. */
+  startDate?: string;
+  endDate?: string;
+  upstream?: boolean;
+  downstream?: boolean;
+  onlyFailed?: boolean;
+  dryRun?: boolean;
+}
+
+export interface Cleared {
+  runId: string;
+  taskId: string;
+  from: string;
+}
+
+const FAILED = new Set(["failed", "upstream_failed"]);
+
+export async function clearTaskInstances(database: Database, o: ClearOptions): Promise<Cleared[]> {
+  const dag = await dagStore(database).getSerialized(o.dagId);
+  if (!dag) throw new NotFoundError(`dag "${o.dagId}" not found: see \`updraft dags list\``);
+  const taskIds = selectTasks(dag, o);
+  let runs = database.db.selectFrom("dag_run").select(["id", "run_id"]).where("dag_id", "=", o.dagId);
+  if (o.runId) runs = runs.where("run_id", "=", o.runId);
+  if (o.startDate) runs = runs.where("logical_date", ">=", o.startDate);
+  if (o.endDate) runs = runs.where("logical_date", "<=", o.endDate);
+  const retries = new Map(dag.tasks.map((t) => [t.taskId, t.retries]));
+  const tis = taskInstanceStore(database);
+  const cleared: Cleared[] = [];
+  const now = nowIso();
+  for (const run of await runs.execute()) {
+    let touched = false;
+    for (const ti of await tis.listByRun(run.id)) {
+      const state = fromDb(ti.state);
+      if (!taskIds.has(ti.task_id) || state === "none" || (o.onlyFailed && !FAILED.has(state))) continue;
+      cleared.push({ runId: run.run_id, taskId: ti.task_id, from: state });
+      if (o.dryRun) continue;
+      const to: TaskInstanceState = state === "running" ? "restarting" : "none";
+      const key = { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index };
+      // A cleared task gets its retries again, counted from the tries it already made.
+      const patch = {
+        max_tries: ti.try_number + (retries.get(ti.task_id) ?? 0),
+        end_date: null,
+        next_retry_at: null,
+        claimed_by_job_id: null,
+      };
+      if (await tis.transition(key, state, to, patch, now)) {
+        await xcomStore(database).clear(run.id, ti.task_id, ti.map_index);
+        touched = true;
+      }
+    }
+    if (touched)
+      await database.db
+        .updateTable("dag_run")
+        .set({ state: "queued", end_date: null, updated_at: now })
+        .where("id", "=", run.id)
+        .execute();
+  }
+  return cleared;
+}
+
+function selectTasks(dag: SerializedDag, o: ClearOptions): Set<string> {
+  const pattern = o.taskRegex ? new RegExp(o.taskRegex) : null;
+  const chosen = new Set(dag.tasks.filter((t) => !pattern || pattern.test(t.taskId)).map((t) => t.taskId));
+  const down = downstreamOf(dag);
+  const up = new Map(dag.tasks.map((t) => [t.taskId, t.upstream]));
+  const closure = (edges: Map<string, readonly string[]>) => {
+    const stack = [...chosen];
+    const seen = new Set<string>();
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      for (const next of edges.get(id) ?? []) if (!seen.has(next)) (seen.add(next), stack.push(next));
+    }
+    return seen;
+  };
+  const extra = [...(o.downstream ? closure(down) : []), ...(o.upstream ? closure(up) : [])];
+  for (const id of extra) chosen.add(id);
+  return chosen;
+}
