@@ -86,7 +86,11 @@ function selectTasks(dag: SerializedDag, o: ClearOptions): Set<string> {
     const stack = [...chosen];
     const seen = new Set<string>();
     for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
-      for (const next of edges.get(id) ?? []) if (!seen.has(next)) (seen.add(next), stack.push(next));
+      for (const next of edges.get(id) ?? []) {
+        if (seen.has(next)) continue;
+        seen.add(next);
+        stack.push(next);
+      }
     }
     return seen;
   };

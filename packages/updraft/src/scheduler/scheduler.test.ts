@@ -209,7 +209,11 @@ export default dag({ dagId: "slow" }, () => { chain(bash("first", { command: "sl
       runId: "manual_1",
       taskId: "total",
     });
-    assert.deepEqual([total?.state, total?.try_number, total?.max_tries], ["success", 2, 1], "its one earlier try plus retries 0");
+    assert.deepEqual(
+      [total?.state, total?.try_number, total?.max_tries],
+      ["success", 2, 1],
+      "its one earlier try plus retries 0",
+    );
     const extract = await taskInstanceStore(database).get({
       dagId: "pipeline",
       runId: "manual_1",
