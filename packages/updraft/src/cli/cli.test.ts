@@ -208,4 +208,57 @@ describe("updraft CLI", () => {
     }
     assert.notEqual(cli(home, ["dags", "frobnicate"]).code, 0);
   });
+
+  test("dags test runs a DAG here and exits 0; tasks logs shows a try's log; trigger warns about a pause", () => {
+    const run = cli(home, ["dags", "test", "mine", "2025-03-04"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /\[d\] try 1 ended: success/);
+    assert.match(run.stdout, /Run manual__2025-03-04T00:00:00\+00:00 of mine: success/);
+    const states = json(
+      cli(home, ["tasks", "states-for-dag-run", "mine", "manual__2025-03-04T00:00:00+00:00", "-o", "json"]),
+    );
+    assert.deepEqual(
+      states.map((t: { task_id: string; state: string }) => `${t.task_id}:${t.state}`),
+      ["a:success", "b:success", "c:success", "d:success"],
+    );
+    assert.match(
+      cli(home, ["tasks", "logs", "mine", "a", "manual__2025-03-04T00:00:00+00:00"]).stdout,
+      /try 1 ended: success/,
+    );
+    const triggered = cli(home, ["dags", "trigger", "mine", "--conf", '{"x": 1}', "-o", "json"]);
+    assert.match(triggered.stderr, /is paused: the run waits until you unpause it/);
+    assert.equal(json(triggered)[0].state, "queued");
+    assert.equal(cli(home, ["dags", "trigger", "mine", "--conf", "[1]"]).code, 2);
+  });
+
+  test("dags backfill lists the intervals in the DAG's timezone; tasks list and next-execution", () => {
+    const dry = json(
+      cli(
+        home,
+        [
+          "dags",
+          "backfill",
+          "mine",
+          "-s",
+          "2025-01-01T00:00",
+          "-e",
+          "2025-01-01T02:00",
+          "--dry-run",
+          "-o",
+          "json",
+          "--no-parse",
+        ].filter((a) => a !== "--no-parse"),
+      ),
+    );
+    assert.deepEqual(
+      dry.map((r: { logical_date: string }) => r.logical_date),
+      ["2025-01-01T00:00:00.000Z", "2025-01-01T01:00:00.000Z", "2025-01-01T02:00:00.000Z"],
+    );
+    const tasks = json(cli(home, ["tasks", "list", "mine", "-o", "json"]));
+    assert.deepEqual(
+      tasks.map((t: { task_id: string }) => t.task_id),
+      ["a", "b", "c", "d"],
+    );
+    assert.equal(cli(home, ["dags", "next-execution", "mine", "-n", "2", "-o", "json"]).code, 0);
+  });
 });

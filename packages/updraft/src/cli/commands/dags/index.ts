@@ -11,6 +11,7 @@ import { register as listRuns } from "./list-runs.ts";
 import { register as state } from "./state.ts";
 import { register as nextExecution } from "./next-execution.ts";
 import { register as testDag } from "./test.ts";
+import { register as backfill } from "./backfill.ts";
 
 export function register(program: Command): void {
   const group = program.command("dags").description("Inspect, trigger, test and pause DAGs");
@@ -26,6 +27,7 @@ export function register(program: Command): void {
     state,
     nextExecution,
     testDag,
+    backfill,
   ])
     add(group);
 }
