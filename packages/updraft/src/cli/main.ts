@@ -15,6 +15,7 @@ import { register as pools } from "./commands/pools/index.ts";
 import { register as standalone } from "./commands/standalone.ts";
 import { register as scheduler } from "./commands/scheduler.ts";
 import { register as tasks } from "./commands/tasks/index.ts";
+import { register as logs } from "./commands/logs/index.ts";
 import { register as variables } from "./commands/variables/index.ts";
 import { register as version } from "./commands/version.ts";
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     variables,
     connections,
     pools,
+    logs,
     scheduler,
     standalone,
   ])

@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config/load.ts";
 import { processDagFiles } from "../dag-processing/processor.ts";
+import { cleanLogs } from "../logs/files.ts";
 import type { Logger } from "../logging.ts";
 import { createScheduler } from "../scheduler/runtime.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
@@ -52,6 +53,23 @@ export async function runServices(o: ServiceOptions): Promise<void> {
         o.config.values.dag_processor.refresh_interval * 1000,
       )
     : undefined;
+  // Logs never fill the disk: retention and the total cap are applied while the service runs.
+  const logging = o.config.values.logging;
+  const clean = () => {
+    const r = cleanLogs(logging.base_log_folder, {
+      retentionDays: logging.retention_days,
+      maxTotalBytes: logging.max_total_bytes,
+    });
+    if (r.filesDeleted > 0)
+      o.log.info({ filesDeleted: r.filesDeleted, bytesFreed: r.bytesFreed }, "old task logs deleted");
+  };
+  const cleaner = setInterval(() => {
+    try {
+      clean();
+    } catch (error) {
+      o.log.error({ err: error }, "cleaning task logs failed; will retry");
+    }
+  }, logging.clean_interval_hours * 3_600_000);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       o.log.info({ signal }, "stopping: no new tasks start; running tasks may finish");
@@ -61,6 +79,7 @@ export async function runServices(o: ServiceOptions): Promise<void> {
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
   clearInterval(timer);
+  clearInterval(cleaner);
   await scheduler.stop();
   await close();
 }

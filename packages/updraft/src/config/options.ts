@@ -123,6 +123,28 @@ export const OPTIONS = {
       default: "info",
       description: "Service log level: trace, debug, info, warn, error.",
     },
+    max_bytes_per_try: {
+      type: "integer",
+      default: 52428800,
+      description:
+        "Largest log of one task try, in bytes; past it the log is cut with a marker line and the task keeps running.",
+    },
+    compress_finished: { type: "boolean", default: true, description: "Gzip a try's log when the try ends." },
+    retention_days: {
+      type: "integer",
+      default: 30,
+      description: "Task logs older than this are deleted (by `logs clean` and by running schedulers).",
+    },
+    max_total_bytes: {
+      type: "integer",
+      default: 10737418240,
+      description: "Past this total size of task logs, the oldest are deleted too (0 = no cap).",
+    },
+    clean_interval_hours: {
+      type: "float",
+      default: 6,
+      description: "How often a running scheduler cleans the task logs.",
+    },
   },
 } as const satisfies Record<string, Record<string, OptionSpec>>;
 

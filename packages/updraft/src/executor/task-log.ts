@@ -1,38 +1,30 @@
 /**
- * Task log files in Airflow's layout: dag_id=<dag>/run_id=<run>/task_id=<task>/attempt=<try>.log under
- * [logging] base_log_folder, appended live. (Size caps, masking, compression and retention belong to
- * the logs module; this is the plain writer the runner uses.)
+ * The task runner's log for one try: the logs module's writer (masking, size cap) on the try's file,
+ * gzipped when the try ends.
  */
-import { appendFileSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { compressFinishedLog, taskLogPath } from "../logs/files.ts";
+import type { Masker } from "../logs/masker.ts";
+import { openTaskLogWriter } from "../logs/writer.ts";
 import type { TaskInstanceRow } from "../storage/schema.ts";
 import type { TaskLog } from "./run-task-instance.ts";
 
-/** Ids stay readable (run ids keep their ':' and '+'), but '/', '%' and a bare '..' cannot escape the folder. */
-const safe = (s: string) =>
-  s
-    .replace(/%/g, "%25")
-    .replace(/\//g, "%2F")
-    .replace(/\\/g, "%5C")
-    .replace(/^\.+$/, (dots) => dots.replace(/\./g, "%2E"));
+export { taskLogPath };
 
-export function taskLogPath(
-  base: string,
-  ti: Pick<TaskInstanceRow, "dag_id" | "run_id" | "task_id" | "map_index" | "try_number">,
-): string {
-  const parts = [`dag_id=${safe(ti.dag_id)}`, `run_id=${safe(ti.run_id)}`, `task_id=${safe(ti.task_id)}`];
-  if (ti.map_index >= 0) parts.push(`map_index=${ti.map_index}`);
-  return join(base, ...parts, `attempt=${ti.try_number}.log`);
+export interface TaskLogSettings {
+  base: string;
+  maxBytes: number;
+  compress: boolean;
+  masker?: Masker;
 }
 
-export function openFileTaskLog(base: string, ti: TaskInstanceRow): TaskLog {
-  const path = taskLogPath(base, ti);
-  mkdirSync(dirname(path), { recursive: true });
+export function openFileTaskLog(settings: TaskLogSettings, ti: TaskInstanceRow): TaskLog {
+  const path = taskLogPath(settings.base, ti);
+  const writer = openTaskLogWriter(path, { maxBytes: settings.maxBytes, masker: settings.masker });
   return {
-    write(chunk, stream) {
-      const text = chunk.toString();
-      appendFileSync(path, stream === "runner" ? `[${new Date().toISOString()}] {updraft} ${text}` : text);
+    write: (chunk, stream) => writer.write(chunk, stream),
+    async close() {
+      await writer.close();
+      if (settings.compress) await compressFinishedLog(path);
     },
-    close: async () => undefined,
   };
 }

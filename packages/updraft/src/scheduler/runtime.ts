@@ -17,6 +17,7 @@ import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
 import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
 import { openFileTaskLog } from "../executor/task-log.ts";
+import { Masker } from "../logs/masker.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -42,7 +43,7 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
     resolveFile: (fileloc) => resolveFileloc(fileloc, core.dags_folder),
     loadDag: cachedDagLoader(o.database),
     render: o.render ?? defaultRender(o.database, o.cipher),
-    openLog: o.openLog ?? (async (ti) => openFileTaskLog(o.config.values.logging.base_log_folder, ti)),
+    openLog: o.openLog ?? fileLogs(o),
     xcomMaxSize: core.xcom_max_size,
     clock: o.clock,
   };
@@ -117,4 +118,35 @@ function defaultRender(database: Database, cipher: SecretCipher | undefined): Ta
     // TypeScript tasks get the context as JSON: functions (macros) stay behind.
     return { fields, context: JSON.parse(JSON.stringify(context)) as Record<string, unknown> };
   };
+}
+
+/** Task logs as files, with the current secrets masked (re-read at most every 30 s). */
+export function fileLogs(
+  o: Pick<RuntimeOptions, "config" | "database" | "cipher">,
+): TaskRunnerDeps["openLog"] {
+  const logging = o.config.values.logging;
+  let masker: Masker | undefined;
+  let loadedAt = 0;
+  return async (ti) => {
+    if (o.cipher && Date.now() - loadedAt > 30_000) {
+      masker = await loadSecrets(o.database, o.cipher);
+      loadedAt = Date.now();
+    }
+    return openFileTaskLog(
+      {
+        base: logging.base_log_folder,
+        maxBytes: logging.max_bytes_per_try,
+        compress: logging.compress_finished,
+        masker,
+      },
+      ti,
+    );
+  };
+}
+
+async function loadSecrets(database: Database, cipher: SecretCipher): Promise<Masker> {
+  const masker = new Masker();
+  for (const v of await variableStore(database, cipher).list()) if (v.isSecret) masker.add(v.value);
+  for (const c of await connectionStore(database, cipher).list()) masker.add(c.password);
+  return masker;
 }

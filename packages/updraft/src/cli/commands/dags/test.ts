@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { openFileTaskLog } from "../../../executor/task-log.ts";
 import { createLogger } from "../../../logging.ts";
-import { createTaskFlowPool, createTaskRunnerDeps } from "../../../scheduler/runtime.ts";
+import { createTaskFlowPool, createTaskRunnerDeps, fileLogs } from "../../../scheduler/runtime.ts";
 import { driveRun } from "../../../scheduler/test-run.ts";
 import { triggerDagRun } from "../../../scheduler/trigger-run.ts";
 import { runIdFor } from "../../../core/timetables/index.ts";
@@ -39,6 +38,7 @@ export function register(dags: Command): void {
         });
         process.stderr.write(`Testing ${dagId}: run ${run.run_id}\n`);
         const taskflow = createTaskFlowPool(ctx.config);
+        const fileLog = fileLogs({ config: ctx.config, database, cipher: ctx.cipher() });
         const deps = createTaskRunnerDeps(
           {
             config: ctx.config,
@@ -46,7 +46,7 @@ export function register(dags: Command): void {
             log,
             cipher: ctx.cipher(),
             openLog: async (ti) => {
-              const file = openFileTaskLog(ctx.config.values.logging.base_log_folder, ti);
+              const file = await fileLog(ti);
               return {
                 write(chunk, stream) {
                   file.write(chunk, stream);

@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { NotFoundError } from "../../../core/errors.ts";
-import { taskLogPath } from "../../../executor/task-log.ts";
+import { readTaskLog, taskLogPath } from "../../../logs/files.ts";
 import { taskInstanceStore } from "../../../storage/task-instances.ts";
 import { withContext } from "../../context.ts";
 
@@ -25,11 +24,13 @@ export function register(tasks: Command): void {
         if (!ti) throw new NotFoundError(`no task instance ${dagId}.${taskId} in run "${runId}"`);
         const tryNumber = opts.try ? Number(opts.try) : ti.try_number;
         const path = taskLogPath(ctx.config.values.logging.base_log_folder, { ...ti, try_number: tryNumber });
-        if (!existsSync(path))
+        const text = readTaskLog(path);
+        if (text === undefined) {
           throw new NotFoundError(
             `no log for try ${tryNumber} of ${dagId}.${taskId} in run "${runId}" (${path})`,
           );
-        process.stdout.write(readFileSync(path, "utf8"));
+        }
+        process.stdout.write(text);
       }),
     );
 }

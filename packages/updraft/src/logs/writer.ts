@@ -1,0 +1,74 @@
+/**
+ * The writer of one try's log: appended live, secrets masked (by whole lines, so a secret split
+ * across two chunks is still caught), capped in size: past the cap one marker line says so and the
+ * rest is discarded while the task keeps running.
+ */
+import { appendFileSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { Masker } from "./masker.ts";
+
+export type LogStream = "stdout" | "stderr" | "runner";
+
+export interface TaskLogWriter {
+  write(chunk: string | Buffer, stream: LogStream): void;
+  close(): Promise<{ bytesWritten: number; bytesDiscarded: number }>;
+}
+
+export interface WriterOptions {
+  maxBytes: number;
+  masker?: Masker;
+  clock?: () => number;
+}
+
+const MiB = 1024 * 1024;
+
+export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter {
+  mkdirSync(dirname(path), { recursive: true });
+  const masker = o.masker ?? new Masker();
+  const pending: Record<LogStream, string> = { stdout: "", stderr: "", runner: "" };
+  let written = 0;
+  let discarded = 0;
+  let cut = false;
+  const emit = (text: string) => {
+    if (text === "") return;
+    const bytes = Buffer.byteLength(text);
+    if (cut) {
+      discarded += bytes;
+      return;
+    }
+    if (written + bytes > o.maxBytes) {
+      cut = true;
+      discarded += bytes;
+      const limit = o.maxBytes >= MiB ? `${Math.round(o.maxBytes / MiB)} MiB` : `${o.maxBytes} bytes`;
+      appendFileSync(
+        path,
+        `\n*** log cut: the ${limit} limit of [logging] max_bytes_per_try was reached; the task keeps running, further output is discarded ***\n`,
+      );
+      return;
+    }
+    written += bytes;
+    appendFileSync(path, text);
+  };
+  const stamp = () => new Date((o.clock ?? Date.now)()).toISOString();
+  return {
+    write(chunk, stream) {
+      const text = pending[stream] + chunk.toString();
+      const end = text.lastIndexOf("\n") + 1;
+      pending[stream] = text.slice(end);
+      // An endless line is flushed in pieces (the masker's longest secret is kept back for the next piece).
+      if (pending[stream].length > 64 * 1024) {
+        const keep = Math.max(masker.longest, 1);
+        emit(masker.mask(pending[stream].slice(0, -keep)));
+        pending[stream] = pending[stream].slice(-keep);
+      }
+      const lines = text.slice(0, end);
+      if (lines)
+        emit(masker.mask(stream === "runner" ? lines.replace(/^(?=.)/gm, `[${stamp()}] {updraft} `) : lines));
+    },
+    async close() {
+      for (const stream of ["stdout", "stderr", "runner"] as const)
+        if (pending[stream]) emit(masker.mask(pending[stream] + "\n"));
+      return { bytesWritten: written, bytesDiscarded: discarded };
+    },
+  };
+}
