@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
@@ -212,7 +212,7 @@ describe("updraft CLI", () => {
   test("dags test runs a DAG here and exits 0; tasks logs shows a try's log; trigger warns about a pause", () => {
     const run = cli(home, ["dags", "test", "mine", "2025-03-04"]);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /\[d\] try 1 ended: success/);
+    assert.match(run.stdout, /\[d\] .*try 1 ended: success/);
     assert.match(run.stdout, /Run manual__2025-03-04T00:00:00\+00:00 of mine: success/);
     const states = json(
       cli(home, ["tasks", "states-for-dag-run", "mine", "manual__2025-03-04T00:00:00+00:00", "-o", "json"]),
@@ -260,5 +260,30 @@ describe("updraft CLI", () => {
       ["a", "b", "c", "d"],
     );
     assert.equal(cli(home, ["dags", "next-execution", "mine", "-n", "2", "-o", "json"]).code, 0);
+  });
+
+  test("secrets are masked in task logs, which are gzipped when the try ends", () => {
+    writeFileSync(
+      join(dags, "secret.ts"),
+      `import { dag, bash } from "updraft";\nexport default dag({ dagId: "secretive" }, () => { bash("leak", { command: "echo token={{ var.value.api_password }}" }); });`,
+    );
+    assert.equal(cli(home, ["variables", "set", "api_password", "s3cr3t-value"]).code, 0);
+    const run = cli(home, ["dags", "test", "secretive", "2025-03-04"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /token=\*\*\*/);
+    assert.ok(!run.stdout.includes("s3cr3t-value"));
+    const log = cli(home, ["tasks", "logs", "secretive", "leak", "manual__2025-03-04T00:00:00+00:00"]);
+    assert.match(log.stdout, /token=\*\*\*/);
+    const path = join(
+      home,
+      "logs",
+      "dag_id=secretive",
+      "run_id=manual__2025-03-04T00:00:00+00:00",
+      "task_id=leak",
+      "attempt=1.log",
+    );
+    assert.ok(existsSync(`${path}.gz`) && !existsSync(path), "gzipped when the try ended");
+    const clean = json(cli(home, ["logs", "clean", "--retention-days", "0", "--dry-run", "-o", "json"]));
+    assert.ok(clean.filesDeleted >= 1 && clean.dryRun === true);
   });
 });

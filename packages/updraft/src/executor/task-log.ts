@@ -15,11 +15,16 @@ export interface TaskLogSettings {
   maxBytes: number;
   compress: boolean;
   masker?: Masker;
+  echo?: (text: string) => void;
 }
 
 export function openFileTaskLog(settings: TaskLogSettings, ti: TaskInstanceRow): TaskLog {
   const path = taskLogPath(settings.base, ti);
-  const writer = openTaskLogWriter(path, { maxBytes: settings.maxBytes, masker: settings.masker });
+  const writer = openTaskLogWriter(path, {
+    maxBytes: settings.maxBytes,
+    masker: settings.masker,
+    echo: settings.echo,
+  });
   return {
     write: (chunk, stream) => writer.write(chunk, stream),
     async close() {

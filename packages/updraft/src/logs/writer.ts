@@ -16,6 +16,8 @@ export interface TaskLogWriter {
 
 export interface WriterOptions {
   maxBytes: number;
+  /** Also hands every masked piece written to the file here (`dags test` prints it). */
+  echo?: (text: string) => void;
   masker?: Masker;
   clock?: () => number;
 }
@@ -48,6 +50,7 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
     }
     written += bytes;
     appendFileSync(path, text);
+    o.echo?.(text);
   };
   const stamp = () => new Date((o.clock ?? Date.now)()).toISOString();
   return {

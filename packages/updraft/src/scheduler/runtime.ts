@@ -11,6 +11,7 @@ import { runTaskInstance, type TaskRunnerDeps } from "../executor/run-task-insta
 import type { Logger } from "../logging.ts";
 import { TaskFlowPool } from "../runner/taskflow-pool.ts";
 import type { Database } from "../storage/database.ts";
+import type { TaskInstanceRow } from "../storage/schema.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import { connectionStore } from "../storage/connections.ts";
@@ -123,6 +124,7 @@ function defaultRender(database: Database, cipher: SecretCipher | undefined): Ta
 /** Task logs as files, with the current secrets masked (re-read at most every 30 s). */
 export function fileLogs(
   o: Pick<RuntimeOptions, "config" | "database" | "cipher">,
+  echo?: (ti: TaskInstanceRow, text: string) => void,
 ): TaskRunnerDeps["openLog"] {
   const logging = o.config.values.logging;
   let masker: Masker | undefined;
@@ -138,6 +140,7 @@ export function fileLogs(
         maxBytes: logging.max_bytes_per_try,
         compress: logging.compress_finished,
         masker,
+        echo: echo && ((text: string) => echo(ti, text)),
       },
       ti,
     );

@@ -38,24 +38,18 @@ export function register(dags: Command): void {
         });
         process.stderr.write(`Testing ${dagId}: run ${run.run_id}\n`);
         const taskflow = createTaskFlowPool(ctx.config);
-        const fileLog = fileLogs({ config: ctx.config, database, cipher: ctx.cipher() });
+        // Every task's log, masked as in its file, also on stdout.
+        const echo = (ti: { task_id: string }, text: string) => {
+          for (const line of text.split("\n").filter(Boolean))
+            process.stdout.write(`[${ti.task_id}] ${line}\n`);
+        };
         const deps = createTaskRunnerDeps(
           {
             config: ctx.config,
             database,
             log,
             cipher: ctx.cipher(),
-            openLog: async (ti) => {
-              const file = await fileLog(ti);
-              return {
-                write(chunk, stream) {
-                  file.write(chunk, stream);
-                  for (const line of chunk.toString().split("\n").filter(Boolean))
-                    process.stdout.write(`[${ti.task_id}] ${line}\n`);
-                },
-                close: () => file.close(),
-              };
-            },
+            openLog: fileLogs({ config: ctx.config, database, cipher: ctx.cipher() }, echo),
           },
           taskflow,
         );
