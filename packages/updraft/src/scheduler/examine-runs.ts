@@ -13,6 +13,12 @@ import type { DagRunRow, Tables, TaskInstanceRow } from "../storage/schema.ts";
 import { fromDb, taskInstanceStore, type TaskInstanceKey } from "../storage/task-instances.ts";
 import { decideRun } from "./decide.ts";
 
+/** The columns of a task instance that scheduling decisions read. */
+type DecisionRow = Pick<
+  TaskInstanceRow,
+  "dag_id" | "run_id" | "task_id" | "map_index" | "state" | "next_retry_at"
+>;
+
 const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed", "removed"]);
 const UNSTARTED = new Set(["none", "scheduled", "queued", "up_for_retry"]);
 
@@ -92,7 +98,12 @@ async function examineRun(
   o: ExamineOptions,
 ): Promise<void> {
   const tis = taskInstanceStore(database);
-  const rows = await tis.listByRun(run.id);
+  // Only what the decisions need: this runs on every iteration for every running run.
+  const rows = (await trx
+    .selectFrom("task_instance")
+    .select(["dag_id", "run_id", "task_id", "map_index", "state", "next_retry_at"])
+    .where("dag_run_id", "=", run.id)
+    .execute()) satisfies DecisionRow[];
   if (
     dag.dagrunTimeout &&
     run.start_date &&
@@ -160,7 +171,7 @@ async function timeOut(
   database: Database,
   trx: Transaction<Tables>,
   run: DagRunRow,
-  rows: TaskInstanceRow[],
+  rows: DecisionRow[],
   o: ExamineOptions,
 ): Promise<void> {
   const tis = taskInstanceStore(database);
@@ -188,7 +199,7 @@ async function pastDependencies(
   trx: Transaction<Tables>,
   dag: SerializedDag,
   run: DagRunRow,
-  _rows: TaskInstanceRow[],
+  _rows: DecisionRow[],
 ) {
   const needs = dag.tasks.filter((t) => t.dependsOnPast || t.waitForDownstream);
   if (needs.length === 0 || run.logical_date === null) return () => true;

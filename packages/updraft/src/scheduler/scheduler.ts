@@ -40,6 +40,7 @@ export class Scheduler {
   #wake: (() => void) | null = null;
   #pending = false;
   #loop: Promise<void> | null = null;
+  #lastHousekeeping = 0;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -89,9 +90,14 @@ export class Scheduler {
     const now = this.#now();
     const database = this.#o.database;
     if (!(await this.#mayWork(now))) return { runsCreated: 0, queued: 0, active: false };
-    await jobStore(database).heartbeat(this.#jobId, null, now);
-    await taskInstanceStore(database).heartbeat(this.#o.executor.running(), now);
-    await rescueOrphans(database, { now, heartbeatTimeout: this.#o.heartbeatTimeout, log: this.#o.log });
+    // Heartbeats and the search for orphans run a few times per heartbeat timeout, not on every
+    // iteration: a busy scheduler iterates once per finished task.
+    if (Date.parse(now) - this.#lastHousekeeping >= (this.#o.heartbeatTimeout * 1000) / 6) {
+      this.#lastHousekeeping = Date.parse(now);
+      await jobStore(database).heartbeat(this.#jobId, null, now);
+      await taskInstanceStore(database).heartbeat(this.#o.executor.running(), now);
+      await rescueOrphans(database, { now, heartbeatTimeout: this.#o.heartbeatTimeout, log: this.#o.log });
+    }
     const runsCreated = await createDueRuns(database, { now, log: this.#o.log });
     await examineRuns(database, { now, log: this.#o.log, cancel: (key) => this.#o.executor.cancel(key) });
     await this.#stopCleared();

@@ -35,6 +35,9 @@ export function dagHash(dag: SerializedDag): string {
   return createHash("sha256").update(JSON.stringify(dag)).digest("hex");
 }
 
+/** Serialized DAGs by content hash (immutable per hash), shared by every store in the process. */
+const parsedDags = new Map<string, SerializedDag>();
+
 export function dagStore(database: Database) {
   const { db } = database;
 
@@ -249,13 +252,26 @@ export function dagStore(database: Database) {
       return db.selectFrom("dag").selectAll().where("dag_id", "=", dagId).executeTakeFirst();
     },
 
+    /** Parsed once per version: the hash is read first, and a known version costs no parse. */
     async getSerialized(dagId: string): Promise<SerializedDag | undefined> {
-      const row = await db
+      const head = await db
         .selectFrom("serialized_dag")
-        .select("data")
+        .select("dag_hash")
         .where("dag_id", "=", dagId)
         .executeTakeFirst();
-      return row && SerializedDagSchema.parse(JSON.parse(row.data));
+      if (!head) return undefined;
+      const cached = parsedDags.get(head.dag_hash);
+      if (cached) return cached;
+      const row = await db
+        .selectFrom("serialized_dag")
+        .select(["data", "dag_hash"])
+        .where("dag_id", "=", dagId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const dag = SerializedDagSchema.parse(JSON.parse(row.data));
+      if (parsedDags.size >= 256) parsedDags.delete(parsedDags.keys().next().value!);
+      parsedDags.set(row.dag_hash, dag);
+      return dag;
     },
 
     async setPaused(dagId: string, paused: boolean): Promise<boolean> {
