@@ -1,58 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SERIALIZED_DAG_VERSION, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
+import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
+import { serializedDag, serializedTask } from "../test-support/serialized.ts";
 import { forEachDatabase } from "../test-support/databases.ts";
 import { dagRunStore } from "./dag-runs.ts";
 
-function task(taskId: string, upstream: string[] = [], extra: Partial<SerializedTask> = {}): SerializedTask {
-  return {
-    taskId,
+const task = (taskId: string, upstream: string[] = [], extra: Partial<SerializedTask> = {}) =>
+  serializedTask(taskId, upstream, {
     kind: "bash",
-    upstream,
-    triggerRule: "all_success",
     retries: 2,
-    retryDelay: 300,
-    retryExponentialBackoff: false,
-    maxRetryDelay: null,
-    executionTimeout: null,
-    dependsOnPast: false,
-    waitForDownstream: false,
-    pool: "default_pool",
-    poolSlots: 1,
-    priorityWeight: 1,
-    weightRule: "downstream",
-    queue: "default",
-    owner: "o",
-    docMd: null,
-    memoryLimit: null,
     templateFields: { command: "true" },
-    args: [],
     ...extra,
-  };
-}
-
-const dag = (tasks: SerializedTask[]): SerializedDag =>
-  ({
-    version: SERIALIZED_DAG_VERSION,
-    dagId: "runs",
-    fileloc: "runs.ts",
-    description: null,
-    docMd: null,
-    schedule: null,
-    scheduleSemantics: "data_interval",
-    startDate: null,
-    endDate: null,
-    timezone: "UTC",
-    catchup: false,
-    maxActiveRuns: 16,
-    maxActiveTasks: 16,
-    dagrunTimeout: null,
-    params: {},
-    tags: [],
-    owner: "o",
-    isPausedUponCreation: null,
-    tasks,
-  }) as SerializedDag;
+  });
+const dag = (tasks: SerializedTask[]) => serializedDag("runs", tasks);
 
 const run = (runId: string, d: SerializedDag, logicalDate = "2025-01-01T00:00:00.000Z") => ({
   dag: d,

@@ -1,60 +1,22 @@
 /** The DAG store's conformance suite: syncing parse results, hashes, inactivity, import errors. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SERIALIZED_DAG_VERSION, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
+import type { SerializedDag } from "../core/serialized.ts";
+import { serializedDag, serializedTask } from "../test-support/serialized.ts";
 import { forEachDatabase } from "../test-support/databases.ts";
 import { dagStore } from "./dags.ts";
 
-function task(taskId: string, upstream: string[] = []): SerializedTask {
-  return {
-    taskId,
-    kind: "empty",
-    upstream,
-    triggerRule: "all_success",
-    retries: 0,
-    retryDelay: 300,
-    retryExponentialBackoff: false,
-    maxRetryDelay: null,
-    executionTimeout: null,
-    dependsOnPast: false,
-    waitForDownstream: false,
-    pool: "default_pool",
-    poolSlots: 1,
-    priorityWeight: 1,
-    weightRule: "downstream",
-    queue: "default",
-    owner: "team",
-    docMd: null,
-    memoryLimit: null,
-    templateFields: {},
-    args: [],
-  };
-}
+const task = (taskId: string, upstream: string[] = []) => serializedTask(taskId, upstream, { owner: "team" });
 
-function dag(dagId: string, fileloc: string, extra: Partial<SerializedDag> = {}): SerializedDag {
-  return {
-    version: SERIALIZED_DAG_VERSION,
-    dagId,
+const dag = (dagId: string, fileloc: string, extra: Partial<SerializedDag> = {}): SerializedDag =>
+  serializedDag(dagId, [task("start"), task("end", ["start"])], {
     fileloc,
-    description: null,
-    docMd: null,
     schedule: { kind: "cron", expression: "0 0 * * *", preset: "@daily" },
-    scheduleSemantics: "data_interval",
     startDate: "2025-01-01T00:00:00.000Z",
-    endDate: null,
-    timezone: "UTC",
-    catchup: false,
-    maxActiveRuns: 16,
-    maxActiveTasks: 16,
-    dagrunTimeout: null,
-    params: {},
     tags: ["a", "b"],
     owner: "team",
-    isPausedUponCreation: null,
-    tasks: [task("start"), task("end", ["start"])],
     ...extra,
-  };
-}
+  });
 
 const file = (
   fileloc: string,

@@ -1,7 +1,8 @@
 /** The claim's conformance suite: priorities, pools, parallelism, maxActiveTasks, concurrent claims. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SERIALIZED_DAG_VERSION, type SerializedDag, type SerializedTask } from "../../core/serialized.ts";
+import type { SerializedDag, SerializedTask } from "../../core/serialized.ts";
+import { serializedDag, serializedTask } from "../../test-support/serialized.ts";
 import { forEachDatabase } from "../../test-support/databases.ts";
 import type { Database } from "../database.ts";
 import { dagRunStore } from "../dag-runs.ts";
@@ -9,51 +10,11 @@ import { dagStore } from "../dags.ts";
 import { poolStore } from "../pools.ts";
 import { claimTaskInstances } from "./claim-task-instances.ts";
 
-const base: Omit<SerializedTask, "taskId"> = {
-  kind: "bash",
-  upstream: [],
-  triggerRule: "all_success",
-  retries: 0,
-  retryDelay: 300,
-  retryExponentialBackoff: false,
-  maxRetryDelay: null,
-  executionTimeout: null,
-  dependsOnPast: false,
-  waitForDownstream: false,
-  pool: "default_pool",
-  poolSlots: 1,
-  priorityWeight: 1,
-  weightRule: "absolute",
-  queue: "default",
-  owner: "o",
-  docMd: null,
-  memoryLimit: null,
-  templateFields: {},
-  args: [],
-};
-
 function dag(dagId: string, tasks: Partial<SerializedTask>[], maxActiveTasks = 16): SerializedDag {
-  return {
-    version: SERIALIZED_DAG_VERSION,
-    dagId,
-    fileloc: `${dagId}.ts`,
-    description: null,
-    docMd: null,
-    schedule: null,
-    scheduleSemantics: "data_interval",
-    startDate: null,
-    endDate: null,
-    timezone: "UTC",
-    catchup: false,
-    maxActiveRuns: 16,
-    maxActiveTasks,
-    dagrunTimeout: null,
-    params: {},
-    tags: [],
-    owner: "o",
-    isPausedUponCreation: null,
-    tasks: tasks.map((t, i) => ({ ...base, taskId: `t${i}`, ...t })),
-  } as SerializedDag;
+  const all = tasks.map((t, i) =>
+    serializedTask(`t${i}`, [], { kind: "bash", weightRule: "absolute", ...t }),
+  );
+  return serializedDag(dagId, all, { maxActiveTasks });
 }
 
 async function setup(database: Database, d: SerializedDag, runId = "r1") {
