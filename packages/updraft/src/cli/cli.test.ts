@@ -286,4 +286,21 @@ describe("updraft CLI", () => {
     const clean = json(cli(home, ["logs", "clean", "--retention-days", "0", "--dry-run", "-o", "json"]));
     assert.ok(clean.filesDeleted >= 1 && clean.dryRun === true);
   });
+
+  test("tasks test runs one task in a test run; tasks run reruns a finished task instance", () => {
+    const tested = cli(home, ["tasks", "test", "mine", "c", "2025-04-01"]);
+    assert.equal(tested.code, 0, tested.stderr);
+    assert.match(tested.stdout, /mine\.c in run manual__2025-04-01T00:00:00\+00:00: success/);
+    const states = json(
+      cli(home, ["tasks", "states-for-dag-run", "mine", "manual__2025-04-01T00:00:00+00:00", "-o", "json"]),
+    );
+    assert.deepEqual(
+      states.map((t: { task_id: string; state: string }) => `${t.task_id}:${t.state}`),
+      ["a:none", "b:none", "c:success", "d:none"],
+    );
+    const rerun = cli(home, ["tasks", "run", "mine", "c", "manual__2025-04-01T00:00:00+00:00"]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stdout, /running try 2 of/);
+    assert.equal(cli(home, ["tasks", "run", "mine", "nope", "manual__2025-04-01T00:00:00+00:00"]).code, 5);
+  });
 });

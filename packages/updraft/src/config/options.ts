@@ -103,6 +103,35 @@ export const OPTIONS = {
       description: "Seconds between scans of the DAGs folder by a running service.",
     },
   },
+  scheduler: {
+    loop_interval: {
+      type: "float",
+      default: 1,
+      description:
+        "Seconds between scheduler iterations when nothing wakes it (a finished task wakes it at once).",
+    },
+    task_heartbeat_timeout: {
+      type: "integer",
+      default: 30,
+      description:
+        "Seconds without a heartbeat after which a scheduler counts as dead and a running task as a zombie.",
+    },
+    graceful_shutdown_timeout: {
+      type: "integer",
+      default: 600,
+      description: "Seconds a stopping scheduler lets running tasks finish before it stops them.",
+    },
+    taskflow_workers: {
+      type: "integer",
+      default: 8,
+      description: "Most worker processes running TypeScript tasks at once.",
+    },
+    default_task_memory_limit: {
+      type: "integer",
+      default: 512,
+      description: "Memory limit in MiB of TypeScript tasks that set no memoryLimit.",
+    },
+  },
   security: {
     encryption_key: {
       type: "string",

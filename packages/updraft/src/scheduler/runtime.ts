@@ -51,9 +51,10 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
 }
 
 export function createTaskFlowPool(config: Config): TaskFlowPool {
+  const { scheduler, core } = config.values;
   return new TaskFlowPool({
-    maxWorkers: Math.max(1, Math.min(config.values.core.parallelism, 8)),
-    defaultMemoryLimit: 512,
+    maxWorkers: Math.max(1, Math.min(core.parallelism, scheduler.taskflow_workers)),
+    defaultMemoryLimit: scheduler.default_task_memory_limit,
   });
 }
 
@@ -78,10 +79,10 @@ export function createScheduler(o: RuntimeOptions): {
     database: o.database,
     executor,
     log: o.log,
-    loopIntervalMs: o.loopIntervalMs ?? 1000,
+    loopIntervalMs: o.loopIntervalMs ?? o.config.values.scheduler.loop_interval * 1000,
     parallelism: core.parallelism,
-    heartbeatTimeout: o.heartbeatTimeout ?? 30,
-    gracefulShutdownMs: o.gracefulShutdownMs ?? 30_000,
+    heartbeatTimeout: o.heartbeatTimeout ?? o.config.values.scheduler.task_heartbeat_timeout,
+    gracefulShutdownMs: o.gracefulShutdownMs ?? o.config.values.scheduler.graceful_shutdown_timeout * 1000,
     clock: o.clock,
   });
   return { scheduler, taskflow, close: () => taskflow.close() };
