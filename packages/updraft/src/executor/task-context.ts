@@ -3,20 +3,54 @@
  * values a TypeScript task gets from getCurrentContext(): ds, ts, logical_date, data interval,
  * run_id, dag_run.conf, params, var, conn, macros.
  */
+import { DateTime } from "luxon";
 import nunjucks from "nunjucks";
+import { pythonIsoformat } from "../core/timetables/index.ts";
 import { resolveParams } from "../core/params.ts";
 import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
 
-const isoNoMs = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "+00:00");
+/** Python's isoformat in UTC, as Airflow prints a logical date: fractions only when there are some. */
+const iso = (d: Date) => pythonIsoformat(d);
 const ds = (d: Date) => d.toISOString().slice(0, 10);
+const tsNodash = (d: Date) => iso(d).slice(0, 19).replace(/[-:]/g, "");
+const tsNodashWithTz = (d: Date) => iso(d).replace(/[-:]/g, "");
+
+// Airflow's filters, applied to a date string such as {{ data_interval_end | ds }}.
+for (const [name, fn] of [
+  ["ds", ds],
+  ["ds_nodash", (d: Date) => ds(d).replaceAll("-", "")],
+  ["ts", iso],
+  ["ts_nodash", tsNodash],
+  ["ts_nodash_with_tz", tsNodashWithTz],
+] as const) {
+  env.addFilter(name, (value: unknown) => fn(new Date(String(value))));
+}
 
 export interface Lookups {
   variables: Map<string, string>;
   connections: Map<string, Record<string, unknown>>;
+  /** The previous successful run of this DAG (for prev_*_success), if any. */
+  previousSuccess?: {
+    data_interval_start: string | null;
+    data_interval_end: string | null;
+    start_date: string | null;
+    end_date: string | null;
+  } | null;
 }
+
+/** Python dicts in templates have .get(key, default): `dag_run.conf.get('x')`, `var.value.get('k', 'd')`. */
+function withGet<T extends Record<string, unknown>>(record: T): T {
+  Object.defineProperty(record, "get", {
+    value: (key: string, fallback: unknown = null) => (key in record ? record[key] : fallback),
+    enumerable: false,
+  });
+  return record;
+}
+
+const isoOrNull = (value: string | null | undefined) => (value ? iso(new Date(value)) : null);
 
 export function buildContext(
   dag: SerializedDag,
@@ -29,15 +63,21 @@ export function buildContext(
   const conf = JSON.parse(run.conf ?? "{}") as Record<string, unknown>;
   const params = resolveParams(dag.dagId, dag.params, conf);
   const varJson = Object.fromEntries([...lookups.variables].map(([k, v]) => [k, safeJson(v)]));
+  const prev = lookups.previousSuccess ?? null;
   return {
     ds: ds(logical),
     ds_nodash: ds(logical).replaceAll("-", ""),
-    ts: isoNoMs(logical),
-    ts_nodash: isoNoMs(logical).slice(0, 19).replace(/[-:]/g, ""),
-    ts_nodash_with_tz: isoNoMs(logical).replace(/[-:]/g, ""),
-    logical_date: isoNoMs(logical),
-    data_interval_start: run.data_interval_start ? isoNoMs(new Date(run.data_interval_start)) : null,
-    data_interval_end: run.data_interval_end ? isoNoMs(new Date(run.data_interval_end)) : null,
+    ts: iso(logical),
+    ts_nodash: tsNodash(logical),
+    ts_nodash_with_tz: tsNodashWithTz(logical),
+    logical_date: iso(logical),
+    data_interval_start: isoOrNull(run.data_interval_start),
+    data_interval_end: isoOrNull(run.data_interval_end),
+    prev_data_interval_start_success: isoOrNull(prev?.data_interval_start),
+    prev_data_interval_end_success: isoOrNull(prev?.data_interval_end),
+    prev_start_date_success: isoOrNull(prev?.start_date),
+    prev_end_date_success: isoOrNull(prev?.end_date),
+    start_date: isoOrNull(ti.start_date),
     run_id: run.run_id,
     dag: { dag_id: dag.dagId, tags: dag.tags, owner: dag.owner },
     task: { task_id: task.taskId, kind: task.kind, retries: task.retries },
@@ -49,15 +89,15 @@ export function buildContext(
       dag_id: ti.dag_id,
       run_id: ti.run_id,
     },
-    dag_run: { run_id: run.run_id, run_type: run.run_type, conf, logical_date: isoNoMs(logical) },
-    params,
-    var: { value: Object.fromEntries(lookups.variables), json: varJson },
-    conn: Object.fromEntries(lookups.connections),
+    dag_run: { run_id: run.run_id, run_type: run.run_type, conf: withGet(conf), logical_date: iso(logical) },
+    params: withGet(params),
+    var: { value: withGet(Object.fromEntries(lookups.variables)), json: withGet(varJson) },
+    conn: withGet(Object.fromEntries([...lookups.connections].map(([id, c]) => [id, c]))),
     task_instance_key_str: `${dag.dagId}__${task.taskId}__${ds(logical).replaceAll("-", "")}`,
     test_mode: false,
     macros: {
       ds_add: (value: string, days: number) =>
-        ds(new Date(Date.parse(`${value}T00:00:00Z`) + days * 86_400_000)),
+        days ? ds(new Date(Date.parse(`${value}T00:00:00Z`) + days * 86_400_000)) : String(value),
       ds_format: (value: string, input: string, output: string) => dsFormat(value, input, output),
     },
   };
@@ -95,23 +135,38 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Airflow's macros.ds_format for the common strftime codes. */
-function dsFormat(value: string, input: string, output: string): string {
-  const codes = ["%Y", "%m", "%d"];
-  const pattern = new RegExp(
-    `^${input
-      .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-      .replace(/%Y/g, "(\\d{4})")
-      .replace(/%m/g, "(\\d{2})")
-      .replace(/%d/g, "(\\d{2})")}$`,
-  );
-  const order = [...input.matchAll(/%[Ymd]/g)].map((m) => m[0]);
-  const match = pattern.exec(value);
-  if (!match) throw new Error(`macros.ds_format: "${value}" does not match "${input}"`);
-  const parts = Object.fromEntries(order.map((code, i) => [code, match[i + 1]!]));
-  return codes.reduce((out, code) => out.replaceAll(code, parts[code] ?? code), output);
+/** strftime codes to luxon tokens: parsing accepts unpadded numbers as Python's strptime does. */
+const CODES: Record<string, [parse: string, format: string]> = {
+  "%Y": ["yyyy", "yyyy"],
+  "%y": ["yy", "yy"],
+  "%m": ["M", "MM"],
+  "%d": ["d", "dd"],
+  "%H": ["H", "HH"],
+  "%M": ["m", "mm"],
+  "%S": ["s", "ss"],
+  "%b": ["LLL", "LLL"],
+  "%B": ["LLLL", "LLLL"],
+  "%a": ["ccc", "ccc"],
+  "%A": ["cccc", "cccc"],
+  "%j": ["o", "ooo"],
+  "%%": ["'%'", "'%'"],
+};
+
+function toLuxon(pattern: string, which: 0 | 1): string {
+  return pattern
+    .split(/(%.)/)
+    .map((part) =>
+      part.startsWith("%") ? (CODES[part]?.[which] ?? part) : part ? `'${part.replace(/'/g, "''")}'` : "",
+    )
+    .join("");
 }
 
+/** Airflow's macros.ds_format: strptime with one format, strftime with another. */
+function dsFormat(value: string, input: string, output: string): string {
+  const parsed = DateTime.fromFormat(String(value), toLuxon(input, 0), { zone: "utc" });
+  if (!parsed.isValid) throw new Error(`macros.ds_format: "${value}" does not match "${input}"`);
+  return parsed.toFormat(toLuxon(output, 1));
+}
 /** Variables (and UPDRAFT_VAR_* from the environment, which win) and connections, for templates. */
 export async function loadLookups(
   needs: { variables: boolean; connections: boolean },
@@ -158,7 +213,15 @@ export async function loadLookups(
 }
 
 /** Which lookups a task's templates use, so a task that uses none costs no query. */
-export function lookupNeeds(fields: Record<string, unknown>): { variables: boolean; connections: boolean } {
+export function lookupNeeds(fields: Record<string, unknown>): {
+  variables: boolean;
+  connections: boolean;
+  previousSuccess: boolean;
+} {
   const text = JSON.stringify(fields);
-  return { variables: /\bvar\./.test(text), connections: /\bconn\./.test(text) };
+  return {
+    variables: /\bvar\./.test(text),
+    connections: /\bconn\./.test(text),
+    previousSuccess: /\bprev_/.test(text),
+  };
 }

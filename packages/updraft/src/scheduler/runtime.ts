@@ -11,7 +11,7 @@ import { runTaskInstance, type TaskRunnerDeps } from "../executor/run-task-insta
 import type { Logger } from "../logging.ts";
 import { TaskFlowPool } from "../runner/taskflow-pool.ts";
 import type { Database } from "../storage/database.ts";
-import type { TaskInstanceRow } from "../storage/schema.ts";
+import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import { connectionStore } from "../storage/connections.ts";
@@ -115,11 +115,29 @@ function defaultRender(database: Database, cipher: SecretCipher | undefined): Ta
       variables: () => variableStore(database, cipher!).list(),
       connections: () => connectionStore(database, cipher!).list(),
     });
+    // TypeScript tasks may read any context value, so they always get the previous success too.
+    if (needs.previousSuccess || task.kind !== "bash")
+      lookups.previousSuccess = await previousSuccess(database, run);
     const context = buildContext(dag, task, run, ti, lookups);
     const fields = renderFields(task.templateFields, context, `task "${task.taskId}"`);
     // TypeScript tasks get the context as JSON: functions (macros) stay behind.
     return { fields, context: JSON.parse(JSON.stringify(context)) as Record<string, unknown> };
   };
+}
+
+/** The DAG's latest successful run before this one (Airflow's prev_*_success). */
+async function previousSuccess(database: Database, run: DagRunRow) {
+  if (run.logical_date === null) return null;
+  const prev = await database.db
+    .selectFrom("dag_run")
+    .select(["data_interval_start", "data_interval_end", "start_date", "end_date"])
+    .where("dag_id", "=", run.dag_id)
+    .where("state", "=", "success")
+    .where("logical_date", "<", run.logical_date)
+    .orderBy("logical_date", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return prev ?? null;
 }
 
 /** Task logs as files, with the current secrets masked (re-read at most every 30 s). */

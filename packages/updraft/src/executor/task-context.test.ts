@@ -1,0 +1,124 @@
+/** The template context against the worked examples of Airflow's template reference. */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
+import { serializedDag, serializedTask } from "../test-support/serialized.ts";
+import { buildContext, renderFields, type Lookups } from "./task-context.ts";
+
+const task = serializedTask("extract");
+const dag = serializedDag("example_dag", [task]);
+const ti = {
+  try_number: 1,
+  max_tries: 0,
+  map_index: -1,
+  task_id: "extract",
+  dag_id: "example_dag",
+  run_id: "r",
+  start_date: "2024-01-16T00:00:05.000Z",
+} as TaskInstanceRow;
+const run = (extra: Partial<DagRunRow>) =>
+  ({
+    run_id: "scheduled__2024-01-15T00:00:00+00:00",
+    run_type: "scheduled",
+    conf: '{"x": 1}',
+    logical_date: "2024-01-15T00:00:00.000Z",
+    run_after: "2024-01-16T00:00:00.000Z",
+    data_interval_start: "2024-01-15T00:00:00.000Z",
+    data_interval_end: "2024-01-16T00:00:00.000Z",
+    ...extra,
+  }) as DagRunRow;
+const none: Lookups = { variables: new Map(), connections: new Map() };
+const render = (template: string, r = run({}), lookups = none) =>
+  renderFields({ f: template }, buildContext(dag, task, r, ti, lookups), "test").f;
+
+describe("worked example 2: a daily DAG, the run covering 2024-01-15 (data-interval semantics)", () => {
+  const cases: [string, string][] = [
+    ["{{ ds }} / {{ ds_nodash }}", "2024-01-15 / 20240115"],
+    ["{{ ts }}", "2024-01-15T00:00:00+00:00"],
+    ["{{ ts_nodash }} / {{ ts_nodash_with_tz }}", "20240115T000000 / 20240115T000000+0000"],
+    [
+      "{{ data_interval_start }} .. {{ data_interval_end }}",
+      "2024-01-15T00:00:00+00:00 .. 2024-01-16T00:00:00+00:00",
+    ],
+    ["{{ logical_date }}", "2024-01-15T00:00:00+00:00"],
+    ["{{ task_instance_key_str }}", "example_dag__extract__20240115"],
+    ["{{ run_id }}", "scheduled__2024-01-15T00:00:00+00:00"],
+    ["{{ macros.ds_add(ds, 7) }}", "2024-01-22"],
+    ["{{ dag_run.conf.get('x') }}", "1"],
+    ["{{ dag_run.conf.get('missing', 'fallback') }}", "fallback"],
+    ["{{ data_interval_end | ds }}", "2024-01-16"],
+  ];
+  for (const [template, expected] of cases) test(template, () => assert.equal(render(template), expected));
+});
+
+describe("formatting rules and macros", () => {
+  test("a sub-second logical date keeps its fraction in ts and ts_nodash_with_tz, not in ts_nodash", () => {
+    const r = run({ logical_date: "2024-03-10T07:00:00.123Z" });
+    assert.equal(
+      render("{{ ts }}|{{ ts_nodash }}|{{ ts_nodash_with_tz }}", r),
+      "2024-03-10T07:00:00.123000+00:00|20240310T070000|20240310T070000.123000+0000",
+    );
+  });
+  test("ds_add and ds_format, the reference's vectors", () => {
+    assert.equal(
+      render(
+        '{{ macros.ds_add("2015-01-01", 5) }} {{ macros.ds_add("2015-01-06", -5) }} {{ macros.ds_add("2024-03-01", -1) }} {{ macros.ds_add("2024-01-15", 0) }}',
+      ),
+      "2015-01-06 2015-01-01 2024-02-29 2024-01-15",
+    );
+    assert.equal(
+      render(
+        '{{ macros.ds_format("2015-01-01", "%Y-%m-%d", "%m-%d-%y") }} {{ macros.ds_format("1/5/2015", "%m/%d/%Y", "%Y-%m-%d") }}',
+      ),
+      "01-01-15 2015-01-05",
+    );
+  });
+  test("prev_*_success from the previous successful run, None without one", () => {
+    const lookups: Lookups = {
+      ...none,
+      previousSuccess: {
+        data_interval_start: "2024-01-14T00:00:00.000Z",
+        data_interval_end: "2024-01-15T00:00:00.000Z",
+        start_date: "2024-01-15T00:00:01.000Z",
+        end_date: "2024-01-15T00:02:00.000Z",
+      },
+    };
+    assert.equal(
+      render("{{ prev_data_interval_start_success }} {{ prev_start_date_success }}", run({}), lookups),
+      "2024-01-14T00:00:00+00:00 2024-01-15T00:00:01+00:00",
+    );
+    // Printing a missing value is an error (it catches typos); Airflow users write `or` for a default.
+    assert.equal(render('{{ prev_data_interval_end_success or "none yet" }}'), "none yet");
+  });
+  test("worked example 1's connection and variable lookups, with .get()", () => {
+    const lookups: Lookups = {
+      variables: new Map([["region", "eu"]]),
+      connections: new Map([
+        [
+          "a_connection",
+          {
+            host: "hostvalue",
+            login: "loginvalue",
+            schema: "schemavalues",
+            extra_dejson: { extra__asana__workspace: "extra1" },
+          },
+        ],
+      ]),
+    };
+    assert.equal(
+      render(
+        '{{ conn.a_connection.host }} {{ conn.get("a_connection").host }} {{ conn.a_connection.extra_dejson.extra__asana__workspace }}',
+        run({}),
+        lookups,
+      ),
+      "hostvalue hostvalue extra1",
+    );
+    assert.equal(
+      render("{{ var.value.region }} {{ var.value.get('nope', 'dflt') }}", run({}), lookups),
+      "eu dflt",
+    );
+  });
+  test("an undefined variable is an error naming the field", () => {
+    assert.throws(() => render("{{ nope }}"), /test: the template in fields\.f could not be rendered/);
+  });
+});
