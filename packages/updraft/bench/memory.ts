@@ -3,7 +3,7 @@
  * peak of 10, 100 and 1,000 bash tasks sleeping at the same time (SQLite, the local executor). Baseline
  * in the same run: the idle scheduler. Target: 1,000 running tasks cost at most 50 MB over idle.
  *
- *   npm run bench:memory [-- --counts 10,100,1000 --sleep 8]
+ *   npm run bench:memory [-- --counts 10,100,1000 --sleep 30 --alloc-profile FILE.heapprofile]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +21,12 @@ import { migrateDatabase } from "../src/storage/migrate.ts";
 import { poolStore } from "../src/storage/pools.ts";
 
 const { values } = parseArgs({
-  options: { counts: { type: "string", default: "10,100,1000" }, sleep: { type: "string", default: "8" } },
+  options: {
+    counts: { type: "string", default: "10,100,1000" },
+    sleep: { type: "string", default: "30" },
+    /** Writes a sampling profile of every allocation (collected or not), to find what churns the heap. */
+    "alloc-profile": { type: "string" },
+  },
 });
 const COUNTS = values.counts.split(",").map(Number);
 const MAX = Math.max(...COUNTS);
@@ -58,6 +63,16 @@ const { scheduler, close } = createScheduler({
   loopIntervalMs: 200,
 });
 await scheduler.start();
+const { Session } = await import("node:inspector/promises");
+const session = new Session();
+if (values["alloc-profile"]) {
+  session.connect();
+  await session.post("HeapProfiler.startSampling", {
+    samplingInterval: 32768,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  } as never);
+}
 const mib = (b: number) => b / 2 ** 20;
 await new Promise((r) => setTimeout(r, 2000));
 globalThis.gc?.();
@@ -87,6 +102,11 @@ for (const n of COUNTS) {
     `${mib(peak).toFixed(0)} MiB`,
     `+${mib(peak - idle).toFixed(0)} MiB`,
   ]);
+}
+if (values["alloc-profile"]) {
+  const { profile } = (await session.post("HeapProfiler.stopSampling")) as { profile: unknown };
+  writeFileSync(values["alloc-profile"], JSON.stringify(profile));
+  console.error(`allocation profile written to ${values["alloc-profile"]} (open it in Chrome DevTools)`);
 }
 await scheduler.stop();
 await close();

@@ -22,10 +22,15 @@ import { dagRunStore } from "../src/storage/dag-runs.ts";
 import { migrateDatabase } from "../src/storage/migrate.ts";
 
 const { values } = parseArgs({
-  options: { tasks: { type: "string", default: "1000" }, chain: { type: "string", default: "200" } },
+  options: {
+    tasks: { type: "string", default: "1000" },
+    chain: { type: "string", default: "200" },
+    cases: { type: "string", default: "ts,bash,baseline,chain" },
+  },
 });
 const N = Number(values.tasks);
 const CHAIN = Number(values.chain);
+const CASES = new Set(values.cases.split(","));
 const PARALLELISM = 32;
 
 const DAGS = {
@@ -115,31 +120,39 @@ const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const rows: string[][] = [];
 const rssIdle = process.memoryUsage().rss;
-const ts = await runToEnd("fan_ts");
-rows.push([
-  `fan-out/in of ${N} no-op TypeScript tasks`,
-  `${(ts.ms / 1000).toFixed(2)} s`,
-  `${((N + 2) / (ts.ms / 1000)).toFixed(0)} TI/s`,
-]);
-const sh = await runToEnd("fan_bash");
-rows.push([
-  `fan-out/in of ${N} bash \`true\` tasks`,
-  `${(sh.ms / 1000).toFixed(2)} s`,
-  `${((N + 2) / (sh.ms / 1000)).toFixed(0)} TI/s`,
-]);
-const base = await baseline();
-rows.push([
-  `baseline: ${N} bare \`bash -c true\` spawns, ${PARALLELISM} at a time`,
-  `${(base / 1000).toFixed(2)} s`,
-  `${(N / (base / 1000)).toFixed(0)} /s`,
-]);
-const ch = await runToEnd("chain");
-const gaps = await chainLatencies(ch.runId);
-rows.push([
-  `${CHAIN}-task chain: upstream end -> downstream start`,
-  `p50 ${pct(gaps, 50)} ms`,
-  `p99 ${pct(gaps, 99)} ms`,
-]);
+if (CASES.has("ts")) {
+  const ts = await runToEnd("fan_ts");
+  rows.push([
+    `fan-out/in of ${N} no-op TypeScript tasks`,
+    `${(ts.ms / 1000).toFixed(2)} s`,
+    `${((N + 2) / (ts.ms / 1000)).toFixed(0)} TI/s`,
+  ]);
+}
+if (CASES.has("bash")) {
+  const sh = await runToEnd("fan_bash");
+  rows.push([
+    `fan-out/in of ${N} bash \`true\` tasks`,
+    `${(sh.ms / 1000).toFixed(2)} s`,
+    `${((N + 2) / (sh.ms / 1000)).toFixed(0)} TI/s`,
+  ]);
+}
+if (CASES.has("baseline")) {
+  const base = await baseline();
+  rows.push([
+    `baseline: ${N} bare \`bash -c true\` spawns, ${PARALLELISM} at a time`,
+    `${(base / 1000).toFixed(2)} s`,
+    `${(N / (base / 1000)).toFixed(0)} /s`,
+  ]);
+}
+if (CASES.has("chain")) {
+  const ch = await runToEnd("chain");
+  const gaps = await chainLatencies(ch.runId);
+  rows.push([
+    `${CHAIN}-task chain: upstream end -> downstream start`,
+    `p50 ${pct(gaps, 50)} ms`,
+    `p99 ${pct(gaps, 99)} ms`,
+  ]);
+}
 rows.push([
   "scheduler process RSS: idle -> after the runs",
   `${(rssIdle / 2 ** 20).toFixed(0)} MiB`,

@@ -117,8 +117,28 @@ export const SerializedDagSchema = z.object({
 });
 export type SerializedDag = z.infer<typeof SerializedDagSchema>;
 
+const downstreamMemo = new WeakMap<SerializedDag, Map<string, string[]>>();
+const taskMemo = new WeakMap<SerializedDag, Map<string, { task: SerializedTask; position: number }>>();
+
+/** Each task's direct downstream task ids (computed once per DAG object; treat it as read-only). */
 export function downstreamOf(dag: SerializedDag): Map<string, string[]> {
-  const out = new Map<string, string[]>(dag.tasks.map((t) => [t.taskId, []]));
+  let out = downstreamMemo.get(dag);
+  if (out) return out;
+  out = new Map<string, string[]>(dag.tasks.map((t) => [t.taskId, []]));
   for (const task of dag.tasks) for (const up of task.upstream) out.get(up)?.push(task.taskId);
+  downstreamMemo.set(dag, out);
   return out;
+}
+
+/** A task by id, with its position in the topological order (computed once per DAG object). */
+export function taskById(
+  dag: SerializedDag,
+  taskId: string,
+): { task: SerializedTask; position: number } | undefined {
+  let byId = taskMemo.get(dag);
+  if (!byId) {
+    byId = new Map(dag.tasks.map((task, position) => [task.taskId, { task, position }]));
+    taskMemo.set(dag, byId);
+  }
+  return byId.get(taskId);
 }

@@ -26,6 +26,8 @@ export interface TaskRunnerDeps {
   /** Absolute path of a DAG file from its stored fileloc. */
   resolveFile(fileloc: string): string;
   loadDag(dagId: string, dagHash: string | null): Promise<SerializedDag>;
+  /** A short version of a DAG file's content (a TaskFlow worker reloads the file when it changes). */
+  fileVersion(fileloc: string): Promise<string>;
   /** Renders the task's template fields with the run's context; returns them and the context. */
   render(input: RenderInput): Promise<{ fields: Record<string, unknown>; context: Record<string, unknown> }>;
   openLog(ti: TaskInstanceRow): Promise<TaskLog>;
@@ -57,19 +59,8 @@ export async function runTaskInstance(
 ): Promise<void> {
   const now = () => nowIso(deps.clock);
   const tis = taskInstanceStore(deps.database);
-  const before = await tis.get(claimed);
-  if (!before || before.state !== "queued") return; // cleared or taken over meanwhile
-  const run = await deps.database.db
-    .selectFrom("dag_run")
-    .selectAll()
-    .where("id", "=", before.dag_run_id)
-    .executeTakeFirstOrThrow();
-  const dag = await deps.loadDag(claimed.dagId, run.dag_hash);
-  const task = dag.tasks.find((t) => t.taskId === claimed.taskId);
   const started = now();
-  const tryNumber = before.try_number + 1;
-  const moved = await tis.transition(claimed, "queued", "running", {
-    try_number: tryNumber,
+  const ti = await tis.startTry(claimed, {
     start_date: started,
     end_date: null,
     duration: null,
@@ -78,15 +69,23 @@ export async function runTaskInstance(
     last_heartbeat_at: started,
     next_retry_at: null,
   });
-  if (!moved) return;
-  const ti = (await tis.get(claimed))!;
+  if (!ti) return; // cleared or taken over meanwhile
+  const tryNumber = ti.try_number;
   const log = await deps.openLog(ti);
+  let task: SerializedTask | undefined;
   let result: Result;
   try {
     log.write(
       `running try ${tryNumber} of ${ti.max_tries + 1} of task "${claimed.taskId}" (${ti.operator}) on ${hostname()}\n`,
       "runner",
     );
+    const run = await deps.database.db
+      .selectFrom("dag_run")
+      .selectAll()
+      .where("id", "=", ti.dag_run_id)
+      .executeTakeFirstOrThrow();
+    const dag = await deps.loadDag(claimed.dagId, run.dag_hash);
+    task = dag.tasks.find((t) => t.taskId === claimed.taskId);
     result = task
       ? await execute(deps, { dag, task, run, ti }, log, signal)
       : {
@@ -114,14 +113,15 @@ async function execute(
   const { task, ti, run } = input;
   if (task.kind === "empty") return { state: "success" };
   const { fields, context } = await deps.render(input);
-  await deps.database.db
-    .updateTable("task_instance")
-    .set({ rendered_fields: JSON.stringify(fields) })
-    .where("dag_id", "=", ti.dag_id)
-    .where("run_id", "=", ti.run_id)
-    .where("task_id", "=", ti.task_id)
-    .where("map_index", "=", ti.map_index)
-    .execute();
+  if (Object.keys(fields).length > 0)
+    await deps.database.db
+      .updateTable("task_instance")
+      .set({ rendered_fields: JSON.stringify(fields) })
+      .where("dag_id", "=", ti.dag_id)
+      .where("run_id", "=", ti.run_id)
+      .where("task_id", "=", ti.task_id)
+      .where("map_index", "=", ti.map_index)
+      .execute();
   if (task.kind === "bash")
     return bashResult(await runBashTask(bashRequest(fields, ti, run, task, signal), log));
   if (task.kind === "task") return runTaskFlow(deps, input, context, log, signal);
@@ -187,15 +187,11 @@ async function runTaskFlow(
     (ref) => pulled.get(`${ref.taskId}\u0000${ref.key}`) as never,
   ) as unknown[];
   // The file's content hash: a worker that loaded an older version of the file loads it afresh.
-  const file = await deps.database.db
-    .selectFrom("dag_file")
-    .select("content_hash")
-    .where("fileloc", "=", dag.fileloc)
-    .executeTakeFirst();
+  const version = await deps.fileVersion(dag.fileloc);
   const outcome = await deps.taskflow.run({
     request: {
       path: deps.resolveFile(dag.fileloc),
-      version: (file?.content_hash ?? "0").slice(0, 16),
+      version,
       dagId: dag.dagId,
       taskId: task.taskId,
       args,

@@ -21,6 +21,8 @@ export interface TaskFlowPoolOptions {
   defaultMemoryLimit: number;
   /** An idle worker exits after this long, so an idle installation holds no workers. */
   idleTimeoutMs?: number;
+  /** How long a task waits for a busy worker before the pool starts another (default 25 ms). */
+  spawnDelayMs?: number;
 }
 
 export interface TaskFlowRun {
@@ -41,6 +43,10 @@ interface Worker {
   memoryLimit: number;
   busy: boolean;
   stderr: string;
+  /** It has answered once (its DAG module is loaded). */
+  started: boolean;
+  /** When its current task was handed to it (null when idle). */
+  busySince: number | null;
   idleTimer?: NodeJS.Timeout;
 }
 
@@ -50,6 +56,8 @@ export class TaskFlowPool {
   readonly #waiting: (() => void)[] = [];
   #nextId = 1;
   #closed = false;
+  /** Workers started that have not answered their first task yet. */
+  #starting = 0;
 
   constructor(options: TaskFlowPoolOptions) {
     this.#options = options;
@@ -74,7 +82,15 @@ export class TaskFlowPool {
     for (const worker of this.#workers) this.#discard(worker);
   }
 
+  /**
+   * An idle worker with the same memory limit, or a new one. Starting a worker costs a few hundred
+   * milliseconds of CPU (Node, the SDK, the DAG module), so the pool grows one worker at a time and
+   * only when a task has waited `spawnDelayMs` for a free one: short tasks share a few workers, long
+   * ones get up to `maxWorkers`.
+   */
   async #acquire(memoryLimit: number): Promise<Worker> {
+    const since = performance.now();
+    const delay = this.#options.spawnDelayMs ?? 25;
     for (;;) {
       if (this.#closed) throw new Error("the TaskFlow pool is closed");
       const idle = [...this.#workers].find((w) => !w.busy && w.memoryLimit === memoryLimit);
@@ -85,18 +101,32 @@ export class TaskFlowPool {
       }
       const spare = [...this.#workers].find((w) => !w.busy);
       if (spare && this.#workers.size >= this.#options.maxWorkers) this.#discard(spare);
-      if (this.#workers.size < this.#options.maxWorkers) return this.#spawn(memoryLimit);
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      const waited = performance.now() - since;
+      const mayGrow = this.#workers.size < this.#options.maxWorkers;
+      const noneFits = ![...this.#workers].some((w) => w.memoryLimit === memoryLimit);
+      // Workers that each finish a task in a millisecond serve a queue faster than a new one starts;
+      // only workers held by long tasks call for another.
+      const allHeld = [...this.#workers].every(
+        (w) => w.busySince !== null && performance.now() - w.busySince >= delay,
+      );
+      if (mayGrow && (noneFits || (this.#starting === 0 && waited >= delay && allHeld)))
+        return this.#spawn(memoryLimit);
+      await new Promise<void>((resolve) => {
+        this.#waiting.push(resolve);
+        if (mayGrow) setTimeout(resolve, Math.max(1, delay - waited)).unref();
+      });
     }
   }
 
   #release(worker: Worker): void {
     worker.busy = false;
+    worker.busySince = null;
     if (this.#workers.has(worker)) {
       worker.idleTimer = setTimeout(() => this.#discard(worker), this.#options.idleTimeoutMs ?? 60_000);
       worker.idleTimer.unref();
     }
-    this.#waiting.shift()?.();
+    // Every waiter looks again (a handful at most): one takes this worker, the rest wait on.
+    for (const wake of this.#waiting.splice(0)) wake();
   }
 
   #spawn(memoryLimit: number): Worker {
@@ -110,7 +140,15 @@ export class TaskFlowPool {
       // Its own process group: stopping a task kills whatever the task started too.
       detached: true,
     });
-    const worker: Worker = { child, memoryLimit, busy: true, stderr: "" };
+    const worker: Worker = { child, memoryLimit, busy: true, stderr: "", started: false, busySince: null };
+    this.#starting++;
+    const ready = () => {
+      if (worker.started) return;
+      worker.started = true;
+      this.#starting--;
+    };
+    child.once("message", ready);
+    child.once("exit", ready);
     child.stderr?.on("data", (chunk: Buffer) => {
       worker.stderr = (worker.stderr + chunk.toString()).slice(-STDERR_TAIL);
     });
@@ -128,6 +166,7 @@ export class TaskFlowPool {
 
   #execute(worker: Worker, task: TaskFlowRun, memoryLimit: number): Promise<TaskFlowOutcome> {
     const id = this.#nextId++;
+    worker.busySince = performance.now();
     worker.stderr = "";
     return new Promise((resolve) => {
       const finish = (outcome: TaskFlowOutcome, discard = false) => {

@@ -99,25 +99,29 @@ export function countUpstream(
   upstream: readonly string[],
   states: ReadonlyMap<string, TiState>,
 ): UpstreamCounts {
-  const c: UpstreamCounts = {
-    total: upstream.length,
-    success: 0,
-    failed: 0,
-    upstreamFailed: 0,
-    skipped: 0,
-    removed: 0,
-    done: 0,
-  };
-  for (const id of upstream) {
-    const s = states.get(id) ?? "none";
-    if (s === "success") c.success++;
-    else if (s === "failed") c.failed++;
-    else if (s === "upstream_failed") c.upstreamFailed++;
-    else if (s === "skipped") c.skipped++;
-    else if (s === "removed") c.removed++;
-    if (DONE.has(s)) c.done++;
-  }
+  const c = emptyCounts(upstream.length);
+  for (const id of upstream) tally(c, states.get(id) ?? "none", 1);
   return c;
+}
+
+/** The counts over `total` upstream task instances from how many are in each state. */
+export function countStates(byState: Iterable<[TiState, number]>, total: number): UpstreamCounts {
+  const c = emptyCounts(total);
+  for (const [state, n] of byState) tally(c, state, n);
+  return c;
+}
+
+function emptyCounts(total: number): UpstreamCounts {
+  return { total, success: 0, failed: 0, upstreamFailed: 0, skipped: 0, removed: 0, done: 0 };
+}
+
+function tally(c: UpstreamCounts, s: TiState, n: number): void {
+  if (s === "success") c.success += n;
+  else if (s === "failed") c.failed += n;
+  else if (s === "upstream_failed") c.upstreamFailed += n;
+  else if (s === "skipped") c.skipped += n;
+  else if (s === "removed") c.removed += n;
+  if (DONE.has(s)) c.done += n;
 }
 
 /** Decides every not-yet-started task of a run, propagating settled states to a fixed point. */

@@ -4,7 +4,7 @@
  * dagrunTimeout ends overdue runs, and a run whose task instances are all finished gets its state.
  * Each run is examined in its own transaction, its row locked (SKIP LOCKED) so schedulers share runs.
  */
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import { downstreamOf, type SerializedDag } from "../core/serialized.ts";
 import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
@@ -12,6 +12,7 @@ import { dagStore } from "../storage/dags.ts";
 import type { DagRunRow, Tables, TaskInstanceRow } from "../storage/schema.ts";
 import { fromDb, taskInstanceStore, type TaskInstanceKey } from "../storage/task-instances.ts";
 import { decideRun } from "./decide.ts";
+import { decideDownstream } from "./decide-downstream.ts";
 
 /** The columns of a task instance that scheduling decisions read. */
 type DecisionRow = Pick<
@@ -29,10 +30,16 @@ export interface ExamineOptions {
   cancel: (key: TaskInstanceKey) => boolean;
   /** Only these runs (after a task finished); default: every running run. */
   runIds?: number[];
+  /**
+   * Task instances that finished, by run id: those runs get the light examination (only what lies
+   * downstream of them is decided) instead of the full one.
+   */
+  changed?: ReadonlyMap<number, readonly string[]>;
 }
 
 export async function examineRuns(database: Database, o: ExamineOptions): Promise<void> {
-  if (!o.runIds) await startQueuedRuns(database, o.now);
+  const only = o.changed ? [...o.changed.keys()] : o.runIds;
+  if (!only) await startQueuedRuns(database, o.now);
   let q = database.db
     .selectFrom("dag_run")
     .select(["id", "dag_id"])
@@ -40,7 +47,7 @@ export async function examineRuns(database: Database, o: ExamineOptions): Promis
     .orderBy("last_scheduling_decision")
     .orderBy("id")
     .limit(200);
-  if (o.runIds) q = q.where("id", "in", o.runIds.length ? o.runIds : [-1]);
+  if (only) q = q.where("id", "in", only.length ? only : [-1]);
   const dags = new Map<string, SerializedDag | undefined>();
   for (const { id, dag_id } of await q.execute()) {
     // Read outside the transaction: on SQLite the transaction holds the only connection.
@@ -51,7 +58,18 @@ export async function examineRuns(database: Database, o: ExamineOptions): Promis
       let lock = trx.selectFrom("dag_run").selectAll().where("id", "=", id).where("state", "=", "running");
       if (database.adapter.capabilities.supportsSkipLocked) lock = lock.forUpdate().skipLocked();
       const run = await lock.executeTakeFirst();
-      if (run) await examineRun({ ...database, db: trx }, trx, dag, run, o);
+      if (!run) return;
+      const changed = o.changed?.get(id);
+      if (changed && !overdue(dag, run, o.now)) {
+        const mayStart = await pastDependencies(trx, dag, run);
+        const light = await decideDownstream({ ...database, db: trx }, trx, dag, run, changed, {
+          now: o.now,
+          mayStart,
+        });
+        if (light === "done") return;
+      }
+      if (!changed && (await untouched(trx, dag, run, o.now))) return;
+      await examineRun({ ...database, db: trx }, trx, dag, run, o);
     });
   }
 }
@@ -104,13 +122,7 @@ async function examineRun(
     .select(["dag_id", "run_id", "task_id", "map_index", "state", "next_retry_at"])
     .where("dag_run_id", "=", run.id)
     .execute()) satisfies DecisionRow[];
-  if (
-    dag.dagrunTimeout &&
-    run.start_date &&
-    Date.parse(o.now) - Date.parse(run.start_date) > dag.dagrunTimeout * 1000
-  ) {
-    return timeOut(database, trx, run, rows, o);
-  }
+  if (overdue(dag, run, o.now)) return timeOut(database, trx, run, rows, o);
   const states = new Map(rows.map((r) => [r.task_id, fromDb(r.state) as string]));
   for (const ti of rows) {
     if (ti.state === "up_for_retry" && (ti.next_retry_at === null || ti.next_retry_at <= o.now)) {
@@ -118,7 +130,7 @@ async function examineRun(
         states.set(ti.task_id, "scheduled");
     }
   }
-  const past = await pastDependencies(trx, dag, run, rows);
+  const past = await pastDependencies(trx, dag, run);
   const decision = decideRun(dag, states, (taskId) => past(taskId));
   for (const [taskId, state] of decision.settled) {
     if (
@@ -152,6 +164,40 @@ async function examineRun(
     .where("id", "=", run.id)
     .execute();
   if (finalState) o.log.info({ dagId: run.dag_id, runId: run.run_id, state: finalState }, "run finished");
+}
+
+/**
+ * Nothing to decide in a run when none of its task instances changed since its last decision, no
+ * retry delay has passed and no timeout is due: one aggregate row instead of the whole run. Runs whose
+ * tasks depend on the previous run are always examined (what they wait for is in another run).
+ */
+async function untouched(trx: Transaction<Tables>, dag: SerializedDag, run: DagRunRow, now: string) {
+  if (run.last_scheduling_decision === null || dag.dagrunTimeout !== null) return false;
+  if (dag.tasks.some((t) => t.dependsOnPast || t.waitForDownstream)) return false;
+  const row = await trx
+    .selectFrom("task_instance")
+    .select((eb) => [
+      eb.fn.max("updated_at").as("changed"),
+      // A retry without a time is due now: '' sorts before any time.
+      sql<string | null>`min(case when state = 'up_for_retry' then coalesce(next_retry_at, '') end)`.as(
+        "retry_at",
+      ),
+    ])
+    .where("dag_run_id", "=", run.id)
+    .executeTakeFirst();
+  if (!row) return false;
+  const changed = row.changed as string | null;
+  const retryAt = row.retry_at as string | null;
+  // Strictly before: a change in the same millisecond as the decision is examined once more.
+  return (changed === null || changed < run.last_scheduling_decision) && (retryAt === null || retryAt > now);
+}
+
+function overdue(dag: SerializedDag, run: DagRunRow, now: string): boolean {
+  return (
+    dag.dagrunTimeout !== null &&
+    run.start_date !== null &&
+    Date.parse(now) - Date.parse(run.start_date) > dag.dagrunTimeout * 1000
+  );
 }
 
 /** Airflow: a finished run succeeded when every leaf succeeded or was skipped, else it failed. */
@@ -199,8 +245,7 @@ async function pastDependencies(
   trx: Transaction<Tables>,
   dag: SerializedDag,
   run: DagRunRow,
-  _rows: DecisionRow[],
-) {
+): Promise<(taskId: string) => boolean> {
   const needs = dag.tasks.filter((t) => t.dependsOnPast || t.waitForDownstream);
   if (needs.length === 0 || run.logical_date === null) return () => true;
   const previous = await trx

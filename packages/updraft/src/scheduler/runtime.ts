@@ -43,6 +43,7 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
     taskflow,
     resolveFile: (fileloc) => resolveFileloc(fileloc, core.dags_folder),
     loadDag: cachedDagLoader(o.database),
+    fileVersion: cachedFileVersion(o.database),
     render: o.render ?? defaultRender(o.database, o.cipher),
     openLog: o.openLog ?? fileLogs(o),
     xcomMaxSize: core.xcom_max_size,
@@ -88,21 +89,48 @@ export function createScheduler(o: RuntimeOptions): {
   return { scheduler, taskflow, close: () => taskflow.close() };
 }
 
-/** Serialized DAGs by hash: a run keeps reading the version it was created with. */
+/**
+ * Serialized DAGs by hash: a run keeps reading the version it was created with. The promise is
+ * cached, so a thousand tasks starting at once share one parse instead of making a thousand copies.
+ */
 function cachedDagLoader(database: Database): TaskRunnerDeps["loadDag"] {
-  const cache = new Map<string, SerializedDag>();
-  return async (dagId, dagHash) => {
-    const hit = dagHash ? cache.get(dagHash) : undefined;
-    if (hit) return hit;
+  const byHash = new Map<string, Promise<SerializedDag>>();
+  const load = async (dagId: string) => {
     const row = await database.db
       .selectFrom("serialized_dag")
-      .select(["data", "dag_hash"])
+      .select(["data"])
       .where("dag_id", "=", dagId)
       .executeTakeFirstOrThrow();
-    const dag = SerializedDagSchema.parse(JSON.parse(row.data));
-    if (cache.size > 200) cache.clear();
-    cache.set(row.dag_hash, dag);
-    return dag;
+    return { dag: SerializedDagSchema.parse(JSON.parse(row.data)) };
+  };
+  return async (dagId, dagHash) => {
+    const hit = dagHash ? byHash.get(dagHash) : undefined;
+    if (hit) return hit;
+    const loading = load(dagId).then((l) => l.dag);
+    if (byHash.size > 200) byHash.clear();
+    if (dagHash) {
+      byHash.set(dagHash, loading);
+      loading.catch(() => byHash.delete(dagHash));
+    }
+    return loading;
+  };
+}
+
+/** DAG file versions, re-read at most once a second: a thousand tasks starting share one read. */
+function cachedFileVersion(database: Database): TaskRunnerDeps["fileVersion"] {
+  const cache = new Map<string, { at: number; version: Promise<string> }>();
+  return (fileloc) => {
+    const hit = cache.get(fileloc);
+    if (hit && Date.now() - hit.at < 1000) return hit.version;
+    const version = database.db
+      .selectFrom("dag_file")
+      .select("content_hash")
+      .where("fileloc", "=", fileloc)
+      .executeTakeFirst()
+      .then((f) => (f?.content_hash ?? "0").slice(0, 16));
+    if (cache.size > 1000) cache.clear();
+    cache.set(fileloc, { at: Date.now(), version });
+    return version;
   };
 }
 

@@ -41,10 +41,20 @@ export class Scheduler {
   #pending = false;
   #loop: Promise<void> | null = null;
   #lastHousekeeping = 0;
+  #lastFullTick = 0;
+  #leaseRenewAt = 0;
+  /** Runs whose task instances finished since the last iteration: a hint for a light iteration. */
+  #finished = new Map<number, Set<string>>();
+  #fullTickWanted = true;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
-    options.executor.onFinished(() => this.poke());
+    options.executor.onFinished((ti) => {
+      const tasks = this.#finished.get(ti.dagRunId) ?? new Set<string>();
+      this.#finished.set(ti.dagRunId, tasks.add(ti.taskId));
+      this.#pending = true;
+      this.#wake?.();
+    });
   }
 
   get state(): SchedulerState {
@@ -64,6 +74,7 @@ export class Scheduler {
 
   /** Asks for an iteration as soon as the current one ends (a task finished, a run was triggered). */
   poke(): void {
+    this.#fullTickWanted = true;
     this.#pending = true;
     this.#wake?.();
   }
@@ -85,8 +96,14 @@ export class Scheduler {
     this.#o.log.info("scheduler stopped");
   }
 
-  /** One iteration; public so tests can drive the scheduler step by step with a fake clock. */
-  async tick(): Promise<{ runsCreated: number; queued: number; active: boolean }> {
+  /**
+   * One iteration; public so tests can drive the scheduler step by step with a fake clock. A light
+   * iteration (after tasks finished) examines only those tasks' runs and claims what became ready; a
+   * full one also creates due runs, starts queued runs and examines every running run.
+   */
+  async tick(
+    o: { changed?: ReadonlyMap<number, readonly string[]> } = {},
+  ): Promise<{ runsCreated: number; queued: number; active: boolean }> {
     const now = this.#now();
     const database = this.#o.database;
     if (!(await this.#mayWork(now))) return { runsCreated: 0, queued: 0, active: false };
@@ -98,9 +115,14 @@ export class Scheduler {
       await taskInstanceStore(database).heartbeat(this.#o.executor.running(), now);
       await rescueOrphans(database, { now, heartbeatTimeout: this.#o.heartbeatTimeout, log: this.#o.log });
     }
-    const runsCreated = await createDueRuns(database, { now, log: this.#o.log });
-    await examineRuns(database, { now, log: this.#o.log, cancel: (key) => this.#o.executor.cancel(key) });
-    await this.#stopCleared();
+    const runsCreated = o.changed ? 0 : await createDueRuns(database, { now, log: this.#o.log });
+    await examineRuns(database, {
+      now,
+      log: this.#o.log,
+      cancel: (key) => this.#o.executor.cancel(key),
+      changed: o.changed,
+    });
+    if (!o.changed) await this.#stopCleared();
     const queued =
       this.#state === "running"
         ? await queueTasks(database, this.#o.executor, {
@@ -125,25 +147,47 @@ export class Scheduler {
       this.#o.executor.cancel({ dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, mapIndex: r.map_index });
   }
 
-  /** On a single-writer database only the lease holder schedules; the others stand by. */
+  /**
+   * On a single-writer database only the lease holder schedules; the others stand by. The lease is
+   * renewed when a third of it has passed, not on every iteration.
+   */
   async #mayWork(now: string): Promise<boolean> {
     if (this.#o.database.adapter.capabilities.supportsMultipleWriters) return true;
-    const until = new Date(Date.parse(now) + this.#o.heartbeatTimeout * 1000).toISOString();
-    return leaseStore(this.#o.database).acquire("scheduler", this.#holder, now, until);
+    const at = Date.parse(now);
+    if (at < this.#leaseRenewAt) return true;
+    const until = new Date(at + this.#o.heartbeatTimeout * 1000).toISOString();
+    const held = await leaseStore(this.#o.database).acquire("scheduler", this.#holder, now, until);
+    this.#leaseRenewAt = held ? at + (this.#o.heartbeatTimeout * 1000) / 3 : 0;
+    return held;
   }
 
   async #run(): Promise<void> {
     while (this.#state === "running") {
       this.#pending = false;
+      const full = this.#fullTickWanted || Date.now() - this.#lastFullTick >= this.#o.loopIntervalMs;
+      const changed = full
+        ? undefined
+        : new Map([...this.#finished].map(([runId, tasks]) => [runId, [...tasks]]));
+      this.#finished.clear();
+      if (full) {
+        this.#fullTickWanted = false;
+        this.#lastFullTick = Date.now();
+      }
+      const began = performance.now();
       try {
-        await this.tick();
+        await this.tick({ changed });
       } catch (error) {
         this.#o.log.error({ err: error }, "scheduler iteration failed; carrying on");
+        this.#fullTickWanted = true;
         await jobStore(this.#o.database)
           .heartbeat(this.#jobId, String((error as Error).message ?? error), this.#now())
           .catch(() => undefined);
       }
       if (!this.#pending && this.#state === "running") await this.#sleep(this.#o.loopIntervalMs);
+      // While tasks finish in a stream, rest as long as the iteration took before the next one: the
+      // scheduler then spends at most half its time iterating, and each iteration handles every task
+      // that finished meanwhile instead of one at a time.
+      else if (this.#state === "running") await pause(performance.now() - began);
     }
   }
 
@@ -164,4 +208,8 @@ export class Scheduler {
   #now(): string {
     return nowIso(this.#o.clock);
   }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(ms, 5), 50)));
 }

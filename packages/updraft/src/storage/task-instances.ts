@@ -68,6 +68,26 @@ export function taskInstanceStore(database: Database) {
       return Number(result.numUpdatedRows) === 1;
     },
 
+    /**
+     * queued -> running for the next try, returning the row as it now is (one statement where the
+     * database has RETURNING). Undefined when the row was no longer queued (cleared, taken over).
+     */
+    async startTry(key: TaskInstanceKey, patch: TaskInstanceUpdate, now = nowIso()) {
+      assertTransition("queued", "running", key);
+      const q = db
+        .updateTable("task_instance")
+        .set((eb) => ({ ...patch, state: "running", updated_at: now, try_number: eb("try_number", "+", 1) }))
+        .where("dag_id", "=", key.dagId)
+        .where("run_id", "=", key.runId)
+        .where("task_id", "=", key.taskId)
+        .where("map_index", "=", key.mapIndex ?? -1)
+        .where("state", "=", "queued");
+      if (database.adapter.capabilities.supportsReturning)
+        return (await q.returningAll().executeTakeFirst()) as TaskInstanceRow | undefined;
+      const moved = await q.executeTakeFirst();
+      return Number(moved.numUpdatedRows) === 1 ? byKey(key).executeTakeFirst() : undefined;
+    },
+
     /** Copies the finished try into task_instance_history (the live row moves on to the next try). */
     async archiveTry(ti: TaskInstanceRow): Promise<void> {
       await db

@@ -1,0 +1,39 @@
+/** SQLite's one connection, shared in turn: concurrent queries and transactions never interleave. */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { sql } from "kysely";
+import { openDatabase } from "../../database.ts";
+
+test("a thousand concurrent queries and read-then-write transactions take turns in order", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "updraft-sqlite-"));
+  const database = openDatabase(`sqlite:///${join(dir, "turns.db")}`);
+  try {
+    await sql`create table counter (n integer not null)`.execute(database.db);
+    await sql`insert into counter (n) values (0)`.execute(database.db);
+    const increments = Array.from({ length: 100 }, () =>
+      database.db.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ n: number }>`select n from counter`.execute(trx);
+        await new Promise((resolve) => setImmediate(resolve)); // others queue up meanwhile
+        await sql`update counter set n = ${rows[0]!.n + 1}`.execute(trx);
+      }),
+    );
+    const order: number[] = [];
+    const reads = Array.from({ length: 1000 }, (_, i) =>
+      sql`select ${i} as i`.execute(database.db).then(() => order.push(i)),
+    );
+    await Promise.all([...increments, ...reads]);
+    const { rows } = await sql<{ n: number }>`select n from counter`.execute(database.db);
+    assert.equal(rows[0]!.n, 100, "an increment was lost: two transactions interleaved");
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      "queries were served out of turn",
+    );
+  } finally {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
