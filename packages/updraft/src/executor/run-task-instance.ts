@@ -26,6 +26,8 @@ export interface TaskRunnerDeps {
   /** Absolute path of a DAG file from its stored fileloc. */
   resolveFile(fileloc: string): string;
   loadDag(dagId: string, dagHash: string | null): Promise<SerializedDag>;
+  /** The run's row; what rendering reads of it (dates, conf, ids, hash) never changes. */
+  loadRun(dagRunId: number): Promise<DagRunRow>;
   /** A short version of a DAG file's content (a TaskFlow worker reloads the file when it changes). */
   fileVersion(fileloc: string): Promise<string>;
   /** Renders the task's template fields with the run's context; returns them and the context. */
@@ -79,11 +81,7 @@ export async function runTaskInstance(
       `running try ${tryNumber} of ${ti.max_tries + 1} of task "${claimed.taskId}" (${ti.operator}) on ${hostname()}\n`,
       "runner",
     );
-    const run = await deps.database.db
-      .selectFrom("dag_run")
-      .selectAll()
-      .where("id", "=", ti.dag_run_id)
-      .executeTakeFirstOrThrow();
+    const run = await deps.loadRun(ti.dag_run_id);
     const dag = await deps.loadDag(claimed.dagId, run.dag_hash);
     task = dag.tasks.find((t) => t.taskId === claimed.taskId);
     result = task

@@ -3,12 +3,15 @@
  * module is loaded once per version, so a task starts in milliseconds. console output during a task
  * goes to that task's log.
  */
+import { enableCompileCache } from "node:module";
 import { format } from "node:util";
 import { pathToFileURL } from "node:url";
 import { registerDagModuleHooks } from "../dag-processing/module-hooks.ts";
 import { isDag, setCurrentContext, taskControlOf } from "../sdk/index.ts";
 import type { TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
 
+// V8's compiled code for the SDK and its libraries is kept on disk: a new worker starts faster.
+enableCompileCache();
 registerDagModuleHooks();
 
 let current: number | null = null;

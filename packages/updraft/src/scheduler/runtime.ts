@@ -44,6 +44,9 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
     resolveFile: (fileloc) => resolveFileloc(fileloc, core.dags_folder),
     loadDag: cachedDagLoader(o.database),
     fileVersion: cachedFileVersion(o.database),
+    loadRun: memoFor(1000, (id: number) =>
+      o.database.db.selectFrom("dag_run").selectAll().where("id", "=", id).executeTakeFirstOrThrow(),
+    ),
     render: o.render ?? defaultRender(o.database, o.cipher),
     openLog: o.openLog ?? fileLogs(o),
     xcomMaxSize: core.xcom_max_size,
@@ -116,25 +119,48 @@ function cachedDagLoader(database: Database): TaskRunnerDeps["loadDag"] {
   };
 }
 
-/** DAG file versions, re-read at most once a second: a thousand tasks starting share one read. */
+/**
+ * Remembers `load`'s answers for `ms`: a thousand tasks of one run starting together share one read.
+ * A failed load is forgotten at once.
+ */
+function memoFor<A, V>(
+  ms: number,
+  load: (arg: A) => Promise<V>,
+  keyOf: (arg: A) => unknown = (arg) => arg,
+): (arg: A) => Promise<V> {
+  const cache = new Map<unknown, { at: number; value: Promise<V> }>();
+  return (arg) => {
+    const key = keyOf(arg);
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < ms) return hit.value;
+    if (cache.size > 1000) for (const [k, v] of cache) if (now - v.at >= ms) cache.delete(k);
+    const value = load(arg);
+    cache.set(key, { at: now, value });
+    value.catch(() => cache.delete(key));
+    return value;
+  };
+}
+
+/** DAG file versions, re-read at most once a second. */
 function cachedFileVersion(database: Database): TaskRunnerDeps["fileVersion"] {
-  const cache = new Map<string, { at: number; version: Promise<string> }>();
-  return (fileloc) => {
-    const hit = cache.get(fileloc);
-    if (hit && Date.now() - hit.at < 1000) return hit.version;
-    const version = database.db
+  return memoFor(1000, (fileloc: string) =>
+    database.db
       .selectFrom("dag_file")
       .select("content_hash")
       .where("fileloc", "=", fileloc)
       .executeTakeFirst()
-      .then((f) => (f?.content_hash ?? "0").slice(0, 16));
-    if (cache.size > 1000) cache.clear();
-    cache.set(fileloc, { at: Date.now(), version });
-    return version;
-  };
+      .then((f) => (f?.content_hash ?? "0").slice(0, 16)),
+  );
 }
 
 function defaultRender(database: Database, cipher: SecretCipher | undefined): TaskRunnerDeps["render"] {
+  // The previous success of a run changes rarely; its tasks starting together share one read.
+  const previousOf = memoFor(
+    1000,
+    (run: DagRunRow) => previousSuccess(database, run),
+    (run) => run.id,
+  );
   return async ({ dag, task, run, ti }) => {
     const needs = lookupNeeds(task.templateFields);
     if ((needs.variables || needs.connections) && !cipher)
@@ -144,8 +170,7 @@ function defaultRender(database: Database, cipher: SecretCipher | undefined): Ta
       connections: () => connectionStore(database, cipher!).list(),
     });
     // TypeScript tasks may read any context value, so they always get the previous success too.
-    if (needs.previousSuccess || task.kind !== "bash")
-      lookups.previousSuccess = await previousSuccess(database, run);
+    if (needs.previousSuccess || task.kind !== "bash") lookups.previousSuccess = await previousOf(run);
     const context = buildContext(dag, task, run, ti, lookups);
     const fields = renderFields(task.templateFields, context, `task "${task.taskId}"`);
     // TypeScript tasks get the context as JSON: functions (macros) stay behind.
