@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { exitCodeFor, reportError } from "./errors.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../version.ts";
 import { register as config } from "./commands/config/index.ts";
 import { register as connections } from "./commands/connections/index.ts";
 import { register as dags } from "./commands/dags/index.ts";

@@ -9,12 +9,12 @@ import { loadConfig } from "./load.ts";
 
 const freshHome = () => mkdtempSync(join(tmpdir(), "updraft-home-"));
 
-test("first run writes updraft.toml with every option commented and a fresh key, readable by its owner only", () => {
+test("first run writes updraft.toml with every option commented and fresh keys, readable by its owner only", () => {
   const home = freshHome();
   const config = loadConfig({ env: { UPDRAFT_HOME: home } });
   const text = readFileSync(join(home, "updraft.toml"), "utf8");
   for (const { section, key } of allOptions()) {
-    if (key === "encryption_key") continue;
+    if (key === "encryption_key" || key === "secret_key") continue;
     assert.match(text, new RegExp(`^# ${key} = `, "m"), `[${section}] ${key} is listed`);
   }
   assert.equal(config.values.security.encryption_key.length, 43);
@@ -22,7 +22,12 @@ test("first run writes updraft.toml with every option commented and a fresh key,
   const set = Object.entries(parse(text)).flatMap(([section, keys]) =>
     Object.keys(keys as object).map((k) => `${section}.${k}`),
   );
-  assert.deepEqual(set, ["security.encryption_key"], "only the key is set; the rest stay defaults");
+  assert.deepEqual(
+    set,
+    ["security.encryption_key", "api.secret_key"],
+    "only the keys are set; the rest stay defaults",
+  );
+  assert.notEqual(config.values.api.secret_key, config.values.security.encryption_key);
   assert.equal(config.values.core.dags_folder, join(home, "dags"));
   assert.equal(config.values.database.url, `sqlite:///${home}/updraft.db`);
   assert.equal(

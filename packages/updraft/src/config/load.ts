@@ -147,7 +147,7 @@ function validate(config: Config): void {
 }
 
 /** The first-run file: every option commented out with its meaning and default, and a fresh key. */
-export function renderDefaultConfig(encryptionKey: string): string {
+export function renderDefaultConfig(encryptionKey: string, apiSecret = generateKey()): string {
   const lines = [
     "# Updraft configuration. Every option is listed with its meaning and default; uncomment to change.",
     "# Any option can be overridden by the environment: UPDRAFT__<SECTION>__<KEY>, e.g. UPDRAFT__CORE__LOAD_EXAMPLES=false,",
@@ -160,6 +160,8 @@ export function renderDefaultConfig(encryptionKey: string): string {
       lines.push(`# ${spec.description}`);
       if (section === "security" && key === "encryption_key") {
         lines.push(`${key} = ${stringifyToml({ v: encryptionKey }).slice(4).trim()}`);
+      } else if (section === "api" && key === "secret_key") {
+        lines.push(`${key} = ${stringifyToml({ v: apiSecret }).slice(4).trim()}`);
       } else {
         lines.push(`# ${key} = ${stringifyToml({ v: spec.default }).slice(4).trim()}`);
       }

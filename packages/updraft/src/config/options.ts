@@ -141,6 +141,33 @@ export const OPTIONS = {
       sensitive: true,
     },
   },
+  api: {
+    host: { type: "string", default: "0.0.0.0", description: "Address the webserver listens on." },
+    port: { type: "integer", default: 8080, description: "Port the webserver listens on." },
+    secret_key: {
+      type: "string",
+      default: "",
+      description:
+        "Secret that signs API tokens and session cookies (generated on first run; every webserver of an installation needs the same). Empty: derived from [security] encryption_key.",
+      sensitive: true,
+    },
+    token_expiration: {
+      type: "integer",
+      default: 86400,
+      description: "Seconds an API token (POST /auth/token) and a UI session stay valid.",
+    },
+    cors_origins: {
+      type: "string",
+      default: "",
+      description: "Comma-separated origins allowed to call the API from a browser (CORS); empty = CORS off.",
+    },
+    expose_config: {
+      type: "boolean",
+      default: false,
+      description:
+        "Let Admin and Op users read the configuration through GET /api/v2/config (sensitive values stay hidden).",
+    },
+  },
   logging: {
     base_log_folder: {
       type: "string",

@@ -8,12 +8,14 @@ import { Migrator, type Migration } from "kysely/migration";
 import type { Database } from "./database.ts";
 import * as m0001 from "./migrations/0001_initial.ts";
 import * as m0002 from "./migrations/0002_leases.ts";
+import * as m0003 from "./migrations/0003_login_throttle.ts";
 import type { MigrationContext } from "./migrations/helpers.ts";
 import { TABLE_NAMES } from "./schema.ts";
 
 const MIGRATIONS: Record<string, { up(ctx: MigrationContext): Promise<void> }> = {
   "0001_initial": m0001,
   "0002_leases": m0002,
+  "0003_login_throttle": m0003,
 };
 
 export const MIGRATION_TABLE = "updraft_migration";

@@ -197,6 +197,8 @@ export interface UserTable {
   active: Flag;
   created_at: Timestamp;
   last_login: Timestamp | null;
+  failed_logins: Generated<number>;
+  locked_until: Timestamp | null;
 }
 
 /** The audit log: who did what to which DAG, run or task. */
@@ -248,6 +250,7 @@ export type VariableRow = Selectable<VariableTable>;
 export type ConnectionRow = Selectable<ConnectionTable>;
 export type SlotPoolRow = Selectable<SlotPoolTable>;
 export type ImportErrorRow = Selectable<ImportErrorTable>;
+export type UserRow = Selectable<UserTable>;
 
 export const TABLE_NAMES: (keyof Tables)[] = [
   "dag",

@@ -110,8 +110,14 @@ for (const [name, reason] of unreachable) {
  * Runs `suite` once per database, with a fresh migrated database for each. Use it for every storage
  * test: the same assertions against SQLite, PostgreSQL and MySQL/MariaDB.
  */
-export function forEachDatabase(title: string, suite: (get: () => Database) => void): void {
-  for (const target of [sqlite, postgres, mysql]) {
+export function forEachDatabase(
+  title: string,
+  suite: (get: () => Database) => void,
+  options: { only?: TestDatabase["name"][] } = {},
+): void {
+  for (const target of [sqlite, postgres, mysql].filter(
+    (t) => !options.only || options.only.includes(t.name),
+  )) {
     const reason = unreachable.get(target.name);
     describe(
       `${title} [${target.name}]`,

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { loadConfig } from "../../config/load.ts";
 import { redactUrl } from "../../storage/database.ts";
 import { outputOption, printRecord, type OutputFormat } from "../output.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../../version.ts";
 
 export function register(program: Command): void {
   program

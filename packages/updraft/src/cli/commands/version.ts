@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../../version.ts";
 
 export function register(program: Command): void {
   program

@@ -1,0 +1,240 @@
+/**
+ * The webserver's HTTP application: Airflow's public REST API at /api/v2 (routes/), tokens at
+ * /auth/token, the OpenAPI document and its interactive docs, health and metrics. Stateless: it reads
+ * and writes the database and reads task logs; it never loads DAG code.
+ */
+import cookie from "@fastify/cookie";
+import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import type { Config } from "../config/load.ts";
+import type { Logger } from "../logging.ts";
+import type { SecretCipher } from "../secrets/cipher.ts";
+import type { Database } from "../storage/database.ts";
+import { nowIso } from "../storage/database.ts";
+import type { Role } from "../storage/users.ts";
+import { VERSION } from "../version.ts";
+import { allows, needOf } from "./auth/roles.ts";
+import { signingKey, tokenIssuer, type TokenIssuer } from "./auth/tokens.ts";
+import { errorResponse, HttpError } from "./errors.ts";
+import type { operations as Ops } from "./generated/airflow-v2.ts";
+import { registerAuthRoutes, SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER } from "./routes/auth.ts";
+import { ROUTE_GROUPS } from "./routes/index.ts";
+import { operation, servedSpec } from "./spec.ts";
+
+export interface ApiOptions {
+  config: Config;
+  database: Database;
+  log: Logger;
+  cipher?: SecretCipher;
+  /** Test hook: a fixed clock for tokens and audit rows. */
+  clock?: () => number;
+}
+
+export interface ApiUser {
+  username: string;
+  role: Role;
+}
+
+/** What a handler gets: the request's validated parts (typed from the spec) and who asks. */
+export interface ApiRequest<Op extends keyof Ops> {
+  params: PathOf<Op>;
+  query: QueryOf<Op>;
+  body: BodyOf<Op>;
+  user: ApiUser;
+  raw: FastifyRequest;
+  reply: FastifyReply;
+}
+
+type PathOf<Op extends keyof Ops> = Ops[Op]["parameters"] extends { path: infer P }
+  ? P
+  : Record<string, never>;
+type QueryOf<Op extends keyof Ops> = Ops[Op]["parameters"] extends { query?: infer Q }
+  ? NonNullable<Q>
+  : Record<string, never>;
+type BodyOf<Op extends keyof Ops> = Ops[Op] extends {
+  requestBody: { content: { "application/json": infer B } };
+}
+  ? B
+  : Ops[Op] extends { requestBody?: { content: { "application/json": infer B } } }
+    ? B | undefined
+    : undefined;
+type SuccessOf<Op extends keyof Ops> =
+  Ops[Op]["responses"] extends Record<200, { content: { "application/json": infer R } }>
+    ? R
+    : Ops[Op]["responses"] extends Record<201, { content: { "application/json": infer R } }>
+      ? R
+      : unknown;
+
+export interface ApiContext {
+  database: Database;
+  config: Config;
+  log: Logger;
+  cipher?: SecretCipher;
+  tokens: TokenIssuer;
+  now(): string;
+  /** Registers the handler of one of the spec's operations; method, path and schemas come from it. */
+  route<Op extends keyof Ops>(
+    operationId: Op,
+    handler: (request: ApiRequest<Op>) => Promise<SuccessOf<Op> | null | void>,
+    options?: { status?: number },
+  ): void;
+  /** Records a change in the audit log (event logs): who, what, when, from where. */
+  audit(request: FastifyRequest, event: string, what?: AuditTarget): Promise<void>;
+}
+
+export interface AuditTarget {
+  dagId?: string | null;
+  taskId?: string | null;
+  runId?: string | null;
+  mapIndex?: number | null;
+  tryNumber?: number | null;
+  extra?: Record<string, unknown>;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    user?: ApiUser;
+  }
+}
+
+export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
+  const api = o.config.values.api;
+  const app = Fastify({
+    loggerInstance: o.log as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    trustProxy: true,
+    // The spec's schemas are OpenAPI 3.1 (JSON Schema 2020-12 with examples, titles, ...).
+    ajv: {
+      customOptions: { strict: false, coerceTypes: "array", useDefaults: true, removeAdditional: false },
+    },
+  });
+  const tokens = tokenIssuer(
+    signingKey(api.secret_key, o.config.values.security.encryption_key),
+    api.token_expiration,
+  );
+  const now = () => nowIso(o.clock);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+      },
+    },
+  });
+  await app.register(cookie);
+  const origins = api.cors_origins
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (origins.length > 0) await app.register(cors, { origin: origins, credentials: true });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = errorResponse(error);
+    if (status >= 500) request.log.error({ err: error, url: request.url }, "API request failed");
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((_request, reply) => void reply.code(404).send({ detail: "Not Found" }));
+
+  /** Bearer token, or the UI's session cookie (then unsafe methods need the CSRF header too). */
+  async function authenticate(request: FastifyRequest): Promise<ApiUser> {
+    const header = request.headers.authorization;
+    if (header?.startsWith("Bearer ")) {
+      const claims = await tokens.verify(header.slice(7).trim());
+      if (claims) return claims;
+      throw new HttpError(401, "Invalid or expired token: get a new one from POST /auth/token");
+    }
+    const session = request.cookies[SESSION_COOKIE];
+    if (session) {
+      const claims = await tokens.verify(session);
+      if (!claims) throw new HttpError(401, "Your session expired: log in again");
+      if (!["GET", "HEAD", "OPTIONS"].includes(request.method)) {
+        const sent = request.headers[CSRF_HEADER];
+        if (!sent || sent !== request.cookies[CSRF_COOKIE])
+          throw new HttpError(403, `Missing or wrong ${CSRF_HEADER} header (CSRF protection)`);
+      }
+      return claims;
+    }
+    throw new HttpError(401, "Not authenticated: send `Authorization: Bearer <token>` (POST /auth/token)");
+  }
+
+  const context: ApiContext = {
+    database: o.database,
+    config: o.config,
+    log: o.log,
+    cipher: o.cipher,
+    tokens,
+    now,
+    route(operationId, handler, options = {}) {
+      const op = operation(operationId);
+      const need = needOf(op);
+      app.route({
+        method: op.method,
+        url: op.url,
+        schema: {
+          ...(op.querystring ? { querystring: op.querystring } : {}),
+          ...(op.params ? { params: op.params } : {}),
+          ...(op.body ? { body: op.body } : {}),
+        },
+        handler: async (request, reply) => {
+          let user: ApiUser = { username: "anonymous", role: "Viewer" };
+          if (need !== "open") {
+            user = await authenticate(request);
+            if (!allows(user.role, need))
+              throw new HttpError(403, `Your role (${user.role}) may not do this (${op.operationId})`);
+          }
+          request.user = user;
+          const result = await handler({
+            params: request.params as never,
+            query: (request.query ?? {}) as never,
+            body: request.body as never,
+            user,
+            raw: request,
+            reply,
+          });
+          if (reply.sent) return reply;
+          if (result === undefined || result === null) {
+            void reply.code(options.status ?? 204);
+            return reply.send();
+          }
+          void reply.code(options.status ?? 200);
+          return result;
+        },
+      });
+    },
+    async audit(request, event, what = {}) {
+      await o.database.db
+        .insertInto("audit_log")
+        .values({
+          dttm: now(),
+          event,
+          owner: request.user?.username ?? "anonymous",
+          dag_id: what.dagId ?? null,
+          task_id: what.taskId ?? null,
+          run_id: what.runId ?? null,
+          map_index: what.mapIndex ?? null,
+          try_number: what.tryNumber ?? null,
+          extra: JSON.stringify({ ip: request.ip, method: request.method, path: request.url, ...what.extra }),
+        })
+        .execute();
+    },
+  };
+
+  const document = servedSpec(VERSION);
+  app.get("/api/v2/openapi.json", async () => document);
+  await app.register(swagger, { mode: "static", specification: { document: document as never } });
+  await app.register(swaggerUi, { routePrefix: "/api/v2/docs" });
+  registerAuthRoutes(app, context);
+  for (const register of ROUTE_GROUPS) register(context);
+  return app;
+}

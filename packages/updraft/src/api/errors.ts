@@ -1,0 +1,60 @@
+/**
+ * Errors in the shape Airflow's API answers with: `{"detail": "..."}` and the spec's status codes;
+ * request validation failures are 422 with FastAPI's list of `{type, loc, msg, input}`.
+ */
+import type { FastifyError } from "fastify";
+import { UpdraftError } from "../core/errors.ts";
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly detail: unknown;
+  constructor(status: number, detail: unknown) {
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export const notFound = (detail: string) => new HttpError(404, detail);
+export const badRequest = (detail: string) => new HttpError(400, detail);
+export const conflict = (detail: string) => new HttpError(409, detail);
+export const forbidden = (detail: string) => new HttpError(403, detail);
+
+const STATUS_OF: Record<string, number> = {
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  INVALID_INPUT: 400,
+  CONNECTION_URI_INVALID: 400,
+  DAG_DEFINITION: 400,
+};
+
+/** The status and body for any error a handler throws. */
+export function errorResponse(error: unknown): { status: number; body: { detail: unknown } } {
+  if (error instanceof HttpError) return { status: error.status, body: { detail: error.detail } };
+  if (error instanceof UpdraftError && STATUS_OF[error.code])
+    return { status: STATUS_OF[error.code]!, body: { detail: error.message } };
+  const fe = error as FastifyError & { validationContext?: string };
+  if (fe.validation) {
+    const where = { body: "body", querystring: "query", params: "path", headers: "header" }[
+      fe.validationContext ?? "body"
+    ];
+    return {
+      status: 422,
+      body: {
+        detail: fe.validation.map((v) => {
+          const missing = (v.params as { missingProperty?: string }).missingProperty;
+          const path = v.instancePath.split("/").filter(Boolean);
+          return {
+            type: missing ? "missing" : v.keyword,
+            loc: [where, ...path, ...(missing ? [missing] : [])],
+            msg: missing ? "Field required" : (v.message ?? "invalid"),
+            input: null,
+          };
+        }),
+      },
+    };
+  }
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+    return { status: fe.statusCode, body: { detail: fe.message } };
+  return { status: 500, body: { detail: "Internal Server Error" } };
+}

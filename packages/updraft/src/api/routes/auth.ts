@@ -1,0 +1,73 @@
+/**
+ * Logging in: POST /auth/token {username, password} answers 201 {access_token} (Airflow 3's simple
+ * auth manager); the UI gets the same token as an HttpOnly session cookie plus a CSRF cookie whose
+ * value it echoes in a header on every change. Repeated failures lock the user for a growing while.
+ */
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { checkRole, userStore } from "../../storage/users.ts";
+import type { ApiContext } from "../app.ts";
+import { verifyPassword } from "../auth/passwords.ts";
+import { HttpError } from "../errors.ts";
+
+export const SESSION_COOKIE = "_token";
+export const CSRF_COOKIE = "updraft_csrf";
+export const CSRF_HEADER = "x-csrf-token";
+
+export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const login = async (body: unknown, ip: string) => {
+    const { username, password } = body as { username: string; password: string };
+    const users = userStore(ctx.database);
+    const user = await users.get(username);
+    const now = ctx.now();
+    if (user?.locked_until && user.locked_until > now) {
+      const seconds = Math.ceil((Date.parse(user.locked_until) - Date.parse(now)) / 1000);
+      throw new HttpError(429, `Too many failed logins for "${username}": try again in ${seconds} s`);
+    }
+    const ok = await verifyPassword(password, user?.password_hash ?? null);
+    if (!user || !ok || !user.active) {
+      if (user) await users.loginFailed(user, now);
+      ctx.log.warn({ username, ip }, "failed login");
+      throw new HttpError(401, "Invalid username or password");
+    }
+    await users.loginSucceeded(username, now);
+    return ctx.tokens.issue({ username, role: checkRole(user.role) });
+  };
+
+  const schema = {
+    body: {
+      type: "object",
+      properties: { username: { type: "string", minLength: 1 }, password: { type: "string" } },
+      required: ["username", "password"],
+    },
+  };
+  app.post("/auth/token", { schema }, async (request, reply) => {
+    const token = await login(request.body, request.ip);
+    return reply.code(201).send({ access_token: token });
+  });
+
+  /** The UI's login: the token as an HttpOnly cookie, and a CSRF cookie the UI can read. */
+  app.post("/auth/login", { schema }, async (request, reply) => {
+    const token = await login(request.body, request.ip);
+    const secure = request.protocol === "https";
+    const maxAge = ctx.tokens.expiresInSeconds;
+    void reply
+      .setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: "strict", secure, path: "/", maxAge })
+      .setCookie(CSRF_COOKIE, randomBytes(24).toString("base64url"), {
+        sameSite: "strict",
+        secure,
+        path: "/",
+        maxAge,
+      });
+    return reply.code(201).send({ access_token: token });
+  });
+
+  app.get("/api/v2/auth/login", async (request, reply) => {
+    const next = (request.query as { next?: string }).next ?? "/";
+    return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 307);
+  });
+  app.get("/api/v2/auth/logout", async (_request, reply) => {
+    void reply.clearCookie(SESSION_COOKIE, { path: "/" }).clearCookie(CSRF_COOKIE, { path: "/" });
+    return reply.redirect("/login", 307);
+  });
+}

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { forEachApiDatabase } from "../../test-support/api.ts";
+import { jobStore } from "../../storage/jobs.ts";
+
+forEachApiDatabase("monitor and version", {}, (get) => {
+  test("health is open and reports the database and the scheduler's heartbeat", async () => {
+    const before = await get().call("get_health", { as: null });
+    assert.equal(before.status, 200);
+    assert.equal(before.body.metadatabase.status, "healthy");
+    assert.equal(before.body.scheduler.status, "unhealthy", "no scheduler has run yet");
+    await jobStore(get().database).start("scheduler");
+    const after = await get().call("get_health", { as: null });
+    assert.equal(after.body.scheduler.status, "healthy");
+    assert.match(after.body.scheduler.latest_scheduler_heartbeat, /^\d{4}-\d\d-\d\dT/);
+  });
+
+  test("version is open", async () => {
+    const r = await get().call("get_version", { as: null });
+    assert.equal(r.status, 200);
+    assert.match(r.body.version, /^\d+\.\d+\.\d+/);
+  });
+
+  test("the OpenAPI document and its interactive docs are served", async () => {
+    const doc = await get().app.inject({ url: "/api/v2/openapi.json" });
+    assert.equal(doc.statusCode, 200);
+    assert.equal(doc.json().info.title, "Updraft API");
+    assert.ok(doc.json().paths["/api/v2/dags"]);
+    const docs = await get().app.inject({ url: "/api/v2/docs/" });
+    assert.equal(docs.statusCode, 200);
+    assert.match(docs.body, /swagger/i);
+  });
+});

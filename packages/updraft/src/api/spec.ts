@@ -1,0 +1,128 @@
+/**
+ * The contract: Airflow 3's public REST API specification (OpenAPI 3.1), shipped in openapi/. Routes
+ * take their method, path, parameter and body schemas from it by operation id, so Updraft's API cannot
+ * drift from Airflow's; tests validate every response against the same document.
+ */
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+
+export const SPEC_FILE = new URL("../../openapi/airflow-public-api-v2.yaml", import.meta.url);
+
+type Json = Record<string, unknown>;
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: Json;
+  paths: Record<string, Record<string, Json>>;
+  components: { schemas: Record<string, Json>; securitySchemes?: Json };
+  [key: string]: unknown;
+}
+
+export interface Operation {
+  operationId: string;
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** As in the spec: /api/v2/dags/{dag_id}. */
+  path: string;
+  /** As Fastify writes it: /api/v2/dags/:dag_id. */
+  url: string;
+  /** JSON schemas (references resolved) for Fastify's request validation. */
+  querystring?: Json;
+  params?: Json;
+  body?: Json;
+  bodyRequired: boolean;
+  /** Status codes the spec lists, as strings. */
+  statuses: string[];
+  tag: string;
+}
+
+let cached: OpenApiDocument | null = null;
+
+export function loadSpec(): OpenApiDocument {
+  cached ??= parse(readFileSync(SPEC_FILE, "utf8")) as OpenApiDocument;
+  return cached;
+}
+
+/** The document Updraft serves at /api/v2/openapi.json: Airflow's, under Updraft's title. */
+export function servedSpec(version: string): OpenApiDocument {
+  const spec = loadSpec();
+  return {
+    ...spec,
+    info: {
+      ...spec.info,
+      title: "Updraft API",
+      version,
+      description:
+        "Updraft serves Airflow 3's public REST API at /api/v2: same paths, parameters, fields, pagination and errors. Get a token with POST /auth/token {username, password} and send it as `Authorization: Bearer <token>`.",
+    },
+  };
+}
+
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
+let byId: Map<string, Operation> | null = null;
+
+export function operations(): Map<string, Operation> {
+  if (byId) return byId;
+  const spec = loadSpec();
+  byId = new Map();
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const method of METHODS) {
+      const op = item[method] as Json | undefined;
+      if (!op) continue;
+      const parameters = (op.parameters ?? []) as Json[];
+      const group = (where: string) => {
+        const list = parameters.filter((p) => p.in === where);
+        if (list.length === 0) return undefined;
+        return {
+          type: "object",
+          properties: Object.fromEntries(list.map((p) => [p.name, resolve(p.schema as Json, spec)])),
+          required: list.filter((p) => p.required).map((p) => p.name as string),
+        };
+      };
+      const requestBody = op.requestBody as Json | undefined;
+      const content = requestBody?.content as Record<string, { schema: Json }> | undefined;
+      const operationId = op.operationId as string;
+      byId.set(operationId, {
+        operationId,
+        method: method.toUpperCase() as Operation["method"],
+        path,
+        url: path.replace(/\{(\w+)\}/g, ":$1"),
+        querystring: group("query"),
+        params: group("path"),
+        body: content?.["application/json"] ? resolve(content["application/json"].schema, spec) : undefined,
+        bodyRequired: requestBody?.required === true,
+        statuses: Object.keys((op.responses ?? {}) as Json),
+        tag: ((op.tags as string[] | undefined) ?? ["other"])[0]!,
+      });
+    }
+  }
+  return byId;
+}
+
+export function operation(operationId: string): Operation {
+  const op = operations().get(operationId);
+  if (!op) throw new Error(`the API specification has no operation "${operationId}"`);
+  return op;
+}
+
+/** Inlines `#/components/schemas/...` references (a recursive schema is cut to "any JSON"). */
+export function resolve(schema: Json, spec: OpenApiDocument, seen: string[] = []): Json {
+  if (Array.isArray(schema)) return schema.map((s) => resolve(s as Json, spec, seen)) as never;
+  if (!schema || typeof schema !== "object") return schema;
+  const ref = schema.$ref;
+  if (typeof ref === "string") {
+    const name = ref.replace("#/components/schemas/", "");
+    if (seen.includes(name)) return {};
+    return resolve(spec.components.schemas[name]!, spec, [...seen, name]);
+  }
+  return Object.fromEntries(
+    Object.entries(schema).map(([k, v]) => [
+      k,
+      // Property names are data, not schemas: recurse into the values only.
+      k === "properties"
+        ? Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, resolve(s as Json, spec, seen)]))
+        : typeof v === "object" && v !== null
+          ? resolve(v as Json, spec, seen)
+          : v,
+    ]),
+  );
+}
