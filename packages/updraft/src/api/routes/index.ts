@@ -1,5 +1,15 @@
 /** Every group of API routes; each file registers the operations of one or a few spec tags. */
 import type { ApiContext } from "../app.ts";
+import { registerAdminRoutes } from "./admin.ts";
+import { registerDagRunRoutes } from "./dag-runs.ts";
+import { registerDagRoutes } from "./dags.ts";
 import { registerMonitorRoutes } from "./monitor.ts";
+import { registerTaskInstanceRoutes } from "./task-instances.ts";
 
-export const ROUTE_GROUPS: ((ctx: ApiContext) => void)[] = [registerMonitorRoutes];
+export const ROUTE_GROUPS: ((ctx: ApiContext) => void)[] = [
+  registerMonitorRoutes,
+  registerDagRoutes,
+  registerDagRunRoutes,
+  registerTaskInstanceRoutes,
+  registerAdminRoutes,
+];

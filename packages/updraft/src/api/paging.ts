@@ -1,0 +1,83 @@
+/**
+ * Airflow's list conventions, once: `limit`/`offset`, `order_by` (several fields, `-` for descending,
+ * only the fields an endpoint allows), `*_pattern` filters (SQL LIKE, `|` between alternatives) and
+ * `*_gte/_gt/_lte/_lt` ranges. Each list endpoint names its sortable fields and columns.
+ */
+import type { ExpressionBuilder, SelectQueryBuilder } from "kysely";
+import { HttpError } from "./errors.ts";
+
+export interface Paging {
+  limit: number;
+  offset: number;
+}
+
+/** The page the query asks for; the spec's defaults are 50 and 0. */
+export function paging(query: { limit?: number; offset?: number }, max = 1000): Paging {
+  return { limit: Math.min(query.limit ?? 50, max), offset: query.offset ?? 0 };
+}
+
+/**
+ * Applies `order_by` (e.g. ["-start_date", "dag_id"]) with the fields this endpoint allows (API field
+ * name -> column), then `tieBreak` so pages are stable. Unknown fields are a 400, as in Airflow.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table, any selection
+export function applyOrder<QB extends SelectQueryBuilder<any, any, any>>(
+  qb: QB,
+  orderBy: string[] | string | undefined | null,
+  allowed: Record<string, string>,
+  fallback: string,
+  tieBreak: string[] = [],
+): QB {
+  const fields = (Array.isArray(orderBy) ? orderBy : orderBy ? [orderBy] : [fallback]).flatMap((f) =>
+    f
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+  let out = qb;
+  const used = new Set<string>();
+  for (const field of fields.length ? fields : [fallback]) {
+    const desc = field.startsWith("-");
+    const name = desc ? field.slice(1) : field;
+    const column = allowed[name];
+    if (!column)
+      throw new HttpError(
+        400,
+        `Ordering with '${name}' is disallowed or the attribute does not exist on the model (allowed: ${Object.keys(allowed).join(", ")})`,
+      );
+    used.add(column);
+    out = out.orderBy(column, desc ? "desc" : "asc") as QB;
+  }
+  for (const column of tieBreak) if (!used.has(column)) out = out.orderBy(column, "asc") as QB;
+  return out;
+}
+
+/** A `*_pattern` filter: SQL LIKE with `%`/`_`, and `|` between alternatives. */
+export function likeAny<DB, TB extends keyof DB>(column: string, pattern: string | null | undefined) {
+  return (eb: ExpressionBuilder<DB, TB>) => {
+    const parts = (pattern ?? "").split("|").filter((p) => p !== "");
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the column is checked by the caller
+    return eb.or(
+      parts.map((p) => eb(column as any, "like", p.includes("%") || p.includes("_") ? p : `%${p}%`)),
+    );
+  };
+}
+
+/** The `<prefix>_gte/_gt/_lte/_lt` bounds present in `query`, as [operator, ISO value] pairs. */
+export function rangeOf(query: Record<string, unknown>, prefix: string): [">=" | ">" | "<=" | "<", string][] {
+  const out: [">=" | ">" | "<=" | "<", string][] = [];
+  for (const [suffix, op] of [
+    ["gte", ">="],
+    ["gt", ">"],
+    ["lte", "<="],
+    ["lt", "<"],
+  ] as const) {
+    const value = query[`${prefix}_${suffix}`];
+    if (value === undefined || value === null || value === "") continue;
+    const time = Date.parse(String(value));
+    if (Number.isNaN(time))
+      throw new HttpError(400, `${prefix}_${suffix} must be a date-time, got "${value}"`);
+    out.push([op, new Date(time).toISOString()]);
+  }
+  return out;
+}
