@@ -3,7 +3,7 @@
  * only the fields an endpoint allows), `*_pattern` filters (SQL LIKE, `|` between alternatives) and
  * `*_gte/_gt/_lte/_lt` ranges. Each list endpoint names its sortable fields and columns.
  */
-import type { ExpressionBuilder, SelectQueryBuilder } from "kysely";
+import { sql, type ExpressionBuilder, type SelectQueryBuilder } from "kysely";
 import { HttpError } from "./errors.ts";
 
 export interface Paging {
@@ -52,14 +52,14 @@ export function applyOrder<QB extends SelectQueryBuilder<any, any, any>>(
   return out;
 }
 
-/** A `*_pattern` filter: SQL LIKE with `%`/`_`, and `|` between alternatives. */
+/**
+ * A `*_pattern` filter as Airflow applies it: case-insensitive LIKE of `%<part>%`, with `|` between
+ * alternatives. `column` is a trusted column name.
+ */
 export function likeAny<DB, TB extends keyof DB>(column: string, pattern: string | null | undefined) {
   return (eb: ExpressionBuilder<DB, TB>) => {
     const parts = (pattern ?? "").split("|").filter((p) => p !== "");
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the column is checked by the caller
-    return eb.or(
-      parts.map((p) => eb(column as any, "like", p.includes("%") || p.includes("_") ? p : `%${p}%`)),
-    );
+    return eb.or(parts.map((p) => sql<boolean>`lower(${sql.ref(column)}) like ${`%${p.toLowerCase()}%`}`));
   };
 }
 
