@@ -14,7 +14,11 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from "fastify";
+import { Ajv } from "ajv";
+import addFormats from "ajv-formats";
+import { Histogram } from "prom-client";
 import type { Config } from "../config/load.ts";
+import { createRegistry } from "../metrics/metrics.ts";
 import type { Logger } from "../logging.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
@@ -108,14 +112,23 @@ declare module "fastify" {
 export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   const api = o.config.values.api;
   const app = Fastify({
-    loggerInstance: o.log as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's own per-request lines stay out of the service log; failures are logged below.
+    loggerInstance: o.log.child({}, { level: "warn" }) as unknown as FastifyBaseLogger,
     trustProxy: true,
-    // The spec's schemas are OpenAPI 3.1 (JSON Schema 2020-12 with examples, titles, ...).
-    ajv: {
-      customOptions: { strict: false, coerceTypes: "array", useDefaults: true, removeAdditional: false },
-    },
   });
+  // The spec's schemas are OpenAPI 3.1 (JSON Schema 2020-12 with examples, titles, ...). Query and path
+  // parameters arrive as text and are coerced to the schema's types; JSON bodies are not coerced (a
+  // null must stay null, not become "" or 0).
+  const ajvFor = (coerceTypes: "array" | false) => {
+    const ajv = new Ajv({ strict: false, coerceTypes, useDefaults: true, removeAdditional: false });
+    (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
+    return ajv;
+  };
+  const coercing = ajvFor("array");
+  const exact = ajvFor(false);
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === "body" ? exact : coercing).compile(schema),
+  );
   const tokens = tokenIssuer(
     signingKey(api.secret_key, o.config.values.security.encryption_key),
     api.token_expiration,
@@ -230,6 +243,24 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     },
   };
 
+  const registry = createRegistry(o.database, "webserver");
+  const requestSeconds = new Histogram({
+    name: "updraft_http_request_seconds",
+    help: "Webserver requests by route and status",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unknown";
+    requestSeconds.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.get("/metrics", async (_request, reply) =>
+    reply.header("content-type", registry.contentType).send(await registry.metrics()),
+  );
   const document = servedSpec(VERSION);
   app.get("/api/v2/openapi.json", async () => document);
   await app.register(swagger, { mode: "static", specification: { document: document as never } });

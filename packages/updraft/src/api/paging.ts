@@ -3,7 +3,7 @@
  * only the fields an endpoint allows), `*_pattern` filters (SQL LIKE, `|` between alternatives) and
  * `*_gte/_gt/_lte/_lt` ranges. Each list endpoint names its sortable fields and columns.
  */
-import { sql, type ExpressionBuilder, type SelectQueryBuilder } from "kysely";
+import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from "kysely";
 import { HttpError } from "./errors.ts";
 
 export interface Paging {
@@ -56,10 +56,14 @@ export function applyOrder<QB extends SelectQueryBuilder<any, any, any>>(
  * A `*_pattern` filter as Airflow applies it: case-insensitive LIKE of `%<part>%`, with `|` between
  * alternatives. `column` is a trusted column name.
  */
-export function likeAny<DB, TB extends keyof DB>(column: string, pattern: string | null | undefined) {
-  return (eb: ExpressionBuilder<DB, TB>) => {
+export function likeAny(
+  column: string,
+  pattern: string | null | undefined,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- usable in a query over any tables
+): (eb: ExpressionBuilder<any, any>) => Expression<SqlBool> {
+  return (eb) => {
     const parts = (pattern ?? "").split("|").filter((p) => p !== "");
-    return eb.or(parts.map((p) => sql<boolean>`lower(${sql.ref(column)}) like ${`%${p.toLowerCase()}%`}`));
+    return eb.or(parts.map((p) => sql<SqlBool>`lower(${sql.ref(column)}) like ${`%${p.toLowerCase()}%`}`));
   };
 }
 

@@ -17,6 +17,8 @@ import { register as scheduler } from "./commands/scheduler.ts";
 import { register as tasks } from "./commands/tasks/index.ts";
 import { register as logs } from "./commands/logs/index.ts";
 import { register as variables } from "./commands/variables/index.ts";
+import { register as users } from "./commands/users/index.ts";
+import { register as webserver } from "./commands/webserver.ts";
 import { register as version } from "./commands/version.ts";
 
 export function buildProgram(): Command {
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
     pools,
     logs,
     scheduler,
+    webserver,
+    users,
     standalone,
   ])
     add(program);

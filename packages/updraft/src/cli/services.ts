@@ -1,8 +1,11 @@
 /**
- * Long-running services in one process: the DAG processor (a pass every refresh_interval) and the
- * scheduler. `updraft scheduler` runs both (like Airflow 2's scheduler); `standalone` also migrates
- * the database first. SIGTERM or SIGINT: stop scheduling, drain running tasks, exit.
+ * Long-running services in one process: the DAG processor (a pass every refresh_interval), the
+ * scheduler and the webserver. `updraft scheduler` runs the first two (like Airflow 2's scheduler),
+ * `updraft webserver` the last, `standalone` all three after migrating the database. SIGTERM or
+ * SIGINT: stop serving and scheduling, drain running tasks, exit.
  */
+import { startWebserver } from "../api/server.ts";
+import { createRegistry, schedulerMetrics, serveMetrics } from "../metrics/metrics.ts";
 import type { Config } from "../config/load.ts";
 import { processDagFiles } from "../dag-processing/processor.ts";
 import { cleanLogs } from "../logs/files.ts";
@@ -17,15 +20,35 @@ export interface ServiceOptions {
   cipher: SecretCipher;
   log: Logger;
   dagProcessor: boolean;
+  /** Default true. */
+  scheduler?: boolean;
+  webserver?: { port?: number; host?: string } | false;
 }
 
 export async function runServices(o: ServiceOptions): Promise<void> {
+  const web = o.webserver ? await startWebserver({ ...o, ...o.webserver }) : null;
+  if (o.scheduler === false) {
+    await untilStopped(o.log);
+    await web?.close();
+    return;
+  }
+  const registry = createRegistry(o.database, "scheduler");
   const { scheduler, close } = createScheduler({
     config: o.config,
     database: o.database,
     log: o.log,
     cipher: o.cipher,
+    metrics: schedulerMetrics(registry),
   });
+  const { scheduler_port: port, host } = o.config.values.metrics;
+  const metricsServer =
+    port > 0
+      ? await serveMetrics(registry, port, host).catch((error: Error) => {
+          o.log.warn({ err: error, port }, "could not serve scheduler metrics; carrying on without them");
+          return null;
+        })
+      : null;
+  if (metricsServer) o.log.info({ url: `http://${host}:${port}/metrics` }, "scheduler metrics served");
   const processPass = async () => {
     const s = await processDagFiles(o.config, o.database);
     if (s.parsed > 0 || s.deactivated.length > 0) {
@@ -70,16 +93,22 @@ export async function runServices(o: ServiceOptions): Promise<void> {
       o.log.error({ err: error }, "cleaning task logs failed; will retry");
     }
   }, logging.clean_interval_hours * 3_600_000);
-  await new Promise<void>((resolve) => {
+  await untilStopped(o.log);
+  await web?.close();
+  clearInterval(timer);
+  clearInterval(cleaner);
+  await scheduler.stop();
+  await close();
+  metricsServer?.close();
+}
+
+function untilStopped(log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      o.log.info({ signal }, "stopping: no new tasks start; running tasks may finish");
+      log.info({ signal }, "stopping: no new tasks start; running tasks may finish");
       resolve();
     };
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
-  clearInterval(timer);
-  clearInterval(cleaner);
-  await scheduler.stop();
-  await close();
 }

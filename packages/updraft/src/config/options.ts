@@ -141,6 +141,19 @@ export const OPTIONS = {
       sensitive: true,
     },
   },
+  metrics: {
+    scheduler_port: {
+      type: "integer",
+      default: 9464,
+      description:
+        "Port where a scheduler serves Prometheus metrics at /metrics (0 = off). Webservers serve /metrics on their own port.",
+    },
+    host: {
+      type: "string",
+      default: "0.0.0.0",
+      description: "Address the scheduler's metrics port listens on.",
+    },
+  },
   api: {
     host: { type: "string", default: "0.0.0.0", description: "Address the webserver listens on." },
     port: { type: "integer", default: 8080, description: "Port the webserver listens on." },

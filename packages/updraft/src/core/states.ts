@@ -56,10 +56,21 @@ export class IllegalTransitionError extends UpdraftError {
   }
 }
 
+/**
+ * Who moves a task instance: the system (scheduler, runner) follows TRANSITIONS; a user marking it by
+ * hand (API, UI, CLI: Airflow's "mark success / failed / skipped") may set those three from any other
+ * state, as Airflow allows. A running task marked by hand keeps its mark when its try ends.
+ */
+export type MovedBy = "system" | "user";
+const USER_MARKS: readonly TaskInstanceState[] = ["success", "failed", "skipped"];
+
 export function assertTransition(
   from: TaskInstanceState,
   to: TaskInstanceState,
   where: { dagId: string; runId: string; taskId: string },
+  by: MovedBy = "system",
 ): void {
-  if (!TRANSITIONS[from]?.includes(to)) throw new IllegalTransitionError(from, to, where);
+  if (TRANSITIONS[from]?.includes(to)) return;
+  if (by === "user" && USER_MARKS.includes(to) && from !== to && TRANSITIONS[from]) return;
+  throw new IllegalTransitionError(from, to, where);
 }

@@ -35,6 +35,8 @@ export interface TaskRunnerDeps {
   openLog(ti: TaskInstanceRow): Promise<TaskLog>;
   xcomMaxSize: number;
   clock?: () => number;
+  /** Told of every try's outcome (metrics). */
+  onTryEnded?: (outcome: { state: string; operator: string; seconds: number }) => void;
   random?: () => number;
 }
 
@@ -303,5 +305,6 @@ async function record(
     }
   }
   await tis.archiveTry({ ...ti, state, end_date: ended, duration });
+  deps.onTryEnded?.({ state, operator: ti.operator ?? "unknown", seconds: duration });
   return state;
 }

@@ -4,6 +4,7 @@
  * are the templates and logs modules).
  */
 import type { Config } from "../config/load.ts";
+import type { SchedulerMetrics } from "../metrics/metrics.ts";
 import { SerializedDagSchema, type SerializedDag } from "../core/serialized.ts";
 import { resolveFileloc } from "../dag-processing/discover.ts";
 import { LocalExecutor } from "../executor/local-executor.ts";
@@ -30,6 +31,7 @@ export interface RuntimeOptions {
   openLog?: TaskRunnerDeps["openLog"];
   cipher?: SecretCipher;
   clock?: () => number;
+  metrics?: SchedulerMetrics;
   /** Overrides for tests. */
   loopIntervalMs?: number;
   heartbeatTimeout?: number;
@@ -51,6 +53,9 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
     openLog: o.openLog ?? fileLogs(o),
     xcomMaxSize: core.xcom_max_size,
     clock: o.clock,
+    onTryEnded: o.metrics
+      ? ({ state, operator, seconds }) => o.metrics!.taskDurationSeconds.observe({ state, operator }, seconds)
+      : undefined,
   };
 }
 
@@ -88,6 +93,7 @@ export function createScheduler(o: RuntimeOptions): {
     heartbeatTimeout: o.heartbeatTimeout ?? o.config.values.scheduler.task_heartbeat_timeout,
     gracefulShutdownMs: o.gracefulShutdownMs ?? o.config.values.scheduler.graceful_shutdown_timeout * 1000,
     clock: o.clock,
+    metrics: o.metrics,
   });
   return { scheduler, taskflow, close: () => taskflow.close() };
 }

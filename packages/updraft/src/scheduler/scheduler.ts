@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Executor } from "../executor/executor.ts";
+import type { SchedulerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
@@ -28,6 +29,7 @@ export interface SchedulerOptions {
   heartbeatTimeout: number;
   gracefulShutdownMs: number;
   clock?: () => number;
+  metrics?: SchedulerMetrics;
 }
 
 export type SchedulerState = "idle" | "running" | "stopping" | "draining" | "stopped";
@@ -175,7 +177,16 @@ export class Scheduler {
       }
       const began = performance.now();
       try {
-        await this.tick({ changed });
+        const r = await this.tick({ changed });
+        const metrics = this.#o.metrics;
+        if (metrics) {
+          metrics.loopSeconds.observe(
+            { kind: changed ? "light" : "full" },
+            (performance.now() - began) / 1000,
+          );
+          metrics.runsCreated.inc(r.runsCreated);
+          metrics.executorRunning.set(this.#o.executor.running().length);
+        }
       } catch (error) {
         this.#o.log.error({ err: error }, "scheduler iteration failed; carrying on");
         this.#fullTickWanted = true;

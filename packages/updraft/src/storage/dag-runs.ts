@@ -180,6 +180,8 @@ export function dagRunStore(database: Database) {
           state,
           updated_at: now,
           ...(finished ? { end_date: now } : { end_date: null }),
+          // Queued again (Airflow's DagRun.set_state): it waits in the queue from now.
+          ...(state === "queued" ? { queued_at: now } : {}),
         })
         .where("id", "=", id)
         .execute();
@@ -191,6 +193,27 @@ export function dagRunStore(database: Database) {
           .where("start_date", "is", null)
           .execute();
       }
+    },
+
+    async setNote(id: number, note: string | null, now = nowIso()): Promise<void> {
+      await db.updateTable("dag_run").set({ note, updated_at: now }).where("id", "=", id).execute();
+    },
+
+    /**
+     * Deletes a run with everything recorded for it: XComs, task instances and the history of their
+     * finished tries (explicitly: MySQL ignores inline foreign keys). False when there was no such run.
+     */
+    async delete(dagId: string, runId: string): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        for (const table of ["xcom", "task_instance", "task_instance_history"] as const)
+          await trx.deleteFrom(table).where("dag_id", "=", dagId).where("run_id", "=", runId).execute();
+        const result = await trx
+          .deleteFrom("dag_run")
+          .where("dag_id", "=", dagId)
+          .where("run_id", "=", runId)
+          .executeTakeFirst();
+        return Number(result.numDeletedRows) > 0;
+      });
     },
   };
 }

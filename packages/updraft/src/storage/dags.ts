@@ -283,6 +283,58 @@ export function dagStore(database: Database) {
       return Number(result.numUpdatedRows) > 0;
     },
 
+    /**
+     * Deletes a DAG's metadata (runs, task instances and their tries, XComs, tags, serialized form,
+     * the `dag` row) and its file's import errors, as Airflow's delete_dag does; audit rows stay. The
+     * file is marked for parsing again, so a DAG still defined there comes back as new. Refuses while
+     * a task instance of the DAG is running.
+     */
+    async deleteDag(dagId: string): Promise<"deleted" | "not_found" | "running"> {
+      return db.transaction().execute(async (trx) => {
+        const dag = await trx
+          .selectFrom("dag")
+          .select("fileloc")
+          .where("dag_id", "=", dagId)
+          .executeTakeFirst();
+        if (!dag) return "not_found";
+        const running = await trx
+          .selectFrom("task_instance")
+          .select("task_id")
+          .where("dag_id", "=", dagId)
+          .where("state", "=", "running")
+          .limit(1)
+          .executeTakeFirst();
+        if (running) return "running";
+        for (const table of [
+          "xcom",
+          "task_instance_history",
+          "task_instance",
+          "dag_run",
+          "dag_tag",
+          "serialized_dag",
+          "dag",
+        ] as const)
+          await trx.deleteFrom(table).where("dag_id", "=", dagId).execute();
+        await trx.deleteFrom("import_error").where("fileloc", "=", dag.fileloc).execute();
+        await trx
+          .updateTable("dag_file")
+          .set({ content_hash: "" })
+          .where("fileloc", "=", dag.fileloc)
+          .execute();
+        return "deleted";
+      });
+    },
+
+    /** Marks a known file for parsing on the DAG processor's next pass; false when the file is unknown. */
+    async requestReparse(fileloc: string): Promise<boolean> {
+      const result = await db
+        .updateTable("dag_file")
+        .set({ content_hash: "" })
+        .where("fileloc", "=", fileloc)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     async importErrors(): Promise<ImportErrorRow[]> {
       return db.selectFrom("import_error").selectAll().orderBy("fileloc").orderBy("id").execute();
     },

@@ -1,9 +1,13 @@
 /** Pools: named slot budgets that cap how many task instances of a kind run at once. */
+import { sql } from "kysely";
 import { InvalidInputError, NotFoundError } from "../core/errors.ts";
 import type { Database } from "./database.ts";
 import { upsert } from "./upsert.ts";
 
 export const DEFAULT_POOL = "default_pool";
+
+const USAGE_STATES = ["running", "queued", "scheduled", "deferred"];
+export type PoolUsage = Record<"running" | "queued" | "scheduled" | "deferred", number>;
 
 export interface Pool {
   name: string;
@@ -52,6 +56,35 @@ export function poolStore(database: Database) {
     async list(): Promise<Pool[]> {
       const rows = await db.selectFrom("slot_pool").selectAll().orderBy("pool").execute();
       return rows.map(decode);
+    },
+    /** Renames a pool. Task instances keep naming the old pool, as in Airflow. */
+    async rename(from: string, to: string): Promise<void> {
+      if (from === DEFAULT_POOL) throw new InvalidInputError(`${DEFAULT_POOL} cannot be renamed`);
+      const result = await db
+        .updateTable("slot_pool")
+        .set({ pool: to })
+        .where("pool", "=", from)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`pool "${from}" does not exist`);
+    },
+    /** Slots taken in each pool by task instances that are running, queued, scheduled or deferred. */
+    async usage(names: string[]): Promise<Map<string, PoolUsage>> {
+      const usage = new Map<string, PoolUsage>(
+        names.map((n) => [n, { running: 0, queued: 0, scheduled: 0, deferred: 0 }]),
+      );
+      if (names.length === 0) return usage;
+      const rows = await db
+        .selectFrom("task_instance")
+        .select(["pool", "state", sql<number | string>`sum(pool_slots)`.as("slots")])
+        .where("pool", "in", names)
+        .where("state", "in", USAGE_STATES)
+        .groupBy(["pool", "state"])
+        .execute();
+      for (const row of rows) {
+        const entry = usage.get(row.pool);
+        if (entry) entry[row.state as keyof PoolUsage] = Number(row.slots);
+      }
+      return usage;
     },
     async delete(name: string): Promise<void> {
       if (name === DEFAULT_POOL)

@@ -3,7 +3,7 @@
  * (core/states.ts) whether it is legal and writes it only if the row is still in the state the caller
  * saw, so two processes cannot both move the same task instance.
  */
-import { assertTransition, type TaskInstanceState } from "../core/states.ts";
+import { assertTransition, type MovedBy, type TaskInstanceState } from "../core/states.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
 import type { TaskInstanceRow, TaskInstanceUpdate } from "./schema.ts";
@@ -54,8 +54,9 @@ export function taskInstanceStore(database: Database) {
       to: TaskInstanceState,
       patch: TaskInstanceUpdate = {},
       now = nowIso(),
+      by: MovedBy = "system",
     ): Promise<boolean> {
-      assertTransition(from, to, key);
+      assertTransition(from, to, key, by);
       let q = db
         .updateTable("task_instance")
         .set({ ...patch, state: toDb(to), updated_at: now })
@@ -111,6 +112,56 @@ export function taskInstanceStore(database: Database) {
           rendered_fields: ti.rendered_fields,
         })
         .execute();
+    },
+
+    /** Sets (or removes, with null) a task instance's note; not a state change. */
+    async setNote(key: TaskInstanceKey, note: string | null, now = nowIso()): Promise<boolean> {
+      const result = await db
+        .updateTable("task_instance")
+        .set({ note, updated_at: now })
+        .where("dag_id", "=", key.dagId)
+        .where("run_id", "=", key.runId)
+        .where("task_id", "=", key.taskId)
+        .where("map_index", "=", key.mapIndex ?? -1)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /** Deletes a task instance with its archived tries and its XComs (Airflow's cascade). */
+    async delete(key: TaskInstanceKey): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const mapIndex = key.mapIndex ?? -1;
+        const ti = await trx
+          .selectFrom("task_instance")
+          .select("dag_run_id")
+          .where("dag_id", "=", key.dagId)
+          .where("run_id", "=", key.runId)
+          .where("task_id", "=", key.taskId)
+          .where("map_index", "=", mapIndex)
+          .executeTakeFirst();
+        if (!ti) return false;
+        await trx
+          .deleteFrom("xcom")
+          .where("dag_run_id", "=", ti.dag_run_id)
+          .where("task_id", "=", key.taskId)
+          .where("map_index", "=", mapIndex)
+          .execute();
+        await trx
+          .deleteFrom("task_instance_history")
+          .where("dag_id", "=", key.dagId)
+          .where("run_id", "=", key.runId)
+          .where("task_id", "=", key.taskId)
+          .where("map_index", "=", mapIndex)
+          .execute();
+        await trx
+          .deleteFrom("task_instance")
+          .where("dag_id", "=", key.dagId)
+          .where("run_id", "=", key.runId)
+          .where("task_id", "=", key.taskId)
+          .where("map_index", "=", mapIndex)
+          .execute();
+        return true;
+      });
     },
 
     /** One statement per interval, whatever the number of running tasks. */

@@ -79,6 +79,18 @@ export function xcomStore(database: Database) {
       return q.orderBy("task_id").orderBy("key").execute();
     },
 
+    /** Deletes one entry; false when there was none. */
+    async delete(dagRunId: number, taskId: string, key: string, mapIndex = -1): Promise<boolean> {
+      const result = await db
+        .deleteFrom("xcom")
+        .where("dag_run_id", "=", dagRunId)
+        .where("task_id", "=", taskId)
+        .where("map_index", "=", mapIndex)
+        .where("key", "=", key)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
     /** A task's XComs go when it is cleared or retried, so downstream never reads a stale value. */
     async clear(dagRunId: number, taskId: string, mapIndex = -1): Promise<void> {
       await db

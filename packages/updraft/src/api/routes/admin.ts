@@ -1,4 +1,15 @@
 /** Variables, connections, pools, event logs, jobs, config, and the empty plugin/provider/asset lists. */
 import type { ApiContext } from "../app.ts";
+import { registerConnectionRoutes } from "./connections.ts";
+import { registerEventLogRoutes } from "./event-logs.ts";
+import { registerMiscRoutes } from "./misc.ts";
+import { registerPoolRoutes } from "./pools.ts";
+import { registerVariableRoutes } from "./variables.ts";
 
-export function registerAdminRoutes(_ctx: ApiContext): void {}
+export function registerAdminRoutes(ctx: ApiContext): void {
+  registerVariableRoutes(ctx);
+  registerConnectionRoutes(ctx);
+  registerPoolRoutes(ctx);
+  registerEventLogRoutes(ctx);
+  registerMiscRoutes(ctx);
+}

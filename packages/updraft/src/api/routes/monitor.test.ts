@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { forEachApiDatabase } from "../../test-support/api.ts";
 import { jobStore } from "../../storage/jobs.ts";
+import { sampleOf } from "../../metrics/metrics.ts";
 
 forEachApiDatabase("monitor and version", {}, (get) => {
   test("health is open and reports the database and the scheduler's heartbeat", async () => {
@@ -29,5 +30,24 @@ forEachApiDatabase("monitor and version", {}, (get) => {
     const docs = await get().app.inject({ url: "/api/v2/docs/" });
     assert.equal(docs.statusCode, 200);
     assert.match(docs.body, /swagger/i);
+  });
+});
+
+forEachApiDatabase("webserver metrics", {}, (get) => {
+  test("/metrics serves Prometheus text with the installation's state and request timings", async () => {
+    await get().call("get_version", { as: null });
+    const r = await get().app.inject({ url: "/metrics" });
+    assert.equal(r.statusCode, 200);
+    assert.match(String(r.headers["content-type"]), /text\/plain/);
+    const service = { service: "webserver" };
+    assert.equal(
+      sampleOf(r.body, "updraft_pool_slots", { ...service, pool: "default_pool", kind: "total" }),
+      128,
+    );
+    assert.equal(
+      sampleOf(r.body, "updraft_http_request_seconds_count", { route: "/api/v2/version", status: "200" }),
+      1,
+    );
+    assert.match(r.body, /^updraft_process_resident_memory_bytes/m);
   });
 });

@@ -1,4 +1,852 @@
 /** Task instances (list, batch, get, patch, tries, dependencies, logs), clearing, XCom entries. */
-import type { ApiContext } from "../app.ts";
+import { sql } from "kysely";
+import { downstreamOf, taskById, type SerializedDag } from "../../core/serialized.ts";
+import { assertTransition, IllegalTransitionError, type TaskInstanceState } from "../../core/states.ts";
+import { clearTaskInstances, type ClearOptions } from "../../scheduler/clear.ts";
+import { countUpstream, evaluateRule } from "../../scheduler/decide.ts";
+import type { Database } from "../../storage/database.ts";
+import { dagStore } from "../../storage/dags.ts";
+import { dagRunStore } from "../../storage/dag-runs.ts";
+import { poolStore } from "../../storage/pools.ts";
+import { fromDb, taskInstanceStore } from "../../storage/task-instances.ts";
+import type { ApiContext, ApiRequest } from "../app.ts";
+import { badRequest, conflict, HttpError, notFound } from "../errors.ts";
+import type { components } from "../generated/airflow-v2.ts";
+import { applyOrder, likeAny, paging, rangeOf } from "../paging.ts";
+import {
+  findTi,
+  requireTi,
+  tiNotFound,
+  tiQuery,
+  tiResponse,
+  triesOf,
+  tryResponse,
+  type TiRow,
+} from "./task-instance-view.ts";
+import { registerTaskLogRoutes } from "./task-logs.ts";
+import { registerXComRoutes } from "./xcom.ts";
 
-export function registerTaskInstanceRoutes(_ctx: ApiContext): void {}
+type Schemas = components["schemas"];
+type TiQuery = ReturnType<typeof tiQuery>;
+
+/** The states a task instance may be in, as the API names them; "none"/"no_status" mean no state yet. */
+const API_STATES = [
+  "removed",
+  "scheduled",
+  "queued",
+  "running",
+  "success",
+  "restarting",
+  "failed",
+  "up_for_retry",
+  "up_for_reschedule",
+  "upstream_failed",
+  "skipped",
+  "deferred",
+];
+
+/** Sortable fields of task-instance lists (Airflow's), and the columns behind them. */
+const ORDER_FIELDS: Record<string, string> = {
+  // Updraft's task instances have no id column: the id is derived from the key, so sort by the task.
+  id: "ti.task_id",
+  state: "ti.state",
+  duration: "ti.duration",
+  start_date: "ti.start_date",
+  end_date: "ti.end_date",
+  map_index: "ti.map_index",
+  try_number: "ti.try_number",
+  logical_date: "dr.logical_date",
+  run_after: "dr.run_after",
+  data_interval_start: "dr.data_interval_start",
+  data_interval_end: "dr.data_interval_end",
+  rendered_map_index: "ti.map_index",
+  operator: "ti.operator",
+};
+const TIE_BREAK = ["ti.dag_id", "dr.run_after", "ti.run_id", "ti.task_id"];
+
+/** What a list of task instances may be filtered by (query parameters or a batch body). */
+interface TiFilter {
+  dagIds?: string[] | null;
+  runIds?: string[] | null;
+  taskIds?: string[] | null;
+  states?: (string | null)[] | null;
+  pools?: string[] | null;
+  queues?: string[] | null;
+  executors?: string[] | null;
+  tryNumbers?: number[] | null;
+  operators?: string[] | null;
+  mapIndexes?: number[] | null;
+  versionNumbers?: number[] | null;
+  /** [column, LIKE pattern] */
+  patterns?: [string, string | null | undefined][];
+  /** [column, operator, value] */
+  ranges?: [string, ">=" | ">" | "<=" | "<", string | number][];
+}
+
+/** The API's state values as stored: "none"/"no_status" (or null) is no state (NULL). */
+function parseStates(states: (string | null)[] | null | undefined): (string | null)[] | undefined {
+  if (!states || states.length === 0) return undefined;
+  return states.map((s) => {
+    if (s === null || s === "none" || s === "no_status") return null;
+    if (!API_STATES.includes(s))
+      throw badRequest(
+        `Invalid value for state. Valid values are ${[...API_STATES, "no_status"].join(", ")}`,
+      );
+    return s;
+  });
+}
+
+const nonEmpty = <T>(list: T[] | null | undefined): list is T[] => Array.isArray(list) && list.length > 0;
+
+function applyFilter(q: TiQuery, f: TiFilter): TiQuery {
+  let out = q;
+  const inList = (column: string, values: (string | number)[] | null | undefined) => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a trusted, dynamic column
+    if (nonEmpty(values)) out = out.where(sql.ref(column) as any, "in", values);
+  };
+  inList("ti.dag_id", f.dagIds);
+  inList("ti.run_id", f.runIds);
+  inList("ti.task_id", f.taskIds);
+  inList("ti.pool", f.pools);
+  inList("ti.queue", f.queues);
+  inList("ti.executor", f.executors);
+  inList("ti.try_number", f.tryNumbers);
+  inList("ti.operator", f.operators);
+  inList("ti.map_index", f.mapIndexes);
+  if (nonEmpty(f.versionNumbers)) {
+    // Updraft keeps no DAG versions (every task instance's dag_version is null): nothing matches.
+    out = out.where(sql<boolean>`1 = 0`);
+  }
+  if (f.states) {
+    const named = f.states.filter((s): s is string => s !== null);
+    const none = f.states.some((s) => s === null);
+    out = out.where((eb) =>
+      eb.or([
+        ...(named.length ? [eb("ti.state", "in", named)] : []),
+        ...(none ? [eb("ti.state", "is", null)] : []),
+      ]),
+    );
+  }
+  for (const [column, pattern] of f.patterns ?? []) if (pattern) out = out.where(likeAny(column, pattern));
+  for (const [column, op, value] of f.ranges ?? [])
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a trusted, dynamic column
+    out = out.where(sql.ref(column) as any, op, value);
+  return out;
+}
+
+/** Date ranges on the API's fields (query `<field>_gte` ...), with the columns behind them. */
+function dateRanges(query: Record<string, unknown>): NonNullable<TiFilter["ranges"]> {
+  const columns: Record<string, string> = {
+    run_after: "dr.run_after",
+    logical_date: "dr.logical_date",
+    start_date: "ti.start_date",
+    end_date: "ti.end_date",
+    updated_at: "ti.updated_at",
+  };
+  const out: NonNullable<TiFilter["ranges"]> = [];
+  for (const [field, column] of Object.entries(columns))
+    for (const [op, value] of rangeOf(query, field)) out.push([column, op, value]);
+  for (const [suffix, op] of [
+    ["gte", ">="],
+    ["gt", ">"],
+    ["lte", "<="],
+    ["lt", "<"],
+  ] as const) {
+    const value = query[`duration_${suffix}`];
+    if (typeof value === "number") out.push(["ti.duration", op, value]);
+  }
+  return out;
+}
+
+/** A page of task instances and the total before paging. */
+async function listTis(
+  database: Database,
+  filter: TiFilter,
+  order: string[] | string | null | undefined,
+  allowed: Record<string, string>,
+  page: { limit: number; offset: number },
+): Promise<Schemas["TaskInstanceCollectionResponse"]> {
+  const filtered = applyFilter(tiQuery(database), filter);
+  const counted = await filtered
+    .clearSelect()
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  const rows = (await applyOrder(filtered, order, allowed, "map_index", TIE_BREAK)
+    .limit(page.limit)
+    .offset(page.offset)
+    .execute()) as TiRow[];
+  return { task_instances: rows.map(tiResponse), total_entries: Number(counted.n) };
+}
+
+const dagNotFound = (dagId: string) => notFound(`The Dag with ID: \`${dagId}\` was not found`);
+
+async function requireDag(database: Database, dagId: string): Promise<SerializedDag> {
+  const dag = await dagStore(database).getSerialized(dagId);
+  if (!dag) throw dagNotFound(dagId);
+  return dag;
+}
+
+/** Task ids reachable from `start` along `edges` (not including `start` itself). */
+function closure(start: string, edges: ReadonlyMap<string, readonly string[]>): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...(edges.get(start) ?? [])];
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(edges.get(id) ?? []));
+  }
+  return seen;
+}
+
+const MARKABLE = ["success", "failed", "skipped"];
+
+interface PatchInput {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  /** null: every map index of the task. */
+  mapIndex: number | null;
+  body: Schemas["PatchTaskInstanceBody"];
+  updateMask?: string[] | null;
+  dryRun: boolean;
+}
+
+interface PatchResult {
+  /** The task instances the request names, as they are now. */
+  targets: TiRow[];
+  /** Those whose state the request changes (or would, in a dry run). */
+  affected: TiRow[];
+  fields: string[];
+}
+
+/**
+ * Airflow's "mark task instance(s)": the new state for the task instance and, on request, its
+ * upstream/downstream tasks and the same tasks in earlier/later runs, each moved by the state machine
+ * (all checked first: one illegal move and nothing changes); and/or its note.
+ */
+async function patchTaskInstances(ctx: ApiContext, p: PatchInput): Promise<PatchResult> {
+  const { database } = ctx;
+  const dag = await requireDag(database, p.dagId);
+  if (!taskById(dag, p.taskId)) throw notFound(`Task '${p.taskId}' not found in DAG '${p.dagId}'`);
+  let q = tiQuery(database)
+    .where("ti.dag_id", "=", p.dagId)
+    .where("ti.run_id", "=", p.runId)
+    .where("ti.task_id", "=", p.taskId)
+    .orderBy("ti.map_index");
+  if (p.mapIndex !== null) q = q.where("ti.map_index", "=", p.mapIndex);
+  const targets = (await q.execute()) as TiRow[];
+  if (targets.length === 0)
+    throw notFound(
+      tiNotFound({ dagId: p.dagId, runId: p.runId, taskId: p.taskId, mapIndex: p.mapIndex ?? -1 }),
+    );
+
+  const given = Object.keys(p.body).filter((k) => k === "new_state" || k === "note");
+  const fields = p.updateMask?.length ? given.filter((f) => p.updateMask!.includes(f)) : given;
+  let affected: TiRow[] = [];
+  if (fields.includes("new_state")) {
+    const to = p.body.new_state;
+    if (!to || !MARKABLE.includes(to))
+      throw new HttpError(422, [
+        {
+          type: "value_error",
+          loc: ["body", "new_state"],
+          msg: `Value error, '${to ?? ""}' is not one of ['success', 'failed', 'skipped']`,
+          input: to ?? null,
+        },
+      ]);
+    affected = await relatives(database, dag, targets, p);
+    affected = affected.filter((ti) => ti.state !== to);
+    if (affected.length === 0 && !p.dryRun) throw conflict(`Task id ${p.taskId} is already in ${to} state`);
+    // Every move is checked before any is made, so an illegal one leaves everything as it was.
+    for (const ti of affected) {
+      try {
+        assertTransition(
+          fromDb(ti.state),
+          to as TaskInstanceState,
+          { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id },
+          "user",
+        );
+      } catch (error) {
+        if (!(error instanceof IllegalTransitionError)) throw error;
+        const detail = `${error.message}: clear it first (POST /api/v2/dags/${ti.dag_id}/clearTaskInstances), then mark it once it runs`;
+        throw p.dryRun ? badRequest(detail) : conflict(detail);
+      }
+    }
+    if (!p.dryRun) await markStates(database, affected, to as TaskInstanceState, ctx.now());
+  }
+  if (fields.includes("note") && !p.dryRun) {
+    const tis = taskInstanceStore(database);
+    for (const ti of targets)
+      await tis.setNote(
+        { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index },
+        p.body.note ?? null,
+        ctx.now(),
+      );
+  }
+  const fresh = async (rows: TiRow[]) =>
+    (
+      await Promise.all(
+        rows.map((t) =>
+          findTi(database, { dagId: t.dag_id, runId: t.run_id, taskId: t.task_id, mapIndex: t.map_index }),
+        ),
+      )
+    ).filter((t): t is TiRow => t !== undefined);
+  return { targets: p.dryRun ? targets : await fresh(targets), affected, fields };
+}
+
+/** The task instances a mark applies to: the targets, plus relatives in this run and others. */
+async function relatives(
+  database: Database,
+  dag: SerializedDag,
+  targets: TiRow[],
+  p: PatchInput,
+): Promise<TiRow[]> {
+  const b = p.body;
+  const taskIds = new Set([p.taskId]);
+  if (b.include_upstream)
+    for (const id of closure(p.taskId, new Map(dag.tasks.map((t) => [t.taskId, t.upstream]))))
+      taskIds.add(id);
+  if (b.include_downstream) for (const id of closure(p.taskId, downstreamOf(dag))) taskIds.add(id);
+  const runIds = new Set([p.runId]);
+  const logicalDate = targets[0]!.run_logical_date;
+  if ((b.include_past || b.include_future) && logicalDate) {
+    let runs = database.db.selectFrom("dag_run").select("run_id").where("dag_id", "=", p.dagId);
+    if (!b.include_past) runs = runs.where("logical_date", ">=", logicalDate);
+    if (!b.include_future) runs = runs.where("logical_date", "<=", logicalDate);
+    for (const r of await runs.execute()) runIds.add(r.run_id);
+  }
+  const rows = (await tiQuery(database)
+    .where("ti.dag_id", "=", p.dagId)
+    .where("ti.run_id", "in", [...runIds])
+    .where("ti.task_id", "in", [...taskIds])
+    .orderBy("dr.run_after")
+    .orderBy("ti.task_id")
+    .orderBy("ti.map_index")
+    .execute()) as TiRow[];
+  // The named task in the named run keeps to the requested map index.
+  return rows.filter(
+    (ti) =>
+      !(ti.run_id === p.runId && ti.task_id === p.taskId) ||
+      p.mapIndex === null ||
+      ti.map_index === p.mapIndex,
+  );
+}
+
+/** Moves each task instance to `to` through the state machine, in one transaction. */
+async function markStates(database: Database, tis: TiRow[], to: TaskInstanceState, now: string) {
+  await database.db.transaction().execute(async (trx) => {
+    const store = taskInstanceStore({ ...database, db: trx });
+    for (const ti of tis) {
+      const start = ti.start_date ?? now;
+      const moved = await store.transition(
+        { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index },
+        fromDb(ti.state),
+        to,
+        { start_date: start, end_date: now, duration: (Date.parse(now) - Date.parse(start)) / 1000 },
+        now,
+        "user",
+      );
+      if (!moved)
+        throw conflict(
+          `Task instance ${ti.dag_id}.${ti.task_id} of run "${ti.run_id}" changed state while it was being marked: look at it again and retry`,
+        );
+    }
+  });
+}
+
+/**
+ * Why a task instance that has not started is not running yet (Airflow's failed scheduling
+ * dependencies, by name): its state, its run, its DAG, its trigger rule, the previous run, its pool.
+ */
+async function dependencies(database: Database, ti: TiRow): Promise<{ name: string; reason: string }[]> {
+  if (ti.state !== null && ti.state !== "scheduled") return [];
+  const dag = await dagStore(database).getSerialized(ti.dag_id);
+  const task = dag && taskById(dag, ti.task_id)?.task;
+  if (!dag || !task) return [];
+  const deps: { name: string; reason: string }[] = [];
+  if (ti.state === null)
+    deps.push({
+      name: "Task Instance State",
+      reason:
+        "Task is in the 'None' state which is not a valid state for execution. The scheduler schedules it once its dependencies are met.",
+    });
+  if (ti.run_state !== "running")
+    deps.push({
+      name: "Dagrun Running",
+      reason: `Task instance's dagrun was not in the 'running' state but in the state '${ti.run_state}'.`,
+    });
+  const dagRow = await dagStore(database).get(ti.dag_id);
+  if (dagRow?.is_paused)
+    deps.push({ name: "Dag Not Paused", reason: `Task's DAG '${ti.dag_id}' is paused.` });
+  if (task.upstream.length > 0) {
+    const upstream = await database.db
+      .selectFrom("task_instance")
+      .select(["task_id", "state"])
+      .where("dag_run_id", "=", ti.dag_run_id)
+      .where("task_id", "in", task.upstream)
+      .execute();
+    const states = new Map(upstream.map((u) => [u.task_id, fromDb(u.state) as string]));
+    const counts = countUpstream(task.upstream, states);
+    if (evaluateRule(task.triggerRule, counts) !== "run") {
+      const summary = task.upstream.map((id) => `${id}=${states.get(id) ?? "none"}`).join(", ");
+      deps.push({
+        name: "Trigger Rule",
+        reason: `Task's trigger rule '${task.triggerRule}' is not met by its upstream tasks: ${summary} (${counts.done} of ${counts.total} done, ${counts.success} succeeded, ${counts.failed + counts.upstreamFailed} failed, ${counts.skipped} skipped).`,
+      });
+    }
+  }
+  if (task.dependsOnPast) {
+    const previous = await database.db
+      .selectFrom("dag_run")
+      .select("id")
+      .where("dag_id", "=", ti.dag_id)
+      .where("run_after", "<", ti.run_after)
+      .orderBy("run_after", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (previous) {
+      const prev = await database.db
+        .selectFrom("task_instance")
+        .select("state")
+        .where("dag_run_id", "=", previous.id)
+        .where("task_id", "=", ti.task_id)
+        .executeTakeFirst();
+      if (prev && prev.state !== "success" && prev.state !== "skipped")
+        deps.push({
+          name: "Previous Dagrun State",
+          reason: `depends_on_past is true for this task, but the previous task instance is in the state '${prev.state ?? "None"}' which is not a successful state.`,
+        });
+    }
+  }
+  const pool = await poolStore(database).get(ti.pool);
+  if (!pool) {
+    deps.push({
+      name: "Pool Slots Available",
+      reason: `Tasks using non-existent pool '${ti.pool}' will not be scheduled`,
+    });
+  } else if (pool.slots >= 0) {
+    const used = await database.db
+      .selectFrom("task_instance")
+      .select((eb) => eb.fn.sum<number>("pool_slots").as("n"))
+      .where("pool", "=", ti.pool)
+      .where("state", "in", pool.includeDeferred ? ["queued", "running", "deferred"] : ["queued", "running"])
+      .executeTakeFirst();
+    const open = pool.slots - Number(used?.n ?? 0);
+    if (open < ti.pool_slots)
+      deps.push({
+        name: "Pool Slots Available",
+        reason: `Not scheduling since there are ${open} open slots in pool ${ti.pool} and require ${ti.pool_slots} pool slots`,
+      });
+  }
+  if (dagRow) {
+    const running = await database.db
+      .selectFrom("task_instance")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("dag_id", "=", ti.dag_id)
+      .where("state", "in", ["queued", "running"])
+      .executeTakeFirstOrThrow();
+    if (Number(running.n) >= dagRow.max_active_tasks)
+      deps.push({
+        name: "Dag TI Slots Available",
+        reason: `The maximum number of running tasks (${dagRow.max_active_tasks}) for this task's DAG '${ti.dag_id}' has been reached.`,
+      });
+  }
+  return deps.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Regular expression matching exactly these task ids. */
+const exactly = (ids: Iterable<string>) =>
+  `^(?:${[...ids].map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`;
+
+export function registerTaskInstanceRoutes(ctx: ApiContext): void {
+  const { database } = ctx;
+
+  ctx.route("get_task_instances", async ({ params, query }) => {
+    if (params.dag_run_id !== "~") {
+      const run = await database.db
+        .selectFrom("dag_run")
+        .select("id")
+        .where("run_id", "=", params.dag_run_id)
+        .$if(params.dag_id !== "~", (q) => q.where("dag_id", "=", params.dag_id))
+        .executeTakeFirst();
+      if (!run) throw notFound(`DagRun with run_id: \`${params.dag_run_id}\` was not found`);
+    }
+    if (params.dag_id !== "~" && !(await dagStore(database).get(params.dag_id)))
+      throw dagNotFound(params.dag_id);
+    const filter: TiFilter = {
+      dagIds: params.dag_id !== "~" ? [params.dag_id] : null,
+      runIds: params.dag_run_id !== "~" ? [params.dag_run_id] : null,
+      taskIds: query.task_id ? [query.task_id] : null,
+      states: parseStates(query.state),
+      pools: query.pool,
+      queues: query.queue,
+      executors: query.executor,
+      tryNumbers: query.try_number,
+      operators: query.operator,
+      mapIndexes: query.map_index,
+      versionNumbers: query.version_number,
+      patterns: [
+        ["ti.task_id", query.task_display_name_pattern],
+        ["ti.dag_id", query.dag_id_pattern],
+        ["ti.run_id", query.run_id_pattern],
+        ["ti.pool", query.pool_name_pattern],
+        ["ti.queue", query.queue_name_pattern],
+        ["ti.operator", query.operator_name_pattern],
+      ],
+      ranges: dateRanges(query),
+    };
+    // Updraft has no task groups: a group filter matches no task.
+    if (query.task_group_id) filter.taskIds = [];
+    if (filter.taskIds && filter.taskIds.length === 0) return { task_instances: [], total_entries: 0 };
+    return listTis(database, filter, query.order_by, ORDER_FIELDS, paging(query));
+  });
+
+  ctx.route("get_task_instances_batch", async ({ body }) => {
+    const filter: TiFilter = {
+      dagIds: body.dag_ids,
+      runIds: body.dag_run_ids,
+      taskIds: body.task_ids,
+      states: parseStates(body.state),
+      pools: body.pool,
+      queues: body.queue,
+      executors: body.executor,
+      ranges: dateRanges(body as Record<string, unknown>),
+    };
+    const allowed = Object.fromEntries(
+      ["id", "state", "duration", "start_date", "end_date", "map_index"].map((f) => [f, ORDER_FIELDS[f]!]),
+    );
+    return listTis(database, filter, body.order_by, allowed, {
+      limit: Math.min(body.page_limit ?? 100, 1000),
+      offset: body.page_offset ?? 0,
+    });
+  });
+
+  ctx.route("get_task_instance", async ({ params }) => {
+    const ti = await findTi(database, {
+      dagId: params.dag_id,
+      runId: params.dag_run_id,
+      taskId: params.task_id,
+      mapIndex: -1,
+    });
+    if (!ti)
+      throw notFound(
+        `The Task Instance with dag_id: \`${params.dag_id}\`, run_id: \`${params.dag_run_id}\` and task_id: \`${params.task_id}\` was not found`,
+      );
+    return tiResponse(ti);
+  });
+
+  ctx.route("get_mapped_task_instance", async ({ params }) => {
+    const ti = await findTi(database, {
+      dagId: params.dag_id,
+      runId: params.dag_run_id,
+      taskId: params.task_id,
+      mapIndex: params.map_index,
+    });
+    if (!ti)
+      throw notFound(
+        `The Mapped Task Instance with dag_id: \`${params.dag_id}\`, run_id: \`${params.dag_run_id}\`, task_id: \`${params.task_id}\`, and map_index: \`${params.map_index}\` was not found`,
+      );
+    return tiResponse(ti);
+  });
+
+  ctx.route("get_mapped_task_instances", async ({ params }) => {
+    // Updraft has no dynamic task mapping: no task has mapped instances (map_index >= 0).
+    const dag = await requireDag(database, params.dag_id);
+    if (!taskById(dag, params.task_id)) throw notFound(`Task id ${params.task_id} not found`);
+    throw notFound(`Task id ${params.task_id} is not mapped`);
+  });
+
+  const tries = async (dagId: string, runId: string, taskId: string, mapIndex: number) => {
+    const live = await requireTi(database, { dagId, runId, taskId, mapIndex });
+    const all = await triesOf(database, live);
+    return { task_instances: all.map((t) => tryResponse(t, live)), total_entries: all.length };
+  };
+  ctx.route("get_task_instance_tries", async ({ params, query }) =>
+    tries(params.dag_id, params.dag_run_id, params.task_id, query.map_index ?? -1),
+  );
+  ctx.route("get_mapped_task_instance_tries", async ({ params }) =>
+    tries(params.dag_id, params.dag_run_id, params.task_id, params.map_index),
+  );
+
+  const tryDetails = async (dagId: string, runId: string, taskId: string, mapIndex: number, n: number) => {
+    const live = await findTi(database, { dagId, runId, taskId, mapIndex });
+    const found = live && (await triesOf(database, live)).find((t) => t.try_number === n);
+    if (!live || !found)
+      throw notFound(
+        `The Task Instance with dag_id: \`${dagId}\`, run_id: \`${runId}\`, task_id: \`${taskId}\`, try_number: \`${n}\` and map_index: \`${mapIndex}\` was not found`,
+      );
+    return tryResponse(found, live);
+  };
+  ctx.route("get_task_instance_try_details", async ({ params, query }) =>
+    tryDetails(
+      params.dag_id,
+      params.dag_run_id,
+      params.task_id,
+      query.map_index ?? -1,
+      params.task_try_number,
+    ),
+  );
+  ctx.route("get_mapped_task_instance_try_details", async ({ params }) =>
+    tryDetails(params.dag_id, params.dag_run_id, params.task_id, params.map_index, params.task_try_number),
+  );
+
+  const deps = async (dagId: string, runId: string, taskId: string, mapIndex: number) => ({
+    dependencies: await dependencies(database, await requireTi(database, { dagId, runId, taskId, mapIndex })),
+  });
+  ctx.route("get_task_instance_dependencies", async ({ params, query }) =>
+    deps(params.dag_id, params.dag_run_id, params.task_id, query.map_index ?? -1),
+  );
+  ctx.route("get_task_instance_dependencies_by_map_index", async ({ params }) =>
+    deps(params.dag_id, params.dag_run_id, params.task_id, params.map_index),
+  );
+
+  /** patch_task_instance and its map-index and dry-run variants. */
+  const patch = async (
+    request: ApiRequest<"patch_task_instance">,
+    mapIndex: number | null,
+    dryRun: boolean,
+  ): Promise<Schemas["TaskInstanceCollectionResponse"]> => {
+    const { params, body, query } = request;
+    const result = await patchTaskInstances(ctx, {
+      dagId: params.dag_id,
+      runId: params.dag_run_id,
+      taskId: params.task_id,
+      mapIndex,
+      body,
+      updateMask: query.update_mask,
+      dryRun,
+    });
+    if (dryRun) {
+      const shown = result.fields.includes("new_state") ? result.affected : result.targets;
+      return { task_instances: shown.map(tiResponse), total_entries: shown.length };
+    }
+    await ctx.audit(request.raw, "patch_task_instance", {
+      dagId: params.dag_id,
+      runId: params.dag_run_id,
+      taskId: params.task_id,
+      mapIndex,
+      extra: {
+        ...(result.fields.includes("new_state") ? { new_state: body.new_state } : {}),
+        ...(result.fields.includes("note") ? { note: body.note ?? null } : {}),
+        changed: result.affected.map((t) => `${t.dag_id}.${t.run_id}.${t.task_id}[${t.map_index}]`),
+      },
+    });
+    return { task_instances: result.targets.map(tiResponse), total_entries: result.targets.length };
+  };
+  ctx.route("patch_task_instance", async (r) => patch(r, r.query.map_index ?? null, false));
+  ctx.route("patch_task_instance_by_map_index", async (r) =>
+    patch(r as unknown as ApiRequest<"patch_task_instance">, r.params.map_index ?? null, false),
+  );
+  ctx.route("patch_task_instance_dry_run", async (r) =>
+    patch(r as unknown as ApiRequest<"patch_task_instance">, r.query.map_index ?? null, true),
+  );
+  ctx.route("patch_task_instance_dry_run_by_map_index", async (r) =>
+    patch(r as unknown as ApiRequest<"patch_task_instance">, r.params.map_index ?? null, true),
+  );
+
+  ctx.route(
+    "delete_task_instance",
+    async ({ params, query, raw }) => {
+      const key = {
+        dagId: params.dag_id,
+        runId: params.dag_run_id,
+        taskId: params.task_id,
+        mapIndex: query.map_index ?? -1,
+      };
+      if (!(await taskInstanceStore(database).delete(key))) throw notFound(tiNotFound(key));
+      await ctx.audit(raw, "delete_task_instance", {
+        dagId: key.dagId,
+        runId: key.runId,
+        taskId: key.taskId,
+        mapIndex: key.mapIndex,
+      });
+      return null;
+    },
+    { status: 200 },
+  );
+
+  ctx.route("bulk_task_instances", async ({ params, body, raw }) => {
+    const out: Schemas["BulkResponse"] = {};
+    const changed: string[] = [];
+    for (const action of body.actions) {
+      const results = { success: [] as string[], errors: [] as Record<string, unknown>[] };
+      if (action.action === "create") {
+        results.errors.push({ error: "Task instances bulk create is not supported", status_code: 405 });
+        out.create = results;
+        continue;
+      }
+      for (const entity of action.entities) {
+        const e = typeof entity === "string" ? { task_id: entity } : entity;
+        const dagId = ("dag_id" in e && e.dag_id) || params.dag_id;
+        const runId = ("dag_run_id" in e && e.dag_run_id) || params.dag_run_id;
+        const mapIndex = "map_index" in e && typeof e.map_index === "number" ? e.map_index : null;
+        const label = (m: number) => `${dagId}.${runId}.${e.task_id}[${m}]`;
+        if (dagId === "~" || runId === "~") {
+          results.errors.push({
+            error: `When using wildcard in path, dag_id and dag_run_id must be specified in request body for task_id: ${e.task_id}`,
+            status_code: 400,
+          });
+          continue;
+        }
+        try {
+          if (action.action === "update") {
+            const b = e as Schemas["BulkTaskInstanceBody"];
+            const patchBody: Schemas["PatchTaskInstanceBody"] = {
+              include_upstream: b.include_upstream,
+              include_downstream: b.include_downstream,
+              include_future: b.include_future,
+              include_past: b.include_past,
+              ...("new_state" in b ? { new_state: b.new_state } : {}),
+              ...("note" in b ? { note: b.note } : {}),
+            };
+            const r = await patchTaskInstances(ctx, {
+              dagId,
+              runId,
+              taskId: e.task_id,
+              mapIndex,
+              body: patchBody,
+              updateMask: action.update_mask,
+              dryRun: false,
+            });
+            for (const t of r.targets) results.success.push(label(t.map_index));
+          } else {
+            const tis = taskInstanceStore(database);
+            const rows = (await tiQuery(database)
+              .where("ti.dag_id", "=", dagId)
+              .where("ti.run_id", "=", runId)
+              .where("ti.task_id", "=", e.task_id)
+              .$if(mapIndex !== null, (q) => q.where("ti.map_index", "=", mapIndex!))
+              .execute()) as TiRow[];
+            if (rows.length === 0) {
+              if (action.action_on_non_existence === "skip") continue;
+              throw notFound(
+                `No task instances found for dag_id: ${dagId}, run_id: ${runId}, task_id: ${e.task_id}`,
+              );
+            }
+            for (const row of rows) {
+              await tis.delete({ dagId, runId, taskId: e.task_id, mapIndex: row.map_index });
+              results.success.push(label(row.map_index));
+            }
+          }
+        } catch (error) {
+          if (error instanceof HttpError) {
+            if (error.status === 404 && action.action_on_non_existence === "skip") continue;
+            results.errors.push({ error: error.message, status_code: error.status });
+          } else throw error;
+        }
+      }
+      changed.push(...results.success.map((s) => `${action.action} ${s}`));
+      out[action.action] = results;
+    }
+    if (changed.length > 0)
+      await ctx.audit(raw, "bulk_task_instances", {
+        dagId: params.dag_id === "~" ? null : params.dag_id,
+        runId: params.dag_run_id === "~" ? null : params.dag_run_id,
+        extra: { changed },
+      });
+    return out;
+  });
+
+  ctx.route("post_clear_task_instances", async ({ params, body, raw }) => {
+    const dagId = params.dag_id;
+    await requireDag(database, dagId);
+    const o: ClearOptions = { dagId, onlyFailed: body.only_failed ?? true };
+    if (body.start_date) o.startDate = new Date(body.start_date).toISOString();
+    if (body.end_date) o.endDate = new Date(body.end_date).toISOString();
+    if (body.dag_run_id) {
+      const run = await dagRunStore(database).get(dagId, body.dag_run_id);
+      if (!run) throw notFound(`Dag Run id ${body.dag_run_id} not found in dag ${dagId}`);
+      if ((body.include_past || body.include_future) && run.logical_date) {
+        o.startDate = body.include_past ? undefined : run.logical_date;
+        o.endDate = body.include_future ? undefined : run.logical_date;
+      } else o.runId = body.dag_run_id;
+    } else {
+      if (body.include_past) o.startDate = undefined;
+      if (body.include_future) o.endDate = undefined;
+    }
+    if (body.task_ids) {
+      const ids = body.task_ids.map((t) => (typeof t === "string" ? t : t[0]!));
+      o.taskRegex = exactly(ids);
+      o.upstream = body.include_upstream ?? false;
+      o.downstream = body.include_downstream ?? false;
+    }
+    if (body.only_running) o.onlyFailed = false;
+    let candidates = await clearTaskInstances(database, { ...o, dryRun: true });
+    if (body.only_running) candidates = candidates.filter((c) => c.from === "running");
+    const running = candidates.filter((c) => c.from === "running");
+    if (body.prevent_running_task && running.length > 0)
+      throw conflict(
+        `Cannot clear task instances while some are running: ${running.map((c) => `${c.taskId} (run ${c.runId})`).join(", ")}; set prevent_running_task to false to clear them anyway`,
+      );
+    if (!body.dry_run && candidates.length > 0) {
+      if (body.only_running) {
+        const byRun = new Map<string, string[]>();
+        for (const c of candidates) byRun.set(c.runId, [...(byRun.get(c.runId) ?? []), c.taskId]);
+        for (const [runId, taskIds] of byRun)
+          await clearTaskInstances(database, {
+            dagId,
+            runId,
+            taskRegex: exactly(taskIds),
+            onlyFailed: false,
+          });
+      } else await clearTaskInstances(database, o);
+      await ctx.audit(raw, "post_clear_task_instances", {
+        dagId,
+        runId: body.dag_run_id ?? null,
+        extra: {
+          cleared: candidates.map((c) => `${c.runId}.${c.taskId}`),
+          only_failed: body.only_failed,
+          only_running: body.only_running,
+        },
+      });
+    }
+    const wanted = new Set(candidates.map((c) => `${c.runId}\u0000${c.taskId}`));
+    const rows =
+      candidates.length === 0
+        ? []
+        : ((await tiQuery(database)
+            .where("ti.dag_id", "=", dagId)
+            .where("ti.run_id", "in", [...new Set(candidates.map((c) => c.runId))])
+            .where("ti.task_id", "in", [...new Set(candidates.map((c) => c.taskId))])
+            .orderBy("dr.run_after")
+            .orderBy("ti.task_id")
+            .orderBy("ti.map_index")
+            .execute()) as TiRow[]);
+    const tis = rows.filter((r) => wanted.has(`${r.run_id}\u0000${r.task_id}`));
+    return { task_instances: tis.map(tiResponse), total_entries: tis.length };
+  });
+
+  ctx.route("get_extra_links", async ({ params, query }) => {
+    const dag = await dagStore(database).getSerialized(params.dag_id);
+    if (!dag) throw notFound(`DAG with ID = ${params.dag_id} not found`);
+    if (!taskById(dag, params.task_id)) throw notFound(`Task with ID = ${params.task_id} not found`);
+    const ti = await findTi(database, {
+      dagId: params.dag_id,
+      runId: params.dag_run_id,
+      taskId: params.task_id,
+      mapIndex: query.map_index ?? -1,
+    });
+    if (!ti) throw notFound(`DAG Run with ID = ${params.dag_run_id} not found`);
+    // Updraft's task kinds define no operator extra links.
+    return { extra_links: {}, total_entries: 0 };
+  });
+
+  // Human-in-the-loop: Updraft has no HITL tasks, so there is never a detail to read or answer.
+  const noHitl = (dagId: string, runId: string, taskId: string, mapIndex: number) =>
+    notFound(
+      `Human-in-the-loop detail does not exist for Task Instance with dag_id: \`${dagId}\`, run_id: \`${runId}\`, task_id: \`${taskId}\` and map_index: \`${mapIndex}\` (Updraft has no human-in-the-loop tasks)`,
+    );
+  ctx.route("get_hitl_details", async () => ({ hitl_details: [], total_entries: 0 }));
+  ctx.route("get_hitl_detail", async ({ params }) => {
+    throw noHitl(params.dag_id, params.dag_run_id, params.task_id, params.map_index);
+  });
+  ctx.route("get_hitl_detail_try_detail", async ({ params }) => {
+    throw noHitl(params.dag_id, params.dag_run_id, params.task_id, params.map_index);
+  });
+  ctx.route("update_hitl_detail", async ({ params }) => {
+    throw noHitl(params.dag_id, params.dag_run_id, params.task_id, params.map_index);
+  });
+
+  registerTaskLogRoutes(ctx);
+  registerXComRoutes(ctx);
+}

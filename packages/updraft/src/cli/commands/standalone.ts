@@ -1,4 +1,10 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { hashPassword, randomPassword } from "../../api/auth/passwords.ts";
+import type { Logger } from "../../logging.ts";
+import type { Database } from "../../storage/database.ts";
+import { userStore } from "../../storage/users.ts";
 import { createLogger } from "../../logging.ts";
 import { redactUrl } from "../../storage/database.ts";
 import { migrateDatabase } from "../../storage/migrate.ts";
@@ -12,7 +18,7 @@ export function register(program: Command): void {
     program
       .command("standalone")
       .description(
-        "Run Updraft on one machine: migrate the database, parse the DAGs and run the scheduler (the webserver joins when it lands)",
+        "Run Updraft on one machine: migrate the database, create an admin user on first run, parse the DAGs, run the scheduler and the webserver",
       )
       .option("--once", "migrate and parse the DAG files once, then exit (for scripts and tests)"),
   ).action((opts: DaemonOptions & { once?: boolean }) =>
@@ -26,6 +32,7 @@ export function register(program: Command): void {
       const database = await ctx.database({ requireMigrated: false });
       const applied = await migrateDatabase(database, (line) => log.info(line));
       log.info({ applied: applied.length }, "database ready");
+      await ensureAdmin(database, ctx.config.home, log);
       if (opts.once) {
         const s = await processDagFiles(ctx.config, database);
         log.info({ files: s.files, dags: s.dags, importErrors: s.importErrors }, "DAG files processed");
@@ -33,10 +40,34 @@ export function register(program: Command): void {
       }
       log.info(
         { dagsFolder: ctx.config.values.core.dags_folder },
-        "running the DAG processor and the scheduler; Ctrl+C to stop",
+        "running the DAG processor, the scheduler and the webserver; Ctrl+C to stop",
       );
-      await runServices({ config: ctx.config, database, cipher: ctx.cipher(), log, dagProcessor: true });
+      await runServices({
+        config: ctx.config,
+        database,
+        cipher: ctx.cipher(),
+        log,
+        dagProcessor: true,
+        webserver: {},
+      });
       log.info("stopped");
     }),
+  );
+}
+
+/**
+ * First run: an "admin" user with a random password, printed once and kept in a file only its owner
+ * can read (as Airflow's standalone does), so the UI can be opened straight away.
+ */
+async function ensureAdmin(database: Database, home: string, log: Logger): Promise<void> {
+  const users = userStore(database);
+  if ((await users.list()).length > 0) return;
+  const password = randomPassword();
+  await users.create({ username: "admin", role: "Admin", passwordHash: await hashPassword(password) });
+  const file = join(home, "standalone_admin_password.txt");
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  log.info({ username: "admin", passwordFile: file }, "created the admin user");
+  process.stderr.write(
+    `\n  Updraft is starting. Log in as admin with password: ${password}\n  (kept in ${file})\n\n`,
   );
 }

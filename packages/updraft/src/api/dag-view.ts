@@ -1,0 +1,126 @@
+/**
+ * How Updraft's DAGs look through Airflow's API, for every route that shows them: file tokens, the
+ * one DAG version Updraft keeps, operator names of task kinds, timedeltas and durations, params.
+ */
+import type { ParamSpec, SerializedDag } from "../core/serialized.ts";
+
+/** A DAG file's token (DAGResponse.file_token, reparse_dag_file): base64url of its stored fileloc. */
+export function fileToken(fileloc: string): string {
+  return Buffer.from(fileloc, "utf8").toString("base64url");
+}
+
+/** The fileloc a token names, or null when it is not one of ours. */
+export function filelocOfToken(token: string): string | null {
+  if (!/^[A-Za-z0-9_-]+$/.test(token)) return null;
+  const fileloc = Buffer.from(token, "base64url").toString("utf8");
+  return fileToken(fileloc) === token ? fileloc : null;
+}
+
+/**
+ * Updraft keeps one serialized form per DAG, so a DAG has one version: number 1, the current form.
+ * Its id is a UUID derived from the form's hash, so it changes when the DAG does.
+ */
+export const CURRENT_VERSION_NUMBER = 1;
+
+export function dagVersionId(dagHash: string): string {
+  const hex = (dagHash.replace(/[^0-9a-f]/gi, "").toLowerCase() + "0".repeat(32)).slice(0, 32);
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export interface DagVersionView {
+  id: string;
+  version_number: number;
+  dag_id: string;
+  bundle_name: null;
+  bundle_version: null;
+  created_at: string;
+  dag_display_name: string;
+  bundle_url: null;
+}
+
+export function dagVersionView(row: {
+  dag_id: string;
+  dag_hash: string;
+  last_updated: string;
+}): DagVersionView {
+  return {
+    id: dagVersionId(row.dag_hash),
+    version_number: CURRENT_VERSION_NUMBER,
+    dag_id: row.dag_id,
+    bundle_name: null,
+    bundle_version: null,
+    created_at: row.last_updated,
+    dag_display_name: row.dag_id,
+    bundle_url: null,
+  };
+}
+
+/** Airflow's operator for each Updraft task kind (TaskResponse.operator_name, class_ref). */
+const OPERATORS: Record<string, { name: string; uiColor: string }> = {
+  task: { name: "PythonOperator", uiColor: "#ffefeb" },
+  branch: { name: "BranchPythonOperator", uiColor: "#ffefeb" },
+  short_circuit: { name: "ShortCircuitOperator", uiColor: "#ffefeb" },
+  bash: { name: "BashOperator", uiColor: "#f0ede4" },
+  empty: { name: "EmptyOperator", uiColor: "#e8f7e4" },
+};
+
+export function operatorNameOf(kind: string): string {
+  return OPERATORS[kind]?.name ?? kind;
+}
+
+export function operatorColorOf(kind: string): string {
+  return OPERATORS[kind]?.uiColor ?? "#fff";
+}
+
+/** The fields of a task kind that are rendered as templates at run time. */
+export function templateFieldsOf(kind: string): string[] {
+  return kind === "bash" ? ["command", "env", "cwd"] : [];
+}
+
+/** Seconds as Airflow's TimeDelta object. */
+export function timeDelta(seconds: number): {
+  __type: string;
+  days: number;
+  seconds: number;
+  microseconds: number;
+} {
+  const totalMicros = Math.round(seconds * 1e6);
+  const days = Math.floor(totalMicros / 86_400_000_000);
+  const rest = totalMicros - days * 86_400_000_000;
+  return {
+    __type: "TimeDelta",
+    days,
+    seconds: Math.floor(rest / 1e6),
+    microseconds: rest % 1e6,
+  };
+}
+
+/** Seconds as an ISO-8601 duration ("PT2H", "P1DT30M"), as Airflow's API writes a timedelta. */
+export function isoDuration(seconds: number): string {
+  let rest = Math.round(seconds);
+  const days = Math.floor(rest / 86400);
+  rest -= days * 86400;
+  const hours = Math.floor(rest / 3600);
+  rest -= hours * 3600;
+  const minutes = Math.floor(rest / 60);
+  const secs = rest - minutes * 60;
+  const time = `${hours ? `${hours}H` : ""}${minutes ? `${minutes}M` : ""}${secs ? `${secs}S` : ""}`;
+  if (!days && !time) return "PT0S";
+  return `P${days ? `${days}D` : ""}${time ? `T${time}` : ""}`;
+}
+
+/** DAG params as Airflow's API shows them: `{name: {value, description, schema}}`. */
+export function paramsView(params: SerializedDag["params"]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(params)) {
+    const { default: value, description, ...schema } = spec as ParamSpec;
+    out[name] = {
+      __class: "airflow.sdk.definitions.param.Param",
+      value: value ?? null,
+      description: description ?? null,
+      schema,
+    };
+  }
+  return out;
+}

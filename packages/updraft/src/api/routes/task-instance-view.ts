@@ -1,0 +1,189 @@
+/**
+ * Task instances as the API shows them: one query (task_instance joined to its run) that every
+ * task-instance endpoint filters, and the Airflow-shaped records built from its rows.
+ */
+import { createHash } from "node:crypto";
+import type { Database } from "../../storage/database.ts";
+import type { TaskInstanceRow } from "../../storage/schema.ts";
+import { notFound } from "../errors.ts";
+import type { components } from "../generated/airflow-v2.ts";
+
+export type TaskInstanceResponse = components["schemas"]["TaskInstanceResponse"];
+export type TaskInstanceHistoryResponse = components["schemas"]["TaskInstanceHistoryResponse"];
+
+/** A task instance row with the run columns the API shows. */
+export type TiRow = TaskInstanceRow & {
+  run_logical_date: string | null;
+  run_after: string;
+  run_state: string;
+};
+
+/** task_instance as `ti` joined to dag_run as `dr`, selecting a TiRow. */
+export function tiQuery(database: Database) {
+  return database.db
+    .selectFrom("task_instance as ti")
+    .innerJoin("dag_run as dr", "dr.id", "ti.dag_run_id")
+    .selectAll("ti")
+    .select(["dr.logical_date as run_logical_date", "dr.run_after as run_after", "dr.state as run_state"]);
+}
+
+export interface TiKey {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+}
+
+export async function findTi(database: Database, k: TiKey): Promise<TiRow | undefined> {
+  return (await tiQuery(database)
+    .where("ti.dag_id", "=", k.dagId)
+    .where("ti.run_id", "=", k.runId)
+    .where("ti.task_id", "=", k.taskId)
+    .where("ti.map_index", "=", k.mapIndex)
+    .executeTakeFirst()) as TiRow | undefined;
+}
+
+/** The task instance or Airflow's 404. */
+export async function requireTi(database: Database, k: TiKey): Promise<TiRow> {
+  const ti = await findTi(database, k);
+  if (!ti) throw notFound(tiNotFound(k));
+  return ti;
+}
+
+export const tiNotFound = (k: TiKey) =>
+  `The Task Instance with dag_id: \`${k.dagId}\`, run_id: \`${k.runId}\`, task_id: \`${k.taskId}\` and map_index: \`${k.mapIndex}\` was not found`;
+
+/**
+ * Updraft keys task instances by (dag, run, task, map index); Airflow's API shows a UUID. This one is
+ * derived from the key (name-based, like a UUID v5), so it is the same on every call and every server.
+ */
+export function tiUuid(dagId: string, runId: string, taskId: string, mapIndex: number): string {
+  const h = createHash("sha1").update(`${dagId}\u0000${runId}\u0000${taskId}\u0000${mapIndex}`).digest("hex");
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function parseObject(text: string | null): Record<string, unknown> {
+  if (!text) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : { value };
+  } catch {
+    return {};
+  }
+}
+
+type TiState = NonNullable<TaskInstanceResponse["state"]>;
+
+export function tiResponse(ti: TiRow): TaskInstanceResponse {
+  return {
+    id: tiUuid(ti.dag_id, ti.run_id, ti.task_id, ti.map_index),
+    task_id: ti.task_id,
+    dag_id: ti.dag_id,
+    dag_run_id: ti.run_id,
+    map_index: ti.map_index,
+    logical_date: ti.run_logical_date,
+    run_after: ti.run_after,
+    start_date: ti.start_date,
+    end_date: ti.end_date,
+    duration: ti.duration,
+    state: (ti.state ?? null) as TiState | null,
+    try_number: ti.try_number,
+    max_tries: ti.max_tries,
+    task_display_name: ti.task_id,
+    dag_display_name: ti.dag_id,
+    hostname: ti.hostname,
+    unixname: null,
+    pool: ti.pool,
+    pool_slots: ti.pool_slots,
+    queue: ti.queue,
+    priority_weight: ti.priority_weight,
+    operator: ti.operator,
+    operator_name: ti.operator,
+    queued_when: ti.queued_dttm,
+    scheduled_when: ti.scheduled_dttm,
+    pid: ti.pid,
+    executor: ti.executor,
+    executor_config: "{}",
+    note: ti.note,
+    rendered_map_index: ti.map_index >= 0 ? String(ti.map_index) : null,
+    rendered_fields: parseObject(ti.rendered_fields),
+    trigger: null,
+    triggerer_job: null,
+    dag_version: null,
+  };
+}
+
+/** One try: an archived try from task_instance_history, or the live row. */
+export interface TryRow {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+  state: string | null;
+  start_date: string | null;
+  end_date: string | null;
+  duration: number | null;
+  hostname: string | null;
+  pid: number | null;
+  operator: string;
+  pool: string;
+  queue: string;
+  priority_weight: number;
+}
+
+/** A try as Airflow's TaskInstanceHistoryResponse; what history does not keep comes from the live row. */
+export function tryResponse(t: TryRow, live: TiRow): TaskInstanceHistoryResponse {
+  const isLive = t === live;
+  return {
+    task_id: t.task_id,
+    dag_id: t.dag_id,
+    dag_run_id: t.run_id,
+    map_index: t.map_index,
+    start_date: t.start_date,
+    end_date: t.end_date,
+    duration: t.duration,
+    state: (t.state ?? null) as TiState | null,
+    try_number: t.try_number,
+    max_tries: live.max_tries,
+    task_display_name: t.task_id,
+    dag_display_name: t.dag_id,
+    hostname: t.hostname,
+    unixname: null,
+    pool: t.pool,
+    pool_slots: live.pool_slots,
+    queue: t.queue,
+    priority_weight: t.priority_weight,
+    operator: t.operator,
+    operator_name: t.operator,
+    queued_when: isLive ? live.queued_dttm : null,
+    scheduled_when: isLive ? live.scheduled_dttm : null,
+    pid: t.pid,
+    executor: live.executor,
+    executor_config: "{}",
+    dag_version: null,
+  };
+}
+
+/**
+ * Every try of a task instance, oldest first: the archived ones, then the live row unless its try is
+ * already archived (a finished try is copied to history when it ends) or it waits for a retry.
+ */
+export async function triesOf(database: Database, live: TiRow): Promise<TryRow[]> {
+  const history = await database.db
+    .selectFrom("task_instance_history")
+    .selectAll()
+    .where("dag_id", "=", live.dag_id)
+    .where("run_id", "=", live.run_id)
+    .where("task_id", "=", live.task_id)
+    .where("map_index", "=", live.map_index)
+    .orderBy("try_number")
+    .execute();
+  const archived = new Set(history.map((h) => h.try_number));
+  const out: TryRow[] = [...history];
+  if (!archived.has(live.try_number) && live.state !== "up_for_retry") out.push(live);
+  return out;
+}

@@ -1,0 +1,106 @@
+/**
+ * Task logs over the API: one try's log file (live and uncompressed while it runs, gzipped after),
+ * as structured JSON messages, NDJSON or plain text, read on from a continuation token.
+ */
+import { readTaskLog, taskLogPath } from "../../logs/files.ts";
+import type { ApiContext } from "../app.ts";
+import { badRequest, notFound } from "../errors.ts";
+import type { components } from "../generated/airflow-v2.ts";
+import { findTi, triesOf } from "./task-instance-view.ts";
+
+type LogMessage = components["schemas"]["StructuredLogMessage"];
+
+/** Where a reader is in a try's log: lines already sent, and whether the try has ended. */
+interface LogPosition {
+  log_pos: number;
+  end_of_log: boolean;
+}
+
+const encodeToken = (p: LogPosition) => Buffer.from(JSON.stringify(p)).toString("base64url");
+
+/** The position a token carries; a token that is not one of ours reads from the start. */
+function decodeToken(token: string | null | undefined): LogPosition | null {
+  if (!token) return null;
+  try {
+    const p = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as Partial<LogPosition>;
+    return Number.isInteger(p.log_pos) && p.log_pos! >= 0
+      ? { log_pos: p.log_pos!, end_of_log: Boolean(p.end_of_log) }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Lines the task runner writes itself: `[<ISO time>] {updraft} message`. */
+const RUNNER_LINE = /^\[(\d{4}-\d\d-\d\dT[^\]]+)\] \{([^}]+)\} (.*)$/;
+
+function toMessage(line: string): LogMessage {
+  const m = RUNNER_LINE.exec(line);
+  return m ? { timestamp: m[1]!, event: m[3]!, logger: m[2]! } : { event: line };
+}
+
+/** A try still writing its log: it is the live try and has not ended. */
+const WRITING = new Set(["queued", "running", "deferred", "up_for_reschedule", "restarting"]);
+
+export function registerTaskLogRoutes(ctx: ApiContext): void {
+  const { database } = ctx;
+
+  ctx.route("get_log", async ({ params, query, raw, reply }) => {
+    const live = await findTi(database, {
+      dagId: params.dag_id,
+      runId: params.dag_run_id,
+      taskId: params.task_id,
+      mapIndex: query.map_index ?? -1,
+    });
+    const attempt = live && (await triesOf(database, live)).find((t) => t.try_number === params.try_number);
+    if (!live || !attempt) throw notFound("TaskInstance not found");
+    const ended = !(live.try_number === params.try_number && WRITING.has(live.state ?? ""));
+    const path = taskLogPath(ctx.config.values.logging.base_log_folder, {
+      dag_id: live.dag_id,
+      run_id: live.run_id,
+      task_id: live.task_id,
+      map_index: live.map_index,
+      try_number: params.try_number,
+    });
+    const text = readTaskLog(path);
+    const lines = text === undefined ? [] : text.split("\n");
+    if (lines.length > 0 && lines.at(-1) === "") lines.pop();
+    const from = query.full_content ? 0 : Math.min(decodeToken(query.token)?.log_pos ?? 0, lines.length);
+    const messages: LogMessage[] =
+      text === undefined && from === 0
+        ? [
+            {
+              event: ended
+                ? `*** Log file does not exist: ${path}`
+                : "*** The log file has not been written yet: the try has not started writing output",
+            },
+          ]
+        : lines.slice(from).map(toMessage);
+    const token = ended ? null : encodeToken({ log_pos: lines.length, end_of_log: false });
+
+    const accept = String(raw.headers.accept ?? "*/*");
+    if (token) void reply.header("Airflow-Continuation-Token", token);
+    if (accept.includes("text/plain")) {
+      const body =
+        text === undefined && from === 0 ? `${messages[0]!.event}\n` : lines.slice(from).join("\n");
+      void reply
+        .code(200)
+        .type("text/plain; charset=utf-8")
+        .send(body && !body.endsWith("\n") ? `${body}\n` : body);
+      return;
+    }
+    if (accept.includes("application/x-ndjson")) {
+      void reply
+        .code(200)
+        .type("application/x-ndjson")
+        .send(messages.map((m) => `${JSON.stringify(m)}\n`).join(""));
+      return;
+    }
+    return { content: messages, continuation_token: token };
+  });
+
+  ctx.route("get_external_log_url", async () => {
+    // Task logs are files on the workers' shared log folder; no external log service is configured.
+    throw badRequest("Task log handler does not support external logs.");
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * Prometheus metrics (prom-client). The state of the installation (runs and task instances by state,
+ * pool slots, the executor queue) is read from the database at scrape time, so any webserver or
+ * scheduler reports the same numbers; what only a process knows (its loop time, the tasks it ran, its
+ * HTTP requests) it counts itself.
+ */
+import { createServer, type Server } from "node:http";
+import { sql } from "kysely";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Database } from "../storage/database.ts";
+
+export interface SchedulerMetrics {
+  loopSeconds: Histogram<"kind">;
+  taskDurationSeconds: Histogram<"state" | "operator">;
+  runsCreated: Counter;
+  executorRunning: Gauge;
+}
+
+/** A registry with the process's own metrics and the installation's state from `database`. */
+export function createRegistry(database: Database, service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: "updraft_" });
+  const byState = (name: string, help: string, table: "dag_run" | "task_instance") =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["state"],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const rows = await database.db
+          .selectFrom(table)
+          .select(["state", sql<number>`count(*)`.as("n")])
+          .groupBy("state")
+          .execute();
+        for (const r of rows) this.set({ state: r.state ?? "none" }, Number(r.n));
+      },
+    });
+  byState("updraft_dag_runs", "DAG runs by state", "dag_run");
+  byState(
+    "updraft_task_instances",
+    "Task instances by state (queued = the executor's queue)",
+    "task_instance",
+  );
+  new Gauge({
+    name: "updraft_pool_slots",
+    help: "Slots per pool: total, and used by queued or running task instances",
+    labelNames: ["pool", "kind"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const pools = await database.db.selectFrom("slot_pool").select(["pool", "slots"]).execute();
+      const used = await database.db
+        .selectFrom("task_instance")
+        .select(["pool", sql<number>`sum(pool_slots)`.as("used")])
+        .where("state", "in", ["queued", "running"])
+        .groupBy("pool")
+        .execute();
+      const usedBy = new Map(used.map((u) => [u.pool, Number(u.used)]));
+      for (const p of pools) {
+        this.set({ pool: p.pool, kind: "total" }, p.slots);
+        this.set({ pool: p.pool, kind: "used" }, usedBy.get(p.pool) ?? 0);
+      }
+    },
+  });
+  return registry;
+}
+
+export function schedulerMetrics(registry: Registry): SchedulerMetrics {
+  return {
+    loopSeconds: new Histogram({
+      name: "updraft_scheduler_loop_seconds",
+      help: "Time of one scheduler iteration (light: after tasks finished; full: on the loop interval)",
+      labelNames: ["kind"],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    taskDurationSeconds: new Histogram({
+      name: "updraft_task_duration_seconds",
+      help: "Duration of task tries run by this scheduler, by outcome and operator",
+      labelNames: ["state", "operator"],
+      buckets: [0.01, 0.1, 1, 10, 60, 300, 1800, 7200],
+      registers: [registry],
+    }),
+    runsCreated: new Counter({
+      name: "updraft_scheduler_runs_created_total",
+      help: "DAG runs created by this scheduler",
+      registers: [registry],
+    }),
+    executorRunning: new Gauge({
+      name: "updraft_executor_running",
+      help: "Task instances this scheduler's executor is running",
+      registers: [registry],
+    }),
+  };
+}
+
+/** Serves `registry` at /metrics on its own port (the scheduler has no other HTTP server). */
+export function serveMetrics(registry: Registry, port: number, host: string): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.url !== "/metrics") {
+      response.writeHead(404).end("see /metrics\n");
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { "content-type": registry.contentType }).end(text),
+      (error: Error) => response.writeHead(500).end(`metrics failed: ${error.message}\n`),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/** The value of the sample `name` whose labels include `labels` (label order varies), or undefined. */
+export function sampleOf(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split("\n")) {
+    const m = /^(\w+)\{(.*)\} (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
