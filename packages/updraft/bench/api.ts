@@ -52,7 +52,10 @@ const CASES: [string, string][] = [
     "dagRuns: one DAG, logical_date range",
     "/api/v2/dags/dag_042/dagRuns?logical_date_gte=2024-06-01T00:00:00Z&logical_date_lt=2024-07-01T00:00:00Z",
   ],
-  ["taskInstances: one run", "/api/v2/dags/dag_042/dagRuns/scheduled__0500/taskInstances"],
+  [
+    "taskInstances: one run",
+    `/api/v2/dags/dag_042/dagRuns/scheduled__${String(Math.floor(RUNS / 2)).padStart(4, "0")}/taskInstances`,
+  ],
   [
     "taskInstances: one DAG, all runs, failed",
     "/api/v2/dags/dag_042/dagRuns/~/taskInstances?state=failed&limit=50",

@@ -9,6 +9,7 @@ import type { Database } from "./database.ts";
 import * as m0001 from "./migrations/0001_initial.ts";
 import * as m0002 from "./migrations/0002_leases.ts";
 import * as m0003 from "./migrations/0003_login_throttle.ts";
+import * as m0004 from "./migrations/0004_list_indexes.ts";
 import type { MigrationContext } from "./migrations/helpers.ts";
 import { TABLE_NAMES } from "./schema.ts";
 
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, { up(ctx: MigrationContext): Promise<void> }> =
   "0001_initial": m0001,
   "0002_leases": m0002,
   "0003_login_throttle": m0003,
+  "0004_list_indexes": m0004,
 };
 
 export const MIGRATION_TABLE = "updraft_migration";

@@ -68,17 +68,18 @@ export function registerDagRoutes(ctx: ApiContext): void {
 
   /** `dag` with its file's row and its latest started run (`lr`), as Airflow's DAG list joins them. */
   function dagQuery() {
-    const latest = db
-      .selectFrom("dag_run")
-      .select(["dag_id", (eb) => eb.fn.max("id").as("max_id")])
-      .where("start_date", "is not", null)
-      .groupBy("dag_id")
-      .as("mrq");
+    // Per DAG, walk its runs newest first on the (dag_id, id) index and stop at the first started
+    // one: a few rows per DAG, where grouping every run of the installation costs all of them.
     return db
       .selectFrom("dag")
       .leftJoin("dag_file", "dag_file.fileloc", "dag.fileloc")
-      .leftJoin(latest, "mrq.dag_id", "dag.dag_id")
-      .leftJoin("dag_run as lr", "lr.id", "mrq.max_id");
+      .leftJoin("dag_run as lr", (join) =>
+        join.on(
+          "lr.id",
+          "=",
+          sql<number>`(select r.id from dag_run r where r.dag_id = dag.dag_id and r.start_date is not null order by r.id desc limit 1)`,
+        ),
+      );
   }
   type DagQuery = ReturnType<typeof dagQuery>;
   const nothing = (qb: DagQuery) => qb.where(sql<boolean>`1 = 0`);

@@ -166,16 +166,71 @@ async function listTis(
   allowed: Record<string, string>,
   page: { limit: number; offset: number },
 ): Promise<Schemas["TaskInstanceCollectionResponse"]> {
-  const filtered = applyFilter(tiQuery(database), filter);
-  const counted = await filtered
+  // Every task instance has its run, so the run is joined only when a filter or the order needs it.
+  const byRun = [...(filter.ranges ?? []), ...(filter.patterns ?? [])].some(([column]) =>
+    column.startsWith("dr."),
+  );
+  const fields = (Array.isArray(order) ? order : order ? [order] : ["map_index"])
+    .flatMap((f) => f.split(","))
+    .map((f) => f.trim().replace(/^-/, ""))
+    .filter(Boolean);
+  const orderByRun = fields.some((f) => !allowed[f] || allowed[f]!.startsWith("dr."));
+  const tiOnly = () => database.db.selectFrom("task_instance as ti") as unknown as TiQuery;
+  const counted = await applyFilter(byRun ? tiQuery(database) : tiOnly(), filter)
     .clearSelect()
     .select((eb) => eb.fn.countAll<number>().as("n"))
     .executeTakeFirstOrThrow();
-  const rows = (await applyOrder(filtered, order, allowed, "map_index", TIE_BREAK)
+  const total = Number(counted.n);
+  if (byRun || orderByRun) {
+    const rows = (await applyOrder(
+      applyFilter(tiQuery(database), filter),
+      order,
+      allowed,
+      "map_index",
+      TIE_BREAK,
+    )
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute()) as TiRow[];
+    return { task_instances: rows.map(tiResponse), total_entries: total };
+  }
+  // The page's keys from task_instance alone (its indexes serve the order), then their full rows.
+  const keys = await applyOrder(
+    applyFilter(tiOnly(), filter)
+      .clearSelect()
+      .select(["ti.dag_id", "ti.run_id", "ti.task_id", "ti.map_index"]),
+    order,
+    allowed,
+    "map_index",
+    ["ti.dag_id", "ti.run_id", "ti.task_id", "ti.map_index"],
+  )
     .limit(page.limit)
     .offset(page.offset)
+    .execute();
+  if (keys.length === 0) return { task_instances: [], total_entries: total };
+  const rows = (await tiQuery(database)
+    .where((eb) =>
+      eb.or(
+        keys.map((k) =>
+          eb.and([
+            eb("ti.dag_id", "=", k.dag_id),
+            eb("ti.run_id", "=", k.run_id),
+            eb("ti.task_id", "=", k.task_id),
+            eb("ti.map_index", "=", k.map_index),
+          ]),
+        ),
+      ),
+    )
     .execute()) as TiRow[];
-  return { task_instances: rows.map(tiResponse), total_entries: Number(counted.n) };
+  const at = new Map(
+    keys.map((k, i) => [`${k.dag_id}\u0000${k.run_id}\u0000${k.task_id}\u0000${k.map_index}`, i]),
+  );
+  rows.sort(
+    (a, b) =>
+      at.get(`${a.dag_id}\u0000${a.run_id}\u0000${a.task_id}\u0000${a.map_index}`)! -
+      at.get(`${b.dag_id}\u0000${b.run_id}\u0000${b.task_id}\u0000${b.map_index}`)!,
+  );
+  return { task_instances: rows.map(tiResponse), total_entries: total };
 }
 
 const dagNotFound = (dagId: string) => notFound(`The Dag with ID: \`${dagId}\` was not found`);
