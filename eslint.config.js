@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/.updraft-test/**"] },
+  { ignores: ["**/dist/**", "**/ui-dist/**", "**/node_modules/**", "**/.updraft-test/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,7 +3,11 @@
  * /auth/token, the OpenAPI document and its interactive docs, health and metrics. Stateless: it reads
  * and writes the database and reads task logs; it never loads DAG code.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import cookie from "@fastify/cookie";
+import fastifyStatic from "@fastify/static";
 import cors from "@fastify/cors";
 import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
@@ -157,7 +161,23 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     if (status >= 500) request.log.error({ err: error, url: request.url }, "API request failed");
     void reply.code(status).send(body);
   });
-  app.setNotFoundHandler((_request, reply) => void reply.code(404).send({ detail: "Not Found" }));
+  // The UI (packages/ui, built into ui-dist/) at /; any other page path is the UI's (it routes itself).
+  const ui = fileURLToPath(new URL("../../ui-dist/", import.meta.url));
+  const hasUi = existsSync(join(ui, "index.html"));
+  if (hasUi) await app.register(fastifyStatic, { root: ui, prefix: "/", index: ["index.html"] });
+  else
+    app.get("/", async (_request, reply) =>
+      reply
+        .type("text/html")
+        .send(
+          "<!doctype html><title>Updraft</title><p>The web UI is not built: run <code>npm run build</code> in the repository. The REST API is at <a href=/api/v2/docs>/api/v2/docs</a>.</p>",
+        ),
+    );
+  app.setNotFoundHandler((request, reply) => {
+    const page = request.method === "GET" && !/^\/(api|auth|metrics)(\/|$)/.test(request.url);
+    if (page && hasUi) return reply.sendFile("index.html");
+    return reply.code(404).send({ detail: "Not Found" });
+  });
 
   /** Bearer token, or the UI's session cookie (then unsafe methods need the CSRF header too). */
   async function authenticate(request: FastifyRequest): Promise<ApiUser> {
