@@ -147,5 +147,18 @@ test(
       if (i > 600) assert.fail(`run ${runId} did not succeed in 60 s (state ${run.state})`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+
+    // The DAG's page: the run, its task instances, and a task's log with the bash task's output.
+    await page.getByRole("link", { name: "example_etl" }).click();
+    await page.waitForURL(/\/dags\/example_etl/);
+    await page.getByRole("region", { name: "Runs" }).getByRole("button", { name: runId }).click();
+    const tasks = page.getByRole("region", { name: "Task instances" });
+    await tasks.getByRole("button", { name: /success report/ }).click();
+    await page.waitForURL(/task=report/);
+    await page
+      .getByRole("region", { name: "Log" })
+      .getByText(/total for \d{4}-\d\d-\d\d/)
+      .waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, "dag-log.png"), fullPage: true });
   },
 );

@@ -1,10 +1,12 @@
 /** The shell: a login page until the API accepts the session, then the pages. The URL holds the view. */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, logout } from "./api.ts";
+import { DagPage } from "./pages/Dag.tsx";
 import { DagsPage } from "./pages/Dags.tsx";
 import { LoginPage } from "./pages/Login.tsx";
 
 export function App() {
+  const dagId = /^\/dags\/([^/]+)/.exec(window.location.pathname)?.[1];
   const queries = useQueryClient();
   const session = useQuery({
     queryKey: ["session"],
@@ -34,7 +36,7 @@ export function App() {
           Log out
         </button>
       </header>
-      <DagsPage />
+      {dagId ? <DagPage dagId={decodeURIComponent(dagId)} /> : <DagsPage />}
     </div>
   );
 }

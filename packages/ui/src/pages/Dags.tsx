@@ -3,29 +3,11 @@
  * paused, pause switch and trigger per row, import errors announced on top. The URL holds the view.
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { api } from "../api.ts";
+import { useUrlState } from "../url.ts";
 
 const PAGE = 25;
-
-function useUrlState() {
-  const read = () => new URLSearchParams(window.location.search);
-  const [params, setParams] = useState(read);
-  useEffect(() => {
-    const onPop = () => setParams(read());
-    window.addEventListener("popstate", onPop);
-    return () => window.removeEventListener("popstate", onPop);
-  }, []);
-  const update = (changes: Record<string, string | null>) => {
-    const next = read();
-    for (const [k, v] of Object.entries(changes))
-      if (v === null || v === "") next.delete(k);
-      else next.set(k, v);
-    window.history.pushState(null, "", `${window.location.pathname}?${next}`);
-    setParams(next);
-  };
-  return [params, update] as const;
-}
 
 export function DagsPage() {
   const [params, update] = useUrlState();
@@ -140,7 +122,9 @@ export function DagsPage() {
                 />
               </td>
               <td>
-                <strong>{dag.dag_id}</strong>
+                <a href={`/dags/${encodeURIComponent(dag.dag_id)}`}>
+                  <strong>{dag.dag_id}</strong>
+                </a>
                 {dag.description && <div className="muted">{dag.description}</div>}
               </td>
               <td>{dag.owners.join(", ")}</td>
