@@ -162,3 +162,38 @@ test(
     await page.screenshot({ path: join(SCREENSHOTS, "dag-log.png"), fullPage: true });
   },
 );
+
+test("a viewer sees the DAGs but cannot trigger: the API's refusal is shown", { skip: missing }, async () => {
+  const created = spawn(
+    process.execPath,
+    [
+      join(ROOT, "packages/updraft/bin/updraft.js"),
+      "users",
+      "create",
+      "-u",
+      "val",
+      "-r",
+      "Viewer",
+      "--password-stdin",
+    ],
+    { env: { ...process.env, UPDRAFT_HOME: home }, stdio: ["pipe", "ignore", "inherit"] },
+  );
+  created.stdin!.end("viewer-pass-1\n");
+  assert.equal(await new Promise((resolve) => created.once("exit", resolve)), 0, "users create failed");
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const viewer = await context.newPage();
+  await viewer.goto(base);
+  await viewer.getByLabel("Username").fill("val");
+  await viewer.getByLabel("Password").fill("viewer-pass-1");
+  await viewer.getByRole("button", { name: "Log in" }).click();
+  await viewer.getByText("example_params", { exact: true }).waitFor();
+  viewer.once("dialog", (dialog) => void dialog.accept());
+  await viewer
+    .getByRole("row", { name: /example_params/ })
+    .getByRole("button", { name: "Trigger" })
+    .click();
+  await viewer.getByRole("status").filter({ hasText: "Your role (Viewer) may not do this" }).waitFor();
+  const runs = await apiGet("/api/v2/dags/example_params/dagRuns");
+  assert.equal(runs.total_entries, 0, "nothing was triggered");
+  await context.close();
+});
