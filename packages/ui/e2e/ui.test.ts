@@ -163,37 +163,50 @@ test(
   },
 );
 
-test("a viewer sees the DAGs but cannot trigger: the API's refusal is shown", { skip: missing }, async () => {
-  const created = spawn(
-    process.execPath,
-    [
-      join(ROOT, "packages/updraft/bin/updraft.js"),
-      "users",
-      "create",
-      "-u",
-      "val",
-      "-r",
-      "Viewer",
-      "--password-stdin",
-    ],
-    { env: { ...process.env, UPDRAFT_HOME: home }, stdio: ["pipe", "ignore", "inherit"] },
-  );
-  created.stdin!.end("viewer-pass-1\n");
-  assert.equal(await new Promise((resolve) => created.once("exit", resolve)), 0, "users create failed");
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const viewer = await context.newPage();
-  await viewer.goto(base);
-  await viewer.getByLabel("Username").fill("val");
-  await viewer.getByLabel("Password").fill("viewer-pass-1");
-  await viewer.getByRole("button", { name: "Log in" }).click();
-  await viewer.getByText("example_params", { exact: true }).waitFor();
-  viewer.once("dialog", (dialog) => void dialog.accept());
-  await viewer
-    .getByRole("row", { name: /example_params/ })
-    .getByRole("button", { name: "Trigger" })
-    .click();
-  await viewer.getByRole("status").filter({ hasText: "Your role (Viewer) may not do this" }).waitFor();
-  const runs = await apiGet("/api/v2/dags/example_params/dagRuns");
-  assert.equal(runs.total_entries, 0, "nothing was triggered");
-  await context.close();
-});
+test(
+  "a viewer sees the DAGs but no actions, and the API refuses the viewer a trigger",
+  { skip: missing },
+  async () => {
+    const created = spawn(
+      process.execPath,
+      [
+        join(ROOT, "packages/updraft/bin/updraft.js"),
+        "users",
+        "create",
+        "-u",
+        "val",
+        "-r",
+        "Viewer",
+        "--password-stdin",
+      ],
+      { env: { ...process.env, UPDRAFT_HOME: home }, stdio: ["pipe", "ignore", "inherit"] },
+    );
+    created.stdin!.end("viewer-pass-1\n");
+    assert.equal(await new Promise((resolve) => created.once("exit", resolve)), 0, "users create failed");
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const viewer = await context.newPage();
+    await viewer.goto(base);
+    await viewer.getByLabel("Username").fill("val");
+    await viewer.getByLabel("Password").fill("viewer-pass-1");
+    await viewer.getByRole("button", { name: "Log in" }).click();
+    await viewer.getByText("example_params", { exact: true }).waitFor();
+    const row = viewer.getByRole("row", { name: /example_params/ });
+    assert.equal(await row.getByRole("button", { name: "Trigger" }).count(), 0, "no Trigger for a viewer");
+    assert.equal(await row.getByRole("switch").isDisabled(), true, "the pause switch is read-only");
+    // The server decides, not the page: the viewer's own session is refused a trigger.
+    const refused = await viewer.evaluate(async () => {
+      const csrf = document.cookie.match(/(?:^|; )updraft_csrf=([^;]+)/)?.[1] ?? "";
+      const r = await fetch("/api/v2/dags/example_params/dagRuns", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-csrf-token": decodeURIComponent(csrf) },
+        body: JSON.stringify({ logical_date: null }),
+      });
+      return { status: r.status, body: await r.text() };
+    });
+    assert.equal(refused.status, 403);
+    assert.match(refused.body, /Your role \(Viewer\) may not do this/);
+    const runs = await apiGet("/api/v2/dags/example_params/dagRuns");
+    assert.equal(runs.total_entries, 0, "nothing was triggered");
+    await context.close();
+  },
+);

@@ -19,17 +19,37 @@ const csrf: Middleware = {
 export const api = createClient<paths>({ baseUrl: window.location.origin, credentials: "same-origin" });
 api.use(csrf);
 
+export type Role = "Admin" | "Op" | "User" | "Viewer";
+
+/**
+ * The signed-in user's role, read from the token the login answered with (its payload is not secret;
+ * the server checks the signature on every call). It only decides which actions are shown.
+ */
+export function currentRole(): Role | null {
+  return (sessionStorage.getItem("updraft_role") as Role | null) ?? null;
+}
+
+export const mayEditDags = (role: Role | null) => role !== "Viewer";
+
 export async function login(username: string, password: string): Promise<string | null> {
   const r = await fetch("/auth/login", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ username, password }),
   });
-  if (r.status === 201) return null;
+  if (r.status === 201) {
+    const { access_token } = (await r.json()) as { access_token: string };
+    const payload = JSON.parse(atob(access_token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as {
+      role?: Role;
+    };
+    sessionStorage.setItem("updraft_role", payload.role ?? "Viewer");
+    return null;
+  }
   const body = (await r.json().catch(() => ({}))) as { detail?: unknown };
   return typeof body.detail === "string" ? body.detail : `login failed (${r.status})`;
 }
 
 export async function logout(): Promise<void> {
+  sessionStorage.removeItem("updraft_role");
   await fetch("/api/v2/auth/logout", { redirect: "manual" });
 }

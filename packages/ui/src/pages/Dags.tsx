@@ -4,12 +4,13 @@
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api } from "../api.ts";
+import { api, currentRole, mayEditDags } from "../api.ts";
 import { useUrlState } from "../url.ts";
 
 const PAGE = 25;
 
 export function DagsPage() {
+  const canEdit = mayEditDags(currentRole());
   const [params, update] = useUrlState();
   const search = params.get("search") ?? "";
   const paused = params.get("paused");
@@ -118,6 +119,7 @@ export function DagsPage() {
                   role="switch"
                   aria-label={`${dag.dag_id} active`}
                   checked={!dag.is_paused}
+                  disabled={!canEdit}
                   onChange={(e) => pause.mutate({ dagId: dag.dag_id, isPaused: !e.target.checked })}
                 />
               </td>
@@ -142,13 +144,15 @@ export function DagsPage() {
                 ))}
               </td>
               <td>
-                <button
-                  onClick={() => {
-                    if (window.confirm(`Trigger a run of ${dag.dag_id} now?`)) trigger.mutate(dag.dag_id);
-                  }}
-                >
-                  Trigger
-                </button>
+                {canEdit && (
+                  <button
+                    onClick={() => {
+                      if (window.confirm(`Trigger a run of ${dag.dag_id} now?`)) trigger.mutate(dag.dag_id);
+                    }}
+                  >
+                    Trigger
+                  </button>
+                )}
               </td>
             </tr>
           ))}
