@@ -3,6 +3,7 @@ import { sql, type SelectQueryBuilder } from "kysely";
 import type { SecretCipher } from "../../secrets/cipher.ts";
 import type { ApiContext } from "../app.ts";
 import { badRequest, HttpError } from "../errors.ts";
+import { applyOrder, likeAny, paging } from "../paging.ts";
 
 /** The number of rows a filtered query matches, before paging. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table, any selection
@@ -13,6 +14,29 @@ export async function countRows(qb: SelectQueryBuilder<any, any, any>): Promise<
     .select(sql<number | string>`count(*)`.as("n"))
     .executeTakeFirst();
   return Number((row as { n?: number | string } | undefined)?.n ?? 0);
+}
+
+/**
+ * One page of an admin list: the `*_pattern` filter on `column`, the total before paging, then
+ * `order_by` (fields Updraft keeps no value for dropped) with the id as tie-break.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table, any selection
+export async function listPage<QB extends SelectQueryBuilder<any, any, any>>(
+  qb: QB,
+  query: { limit?: number; offset?: number; order_by?: string[] },
+  filter: { column: string; pattern: string | null | undefined },
+  order: Record<string, string>,
+): Promise<{ rows: Awaited<ReturnType<QB["execute"]>>; total: number }> {
+  const filtered = filter.pattern ? (qb.where(likeAny(filter.column, filter.pattern)) as QB) : qb;
+  const total = await countRows(filtered);
+  const { limit, offset } = paging(query);
+  const rows = await applyOrder(filtered, withoutNullFields(query.order_by, ["team_name"]), order, "id", [
+    "id",
+  ])
+    .limit(limit)
+    .offset(offset)
+    .execute();
+  return { rows: rows as Awaited<ReturnType<QB["execute"]>>, total };
 }
 
 /** A 422 in FastAPI's shape for one field of the body, as Airflow answers a model validation error. */

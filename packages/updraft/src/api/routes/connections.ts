@@ -10,8 +10,7 @@ import type { ConnectionRow } from "../../storage/schema.ts";
 import type { ApiContext } from "../app.ts";
 import { badRequest, conflict, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
-import { applyOrder, likeAny, paging } from "../paging.ts";
-import { cipherOf, countRows, fieldsToUpdate, unprocessable, withoutNullFields } from "./admin-common.ts";
+import { cipherOf, fieldsToUpdate, unprocessable, listPage } from "./admin-common.ts";
 import { changedKeys, runBulk } from "./bulk.ts";
 import { MASK, redactExtra, unmaskExtra } from "./redact.ts";
 
@@ -150,14 +149,12 @@ export function registerConnectionRoutes(ctx: ApiContext): void {
   }
 
   ctx.route("get_connections", async ({ query }) => {
-    let qb = db.selectFrom("connection").selectAll();
-    if (query.connection_id_pattern) qb = qb.where(likeAny("conn_id", query.connection_id_pattern));
-    const total = await countRows(qb);
-    const { limit, offset } = paging(query);
-    const rows = await applyOrder(qb, withoutNullFields(query.order_by, ["team_name"]), ORDER, "id", ["id"])
-      .limit(limit)
-      .offset(offset)
-      .execute();
+    const { rows, total } = await listPage(
+      db.selectFrom("connection").selectAll(),
+      query,
+      { column: "conn_id", pattern: query.connection_id_pattern },
+      ORDER,
+    );
     return { connections: rows.map(fromRow), total_entries: total };
   });
 

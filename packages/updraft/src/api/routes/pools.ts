@@ -8,8 +8,7 @@ import { DEFAULT_POOL, poolStore, type Pool, type PoolUsage } from "../../storag
 import type { ApiContext } from "../app.ts";
 import { badRequest, conflict, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
-import { applyOrder, likeAny, paging } from "../paging.ts";
-import { countRows, fieldsToUpdate, unprocessable, withoutNullFields } from "./admin-common.ts";
+import { fieldsToUpdate, unprocessable, listPage } from "./admin-common.ts";
 import { changedKeys, runBulk } from "./bulk.ts";
 
 type PoolBody = components["schemas"]["PoolBody"];
@@ -104,14 +103,12 @@ export function registerPoolRoutes(ctx: ApiContext): void {
   };
 
   ctx.route("get_pools", async ({ query }) => {
-    let qb = db.selectFrom("slot_pool").selectAll();
-    if (query.pool_name_pattern) qb = qb.where(likeAny("pool", query.pool_name_pattern));
-    const total = await countRows(qb);
-    const { limit, offset } = paging(query);
-    const rows = await applyOrder(qb, withoutNullFields(query.order_by, ["team_name"]), ORDER, "id", ["id"])
-      .limit(limit)
-      .offset(offset)
-      .execute();
+    const { rows, total } = await listPage(
+      db.selectFrom("slot_pool").selectAll(),
+      query,
+      { column: "pool", pattern: query.pool_name_pattern },
+      ORDER,
+    );
     const pools = rows.map((r) => ({
       name: r.pool,
       slots: r.slots,

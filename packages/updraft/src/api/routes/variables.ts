@@ -8,8 +8,7 @@ import { variableStore, type Variable } from "../../storage/variables.ts";
 import type { ApiContext } from "../app.ts";
 import { badRequest, conflict, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
-import { applyOrder, likeAny, paging } from "../paging.ts";
-import { cipherOf, countRows, fieldsToUpdate, withoutNullFields } from "./admin-common.ts";
+import { cipherOf, fieldsToUpdate, listPage } from "./admin-common.ts";
 import { changedKeys, runBulk } from "./bulk.ts";
 import { MASK, redactVariableValue } from "./redact.ts";
 
@@ -91,14 +90,12 @@ export function registerVariableRoutes(ctx: ApiContext): void {
   }
 
   ctx.route("get_variables", async ({ query }) => {
-    let qb = db.selectFrom("variable").selectAll();
-    if (query.variable_key_pattern) qb = qb.where(likeAny("key", query.variable_key_pattern));
-    const total = await countRows(qb);
-    const { limit, offset } = paging(query);
-    const rows = await applyOrder(qb, withoutNullFields(query.order_by, ["team_name"]), ORDER, "id", ["id"])
-      .limit(limit)
-      .offset(offset)
-      .execute();
+    const { rows, total } = await listPage(
+      db.selectFrom("variable").selectAll(),
+      query,
+      { column: "key", pattern: query.variable_key_pattern },
+      ORDER,
+    );
     return { variables: rows.map(fromRow), total_entries: total };
   });
 

@@ -4,6 +4,7 @@ import type { Database } from "../../storage/database.ts";
 import { dagStore } from "../../storage/dags.ts";
 import { dagRunStore } from "../../storage/dag-runs.ts";
 import { encodeXCom, xcomStore } from "../../storage/xcom.ts";
+import type { FastifyRequest } from "fastify";
 import type { ApiContext } from "../app.ts";
 import { badRequest, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
@@ -45,10 +46,15 @@ const entry = (x: XComRow): XComResponse => ({
 
 const decode = (x: XComRow): unknown => (x.value == null ? null : JSON.parse(x.value));
 
-async function findXCom(
-  database: Database,
-  k: { dagId: string; runId: string; taskId: string; key: string; mapIndex: number },
-): Promise<XComRow | undefined> {
+interface XComKey {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  key: string;
+  mapIndex: number;
+}
+
+async function findXCom(database: Database, k: XComKey): Promise<XComRow | undefined> {
   return xcomQuery(database)
     .where("x.dag_id", "=", k.dagId)
     .where("x.run_id", "=", k.runId)
@@ -114,6 +120,19 @@ export function registerXComRoutes(ctx: ApiContext): void {
     return { ...entry(x), value };
   });
 
+  /** After a write: audit it and answer the entry as now stored. */
+  async function written(raw: FastifyRequest, event: string, k: XComKey) {
+    await ctx.audit(raw, event, {
+      dagId: k.dagId,
+      runId: k.runId,
+      taskId: k.taskId,
+      mapIndex: k.mapIndex,
+      extra: { key: k.key },
+    });
+    const x = (await findXCom(database, k))!;
+    return { ...entry(x), value: decode(x) };
+  }
+
   ctx.route(
     "create_xcom_entry",
     async ({ params, body, raw }) => {
@@ -137,15 +156,7 @@ export function registerXComRoutes(ctx: ApiContext): void {
         );
       const encoded = encodeXCom(body.value, maxBytes(), `XCom "${body.key}"`);
       await xcomStore(database).push({ dagRunId: run.id, ...k }, encoded, ctx.now());
-      await ctx.audit(raw, "create_xcom_entry", {
-        dagId: k.dagId,
-        runId: k.runId,
-        taskId: k.taskId,
-        mapIndex: k.mapIndex,
-        extra: { key: k.key },
-      });
-      const x = (await findXCom(database, k))!;
-      return { ...entry(x), value: decode(x) };
+      return written(raw, "create_xcom_entry", k);
     },
     { status: 201 },
   );
@@ -163,15 +174,7 @@ export function registerXComRoutes(ctx: ApiContext): void {
       throw notFound(`The XCom with key: \`${k.key}\` with mentioned task instance doesn't exist.`);
     const encoded = encodeXCom(body.value, maxBytes(), `XCom "${k.key}"`);
     await xcomStore(database).push({ dagRunId: current.dag_run_id, ...k }, encoded, ctx.now());
-    await ctx.audit(raw, "update_xcom_entry", {
-      dagId: k.dagId,
-      runId: k.runId,
-      taskId: k.taskId,
-      mapIndex: k.mapIndex,
-      extra: { key: k.key },
-    });
-    const x = (await findXCom(database, k))!;
-    return { ...entry(x), value: decode(x) };
+    return written(raw, "update_xcom_entry", k);
   });
 
   ctx.route("delete_xcom_entry", async ({ params, query, raw }) => {
