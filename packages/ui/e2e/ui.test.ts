@@ -1,107 +1,30 @@
-/**
- * The UI in a real browser (Debian's chromium through playwright-core) against a real
- * `updraft standalone` on a temporary UPDRAFT_HOME: log in as the generated admin, find an example
- * DAG, switch it on, trigger it and see its run succeed. Screenshots go to docs/screenshots/.
- */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser, missing, SCREENSHOTS, startStandalone, type Standalone } from "./harness.ts";
 
-const CHROMIUM = process.env.UPDRAFT_TEST_CHROMIUM ?? "/usr/bin/chromium";
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const SCREENSHOTS = join(ROOT, "docs", "screenshots");
-const missing = !existsSync(CHROMIUM);
-if (missing) {
-  const line = `chromium is not at ${CHROMIUM} (apt-get install chromium): the browser tests are SKIPPED`;
-  if (process.env.CI === "true")
-    throw new Error(`CI=true and ${line.replace("are SKIPPED", "cannot be skipped")}`);
-  console.error(`\n!!! ${line}\n`);
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-let home: string;
-let standalone: ChildProcess;
+let server: Standalone;
 let browser: Browser;
 let page: Page;
 let base: string;
-let token: string;
+let home: string;
 
 before(async () => {
   if (missing) return;
-  home = mkdtempSync(join(tmpdir(), "updraft-ui-"));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  standalone = spawn(process.execPath, [join(ROOT, "packages/updraft/bin/updraft.js"), "standalone"], {
-    env: {
-      ...process.env,
-      UPDRAFT_HOME: home,
-      UPDRAFT__API__PORT: String(port),
-      UPDRAFT__API__HOST: "127.0.0.1",
-      UPDRAFT__METRICS__SCHEDULER_PORT: "0",
-      UPDRAFT__SCHEDULER__LOOP_INTERVAL: "0.2",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  standalone.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  for (let i = 0; ; i++) {
-    const up = await fetch(`${base}/api/v2/monitor/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up && existsSync(join(home, "standalone_admin_password.txt"))) break;
-    if (i > 600) throw new Error(`updraft standalone did not come up in 60 s:\n${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const password = readFileSync(join(home, "standalone_admin_password.txt"), "utf8").trim();
-  token = (
-    (await (
-      await fetch(`${base}/auth/token`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username: "admin", password }),
-      })
-    ).json()) as { access_token: string }
-  ).access_token;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  server = await startStandalone();
+  ({ base, home } = server);
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  mkdirSync(SCREENSHOTS, { recursive: true });
 });
 
 after(async () => {
   await browser?.close();
-  if (standalone && standalone.exitCode === null) {
-    standalone.kill("SIGTERM");
-    await new Promise((resolve) => standalone.once("exit", resolve));
-  }
-  if (home) rmSync(home, { recursive: true, force: true });
+  await server?.stop();
 });
 
-const apiGet = async (path: string) =>
-  (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const apiGet = (path: string) => server.apiGet(path);
 
 test(
   "log in, find an example DAG, switch it on, trigger it and see the run succeed",
@@ -131,7 +54,7 @@ test(
       async (auth) =>
         (await (await fetch("/api/v2/dags/example_etl", { headers: { authorization: auth } })).json())
           .is_paused === false,
-      `Bearer ${token}`,
+      `Bearer ${server.token}`,
     );
     page.once("dialog", (dialog) => void dialog.accept());
     await page
@@ -151,6 +74,7 @@ test(
     // The DAG's page: the run, its task instances, and a task's log with the bash task's output.
     await page.getByRole("link", { name: "example_etl" }).click();
     await page.waitForURL(/\/dags\/example_etl/);
+    await page.getByRole("tab", { name: "Runs" }).click();
     await page.getByRole("region", { name: "Runs" }).getByRole("button", { name: runId }).click();
     const tasks = page.getByRole("region", { name: "Task instances" });
     await tasks.getByRole("button", { name: /success report/ }).click();
@@ -167,22 +91,14 @@ test(
   "a viewer sees the DAGs but no actions, and the API refuses the viewer a trigger",
   { skip: missing },
   async () => {
-    const created = spawn(
-      process.execPath,
-      [
-        join(ROOT, "packages/updraft/bin/updraft.js"),
-        "users",
-        "create",
-        "-u",
-        "val",
-        "-r",
-        "Viewer",
-        "--password-stdin",
-      ],
-      { env: { ...process.env, UPDRAFT_HOME: home }, stdio: ["pipe", "ignore", "inherit"] },
+    assert.equal(
+      await server.cli(
+        ["users", "create", "-u", "val", "-r", "Viewer", "--password-stdin"],
+        "viewer-pass-1\n",
+      ),
+      0,
+      "users create failed",
     );
-    created.stdin!.end("viewer-pass-1\n");
-    assert.equal(await new Promise((resolve) => created.once("exit", resolve)), 0, "users create failed");
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const viewer = await context.newPage();
     await viewer.goto(base);

@@ -1,12 +1,16 @@
-/** The shell: a login page until the API accepts the session, then the pages. The URL holds the view. */
+/** The shell: a login page until the API accepts the session, then the navigation and the routed page. */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, logout } from "./api.ts";
-import { DagPage } from "./pages/Dag.tsx";
+import { api, currentRole, logout } from "./api.ts";
+import { ThemeToggle } from "./components/ThemeToggle.tsx";
+import { AdminPage } from "./pages/admin/AdminPage.tsx";
+import { DagPage } from "./pages/dag/DagPage.tsx";
 import { DagsPage } from "./pages/Dags.tsx";
 import { LoginPage } from "./pages/Login.tsx";
+import { TaskInstancePage } from "./pages/task-instance/TaskInstancePage.tsx";
+import { hrefs, Link, useRoute, type Route } from "./router.tsx";
 
 export function App() {
-  const dagId = /^\/dags\/([^/]+)/.exec(window.location.pathname)?.[1];
+  const route = useRoute();
   const queries = useQueryClient();
   const session = useQuery({
     queryKey: ["session"],
@@ -18,15 +22,45 @@ export function App() {
   });
   if (probe.isPending) return <main className="center">Loading…</main>;
   if (probe.data === 401) return <LoginPage onLoggedIn={() => queries.invalidateQueries()} />;
+  const admin = currentRole() === "Admin";
+  const active = (page: Route["page"], section?: string) =>
+    route.page === page && (!section || (route.page === "admin" && route.section === section))
+      ? "page"
+      : undefined;
   return (
     <div className="shell">
-      <header>
-        <strong>Updraft</strong>
-        <nav>
-          <a href="/">DAGs</a>
+      <a className="skip" href="#content">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link href={hrefs.dags()} className="brand">
+          Updraft
+        </Link>
+        <nav aria-label="Main">
+          <Link href={hrefs.dags()} aria-current={active("dags")}>
+            DAGs
+          </Link>
+          <Link href={hrefs.admin("audit")} aria-current={active("admin", "audit")}>
+            Audit log
+          </Link>
+          <Link href={hrefs.admin("variables")} aria-current={active("admin", "variables")}>
+            Variables
+          </Link>
+          <Link href={hrefs.admin("connections")} aria-current={active("admin", "connections")}>
+            Connections
+          </Link>
+          <Link href={hrefs.admin("pools")} aria-current={active("admin", "pools")}>
+            Pools
+          </Link>
+          {admin && (
+            <Link href={hrefs.admin("users")} aria-current={active("admin", "users")}>
+              Users
+            </Link>
+          )}
         </nav>
         <span className="spacer" />
-        <small>v{session.data?.version}</small>
+        <small className="muted">v{session.data?.version}</small>
+        <ThemeToggle />
         <button
           onClick={async () => {
             await logout();
@@ -36,7 +70,31 @@ export function App() {
           Log out
         </button>
       </header>
-      {dagId ? <DagPage dagId={decodeURIComponent(dagId)} /> : <DagsPage />}
+      <div id="content">
+        <Page route={route} />
+      </div>
     </div>
   );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case "dags":
+      return <DagsPage />;
+    case "dag":
+      return <DagPage key={route.dagId} dagId={route.dagId} />;
+    case "taskInstance":
+      return <TaskInstancePage dagId={route.dagId} runId={route.runId} taskId={route.taskId} />;
+    case "admin":
+      return <AdminPage section={route.section} />;
+    case "notFound":
+      return (
+        <main>
+          <h1>Not found</h1>
+          <p>
+            Nothing lives at <code>{route.path}</code>. <Link href={hrefs.dags()}>Back to the DAGs</Link>
+          </p>
+        </main>
+      );
+  }
 }

@@ -53,3 +53,20 @@ export async function logout(): Promise<void> {
   sessionStorage.removeItem("updraft_role");
   await fetch("/api/v2/auth/logout", { redirect: "manual" });
 }
+
+/** The server's explanation of a refused call (Airflow's `detail`, a string or validation list). */
+export function errorMessage(error: unknown, status?: number): string {
+  const detail = (error as { detail?: unknown } | undefined)?.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail))
+    return detail
+      .map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).join(".")}: ${d.msg ?? ""}`)
+      .join("; ");
+  return status ? `the server answered ${status}` : "the request failed";
+}
+
+/** Throws the server's explanation when a call is refused, so queries and mutations show it. */
+export function must<T>(r: { data?: T; error?: unknown; response: Response }): T {
+  if (r.error !== undefined || !r.response.ok) throw new Error(errorMessage(r.error, r.response.status));
+  return r.data as T;
+}

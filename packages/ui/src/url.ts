@@ -9,14 +9,18 @@ export function useUrlState() {
     window.addEventListener("popstate", onPop);
     return () => window.removeEventListener("popstate", onPop);
   }, []);
-  const update = (changes: Record<string, string | null>) => {
+  /** Sets (or with null, removes) query parameters; `replace` keeps the history entry (typing, scrolling). */
+  const update = (changes: Record<string, string | null>, { replace = false } = {}) => {
     const next = read();
     for (const [k, v] of Object.entries(changes)) {
       if (v === null || v === "") next.delete(k);
       else next.set(k, v);
     }
-    window.history.pushState(null, "", `${window.location.pathname}?${next}`);
-    setParams(next);
+    const search = next.toString();
+    const href = `${window.location.pathname}${search ? `?${search}` : ""}`;
+    if (replace) window.history.replaceState(null, "", href);
+    else window.history.pushState(null, "", href);
+    window.dispatchEvent(new PopStateEvent("popstate"));
   };
   return [params, update] as const;
 }

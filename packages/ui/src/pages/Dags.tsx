@@ -5,6 +5,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, currentRole, mayEditDags } from "../api.ts";
+import { hrefs, Link } from "../router.tsx";
 import { useUrlState } from "../url.ts";
 
 const PAGE = 25;
@@ -81,7 +82,7 @@ export function DagsPage() {
           placeholder="Search DAG id"
           aria-label="Search DAG id"
           defaultValue={search}
-          onChange={(e) => update({ search: e.target.value, offset: null })}
+          onChange={(e) => update({ search: e.target.value, offset: null }, { replace: true })}
         />
         <select
           aria-label="Paused"
@@ -124,9 +125,9 @@ export function DagsPage() {
                 />
               </td>
               <td>
-                <a href={`/dags/${encodeURIComponent(dag.dag_id)}`}>
+                <Link href={hrefs.dag(dag.dag_id)}>
                   <strong>{dag.dag_id}</strong>
-                </a>
+                </Link>
                 {dag.description && <div className="muted">{dag.description}</div>}
               </td>
               <td>{dag.owners.join(", ")}</td>

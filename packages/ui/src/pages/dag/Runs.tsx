@@ -3,12 +3,12 @@
  * selected task's log (tailed while it runs). The URL holds the DAG, run and task on screen.
  */
 import { useQuery } from "@tanstack/react-query";
-import { api } from "../api.ts";
-import { useUrlState } from "../url.ts";
+import { api } from "../../api.ts";
+import { useUrlState } from "../../url.ts";
 
 const LIVE = new Set(["queued", "running"]);
 
-export function DagPage({ dagId }: { dagId: string }) {
+export function RunsTab({ dagId }: { dagId: string }) {
   const [params, update] = useUrlState();
   const runId = params.get("run");
   const taskId = params.get("task");
@@ -62,12 +62,7 @@ export function DagPage({ dagId }: { dagId: string }) {
     refetchInterval: ti && LIVE.has(ti.state ?? "") ? 1000 : false,
   });
   return (
-    <main>
-      <div className="toolbar">
-        <a href="/">DAGs</a>
-        <span>/</span>
-        <h1>{dagId}</h1>
-      </div>
+    <>
       <div className="columns">
         <section aria-label="Runs">
           <h2>Runs</h2>
@@ -105,6 +100,6 @@ export function DagPage({ dagId }: { dagId: string }) {
           {ti ? <pre>{log.data?.join("\n") ?? "…"}</pre> : <p className="muted">Choose a task.</p>}
         </section>
       </div>
-    </main>
+    </>
   );
 }

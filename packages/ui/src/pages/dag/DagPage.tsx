@@ -1,0 +1,112 @@
+/**
+ * One DAG: its header (state, schedule, pause switch, trigger) and its views as tabs — grid, graph,
+ * Gantt, code, details, runs. The URL holds the tab and the run and task on screen.
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { api, currentRole, mayEditDags, must } from "../../api.ts";
+import { Tabs } from "../../components/Tabs.tsx";
+import { TriggerDialog } from "../../components/TriggerDialog.tsx";
+import { hrefs, Link } from "../../router.tsx";
+import { useUrlState } from "../../url.ts";
+import { CodeTab } from "./Code.tsx";
+import { DetailsTab } from "./Details.tsx";
+import { GanttTab } from "./Gantt.tsx";
+import { GraphTab } from "./Graph.tsx";
+import { GridTab } from "./Grid.tsx";
+import { RunsTab } from "./Runs.tsx";
+import "./dag.css";
+
+const TABS = [
+  { id: "grid", label: "Grid" },
+  { id: "graph", label: "Graph" },
+  { id: "gantt", label: "Gantt" },
+  { id: "runs", label: "Runs" },
+  { id: "code", label: "Code" },
+  { id: "details", label: "Details" },
+] as const;
+type Tab = (typeof TABS)[number]["id"];
+
+export function DagPage({ dagId }: { dagId: string }) {
+  const [params, update] = useUrlState();
+  const tab = (TABS.find((t) => t.id === params.get("tab"))?.id ?? "grid") as Tab;
+  const canEdit = mayEditDags(currentRole());
+  const queries = useQueryClient();
+  const [triggering, setTriggering] = useState(false);
+  const dag = useQuery({
+    queryKey: ["dag", dagId],
+    queryFn: async () =>
+      must(await api.GET("/api/v2/dags/{dag_id}", { params: { path: { dag_id: dagId } } })),
+  });
+  const pause = useMutation({
+    mutationFn: async (isPaused: boolean) =>
+      must(
+        await api.PATCH("/api/v2/dags/{dag_id}", {
+          params: { path: { dag_id: dagId } },
+          body: { is_paused: isPaused },
+        }),
+      ),
+    onSuccess: () => queries.invalidateQueries({ queryKey: ["dag", dagId] }),
+  });
+  if (dag.isError)
+    return (
+      <main>
+        <p role="alert" className="error">
+          {dagId}: {dag.error.message}
+        </p>
+        <Link href={hrefs.dags()}>Back to the DAGs</Link>
+      </main>
+    );
+  return (
+    <main className="dag-page">
+      <div className="toolbar">
+        <Link href={hrefs.dags()}>DAGs</Link>
+        <span aria-hidden>/</span>
+        <h1>{dagId}</h1>
+        {dag.data && (
+          <>
+            <label className="switch">
+              <input
+                type="checkbox"
+                role="switch"
+                aria-label={`${dagId} active`}
+                checked={!dag.data.is_paused}
+                disabled={!canEdit}
+                onChange={(e) => pause.mutate(!e.target.checked)}
+              />
+              {dag.data.is_paused ? "Paused" : "Active"}
+            </label>
+            <code className="muted">{dag.data.timetable_summary ?? "manual"}</code>
+          </>
+        )}
+        <span className="spacer" />
+        {canEdit && <button onClick={() => setTriggering(true)}>Trigger</button>}
+      </div>
+      {dag.data?.description && <p className="muted">{dag.data.description}</p>}
+      <Tabs
+        label="DAG views"
+        tabs={TABS}
+        current={tab}
+        onChange={(t) => update({ tab: t === "grid" ? null : t })}
+      />
+      <section className="tab-panel" role="tabpanel" aria-label={TABS.find((t) => t.id === tab)!.label}>
+        {tab === "grid" && <GridTab dagId={dagId} />}
+        {tab === "graph" && <GraphTab dagId={dagId} />}
+        {tab === "gantt" && <GanttTab dagId={dagId} />}
+        {tab === "runs" && <RunsTab dagId={dagId} />}
+        {tab === "code" && <CodeTab dagId={dagId} />}
+        {tab === "details" && <DetailsTab dagId={dagId} />}
+      </section>
+      <TriggerDialog
+        dagId={dagId}
+        open={triggering}
+        onClose={() => setTriggering(false)}
+        onTriggered={(run) => {
+          setTriggering(false);
+          void queries.invalidateQueries({ queryKey: ["runs", dagId] });
+          update({ run: run.dag_run_id, task: null });
+        }}
+      />
+    </main>
+  );
+}
