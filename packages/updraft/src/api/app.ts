@@ -4,7 +4,7 @@
  * and writes the database and reads task logs; it never loads DAG code.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import cookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
@@ -162,7 +162,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     void reply.code(status).send(body);
   });
   // The UI (packages/ui, built into ui-dist/) at /; any other page path is the UI's (it routes itself).
-  const ui = fileURLToPath(new URL("../../ui-dist/", import.meta.url));
+  // UPDRAFT_UI_DIR points at another build (UI development, parallel browser tests).
+  const ui = process.env.UPDRAFT_UI_DIR ? resolve(process.env.UPDRAFT_UI_DIR) : fileURLToPath(new URL("../../ui-dist/", import.meta.url));
   const hasUi = existsSync(join(ui, "index.html"));
   if (hasUi) await app.register(fastifyStatic, { root: ui, prefix: "/", index: ["index.html"] });
   else
