@@ -56,11 +56,11 @@ test(
           .is_paused === false,
       `Bearer ${server.token}`,
     );
-    page.once("dialog", (dialog) => void dialog.accept());
     await page
       .getByRole("row", { name: /example_etl/ })
       .getByRole("button", { name: "Trigger" })
       .click();
+    await page.getByRole("dialog", { name: "Trigger example_etl" }).getByRole("button", { name: "Trigger" }).click();
     const notice = await page.getByRole("status").filter({ hasText: "Triggered example_etl" }).textContent();
     const runId = notice!.replace(/^.*run /, "").trim();
     for (let i = 0; ; i++) {

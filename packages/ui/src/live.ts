@@ -33,7 +33,7 @@ async function readTis(dagId: string, runId: string, updatedSince?: string) {
         query: {
           limit: PAGE,
           offset,
-          order_by: ["task_id"],
+          order_by: ["id"],
           ...(updatedSince ? { updated_at_gte: updatedSince } : {}),
         },
       },

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { usersApiPaths } from "./routes/users.ts";
 
 export const SPEC_FILE = new URL("../../openapi/airflow-public-api-v2.yaml", import.meta.url);
 
@@ -42,11 +43,15 @@ export function loadSpec(): OpenApiDocument {
   return cached;
 }
 
-/** The document Updraft serves at /api/v2/openapi.json: Airflow's, under Updraft's title. */
+/**
+ * The document Updraft serves at /api/v2/openapi.json: Airflow's, under Updraft's title, plus the
+ * users and roles operations of Airflow's FAB auth manager API (routes/users.ts).
+ */
 export function servedSpec(version: string): OpenApiDocument {
   const spec = loadSpec();
   return {
     ...spec,
+    paths: { ...spec.paths, ...usersApiPaths() },
     info: {
       ...spec.info,
       title: "Updraft API",

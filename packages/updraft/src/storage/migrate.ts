@@ -10,6 +10,7 @@ import * as m0001 from "./migrations/0001_initial.ts";
 import * as m0002 from "./migrations/0002_leases.ts";
 import * as m0003 from "./migrations/0003_login_throttle.ts";
 import * as m0004 from "./migrations/0004_list_indexes.ts";
+import * as m0005 from "./migrations/0005_claim_index.ts";
 import type { MigrationContext } from "./migrations/helpers.ts";
 import { TABLE_NAMES } from "./schema.ts";
 
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, { up(ctx: MigrationContext): Promise<void> }> =
   "0002_leases": m0002,
   "0003_login_throttle": m0003,
   "0004_list_indexes": m0004,
+  "0005_claim_index": m0005,
 };
 
 export const MIGRATION_TABLE = "updraft_migration";

@@ -16,6 +16,17 @@ export interface NewUser {
   lastName?: string | null;
 }
 
+export type UserColumn =
+  "id" | "username" | "email" | "first_name" | "last_name" | "role" | "active" | "last_login" | "created_at";
+
+export interface UserChanges {
+  role?: string;
+  email?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  active?: boolean;
+}
+
 export function checkRole(role: string): Role {
   const found = ROLES.find((r) => r.toLowerCase() === role.toLowerCase());
   if (!found) throw new InvalidInputError(`role "${role}" does not exist: use one of ${ROLES.join(", ")}`);
@@ -54,6 +65,43 @@ export function userStore(database: Database) {
 
     async list(): Promise<UserRow[]> {
       return db.selectFrom("users").selectAll().orderBy("username").execute();
+    },
+
+    /** One page of users ordered by `column` (a trusted column name), and how many there are. */
+    async page(
+      limit: number,
+      offset: number,
+      order: { column: UserColumn; desc: boolean } = { column: "username", desc: false },
+    ): Promise<{ rows: UserRow[]; total: number }> {
+      const counted = await db
+        .selectFrom("users")
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .executeTakeFirst();
+      const rows = await db
+        .selectFrom("users")
+        .selectAll()
+        .orderBy(order.column, order.desc ? "desc" : "asc")
+        .orderBy("id")
+        .limit(limit)
+        .offset(offset)
+        .execute();
+      return { rows, total: Number(counted?.n ?? 0) };
+    },
+
+    /** Changes a user's profile, role or whether they may log in; the new row. */
+    async update(username: string, changes: UserChanges): Promise<UserRow> {
+      const set = {
+        ...(changes.role !== undefined ? { role: checkRole(changes.role) } : {}),
+        ...(changes.email !== undefined ? { email: changes.email } : {}),
+        ...(changes.firstName !== undefined ? { first_name: changes.firstName } : {}),
+        ...(changes.lastName !== undefined ? { last_name: changes.lastName } : {}),
+        ...(changes.active !== undefined ? { active: changes.active ? 1 : 0 } : {}),
+      };
+      if (Object.keys(set).length > 0)
+        await db.updateTable("users").set(set).where("username", "=", username).execute();
+      const row = await this.get(username);
+      if (!row) throw new NotFoundError(`user "${username}" does not exist`);
+      return row;
     },
 
     async delete(username: string): Promise<void> {

@@ -1,10 +1,25 @@
-/** The admin pages (to be built): variables, connections, pools, users and the audit log. */
+/** The admin pages, one section each: variables, connections, pools, users and the audit log. */
 import type { AdminSection } from "../../router.tsx";
+import { AuditSection } from "./Audit.tsx";
+import { ConnectionsSection } from "./Connections.tsx";
+import { PoolsSection } from "./Pools.tsx";
+import { UsersSection } from "./Users.tsx";
+import { VariablesSection } from "./Variables.tsx";
+import "./admin.css";
+
+const SECTIONS: Record<AdminSection, () => React.JSX.Element> = {
+  variables: VariablesSection,
+  connections: ConnectionsSection,
+  pools: PoolsSection,
+  users: UsersSection,
+  audit: AuditSection,
+};
 
 export function AdminPage({ section }: { section: AdminSection }) {
+  const Section = SECTIONS[section];
   return (
-    <main>
-      <h1>{section}</h1>
+    <main className="admin-page" aria-label={section}>
+      <Section key={section} />
     </main>
   );
 }

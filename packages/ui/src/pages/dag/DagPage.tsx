@@ -5,9 +5,10 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, currentRole, mayEditDags, must } from "../../api.ts";
+import { DeleteDagDialog } from "../../components/DeleteDagDialog.tsx";
 import { Tabs } from "../../components/Tabs.tsx";
 import { TriggerDialog } from "../../components/TriggerDialog.tsx";
-import { hrefs, Link } from "../../router.tsx";
+import { hrefs, Link, navigate } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
 import { CodeTab } from "./Code.tsx";
 import { DetailsTab } from "./Details.tsx";
@@ -33,6 +34,7 @@ export function DagPage({ dagId }: { dagId: string }) {
   const canEdit = mayEditDags(currentRole());
   const queries = useQueryClient();
   const [triggering, setTriggering] = useState(false);
+  const [deleting, setDeleting] = useState(false);
   const dag = useQuery({
     queryKey: ["dag", dagId],
     queryFn: async () =>
@@ -81,6 +83,17 @@ export function DagPage({ dagId }: { dagId: string }) {
         )}
         <span className="spacer" />
         {canEdit && <button onClick={() => setTriggering(true)}>Trigger</button>}
+        {currentRole() === "Admin" && (
+          <button className="danger" onClick={() => setDeleting(true)}>
+            Delete DAG
+          </button>
+        )}
+        <DeleteDagDialog
+          dagId={dagId}
+          open={deleting}
+          onClose={() => setDeleting(false)}
+          onDeleted={() => navigate(hrefs.dags())}
+        />
       </div>
       {dag.data?.description && <p className="muted">{dag.data.description}</p>}
       <Tabs

@@ -1,17 +1,136 @@
-/** One task instance (to be built): state, tries, rendered templates, XCom, dependencies and its log. */
+/**
+ * One task instance: its state and timings, tries, what keeps it from running, rendered templates,
+ * XCom, and below them the log of the selected try (`?try=N`, the latest by default), followed live while it runs.
+ * Users who may edit DAGs get Clear, Mark success and Mark failed, each with a preview.
+ */
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { api, currentRole, mayEditDags, must } from "../../api.ts";
+import { ClearDialog } from "../../components/ClearDialog.tsx";
+import { MarkDialog } from "../../components/MarkDialog.tsx";
+import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
 import { hrefs, Link } from "../../router.tsx";
+import { useUrlState } from "../../url.ts";
+import { LogView } from "./LogView.tsx";
+import { Dependencies, Rendered, Summary, Tries, XComs, type TiKey } from "./Sections.tsx";
+import "./task-instance.css";
 
-export function TaskInstancePage({ dagId, runId, taskId }: { dagId: string; runId: string; taskId: string }) {
+const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed", "removed"]);
+type Action = "clear" | "success" | "failed" | null;
+
+export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
+  const [params, update] = useUrlState();
+  const [action, setAction] = useState<Action>(null);
+  const queries = useQueryClient();
+  const tiKey = { dagId, runId, taskId };
+  const ti = useQuery({
+    queryKey: ["ti", dagId, runId, taskId],
+    queryFn: async () =>
+      must(
+        await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", {
+          params: { path: { dag_id: dagId, dag_run_id: runId, task_id: taskId } },
+        }),
+      ),
+    // Polled only while it can still change by itself.
+    refetchInterval: (q) => {
+      const state = q.state.data?.state ?? null;
+      return state === null || LIVE_STATES.has(state) ? 1500 : false;
+    },
+  });
+  const changed = () => {
+    void queries.invalidateQueries({ queryKey: ["ti", dagId, runId] });
+    void queries.invalidateQueries({ queryKey: ["runTis", dagId] });
+    void queries.invalidateQueries({ queryKey: ["runs", dagId] });
+  };
+  const data = ti.data;
+  const finished = FINISHED.has(data?.state ?? "");
+  const selectedTry = Number(params.get("try")) || data?.try_number || 0;
+  const canEdit = mayEditDags(currentRole());
+
   return (
-    <main>
-      <div className="toolbar">
+    <main className="ti-page">
+      <nav className="toolbar ti-crumbs" aria-label="Breadcrumbs">
         <Link href={hrefs.dags()}>DAGs</Link>
         <span aria-hidden>/</span>
-        <Link href={hrefs.dag(dagId, { run: runId })}>{dagId}</Link>
+        <Link href={hrefs.dag(dagId)}>{dagId}</Link>
+        <span aria-hidden>/</span>
+        <Link href={hrefs.dag(dagId, { run: runId })}>{runId}</Link>
         <span aria-hidden>/</span>
         <h1>{taskId}</h1>
-        <span className="muted">{runId}</span>
-      </div>
+        {data && <StateBadge state={data.state} />}
+        <span className="spacer" />
+        {canEdit && data && (
+          <>
+            <button type="button" onClick={() => setAction("clear")}>
+              Clear
+            </button>
+            <button type="button" onClick={() => setAction("success")}>
+              Mark success
+            </button>
+            <button type="button" onClick={() => setAction("failed")}>
+              Mark failed
+            </button>
+          </>
+        )}
+      </nav>
+      {ti.isError && (
+        <p role="alert" className="error">
+          Task instance {taskId} of {runId}: {ti.error.message}
+        </p>
+      )}
+      {data && (
+        <>
+          <div className="ti-top">
+            <Summary ti={data} />
+            <div className="ti-side">
+              <Tries
+                tiKey={tiKey}
+                ti={data}
+                selected={selectedTry}
+                onSelect={(n) => update({ try: n === data.try_number ? null : String(n) })}
+              />
+              {!finished && <Dependencies tiKey={tiKey} ti={data} />}
+              <Rendered fields={data.rendered_fields} />
+              <XComs tiKey={tiKey} ti={data} />
+            </div>
+          </div>
+          {selectedTry > 0 ? (
+            <LogView key={selectedTry} tryKey={{ ...tiKey, tryNumber: selectedTry }} />
+          ) : (
+            <section className="ti-card" aria-label="Log">
+              <h2>Log</h2>
+              <p className="muted">This task instance has not started a try yet.</p>
+            </section>
+          )}
+        </>
+      )}
+      {canEdit && (
+        <>
+          <ClearDialog
+            dagId={dagId}
+            runId={runId}
+            taskIds={[taskId]}
+            open={action === "clear"}
+            onClose={() => setAction(null)}
+            onCleared={() => {
+              update({ try: null });
+              changed();
+            }}
+          />
+          {(["success", "failed"] as const).map((state) => (
+            <MarkDialog
+              key={state}
+              dagId={dagId}
+              runId={runId}
+              taskId={taskId}
+              state={state}
+              open={action === state}
+              onClose={() => setAction(null)}
+              onMarked={changed}
+            />
+          ))}
+        </>
+      )}
     </main>
   );
 }

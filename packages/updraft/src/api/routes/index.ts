@@ -5,6 +5,7 @@ import { registerDagRunRoutes } from "./dag-runs.ts";
 import { registerDagRoutes } from "./dags.ts";
 import { registerMonitorRoutes } from "./monitor.ts";
 import { registerTaskInstanceRoutes } from "./task-instances.ts";
+import { registerUserRoutes } from "./users.ts";
 
 export const ROUTE_GROUPS: ((ctx: ApiContext) => void)[] = [
   registerMonitorRoutes,
@@ -12,4 +13,5 @@ export const ROUTE_GROUPS: ((ctx: ApiContext) => void)[] = [
   registerDagRunRoutes,
   registerTaskInstanceRoutes,
   registerAdminRoutes,
+  registerUserRoutes,
 ];

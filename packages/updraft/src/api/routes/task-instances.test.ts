@@ -327,6 +327,25 @@ forEachApiDatabase("task instances, logs, clearing and XCom", { dags: { "ti_api.
       ["starting try 1", "first line", "second line"],
     );
 
+    // A try that has started but not written yet: the notice once, then nothing until lines come.
+    await triggerDagRun(h.database, {
+      dagId: "ti_api",
+      runId: "unwritten",
+      logicalDate: new Date("2024-03-04T00:00:00Z"),
+    });
+    await startTry(h, "unwritten", "extract");
+    const unwritten = await h.call("get_log", {
+      path: { ...path("unwritten", "extract"), try_number: 1 },
+    });
+    assert.match(unwritten.body.content[0].event, /has not been written yet/);
+    assert.ok(unwritten.body.continuation_token);
+    const followed = await h.call("get_log", {
+      path: { ...path("unwritten", "extract"), try_number: 1 },
+      query: { token: unwritten.body.continuation_token },
+    });
+    assert.deepEqual(followed.body.content, [], "a follower is not told the notice again");
+    assert.ok(followed.body.continuation_token);
+
     assert.equal(
       (await h.call("get_log", { path: { ...path("done", "extract"), try_number: 2 } })).status,
       404,

@@ -65,24 +65,25 @@ export function registerTaskLogRoutes(ctx: ApiContext): void {
     const text = readTaskLog(path);
     const lines = text === undefined ? [] : text.split("\n");
     if (lines.length > 0 && lines.at(-1) === "") lines.pop();
-    const from = query.full_content ? 0 : Math.min(decodeToken(query.token)?.log_pos ?? 0, lines.length);
-    const messages: LogMessage[] =
-      text === undefined && from === 0
-        ? [
-            {
-              event: ended
-                ? `*** Log file does not exist: ${path}`
-                : "*** The log file has not been written yet: the try has not started writing output",
-            },
-          ]
-        : lines.slice(from).map(toMessage);
+    const position = query.full_content ? null : decodeToken(query.token);
+    const from = Math.min(position?.log_pos ?? 0, lines.length);
+    // The "no file yet" notice is said once: a reader following with a token gets only new lines.
+    const notice = text === undefined && position === null;
+    const messages: LogMessage[] = notice
+      ? [
+          {
+            event: ended
+              ? `*** Log file does not exist: ${path}`
+              : "*** The log file has not been written yet: the try has not started writing output",
+          },
+        ]
+      : lines.slice(from).map(toMessage);
     const token = ended ? null : encodeToken({ log_pos: lines.length, end_of_log: false });
 
     const accept = String(raw.headers.accept ?? "*/*");
     if (token) void reply.header("Airflow-Continuation-Token", token);
     if (accept.includes("text/plain")) {
-      const body =
-        text === undefined && from === 0 ? `${messages[0]!.event}\n` : lines.slice(from).join("\n");
+      const body = notice ? `${messages[0]!.event}\n` : lines.slice(from).join("\n");
       void reply
         .code(200)
         .type("text/plain; charset=utf-8")

@@ -103,9 +103,9 @@ async function readCandidates(trx: Transaction<Tables>, database: Database, limi
     .where("state", "=", "scheduled")
     .orderBy("priority_weight", "desc")
     .orderBy("scheduled_dttm")
-    .orderBy("dag_id")
-    .orderBy("run_id")
+    .orderBy("dag_run_id")
     .orderBy("task_id")
+    .orderBy("map_index")
     .limit(limit);
   if (database.adapter.capabilities.supportsSkipLocked) q = q.forUpdate().skipLocked();
   return q.execute();

@@ -1,0 +1,282 @@
+/**
+ * Connections: searched and paged on the server; Op and Admin create, edit, test and delete them.
+ * The server never sends a password (it answers "***" where one is set), so the edit form leaves the
+ * password field empty: left empty, the stored password is kept (the field is not in update_mask).
+ */
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { api, must } from "../../api.ts";
+import type { components } from "../../../../updraft/src/api/generated/airflow-v2.ts";
+import {
+  ConfirmDelete,
+  Failure,
+  FormDialog,
+  ListFooter,
+  mayManage,
+  NotAllowed,
+  useListState,
+} from "./common.tsx";
+
+type Connection = components["schemas"]["ConnectionResponse"];
+type Body = components["schemas"]["ConnectionBody"];
+type Editing = { mode: "new" } | { mode: "edit"; connection: Connection } | null;
+
+export function ConnectionsSection() {
+  const { update, limit, offset, search, role } = useListState();
+  const queries = useQueryClient();
+  const [editing, setEditing] = useState<Editing>(null);
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const list = useQuery({
+    queryKey: ["connections", search, offset, limit],
+    placeholderData: keepPreviousData,
+    enabled: mayManage(role),
+    queryFn: async () =>
+      must(
+        await api.GET("/api/v2/connections", {
+          params: {
+            query: {
+              limit,
+              offset,
+              order_by: ["connection_id"],
+              ...(search ? { connection_id_pattern: search } : {}),
+            },
+          },
+        }),
+      ),
+  });
+  const refresh = () => queries.invalidateQueries({ queryKey: ["connections"] });
+  if (!mayManage(role)) return <NotAllowed what="connections" />;
+  return (
+    <>
+      <div className="toolbar">
+        <h1>Connections</h1>
+        <input
+          type="search"
+          aria-label="Search connection ids"
+          placeholder="Search ids"
+          defaultValue={search}
+          onChange={(e) => update({ search: e.target.value, offset: null }, { replace: true })}
+        />
+        <span className="spacer" />
+        <button className="primary" onClick={() => setEditing({ mode: "new" })}>
+          Add connection
+        </button>
+      </div>
+      <Failure what="Could not list the connections" error={list.error} />
+      <table aria-label="Connections">
+        <thead>
+          <tr>
+            <th>Id</th>
+            <th>Type</th>
+            <th>Host</th>
+            <th>Login</th>
+            <th>Password</th>
+            <th>Description</th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.data?.connections.map((c) => (
+            <tr key={c.connection_id}>
+              <td>
+                <code>{c.connection_id}</code>
+              </td>
+              <td>{c.conn_type}</td>
+              <td>
+                {c.host}
+                {c.port ? `:${c.port}` : ""}
+                {c.schema ? ` / ${c.schema}` : ""}
+              </td>
+              <td>{c.login}</td>
+              <td className="muted">{c.password ? "set" : "none"}</td>
+              <td className="muted">{c.description}</td>
+              <td>
+                <div className="row-actions">
+                  <button
+                    aria-label={`Edit ${c.connection_id}`}
+                    onClick={() => setEditing({ mode: "edit", connection: c })}
+                  >
+                    Edit
+                  </button>
+                  <button
+                    aria-label={`Delete ${c.connection_id}`}
+                    onClick={() => setDeleting(c.connection_id)}
+                  >
+                    Delete
+                  </button>
+                </div>
+              </td>
+            </tr>
+          ))}
+          {list.data?.connections.length === 0 && (
+            <tr>
+              <td colSpan={7} className="muted">
+                No connections{search ? ` matching "${search}"` : ""}.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <ListFooter offset={offset} limit={limit} total={list.data?.total_entries ?? 0} update={update} />
+      {editing && (
+        <ConnectionForm
+          editing={editing}
+          onClose={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            void refresh();
+          }}
+        />
+      )}
+      <ConfirmDelete
+        title={`Delete connection ${deleting ?? ""}`}
+        open={deleting !== null}
+        onClose={() => setDeleting(null)}
+        onConfirm={async () => {
+          must(
+            await api.DELETE("/api/v2/connections/{connection_id}", {
+              params: { path: { connection_id: deleting! } },
+            }),
+          );
+          await refresh();
+        }}
+      >
+        <p>
+          Delete the connection <code>{deleting}</code>? Tasks that use it will fail.
+        </p>
+      </ConfirmDelete>
+    </>
+  );
+}
+
+const FIELDS = ["conn_type", "description", "host", "login", "schema", "port", "extra"] as const;
+type Field = (typeof FIELDS)[number];
+const LABELS: Record<Field, string> = {
+  conn_type: "Type",
+  description: "Description",
+  host: "Host",
+  login: "Login",
+  schema: "Schema",
+  port: "Port",
+  extra: "Extra (JSON)",
+};
+
+function ConnectionForm({
+  editing,
+  onClose,
+  onSaved,
+}: {
+  editing: Exclude<Editing, null>;
+  onClose: () => void;
+  onSaved: () => void;
+}) {
+  const old = editing.mode === "edit" ? editing.connection : null;
+  const [id, setId] = useState(old?.connection_id ?? "");
+  const [values, setValues] = useState<Record<Field, string>>(() => {
+    const out = {} as Record<Field, string>;
+    for (const f of FIELDS) out[f] = old?.[f] === null || old?.[f] === undefined ? "" : String(old[f]);
+    return out;
+  });
+  const [password, setPassword] = useState("");
+  const body = (): Body => ({
+    connection_id: id,
+    conn_type: values.conn_type,
+    description: values.description || null,
+    host: values.host || null,
+    login: values.login || null,
+    schema: values.schema || null,
+    port: values.port ? Number(values.port) : null,
+    extra: values.extra || null,
+    // "***" is the server's "keep what is stored": an empty field changes nothing.
+    password: password || (old ? "***" : null),
+  });
+  const save = useMutation({
+    mutationFn: async () => {
+      if (!old) return must(await api.POST("/api/v2/connections", { body: body() }));
+      const mask = FIELDS.filter(
+        (f) => values[f] !== (old[f] === null || old[f] === undefined ? "" : String(old[f])),
+      );
+      if (password) mask.push("password" as Field);
+      if (mask.length === 0) return old;
+      return must(
+        await api.PATCH("/api/v2/connections/{connection_id}", {
+          params: { path: { connection_id: old.connection_id }, query: { update_mask: mask } },
+          body: body(),
+        }),
+      );
+    },
+    onSuccess: onSaved,
+  });
+  const test = useMutation({
+    mutationFn: async () => must(await api.POST("/api/v2/connections/test", { body: body() })),
+  });
+  return (
+    <FormDialog
+      title={old ? `Edit connection ${old.connection_id}` : "Add connection"}
+      open
+      onClose={onClose}
+      onSubmit={() => save.mutate()}
+      error={save.error}
+      busy={save.isPending}
+    >
+      <label htmlFor="conn-id">Connection id</label>
+      <input id="conn-id" required value={id} readOnly={!!old} onChange={(e) => setId(e.target.value)} />
+      {FIELDS.map((f) => (
+        <FieldInput key={f} field={f} value={values[f]} onChange={(v) => setValues({ ...values, [f]: v })} />
+      ))}
+      <label htmlFor="conn-password">Password</label>
+      <input
+        id="conn-password"
+        type="password"
+        autoComplete="new-password"
+        value={password}
+        placeholder={old?.password ? "unchanged (a password is set)" : ""}
+        onChange={(e) => setPassword(e.target.value)}
+      />
+      {old && <p className="hint muted">Leave empty to keep the stored password.</p>}
+      <span />
+      <div>
+        <button type="button" disabled={!values.conn_type || test.isPending} onClick={() => test.mutate()}>
+          Test connection
+        </button>
+        {test.data && (
+          <p role="status" className={test.data.status ? "" : "error"}>
+            {test.data.status ? "Connection works: " : "Connection failed: "}
+            {test.data.message}
+          </p>
+        )}
+        <Failure what="Test failed" error={test.error} />
+      </div>
+    </FormDialog>
+  );
+}
+
+function FieldInput({
+  field,
+  value,
+  onChange,
+}: {
+  field: Field;
+  value: string;
+  onChange: (v: string) => void;
+}) {
+  const id = `conn-${field}`;
+  return (
+    <>
+      <label htmlFor={id}>{LABELS[field]}</label>
+      {field === "extra" ? (
+        <textarea id={id} value={value} onChange={(e) => onChange(e.target.value)} />
+      ) : (
+        <input
+          id={id}
+          type={field === "port" ? "number" : "text"}
+          required={field === "conn_type"}
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </>
+  );
+}

@@ -1,0 +1,105 @@
+/**
+ * One try's log, read once in full and then, while the try is still writing, followed from the
+ * server's continuation token: each poll brings only the lines written since the last one.
+ */
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { api, must } from "../../api.ts";
+import type { components } from "../../../../updraft/src/api/generated/airflow-v2.ts";
+
+type LogPage = components["schemas"]["TaskInstancesLogResponse"];
+
+export interface LogLine {
+  text: string;
+  /** Written by the task runner itself (`[time] {logger} …`), not by the task. */
+  runner: boolean;
+}
+
+export interface TaskLog {
+  lines: LogLine[];
+  /** Where to read on from; null once the try has ended and everything has been read. */
+  token: string | null;
+}
+
+export interface TryKey {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+}
+
+const FOLLOW_MS = 1000;
+
+type Message = string | { event: string; timestamp?: string; logger?: unknown };
+
+function toLine(m: Message): LogLine {
+  if (typeof m === "string") return { text: m, runner: false };
+  const logger = typeof m.logger === "string" ? m.logger : null;
+  if (!m.timestamp && !logger) return { text: m.event, runner: false };
+  return {
+    text: `${m.timestamp ? `[${m.timestamp}] ` : ""}${logger ? `{${logger}} ` : ""}${m.event}`,
+    runner: true,
+  };
+}
+
+async function readLog(k: TryKey, token: string | null): Promise<TaskLog> {
+  // Asked as JSON (the client's default Accept), the answer is the structured page, not NDJSON text.
+  const page = must(
+    await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}", {
+      params: {
+        path: { dag_id: k.dagId, dag_run_id: k.runId, task_id: k.taskId, try_number: k.tryNumber },
+        query: token ? { token } : {},
+      },
+    }),
+  ) as LogPage;
+  return { lines: (page.content as Message[]).map(toLine), token: page.continuation_token };
+}
+
+export const logQueryKey = (k: TryKey) => ["log", k.dagId, k.runId, k.taskId, k.tryNumber];
+
+export function useTaskLog(k: TryKey, enabled: boolean) {
+  const queries = useQueryClient();
+  const key = logQueryKey(k);
+  const query = useQuery({
+    queryKey: key,
+    enabled,
+    queryFn: () => readLog(k, null),
+    // The log is kept current by following it; a full re-read on focus would throw that away.
+    staleTime: Infinity,
+    refetchOnWindowFocus: false,
+  });
+  const data = query.data;
+  useEffect(() => {
+    if (!data?.token) return;
+    let stopped = false;
+    const timer = setTimeout(async () => {
+      const more = await readLog(k, data.token).catch(() => null);
+      if (stopped || !more) return;
+      queries.setQueryData<TaskLog>(key, {
+        lines: more.lines.length ? data.lines.concat(more.lines) : data.lines,
+        token: more.token,
+      });
+    }, FOLLOW_MS);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+    // Each answer stored moves `data`, which schedules the next read: a chain, never two at once.
+  }, [data, k.dagId, k.runId, k.taskId, k.tryNumber, queries]);
+  return query;
+}
+
+/** The whole log of a try as the file it is, for saving. */
+export async function downloadLog(k: TryKey): Promise<void> {
+  const url = `/api/v2/dags/${encodeURIComponent(k.dagId)}/dagRuns/${encodeURIComponent(k.runId)}/taskInstances/${encodeURIComponent(k.taskId)}/logs/${k.tryNumber}?full_content=true`;
+  const r = await fetch(url, { headers: { accept: "text/plain" }, credentials: "same-origin" });
+  if (!r.ok) throw new Error(`downloading the log answered ${r.status}`);
+  const blob = new Blob([await r.text()], { type: "text/plain;charset=utf-8" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `${k.dagId}__${k.runId}__${k.taskId}__try-${k.tryNumber}.log`.replace(/[/\\:]/g, "_");
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
