@@ -60,7 +60,10 @@ test(
       .getByRole("row", { name: /example_etl/ })
       .getByRole("button", { name: "Trigger" })
       .click();
-    await page.getByRole("dialog", { name: "Trigger example_etl" }).getByRole("button", { name: "Trigger" }).click();
+    await page
+      .getByRole("dialog", { name: "Trigger example_etl" })
+      .getByRole("button", { name: "Trigger" })
+      .click();
     const notice = await page.getByRole("status").filter({ hasText: "Triggered example_etl" }).textContent();
     const runId = notice!.replace(/^.*run /, "").trim();
     for (let i = 0; ; i++) {
@@ -71,19 +74,17 @@ test(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
-    // The DAG's page: the run, its task instances, and a task's log with the bash task's output.
+    // The DAG's grid: the run's cell of the bash task leads to its task instance page and its log.
     await page.getByRole("link", { name: "example_etl" }).click();
     await page.waitForURL(/\/dags\/example_etl/);
-    await page.getByRole("tab", { name: "Runs" }).click();
-    await page.getByRole("region", { name: "Runs" }).getByRole("button", { name: runId }).click();
-    const tasks = page.getByRole("region", { name: "Task instances" });
-    await tasks.getByRole("button", { name: /success report/ }).click();
-    await page.waitForURL(/task=report/);
+    const grid = page.getByRole("grid", { name: "Grid of example_etl" });
+    await grid.getByRole("gridcell", { name: `report ${runId}: success` }).click();
+    await page.waitForURL(/\/runs\/.+\/tasks\/report/);
     await page
       .getByRole("region", { name: "Log" })
       .getByText(/total for \d{4}-\d\d-\d\d/)
       .waitFor();
-    await page.screenshot({ path: join(SCREENSHOTS, "dag-log.png"), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, "log.png"), fullPage: true });
   },
 );
 

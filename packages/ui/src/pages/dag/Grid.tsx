@@ -1,4 +1,323 @@
-/** The DAG's grid view (to be built). */
+/**
+ * The DAG's grid: runs as columns (newest at the right) by tasks as rows (in the DAG's order), each
+ * cell a task instance coloured by its state. Both directions are virtualised and only the blocks
+ * in view are read (grid/blocks.ts), so 500 runs x 5,000 tasks scroll like 5 x 5. Arrow keys move
+ * between cells, Enter opens the task instance; a run's bar selects the run (`?run=`).
+ */
+import { useVirtualizer, type VirtualItem, type Virtualizer } from "@tanstack/react-virtual";
+import {
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type FocusEvent,
+  type KeyboardEvent,
+  type MouseEvent,
+  type RefObject,
+} from "react";
+import { StateBadge } from "../../components/StateBadge.tsx";
+import { formatDate, formatDuration } from "../../components/time.ts";
+import { navigate } from "../../router.tsx";
+import { useUrlState } from "../../url.ts";
+import {
+  blockRange,
+  RUN_BLOCK,
+  TASK_BLOCK,
+  useCellBlocks,
+  useRunBlocks,
+  useRunColumn,
+  useRunTotal,
+  type Cell,
+  type Run,
+} from "./grid/blocks.ts";
+import {
+  COL_W,
+  columnLeft,
+  GridRow,
+  LABEL_W,
+  RunHeaderRow,
+  runSeconds,
+  type Position,
+} from "./grid/GridRow.tsx";
+import { nextPosition } from "./grid/keys.ts";
+import { useGridTasks } from "./grid/tasks.ts";
+import { GridTooltip, type Describe } from "./grid/Tooltip.tsx";
+import "./grid.css";
+
+const HEAD_H = 64;
+const ROW_H = 22;
+
 export function GridTab({ dagId }: { dagId: string }) {
-  return <p className="muted">The grid of {dagId} is not built yet.</p>;
+  const tasks = useGridTasks(dagId);
+  const total = useRunTotal(dagId);
+  const failed = tasks.error ?? total.error;
+  if (failed)
+    return (
+      <p role="alert" className="error">
+        The grid of {dagId} could not be read: {failed.message}
+      </p>
+    );
+  if (!tasks.data || total.data === undefined) return <p className="muted">Loading the grid…</p>;
+  return <GridView dagId={dagId} taskIds={tasks.data} runCount={total.data} />;
+}
+
+/** The blocks in view (block starts kept as the same array while they do not change). */
+function useStarts(items: VirtualItem[], size: number) {
+  const starts = items.length ? blockRange(items[0]!.index, items.at(-1)!.index, size) : [];
+  const key = starts.join(",");
+  return useMemo(() => starts, [key]);
+}
+
+function useGridData(dagId: string, taskIds: string[], rows: VirtualItem[], cols: VirtualItem[]) {
+  const runStarts = useStarts(cols, RUN_BLOCK);
+  const taskStarts = useStarts(rows, TASK_BLOCK);
+  const runs = useRunBlocks(dagId, runStarts);
+  const requests = runStarts.flatMap((runStart) => {
+    const blockRuns = runs.byStart.get(runStart);
+    if (!blockRuns) return [];
+    return taskStarts.map((taskStart) => ({
+      runStart,
+      taskStart,
+      runs: blockRuns,
+      taskIds: taskIds.slice(taskStart, taskStart + TASK_BLOCK),
+    }));
+  });
+  const cells = useCellBlocks(dagId, requests);
+  /** What is known of a run (by column) and a cell; undefined: not read yet, null: no instance. */
+  const lookup = useMemo(() => {
+    const run = (col: number) => runs.byStart.get(col - (col % RUN_BLOCK))?.[col % RUN_BLOCK];
+    const cell = (row: number, col: number): Cell | null | undefined => {
+      const r = run(col);
+      const block = cells.byBlock.get(`${col - (col % RUN_BLOCK)}:${row - (row % TASK_BLOCK)}`);
+      const byTask = r && block?.byRun.get(r.dag_run_id);
+      return byTask ? (byTask.get(taskIds[row]!) ?? null) : undefined;
+    };
+    return { run, cell };
+  }, [runs.byStart, cells.byBlock, taskIds]);
+  return { runStarts, runs: runs.byStart, cells: cells.byBlock, lookup, error: runs.error ?? cells.error };
+}
+
+/** Starts at the newest run, and keeps following new runs while the view is at the right edge. */
+function useFollowNewest(
+  cols: Virtualizer<HTMLDivElement, Element>,
+  count: number,
+  scroller: RefObject<HTMLDivElement | null>,
+) {
+  const last = useRef(0);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    const wasAtEnd = !el || el.scrollLeft + el.clientWidth >= el.scrollWidth - COL_W * 2;
+    if (count > 0 && (last.current === 0 || (count > last.current && wasAtEnd)))
+      cols.scrollToIndex(count - 1, { align: "end" });
+    last.current = count;
+  }, [count, cols, scroller]);
+}
+
+/** Brings the run named in the URL into view (once per run named). */
+function useShowSelected(dagId: string, runId: string | null, cols: Virtualizer<HTMLDivElement, Element>) {
+  const column = useRunColumn(dagId, runId);
+  useEffect(() => {
+    if (column.data !== undefined) cols.scrollToIndex(column.data, { align: "auto" });
+  }, [column.data, cols]);
+}
+
+function CellCard({ taskId, run, cell }: { taskId: string; run: Run; cell: Cell | null }) {
+  const ti = cell?.ti;
+  const seconds =
+    ti?.duration ?? (ti?.start_date && !ti.end_date ? (Date.now() - Date.parse(ti.start_date)) / 1000 : null);
+  return (
+    <dl>
+      <dt>Task</dt>
+      <dd>
+        {taskId}
+        {cell && cell.count > 1 ? ` (${cell.count} mapped)` : ""}
+      </dd>
+      <dt>Run</dt>
+      <dd>{run.dag_run_id}</dd>
+      <dt>State</dt>
+      <dd>
+        <StateBadge state={ti?.state} />
+      </dd>
+      <dt>Try</dt>
+      <dd>{ti && ti.try_number > 0 ? ti.try_number : "–"}</dd>
+      <dt>Duration</dt>
+      <dd>{formatDuration(seconds)}</dd>
+    </dl>
+  );
+}
+
+function RunCard({ run }: { run: Run }) {
+  return (
+    <dl>
+      <dt>Run</dt>
+      <dd>{run.dag_run_id}</dd>
+      <dt>State</dt>
+      <dd>
+        <StateBadge state={run.state} />
+      </dd>
+      <dt>Type</dt>
+      <dd>{run.run_type}</dd>
+      <dt>Run after</dt>
+      <dd>{formatDate(run.run_after)}</dd>
+      <dt>Duration</dt>
+      <dd>{run.start_date ? formatDuration(runSeconds(run)) : "–"}</dd>
+    </dl>
+  );
+}
+
+const positionOf = (element: Element | null): Position | null => {
+  const pos = element?.closest("[data-pos]")?.getAttribute("data-pos");
+  if (!pos) return null;
+  const [row, col] = pos.split(":").map(Number);
+  return { row: row!, col: col! };
+};
+
+function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string[]; runCount: number }) {
+  const [params, update] = useUrlState();
+  const selected = params.get("run");
+  const scroller = useRef<HTMLDivElement>(null);
+  const rowsV = useVirtualizer({
+    count: taskIds.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_H,
+    paddingStart: HEAD_H,
+    scrollPaddingStart: HEAD_H,
+    overscan: 4,
+    useFlushSync: false,
+  });
+  const colsV = useVirtualizer({
+    horizontal: true,
+    count: runCount,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => COL_W,
+    paddingStart: LABEL_W,
+    scrollPaddingStart: LABEL_W,
+    overscan: 3,
+    useFlushSync: false,
+  });
+  const rows = rowsV.getVirtualItems();
+  const cols = colsV.getVirtualItems();
+  const { runStarts, runs, cells, lookup, error } = useGridData(dagId, taskIds, rows, cols);
+  useFollowNewest(colsV, runCount, scroller);
+  useShowSelected(dagId, selected, colsV);
+
+  const [active, setActive] = useState<Position>({ row: 0, col: Math.max(0, runCount - 1) });
+  const pendingFocus = useRef(false);
+  const move = (to: Position) => {
+    setActive(to);
+    pendingFocus.current = true;
+    if (to.row >= 0) rowsV.scrollToIndex(to.row, { align: "auto" });
+    colsV.scrollToIndex(to.col, { align: "auto" });
+  };
+  // Focus follows the keys once the cell is drawn (it may need a scroll and a block read first).
+  useEffect(() => {
+    if (!pendingFocus.current) return;
+    const el = scroller.current?.querySelector<HTMLElement>(`[data-pos="${active.row}:${active.col}"]`);
+    if (el) {
+      el.focus({ preventScroll: true });
+      pendingFocus.current = false;
+    }
+  });
+  const activeDrawn =
+    cols.some((c) => c.index === active.col) &&
+    (active.row < 0
+      ? !!lookup.run(active.col)
+      : rows.some((r) => r.index === active.row) && lookup.cell(active.row, active.col) !== undefined);
+
+  const describe = useRef<Describe>(() => null);
+  describe.current = (element) => {
+    const pos = positionOf(element);
+    const run = pos && lookup.run(pos.col);
+    if (!pos || !run) return null;
+    if (pos.row < 0) return <RunCard run={run} />;
+    const cell = lookup.cell(pos.row, pos.col);
+    return cell === undefined ? null : <CellCard taskId={taskIds[pos.row]!} run={run} cell={cell} />;
+  };
+
+  const onKeyDown = (event: KeyboardEvent) => {
+    const at = positionOf(event.target as Element);
+    if (!at) return;
+    const page = Math.max(1, Math.floor((scroller.current?.clientHeight ?? 400) / ROW_H) - 3);
+    const size = { rows: taskIds.length, cols: runCount, page };
+    const to = nextPosition(event.key, at, size, event.ctrlKey || event.metaKey);
+    if (!to) return;
+    event.preventDefault();
+    move(to);
+  };
+  const onClick = (event: MouseEvent) => {
+    const target = (event.target as Element).closest("[data-pos]");
+    const at = positionOf(target);
+    if (!at) return;
+    setActive(at);
+    if (at.row < 0) {
+      const run = lookup.run(at.col);
+      if (run) update({ run: run.dag_run_id === selected ? null : run.dag_run_id });
+      return;
+    }
+    const plain = event.button === 0 && !event.metaKey && !event.ctrlKey && !event.shiftKey && !event.altKey;
+    if (plain && target instanceof HTMLAnchorElement) {
+      event.preventDefault();
+      navigate(target.getAttribute("href")!);
+    }
+  };
+  // With the active cell out of view, the grid itself takes the tab stop and hands focus to a cell.
+  const onFocus = (event: FocusEvent) => {
+    if (event.target !== event.currentTarget) return;
+    const row = rowsV.range?.startIndex ?? 0;
+    const col = colsV.range?.endIndex ?? runCount - 1;
+    if (runCount > 0) move({ row, col });
+  };
+
+  const selectedCol = cols.find((c) => lookup.run(c.index)?.dag_run_id === selected)?.index;
+  const width = colsV.getTotalSize() + COL_W;
+  return (
+    <div className="grid-tab">
+      {error && (
+        <p role="alert" className="error">
+          Part of the grid could not be read: {error}
+        </p>
+      )}
+      {runCount === 0 && <p className="muted">{dagId} has no runs yet: trigger one to fill the grid.</p>}
+      <div
+        ref={scroller}
+        className="grid-scroll"
+        data-testid="grid-scroll"
+        role="grid"
+        aria-label={`Grid of ${dagId}`}
+        aria-rowcount={taskIds.length + 1}
+        aria-colcount={runCount + 1}
+        tabIndex={activeDrawn ? -1 : 0}
+        onKeyDown={onKeyDown}
+        onClick={onClick}
+        onFocus={onFocus}
+      >
+        <div className="grid-inner" style={{ width, height: rowsV.getTotalSize() }}>
+          {selectedCol !== undefined && (
+            <div className="grid-selected" style={{ left: columnLeft(selectedCol) - 2, width: COL_W }} />
+          )}
+          <RunHeaderRow
+            runStarts={runStarts}
+            runs={runs}
+            selected={selected}
+            activeCol={active.row < 0 ? active.col : -1}
+          />
+          {rows.map((r) => (
+            <GridRow
+              key={r.index}
+              dagId={dagId}
+              taskId={taskIds[r.index]!}
+              row={r.index}
+              top={r.start}
+              runStarts={runStarts}
+              runs={runs}
+              cells={cells}
+              activeCol={active.row === r.index ? active.col : -1}
+            />
+          ))}
+        </div>
+      </div>
+      <GridTooltip container={scroller} describe={describe} />
+    </div>
+  );
 }

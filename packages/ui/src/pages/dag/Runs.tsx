@@ -1,105 +1,255 @@
 /**
- * One DAG: its latest runs, the selected run's task instances (live while the run goes) and the
- * selected task's log (tailed while it runs). The URL holds the DAG, run and task on screen.
+ * The DAG's runs as a list: filtered by state, run type and run_after range, sorted and paged by the
+ * server, with the filters in the URL. Each run links to the grid with it selected; editors can mark
+ * a run success or failed, clear it (after a preview of what will be cleared) and delete it.
  */
 import { useQuery } from "@tanstack/react-query";
-import { api } from "../../api.ts";
+import { useState } from "react";
+import { api, currentRole, mayEditDags, must } from "../../api.ts";
+import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
+import { Pager } from "../../components/Pager.tsx";
+import { formatDate, formatDuration } from "../../components/time.ts";
+import { hrefs, Link } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
+import type { Run } from "./grid/blocks.ts";
+import { RunActionDialog, type RunAction } from "./grid/RunActionDialog.tsx";
+import "./runs.css";
 
-const LIVE = new Set(["queued", "running"]);
+const PAGE = 25;
+const RUN_STATES = ["queued", "running", "success", "failed"];
+const RUN_TYPES = ["manual", "scheduled", "backfill", "asset_triggered"];
+const SORTABLE: { field: string; label: string }[] = [
+  { field: "state", label: "State" },
+  { field: "run_id", label: "Run" },
+  { field: "", label: "Type" },
+  { field: "run_after", label: "Run after" },
+  { field: "logical_date", label: "Logical date" },
+  { field: "start_date", label: "Started" },
+  { field: "end_date", label: "Ended" },
+  { field: "duration", label: "Duration" },
+];
+
+/** A date input's day as the start (or end) of that day in local time, as the API's ISO instant. */
+const dayBound = (day: string, end: boolean) =>
+  new Date(`${day}T${end ? "23:59:59.999" : "00:00:00"}`).toISOString();
+
+function useRunList(dagId: string, params: URLSearchParams) {
+  const state = params.get("run_state");
+  const type = params.get("run_type");
+  const from = params.get("run_after_gte");
+  const to = params.get("run_after_lte");
+  const order = params.get("run_order") ?? "-run_after";
+  const offset = Number(params.get("run_offset") ?? 0) || 0;
+  const query = useQuery({
+    queryKey: ["runs", dagId, "list", { state, type, from, to, order, offset }],
+    queryFn: async () =>
+      must(
+        await api.GET("/api/v2/dags/{dag_id}/dagRuns", {
+          params: {
+            path: { dag_id: dagId },
+            query: {
+              limit: PAGE,
+              offset,
+              order_by: [order],
+              ...(state ? { state: [state] } : {}),
+              ...(type ? { run_type: [type] } : {}),
+              ...(from ? { run_after_gte: dayBound(from, false) } : {}),
+              ...(to ? { run_after_lte: dayBound(to, true) } : {}),
+            },
+          },
+        }),
+      ),
+    refetchInterval: (q) => (q.state.data?.dag_runs.some((r) => LIVE_STATES.has(r.state)) ? 2000 : false),
+  });
+  return { query, state, type, from, to, order, offset };
+}
 
 export function RunsTab({ dagId }: { dagId: string }) {
   const [params, update] = useUrlState();
-  const runId = params.get("run");
-  const taskId = params.get("task");
-  const runs = useQuery({
-    queryKey: ["runs", dagId],
-    queryFn: async () =>
-      (
-        await api.GET("/api/v2/dags/{dag_id}/dagRuns", {
-          params: { path: { dag_id: dagId }, query: { limit: 25, order_by: ["-run_after"] } },
-        })
-      ).data,
-    refetchInterval: (q) => (q.state.data?.dag_runs.some((r) => LIVE.has(r.state)) ? 2000 : false),
-  });
-  const selected = runs.data?.dag_runs.find((r) => r.dag_run_id === runId) ?? runs.data?.dag_runs[0];
-  const tis = useQuery({
-    enabled: !!selected,
-    queryKey: ["tis", dagId, selected?.dag_run_id],
-    queryFn: async () =>
-      (
-        await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances", {
-          params: { path: { dag_id: dagId, dag_run_id: selected!.dag_run_id }, query: { limit: 100 } },
-        })
-      ).data,
-    refetchInterval: selected && LIVE.has(selected.state) ? 1000 : false,
-  });
-  const ti = tis.data?.task_instances.find((t) => t.task_id === taskId);
-  const log = useQuery({
-    enabled: !!ti && ti.try_number > 0,
-    queryKey: ["log", dagId, selected?.dag_run_id, taskId, ti?.try_number],
-    queryFn: async () => {
-      const r = await api.GET(
-        "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
-        {
-          params: {
-            path: {
-              dag_id: dagId,
-              dag_run_id: selected!.dag_run_id,
-              task_id: ti!.task_id,
-              try_number: ti!.try_number,
-            },
-            query: { full_content: true },
-          },
-          headers: { accept: "application/json" },
-        },
-      );
-      const content = (r.data as { content?: unknown[] } | undefined)?.content ?? [];
-      return content.map((line) =>
-        typeof line === "string" ? line : ((line as { event?: string }).event ?? ""),
-      );
-    },
-    refetchInterval: ti && LIVE.has(ti.state ?? "") ? 1000 : false,
-  });
+  const { query, state, type, from, to, order, offset } = useRunList(dagId, params);
+  const canEdit = mayEditDags(currentRole());
+  const [action, setAction] = useState<RunAction | null>(null);
+  const filter = (changes: Record<string, string | null>) =>
+    update({ ...changes, run_offset: null }, { replace: true });
+  const sortBy = (field: string) => update({ run_order: order === `-${field}` ? field : `-${field}` });
+  const selected = params.get("run");
   return (
-    <>
-      <div className="columns">
-        <section aria-label="Runs">
-          <h2>Runs</h2>
-          <ul className="list">
-            {runs.data?.dag_runs.map((r) => (
-              <li key={r.dag_run_id}>
-                <button
-                  className={r.dag_run_id === selected?.dag_run_id ? "selected" : ""}
-                  onClick={() => update({ run: r.dag_run_id, task: null })}
-                >
-                  <span className={`state ${r.state}`}>{r.state}</span> {r.dag_run_id}
-                </button>
-              </li>
+    <section aria-label="Runs" className="runs-tab">
+      <form className="toolbar runs-filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          State
+          <select value={state ?? ""} onChange={(e) => filter({ run_state: e.target.value })}>
+            <option value="">All</option>
+            {RUN_STATES.map((s) => (
+              <option key={s}>{s}</option>
             ))}
-          </ul>
-        </section>
-        <section aria-label="Task instances">
-          <h2>Tasks</h2>
-          <ul className="list">
-            {tis.data?.task_instances.map((t) => (
-              <li key={t.task_id}>
-                <button
-                  className={t.task_id === taskId ? "selected" : ""}
-                  onClick={() => update({ run: selected!.dag_run_id, task: t.task_id })}
-                >
-                  <span className={`state ${t.state ?? "none"}`}>{t.state ?? "no status"}</span> {t.task_id}
-                  {t.try_number > 1 && <small> (try {t.try_number})</small>}
-                </button>
-              </li>
+          </select>
+        </label>
+        <label>
+          Run type
+          <select value={type ?? ""} onChange={(e) => filter({ run_type: e.target.value })}>
+            <option value="">All</option>
+            {RUN_TYPES.map((t) => (
+              <option key={t}>{t}</option>
             ))}
-          </ul>
-        </section>
-        <section aria-label="Log" className="log">
-          <h2>{ti ? `Log of ${ti.task_id}, try ${ti.try_number}` : "Log"}</h2>
-          {ti ? <pre>{log.data?.join("\n") ?? "…"}</pre> : <p className="muted">Choose a task.</p>}
-        </section>
-      </div>
-    </>
+          </select>
+        </label>
+        <label>
+          Run after from
+          <input type="date" value={from ?? ""} onChange={(e) => filter({ run_after_gte: e.target.value })} />
+        </label>
+        <label>
+          to
+          <input type="date" value={to ?? ""} onChange={(e) => filter({ run_after_lte: e.target.value })} />
+        </label>
+        {(state || type || from || to) && (
+          <button
+            type="button"
+            onClick={() =>
+              filter({ run_state: null, run_type: null, run_after_gte: null, run_after_lte: null })
+            }
+          >
+            Reset filters
+          </button>
+        )}
+      </form>
+      {query.isError && (
+        <p role="alert" className="error">
+          The runs of {dagId} could not be read: {query.error.message}
+        </p>
+      )}
+      <table className="runs-table">
+        <thead>
+          <tr>
+            {SORTABLE.map(({ field, label }) => (
+              <th
+                key={label}
+                aria-sort={
+                  !field
+                    ? undefined
+                    : order === field
+                      ? "ascending"
+                      : order === `-${field}`
+                        ? "descending"
+                        : "none"
+                }
+              >
+                {field ? (
+                  <button type="button" className="sort" onClick={() => sortBy(field)}>
+                    {label}
+                    <span aria-hidden>{order === field ? " ▲" : order === `-${field}` ? " ▼" : ""}</span>
+                  </button>
+                ) : (
+                  label
+                )}
+              </th>
+            ))}
+            <th>
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {query.data?.dag_runs.map((run) => (
+            <RunRow
+              key={run.dag_run_id}
+              dagId={dagId}
+              run={run}
+              selected={run.dag_run_id === selected}
+              canEdit={canEdit}
+              onAction={setAction}
+            />
+          ))}
+          {query.data?.dag_runs.length === 0 && (
+            <tr>
+              <td colSpan={SORTABLE.length + 1} className="muted">
+                No runs match.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      {query.data && (
+        <Pager
+          offset={offset}
+          limit={PAGE}
+          total={query.data.total_entries}
+          onChange={(o) => update({ run_offset: o ? String(o) : null })}
+        />
+      )}
+      <RunActionDialog dagId={dagId} action={action} onClose={() => setAction(null)} />
+    </section>
+  );
+}
+
+function RunRow({
+  dagId,
+  run,
+  selected,
+  canEdit,
+  onAction,
+}: {
+  dagId: string;
+  run: Run;
+  selected: boolean;
+  canEdit: boolean;
+  onAction: (action: RunAction) => void;
+}) {
+  const id = run.dag_run_id;
+  return (
+    <tr className={selected ? "selected" : undefined}>
+      <td>
+        <StateBadge state={run.state} />
+      </td>
+      <td className="run-id">{id}</td>
+      <td>{run.run_type}</td>
+      <td>{formatDate(run.run_after)}</td>
+      <td>{formatDate(run.logical_date)}</td>
+      <td>{formatDate(run.start_date)}</td>
+      <td>{formatDate(run.end_date)}</td>
+      <td>{formatDuration(run.duration)}</td>
+      <td>
+        <div className="runs-actions">
+          <Link href={hrefs.dag(dagId, { run: id })} aria-label={`Show ${id} in the grid`}>
+            Grid
+          </Link>
+          {canEdit && (
+            <>
+              <button
+                type="button"
+                aria-label={`Clear ${id}`}
+                onClick={() => onAction({ kind: "clear", run })}
+              >
+                Clear
+              </button>
+              <button
+                type="button"
+                aria-label={`Mark ${id} success`}
+                disabled={run.state === "success"}
+                onClick={() => onAction({ kind: "success", run })}
+              >
+                Success
+              </button>
+              <button
+                type="button"
+                aria-label={`Mark ${id} failed`}
+                disabled={run.state === "failed"}
+                onClick={() => onAction({ kind: "failed", run })}
+              >
+                Failed
+              </button>
+              <button
+                type="button"
+                aria-label={`Delete ${id}`}
+                className="danger-text"
+                onClick={() => onAction({ kind: "delete", run })}
+              >
+                Delete
+              </button>
+            </>
+          )}
+        </div>
+      </td>
+    </tr>
   );
 }
