@@ -39,11 +39,7 @@ export function celeryPeer(): Peer {
     durable: false,
     how: `Debian python3-celery; chain(first, chord(group(fan-out), last)), chain(); prefork pool of ${PREFORK} (threads for memory)`,
     async setup(spec, concurrency) {
-      try {
-        execFileSync(PYTHON, ["-c", "import celery, redis"], { stdio: "pipe" });
-      } catch {
-        throw new Error("Celery is not installed: run `apt-get install -y python3-celery python3-redis`");
-      }
+      ensureCelery();
       execFileSync(PYTHON, ["-m", "celery", "-A", "bench_tasks", "purge", "-f"], {
         cwd: DIR,
         env,
@@ -115,4 +111,31 @@ export function celeryPeer(): Peer {
       redis?.disconnect();
     },
   };
+}
+
+/**
+ * Celery comes from Debian's packages (the npm registry has none): installed here when missing and
+ * the harness runs as root, as on CI machines; otherwise the row fails with the command to run.
+ */
+function ensureCelery(): void {
+  const present = () => {
+    try {
+      execFileSync(PYTHON, ["-c", "import celery, redis"], { stdio: "pipe" });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (present()) return;
+  const command = "apt-get install -y -q python3-celery python3-redis";
+  if (process.getuid?.() === 0) {
+    console.error(`[celery] not installed: ${command}`);
+    try {
+      execFileSync("bash", ["-c", `DEBIAN_FRONTEND=noninteractive ${command}`], { stdio: "ignore" });
+    } catch {
+      // reported below
+    }
+    if (present()) return;
+  }
+  throw new Error(`Celery is not installed: run \`${command}\``);
 }
