@@ -643,3 +643,35 @@ forEachApiDatabase("task instances, logs, clearing and XCom", { dags: { "ti_api.
     assert.equal((await audited(h, "bulk_task_instances")).length, 1);
   });
 });
+
+forEachApiDatabase("a page of 1,000 task instances", { dags: { "ti_api.ts": DAG } }, (get) => {
+  test("a run's 1,000-row page is read whole (SQLite caps the terms of one expression)", async () => {
+    const h = get();
+    const run = await triggerDagRun(h.database, { dagId: "ti_api", runId: "wide" });
+    const model = await h.database.db
+      .selectFrom("task_instance")
+      .selectAll()
+      .where("dag_run_id", "=", run.id)
+      .where("task_id", "=", "extract")
+      .executeTakeFirstOrThrow();
+    const extra = Array.from({ length: 1100 }, (_, i) => ({
+      ...model,
+      task_id: `w${String(i).padStart(4, "0")}`,
+    }));
+    for (let i = 0; i < extra.length; i += 100)
+      await h.database.db
+        .insertInto("task_instance")
+        .values(extra.slice(i, i + 100))
+        .execute();
+    const page = await h.call("get_task_instances", {
+      path: { dag_id: "ti_api", dag_run_id: "wide" },
+      query: { limit: 1000, order_by: ["id"] },
+    });
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    assert.equal(page.body.total_entries, 1103);
+    assert.equal(page.body.task_instances.length, 1000);
+    const ids = page.body.task_instances.map((t: { task_id: string }) => t.task_id);
+    assert.deepEqual(ids, [...ids].sort(), "in task id order across the slices");
+    assert.equal(new Set(ids).size, 1000);
+  });
+});

@@ -158,6 +158,9 @@ function dateRanges(query: Record<string, unknown>): NonNullable<TiFilter["range
   return out;
 }
 
+/** Keys looked up per query when a page's full rows are read by key. */
+const KEY_SLICE = 200;
+
 /** A page of task instances and the total before paging. */
 async function listTis(
   database: Database,
@@ -208,20 +211,27 @@ async function listTis(
     .offset(page.offset)
     .execute();
   if (keys.length === 0) return { task_instances: [], total_entries: total };
-  const rows = (await tiQuery(database)
-    .where((eb) =>
-      eb.or(
-        keys.map((k) =>
-          eb.and([
-            eb("ti.dag_id", "=", k.dag_id),
-            eb("ti.run_id", "=", k.run_id),
-            eb("ti.task_id", "=", k.task_id),
-            eb("ti.map_index", "=", k.map_index),
-          ]),
-        ),
-      ),
-    )
-    .execute()) as TiRow[];
+  // In slices: SQLite refuses an OR of ~1,000 terms ("Expression tree is too large").
+  const rows: TiRow[] = [];
+  for (let i = 0; i < keys.length; i += KEY_SLICE) {
+    const slice = keys.slice(i, i + KEY_SLICE);
+    rows.push(
+      ...((await tiQuery(database)
+        .where((eb) =>
+          eb.or(
+            slice.map((k) =>
+              eb.and([
+                eb("ti.dag_id", "=", k.dag_id),
+                eb("ti.run_id", "=", k.run_id),
+                eb("ti.task_id", "=", k.task_id),
+                eb("ti.map_index", "=", k.map_index),
+              ]),
+            ),
+          ),
+        )
+        .execute()) as TiRow[]),
+    );
+  }
   const at = new Map(
     keys.map((k, i) => [`${k.dag_id}\u0000${k.run_id}\u0000${k.task_id}\u0000${k.map_index}`, i]),
   );

@@ -1,0 +1,54 @@
+/** The graph's run picker: the DAG's recent runs (newest first), the one chosen coloured on the graph. */
+import { useQuery } from "@tanstack/react-query";
+import { api, must } from "../../../api.ts";
+import { LIVE_STATES } from "../../../components/StateBadge.tsx";
+import type { components } from "../../../../../updraft/src/api/generated/airflow-v2.ts";
+
+type Run = components["schemas"]["DAGRunResponse"];
+const RECENT = 25;
+
+/** The recent runs, polled while the run on screen (or the newest) is still going. */
+export function useRecentRuns(dagId: string, runId: string | null) {
+  return useQuery({
+    // under ["runs", dagId] so triggering a run (which invalidates that) refreshes the picker too
+    queryKey: ["runs", dagId, "recent", RECENT],
+    queryFn: async () =>
+      must(
+        await api.GET("/api/v2/dags/{dag_id}/dagRuns", {
+          params: { path: { dag_id: dagId }, query: { limit: RECENT, order_by: ["-run_after"] } },
+        }),
+      ).dag_runs,
+    refetchInterval: (query) => {
+      const runs = query.state.data ?? [];
+      const shown = runs.find((r) => r.dag_run_id === runId) ?? (runId ? undefined : runs[0]);
+      return shown && !LIVE_STATES.has(shown.state) && shown.state !== "running" ? false : 3000;
+    },
+  });
+}
+
+export function RunPicker({
+  runs,
+  runId,
+  onPick,
+}: {
+  dagId: string;
+  runs: Run[];
+  runId: string | null;
+  onPick: (runId: string) => void;
+}) {
+  const known = runs.some((r) => r.dag_run_id === runId);
+  return (
+    <label className="graph-run-picker">
+      Run{" "}
+      <select value={runId ?? ""} onChange={(e) => onPick(e.target.value)} disabled={!runs.length && !runId}>
+        {!runId && <option value="">no runs yet</option>}
+        {runId && !known && <option value={runId}>{runId}</option>}
+        {runs.map((r) => (
+          <option key={r.dag_run_id} value={r.dag_run_id}>
+            {r.dag_run_id} · {r.state}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
