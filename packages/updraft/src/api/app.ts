@@ -163,7 +163,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   });
   // The UI (packages/ui, built into ui-dist/) at /; any other page path is the UI's (it routes itself).
   // UPDRAFT_UI_DIR points at another build (UI development, parallel browser tests).
-  const ui = process.env.UPDRAFT_UI_DIR ? resolve(process.env.UPDRAFT_UI_DIR) : fileURLToPath(new URL("../../ui-dist/", import.meta.url));
+  const ui = process.env.UPDRAFT_UI_DIR
+    ? resolve(process.env.UPDRAFT_UI_DIR)
+    : fileURLToPath(new URL("../../ui-dist/", import.meta.url));
   const hasUi = existsSync(join(ui, "index.html"));
   if (hasUi) await app.register(fastifyStatic, { root: ui, prefix: "/", index: ["index.html"] });
   else
