@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { usersApiPaths } from "./routes/users.ts";
+import { usersApiPaths } from "./users-spec.ts";
 
 export const SPEC_FILE = new URL("../../openapi/airflow-public-api-v2.yaml", import.meta.url);
 
@@ -69,7 +69,7 @@ export function operations(): Map<string, Operation> {
   if (byId) return byId;
   const spec = loadSpec();
   byId = new Map();
-  for (const [path, item] of Object.entries(spec.paths)) {
+  for (const [path, item] of Object.entries({ ...spec.paths, ...usersApiPaths() })) {
     for (const method of METHODS) {
       const op = item[method] as Json | undefined;
       if (!op) continue;
