@@ -40,7 +40,24 @@ test(
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByRole("heading", { name: "DAGs" }).waitFor();
     await page.getByText("example_etl", { exact: true }).waitFor();
-    await page.screenshot({ path: join(SCREENSHOTS, "dags.png"), fullPage: true });
+    // dags.png is saved by admin.test.ts, with runs in the recent-runs column.
+
+    // Dark and light themes: the choice is applied to the whole page and kept across a reload.
+    const luminance = () =>
+      page.evaluate(() => {
+        const [r, g, b] = getComputedStyle(document.documentElement)
+          .backgroundColor.match(/\d+/g)!
+          .map(Number);
+        return (0.2126 * r! + 0.7152 * g! + 0.0722 * b!) / 255;
+      });
+    await page.getByLabel("Theme").selectOption("dark");
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "dark");
+    assert.ok((await luminance()) < 0.2, "a dark background");
+    await page.reload();
+    await page.getByRole("heading", { name: "DAGs" }).waitFor();
+    assert.ok((await luminance()) < 0.2, "still dark after a reload");
+    await page.getByLabel("Theme").selectOption("light");
+    assert.ok((await luminance()) > 0.8, "a light background");
 
     await page.getByLabel("Search DAG id").fill("etl");
     await page.waitForURL(/search=etl/);
