@@ -48,6 +48,7 @@ export class Scheduler {
   /** Runs whose task instances finished since the last iteration: a hint for a light iteration. */
   #finished = new Map<number, Set<string>>();
   #fullTickWanted = true;
+  #batchTimer: NodeJS.Timeout | null = null;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -55,7 +56,8 @@ export class Scheduler {
       const tasks = this.#finished.get(ti.dagRunId) ?? new Set<string>();
       this.#finished.set(ti.dagRunId, tasks.add(ti.taskId));
       this.#pending = true;
-      this.#wake?.();
+      if (this.#busy()) this.#wakeSoon();
+      else this.#wake?.();
     });
   }
 
@@ -202,6 +204,25 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The executor still runs at least half its capacity: a finished task's downstream starting a few
+   * milliseconds later costs no throughput (the slots are busy anyway), and one iteration then handles
+   * every task that finished meanwhile instead of one iteration per task. With little running (a
+   * chain, the end of a fan-out), the next task is waited for, so the iteration starts at once.
+   */
+  #busy(): boolean {
+    return this.#o.executor.running().length >= Math.max(2, this.#o.parallelism / 2);
+  }
+
+  #wakeSoon(): void {
+    if (this.#batchTimer) return;
+    this.#batchTimer = setTimeout(() => {
+      this.#batchTimer = null;
+      this.#wake?.();
+    }, BATCH_MS);
+    this.#batchTimer.unref();
+  }
+
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
@@ -220,6 +241,9 @@ export class Scheduler {
     return nowIso(this.#o.clock);
   }
 }
+
+/** How long finished tasks gather while the executor is busy (see #busy). */
+const BATCH_MS = 10;
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(ms, 5), 50)));

@@ -37,3 +37,25 @@ test("a thousand concurrent queries and read-then-write transactions take turns 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a busy connection's WAL is checkpointed by a worker thread, not inside its commits", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "updraft-sqlite-"));
+  const database = openDatabase(`sqlite:///${join(dir, "wal.db")}`);
+  try {
+    await sql`create table t (n integer not null)`.execute(database.db);
+    for (let i = 0; i < 600; i++) await sql`insert into t (n) values (${i})`.execute(database.db);
+    const automatic = async () =>
+      (await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(database.db)).rows[0]!
+        .wal_autocheckpoint;
+    for (let i = 0; i < 100 && (await automatic()) !== 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await automatic(), 0, "the checkpointer did not take over");
+    await database.close(); // waits for the worker's last checkpoint
+    const reopened = openDatabase(`sqlite:///${join(dir, "wal.db")}`);
+    const { rows } = await sql<{ n: number }>`select count(*) as n from t`.execute(reopened.db);
+    await reopened.close();
+    assert.equal(rows[0]!.n, 600);
+  } finally {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -13,8 +13,10 @@ import {
   type DialectAdapter as KyselyAdapter,
   type Driver,
   type SqliteDatabase,
+  type SqliteDialectConfig,
   type SqliteStatement,
 } from "kysely";
+import { walCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import type { DialectAdapter } from "../../dialect.ts";
 
 export function sqliteAdapter(path: string): DialectAdapter {
@@ -28,7 +30,15 @@ export function sqliteAdapter(path: string): DialectAdapter {
       supportsOnConflict: true,
     },
     columnTypes: { longText: "text" },
-    createKyselyDialect: () => new FifoSqliteDialect({ database: async () => openSqlite(path) }),
+    createKyselyDialect: () => {
+      let checkpointer: Checkpointer | undefined;
+      const database = async () => {
+        const db = openSqlite(path);
+        checkpointer = walCheckpointer(db, path);
+        return toKyselyDatabase(db, checkpointer);
+      };
+      return new FifoSqliteDialect({ database }, () => checkpointer?.stop());
+    },
   };
 }
 
@@ -39,6 +49,13 @@ export function sqliteAdapter(path: string): DialectAdapter {
  * connection to the next waiter in line instead, and tells Kysely not to add its own lock.
  */
 class FifoSqliteDialect extends SqliteDialect {
+  readonly #onDestroy: () => Promise<void> | undefined;
+
+  constructor(config: SqliteDialectConfig, onDestroy: () => Promise<void> | undefined) {
+    super(config);
+    this.#onDestroy = onDestroy;
+  }
+
   override createAdapter(): KyselyAdapter {
     return new (class extends SqliteAdapter {
       override get supportsMultipleConnections(): boolean {
@@ -48,17 +65,19 @@ class FifoSqliteDialect extends SqliteDialect {
   }
 
   override createDriver(): Driver {
-    return new FifoDriver(super.createDriver());
+    return new FifoDriver(super.createDriver(), this.#onDestroy);
   }
 }
 
 class FifoDriver implements Driver {
   readonly #driver: Driver;
   readonly #line: (() => void)[] = [];
+  readonly #onDestroy: () => Promise<void> | undefined;
   #busy = false;
 
-  constructor(driver: Driver) {
+  constructor(driver: Driver, onDestroy: () => Promise<void> | undefined) {
     this.#driver = driver;
+    this.#onDestroy = onDestroy;
   }
 
   init(): Promise<void> {
@@ -90,12 +109,13 @@ class FifoDriver implements Driver {
     return this.#driver.rollbackTransaction(connection);
   }
 
-  destroy(): Promise<void> {
-    return this.#driver.destroy();
+  async destroy(): Promise<void> {
+    await this.#driver.destroy();
+    await this.#onDestroy();
   }
 }
 
-function openSqlite(path: string): SqliteDatabase {
+function openSqlite(path: string): DatabaseSync {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
   // WAL lets readers (the API, the CLI) work while a scheduler writes; the busy timeout makes
@@ -103,7 +123,7 @@ function openSqlite(path: string): SqliteDatabase {
   db.exec(
     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
   );
-  return toKyselyDatabase(db);
+  return db;
 }
 
 /** node:sqlite cannot bind booleans or Dates; Updraft stores flags as 0/1 and times as ISO text. */
@@ -113,7 +133,7 @@ function bindable(value: unknown): unknown {
   return value;
 }
 
-export function toKyselyDatabase(db: DatabaseSync): SqliteDatabase {
+export function toKyselyDatabase(db: DatabaseSync, checkpointer?: Checkpointer): SqliteDatabase {
   const cache = new Map<string, StatementSync>();
   const prepare = (sql: string): StatementSync => {
     let stmt = cache.get(sql);
@@ -132,7 +152,11 @@ export function toKyselyDatabase(db: DatabaseSync): SqliteDatabase {
       return {
         reader: stmt.columns().length > 0,
         all: (params) => stmt.all(...args(params)),
-        run: (params) => stmt.run(...args(params)),
+        run: (params) => {
+          const result = stmt.run(...args(params));
+          checkpointer?.wrote();
+          return result;
+        },
         iterate: (params) => stmt.iterate(...args(params)),
       };
     },
