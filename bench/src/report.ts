@@ -190,7 +190,7 @@ the same machine in one run (issue 6). Generated from \`bench/results/latest.jso
 \`npm run bench -- --write-docs\`; do not edit by hand.
 
 - Command: \`${result.command}\`
-- Date: ${result.date}, commit \`${result.commit}\`, ${result.reps} repetitions per figure (median, with min–max)
+- Date: ${result.date}, commit \`${result.commit}\`, ${result.reps} repetitions per figure (median, with min–max; the bash fan-out at most 2, memory 1)
 - Machine: ${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}, Node ${m.node}
 - Whole run: ${result.totalSeconds.toFixed(0)} s
 
