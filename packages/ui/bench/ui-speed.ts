@@ -449,11 +449,12 @@ async function scrollGrid() {
       await frame();
     }
   };
+  // The grid opens at the newest run (its right edge): left first, so both directions move.
   await run(120, 0, 60);
   await run(120, 0, -60);
-  await run(120, 60, 0);
   await run(120, -60, 0);
-  await run(90, 40, 40);
+  await run(120, 60, 0);
+  await run(90, -40, 40);
 }
 
 // ---- the run ----------------------------------------------------------------------------------------

@@ -166,12 +166,24 @@ function RunCard({ run }: { run: Run }) {
   );
 }
 
+/** A cell's place: run headers carry data-pos, cells their aria-colindex inside a row's aria-rowindex. */
 const positionOf = (element: Element | null): Position | null => {
-  const pos = element?.closest("[data-pos]")?.getAttribute("data-pos");
-  if (!pos) return null;
-  const [row, col] = pos.split(":").map(Number);
-  return { row: row!, col: col! };
+  const target = element?.closest("[data-pos], [role=gridcell]");
+  if (!target) return null;
+  const pos = target.getAttribute("data-pos");
+  if (pos) {
+    const [row, col] = pos.split(":").map(Number);
+    return { row: row!, col: col! };
+  }
+  const rowIndex = target.closest("[role=row]")?.getAttribute("aria-rowindex");
+  const colIndex = target.getAttribute("aria-colindex");
+  return rowIndex && colIndex ? { row: Number(rowIndex) - 2, col: Number(colIndex) - 2 } : null;
 };
+
+const selectorOf = ({ row, col }: Position) =>
+  row < 0
+    ? `[data-pos="-1:${col}"]`
+    : `[role=row][aria-rowindex="${row + 2}"] [role=gridcell][aria-colindex="${col + 2}"]`;
 
 function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string[]; runCount: number }) {
   const [params, update] = useUrlState();
@@ -213,7 +225,7 @@ function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string
   // Focus follows the keys once the cell is drawn (it may need a scroll and a block read first).
   useEffect(() => {
     if (!pendingFocus.current) return;
-    const el = scroller.current?.querySelector<HTMLElement>(`[data-pos="${active.row}:${active.col}"]`);
+    const el = scroller.current?.querySelector<HTMLElement>(selectorOf(active));
     if (el) {
       el.focus({ preventScroll: true });
       pendingFocus.current = false;
@@ -246,7 +258,7 @@ function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string
     move(to);
   };
   const onClick = (event: MouseEvent) => {
-    const target = (event.target as Element).closest("[data-pos]");
+    const target = (event.target as Element).closest("[data-pos], [role=gridcell]");
     const at = positionOf(target);
     if (!at) return;
     setActive(at);

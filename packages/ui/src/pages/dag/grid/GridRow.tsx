@@ -4,7 +4,7 @@
  * each memoised on its own block's data: scrolling sideways only mounts a segment when a block comes
  * into view, and a live update re-renders only the segments whose block changed.
  */
-import { memo } from "react";
+import { memo, useLayoutEffect, useRef } from "react";
 import { stateColor } from "../../../components/StateBadge.tsx";
 import { hrefs } from "../../../router.tsx";
 import { RUN_BLOCK, TASK_BLOCK, type CellBlock, type Run } from "./blocks.ts";
@@ -108,10 +108,57 @@ export function RunHeaderRow({
   );
 }
 
+/** A cell's address without its task: the same as hrefs.taskInstance, built once per run. */
+const runHrefs = new Map<string, string>();
+const runHref = (dagId: string, runId: string) => {
+  const key = `${dagId}\n${runId}`;
+  let href = runHrefs.get(key);
+  if (href === undefined) {
+    href = hrefs.taskInstance(dagId, runId, "");
+    runHrefs.set(key, href);
+  }
+  return href;
+};
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;" };
+const escape = (text: string) => text.replace(/[&"<>]/g, (c) => ESCAPES[c]!);
+
+/**
+ * A segment's cells as markup. Scrolling creates hundreds of cells a frame; parsed from one string
+ * they cost a fraction of what as many React elements (and their attributes, one call each) do.
+ * Cells carry no inline style: the colour comes from data-state in grid.css.
+ */
+function segmentHtml(
+  dagId: string,
+  taskId: string,
+  start: number,
+  runs: Run[],
+  block: CellBlock,
+  activeCol: number,
+) {
+  const task = encodeURIComponent(taskId);
+  const label = escape(taskId);
+  let html = "";
+  runs.forEach((run, i) => {
+    const col = start + i;
+    const byTask = block.byRun.get(run.dag_run_id);
+    if (!byTask) {
+      html += '<span aria-hidden="true" class="grid-cell pending"></span>';
+      return;
+    }
+    const state = byTask.get(taskId)?.ti.state ?? null;
+    html +=
+      `<a role="gridcell" class="${state ? "grid-cell" : "grid-cell none"}"` +
+      ` href="${escape(runHref(dagId, run.dag_run_id) + task)}"` +
+      ` aria-label="${label} ${escape(run.dag_run_id)}: ${escape(state ?? "no status")}"` +
+      ` aria-colindex="${col + 2}" tabindex="${activeCol === col ? 0 : -1}" data-state="${escape(state ?? "none")}"></a>`;
+  });
+  return html;
+}
+
 const RowSegment = memo(function RowSegment({
   dagId,
   taskId,
-  row,
   start,
   runs,
   block,
@@ -119,39 +166,33 @@ const RowSegment = memo(function RowSegment({
 }: {
   dagId: string;
   taskId: string;
-  row: number;
   start: number;
   runs: Run[] | undefined;
   block: CellBlock | undefined;
   activeCol: number;
 }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const html = runs && block ? segmentHtml(dagId, taskId, start, runs, block, activeCol) : "";
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    // A live update redraws the cells: the focused one keeps the focus.
+    const focused = el.contains(document.activeElement)
+      ? document.activeElement!.getAttribute("aria-colindex")
+      : null;
+    el.innerHTML = html;
+    if (focused)
+      el.querySelector<HTMLElement>(`[aria-colindex="${focused}"]`)?.focus({ preventScroll: true });
+  }, [html]);
   if (!runs) return null;
+  const left = columnLeft(start);
+  // Not read yet: one placeholder for the whole block instead of a box per cell.
+  if (!block)
+    return (
+      <span aria-hidden className="grid-seg grid-pending" style={{ left, width: runs.length * COL_W }} />
+    );
   // One positioned box per block; its cells sit in a row inside it, so cells need no position each.
-  return (
-    <div role="none" className="grid-seg" style={{ left: columnLeft(start) }}>
-      {runs.map((run, i) => {
-        const col = start + i;
-        const byTask = block?.byRun.get(run.dag_run_id);
-        if (!byTask) return <span key={col} aria-hidden className="grid-cell pending" />;
-        const state = byTask.get(taskId)?.ti.state ?? null;
-        return (
-          <a
-            key={col}
-            role="gridcell"
-            className={state ? "grid-cell" : "grid-cell none"}
-            href={hrefs.taskInstance(dagId, run.dag_run_id, taskId)}
-            aria-label={`${taskId} ${run.dag_run_id}: ${state ?? "no status"}`}
-            aria-colindex={col + 2}
-            tabIndex={activeCol === col ? 0 : -1}
-            data-pos={`${row}:${col}`}
-            data-state={state ?? "none"}
-            data-tip=""
-            style={state ? { background: stateColor(state) } : undefined}
-          />
-        );
-      })}
-    </div>
-  );
+  return <div ref={ref} role="none" className="grid-seg" style={{ left }} />;
 });
 
 export const GridRow = memo(function GridRow({
@@ -184,7 +225,6 @@ export const GridRow = memo(function GridRow({
           key={start}
           dagId={dagId}
           taskId={taskId}
-          row={row}
           start={start}
           runs={runs.get(start)}
           block={cells.get(`${start}:${taskStart}`)}

@@ -21,7 +21,7 @@ export function GridTooltip({
     const grid = container.current;
     if (!grid) return;
     const show = (event: Event) => {
-      const target = (event.target as Element).closest<HTMLElement>("[data-tip]");
+      const target = (event.target as Element).closest<HTMLElement>("[data-tip], [role=gridcell]");
       const content = target ? describe.current(target) : null;
       if (!target || !content) return setTip(null);
       const r = target.getBoundingClientRect();
