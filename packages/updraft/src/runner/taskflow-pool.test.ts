@@ -18,24 +18,24 @@ export default dag({ dagId: "tf" }, () => {
   task("hog", () => { const keep: number[][] = []; for (;;) keep.push(new Array(1e6).fill(1)); })();
   task("slow", () => new Promise((r) => setTimeout(r, 60_000)))();
   task("exit", () => process.exit(4))();
+  task("sleep", (ms: number) => new Promise((r) => setTimeout(() => r({ pid: process.pid, end: Date.now() }), ms)))(0);
+  task("stamp", () => { console.log("stamp ran"); return { pid: process.pid, at: Date.now() }; })();
 });
 `;
 
-describe("TaskFlow pool", () => {
-  const dir = mkdtempSync(join(tmpdir(), "updraft-tf-"));
-  const path = join(dir, "tf.ts");
-  writeFileSync(path, DAG_FILE);
-  const pool = new TaskFlowPool({ maxWorkers: 2, defaultMemoryLimit: 128 });
-  after(() => pool.close());
+const dir = mkdtempSync(join(tmpdir(), "updraft-tf-"));
+const path = join(dir, "tf.ts");
+writeFileSync(path, DAG_FILE);
 
-  const logLines: string[] = [];
-  const run = (
+function runner(pool: TaskFlowPool, logLines: string[]) {
+  return (
     taskId: string,
     extra: {
       args?: unknown[];
       timeout?: number;
       memoryLimit?: number;
       context?: Record<string, unknown>;
+      signal?: AbortSignal;
     } = {},
   ) =>
     pool.run({
@@ -49,12 +49,20 @@ describe("TaskFlow pool", () => {
       },
       memoryLimit: extra.memoryLimit ?? null,
       timeout: extra.timeout ?? null,
-      log: { write: (chunk, stream) => logLines.push(`${stream}:${chunk}`) },
+      log: { write: (chunk, stream) => logLines.push(`${stream}:${taskId}:${chunk}`) },
+      signal: extra.signal,
     });
+}
+
+describe("TaskFlow pool", () => {
+  const pool = new TaskFlowPool({ maxWorkers: 2, defaultMemoryLimit: 128 });
+  after(() => pool.close());
+  const logLines: string[] = [];
+  const run = runner(pool, logLines);
 
   test("runs a task with its arguments; its console output goes to the task's log", async () => {
     assert.deepEqual(await run("add", { args: [20, 22] }), { state: "success", value: 42 });
-    assert.ok(logLines.includes("stdout:adding 20 22\n"), logLines.join(""));
+    assert.ok(logLines.includes("stdout:add:adding 20 22\n"), logLines.join(""));
   });
 
   test("reuses the worker and loads the DAG module once", async () => {
@@ -99,5 +107,100 @@ describe("TaskFlow pool", () => {
       [0, 2, 4, 6, 8, 10, 12, 14],
     );
     assert.ok(pool.size <= 2);
+  });
+});
+
+type Stamp = { state: string; value: { pid: number; at: number; end: number } };
+
+describe("TaskFlow pool: a second request waits in a busy worker (pipelining)", () => {
+  // One worker, and no task counts as long: a second task always waits in the worker.
+  const pool = new TaskFlowPool({ maxWorkers: 1, defaultMemoryLimit: 128, spawnDelayMs: 60_000 });
+  after(() => pool.close());
+  const logLines: string[] = [];
+  const run = runner(pool, logLines);
+
+  test("the waiting task starts when the running one ends; both succeed", async () => {
+    await run("stamp"); // a warm worker
+    const a = run("sleep", { args: [200] });
+    const b = run("stamp");
+    assert.equal(pool.queued, 1);
+    const [ra, rb] = (await Promise.all([a, b])) as [Stamp, Stamp];
+    assert.equal(ra.state, "success");
+    assert.equal(rb.state, "success");
+    assert.equal(rb.value.pid, ra.value.pid);
+    assert.ok(rb.value.at >= ra.value.end);
+  });
+
+  for (const [how, taskId, memoryLimit, reason] of [
+    ["process.exit", "exit", 128, /exited with code 4/],
+    ["out of memory", "hog", 64, /memory limit of 64 MiB exceeded/],
+  ] as const) {
+    test(`${how} fails the running task alone; the one waiting behind it runs on a new worker`, async () => {
+      const warm = (await run("stamp", { memoryLimit })) as Stamp;
+      const a = run(taskId, { memoryLimit });
+      const b = run("stamp", { memoryLimit });
+      assert.equal(pool.queued, 1);
+      const ra = (await a) as { state: string; reason: string; retryable: boolean };
+      assert.equal(ra.state, "failed");
+      assert.match(ra.reason, reason);
+      const rb = (await b) as Stamp;
+      assert.equal(rb.state, "success");
+      assert.notEqual(rb.value.pid, warm.value.pid);
+    });
+  }
+
+  test("the waiting task's timeout counts from when it starts, not while it waits", async () => {
+    await run("stamp");
+    const a = run("sleep", { args: [600] });
+    const b = run("sleep", { args: [150], timeout: 0.4 });
+    assert.equal(pool.queued, 1);
+    assert.equal(((await a) as Stamp).state, "success");
+    assert.equal(((await b) as Stamp).state, "success");
+    // It does time out once running.
+    const c = run("sleep", { args: [300] });
+    const d = run("slow", { timeout: 0.2 });
+    assert.equal(pool.queued, 1);
+    assert.equal(((await c) as Stamp).state, "success");
+    assert.match(((await d) as { reason: string }).reason, /timed out after 0.2s/);
+  });
+
+  test("stopping the waiting task drops it and leaves the running one alone", async () => {
+    const warm = (await run("stamp")) as Stamp;
+    logLines.length = 0;
+    const a = run("sleep", { args: [300] });
+    const stop = new AbortController();
+    const b = run("stamp", { signal: stop.signal });
+    assert.equal(pool.queued, 1);
+    stop.abort();
+    assert.deepEqual(await b, {
+      state: "failed",
+      reason: "stopped: the task was cleared or the run ended",
+      retryable: false,
+    });
+    const ra = (await a) as Stamp;
+    assert.equal(ra.state, "success");
+    assert.equal(ra.value.pid, warm.value.pid);
+    assert.equal(pool.queued, 0);
+    assert.equal(((await run("stamp")) as Stamp).value.pid, warm.value.pid);
+    assert.deepEqual(logLines, ["stdout:stamp:stamp ran\n"]); // the stopped one never ran
+  });
+});
+
+describe("TaskFlow pool: a task waiting behind a long one", () => {
+  const pool = new TaskFlowPool({ maxWorkers: 2, defaultMemoryLimit: 128, spawnDelayMs: 50 });
+  after(() => pool.close());
+  const run = runner(pool, []);
+
+  test("is taken back after spawnDelayMs and runs on a new worker", async () => {
+    const warm = (await run("stamp")) as Stamp;
+    const started = Date.now();
+    const a = run("sleep", { args: [3000] });
+    const b = run("stamp");
+    assert.equal(pool.queued, 1);
+    const rb = (await b) as Stamp;
+    assert.equal(rb.state, "success");
+    assert.notEqual(rb.value.pid, warm.value.pid);
+    assert.ok(rb.value.at - started < 2500, `${rb.value.at - started} ms`);
+    assert.equal(((await a) as Stamp).value.pid, warm.value.pid);
   });
 });

@@ -12,8 +12,20 @@ export interface TaskFlowRequest {
   context: Record<string, unknown>;
 }
 
+/**
+ * Drop a request that has not started yet (the worker answers `dropped`); a request that has started
+ * or ended is left alone (the pool then knows from the replies which one it was).
+ */
+export interface TaskFlowCancel {
+  kind: "cancel";
+  id: number;
+}
+
+export type TaskFlowMessage = TaskFlowRequest | TaskFlowCancel;
+
 export type TaskFlowReply =
   | { id: number; kind: "log"; stream: "stdout" | "stderr"; text: string }
+  | { id: number; kind: "dropped" }
   | { id: number; kind: "result"; outcome: "success"; value: unknown }
   | {
       id: number;

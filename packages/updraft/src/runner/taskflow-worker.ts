@@ -1,14 +1,15 @@
 /**
  * A TaskFlow worker: a reusable child process that runs TypeScript tasks one at a time. Each DAG
  * module is loaded once per version, so a task starts in milliseconds. console output during a task
- * goes to that task's log.
+ * goes to that task's log. The pool may send a request while another runs: it waits here and starts
+ * as soon as the current one has answered (see taskflow-pool.ts), unless the pool cancels it first.
  */
 import { enableCompileCache } from "node:module";
 import { format } from "node:util";
 import { pathToFileURL } from "node:url";
 import { registerDagModuleHooks } from "../dag-processing/module-hooks.ts";
 import { isDag, setCurrentContext, taskControlOf } from "../sdk/index.ts";
-import type { TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
+import type { TaskFlowMessage, TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
 
 // V8's compiled code for the SDK and its libraries is kept on disk: a new worker starts faster.
 enableCompileCache();
@@ -58,8 +59,28 @@ async function run(request: TaskFlowRequest): Promise<TaskFlowReply> {
   }
 }
 
-process.on("message", (request: TaskFlowRequest) => {
-  void run(request).then(send);
+/** Requests received while another runs, in order. */
+const queue: TaskFlowRequest[] = [];
+let draining = false;
+
+async function drain(): Promise<void> {
+  draining = true;
+  // The reply goes out before the next request starts: the pool starts the next one's clock then.
+  for (let request = queue.shift(); request; request = queue.shift()) send(await run(request));
+  draining = false;
+}
+
+process.on("message", (message: TaskFlowMessage) => {
+  if ("kind" in message) {
+    const at = queue.findIndex((r) => r.id === message.id);
+    if (at >= 0) {
+      queue.splice(at, 1);
+      send({ id: message.id, kind: "dropped" });
+    }
+    return;
+  }
+  queue.push(message);
+  if (!draining) void drain();
 });
 process.on("unhandledRejection", (reason) => {
   if (current !== null)
