@@ -26,12 +26,18 @@ export function postgresAdapter(options: PostgresOptions): DialectAdapter {
       new PostgresDialect({
         pool: async () => {
           if (options.schema) await createSchema(options.url, options.schema);
-          return new pg.Pool({
+          const pool = new pg.Pool({
             connectionString: options.url,
             max: options.poolSize ?? 10,
             // Set at connection start-up, so no query can run before it takes effect.
             ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
           });
+          // An idle connection the server closes (a restart, pg_terminate_backend) is an 'error'
+          // event on the pool; unheard, it would end the process. The pool replaces the connection.
+          pool.on("error", (error) =>
+            console.error(`updraft: an idle PostgreSQL connection failed and is replaced: ${error.message}`),
+          );
+          return pool;
         },
       }),
   };
