@@ -8,6 +8,7 @@ import { useState } from "react";
 import { api, must } from "../api.ts";
 import type { components } from "../../../updraft/src/api/generated/airflow-v2.ts";
 import { Dialog } from "./Dialog.tsx";
+import { ConfirmActions, OptionChecks } from "./OptionChecks.tsx";
 import { PreviewTable, type TaskInstanceRow } from "./MarkDialog.tsx";
 import "./ti-actions.css";
 
@@ -93,34 +94,16 @@ export function ClearDialog({
       open={open}
       onClose={onClose}
       actions={
-        <>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className="primary"
-            disabled={!preview.data || count === 0 || clear.isPending}
-            onClick={() => clear.mutate()}
-          >
-            Clear {count} task instance{count === 1 ? "" : "s"}
-          </button>
-        </>
+        <ConfirmActions
+          onCancel={onClose}
+          onConfirm={() => clear.mutate()}
+          disabled={!preview.data || count === 0 || clear.isPending}
+        >
+          Clear {count} task instance{count === 1 ? "" : "s"}
+        </ConfirmActions>
       }
     >
-      <fieldset className="ti-options">
-        <legend>Also clear</legend>
-        {OPTION_LABELS.map(([option, label]) => (
-          <label key={option}>
-            <input
-              type="checkbox"
-              checked={options[option]}
-              onChange={(e) => setOptions({ ...options, [option]: e.target.checked })}
-            />
-            {label}
-          </label>
-        ))}
-      </fieldset>
+      <OptionChecks legend="Also clear" labels={OPTION_LABELS} value={options} onChange={setOptions} />
       <p className="muted">Cleared task instances lose their state and run again (a new try).</p>
       {preview.isError && (
         <p role="alert" className="error">

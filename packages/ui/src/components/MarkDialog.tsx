@@ -8,6 +8,7 @@ import { useState } from "react";
 import { api, must } from "../api.ts";
 import type { components } from "../../../updraft/src/api/generated/airflow-v2.ts";
 import { Dialog } from "./Dialog.tsx";
+import { ConfirmActions, OptionChecks } from "./OptionChecks.tsx";
 import { StateBadge } from "./StateBadge.tsx";
 import "./ti-actions.css";
 
@@ -127,34 +128,17 @@ export function MarkDialog({
       open={open}
       onClose={onClose}
       actions={
-        <>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className={state === "failed" ? "danger" : "primary"}
-            disabled={!preview.data || count === 0 || mark.isPending}
-            onClick={() => mark.mutate()}
-          >
-            Mark {count} {state}
-          </button>
-        </>
+        <ConfirmActions
+          onCancel={onClose}
+          onConfirm={() => mark.mutate()}
+          disabled={!preview.data || count === 0 || mark.isPending}
+          className={state === "failed" ? "danger" : "primary"}
+        >
+          Mark {count} {state}
+        </ConfirmActions>
       }
     >
-      <fieldset className="ti-options">
-        <legend>Also mark</legend>
-        {OPTION_LABELS.map(([option, label]) => (
-          <label key={option}>
-            <input
-              type="checkbox"
-              checked={options[option]}
-              onChange={(e) => setOptions({ ...options, [option]: e.target.checked })}
-            />
-            {label}
-          </label>
-        ))}
-      </fieldset>
+      <OptionChecks legend="Also mark" labels={OPTION_LABELS} value={options} onChange={setOptions} />
       {preview.isError && (
         <p role="alert" className="error">
           The preview failed: {preview.error.message}

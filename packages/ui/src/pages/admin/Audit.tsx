@@ -6,7 +6,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, must } from "../../api.ts";
 import { formatDate } from "../../components/time.ts";
 import { hrefs, Link } from "../../router.tsx";
-import { Failure, ListFooter, useListState } from "./common.tsx";
+import { EmptyRow, Failure, ListFooter, useListState } from "./common.tsx";
 
 const TEXT_FILTERS = [
   { name: "dag_id", label: "DAG id" },
@@ -109,13 +109,7 @@ export function AuditSection() {
               <td className="audit-extra">{extraText(e.extra)}</td>
             </tr>
           ))}
-          {list.data?.event_logs.length === 0 && (
-            <tr>
-              <td colSpan={7} className="muted">
-                No events match.
-              </td>
-            </tr>
-          )}
+          {list.data?.event_logs.length === 0 && <EmptyRow colSpan={7}>No events match.</EmptyRow>}
         </tbody>
       </table>
       <ListFooter offset={offset} limit={limit} total={list.data?.total_entries ?? 0} update={update} />

@@ -13,7 +13,9 @@ import {
   FormDialog,
   ListFooter,
   mayManage,
+  EmptyRow,
   NotAllowed,
+  RowActions,
   useListState,
 } from "./common.tsx";
 
@@ -93,29 +95,16 @@ export function ConnectionsSection() {
               <td className="muted">{c.password ? "set" : "none"}</td>
               <td className="muted">{c.description}</td>
               <td>
-                <div className="row-actions">
-                  <button
-                    aria-label={`Edit ${c.connection_id}`}
-                    onClick={() => setEditing({ mode: "edit", connection: c })}
-                  >
-                    Edit
-                  </button>
-                  <button
-                    aria-label={`Delete ${c.connection_id}`}
-                    onClick={() => setDeleting(c.connection_id)}
-                  >
-                    Delete
-                  </button>
-                </div>
+                <RowActions
+                  name={c.connection_id}
+                  onEdit={() => setEditing({ mode: "edit", connection: c })}
+                  onDelete={() => setDeleting(c.connection_id)}
+                />
               </td>
             </tr>
           ))}
           {list.data?.connections.length === 0 && (
-            <tr>
-              <td colSpan={7} className="muted">
-                No connections{search ? ` matching "${search}"` : ""}.
-              </td>
-            </tr>
+            <EmptyRow colSpan={7}>No connections{search ? ` matching "${search}"` : ""}.</EmptyRow>
           )}
         </tbody>
       </table>

@@ -8,7 +8,15 @@ import { useState } from "react";
 import { api, must } from "../../api.ts";
 import type { components } from "../../../../updraft/src/api/generated/airflow-v2.ts";
 import { stateColor } from "../../components/StateBadge.tsx";
-import { ConfirmDelete, Failure, FormDialog, ListFooter, mayEditPools, useListState } from "./common.tsx";
+import {
+  ConfirmDelete,
+  Failure,
+  FormDialog,
+  ListFooter,
+  mayEditPools,
+  RowActions,
+  useListState,
+} from "./common.tsx";
 
 type Pool = components["schemas"]["PoolResponse"];
 type Editing = { mode: "new" } | { mode: "edit"; pool: Pool } | null;
@@ -96,17 +104,11 @@ export function PoolsSection() {
               </td>
               {canEdit && (
                 <td>
-                  <div className="row-actions">
-                    <button
-                      aria-label={`Edit ${p.name}`}
-                      onClick={() => setEditing({ mode: "edit", pool: p })}
-                    >
-                      Edit
-                    </button>
-                    <button aria-label={`Delete ${p.name}`} onClick={() => setDeleting(p.name)}>
-                      Delete
-                    </button>
-                  </div>
+                  <RowActions
+                    name={p.name}
+                    onEdit={() => setEditing({ mode: "edit", pool: p })}
+                    onDelete={() => setDeleting(p.name)}
+                  />
                 </td>
               )}
             </tr>

@@ -7,7 +7,15 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { useState } from "react";
 import { must } from "../../api.ts";
 import { formatDate } from "../../components/time.ts";
-import { ConfirmDelete, Failure, FormDialog, ListFooter, mayManageUsers, useListState } from "./common.tsx";
+import {
+  ConfirmDelete,
+  Failure,
+  FormDialog,
+  ListFooter,
+  mayManageUsers,
+  RowActions,
+  useListState,
+} from "./common.tsx";
 import { usersApi, type FabUser, type FabUserBody } from "./users-api.ts";
 
 const ROLES = ["Admin", "Op", "User", "Viewer"];
@@ -121,17 +129,12 @@ export function UsersSection() {
               <td>{u.failed_login_count ?? 0}</td>
               <td>{formatDate(u.created_on)}</td>
               <td>
-                <div className="row-actions">
-                  <button
-                    aria-label={`Reset password of ${u.username}`}
-                    onClick={() => setEditing({ mode: "password", user: u })}
-                  >
-                    Reset password
-                  </button>
-                  <button aria-label={`Delete ${u.username}`} onClick={() => setDeleting(u.username)}>
-                    Delete
-                  </button>
-                </div>
+                <RowActions
+                  name={u.username}
+                  editLabel="Reset password"
+                  onEdit={() => setEditing({ mode: "password", user: u })}
+                  onDelete={() => setDeleting(u.username)}
+                />
               </td>
             </tr>
           ))}

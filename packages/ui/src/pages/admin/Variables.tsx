@@ -9,7 +9,9 @@ import {
   FormDialog,
   ListFooter,
   mayManage,
+  EmptyRow,
   NotAllowed,
+  RowActions,
   useListState,
 } from "./common.tsx";
 
@@ -75,26 +77,16 @@ export function VariablesSection() {
               </td>
               <td className="muted">{v.description}</td>
               <td>
-                <div className="row-actions">
-                  <button
-                    aria-label={`Edit ${v.key}`}
-                    onClick={() => setEditing({ mode: "edit", variable: v })}
-                  >
-                    Edit
-                  </button>
-                  <button aria-label={`Delete ${v.key}`} onClick={() => setDeleting(v.key)}>
-                    Delete
-                  </button>
-                </div>
+                <RowActions
+                  name={v.key}
+                  onEdit={() => setEditing({ mode: "edit", variable: v })}
+                  onDelete={() => setDeleting(v.key)}
+                />
               </td>
             </tr>
           ))}
           {list.data?.variables.length === 0 && (
-            <tr>
-              <td colSpan={4} className="muted">
-                No variables{search ? ` matching "${search}"` : ""}.
-              </td>
-            </tr>
+            <EmptyRow colSpan={4}>No variables{search ? ` matching "${search}"` : ""}.</EmptyRow>
           )}
         </tbody>
       </table>

@@ -176,3 +176,38 @@ export function FormDialog({
     </Dialog>
   );
 }
+
+/** A row's Edit and Delete buttons, named after the row (screen readers and tests tell rows apart). */
+export function RowActions({
+  name,
+  onEdit,
+  onDelete,
+  editLabel = "Edit",
+}: {
+  name: string;
+  onEdit: () => void;
+  onDelete: () => void;
+  editLabel?: string;
+}) {
+  return (
+    <div className="row-actions">
+      <button aria-label={`${editLabel === "Edit" ? "Edit" : `${editLabel} of`} ${name}`} onClick={onEdit}>
+        {editLabel}
+      </button>
+      <button aria-label={`Delete ${name}`} onClick={onDelete}>
+        Delete
+      </button>
+    </div>
+  );
+}
+
+/** What a table shows when the page has no rows. */
+export function EmptyRow({ colSpan, children }: { colSpan: number; children: ReactNode }) {
+  return (
+    <tr>
+      <td colSpan={colSpan} className="muted">
+        {children}
+      </td>
+    </tr>
+  );
+}

@@ -6,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, must } from "../../../api.ts";
 import { Dialog } from "../../../components/Dialog.tsx";
+import { ConfirmActions } from "../../../components/OptionChecks.tsx";
 import { StateBadge } from "../../../components/StateBadge.tsx";
 import type { Run, TaskInstance } from "./blocks.ts";
 
@@ -115,19 +116,14 @@ export function RunActionDialog({
       open={!!action}
       onClose={close}
       actions={
-        <>
-          <button type="button" onClick={close}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className={kind === "delete" || kind === "failed" ? "danger" : "primary"}
-            disabled={mutation.isPending}
-            onClick={() => action && mutation.mutate(action)}
-          >
-            {confirm}
-          </button>
-        </>
+        <ConfirmActions
+          onCancel={close}
+          onConfirm={() => action && mutation.mutate(action)}
+          disabled={mutation.isPending}
+          className={kind === "delete" || kind === "failed" ? "danger" : "primary"}
+        >
+          {confirm}
+        </ConfirmActions>
       }
     >
       {action && (
