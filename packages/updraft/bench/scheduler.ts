@@ -105,6 +105,15 @@ function reportStatements(label: string, tis: number): void {
   statements.clear();
 }
 
+/** The scheduler process's CPU (user + system) per task instance, by case: steadier than wall time on a busy machine. */
+const cpu: string[] = [];
+function cpuSince(label: string, since: NodeJS.CpuUsage, count: number): void {
+  const used = process.cpuUsage(since);
+  cpu.push(
+    `${label}: ${((used.user + used.system) / 1000 / count).toFixed(2)} ms CPU per TI (user ${(used.user / 1000 / count).toFixed(2)}, system ${(used.system / 1000 / count).toFixed(2)})`,
+  );
+}
+
 async function runToEnd(dagId: string): Promise<{ ms: number; runId: number }> {
   statements.clear();
   const started = performance.now();
@@ -165,7 +174,9 @@ const pct = (sorted: number[], p: number) =>
 const rows: string[][] = [];
 const rssIdle = process.memoryUsage().rss;
 if (CASES.has("ts")) {
+  const cpu0 = process.cpuUsage();
   const ts = await runToEnd("fan_ts");
+  cpuSince("fan_ts", cpu0, N + 2);
   rows.push([
     `fan-out/in of ${N} no-op TypeScript tasks`,
     `${(ts.ms / 1000).toFixed(2)} s`,
@@ -175,16 +186,21 @@ if (CASES.has("ts")) {
   reportStatements("fan_ts", N + 2);
 }
 if (CASES.has("bash")) {
+  const cpu0 = process.cpuUsage();
   const sh = await runToEnd("fan_bash");
+  cpuSince("fan_bash", cpu0, N + 2);
   rows.push([
     `fan-out/in of ${N} bash \`true\` tasks`,
     `${(sh.ms / 1000).toFixed(2)} s`,
     `${((N + 2) / (sh.ms / 1000)).toFixed(0)} TI/s`,
     await steadyRate(sh.runId),
   ]);
+  reportStatements("fan_bash", N + 2);
 }
 if (CASES.has("baseline")) {
+  const cpu0 = process.cpuUsage();
   const base = await baseline();
+  cpuSince("baseline", cpu0, N);
   rows.push([
     `baseline: ${N} bare \`bash -c true\` spawns, ${PARALLELISM} at a time`,
     `${(base / 1000).toFixed(2)} s`,
@@ -193,7 +209,9 @@ if (CASES.has("baseline")) {
   ]);
 }
 if (CASES.has("chain")) {
+  const cpu0 = process.cpuUsage();
   const ch = await runToEnd("chain");
+  cpuSince("chain", cpu0, CHAIN);
   reportStatements("chain", CHAIN);
   const gaps = await chainLatencies(ch.runId);
   rows.push([
@@ -218,4 +236,5 @@ const head = ["case", "time (trigger -> run end)", "rate", "flowing (first task 
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |";
 console.log([line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n"));
+console.log(cpu.join("\n"));
 console.log(`\nSQLite, parallelism ${PARALLELISM}, node ${process.version}`);

@@ -96,7 +96,13 @@ export async function runTaskInstance(
   } catch (error) {
     result = { state: "failed", reason: (error as Error).message, retryable: true };
   }
-  const recorded = await record(deps, ti, task, result, log);
+  let recorded: string;
+  try {
+    recorded = await record(deps, ti, task, result, log);
+  } catch (error) {
+    await log.close().catch(() => undefined); // the log's file descriptor is not left open
+    throw error;
+  }
   log.write(
     `try ${tryNumber} ended: ${recorded}${"reason" in result ? ` (${result.reason})` : ""}\n`,
     "runner",

@@ -122,3 +122,19 @@ describe("formatting rules and macros", () => {
     assert.throws(() => render("{{ nope }}"), /test: the template in fields\.f could not be rendered/);
   });
 });
+
+describe("rendering cost", () => {
+  test("a string without template syntax is itself; a cached template renders each context afresh", () => {
+    assert.equal(render("echo plain; exit 0"), "echo plain; exit 0");
+    assert.equal(render("{{ ds }}"), "2024-01-15");
+    assert.equal(render("{{ ds }}", run({ logical_date: "2024-02-01T00:00:00.000Z" })), "2024-02-01");
+    assert.equal(render("{# note #}x"), "x");
+    assert.throws(() => render("{{ nope }}"), /could not be rendered/);
+    assert.throws(() => render("{% if %}"), /could not be rendered/);
+    assert.throws(
+      () => render("{% if %}"),
+      /could not be rendered/,
+      "a template that does not compile keeps failing",
+    );
+  });
+});

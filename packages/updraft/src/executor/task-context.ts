@@ -103,6 +103,19 @@ export function buildContext(
   };
 }
 
+/** Compiled templates by source: tasks of one DAG share their fields' templates. */
+const templates = new Map<string, nunjucks.Template>();
+
+function compiled(source: string): nunjucks.Template {
+  let template = templates.get(source);
+  if (!template) {
+    template = new nunjucks.Template(source, env);
+    if (templates.size >= 1000) templates.delete(templates.keys().next().value!);
+    templates.set(source, template);
+  }
+  return template;
+}
+
 export function renderFields(
   fields: Record<string, unknown>,
   context: Record<string, unknown>,
@@ -110,8 +123,10 @@ export function renderFields(
 ): Record<string, unknown> {
   const render = (value: unknown, path: string): unknown => {
     if (typeof value === "string") {
+      // Only `{{`, `{%` and `{#` start template syntax: other strings render as themselves.
+      if (!value.includes("{")) return value;
       try {
-        return env.renderString(value, context);
+        return compiled(value).render(context);
       } catch (error) {
         throw new Error(
           `${where}: the template in ${path} could not be rendered: ${(error as Error).message.replace(/\s+/g, " ").trim()}`,

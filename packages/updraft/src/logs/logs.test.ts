@@ -107,3 +107,22 @@ test("cleaning removes what is past retention, then the oldest past the total ca
   assert.equal(existsSync(join(base, "dag_id=a/run_id=r1")), false, "emptied folders go too");
   assert.ok(existsSync(join(base, "dag_id=a/run_id=r4/task_id=t/attempt=1.log")));
 });
+
+test("one try's pieces all land in its file, in order; a piece written after close is still appended", async () => {
+  const path = join(dir(), "nested", "a.log");
+  const w = openTaskLogWriter(path, { maxBytes: 1e6 });
+  assert.equal(existsSync(path), false, "no file before the first write");
+  for (let i = 0; i < 100; i++) w.write(`line ${i} é\n`, "stdout");
+  const expected = Array.from({ length: 100 }, (_, i) => Buffer.byteLength(`line ${i} é\n`)).reduce(
+    (a, b) => a + b,
+  );
+  assert.equal((await w.close()).bytesWritten, expected);
+  w.write("late\n", "runner");
+  const lines = readFileSync(path, "utf8").trimEnd().split("\n");
+  assert.equal(lines.length, 101);
+  assert.deepEqual(
+    lines.slice(0, 100),
+    Array.from({ length: 100 }, (_, i) => `line ${i} é`),
+  );
+  assert.match(lines[100]!, /\{updraft\} late$/);
+});

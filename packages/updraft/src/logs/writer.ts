@@ -3,7 +3,7 @@
  * across two chunks is still caught), capped in size: past the cap one marker line says so and the
  * rest is discarded while the task keeps running.
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { Masker } from "./masker.ts";
 
@@ -31,6 +31,17 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
   let written = 0;
   let discarded = 0;
   let cut = false;
+  // One descriptor for the try, opened on the first write (appending, as before; the file exists only
+  // once something is written), instead of an open and a close for every piece.
+  // A piece written after close() is appended on its own, as before.
+  let fd: number | undefined;
+  let closed = false;
+  const append = (text: string) => {
+    if (closed) return appendFileSync(path, text);
+    fd ??= openSync(path, "a");
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+  };
   const emit = (text: string) => {
     if (text === "") return;
     const bytes = Buffer.byteLength(text);
@@ -42,14 +53,13 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
       cut = true;
       discarded += bytes;
       const limit = o.maxBytes >= MiB ? `${Math.round(o.maxBytes / MiB)} MiB` : `${o.maxBytes} bytes`;
-      appendFileSync(
-        path,
+      append(
         `\n*** log cut: the ${limit} limit of [logging] max_bytes_per_try was reached; the task keeps running, further output is discarded ***\n`,
       );
       return;
     }
     written += bytes;
-    appendFileSync(path, text);
+    append(text);
     o.echo?.(text);
   };
   const stamp = () => new Date((o.clock ?? Date.now)()).toISOString();
@@ -71,6 +81,9 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
     async close() {
       for (const stream of ["stdout", "stderr", "runner"] as const)
         if (pending[stream]) emit(masker.mask(pending[stream] + "\n"));
+      closed = true;
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
       return { bytesWritten: written, bytesDiscarded: discarded };
     },
   };

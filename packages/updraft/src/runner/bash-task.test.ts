@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { execSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
 import { test } from "node:test";
-import { contextEnv, runBashTask, type LogSink } from "./bash-task.ts";
+import { bashSpawnerPid } from "./bash-spawner.ts";
+import { bashPath, contextEnv, runBashTask, type LogSink } from "./bash-task.ts";
 
 function memoryLog(): LogSink & { text: () => string } {
   const parts: string[] = [];
@@ -74,4 +78,101 @@ test("an abort signal stops the task", async () => {
   );
   assert.equal(outcome.state, "failed");
   assert.match((outcome as { reason: string }).reason, /cleared/);
+});
+
+test("bash is found once on PATH; a task that sets PATH has bash looked up on its own PATH", async () => {
+  const path = bashPath({});
+  assert.ok(path === "bash" || isAbsolute(path), path);
+  assert.equal(bashPath({ PATH: "/nowhere" }), "bash");
+  const dir = mkdtempSync(join(tmpdir(), "updraft-bash-"));
+  writeFileSync(join(dir, "marker"), "");
+  // A relative PATH entry first: the search is left to exec, which resolves it against the cwd.
+  const saved = process.env.PATH;
+  try {
+    process.env.PATH = `.:${saved}`;
+    assert.equal(bashPath({}), "bash");
+  } finally {
+    process.env.PATH = saved;
+  }
+  const log = memoryLog();
+  assert.deepEqual(await runBashTask({ command: "ls; echo $0", env: {}, cwd: dir, timeout: null }, log), {
+    state: "success",
+    exitCode: 0,
+  });
+  assert.match(log.text(), /marker/);
+});
+
+test("a stop that comes before the process has started still stops it, grandchildren included", async () => {
+  const marker = `updraft-test-early-${process.pid}-${Date.now()}`;
+  const controller = new AbortController();
+  const running = runBashTask(
+    {
+      command: `bash -c 'exec -a ${marker} sleep 30' & wait`,
+      env: {},
+      timeout: null,
+      signal: controller.signal,
+    },
+    memoryLog(),
+  );
+  controller.abort();
+  const outcome = await running;
+  assert.equal(outcome.state, "failed");
+  assert.match((outcome as { reason: string }).reason, /cleared/);
+  await new Promise((r) => setTimeout(r, 200));
+  const left = execSync(`pgrep -f "[${marker[0]}]${marker.slice(1)}" || true`, { encoding: "utf8" }).trim();
+  assert.equal(left, "", "no grandchild survives the stop");
+});
+
+test("a lot of output reaches the log whole and in order; stdout and stderr stay apart", async () => {
+  const parts: string[] = [];
+  const log: LogSink = {
+    write: (chunk, stream) => void (stream === "stdout" && parts.push(chunk.toString())),
+  };
+  const outcome = await runBashTask({ command: "seq 1 200000; echo done >&2", env: {}, timeout: null }, log);
+  assert.equal(outcome.state, "success");
+  const lines = parts.join("").trimEnd().split("\n");
+  assert.equal(lines.length, 200000);
+  assert.equal(lines[0], "1");
+  assert.equal(lines[199999], "200000");
+  assert.ok(lines.every((l, i) => l === String(i + 1)));
+});
+
+test("cwd, the environment and exit codes go through the spawner; an unusable cwd fails the task", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "updraft-bash-"));
+  const log = memoryLog();
+  const outcome = await runBashTask(
+    { command: 'pwd; echo "$MY_VAR"; exit 4', env: { MY_VAR: "é ok" }, cwd: dir, timeout: null },
+    log,
+  );
+  assert.deepEqual(outcome, { state: "failed", exitCode: 4, reason: "bash exited with code 4" });
+  assert.match(log.text(), new RegExp(`stdout:${dir}\\né ok`));
+  const missing = await runBashTask(
+    { command: "true", env: {}, cwd: join(dir, "nope"), timeout: null },
+    memoryLog(),
+  );
+  assert.equal(missing.state, "failed");
+  assert.match((missing as { reason: string }).reason, /could not start bash/);
+});
+
+test("when the spawner is lost its running tasks fail and are stopped; the next task starts a new one", async () => {
+  const marker = `updraft-test-lost-${process.pid}-${Date.now()}`;
+  const log = memoryLog();
+  const running = runBashTask(
+    { command: `echo started; bash -c 'exec -a ${marker} sleep 30' & wait`, env: {}, timeout: null },
+    log,
+  );
+  while (!log.text().includes("started")) await new Promise((r) => setTimeout(r, 20));
+  const first = bashSpawnerPid()!;
+  process.kill(first, "SIGKILL");
+  const outcome = await running;
+  assert.equal(outcome.state, "failed");
+  assert.match((outcome as { reason: string }).reason, /spawner exited/);
+  await new Promise((r) => setTimeout(r, 200));
+  const left = execSync(`pgrep -f "[${marker[0]}]${marker.slice(1)}" || true`, { encoding: "utf8" }).trim();
+  assert.equal(left, "", "no grandchild survives");
+  assert.deepEqual(await runBashTask({ command: "true", env: {}, timeout: null }, memoryLog()), {
+    state: "success",
+    exitCode: 0,
+  });
+  assert.notEqual(bashSpawnerPid(), first);
 });

@@ -3,7 +3,10 @@
  * context in the environment, output streamed to the task log. Airflow's exit codes: 0 success,
  * 99 skipped (configurable), anything else failed.
  */
-import { terminateGroup, spawnGroup } from "./process-group.ts";
+import { accessSync, constants, statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { spawnBash } from "./bash-spawner.ts";
+import { killGroupOf } from "./process-group.ts";
 
 export interface LogSink {
   write(chunk: string | Buffer, stream: "stdout" | "stderr" | "runner"): void;
@@ -27,15 +30,22 @@ export type TaskOutcome =
 export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<TaskOutcome> {
   const skipCode = request.skipExitCode ?? 99;
   return new Promise((resolve) => {
-    const child = spawnGroup("bash", ["-c", request.command], {
-      cwd: request.cwd,
-      env: { ...process.env, ...request.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    let pid: number | undefined;
+    let closed = false;
     let stopped: string | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    // SIGTERM to the group, SIGKILL 5 s later if it has not ended; once its pid is known.
+    const terminate = () => {
+      if (pid === undefined || closed || killTimer) return;
+      killGroupOf(pid, "SIGTERM");
+      killTimer = setTimeout(() => {
+        if (!closed) killGroupOf(pid!, "SIGKILL");
+      }, 5000);
+      killTimer.unref();
+    };
     const stop = (why: string) => {
       stopped ??= why;
-      terminateGroup(child);
+      terminate();
     };
     const timer = request.timeout
       ? setTimeout(
@@ -45,19 +55,64 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
       : null;
     const onAbort = () => stop("stopped: the task was cleared or the run ended");
     request.signal?.addEventListener("abort", onAbort, { once: true });
-    child.stdout?.on("data", (chunk: Buffer) => log.write(chunk, "stdout"));
-    child.stderr?.on("data", (chunk: Buffer) => log.write(chunk, "stderr"));
-    child.on("error", (error) => stop(`could not start bash: ${error.message}`));
-    child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      request.signal?.removeEventListener("abort", onAbort);
-      if (stopped) return resolve({ state: "failed", exitCode: code, reason: stopped });
-      if (code === 0) return resolve({ state: "success", exitCode: 0 });
-      if (code === skipCode) return resolve({ state: "skipped", exitCode: code });
-      const reason = signal ? `bash was killed by ${signal}` : `bash exited with code ${code}`;
-      resolve({ state: "failed", exitCode: code, reason });
-    });
+    spawnBash(
+      {
+        bash: bashPath(request.env),
+        command: request.command,
+        env: { ...process.env, ...request.env },
+        cwd: request.cwd,
+      },
+      {
+        onPid(started) {
+          pid = started;
+          if (stopped) terminate();
+        },
+        onOutput: (chunk, stream) => log.write(chunk, stream),
+        onError: (message) => stop(`could not start bash: ${message}`),
+        onLost: (why) => stop(why),
+        onClose(code, signal) {
+          closed = true;
+          if (killTimer) clearTimeout(killTimer);
+          if (timer) clearTimeout(timer);
+          request.signal?.removeEventListener("abort", onAbort);
+          if (stopped) return resolve({ state: "failed", exitCode: code, reason: stopped });
+          if (code === 0) return resolve({ state: "success", exitCode: 0 });
+          if (code === skipCode) return resolve({ state: "skipped", exitCode: code });
+          const reason = signal ? `bash was killed by ${signal}` : `bash exited with code ${code}`;
+          resolve({ state: "failed", exitCode: code, reason });
+        },
+      },
+    );
   });
+}
+
+let resolved: { path: string | undefined; bash: string } | undefined;
+
+/**
+ * bash's absolute path, found once per PATH: the child's exec then skips the PATH search (one failed
+ * execve per directory before bash's, on every spawn). "bash" as before when the task sets its own
+ * PATH or a relative PATH entry comes first, so the same bash runs as with a PATH search.
+ */
+export function bashPath(env: Record<string, string>): string {
+  if ("PATH" in env) return "bash";
+  const path = process.env.PATH;
+  if (resolved?.path !== path) resolved = { path, bash: searchPath(path) };
+  return resolved!.bash;
+}
+
+function searchPath(path: string | undefined): string {
+  for (const dir of (path ?? "").split(":")) {
+    if (!isAbsolute(dir)) return "bash";
+    const candidate = join(dir, "bash");
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      continue;
+    }
+  }
+  return "bash";
 }
 
 /** The run's context for the task's environment (Airflow's AIRFLOW_CTX_*, as UPDRAFT_CTX_*). */

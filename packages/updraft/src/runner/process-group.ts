@@ -10,9 +10,13 @@ export function spawnGroup(command: string, args: string[], options: SpawnOption
 
 /** Signals the whole group; ESRCH (already gone) is not an error. */
 export function killGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): void {
-  if (child.pid === undefined) return;
+  if (child.pid !== undefined) killGroupOf(child.pid, signal);
+}
+
+/** Signals the group led by `pid` (a child started with its own group); ESRCH is not an error. */
+export function killGroupOf(pid: number, signal: NodeJS.Signals = "SIGTERM"): void {
   try {
-    process.kill(-child.pid, signal);
+    process.kill(-pid, signal);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
   }

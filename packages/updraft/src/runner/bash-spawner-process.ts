@@ -1,0 +1,49 @@
+/**
+ * The bash spawner: a small process that starts bash tasks for the task runner. Forking copies the
+ * page tables of the process that forks and blocks it until bash is exec'd; from this small process
+ * that costs a fraction of what it costs the scheduler (a few hundred MiB), and the scheduler's event
+ * loop does not wait. It only starts processes and relays their output and exit: the task runner
+ * kills their process groups itself, and keeps the log.
+ */
+import { spawn } from "node:child_process";
+import type { SpawnerReply, SpawnerRequest } from "./bash-spawner.ts";
+
+const send = (reply: SpawnerReply, sent?: () => void) => {
+  if (process.connected) process.send!(reply, undefined, undefined, sent);
+};
+
+// Output waiting to be sent: past this many messages every task's output is paused until it drains.
+let unsent = 0;
+const paused = new Set<NodeJS.ReadableStream>();
+
+process.on("message", (m: SpawnerRequest) => {
+  const child = spawn(m.bash, ["-c", m.command], {
+    cwd: m.cwd,
+    env: m.env,
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group (setsid): a stop or timeout reaches every grandchild.
+    detached: true,
+  });
+  if (child.pid !== undefined) send({ t: "pid", id: m.id, pid: child.pid });
+  for (const stream of ["stdout", "stderr"] as const) {
+    const readable = child[stream]!;
+    readable.on("data", (d: Buffer) => {
+      unsent++;
+      send({ t: "out", id: m.id, stream, d: d.toString("base64") }, () => {
+        if (--unsent > 16) return;
+        for (const r of paused) r.resume();
+        paused.clear();
+      });
+      if (unsent > 64) {
+        readable.pause();
+        paused.add(readable);
+      }
+    });
+  }
+  child.on("error", (error) => send({ t: "error", id: m.id, message: error.message }));
+  child.on("close", (code, signal) => send({ t: "close", id: m.id, code, signal }));
+});
+
+// The scheduler is gone: the tasks' groups stay as they would have without this process.
+process.on("disconnect", () => process.exit(0));
+send({ t: "ready" });
