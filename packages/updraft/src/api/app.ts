@@ -44,6 +44,12 @@ export interface ApiOptions {
   cipher?: SecretCipher;
   /** Test hook: a fixed clock for tokens and audit rows. */
   clock?: () => number;
+  /**
+   * Called after every change the API accepts (a 2xx answer to anything but a read). In `standalone`
+   * it pokes the scheduler in the same process, so a triggered or cleared run starts at once instead
+   * of on the next loop.
+   */
+  onChange?: () => void;
 }
 
 export interface ApiUser {
@@ -276,6 +282,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   });
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unknown";
+    if (o.onChange && request.method !== "GET" && reply.statusCode < 300 && route.startsWith("/api/"))
+      o.onChange();
     requestSeconds.observe(
       { method: request.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,

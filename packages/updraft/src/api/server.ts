@@ -17,6 +17,7 @@ export async function startWebserver(o: {
   cipher?: SecretCipher;
   port?: number;
   host?: string;
+  onChange?: () => void;
 }): Promise<Webserver> {
   const app = await buildApi(o);
   const api = o.config.values.api;

@@ -26,7 +26,9 @@ export interface ServiceOptions {
 }
 
 export async function runServices(o: ServiceOptions): Promise<void> {
-  const web = o.webserver ? await startWebserver({ ...o, ...o.webserver }) : null;
+  // Set once the scheduler exists: with both in one process, an accepted change wakes it at once.
+  let poke = () => {};
+  const web = o.webserver ? await startWebserver({ ...o, ...o.webserver, onChange: () => poke() }) : null;
   if (o.scheduler === false) {
     await untilStopped(o.log);
     await web?.close();
@@ -67,6 +69,7 @@ export async function runServices(o: ServiceOptions): Promise<void> {
   };
   if (o.dagProcessor) await processPass();
   await scheduler.start();
+  poke = () => scheduler.poke();
   const timer = o.dagProcessor
     ? setInterval(
         () =>

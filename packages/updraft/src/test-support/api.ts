@@ -85,6 +85,8 @@ export interface ApiSetup {
   /** DAG files to write into the DAGs folder and process before the tests. */
   dags?: Record<string, string>;
   env?: Record<string, string>;
+  /** Passed to buildApi: called after every accepted change. */
+  onChange?: () => void;
 }
 
 /** Runs `suite` against SQLite and PostgreSQL, each with its own webserver. */
@@ -122,6 +124,7 @@ async function startHarness(database: Database, setup: ApiSetup): Promise<ApiHar
     database,
     log: pino({ level: "silent" }),
     cipher: createCipher(config.values.security.encryption_key),
+    onChange: setup.onChange,
   });
   const tokens = {} as Record<Role, string>;
   for (const role of ROLES) {
