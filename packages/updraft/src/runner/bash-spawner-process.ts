@@ -5,8 +5,8 @@
  * loop does not wait. It only starts processes and relays their output and exit: the task runner
  * kills their process groups itself, and keeps the log.
  */
-import { spawn } from "node:child_process";
 import type { SpawnerReply, SpawnerRequest } from "./bash-spawner.ts";
+import { spawnGroup } from "./process-group.ts";
 
 const send = (reply: SpawnerReply, sent?: () => void) => {
   if (process.connected) process.send!(reply, undefined, undefined, sent);
@@ -17,12 +17,11 @@ let unsent = 0;
 const paused = new Set<NodeJS.ReadableStream>();
 
 process.on("message", (m: SpawnerRequest) => {
-  const child = spawn(m.bash, ["-c", m.command], {
+  // Its own process group: a stop or timeout reaches every grandchild.
+  const child = spawnGroup(m.bash, ["-c", m.command], {
     cwd: m.cwd,
     env: m.env,
     stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group (setsid): a stop or timeout reaches every grandchild.
-    detached: true,
   });
   if (child.pid !== undefined) send({ t: "pid", id: m.id, pid: child.pid });
   for (const stream of ["stdout", "stderr"] as const) {

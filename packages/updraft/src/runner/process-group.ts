@@ -21,11 +21,3 @@ export function killGroupOf(pid: number, signal: NodeJS.Signals = "SIGTERM"): vo
     if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
   }
 }
-
-/** SIGTERM, then SIGKILL after `graceMs` if the group is still there. */
-export function terminateGroup(child: ChildProcess, graceMs = 5000): void {
-  killGroup(child, "SIGTERM");
-  const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
-  timer.unref();
-  child.once("exit", () => clearTimeout(timer));
-}
