@@ -1,0 +1,134 @@
+/**
+ * Transient database faults and retrying through them. A deadlock, a serialization failure, a lock
+ * wait that timed out, or a connection that was refused, reset or terminated (a restart, a failover)
+ * says nothing about the statement: run again, it succeeds. Everything else (a constraint, a syntax
+ * error, a missing table) is final and is thrown at once.
+ */
+
+/** PostgreSQL SQLSTATEs that mean "try again": serialization, deadlock, shutdown, connection loss. */
+const PG_TRANSIENT = new Set([
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+  "55P03", // lock_not_available
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up)
+  "53300", // too_many_connections
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+]);
+
+/** MySQL/MariaDB error numbers and codes that mean "try again". */
+const MYSQL_TRANSIENT = new Set([
+  1205, // ER_LOCK_WAIT_TIMEOUT
+  1213, // ER_LOCK_DEADLOCK
+  1040, // ER_CON_COUNT_ERROR
+  1053, // ER_SERVER_SHUTDOWN
+  2002, // CR_CONNECTION_ERROR
+  2003, // CR_CONN_HOST_ERROR
+  2006, // CR_SERVER_GONE_ERROR
+  2013, // CR_SERVER_LOST
+  1927, // ER_CONNECTION_KILLED (MariaDB)
+  4031, // ER_CLIENT_INTERACTION_TIMEOUT
+]);
+
+/** Node's socket errors, and the drivers' own words for a connection that is gone. */
+const NET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_SERVER_SHUTDOWN",
+  "ER_LOCK_DEADLOCK",
+  "ER_LOCK_WAIT_TIMEOUT",
+  "ERR_SQLITE_ERROR", // checked below by message: only "busy"/"locked" count
+]);
+
+const MESSAGES = [
+  /connection terminated/i,
+  /connection (?:is )?closed/i,
+  /terminating connection/i,
+  /server closed the connection/i,
+  /timeout exceeded when trying to connect/i,
+  /connection lost/i,
+  /can't add new command when connection is in closed state/i,
+  /database is locked/i,
+  /database table is locked/i,
+  /SQLITE_BUSY/i,
+];
+
+/** True when `error` (or its cause) is a fault that retrying can cure. */
+export function isTransientDbError(error: unknown): boolean {
+  for (let e = error as Record<string, unknown> | undefined, depth = 0; e && depth < 5; depth++) {
+    const code = e.code;
+    if (typeof code === "string" && PG_TRANSIENT.has(code)) return true;
+    if (typeof e.errno === "number" && MYSQL_TRANSIENT.has(e.errno) && typeof e.sqlState === "string")
+      return true;
+    if (typeof code === "string" && NET_CODES.has(code) && code !== "ERR_SQLITE_ERROR") return true;
+    const message = typeof e.message === "string" ? e.message : "";
+    if (MESSAGES.some((m) => m.test(message))) return true;
+    e = e.cause as Record<string, unknown> | undefined;
+  }
+  return false;
+}
+
+export interface RetryOptions {
+  /** What is being retried, for the log: "recording the result of example_etl.extract". */
+  what: string;
+  /** Give up after this long (ms) of transient failures; the last error is then thrown. */
+  maxMs?: number;
+  /** First delay (ms); it doubles up to `maxDelayMs`, with jitter. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Told of every failed attempt that will be retried. */
+  onRetry?: (info: { attempt: number; delayMs: number; error: unknown; what: string }) => void;
+  /** Stop retrying (shutdown): the last error is thrown. */
+  signal?: AbortSignal;
+  /** Override the classification (tests, or callers that know more). */
+  isTransient?: (error: unknown) => boolean;
+}
+
+/**
+ * Runs `op` until it succeeds, retrying transient database faults with exponential backoff and
+ * jitter for up to `maxMs` (default 120 s: a database restart or failover). `op` must be safe to run
+ * again: a transaction that rolled back, or a write guarded by the state it expects.
+ */
+export async function retrying<T>(op: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
+  const maxMs = o.maxMs ?? 120_000;
+  const base = o.baseDelayMs ?? 50;
+  const cap = o.maxDelayMs ?? 2_000;
+  const transient = o.isTransient ?? isTransientDbError;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op(attempt);
+    } catch (error) {
+      const elapsed = Date.now() - started;
+      if (!transient(error) || elapsed >= maxMs || o.signal?.aborted) throw error;
+      const exp = Math.min(cap, base * 2 ** Math.min(attempt - 1, 16));
+      const delayMs = Math.min(Math.round(exp / 2 + Math.random() * (exp / 2)), maxMs - elapsed);
+      o.onRetry?.({ attempt, delayMs, error, what: o.what });
+      await sleep(delayMs, o.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
