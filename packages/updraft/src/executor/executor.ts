@@ -6,12 +6,15 @@
 import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
 import type { TaskInstanceKey } from "../storage/task-instances.ts";
 
+/** A claimed try and its owner: the scheduler job whose claim it is, which fences its writes. */
+export type ExecutableTry = ClaimedTaskInstance & { owner: number };
+
 export interface Executor {
   readonly name: string;
   /** How many more task instances it can take now. */
   freeSlots(): number;
   /** Starts a claimed (queued) task instance; returns at once. */
-  execute(ti: ClaimedTaskInstance): void;
+  execute(ti: ExecutableTry): void;
   /** Called when a task instance's try has ended and its state is recorded. */
   onFinished(listener: (ti: ClaimedTaskInstance) => void): void;
   /** The task instances running here, for heartbeats. */

@@ -5,9 +5,9 @@
  */
 import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
 import type { TaskInstanceKey } from "../storage/task-instances.ts";
-import { keyString, type Executor } from "./executor.ts";
+import { keyString, type Executor, type ExecutableTry } from "./executor.ts";
 
-export type RunTaskInstance = (ti: ClaimedTaskInstance, signal: AbortSignal) => Promise<void>;
+export type RunTaskInstance = (ti: ExecutableTry, signal: AbortSignal) => Promise<void>;
 
 interface Running {
   ti: ClaimedTaskInstance;
@@ -37,7 +37,7 @@ export class LocalExecutor implements Executor {
     return Math.max(0, this.#parallelism - this.#running.size);
   }
 
-  execute(ti: ClaimedTaskInstance): void {
+  execute(ti: ExecutableTry): void {
     const key = keyString(ti);
     if (this.#running.has(key)) return;
     const controller = new AbortController();

@@ -6,6 +6,11 @@
  *
  * Bash tasks run in their own process group; TypeScript tasks in the TaskFlow pool; empty tasks
  * succeed at once. Output goes to the try's log file, with secrets masked.
+ *
+ * Every write of the try is fenced by its try number and owner (storage/task-instances.ts): a try that
+ * lost its task instance to another (it was presumed dead and replaced) has its result refused. The
+ * result is recorded through database outages (retried with backoff), and a start that fails puts
+ * the task instance back to scheduled, so a claimed task instance is never left behind.
  */
 import { hostname } from "node:os";
 import { canRetry, retryDelaySeconds } from "../core/retry.ts";
@@ -15,7 +20,8 @@ import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
-import { taskInstanceStore } from "../storage/task-instances.ts";
+import { retrying } from "../storage/retry.ts";
+import { taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
 import type { TaskFlowPool } from "../runner/taskflow-pool.ts";
@@ -38,7 +44,14 @@ export interface TaskRunnerDeps {
   /** Told of every try's outcome (metrics). */
   onTryEnded?: (outcome: { state: string; operator: string; seconds: number }) => void;
   random?: () => number;
+  /** Where the runner says what it does about the database (retries, refused writes). */
+  warn?: (fields: Record<string, unknown>, message: string) => void;
+  /** How long a result is retried through database faults before it is given up (ms). */
+  recordRetryMs?: number;
 }
+
+/** A claimed try and its owner (the scheduler job that claimed it; none for `tasks run`). */
+export type OwnedTaskInstance = ClaimedTaskInstance & { owner?: number | null };
 
 export interface RenderInput {
   dag: SerializedDag;
@@ -52,42 +65,33 @@ export interface TaskLog extends LogSink {
 }
 
 type Result =
-  | { state: "success"; value?: unknown }
+  | { state: "success"; value?: unknown; skip?: string[] }
   | { state: "skipped"; reason: string }
   | { state: "failed"; reason: string; retryable: boolean };
 
 export async function runTaskInstance(
   deps: TaskRunnerDeps,
-  claimed: ClaimedTaskInstance,
+  claimed: OwnedTaskInstance,
   signal: AbortSignal,
 ): Promise<void> {
-  const now = () => nowIso(deps.clock);
-  const tis = taskInstanceStore(deps.database);
-  const started = now();
-  const ti = await tis.startTry(claimed, {
-    start_date: started,
-    end_date: null,
-    duration: null,
-    hostname: hostname(),
-    pid: process.pid,
-    last_heartbeat_at: started,
-    next_retry_at: null,
-  });
-  if (!ti) return; // cleared or taken over meanwhile
-  const tryNumber = ti.try_number;
-  const log = await deps.openLog(ti);
+  const owner = claimed.owner ?? null;
+  const ti = await startTry(deps, claimed, owner);
+  if (!ti) return; // cleared or taken over meanwhile, or put back to scheduled
+  const fence: TryFence = { key: claimed, tryNumber: ti.try_number, owner };
+  let log: TaskLog | undefined;
   let task: SerializedTask | undefined;
   let result: Result;
   try {
+    log = await deps.openLog(ti);
     log.write(
-      `running try ${tryNumber} of ${ti.max_tries + 1} of task "${claimed.taskId}" (${ti.operator}) on ${hostname()}\n`,
+      `running try ${ti.try_number} of ${ti.max_tries + 1} of task "${claimed.taskId}" (${ti.operator}) on ${hostname()}\n`,
       "runner",
     );
     const run = await deps.loadRun(ti.dag_run_id);
     const dag = await deps.loadDag(claimed.dagId, run.dag_hash);
     task = dag.tasks.find((t) => t.taskId === claimed.taskId);
     result = task
-      ? await execute(deps, { dag, task, run, ti }, log, signal)
+      ? await execute(deps, { dag, task, run, ti }, fence, log, signal)
       : {
           state: "failed",
           reason: `task "${claimed.taskId}" is no longer in dag "${claimed.dagId}"`,
@@ -96,44 +100,82 @@ export async function runTaskInstance(
   } catch (error) {
     result = { state: "failed", reason: (error as Error).message, retryable: true };
   }
-  let recorded: string;
+  const sink = log ?? silentLog;
   try {
-    recorded = await record(deps, ti, task, result, log);
-  } catch (error) {
-    await log.close().catch(() => undefined); // the log's file descriptor is not left open
-    throw error;
+    const recorded = await record(deps, ti, fence, task, result, sink);
+    sink.write(
+      `try ${ti.try_number} ended: ${recorded}${"reason" in result ? ` (${result.reason})` : ""}\n`,
+      "runner",
+    );
+  } finally {
+    await log?.close().catch(() => undefined); // the log's file descriptor is never left open
   }
-  log.write(
-    `try ${tryNumber} ended: ${recorded}${"reason" in result ? ` (${result.reason})` : ""}\n`,
-    "runner",
-  );
-  await log.close();
+}
+
+const silentLog: TaskLog = { write: () => undefined, close: async () => undefined };
+
+/**
+ * queued -> running, retried through database faults. A start that still fails puts the task
+ * instance back to scheduled (with the reason in its next try's log) instead of leaving it queued
+ * and claimed forever.
+ */
+async function startTry(deps: TaskRunnerDeps, claimed: OwnedTaskInstance, owner: number | null) {
+  const tis = taskInstanceStore(deps.database);
+  const started = nowIso(deps.clock);
+  const patch = {
+    start_date: started,
+    end_date: null,
+    duration: null,
+    hostname: hostname(),
+    pid: process.pid,
+    last_heartbeat_at: started,
+    next_retry_at: null,
+  };
+  try {
+    return await retrying(() => tis.startTry(claimed, owner, patch), {
+      what: `starting ${claimed.dagId}.${claimed.taskId}`,
+      maxMs: 30_000,
+      onRetry: (r) =>
+        deps.warn?.({ err: r.error, attempt: r.attempt }, `${r.what}: the database failed; retrying`),
+    });
+  } catch (error) {
+    const reason = (error as Error).message;
+    deps.warn?.({ err: error, dagId: claimed.dagId, taskId: claimed.taskId }, "a try could not start");
+    const back = await retrying(
+      () => tis.transition(claimed, "queued", "scheduled", { claimed_by_job_id: null, queued_dttm: null }),
+      { what: `putting ${claimed.dagId}.${claimed.taskId} back to scheduled` },
+    ).catch(() => false);
+    const row = back ? await tis.get(claimed).catch(() => undefined) : undefined;
+    if (row) {
+      const log = await deps.openLog({ ...row, try_number: row.try_number + 1 }).catch(() => undefined);
+      log?.write(`the try could not start (${reason}); the task instance is scheduled again\n`, "runner");
+      await log?.close().catch(() => undefined);
+    }
+    return undefined;
+  }
 }
 
 async function execute(
   deps: TaskRunnerDeps,
   input: RenderInput,
+  fence: TryFence,
   log: TaskLog,
   signal: AbortSignal,
 ): Promise<Result> {
   const { task, ti, run } = input;
   if (task.kind === "empty") return { state: "success" };
   const { fields, context } = await deps.render(input);
-  if (Object.keys(fields).length > 0)
-    await deps.database.db
-      .updateTable("task_instance")
-      .set({ rendered_fields: JSON.stringify(fields) })
-      .where("dag_id", "=", ti.dag_id)
-      .where("run_id", "=", ti.run_id)
-      .where("task_id", "=", ti.task_id)
-      .where("map_index", "=", ti.map_index)
-      .execute();
+  if (
+    Object.keys(fields).length > 0 &&
+    !(await taskInstanceStore(deps.database).updateTry(fence, { rendered_fields: JSON.stringify(fields) }))
+  )
+    return { state: "failed", reason: "this try no longer owns its task instance", retryable: false };
   if (task.kind === "bash")
     return bashResult(await runBashTask(bashRequest(fields, ti, run, task, signal), log));
   if (task.kind === "task") return runTaskFlow(deps, input, context, log, signal);
   if (task.kind === "branch" || task.kind === "short_circuit") {
     const result = await runTaskFlow(deps, input, context, log, signal);
-    return result.state === "success" ? applyChoice(deps, input, result.value, log) : result;
+    return result.state === "success" ? applyChoice(input, result.value, log) : result;
   }
   return {
     state: "failed",
@@ -217,13 +259,8 @@ async function runTaskFlow(
  * list, or null for none) of its direct downstream tasks to follow; a short-circuit task's falsy
  * result skips everything after it, or only its direct downstream when it respects trigger rules.
  */
-async function applyChoice(
-  deps: TaskRunnerDeps,
-  input: RenderInput,
-  value: unknown,
-  log: TaskLog,
-): Promise<Result> {
-  const { dag, task, ti } = input;
+function applyChoice(input: RenderInput, value: unknown, log: TaskLog): Result {
+  const { dag, task } = input;
   const direct = downstreamOf(dag).get(task.taskId) ?? [];
   let skip: string[];
   if (task.kind === "branch") {
@@ -244,15 +281,8 @@ async function applyChoice(
       task.templateFields.ignoreDownstreamTriggerRules === false ? direct : allDownstream(dag, task.taskId);
     log.write(`condition is falsy: skipping ${JSON.stringify(skip)}\n`, "runner");
   }
-  const tis = taskInstanceStore(deps.database);
-  for (const taskId of skip) {
-    await tis
-      .transition({ dagId: ti.dag_id, runId: ti.run_id, taskId, mapIndex: ti.map_index }, "none", "skipped", {
-        end_date: nowIso(deps.clock),
-      })
-      .catch(() => false);
-  }
-  return { state: "success", value };
+  // Written with the try's result, in its fenced transaction (record).
+  return { state: "success", value, skip };
 }
 
 function allDownstream(dag: SerializedDag, taskId: string): string[] {
@@ -267,10 +297,14 @@ function allDownstream(dag: SerializedDag, taskId: string): string[] {
   return [...seen];
 }
 
-/** Writes the outcome; returns the state recorded. */
+/**
+ * Writes the outcome in one fenced transaction, retried through database faults; returns the state
+ * recorded, or "refused" when the try no longer owns its task instance.
+ */
 async function record(
   deps: TaskRunnerDeps,
   ti: TaskInstanceRow,
+  fence: TryFence,
   task: SerializedTask | undefined,
   result: Result,
   log: TaskLog,
@@ -278,14 +312,10 @@ async function record(
   const tis = taskInstanceStore(deps.database);
   const ended = nowIso(deps.clock);
   const duration = (Date.parse(ended) - Date.parse(ti.start_date ?? ended)) / 1000;
+  let xcom: string | undefined;
   if (result.state === "success" && result.value !== undefined && result.value !== null) {
     try {
-      const encoded = encodeXCom(result.value, deps.xcomMaxSize, `task "${ti.task_id}"`);
-      await xcomStore(deps.database).push(
-        { dagRunId: ti.dag_run_id, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id },
-        encoded,
-        ended,
-      );
+      xcom = encodeXCom(result.value, deps.xcomMaxSize, `task "${ti.task_id}"`);
     } catch (error) {
       result = { state: "failed", reason: (error as Error).message, retryable: false };
     }
@@ -299,18 +329,45 @@ async function record(
     log.write(`will retry in ${delay.toFixed(1)}s, at ${nextRetryAt}\n`, "runner");
   }
   if (result.state === "failed") log.write(`task failed: ${result.reason}\n`, "runner");
-  const key = { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index };
-  if (
-    !(await tis.transition(key, "running", state, { end_date: ended, duration, next_retry_at: nextRetryAt }))
-  ) {
-    // Cleared while running: it was marked restarting and stopped; it goes back to run again.
-    if (await tis.transition(key, "restarting", "none", { end_date: ended, duration })) {
-      log.write("the task was cleared while running: it will run again\n", "runner");
-      await tis.archiveTry({ ...ti, state: "restarting", end_date: ended, duration });
-      return "restarting";
-    }
+  const outcome = { xcom, skip: result.state === "success" ? result.skip : undefined };
+  const what = `recording try ${ti.try_number} of ${ti.dag_id}.${ti.task_id} (run ${ti.run_id})`;
+  const retry = {
+    what,
+    maxMs: deps.recordRetryMs ?? 15 * 60_000,
+    onRetry: (r: { attempt: number; delayMs: number; error: unknown }) => {
+      if (r.attempt === 1)
+        log.write(`the database failed while ${what}; retrying until it answers\n`, "runner");
+      deps.warn?.(
+        { err: r.error, attempt: r.attempt, delayMs: r.delayMs },
+        `${what}: the database failed; retrying`,
+      );
+    },
+  };
+  const patch = { end_date: ended, duration, next_retry_at: nextRetryAt };
+  if (await retrying(() => tis.finishTry(fence, "running", state, patch, outcome), retry)) {
+    deps.onTryEnded?.({ state, operator: ti.operator ?? "unknown", seconds: duration });
+    return state;
   }
-  await tis.archiveTry({ ...ti, state, end_date: ended, duration });
-  deps.onTryEnded?.({ state, operator: ti.operator ?? "unknown", seconds: duration });
-  return state;
+  // Cleared while running: it was marked restarting and stopped; it goes back to run again.
+  const restart = { end_date: ended, duration };
+  if (await retrying(() => tis.finishTry(fence, "restarting", "none", restart), retry)) {
+    log.write("the task was cleared while running: it will run again\n", "runner");
+    return "restarting";
+  }
+  log.write(
+    `this try no longer owns its task instance (another try or a user changed it): its result (${state}) is not recorded\n`,
+    "runner",
+  );
+  deps.warn?.(
+    {
+      dagId: ti.dag_id,
+      runId: ti.run_id,
+      taskId: ti.task_id,
+      tryNumber: ti.try_number,
+      owner: fence.owner,
+      state,
+    },
+    "a stale try's result was refused",
+  );
+  return "refused";
 }

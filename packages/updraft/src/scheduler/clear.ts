@@ -60,7 +60,8 @@ export async function clearTaskInstances(database: Database, o: ClearOptions): P
         max_tries: ti.try_number + (retries.get(ti.task_id) ?? 0),
         end_date: null,
         next_retry_at: null,
-        claimed_by_job_id: null,
+        // A running try keeps its owner: it records its own stop (restarting -> none), fenced by it.
+        ...(to === "restarting" ? {} : { claimed_by_job_id: null }),
       };
       if (await tis.transition(key, state, to, patch, now)) {
         await xcomStore(database).clear(run.id, ti.task_id, ti.map_index);

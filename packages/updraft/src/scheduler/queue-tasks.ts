@@ -16,6 +16,6 @@ export async function queueTasks(
     parallelism: o.parallelism,
     now: o.now,
   });
-  for (const ti of claimed) executor.execute(ti);
+  for (const ti of claimed) executor.execute({ ...ti, owner: o.jobId });
   return claimed.length;
 }

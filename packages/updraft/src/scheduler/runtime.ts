@@ -53,6 +53,7 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
     openLog: o.openLog ?? fileLogs(o),
     xcomMaxSize: core.xcom_max_size,
     clock: o.clock,
+    warn: (fields, message) => o.log.warn(fields, message),
     onTryEnded: o.metrics
       ? ({ state, operator, seconds }) => o.metrics!.taskDurationSeconds.observe({ state, operator }, seconds)
       : undefined,

@@ -6,7 +6,8 @@
  * can take over at any moment. Shutdown: stopping -> draining -> stopped.
  */
 import { randomUUID } from "node:crypto";
-import type { Executor } from "../executor/executor.ts";
+import { hostname } from "node:os";
+import { keyString, type Executor } from "../executor/executor.ts";
 import type { SchedulerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
@@ -17,7 +18,9 @@ import { taskInstanceStore } from "../storage/task-instances.ts";
 import { createDueRuns } from "./create-runs.ts";
 import { examineRuns } from "./examine-runs.ts";
 import { queueTasks } from "./queue-tasks.ts";
-import { rescueOrphans } from "./rescue.ts";
+import { processAlive } from "../storage/dialects/sqlite/owner-locks.ts";
+import { OwnerWatch } from "./liveness.ts";
+import { rescueOrphans, rescueOwner } from "./rescue.ts";
 
 export interface SchedulerOptions {
   database: Database;
@@ -36,7 +39,14 @@ export type SchedulerState = "idle" | "running" | "stopping" | "draining" | "sto
 
 export class Scheduler {
   readonly #o: SchedulerOptions;
-  readonly #holder = `${process.pid}-${randomUUID()}`;
+  /** This process in the SQLite lease: host, pid (so a dead holder is seen at once) and a nonce. */
+  readonly #holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+  readonly #watch: OwnerWatch;
+  #watchTimer: NodeJS.Timeout | null = null;
+  #watching: Promise<void> | null = null;
+  /** When a statement of this scheduler last failed (ms): it then judges no heartbeat for a while. */
+  #lastDbFailure = 0;
+  #leaseHeld = false;
   #state: SchedulerState = "idle";
   #jobId = 0;
   #wake: (() => void) | null = null;
@@ -52,6 +62,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
+    this.#watch = new OwnerWatch({ database: options.database, log: options.log });
     options.executor.onFinished((ti) => {
       const tasks = this.#finished.get(ti.dagRunId) ?? new Set<string>();
       this.#finished.set(ti.dagRunId, tasks.add(ti.taskId));
@@ -70,10 +81,37 @@ export class Scheduler {
   }
 
   async start(): Promise<void> {
-    this.#jobId = await jobStore(this.#o.database).start("scheduler", this.#now());
+    await this.#register();
     this.#state = "running";
     this.#o.log.info({ jobId: this.#jobId, executor: this.#o.executor.name }, "scheduler started");
     this.#loop = this.#run();
+    this.#watchTimer = setInterval(() => {
+      this.#watching ??= this.#watchOthers().finally(() => (this.#watching = null));
+    }, WATCH_MS);
+    this.#watchTimer.unref();
+  }
+
+  /** A job row and its liveness lock: this scheduler's identity as an owner of work. */
+  async #register(): Promise<void> {
+    this.#jobId = await jobStore(this.#o.database).start("scheduler", this.#now());
+    await this.#watch.hold(this.#jobId);
+  }
+
+  /** Takes over the work of schedulers whose liveness lock is gone (they died). */
+  async #watchOthers(): Promise<void> {
+    if (this.#state !== "running") return;
+    if (!this.#o.database.adapter.capabilities.supportsMultipleWriters && !this.#leaseHeld) return;
+    try {
+      for (const dead of await this.#watch.dead()) {
+        if (!(await jobStore(this.#o.database).declareDead(dead, this.#now()))) continue;
+        this.#o.log.warn({ job: dead }, "a scheduler died (its liveness lock is gone): taking over its work");
+        await rescueOwner(this.#o.database, dead, { now: this.#now(), log: this.#o.log });
+        this.poke();
+      }
+    } catch (error) {
+      this.#lastDbFailure = Date.now();
+      this.#o.log.warn({ err: error }, "checking other schedulers' liveness failed; retrying");
+    }
   }
 
   /** Asks for an iteration as soon as the current one ends (a task finished, a run was triggered). */
@@ -93,8 +131,11 @@ export class Scheduler {
       { running: this.#o.executor.running().length, graceMs: this.#o.gracefulShutdownMs },
       "scheduler draining running tasks",
     );
+    if (this.#watchTimer) clearInterval(this.#watchTimer);
+    await this.#watching;
     await this.#o.executor.stop(this.#o.gracefulShutdownMs);
     await jobStore(this.#o.database).end(this.#jobId, "success", this.#now());
+    await this.#watch.release();
     await leaseStore(this.#o.database).release("scheduler", this.#holder);
     this.#state = "stopped";
     this.#o.log.info("scheduler stopped");
@@ -115,9 +156,7 @@ export class Scheduler {
     // iteration: a busy scheduler iterates once per finished task.
     if (Date.parse(now) - this.#lastHousekeeping >= (this.#o.heartbeatTimeout * 1000) / 6) {
       this.#lastHousekeeping = Date.parse(now);
-      await jobStore(database).heartbeat(this.#jobId, null, now);
-      await taskInstanceStore(database).heartbeat(this.#o.executor.running(), now);
-      await rescueOrphans(database, { now, heartbeatTimeout: this.#o.heartbeatTimeout, log: this.#o.log });
+      await this.#housekeeping(now);
     }
     const runsCreated = o.changed ? 0 : await createDueRuns(database, { now, log: this.#o.log });
     await examineRuns(database, {
@@ -127,8 +166,10 @@ export class Scheduler {
       changed: o.changed,
     });
     if (!o.changed) await this.#stopCleared();
+    // Without its liveness lock, this scheduler could be declared dead by the others at any moment:
+    // it starts nothing until it holds the lock again.
     const queued =
-      this.#state === "running"
+      this.#state === "running" && this.#watch.holds()
         ? await queueTasks(database, this.#o.executor, {
             now,
             jobId: this.#jobId,
@@ -136,6 +177,44 @@ export class Scheduler {
           })
         : 0;
     return { runsCreated, queued, active: true };
+  }
+
+  /**
+   * Heartbeats (this job's, its running tries'), tries taken over by another scheduler stopped,
+   * and the slow search for orphans. After a database fault of its own, a scheduler judges nobody
+   * by heartbeat for a heartbeat timeout: the others' heartbeats stopped in the same outage.
+   */
+  async #housekeeping(now: string): Promise<void> {
+    const database = this.#o.database;
+    const jobs = jobStore(database);
+    // (A scheduler driven by tick() alone, in tests, has no job to lose.)
+    if (!(await jobs.heartbeat(this.#jobId, null, now)) && this.#state === "running") {
+      this.#o.log.error(
+        { job: this.#jobId },
+        "another scheduler declared this one dead (it lost the database for too long): its tries were handed over; stopping them and registering again",
+      );
+      for (const key of this.#o.executor.running()) this.#o.executor.cancel(key);
+      await this.#register();
+      return;
+    }
+    const running = this.#o.executor.running();
+    const tis = taskInstanceStore(database);
+    await tis.heartbeat(this.#jobId, running, now);
+    const owned = new Set((await tis.owned(this.#jobId, running)).map(keyString));
+    for (const key of running) {
+      if (owned.has(keyString(key))) continue;
+      if (this.#o.executor.cancel(key))
+        this.#o.log.warn({ ...key }, "a try of this scheduler was taken over by another: stopping it");
+    }
+    const quietMs = this.#o.heartbeatTimeout * 1000;
+    const lockSince = this.#watch.heldSince() ?? Date.now();
+    if (Date.now() - Math.max(this.#lastDbFailure, lockSince) < quietMs) return;
+    await rescueOrphans(database, {
+      now,
+      heartbeatTimeout: this.#o.heartbeatTimeout,
+      log: this.#o.log,
+      self: this.#jobId,
+    });
   }
 
   /** Task instances cleared while running here are marked restarting: stop them. */
@@ -160,7 +239,17 @@ export class Scheduler {
     const at = Date.parse(now);
     if (at < this.#leaseRenewAt) return true;
     const until = new Date(at + this.#o.heartbeatTimeout * 1000).toISOString();
-    const held = await leaseStore(this.#o.database).acquire("scheduler", this.#holder, now, until);
+    const leases = leaseStore(this.#o.database);
+    let held = await leases.acquire("scheduler", this.#holder, now, until);
+    if (!held) {
+      // A holder that died on this machine is replaced at once, not when its lease lapses.
+      const holder = await leases.holderOf("scheduler", now);
+      if (holder && holderDead(holder)) {
+        held = await leases.takeFrom("scheduler", holder, this.#holder, until);
+        if (held) this.#o.log.warn({ holder }, "the scheduler holding the lease died: taking over");
+      }
+    }
+    this.#leaseHeld = held;
     this.#leaseRenewAt = held ? at + (this.#o.heartbeatTimeout * 1000) / 3 : 0;
     return held;
   }
@@ -192,6 +281,8 @@ export class Scheduler {
       } catch (error) {
         this.#o.log.error({ err: error }, "scheduler iteration failed; carrying on");
         this.#fullTickWanted = true;
+        this.#lastDbFailure = Date.now();
+        this.#lastHousekeeping = 0; // heartbeat first thing once the database answers again
         await jobStore(this.#o.database)
           .heartbeat(this.#jobId, String((error as Error).message ?? error), this.#now())
           .catch(() => undefined);
@@ -240,6 +331,15 @@ export class Scheduler {
   #now(): string {
     return nowIso(this.#o.clock);
   }
+}
+
+/** How often other schedulers' liveness locks are looked at. */
+const WATCH_MS = 250;
+
+/** A lease holder (`host:pid:nonce`) on this machine whose process is gone. */
+function holderDead(holder: string): boolean {
+  const [host, pid] = holder.split(":");
+  return host === hostname() && Number(pid) > 0 && !processAlive(Number(pid));
 }
 
 /** How long finished tasks gather while the executor is busy (see #busy). */

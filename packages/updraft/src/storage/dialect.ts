@@ -2,7 +2,7 @@
  * One interface over the three databases. Everything above storage branches on capability flags,
  * never on a dialect's name (see ./ADR.md).
  */
-import type { Dialect } from "kysely";
+import type { Dialect, Kysely } from "kysely";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
 
@@ -31,4 +31,24 @@ export interface DialectAdapter {
   createKyselyDialect(): Dialect;
   /** Where the data lives, with no password, for `db check` and logs. */
   readonly description: string;
+  /** Process liveness through locks the database drops with the holder's connection (ADR S8). */
+  readonly ownerLocks: OwnerLocks;
+}
+
+/**
+ * Each scheduler holds a lock named after its job id on a connection of its own. When the process
+ * dies (kill -9, a lost machine) the database closes the connection and drops the lock, so the
+ * others see at once that its work has no owner, instead of waiting for a heartbeat timeout.
+ */
+export interface OwnerLocks {
+  /** Takes `owner`'s lock and keeps it (reconnecting and taking it again after a connection loss). */
+  hold(owner: number, log?: (message: string) => void): Promise<HeldOwnerLock>;
+  /** Those of `owners` whose lock nobody holds: their process is gone. */
+  free(db: Kysely<never>, owners: readonly number[]): Promise<number[]>;
+}
+
+export interface HeldOwnerLock {
+  /** Since when (ms) the lock has been held without a break; null while it is not held. */
+  heldSince(): number | null;
+  release(): Promise<void>;
 }

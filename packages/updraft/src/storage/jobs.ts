@@ -27,12 +27,37 @@ export function jobStore(database: Database) {
       return Number((await insert.executeTakeFirstOrThrow()).insertId);
     },
 
-    async heartbeat(id: number, lastError: string | null = null, now = nowIso()): Promise<void> {
-      await db
+    /** False when the job is no longer running: another process declared it dead. */
+    async heartbeat(id: number, lastError: string | null = null, now = nowIso()): Promise<boolean> {
+      const result = await db
         .updateTable("job")
         .set({ latest_heartbeat: now, last_error: lastError })
         .where("id", "=", id)
+        .where("state", "=", "running")
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    /** Running jobs of a type other than `except`, with their start (the liveness check's candidates). */
+    async running(jobType: string, except: number): Promise<{ id: number; start_date: string }[]> {
+      return db
+        .selectFrom("job")
+        .select(["id", "start_date"])
+        .where("job_type", "=", jobType)
+        .where("state", "=", "running")
+        .where("id", "!=", except)
         .execute();
+    },
+
+    /** Declares a running job dead; true for the one process whose statement did it. */
+    async declareDead(id: number, now = nowIso()): Promise<boolean> {
+      const result = await db
+        .updateTable("job")
+        .set({ state: "failed", end_date: now })
+        .where("id", "=", id)
+        .where("state", "=", "running")
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
     async end(id: number, state: "success" | "failed" = "success", now = nowIso()): Promise<void> {

@@ -25,6 +25,17 @@ export function leaseStore(database: Database) {
       }
     },
 
+    /** Takes the lease from `from` (a holder known to be dead) whatever its expiry. */
+    async takeFrom(name: string, from: string, holder: string, expiresAt: string): Promise<boolean> {
+      const taken = await db
+        .updateTable("lease")
+        .set({ holder, expires_at: expiresAt })
+        .where("name", "=", name)
+        .where("holder", "=", from)
+        .executeTakeFirst();
+      return Number(taken.numUpdatedRows) === 1;
+    },
+
     async release(name: string, holder: string): Promise<void> {
       await db.deleteFrom("lease").where("name", "=", name).where("holder", "=", holder).execute();
     },

@@ -2,17 +2,59 @@
  * Task instances: every state change goes through `transition`, which asks the state machine
  * (core/states.ts) whether it is legal and writes it only if the row is still in the state the caller
  * saw, so two processes cannot both move the same task instance.
+ *
+ * A try's own writes (its start, rendered fields, heartbeat, result, XCom, the tasks a branch skips)
+ * are fenced: they apply only while the row still belongs to that try (its try number) and that owner
+ * (the scheduler job that claimed it). A try that was paused, presumed dead and replaced can wake up
+ * and finish, but its writes match no row: they are refused, never applied (see ../scheduler/ADR.md).
  */
+import type { Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from "kysely";
 import { assertTransition, type MovedBy, type TaskInstanceState } from "../core/states.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
-import type { TaskInstanceRow, TaskInstanceUpdate } from "./schema.ts";
+import type { TaskInstanceRow, TaskInstanceUpdate, Tables } from "./schema.ts";
+import { upsert } from "./upsert.ts";
+import { RETURN_VALUE } from "./xcom.ts";
 
 export interface TaskInstanceKey {
   dagId: string;
   runId: string;
   taskId: string;
   mapIndex?: number;
+}
+
+/** One try of a task instance, as its writes are fenced: the try number and the owning job (or none). */
+export interface TryFence {
+  key: TaskInstanceKey;
+  tryNumber: number;
+  /** The scheduler job that claimed the try; null for tries run outside a scheduler (`tasks run`). */
+  owner: number | null;
+}
+
+/** What a finished try records besides its state, all in the transaction that records the state. */
+export interface TryOutcome {
+  /** The try's return value, encoded (XCom `return_value`). */
+  xcom?: string;
+  /** Tasks of the same run that a branch or short-circuit decided to skip (still without a state). */
+  skip?: readonly string[];
+}
+
+type Updating = UpdateQueryBuilder<Tables, "task_instance", "task_instance", UpdateResult>;
+
+function whereKey(q: Updating, key: TaskInstanceKey): Updating {
+  return q
+    .where("dag_id", "=", key.dagId)
+    .where("run_id", "=", key.runId)
+    .where("task_id", "=", key.taskId)
+    .where("map_index", "=", key.mapIndex ?? -1);
+}
+
+function whereOwner(q: Updating, owner: number | null): Updating {
+  return owner === null ? q.where("claimed_by_job_id", "is", null) : q.where("claimed_by_job_id", "=", owner);
+}
+
+function whereTry(q: Updating, fence: TryFence): Updating {
+  return whereOwner(whereKey(q, fence.key).where("try_number", "=", fence.tryNumber), fence.owner);
 }
 
 /** The database keeps "no state yet" as NULL. */
@@ -70,48 +112,130 @@ export function taskInstanceStore(database: Database) {
     },
 
     /**
-     * queued -> running for the next try, returning the row as it now is (one statement where the
-     * database has RETURNING). Undefined when the row was no longer queued (cleared, taken over).
+     * queued -> running for the next try of `owner`'s claim, returning the row as it now is.
+     * Undefined when the row was no longer queued for this owner (cleared, taken over). Safe to call
+     * again after a lost connection: a start that did commit is recognised by its start_date.
      */
-    async startTry(key: TaskInstanceKey, patch: TaskInstanceUpdate, now = nowIso()) {
+    async startTry(
+      key: TaskInstanceKey,
+      owner: number | null,
+      patch: TaskInstanceUpdate & { start_date: string },
+      now = nowIso(),
+    ): Promise<TaskInstanceRow | undefined> {
       assertTransition("queued", "running", key);
-      const q = db
-        .updateTable("task_instance")
-        .set((eb) => ({ ...patch, state: "running", updated_at: now, try_number: eb("try_number", "+", 1) }))
-        .where("dag_id", "=", key.dagId)
-        .where("run_id", "=", key.runId)
-        .where("task_id", "=", key.taskId)
-        .where("map_index", "=", key.mapIndex ?? -1)
-        .where("state", "=", "queued");
+      let q = whereKey(
+        db.updateTable("task_instance").set((eb) => ({
+          ...patch,
+          claimed_by_job_id: owner,
+          state: "running",
+          updated_at: now,
+          try_number: eb("try_number", "+", 1),
+        })),
+        key,
+      ).where("state", "=", "queued");
+      if (owner !== null) q = q.where("claimed_by_job_id", "=", owner);
+      let row: TaskInstanceRow | undefined;
       if (database.adapter.capabilities.supportsReturning)
-        return (await q.returningAll().executeTakeFirst()) as TaskInstanceRow | undefined;
-      const moved = await q.executeTakeFirst();
-      return Number(moved.numUpdatedRows) === 1 ? byKey(key).executeTakeFirst() : undefined;
+        row = (await q.returningAll().executeTakeFirst()) as TaskInstanceRow | undefined;
+      else if (Number((await q.executeTakeFirst()).numUpdatedRows) === 1)
+        row = await byKey(key).executeTakeFirst();
+      if (row) return row;
+      const current = await byKey(key).executeTakeFirst();
+      const ours =
+        current?.state === "running" &&
+        current.start_date === patch.start_date &&
+        current.claimed_by_job_id === owner;
+      return ours ? current : undefined;
+    },
+
+    /** A try's own change to its row (rendered fields); false when the try no longer owns it. */
+    async updateTry(fence: TryFence, patch: TaskInstanceUpdate, now = nowIso()): Promise<boolean> {
+      const q = whereTry(db.updateTable("task_instance").set({ ...patch, updated_at: now }), fence).where(
+        "state",
+        "in",
+        ["running", "restarting"],
+      );
+      return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+    },
+
+    /**
+     * Records a try's end in one transaction: its state (`from` -> `to`), its XCom, the tasks its
+     * branch skips, and the archived try. Nothing is written unless the try still owns the row.
+     * Safe to call again after a lost connection: a commit that did land is recognised by its
+     * end_date, and answered true.
+     */
+    async finishTry(
+      fence: TryFence,
+      from: "running" | "restarting",
+      to: TaskInstanceState,
+      patch: TaskInstanceUpdate & { end_date: string },
+      outcome: TryOutcome = {},
+      now = nowIso(),
+    ): Promise<boolean> {
+      assertTransition(from, to, fence.key);
+      return db.transaction().execute(async (trx) => {
+        const moved = await whereTry(
+          trx.updateTable("task_instance").set({ ...patch, state: toDb(to), updated_at: now }),
+          fence,
+        )
+          .where("state", "=", from)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) !== 1) {
+          const current = await trx
+            .selectFrom("task_instance")
+            .select(["state", "try_number", "claimed_by_job_id", "end_date"])
+            .where("dag_id", "=", fence.key.dagId)
+            .where("run_id", "=", fence.key.runId)
+            .where("task_id", "=", fence.key.taskId)
+            .where("map_index", "=", fence.key.mapIndex ?? -1)
+            .executeTakeFirst();
+          return (
+            current?.state === toDb(to) &&
+            current.try_number === fence.tryNumber &&
+            current.claimed_by_job_id === fence.owner &&
+            current.end_date === patch.end_date
+          );
+        }
+        const ti = await trx
+          .selectFrom("task_instance")
+          .selectAll()
+          .where("dag_id", "=", fence.key.dagId)
+          .where("run_id", "=", fence.key.runId)
+          .where("task_id", "=", fence.key.taskId)
+          .where("map_index", "=", fence.key.mapIndex ?? -1)
+          .executeTakeFirstOrThrow();
+        if (outcome.xcom !== undefined) await pushReturnValue(database, trx, ti, outcome.xcom, now);
+        for (const taskId of outcome.skip ?? []) {
+          const skipKey = { ...fence.key, taskId };
+          assertTransition("none", "skipped", skipKey);
+          await whereKey(
+            trx.updateTable("task_instance").set({ state: "skipped", end_date: now, updated_at: now }),
+            skipKey,
+          )
+            .where("state", "is", null)
+            .execute();
+        }
+        await archive(trx, { ...ti, state: from === "restarting" ? "restarting" : ti.state });
+        return true;
+      });
+    },
+
+    /** The task instances `owner` still holds, of those given (a try no longer among them was taken over). */
+    async owned(owner: number, keys: readonly TaskInstanceKey[]): Promise<TaskInstanceKey[]> {
+      if (keys.length === 0) return [];
+      const rows = await db
+        .selectFrom("task_instance")
+        .select(["dag_id", "run_id", "task_id", "map_index"])
+        .where("claimed_by_job_id", "=", owner)
+        .where("state", "in", ["queued", "running", "restarting"])
+        .execute();
+      const held = new Set(rows.map((r) => `${r.dag_id}\0${r.run_id}\0${r.task_id}\0${r.map_index}`));
+      return keys.filter((k) => held.has(`${k.dagId}\0${k.runId}\0${k.taskId}\0${k.mapIndex ?? -1}`));
     },
 
     /** Copies the finished try into task_instance_history (the live row moves on to the next try). */
     async archiveTry(ti: TaskInstanceRow): Promise<void> {
-      await db
-        .insertInto("task_instance_history")
-        .values({
-          dag_id: ti.dag_id,
-          run_id: ti.run_id,
-          task_id: ti.task_id,
-          map_index: ti.map_index,
-          try_number: ti.try_number,
-          state: ti.state,
-          start_date: ti.start_date,
-          end_date: ti.end_date,
-          duration: ti.duration,
-          hostname: ti.hostname,
-          pid: ti.pid,
-          operator: ti.operator,
-          pool: ti.pool,
-          queue: ti.queue,
-          priority_weight: ti.priority_weight,
-          rendered_fields: ti.rendered_fields,
-        })
-        .execute();
+      await archive(db, ti);
     },
 
     /** Sets (or removes, with null) a task instance's note; not a state change. */
@@ -164,13 +288,14 @@ export function taskInstanceStore(database: Database) {
       });
     },
 
-    /** One statement per interval, whatever the number of running tasks. */
-    async heartbeat(keys: TaskInstanceKey[], now = nowIso()): Promise<void> {
+    /** One statement per interval, whatever the number of running tasks; only `owner`'s rows. */
+    async heartbeat(owner: number, keys: TaskInstanceKey[], now = nowIso()): Promise<void> {
       for (let i = 0; i < keys.length; i += 200) {
         const batch = keys.slice(i, i + 200);
         await db
           .updateTable("task_instance")
           .set({ last_heartbeat_at: now })
+          .where("claimed_by_job_id", "=", owner)
           .where("state", "in", ["running", "restarting"])
           .where((eb) =>
             eb.or(
@@ -190,3 +315,54 @@ export function taskInstanceStore(database: Database) {
   };
 }
 export type TaskInstanceStore = ReturnType<typeof taskInstanceStore>;
+
+async function archive(db: Kysely<Tables> | Transaction<Tables>, ti: TaskInstanceRow): Promise<void> {
+  await db
+    .insertInto("task_instance_history")
+    .values({
+      dag_id: ti.dag_id,
+      run_id: ti.run_id,
+      task_id: ti.task_id,
+      map_index: ti.map_index,
+      try_number: ti.try_number,
+      state: ti.state,
+      start_date: ti.start_date,
+      end_date: ti.end_date,
+      duration: ti.duration,
+      hostname: ti.hostname,
+      pid: ti.pid,
+      operator: ti.operator,
+      pool: ti.pool,
+      queue: ti.queue,
+      priority_weight: ti.priority_weight,
+      rendered_fields: ti.rendered_fields,
+    })
+    .execute();
+}
+
+async function pushReturnValue(
+  database: Database,
+  trx: Transaction<Tables>,
+  ti: TaskInstanceRow,
+  encoded: string,
+  now: string,
+): Promise<void> {
+  const row = {
+    dag_run_id: ti.dag_run_id,
+    task_id: ti.task_id,
+    map_index: ti.map_index,
+    key: RETURN_VALUE,
+    dag_id: ti.dag_id,
+    run_id: ti.run_id,
+    value: encoded,
+    timestamp: now,
+  };
+  await upsert(
+    database,
+    trx,
+    "xcom",
+    row,
+    ["dag_run_id", "task_id", "map_index", "key"],
+    ["value", "timestamp"],
+  );
+}

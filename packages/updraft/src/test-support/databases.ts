@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, after, before } from "node:test";
 import { createConnection } from "mysql2/promise";
 import pg from "pg";
-import { openDatabase, type Database } from "../storage/database.ts";
+import { openDatabase, type Database, type DatabaseOptions } from "../storage/database.ts";
 import { migrateDatabase } from "../storage/migrate.ts";
 
 export const POSTGRES_URL =
@@ -22,6 +22,14 @@ export interface TestDatabase {
   create(): Promise<{ database: Database; url: string; drop(): Promise<void> }>;
 }
 
+/** How each test database was opened, so a child process can open the same one. */
+const opened = new WeakMap<Database, { url: string; options: DatabaseOptions }>();
+export function openedAs(database: Database): { url: string; options: DatabaseOptions } {
+  const how = opened.get(database);
+  if (!how) throw new Error("not a test database from forEachDatabase");
+  return how;
+}
+
 let counter = 0;
 const uniqueName = () => `updraft_t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
 
@@ -31,6 +39,7 @@ const sqlite: TestDatabase = {
     const dir = mkdtempSync(join(tmpdir(), "updraft-db-"));
     const url = `sqlite:///${join(dir, "updraft.db")}`;
     const database = openDatabase(url);
+    opened.set(database, { url, options: {} });
     await migrateDatabase(database);
     return { database, url, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   },
@@ -41,6 +50,7 @@ const postgres: TestDatabase = {
   async create() {
     const schema = uniqueName();
     const database = openDatabase(POSTGRES_URL, { postgresSchema: schema, poolSize: 4 });
+    opened.set(database, { url: POSTGRES_URL, options: { postgresSchema: schema } });
     await migrateDatabase(database);
     return {
       database,
@@ -64,6 +74,7 @@ const mysql: TestDatabase = {
     await admin.end();
     const url = Object.assign(new URL(MYSQL_URL), { pathname: `/${name}` }).toString();
     const database = openDatabase(url, { poolSize: 4 });
+    opened.set(database, { url, options: {} });
     await migrateDatabase(database);
     return {
       database,

@@ -32,7 +32,7 @@ async function startTry(h: ApiHarness, runId: string, taskId: string): Promise<v
   const key = { dagId: "ti_api", runId, taskId };
   assert.ok(await tis.transition(key, "none", "scheduled"));
   assert.ok(await tis.transition(key, "scheduled", "queued", { queued_dttm: nowIso() }));
-  assert.ok(await tis.startTry(key, { start_date: nowIso(), hostname: "worker-1", pid: 4242 }));
+  assert.ok(await tis.startTry(key, null, { start_date: nowIso(), hostname: "worker-1", pid: 4242 }));
 }
 
 const audited = async (h: ApiHarness, event: string) =>

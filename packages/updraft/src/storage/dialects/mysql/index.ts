@@ -2,6 +2,7 @@
 import { MysqlDialect } from "kysely";
 import { createPool } from "mysql2";
 import type { DialectAdapter } from "../../dialect.ts";
+import { mysqlOwnerLocks } from "./owner-locks.ts";
 
 export interface MysqlOptions {
   url: string;
@@ -20,6 +21,7 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
       supportsOnConflict: false,
     },
     columnTypes: { longText: "longtext" },
+    ownerLocks: mysqlOwnerLocks(url.toString()),
     createKyselyDialect: () =>
       new MysqlDialect({
         pool: async () =>

@@ -2,6 +2,7 @@
 import { PostgresDialect } from "kysely";
 import pg from "pg";
 import type { DialectAdapter } from "../../dialect.ts";
+import { postgresOwnerLocks } from "./owner-locks.ts";
 
 export interface PostgresOptions {
   url: string;
@@ -22,6 +23,7 @@ export function postgresAdapter(options: PostgresOptions): DialectAdapter {
       supportsOnConflict: true,
     },
     columnTypes: { longText: "text" },
+    ownerLocks: postgresOwnerLocks(options.url, options.schema),
     createKyselyDialect: () =>
       new PostgresDialect({
         pool: async () => {

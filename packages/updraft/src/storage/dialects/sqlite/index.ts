@@ -18,6 +18,7 @@ import {
 } from "kysely";
 import { walCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import type { DialectAdapter } from "../../dialect.ts";
+import { sqliteOwnerLocks } from "./owner-locks.ts";
 
 export function sqliteAdapter(path: string): DialectAdapter {
   return {
@@ -30,6 +31,7 @@ export function sqliteAdapter(path: string): DialectAdapter {
       supportsOnConflict: true,
     },
     columnTypes: { longText: "text" },
+    ownerLocks: sqliteOwnerLocks(),
     createKyselyDialect: () => {
       let checkpointer: Checkpointer | undefined;
       const database = async () => {
