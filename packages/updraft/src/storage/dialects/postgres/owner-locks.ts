@@ -52,7 +52,9 @@ export function postgresOwnerLocks(url: string, schema: string | undefined): Own
 
 /** The first key of every owner lock of one installation (database and schema). */
 export function postgresLockNamespace(url: string, schema: string | undefined): number {
-  return hash31(`${new URL(url).pathname}/${schema ?? "public"}`);
+  // The query string may choose the schema too (options=-c search_path=...).
+  const { pathname, search } = new URL(url);
+  return hash31(`${pathname}${search}/${schema ?? "public"}`);
 }
 
 /** FNV-1a, folded into 31 bits: advisory lock keys are int4 and pg_locks shows them as oid. */

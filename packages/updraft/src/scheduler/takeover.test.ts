@@ -1,0 +1,117 @@
+/**
+ * Kill -9 a real `updraft scheduler` process (its whole process group) while its task runs: another
+ * real scheduler takes the task instance over within two seconds (not after the heartbeat timeout),
+ * runs it again without using up a retry, and nothing of the killed try is left running.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { dagStore } from "../storage/dags.ts";
+import type { Database } from "../storage/database.ts";
+import { taskInstanceStore } from "../storage/task-instances.ts";
+import { forEachDatabase, openedAs } from "../test-support/databases.ts";
+import { triggerDagRun } from "./trigger-run.ts";
+
+const MAIN = fileURLToPath(new URL("../../bin/updraft.js", import.meta.url));
+
+/** The URL a child process uses for this test database (PostgreSQL: its schema in the URL). */
+function childUrl(database: Database): string {
+  const { url, options } = openedAs(database);
+  if (!options.postgresSchema) return url;
+  const u = new URL(url);
+  u.searchParams.set("options", `-c search_path=${options.postgresSchema}`);
+  return u.toString();
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+forEachDatabase("scheduler takeover after kill -9", (get) => {
+  const children: ChildProcess[] = [];
+  let home: string;
+  after(() => {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    if (process.env.UPDRAFT_TEST_KEEP) console.log(readFileSync(join(home, "scheduler-2.log"), "utf8"));
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test("a killed scheduler's running task runs again elsewhere within 2 s; its processes are gone", async () => {
+    const database = get();
+    home = mkdtempSync(join(tmpdir(), "updraft-takeover-"));
+    mkdirSync(join(home, "dags"));
+    const marker = join(home, "first-try-started");
+    const token = `takeover-${process.pid}-${Date.now()}`;
+    writeFileSync(
+      join(home, "dags", "slow.ts"),
+      `import { dag, bash } from "updraft";
+export default dag({ dagId: "slow" }, () => {
+  bash("work", { command: "if [ -f ${marker} ]; then echo second; else touch ${marker}; sleep 60 # ${token}\\nfi" });
+});`,
+    );
+    const env = {
+      ...process.env,
+      UPDRAFT_HOME: home,
+      UPDRAFT__DATABASE__URL: childUrl(database),
+      UPDRAFT__CORE__LOAD_EXAMPLES: "false",
+      UPDRAFT__CORE__DAGS_ARE_PAUSED_AT_CREATION: "false",
+      UPDRAFT__METRICS__SCHEDULER_PORT: "0",
+    };
+    let n = 0;
+    const startScheduler = () => {
+      const out = openSync(join(home, `scheduler-${++n}.log`), "a");
+      const child = spawn(process.execPath, [MAIN, "scheduler"], { env, detached: true, stdio: ["ignore", out, out] });
+      children.push(child);
+      return child;
+    };
+    const first = startScheduler();
+    await until("the DAG to be parsed", 30_000, async () => (await dagStore(database).get("slow")) ?? undefined);
+    await triggerDagRun(database, { dagId: "slow", runId: "r1" });
+    const tis = taskInstanceStore(database);
+    const key = { dagId: "slow", runId: "r1", taskId: "work" };
+    const running = await until("the first try to run", 30_000, async () => {
+      const ti = await tis.get(key);
+      return ti?.state === "running" && ti.pid !== null ? ti : undefined;
+    });
+    await until("the first try's command", 10_000, async () => (pgrep(token).length > 0 ? true : undefined));
+    startScheduler();
+    // The second scheduler judges nobody during its first seconds (see liveness.ts).
+    await new Promise((r) => setTimeout(r, 6_000));
+
+    const killedAt = Date.now();
+    process.kill(-first.pid!, "SIGKILL");
+    const second = await until("the task instance to run again", 20_000, async () => {
+      const ti = await tis.get(key);
+      return ti && ti.try_number >= 2 ? ti : undefined;
+    });
+    const takeoverMs = Date.now() - killedAt;
+    console.log(`# ${database.adapter.name}: taken over ${takeoverMs} ms after kill -9`);
+    assert.ok(takeoverMs < 2_000, `the task instance ran again ${takeoverMs} ms after the kill`);
+    assert.notEqual(second.claimed_by_job_id, running.claimed_by_job_id);
+    assert.equal(second.max_tries, running.max_tries + 1, "the interrupted try used up no retry");
+    const done = await until("the second try to succeed", 20_000, async () => {
+      const ti = await tis.get(key);
+      return ti?.state === "success" ? ti : undefined;
+    });
+    assert.equal(done.try_number, 2);
+    assert.deepEqual(pgrep(token), [], "the killed scheduler's task processes are gone");
+  });
+});
+
+function pgrep(pattern: string): number[] {
+  try {
+    return execFileSync("pgrep", ["-f", pattern], { encoding: "utf8" }).trim().split("\n").map(Number);
+  } catch {
+    return [];
+  }
+}
