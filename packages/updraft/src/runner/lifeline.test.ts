@@ -76,10 +76,11 @@ interface Scheduler {
   exited: Promise<number | null>;
 }
 
-function startScheduler(mode: "long" | "finish", detached = false): Scheduler {
+function startScheduler(mode: "long" | "finish", detached = false, env = process.env): Scheduler {
   const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", SCHEDULER, mode], {
     stdio: ["ignore", "pipe", "inherit"],
     detached,
+    env,
   });
   const seen: Record<string, number | string> = {};
   const waiting = new Set<() => void>();
@@ -144,8 +145,8 @@ after(() => {
 
 const TASK_PROCESSES = ["bash", "grandchild", "worker", "workerChild", "spawner"] as const;
 
-async function longScheduler(detached: boolean) {
-  const scheduler = startScheduler("long", detached);
+async function longScheduler(detached: boolean, env = process.env) {
+  const scheduler = startScheduler("long", detached, env);
   const facts = await scheduler.facts([...TASK_PROCESSES, "reaper"]);
   const pids = TASK_PROCESSES.map((k) => facts[k] as number);
   pids.forEach((pid) => leftovers.add(pid));
@@ -167,6 +168,14 @@ for (const variant of ["its pid", "its whole process group"] as const) {
     assert.notEqual(await goneWithin([reaper], 2000), null, "the reaper exits once it has done its work");
   });
 }
+
+test("without /proc (the macOS way) the reaper kills the registered groups of a killed scheduler", async () => {
+  const { scheduler, pids } = await longScheduler(true, { ...process.env, UPDRAFT_LIFELINE_NO_PROC: "1" });
+  process.kill(-scheduler.child.pid!, "SIGKILL");
+  const ms = await goneWithin(pids, 1000);
+  assert.notEqual(ms, null, `still running 1 s after the kill: ${pids.filter(alive).join(", ")}`);
+  console.log(`# registered groups: the last task process was gone ${ms!.toFixed(0)} ms after the kill`);
+});
 
 test("two schedulers: a killed one's reaper leaves the other's tasks alone", async () => {
   const a = await longScheduler(true);

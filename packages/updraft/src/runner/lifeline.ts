@@ -22,13 +22,13 @@ import { existsSync } from "node:fs";
 export const LIFELINE_VAR = "UPDRAFT_LIFELINE";
 
 /**
- * $1: the token. Waits for EOF on stdin, keeping the groups registered meanwhile ("+pgid", "-pgid");
+ * $1: the token; $2: "scan" to look for it in /proc. Waits for EOF on stdin, keeping the groups registered meanwhile ("+pgid", "-pgid");
  * then kills them, and every process carrying the token: its group, unless that is its owner's own
  * (the bash spawner's), where only the process itself is killed. Tasks lead groups of their own.
  */
 const REAPER = `
 t=$1 o= g=" "
-if read -r s 2>/dev/null </proc/$PPID/stat; then s=\${s##*) }; set -- $s; o=$3; fi
+if [ "$2" = scan ] && read -r s 2>/dev/null </proc/$PPID/stat; then s=\${s##*) }; set -- $s; o=$3; fi
 while read -r op p; do
   case $op$g in
     +*) g="$g$p " ;;
@@ -53,8 +53,11 @@ while [ $i -lt 50 ]; do
 done
 `;
 
-/** Whether the reaper finds tasks by their environment (Linux); otherwise groups are registered. */
-const SCANS = existsSync("/proc/self/environ");
+/**
+ * Whether the reaper finds tasks by their environment (Linux); otherwise groups are registered.
+ * UPDRAFT_LIFELINE_NO_PROC=1 takes the second way where there is /proc (tests of the macOS way).
+ */
+const SCANS = existsSync("/proc/self/environ") && process.env.UPDRAFT_LIFELINE_NO_PROC !== "1";
 
 let token: string | undefined;
 let reaper: ChildProcess | undefined;
@@ -88,7 +91,7 @@ function startReaper(secret: string): ChildProcess {
   const env = { ...process.env };
   // The reaper must not carry a token: an outer scheduler's (this one a task of it) would kill it.
   delete env[LIFELINE_VAR];
-  const child = spawn("/bin/sh", ["-c", REAPER, "updraft-lifeline", secret], {
+  const child = spawn("/bin/sh", ["-c", REAPER, "updraft-lifeline", secret, SCANS ? "scan" : "groups"], {
     detached: true,
     stdio: ["pipe", "ignore", "ignore"],
     env,
