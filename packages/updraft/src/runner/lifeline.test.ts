@@ -177,6 +177,14 @@ test("without /proc (the macOS way) the reaper kills the registered groups of a 
   console.log(`# registered groups: the last task process was gone ${ms!.toFixed(0)} ms after the kill`);
 });
 
+test("a reaper killed while its scheduler lives is replaced, with the same token", async () => {
+  const { scheduler, pids, reaper } = await longScheduler(true);
+  process.kill(reaper, "SIGKILL");
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(-scheduler.child.pid!, "SIGKILL");
+  assert.notEqual(await goneWithin(pids, 1000), null, `still running: ${pids.filter(alive).join(", ")}`);
+});
+
 test("two schedulers: a killed one's reaper leaves the other's tasks alone", async () => {
   const a = await longScheduler(true);
   const b = await longScheduler(true);

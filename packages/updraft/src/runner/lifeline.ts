@@ -17,18 +17,17 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 
 export const LIFELINE_VAR = "UPDRAFT_LIFELINE";
 
 /**
- * $1: the token; $2: "scan" to look for it in /proc. Waits for EOF on stdin, keeping the groups registered meanwhile ("+pgid", "-pgid");
+ * $1: the token; $2: its owner's process group, to look for the token in /proc, or "" not to. Waits for EOF on stdin, keeping the groups registered meanwhile ("+pgid", "-pgid");
  * then kills them, and every process carrying the token: its group, unless that is its owner's own
  * (the bash spawner's), where only the process itself is killed. Tasks lead groups of their own.
  */
 const REAPER = `
-t=$1 o= g=" "
-if [ "$2" = scan ] && read -r s 2>/dev/null </proc/$PPID/stat; then s=\${s##*) }; set -- $s; o=$3; fi
+t=$1 o=$2 g=" "
 while read -r op p; do
   case $op$g in
     +*) g="$g$p " ;;
@@ -40,7 +39,7 @@ for p in $g; do kill -9 -$p 2>/dev/null; done
 i=0
 while [ $i -lt 50 ]; do
   f=
-  for e in $(grep -lzxF "${LIFELINE_VAR}=$t" /proc/[0-9]*/environ 2>/dev/null); do
+  for e in $(grep -laF "${LIFELINE_VAR}=$t" /proc/[0-9]*/environ 2>/dev/null); do
     p=\${e#/proc/} p=\${p%/environ}
     read -r s 2>/dev/null </proc/$p/stat || continue
     s=\${s##*) }; set -- $s
@@ -87,11 +86,20 @@ export function reaperPid(): number | undefined {
   return reaper?.pid;
 }
 
+/**
+ * This process's group, read here rather than by the reaper: a reaper starting after its owner died
+ * would read its new parent's (init's), and kill a group that is not a task's.
+ */
+function ownGroup(): string {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]!;
+}
+
 function startReaper(secret: string): ChildProcess {
   const env = { ...process.env };
   // The reaper must not carry a token: an outer scheduler's (this one a task of it) would kill it.
   delete env[LIFELINE_VAR];
-  const child = spawn("/bin/sh", ["-c", REAPER, "updraft-lifeline", secret, SCANS ? "scan" : "groups"], {
+  const child = spawn("/bin/sh", ["-c", REAPER, "updraft-lifeline", secret, SCANS ? ownGroup() : ""], {
     detached: true,
     stdio: ["pipe", "ignore", "ignore"],
     env,
