@@ -26,7 +26,7 @@ export const LIFELINE_VAR = "UPDRAFT_LIFELINE";
  * then kills them, and every process carrying the token: its group, unless that is its owner's own
  * (the bash spawner's), where only the process itself is killed. Tasks lead groups of their own.
  */
-const REAPER = `
+const REAPER = `# updraft task lifeline: kills this scheduler process's tasks when it is gone (lifeline.ts)
 t=$1 o=$2 g=" "
 while read -r op p; do
   case $op$g in
