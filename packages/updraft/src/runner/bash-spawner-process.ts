@@ -6,7 +6,9 @@
  * kills their process groups itself, and keeps the log.
  */
 import type { SpawnerReply, SpawnerRequest } from "./bash-spawner.ts";
-import { spawnGroup } from "./process-group.ts";
+import type { ChildProcess } from "node:child_process";
+import { LIFELINE_VAR } from "./lifeline.ts";
+import { killGroupOf, spawnGroup } from "./process-group.ts";
 
 const send = (reply: SpawnerReply, sent?: () => void) => {
   if (process.connected) process.send!(reply, undefined, undefined, sent);
@@ -15,15 +17,23 @@ const send = (reply: SpawnerReply, sent?: () => void) => {
 // Output waiting to be sent: past this many messages every task's output is paused until it drains.
 let unsent = 0;
 const paused = new Set<NodeJS.ReadableStream>();
+// Groups started and not closed yet: killed if the scheduler goes.
+const running = new Set<ChildProcess>();
+// The scheduler's lifeline token (lifeline.ts), set last: a task cannot leave the lifeline by its env.
+const lifeline = process.env[LIFELINE_VAR];
 
 process.on("message", (m: SpawnerRequest) => {
+  if (lifeline) m.env[LIFELINE_VAR] = lifeline;
   // Its own process group: a stop or timeout reaches every grandchild.
   const child = spawnGroup(m.bash, ["-c", m.command], {
     cwd: m.cwd,
     env: m.env,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  if (child.pid !== undefined) send({ t: "pid", id: m.id, pid: child.pid });
+  if (child.pid !== undefined) {
+    running.add(child);
+    send({ t: "pid", id: m.id, pid: child.pid });
+  }
   for (const stream of ["stdout", "stderr"] as const) {
     const readable = child[stream]!;
     readable.on("data", (d: Buffer) => {
@@ -40,9 +50,16 @@ process.on("message", (m: SpawnerRequest) => {
     });
   }
   child.on("error", (error) => send({ t: "error", id: m.id, message: error.message }));
-  child.on("close", (code, signal) => send({ t: "close", id: m.id, code, signal }));
+  child.on("close", (code, signal) => {
+    running.delete(child);
+    send({ t: "close", id: m.id, code, signal });
+  });
 });
 
-// The scheduler is gone: the tasks' groups stay as they would have without this process.
-process.on("disconnect", () => process.exit(0));
+// The scheduler is gone: its tasks go with it (their results could not be recorded). The lifeline's
+// reaper kills them too; this is for a scheduler killed alone, at once, and where there is no /proc.
+process.on("disconnect", () => {
+  for (const child of running) killGroupOf(child.pid!, "SIGKILL");
+  process.exit(0);
+});
 send({ t: "ready" });

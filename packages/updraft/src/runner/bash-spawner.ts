@@ -3,6 +3,7 @@
  * first use and again after it is lost, that starts every bash task of this scheduler.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { lifelineEnv } from "./lifeline.ts";
 
 export interface SpawnerRequest {
   id: number;
@@ -43,6 +44,8 @@ function start(): NonNullable<typeof spawner> {
     execArgv: ["--max-old-space-size=64", "--disable-warning=ExperimentalWarning"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     serialization: "json",
+    // The lifeline's token, which it passes to every task: they die with this process (lifeline.ts).
+    env: { ...process.env, ...lifelineEnv() },
   });
   const tasks = new Map<number, SpawnedTask>();
   const self = { child, tasks };

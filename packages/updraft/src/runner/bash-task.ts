@@ -6,6 +6,7 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { spawnBash } from "./bash-spawner.ts";
+import { registerGroup, unregisterGroup } from "./lifeline.ts";
 import { killGroupOf } from "./process-group.ts";
 
 export interface LogSink {
@@ -65,6 +66,7 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
       {
         onPid(started) {
           pid = started;
+          registerGroup(pid);
           if (stopped) terminate();
         },
         onOutput: (chunk, stream) => log.write(chunk, stream),
@@ -72,6 +74,7 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
         onLost: (why) => stop(why),
         onClose(code, signal) {
           closed = true;
+          if (pid !== undefined) unregisterGroup(pid);
           if (killTimer) clearTimeout(killTimer);
           if (timer) clearTimeout(timer);
           request.signal?.removeEventListener("abort", onAbort);

@@ -23,6 +23,7 @@
  *   (its predecessor's reply was on its way), the worker is killed like for any running task.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { lifelineEnv, registerGroup, unregisterGroup } from "./lifeline.ts";
 import { killGroup } from "./process-group.ts";
 import type { LogSink } from "./bash-task.ts";
 import type { TaskFlowMessage, TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
@@ -363,7 +364,10 @@ export class TaskFlowPool {
       serialization: "json",
       // Its own process group: stopping a task kills whatever the task started too.
       detached: true,
+      // The lifeline's token: the worker and all it starts die with this process (lifeline.ts).
+      env: { ...process.env, ...lifelineEnv() },
     });
+    if (child.pid !== undefined) registerGroup(child.pid);
     const worker: Worker = {
       child,
       memoryLimit,
@@ -389,6 +393,7 @@ export class TaskFlowPool {
     });
     child.stdout?.resume();
     child.once("exit", (code: number | null, signal: string | null) => {
+      if (child.pid !== undefined) unregisterGroup(child.pid);
       this.#workers.delete(worker);
       worker.gone = true;
       // Replies and stderr written just before the exit may still be on their way.

@@ -82,6 +82,16 @@ process.on("message", (message: TaskFlowMessage) => {
   queue.push(message);
   if (!draining) void drain();
 });
+// The scheduler is gone: this worker's task and all it started go too (their result could not be
+// recorded). It leads its own group (the pool forks it detached).
+process.on("disconnect", () => {
+  try {
+    process.kill(-process.pid, "SIGKILL");
+  } catch {
+    // Not a group leader after all: this process alone.
+  }
+  process.exit(1);
+});
 process.on("unhandledRejection", (reason) => {
   if (current !== null)
     send({ id: current, kind: "log", stream: "stderr", text: `unhandled rejection: ${format(reason)}\n` });
