@@ -34,7 +34,17 @@ const TRANSITIONS: Record<TaskInstanceState, readonly TaskInstanceState[]> = {
   none: ["scheduled", "skipped", "upstream_failed", "removed"],
   scheduled: ["queued", "none", "skipped", "removed"],
   queued: ["running", "scheduled", "failed", "none", "skipped"],
-  running: ["success", "failed", "skipped", "up_for_retry", "up_for_reschedule", "deferred", "restarting"],
+  // running -> scheduled: a try whose owner died is handed back (scheduler/rescue.ts).
+  running: [
+    "success",
+    "failed",
+    "skipped",
+    "up_for_retry",
+    "up_for_reschedule",
+    "deferred",
+    "restarting",
+    "scheduled",
+  ],
   up_for_retry: ["scheduled", "none", "skipped", "failed"],
   up_for_reschedule: ["scheduled", "none", "skipped", "failed"],
   deferred: ["scheduled", "failed", "none", "skipped"],

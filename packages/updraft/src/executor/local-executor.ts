@@ -7,6 +7,9 @@ import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts
 import type { TaskInstanceKey } from "../storage/task-instances.ts";
 import { keyString, type Executor, type ExecutableTry } from "./executor.ts";
 
+/** The abort reason of tries stopped because their scheduler shuts down: they are handed over. */
+export const SHUTDOWN = "shutdown";
+
 export type RunTaskInstance = (ti: ExecutableTry, signal: AbortSignal) => Promise<void>;
 
 interface Running {
@@ -68,7 +71,7 @@ export class LocalExecutor implements Executor {
     const all = Promise.all([...this.#running.values()].map((r) => r.done));
     const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), graceMs).unref());
     if ((await Promise.race([all, timer])) === "timeout") {
-      for (const r of this.#running.values()) r.controller.abort();
+      for (const r of this.#running.values()) r.controller.abort(SHUTDOWN);
       await all;
     }
   }

@@ -21,6 +21,7 @@ import { nowIso } from "../storage/database.ts";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
 import { retrying } from "../storage/retry.ts";
+import { SHUTDOWN } from "./local-executor.ts";
 import { taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
@@ -102,7 +103,7 @@ export async function runTaskInstance(
   }
   const sink = log ?? silentLog;
   try {
-    const recorded = await record(deps, ti, fence, task, result, sink);
+    const recorded = await record(deps, ti, fence, task, result, sink, signal.reason === SHUTDOWN);
     sink.write(
       `try ${ti.try_number} ended: ${recorded}${"reason" in result ? ` (${result.reason})` : ""}\n`,
       "runner",
@@ -308,6 +309,7 @@ async function record(
   task: SerializedTask | undefined,
   result: Result,
   log: TaskLog,
+  handOver = false,
 ): Promise<string> {
   const tis = taskInstanceStore(deps.database);
   const ended = nowIso(deps.clock);
@@ -328,6 +330,18 @@ async function record(
     nextRetryAt = new Date(Date.parse(ended) + delay * 1000).toISOString();
     log.write(`will retry in ${delay.toFixed(1)}s, at ${nextRetryAt}\n`, "runner");
   }
+  let maxTries = ti.max_tries;
+  if (handOver && result.state === "failed") {
+    // Stopped by its scheduler's shutdown, not failed by its task: it runs again, using no retry.
+    state = "up_for_retry";
+    nextRetryAt = ended;
+    maxTries = ti.max_tries + 1;
+    result = {
+      state: "failed",
+      reason: "its scheduler shut down before it finished: it runs again",
+      retryable: true,
+    };
+  }
   if (result.state === "failed") log.write(`task failed: ${result.reason}\n`, "runner");
   const outcome = { xcom, skip: result.state === "success" ? result.skip : undefined };
   const what = `recording try ${ti.try_number} of ${ti.dag_id}.${ti.task_id} (run ${ti.run_id})`;
@@ -343,7 +357,7 @@ async function record(
       );
     },
   };
-  const patch = { end_date: ended, duration, next_retry_at: nextRetryAt };
+  const patch = { end_date: ended, duration, next_retry_at: nextRetryAt, max_tries: maxTries };
   if (await retrying(() => tis.finishTry(fence, "running", state, patch, outcome), retry)) {
     deps.onTryEnded?.({ state, operator: ti.operator ?? "unknown", seconds: duration });
     return state;

@@ -1,7 +1,7 @@
 /**
  * Instant liveness: every scheduler holds a lock named after its job on a connection of its own
  * (storage/dialect.ts OwnerLocks); the database drops it when the process dies. Each scheduler looks
- * at the others' locks a few times a second, and a job whose lock is free twice, half a second
+ * at the others' locks a few times a second, and a job whose lock is free twice, 0.4 s
  * apart, is dead: its work is taken over at once instead of after the heartbeat timeout.
  *
  * Two guards keep a live scheduler from being declared dead:
@@ -30,7 +30,7 @@ export class OwnerWatch {
   #suspects = new Map<number, number>();
 
   constructor(o: OwnerWatchOptions) {
-    this.#o = { graceMs: 5_000, confirmMs: 500, ...o };
+    this.#o = { graceMs: 5_000, confirmMs: 400, ...o };
   }
 
   /** Takes the lock of job `self` (again after a connection loss, by itself). */

@@ -3,8 +3,9 @@
  * their owner, see ../runner/ADR.md), so what it held goes back to be run again:
  *
  * - queued task instances (claimed, not started) go back to scheduled;
- * - running ones go to up_for_retry, due at once, with one more try allowed: the try was interrupted
- *   by the infrastructure, not failed by its task, so it does not use up a retry;
+ * - running ones go straight back to scheduled, first in line (their scheduled time is kept), with one
+ *   more try allowed: the try was interrupted by the infrastructure, not failed by its task, so it
+ *   uses up no retry (the interrupted try is archived as failed);
  * - restarting ones (cleared while running) go back to no state, to run again.
  *
  * Every move is fenced by the dead owner (and the try number), so a task instance that was taken over
@@ -67,9 +68,9 @@ async function handBack(database: Database, ti: TaskInstanceRow, owner: number, 
   return tis.finishTry(
     fence,
     "running",
-    "up_for_retry",
-    { end_date: now, next_retry_at: now, max_tries: ti.max_tries + 1 },
-    {},
+    "scheduled",
+    { end_date: now, max_tries: ti.max_tries + 1, claimed_by_job_id: null, queued_dttm: null },
+    { archiveAs: "failed" },
     now,
   );
 }

@@ -100,8 +100,13 @@ export class Scheduler {
   /** Takes over the work of schedulers whose liveness lock is gone (they died). */
   async #watchOthers(): Promise<void> {
     if (this.#state !== "running") return;
-    if (!this.#o.database.adapter.capabilities.supportsMultipleWriters && !this.#leaseHeld) return;
     try {
+      if (!this.#o.database.adapter.capabilities.supportsMultipleWriters && !this.#leaseHeld) {
+        // A standby on SQLite: when the lease holder died, take the lease now, not at the next loop.
+        const holder = await leaseStore(this.#o.database).holderOf("scheduler", this.#now());
+        if (holder && holderDead(holder)) this.poke();
+        return;
+      }
       for (const dead of await this.#watch.dead()) {
         if (!(await jobStore(this.#o.database).declareDead(dead, this.#now()))) continue;
         this.#o.log.warn({ job: dead }, "a scheduler died (its liveness lock is gone): taking over its work");
@@ -334,7 +339,7 @@ export class Scheduler {
 }
 
 /** How often other schedulers' liveness locks are looked at. */
-const WATCH_MS = 250;
+const WATCH_MS = 200;
 
 /** A lease holder (`host:pid:nonce`) on this machine whose process is gone. */
 function holderDead(holder: string): boolean {

@@ -41,7 +41,7 @@ forEachDatabase("scheduler takeover after kill -9", (get) => {
   const children: ChildProcess[] = [];
   let home: string;
   after(() => {
-    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    for (const c of children) killGroup(c);
     if (process.env.UPDRAFT_TEST_KEEP) console.log(readFileSync(join(home, "scheduler-2.log"), "utf8"));
     rmSync(home, { recursive: true, force: true });
   });
@@ -70,12 +70,20 @@ export default dag({ dagId: "slow" }, () => {
     let n = 0;
     const startScheduler = () => {
       const out = openSync(join(home, `scheduler-${++n}.log`), "a");
-      const child = spawn(process.execPath, [MAIN, "scheduler"], { env, detached: true, stdio: ["ignore", out, out] });
+      const child = spawn(process.execPath, [MAIN, "scheduler"], {
+        env,
+        detached: true,
+        stdio: ["ignore", out, out],
+      });
       children.push(child);
       return child;
     };
     const first = startScheduler();
-    await until("the DAG to be parsed", 30_000, async () => (await dagStore(database).get("slow")) ?? undefined);
+    await until(
+      "the DAG to be parsed",
+      30_000,
+      async () => (await dagStore(database).get("slow")) ?? undefined,
+    );
     await triggerDagRun(database, { dagId: "slow", runId: "r1" });
     const tis = taskInstanceStore(database);
     const key = { dagId: "slow", runId: "r1", taskId: "work" };
@@ -105,8 +113,17 @@ export default dag({ dagId: "slow" }, () => {
     });
     assert.equal(done.try_number, 2);
     assert.deepEqual(pgrep(token), [], "the killed scheduler's task processes are gone");
+    for (const c of children.splice(0)) killGroup(c);
   });
 });
+
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
 
 function pgrep(pattern: string): number[] {
   try {

@@ -56,8 +56,7 @@ forEachDatabase("fenced writes of a try", (get) => {
     assert.ok(await jobs.declareDead(a));
     assert.equal(await rescueOwner(database, a, { now: nowIso(), log }), 1);
     const handed = await tis.get(key);
-    assert.deepEqual([handed?.state, handed?.max_tries], ["up_for_retry", 1]);
-    assert.ok(await tis.transition(key, "up_for_retry", "scheduled"));
+    assert.deepEqual([handed?.state, handed?.max_tries, handed?.claimed_by_job_id], ["scheduled", 1, null]);
     assert.ok(await tis.transition(key, "scheduled", "queued", { claimed_by_job_id: b }));
     const tryB = await tis.startTry(key, b, { start_date: nowIso() });
     assert.equal(tryB?.try_number, 2);
@@ -95,7 +94,7 @@ forEachDatabase("fenced writes of a try", (get) => {
     assert.deepEqual(
       history.map((h) => [h.try_number, h.state]),
       [
-        [1, "up_for_retry"],
+        [1, "failed"],
         [2, "success"],
       ],
     );

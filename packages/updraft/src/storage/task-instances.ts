@@ -37,6 +37,8 @@ export interface TryOutcome {
   xcom?: string;
   /** Tasks of the same run that a branch or short-circuit decided to skip (still without a state). */
   skip?: readonly string[];
+  /** The state the archived try is kept with, when not the row's new state (a handed-back try). */
+  archiveAs?: string;
 }
 
 type Updating = UpdateQueryBuilder<Tables, "task_instance", "task_instance", UpdateResult>;
@@ -215,7 +217,10 @@ export function taskInstanceStore(database: Database) {
             .where("state", "is", null)
             .execute();
         }
-        await archive(trx, { ...ti, state: from === "restarting" ? "restarting" : ti.state });
+        await archive(trx, {
+          ...ti,
+          state: outcome.archiveAs ?? (from === "restarting" ? "restarting" : ti.state),
+        });
         return true;
       });
     },
