@@ -59,8 +59,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A small seeded generator: a run can be replayed with --seed. */
 function random(seed: number): () => number {
-  let x = seed || 1;
-  return () => (x = (x * 48271) % 2147483647) / 2147483647;
+  let x = seed >>> 0;
+  return () => {
+    // mulberry32
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(x ^ (x >>> 15), 1 | x);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
@@ -121,7 +127,7 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
     );
   };
   // Main runs spread over the chaos phase, the last at its end, so the database restart hits a run.
-  const mainRuns = Math.max(2, Math.round(OPTIONS.chaosSeconds / 40) + 1);
+  const mainRuns = Math.max(2, Math.round(OPTIONS.chaosSeconds / 60) + 1);
   const mainAt = Array.from({ length: mainRuns }, (_, i) => (i * OPTIONS.chaosSeconds) / (mainRuns - 1));
   for (let i = 0; i < 3; i++) trigger(SERIAL_DAG);
 

@@ -135,8 +135,10 @@ export const main = dag(
   },
 );
 
+// First in line for a slot: behind chaos_main's higher downstream weights it would wait until chaos_main
+// ran out of work (the claim reads only 4 x its budget of candidates, by priority).
 export const serial = dag(
-  { dagId: "${SERIAL_DAG}", schedule: null, maxActiveRuns: 1, defaultArgs },
+  { dagId: "${SERIAL_DAG}", schedule: null, maxActiveRuns: 1, defaultArgs: { ...defaultArgs, priorityWeight: 1000, weightRule: "absolute" } },
   () => {
     const start = empty("start");
     const a = worker("a", 0);
