@@ -211,6 +211,7 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
     kills: {
       pid: kills.filter((k) => k.mode === "pid").length,
       group: kills.filter((k) => k.mode === "group").length,
+      list: kills,
     },
     databaseRestart: { at: restartAt, downSeconds: OPTIONS.dbDownSeconds },
     taskInstances: final.tis.length,

@@ -9,7 +9,11 @@ export interface DatabaseResult {
   database: string;
   chaosSeconds: number;
   wallSeconds: number;
-  kills: { pid: number; group: number };
+  kills: {
+    pid: number;
+    group: number;
+    list: { at: number; slot: number; owner: string; pid: number; mode: string }[];
+  };
   databaseRestart: { at: number; downSeconds: number } | null;
   taskInstances: number;
   lost: number;
