@@ -75,6 +75,10 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
     kind === "postgres" ? await startPrivatePostgres() : await startPrivateMariaDb();
   say(`${kind} at ${db.url} (server log ${db.logFile})`);
   const home = mkdtempSync(join(tmpdir(), `updraft-chaos-${kind}-`));
+  cleanup = async () => {
+    killLeftovers(home);
+    await db.stop();
+  };
   const dags = join(home, "dags");
   const serviceLogs = join(home, "service-logs");
   mkdirSync(dags);
@@ -199,6 +203,7 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
 
   const final = await finalStates(db.url);
   await db.stop();
+  cleanup = null;
   const tries = parseMarkers(readFileSync(markers, "utf8"));
   const figures = measure(tries, kills, final.tis, CAPS, endedAt);
   const notSuccess = final.tis.filter((t) => t.state !== "success");
@@ -253,7 +258,20 @@ if (!existsSync(new URL("../dist/cli/main.js", import.meta.url))) {
 }
 say(`options: ${JSON.stringify(OPTIONS)}`);
 const results: DatabaseResult[] = [];
-for (const kind of OPTIONS.databases) results.push(await chaosRun(kind));
+// Ctrl-C or a failure: no scheduler, task or private database server is left behind.
+let cleanup: (() => Promise<void>) | null = null;
+const stopNow = async (why: string, code: number) => {
+  console.error(`chaos test stopped: ${why}; cleaning up`);
+  await cleanup?.().catch(() => undefined);
+  process.exit(code);
+};
+process.once("SIGINT", () => void stopNow("SIGINT", 130));
+process.once("SIGTERM", () => void stopNow("SIGTERM", 143));
+try {
+  for (const kind of OPTIONS.databases) results.push(await chaosRun(kind));
+} catch (error) {
+  await stopNow((error as Error).stack ?? String(error), 2);
+}
 const file =
   values.results ??
   join(tmpdir(), `updraft-chaos-results-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
