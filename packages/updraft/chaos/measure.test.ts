@@ -47,6 +47,7 @@ test("an orphan that runs on beside its retry: ended twice, overlap, recovery fr
   assert.equal(f.overlapSeconds, 0.5);
   assert.deepEqual(f.recovery.samples, [1]);
   assert.equal(f.recovery.neverRecovered, 0);
+  assert.deepEqual(f.recovery.takeover.samples, [1]);
 });
 
 test("a try killed with its scheduler and never run again is censored at the end", () => {

@@ -49,6 +49,11 @@ export interface Figures {
     neverRecovered: number;
     /** Orphaned tries that ran on and whose own result was kept (no new try was needed). */
     keptByOrphan: number;
+    /**
+     * Per kill that orphaned work, seconds until the first of its orphans ran again: how fast the
+     * death was noticed, less the wait of later orphans behind the caps.
+     */
+    takeover: { samples: number[]; p50: number | null; max: number | null };
   };
   caps: CapFigures;
 }
@@ -162,7 +167,9 @@ function recovery(byTi: Map<string, Try[]>, kills: KillEvent[], final: FinalStat
   const samples: number[] = [];
   let neverRecovered = 0;
   let keptByOrphan = 0;
+  const firstPerKill: number[] = [];
   for (const kill of kills) {
+    const before = samples.length;
     for (const list of byTi.values()) {
       const orphan = list.find(
         (t) =>
@@ -183,8 +190,10 @@ function recovery(byTi: Map<string, Try[]>, kills: KillEvent[], final: FinalStat
         samples.push((endedAt - kill.at) / 1000);
       }
     }
+    if (samples.length > before) firstPerKill.push(Math.min(...samples.slice(before)));
   }
   const sorted = [...samples].sort((a, b) => a - b);
+  const takeover = [...firstPerKill].sort((a, b) => a - b);
   return {
     samples: sorted,
     p50: quantile(sorted, 0.5),
@@ -192,6 +201,7 @@ function recovery(byTi: Map<string, Try[]>, kills: KillEvent[], final: FinalStat
     max: sorted.length ? sorted[sorted.length - 1]! : null,
     neverRecovered,
     keptByOrphan,
+    takeover: { samples: takeover, p50: quantile(takeover, 0.5), max: takeover.at(-1) ?? null },
   };
 }
 

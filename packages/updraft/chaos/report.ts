@@ -84,6 +84,14 @@ const ROWS: Row[] = [
     pass: (r) => (r.figures.recovery.p99 ?? 0) < 2 && r.figures.recovery.neverRecovered === 0,
   },
   {
+    measure: "takeover p50 / max (first orphan of a kill)",
+    target: "",
+    cell: (r) => {
+      const t = r.figures.recovery.takeover;
+      return `${s(t.p50)} / ${s(t.max)} (${t.samples.length} kills)`;
+    },
+  },
+  {
     measure: "cap violations",
     target: "0",
     cell: (r) => {
