@@ -2,7 +2,8 @@
  * The schedulers under test: real `updraft scheduler` processes (bin/updraft.js), each started
  * detached so it leads its own process group, its output appended to a log file per slot. A kill is
  * kill -9 of the pid or of the whole group; the slot is restarted at once as a new incarnation, whose
- * name (CHAOS_OWNER, e.g. "s2.3") its tasks write into their markers.
+ * name (CHAOS_OWNER, e.g. "s2.3") its tasks write into their markers. A scheduler that exits by
+ * itself is recorded and restarted too.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, closeSync, openSync, readdirSync, readFileSync } from "node:fs";
@@ -100,7 +101,12 @@ export class Fleet {
       stdio: ["ignore", fd, fd],
     });
     closeSync(fd);
-    child.once("exit", (code, signal) => this.unexpectedExits.push({ owner, code, signal, at: Date.now() }));
+    // A scheduler that dies by itself is a crash: recorded, and restarted like systemd's Restart=always.
+    child.once("exit", (code, signal) => {
+      this.unexpectedExits.push({ owner, code, signal, at: Date.now() });
+      appendFileSync(log, `\n===== chaos harness: ${owner} exited by itself (${signal ?? `code ${code}`})\n`);
+      this.#slots[index - 1] = this.#launch(index, incarnation + 1);
+    });
     return { index, incarnation, owner, child, log };
   }
 }

@@ -134,6 +134,10 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
   const mainRuns = Math.max(2, Math.round(OPTIONS.chaosSeconds / 60) + 1);
   const mainAt = Array.from({ length: mainRuns }, (_, i) => (i * OPTIONS.chaosSeconds) / (mainRuns - 1));
   for (let i = 0; i < 3; i++) trigger(SERIAL_DAG);
+  trigger(MAIN_DAG);
+  mainAt.shift();
+  // The first runs exist before the first kill (the CLI takes seconds to start on a busy machine).
+  await Promise.all(triggers);
 
   const rand = random(OPTIONS.seed);
   const kills: Kill[] = [];

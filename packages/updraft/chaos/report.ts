@@ -101,7 +101,7 @@ const ROWS: Row[] = [
     },
     pass: (r) => r.figures.caps.violations === 0,
   },
-  { measure: "scheduler exits not by a kill", target: "", cell: (r) => String(r.schedulerExits.length) },
+  { measure: "scheduler crashes (restarted)", target: "", cell: (r) => String(r.schedulerExits.length) },
   { measure: "task processes left at the end", target: "", cell: (r) => String(r.leftoverProcesses.length) },
 ];
 
