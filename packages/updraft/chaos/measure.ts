@@ -37,6 +37,8 @@ export interface Figures {
   triesStartedTwice: number;
   /** Task instances whose work ran to its end in two or more tries. */
   commandsEndedTwice: number;
+  /** Up to 50 of them ("dag run task"), to look up in the markers and logs. */
+  endedTwiceExamples: string[];
   /** Sum over task instances of the time two of its tries ran at once, in seconds. */
   overlapSeconds: number;
   recovery: {
@@ -119,17 +121,22 @@ export function measure(
   const byTi = groupBy(tries, key);
   let startedTwice = 0;
   let endedTwice = 0;
+  const endedTwiceExamples: string[] = [];
   let overlapMs = 0;
   for (const list of byTi.values()) {
     const perTry = groupBy(list, (t) => String(t.try));
     if ([...perTry.values()].some((l) => l.length > 1)) startedTwice++;
-    if (list.filter((t) => t.ended === "end").length > 1) endedTwice++;
+    if (list.filter((t) => t.ended === "end").length > 1) {
+      endedTwice++;
+      if (endedTwiceExamples.length < 50) endedTwiceExamples.push(key(list[0]!));
+    }
     overlapMs += pairwiseOverlap(list);
   }
   return {
     tries: tries.length,
     triesStartedTwice: startedTwice,
     commandsEndedTwice: endedTwice,
+    endedTwiceExamples,
     overlapSeconds: overlapMs / 1000,
     recovery: recovery(byTi, kills, final, endedAt),
     caps: capViolations(tries, caps),
