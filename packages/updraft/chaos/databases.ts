@@ -9,13 +9,18 @@ import { createConnection as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+export type StopMode = "fast" | "immediate";
+
 export interface PrivateDatabase {
   kind: "postgres" | "mysql";
   url: string;
   /** Where the server's own log goes. */
   logFile: string;
-  /** Stops the server (fast), waits `downSeconds`, starts it again. */
-  restart(downSeconds: number, say: (line: string) => void): Promise<void>;
+  /**
+   * Stops the server, waits `downSeconds`, starts it again. "fast": a clean shutdown (sessions are
+   * told); "immediate": as a crash (PostgreSQL -m immediate, SIGKILL to mariadbd), recovery on start.
+   */
+  restart(downSeconds: number, mode: StopMode, say: (line: string) => void): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -90,9 +95,9 @@ export async function startPrivatePostgres(preferredPort = 5544): Promise<Privat
     kind: "postgres",
     url: `postgresql://postgres@127.0.0.1:${port}/chaos`,
     logFile,
-    async restart(downSeconds, say) {
-      say(`PostgreSQL: pg_ctl stop -m fast (port ${port})`);
-      ctl("-m", "fast", "-w", "stop");
+    async restart(downSeconds, mode, say) {
+      say(`PostgreSQL: pg_ctl stop -m ${mode} (port ${port})`);
+      ctl("-m", mode, "-w", "stop");
       await new Promise((r) => setTimeout(r, downSeconds * 1000));
       say(`PostgreSQL: pg_ctl start after ${downSeconds} s down`);
       start();
@@ -141,10 +146,10 @@ export async function startPrivateMariaDb(preferredPort = 3344): Promise<Private
     );
     await waitFor(port, true, 60, "MariaDB");
   };
-  const halt = async () => {
+  const halt = async (signal: NodeJS.Signals = "SIGTERM") => {
     if (!server || server.exitCode !== null) return;
     const exited = new Promise((r) => server!.once("exit", r));
-    server.kill("SIGTERM");
+    server.kill(signal);
     await exited;
   };
   await start();
@@ -153,9 +158,10 @@ export async function startPrivateMariaDb(preferredPort = 3344): Promise<Private
     kind: "mysql",
     url: `mysql://root@127.0.0.1:${port}/chaos`,
     logFile,
-    async restart(downSeconds, say) {
-      say(`MariaDB: SIGTERM to mariadbd (port ${port})`);
-      await halt();
+    async restart(downSeconds, mode, say) {
+      const signal = mode === "fast" ? "SIGTERM" : "SIGKILL";
+      say(`MariaDB: ${signal} to mariadbd (port ${port})`);
+      await halt(signal);
       await new Promise((r) => setTimeout(r, downSeconds * 1000));
       say(`MariaDB: mariadbd started again after ${downSeconds} s down`);
       await start();

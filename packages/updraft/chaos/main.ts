@@ -6,6 +6,7 @@
  * run twice or overlapped, how fast orphaned work ran again, and whether any cap was exceeded.
  *
  *   npm run chaos [-- --db postgres|mysql|both] [--duration 120] [--short] [--strict]
+ *                    [--db-stop fast|immediate] [--db-down 5] [--kill-every 5] [--seed n]
  *
  * See docs/ha.md ("The chaos test") for how to read the table.
  */
@@ -13,7 +14,12 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startPrivateMariaDb, startPrivatePostgres, type PrivateDatabase } from "./databases.ts";
+import {
+  startPrivateMariaDb,
+  startPrivatePostgres,
+  type PrivateDatabase,
+  type StopMode,
+} from "./databases.ts";
 import { BIN, cli, Fleet, killLeftovers, processesOf, type Kill } from "./fleet.ts";
 import { measure, parseMarkers } from "./measure.ts";
 import { describeSnapshot, finalStates, snapshot } from "./observe.ts";
@@ -29,6 +35,7 @@ const { values } = parseArgs({
     schedulers: { type: "string", default: "3" },
     "kill-every": { type: "string", default: "5" },
     "db-down": { type: "string", default: "5" },
+    "db-stop": { type: "string", default: "fast" },
     settle: { type: "string" },
     results: { type: "string" },
     seed: { type: "string" },
@@ -42,10 +49,16 @@ const OPTIONS = {
   schedulers: Number(values.schedulers),
   killEverySeconds: Number(values["kill-every"]),
   dbDownSeconds: Number(values["db-down"]),
+  dbStop: stopMode(values["db-stop"]),
   /** After the chaos phase and the database restart: how long the runs may take to finish. */
   settleSeconds: Number(values.settle ?? (short ? 180 : 300)),
   seed: Number(values.seed ?? Date.now() % 100000),
 };
+
+function stopMode(mode: string): StopMode {
+  if (mode === "fast" || mode === "immediate") return mode;
+  throw new Error(`--db-stop takes fast or immediate, not ${mode}`);
+}
 
 function databases(db: string): ("postgres" | "mysql")[] {
   if (db === "both") return ["postgres", "mysql"];
@@ -176,7 +189,7 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
   // One database restart while the last main run is going.
   await sleep(3000);
   const restartAt = Date.now();
-  await db.restart(OPTIONS.dbDownSeconds, say);
+  await db.restart(OPTIONS.dbDownSeconds, OPTIONS.dbStop, say);
   say(`${kind} is back; waiting up to ${OPTIONS.settleSeconds} s for every run to finish`);
 
   const settleUntil = Date.now() + OPTIONS.settleSeconds * 1000;
@@ -222,7 +235,7 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
       group: kills.filter((k) => k.mode === "group").length,
       list: kills,
     },
-    databaseRestart: { at: restartAt, downSeconds: OPTIONS.dbDownSeconds },
+    databaseRestart: { at: restartAt, downSeconds: OPTIONS.dbDownSeconds, mode: OPTIONS.dbStop },
     taskInstances: final.tis.length,
     lost: notSuccess.length,
     lostByState,

@@ -14,7 +14,7 @@ export interface DatabaseResult {
     group: number;
     list: { at: number; slot: number; owner: string; pid: number; mode: string }[];
   };
-  databaseRestart: { at: number; downSeconds: number } | null;
+  databaseRestart: { at: number; downSeconds: number; mode: string } | null;
   taskInstances: number;
   lost: number;
   lostByState: Record<string, number>;
@@ -46,7 +46,8 @@ const ROWS: Row[] = [
   {
     measure: "database restart",
     target: "",
-    cell: (r) => (r.databaseRestart ? `${r.databaseRestart.downSeconds} s down` : "none"),
+    cell: (r) =>
+      r.databaseRestart ? `${r.databaseRestart.mode}, ${r.databaseRestart.downSeconds} s down` : "none",
   },
   { measure: "task instances", target: "", cell: (r) => `${r.taskInstances} (${r.figures.tries} tries)` },
   {
