@@ -78,6 +78,7 @@ test("caps: pool slots, maxActiveTasks, one active run of the serial DAG, parall
     lines("s r1 a", 1, 4, "x", 650, 900), // serial: r1 alone; parallelism 4 > 3 for 50 ms
     lines("s r2 a", 1, 5, "x", 2000, 3000),
     lines("s r3 a", 1, 6, "x", 3000, 3100), // starts as r2 ends: no overlap
+    "start d r k 1 7 650 x", // killed before its first tick: no measurable time, never "running"
   ].join("\n");
   const c = capViolations(parseMarkers(text), CAPS);
   const by = Object.fromEntries(c.detail.map((d) => [d.cap, d]));

@@ -242,10 +242,14 @@ export function capViolations(tries: Try[], caps: Caps): CapFigures {
     { cap: "parallelism", limit: caps.parallelism, counts: (r) => r.length },
   ];
   const detail = checks.map((c) => ({ cap: c.cap, limit: c.limit, peak: 0, episodes: 0, seconds: 0 }));
-  const events = tries.flatMap((t) => [
-    { at: t.start, t, on: true },
-    { at: t.last, t, on: false },
-  ]);
+  // A try seen at one instant only (killed before its first tick) ran no measurable time; its end
+  // would sort before its start and leave it "running" for ever.
+  const events = tries
+    .filter((t) => t.last > t.start)
+    .flatMap((t) => [
+      { at: t.start, t, on: true },
+      { at: t.last, t, on: false },
+    ]);
   // Ends before starts at the same millisecond: a try that ended as another began did not overlap it.
   events.sort((a, b) => a.at - b.at || Number(a.on) - Number(b.on));
   const running = new Set<Try>();
