@@ -212,6 +212,42 @@ export function dagStore(database: Database) {
       .execute();
   }
 
+  async function deleteDagOnce(dagId: string): Promise<"deleted" | "not_found" | "running"> {
+    return db.transaction().execute(async (trx) => {
+      const dag = await trx
+        .selectFrom("dag")
+        .select("fileloc")
+        .where("dag_id", "=", dagId)
+        .executeTakeFirst();
+      if (!dag) return "not_found";
+      const running = await trx
+        .selectFrom("task_instance")
+        .select("task_id")
+        .where("dag_id", "=", dagId)
+        .where("state", "=", "running")
+        .limit(1)
+        .executeTakeFirst();
+      if (running) return "running";
+      for (const table of [
+        "xcom",
+        "task_instance_history",
+        "task_instance",
+        "dag_run",
+        "dag_tag",
+        "serialized_dag",
+        "dag",
+      ] as const)
+        await trx.deleteFrom(table).where("dag_id", "=", dagId).execute();
+      await trx.deleteFrom("import_error").where("fileloc", "=", dag.fileloc).execute();
+      await trx
+        .updateTable("dag_file")
+        .set({ content_hash: "" })
+        .where("fileloc", "=", dag.fileloc)
+        .execute();
+      return "deleted";
+    });
+  }
+
   return {
     syncFile,
 
@@ -308,39 +344,9 @@ export function dagStore(database: Database) {
      * a task instance of the DAG is running.
      */
     async deleteDag(dagId: string): Promise<"deleted" | "not_found" | "running"> {
-      return db.transaction().execute(async (trx) => {
-        const dag = await trx
-          .selectFrom("dag")
-          .select("fileloc")
-          .where("dag_id", "=", dagId)
-          .executeTakeFirst();
-        if (!dag) return "not_found";
-        const running = await trx
-          .selectFrom("task_instance")
-          .select("task_id")
-          .where("dag_id", "=", dagId)
-          .where("state", "=", "running")
-          .limit(1)
-          .executeTakeFirst();
-        if (running) return "running";
-        for (const table of [
-          "xcom",
-          "task_instance_history",
-          "task_instance",
-          "dag_run",
-          "dag_tag",
-          "serialized_dag",
-          "dag",
-        ] as const)
-          await trx.deleteFrom(table).where("dag_id", "=", dagId).execute();
-        await trx.deleteFrom("import_error").where("fileloc", "=", dag.fileloc).execute();
-        await trx
-          .updateTable("dag_file")
-          .set({ content_hash: "" })
-          .where("fileloc", "=", dag.fileloc)
-          .execute();
-        return "deleted";
-      });
+      // Deletes task instances before their runs, the reverse of a run's examination: a deadlock
+      // between the two rolls this back, and it runs again.
+      return retrying(() => deleteDagOnce(dagId), { what: `deleting dag ${dagId}`, maxMs: 60_000 });
     },
 
     /** Marks a known file for parsing on the DAG processor's next pass; false when the file is unknown. */
