@@ -123,7 +123,10 @@ const fanOut = (dagId: string, extra: Partial<SerializedDag>, pool = "default_po
     [
       serializedTask("start"),
       ...Array.from({ length: 6 }, (_, i) => serializedTask(`fan_${i}`, ["start"], { pool })),
-      serializedTask("end", Array.from({ length: 6 }, (_, i) => `fan_${i}`)),
+      serializedTask(
+        "end",
+        Array.from({ length: 6 }, (_, i) => `fan_${i}`),
+      ),
     ],
     extra,
   );
