@@ -1,12 +1,14 @@
 /** Scheduled runs with a fake clock on every database: data intervals, catchup, maxActiveRuns, pauses. */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import { pino } from "pino";
 import { dag as defineDag, empty } from "../sdk/index.ts";
 import type { Executor } from "../executor/executor.ts";
 import { forEachDatabase } from "../test-support/databases.ts";
 import type { Database } from "../storage/database.ts";
 import { dagStore } from "../storage/dags.ts";
+import { closeAll, openSiblings } from "../test-support/sibling-databases.ts";
+import { createDueRuns } from "./create-runs.ts";
 import { Scheduler } from "./scheduler.ts";
 
 const idle: Executor = {
@@ -111,4 +113,34 @@ forEachDatabase("scheduled runs", (get) => {
     assert.equal((await runsOf(get(), "one_at_a_time")).length, 1);
     assert.equal((await runsOf(get(), "paused")).length, 0);
   });
+
+  describeRace(get);
 });
+
+/** Three schedulers creating the due runs of a catchup DAG at the same moment, 30 times. */
+function describeRace(get: () => Database) {
+  let schedulers: Database[] = [];
+  before(async () => {
+    schedulers = await openSiblings(get(), 3);
+  });
+  after(() => closeAll(schedulers));
+
+  test("3 schedulers creating runs at once never pass maxActiveRuns", async () => {
+    await addDag(get(), "raced", { catchup: true, maxActiveRuns: 1 });
+    const log = pino({ level: "silent" });
+    const over: string[] = [];
+    for (let trial = 0; trial < 30; trial++) {
+      await get().db.deleteFrom("dag_run").where("dag_id", "=", "raced").execute();
+      await get()
+        .db.updateTable("dag")
+        .set({ next_dagrun_create_after: null })
+        .where("dag_id", "=", "raced")
+        .execute();
+      const now = "2025-01-10T00:00:01.000Z";
+      await Promise.all(schedulers.map((database) => createDueRuns(database, { now, log })));
+      const runs = await runsOf(get(), "raced");
+      if (runs.length !== 1) over.push(`trial ${trial}: ${runs.length} runs`);
+    }
+    assert.deepEqual(over, [], "one run at a time");
+  });
+}

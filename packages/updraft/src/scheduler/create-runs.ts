@@ -2,7 +2,9 @@
  * Creating scheduled DAG runs. Each DAG row stores its next run (computed once, when the DAG is new
  * or changed, and after each run is created), so a loop only reads DAGs whose next run is due. A DAG
  * row is locked while its run is created (SKIP LOCKED: another scheduler moves on to other DAGs), and
- * the run's unique id stops a duplicate even without the lock.
+ * the run's unique id stops a duplicate even without the lock. maxActiveRuns is read under that lock,
+ * in the same transaction, with the definition starting runs uses (storage/sql/start-queued-runs.ts);
+ * a deadlock or a lost connection runs the DAG's transaction again.
  */
 import type { Transaction } from "kysely";
 import type { SerializedDag } from "../core/serialized.ts";
@@ -11,7 +13,9 @@ import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
 import { insertRunWithTasks } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
+import { retrying } from "../storage/retry.ts";
 import type { Tables } from "../storage/schema.ts";
+import { ACTIVE_RUN_STATES, countRuns } from "../storage/sql/start-queued-runs.ts";
 
 /** Stored as next_dagrun_create_after when a DAG will never run on schedule again. */
 export const NEVER = "9999-12-31T23:59:59.999Z";
@@ -50,19 +54,29 @@ async function computeMissingNextRuns(database: Database, now: string): Promise<
   for (const { dag_id } of rows) {
     const dag = await dagStore(database).getSerialized(dag_id);
     if (!dag) continue;
-    await database.db.transaction().execute(async (trx) => {
-      const info = nextDagRunInfo(timetableDagOf(dag), {
-        lastAutomatedDataInterval: await lastInterval(trx, dag_id),
-        now: new Date(now),
+    const compute = () =>
+      database.db.transaction().execute(async (trx) => {
+        const info = nextDagRunInfo(timetableDagOf(dag), {
+          lastAutomatedDataInterval: await lastInterval(trx, dag_id),
+          now: new Date(now),
+        });
+        await storeNext(trx, dag_id, info);
       });
-      await storeNext(trx, dag_id, info);
-    });
+    await retrying(compute, { what: `computing the next run of ${dag_id}`, maxMs: 30_000 });
   }
 }
 
 async function createNextRun(database: Database, dagId: string, now: string): Promise<string | null> {
   const dag = await dagStore(database).getSerialized(dagId);
   if (!dag) return null;
+  return retrying(() => createUnderLock(database, dag, now), {
+    what: `creating the next run of ${dagId}`,
+    maxMs: 30_000,
+  });
+}
+
+async function createUnderLock(database: Database, dag: SerializedDag, now: string): Promise<string | null> {
+  const dagId = dag.dagId;
   return database.db.transaction().execute(async (trx) => {
     let q = trx
       .selectFrom("dag")
@@ -79,7 +93,9 @@ async function createNextRun(database: Database, dagId: string, now: string): Pr
       row.next_dagrun_data_interval_end === null
     )
       return null;
-    if ((await activeRuns(trx, dagId)) >= dag.maxActiveRuns) return null; // maxActiveRuns: wait, the run stays due
+    // maxActiveRuns: wait, the run stays due.
+    const active = await countRuns(trx, [dagId], ACTIVE_RUN_STATES);
+    if ((active.get(dagId) ?? 0) >= row.max_active_runs) return null;
     const runId = runIdFor("scheduled", new Date(row.next_dagrun));
     await insertRunWithTasks(database, trx, scheduledRun(dag, runId, row), now);
     const interval = {
@@ -115,16 +131,6 @@ function scheduledRun(
     runAfter: row.next_dagrun_create_after!,
     triggeredBy: "scheduler",
   };
-}
-
-async function activeRuns(trx: Transaction<Tables>, dagId: string): Promise<number> {
-  const rows = await trx
-    .selectFrom("dag_run")
-    .select("id")
-    .where("dag_id", "=", dagId)
-    .where("state", "in", ["queued", "running"])
-    .execute();
-  return rows.length;
 }
 
 async function lastInterval(trx: Transaction<Tables>, dagId: string) {

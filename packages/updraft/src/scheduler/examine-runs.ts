@@ -2,14 +2,17 @@
  * Moving runs along: queued runs start (within maxActiveRuns), retries whose delay passed are
  * scheduled again, trigger rules decide which task instances run or settle without running,
  * dagrunTimeout ends overdue runs, and a run whose task instances are all finished gets its state.
- * Each run is examined in its own transaction, its row locked (SKIP LOCKED) so schedulers share runs.
+ * Each run is examined in its own transaction, its row locked (SKIP LOCKED) so schedulers share runs;
+ * a deadlock or a lost connection rolls it back and it is examined again (the transaction is the unit).
  */
 import { sql, type Transaction } from "kysely";
 import { downstreamOf, type SerializedDag } from "../core/serialized.ts";
 import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
 import { dagStore } from "../storage/dags.ts";
+import { retrying } from "../storage/retry.ts";
 import type { DagRunRow, Tables, TaskInstanceRow } from "../storage/schema.ts";
+import { startQueuedRuns } from "../storage/sql/start-queued-runs.ts";
 import { fromDb, taskInstanceStore, type TaskInstanceKey } from "../storage/task-instances.ts";
 import { decideRun } from "./decide.ts";
 import { decideDownstream } from "./decide-downstream.ts";
@@ -39,7 +42,7 @@ export interface ExamineOptions {
 
 export async function examineRuns(database: Database, o: ExamineOptions): Promise<void> {
   const only = o.changed ? [...o.changed.keys()] : o.runIds;
-  if (!only) await startQueuedRuns(database, o.now);
+  if (!only) await startQueuedRuns(database, { now: o.now });
   let q = database.db
     .selectFrom("dag_run")
     .select(["id", "dag_id"])
@@ -54,58 +57,28 @@ export async function examineRuns(database: Database, o: ExamineOptions): Promis
     if (!dags.has(dag_id)) dags.set(dag_id, await dagStore(database).getSerialized(dag_id));
     const dag = dags.get(dag_id);
     if (!dag) continue;
-    await database.db.transaction().execute(async (trx) => {
-      let lock = trx.selectFrom("dag_run").selectAll().where("id", "=", id).where("state", "=", "running");
-      if (database.adapter.capabilities.supportsSkipLocked) lock = lock.forUpdate().skipLocked();
-      const run = await lock.executeTakeFirst();
-      if (!run) return;
-      const changed = o.changed?.get(id);
-      if (changed && !overdue(dag, run, o.now)) {
-        const mayStart = await pastDependencies(trx, dag, run);
-        const light = await decideDownstream({ ...database, db: trx }, trx, dag, run, changed, {
-          now: o.now,
-          mayStart,
-        });
-        if (light === "done") return;
-      }
-      if (!changed && (await untouched(trx, dag, run, o.now))) return;
-      await examineRun({ ...database, db: trx }, trx, dag, run, o);
-    });
+    await retrying(() => examineOne(database, dag, id, o), { what: `examining run ${id}`, maxMs: 30_000 });
   }
 }
 
-async function startQueuedRuns(database: Database, now: string): Promise<void> {
-  const queued = await database.db
-    .selectFrom("dag_run")
-    .innerJoin("dag", "dag.dag_id", "dag_run.dag_id")
-    .select(["dag_run.id", "dag_run.dag_id", "dag.max_active_runs"])
-    .where("dag_run.state", "=", "queued")
-    // A paused DAG's runs wait in the queue until it is unpaused (Airflow's behaviour).
-    .where("dag.is_paused", "=", 0)
-    .orderBy("dag_run.run_after")
-    .orderBy("dag_run.id")
-    .limit(500)
-    .execute();
-  const running = new Map<string, number>();
-  for (const run of queued) {
-    if (!running.has(run.dag_id)) {
-      const rows = await database.db
-        .selectFrom("dag_run")
-        .select("id")
-        .where("dag_id", "=", run.dag_id)
-        .where("state", "=", "running")
-        .execute();
-      running.set(run.dag_id, rows.length);
+async function examineOne(database: Database, dag: SerializedDag, id: number, o: ExamineOptions) {
+  await database.db.transaction().execute(async (trx) => {
+    let lock = trx.selectFrom("dag_run").selectAll().where("id", "=", id).where("state", "=", "running");
+    if (database.adapter.capabilities.supportsSkipLocked) lock = lock.forUpdate().skipLocked();
+    const run = await lock.executeTakeFirst();
+    if (!run) return;
+    const changed = o.changed?.get(id);
+    if (changed && !overdue(dag, run, o.now)) {
+      const mayStart = await pastDependencies(trx, dag, run);
+      const light = await decideDownstream({ ...database, db: trx }, trx, dag, run, changed, {
+        now: o.now,
+        mayStart,
+      });
+      if (light === "done") return;
     }
-    if (running.get(run.dag_id)! >= run.max_active_runs) continue;
-    const moved = await database.db
-      .updateTable("dag_run")
-      .set({ state: "running", start_date: now, updated_at: now })
-      .where("id", "=", run.id)
-      .where("state", "=", "queued")
-      .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) === 1) running.set(run.dag_id, running.get(run.dag_id)! + 1);
-  }
+    if (!changed && (await untouched(trx, dag, run, o.now))) return;
+    await examineRun({ ...database, db: trx }, trx, dag, run, o);
+  });
 }
 
 async function examineRun(

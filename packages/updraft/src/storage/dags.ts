@@ -1,7 +1,9 @@
 /**
  * DAGs as the DAG processor stores them: the serialized form, the `dag` row the scheduler and UI
  * read, tags, the files seen with their content hashes, and import errors. All writes for one file
- * happen in one transaction, so a reader never sees a file half-synced.
+ * happen in one transaction, so a reader never sees a file half-synced. Several DAG processors (and
+ * several files in flight in one) sync at once: DAG rows are written in dag_id order, and a deadlock
+ * or a DAG row another processor inserted first rolls the file's transaction back to run again.
  */
 import { createHash } from "node:crypto";
 import type { Transaction } from "kysely";
@@ -10,6 +12,7 @@ import { SerializedDagSchema, type SerializedDag } from "../core/serialized.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
 import type { DagRow, ImportErrorRow, Tables } from "./schema.ts";
+import { isTransientDbError, isUniqueViolation, retrying } from "./retry.ts";
 import { upsert } from "./upsert.ts";
 
 export interface ImportErrorInput {
@@ -38,6 +41,13 @@ export function dagHash(dag: SerializedDag): string {
 /** Serialized DAGs by content hash (immutable per hash), shared by every store in the process. */
 const parsedDags = new Map<string, SerializedDag>();
 
+/** A sync runs again after a deadlock, or after losing the race to insert the same new DAG row. */
+const syncRetry = (what: string) => ({
+  what,
+  maxMs: 60_000,
+  isTransient: (error: unknown) => isTransientDbError(error) || isUniqueViolation(error),
+});
+
 export function dagStore(database: Database) {
   const { db } = database;
 
@@ -46,10 +56,16 @@ export function dagStore(database: Database) {
     options: SyncOptions,
   ): Promise<{ stored: string[]; errors: number }> {
     const now = options.now ?? nowIso();
+    return retrying(() => syncFileOnce(result, options, now), syncRetry(`storing ${result.fileloc}`));
+  }
+
+  async function syncFileOnce(result: FileParseResult, options: SyncOptions, now: string) {
     return db.transaction().execute(async (trx) => {
       const errors = [...result.errors];
       const stored: string[] = [];
-      for (const dag of result.dags) {
+      // Rows locked in primary-key order, as every writer of dag rows does: no lock cycles.
+      const dags = [...result.dags].sort((a, b) => (a.dagId < b.dagId ? -1 : a.dagId > b.dagId ? 1 : 0));
+      for (const dag of dags) {
         const owner = await trx
           .selectFrom("dag")
           .select(["fileloc", "is_active"])
@@ -196,6 +212,42 @@ export function dagStore(database: Database) {
       .execute();
   }
 
+  async function deleteDagOnce(dagId: string): Promise<"deleted" | "not_found" | "running"> {
+    return db.transaction().execute(async (trx) => {
+      const dag = await trx
+        .selectFrom("dag")
+        .select("fileloc")
+        .where("dag_id", "=", dagId)
+        .executeTakeFirst();
+      if (!dag) return "not_found";
+      const running = await trx
+        .selectFrom("task_instance")
+        .select("task_id")
+        .where("dag_id", "=", dagId)
+        .where("state", "=", "running")
+        .limit(1)
+        .executeTakeFirst();
+      if (running) return "running";
+      for (const table of [
+        "xcom",
+        "task_instance_history",
+        "task_instance",
+        "dag_run",
+        "dag_tag",
+        "serialized_dag",
+        "dag",
+      ] as const)
+        await trx.deleteFrom(table).where("dag_id", "=", dagId).execute();
+      await trx.deleteFrom("import_error").where("fileloc", "=", dag.fileloc).execute();
+      await trx
+        .updateTable("dag_file")
+        .set({ content_hash: "" })
+        .where("fileloc", "=", dag.fileloc)
+        .execute();
+      return "deleted";
+    });
+  }
+
   return {
     syncFile,
 
@@ -208,11 +260,13 @@ export function dagStore(database: Database) {
       const known = await db.selectFrom("dag_file").select("fileloc").where("is_active", "=", 1).execute();
       const gone = known.map((r) => r.fileloc).filter((f) => !keep.has(f) && isManaged(f));
       for (const fileloc of gone) {
-        await db.transaction().execute(async (trx) => {
-          await trx.updateTable("dag").set({ is_active: 0 }).where("fileloc", "=", fileloc).execute();
-          await trx.updateTable("dag_file").set({ is_active: 0 }).where("fileloc", "=", fileloc).execute();
-          await trx.deleteFrom("import_error").where("fileloc", "=", fileloc).execute();
-        });
+        const deactivate = () =>
+          db.transaction().execute(async (trx) => {
+            await trx.updateTable("dag").set({ is_active: 0 }).where("fileloc", "=", fileloc).execute();
+            await trx.updateTable("dag_file").set({ is_active: 0 }).where("fileloc", "=", fileloc).execute();
+            await trx.deleteFrom("import_error").where("fileloc", "=", fileloc).execute();
+          });
+        await retrying(deactivate, syncRetry(`deactivating ${fileloc}`));
       }
       return gone;
     },
@@ -290,39 +344,9 @@ export function dagStore(database: Database) {
      * a task instance of the DAG is running.
      */
     async deleteDag(dagId: string): Promise<"deleted" | "not_found" | "running"> {
-      return db.transaction().execute(async (trx) => {
-        const dag = await trx
-          .selectFrom("dag")
-          .select("fileloc")
-          .where("dag_id", "=", dagId)
-          .executeTakeFirst();
-        if (!dag) return "not_found";
-        const running = await trx
-          .selectFrom("task_instance")
-          .select("task_id")
-          .where("dag_id", "=", dagId)
-          .where("state", "=", "running")
-          .limit(1)
-          .executeTakeFirst();
-        if (running) return "running";
-        for (const table of [
-          "xcom",
-          "task_instance_history",
-          "task_instance",
-          "dag_run",
-          "dag_tag",
-          "serialized_dag",
-          "dag",
-        ] as const)
-          await trx.deleteFrom(table).where("dag_id", "=", dagId).execute();
-        await trx.deleteFrom("import_error").where("fileloc", "=", dag.fileloc).execute();
-        await trx
-          .updateTable("dag_file")
-          .set({ content_hash: "" })
-          .where("fileloc", "=", dag.fileloc)
-          .execute();
-        return "deleted";
-      });
+      // Deletes task instances before their runs, the reverse of a run's examination: a deadlock
+      // between the two rolls this back, and it runs again.
+      return retrying(() => deleteDagOnce(dagId), { what: `deleting dag ${dagId}`, maxMs: 60_000 });
     },
 
     /** Marks a known file for parsing on the DAG processor's next pass; false when the file is unknown. */

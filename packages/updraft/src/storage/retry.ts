@@ -132,3 +132,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
   });
 }
+
+/**
+ * True when `error` is a unique-key violation. Not transient in general, but two writers inserting
+ * the same new row (two DAG processors parsing one new file) may retry the whole transaction: on the
+ * second attempt the row exists and the update path runs.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let e = error as Record<string, unknown> | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.code === "23505" || e.errno === 1062 || e.code === "ER_DUP_ENTRY") return true;
+    if (typeof e.message === "string" && /UNIQUE constraint failed/i.test(e.message)) return true;
+    e = e.cause as Record<string, unknown> | undefined;
+  }
+  return false;
+}

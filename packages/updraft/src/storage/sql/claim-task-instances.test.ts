@@ -1,9 +1,10 @@
 /** The claim's conformance suite: priorities, pools, parallelism, maxActiveTasks, concurrent claims. */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import type { SerializedDag, SerializedTask } from "../../core/serialized.ts";
 import { serializedDag, serializedTask } from "../../test-support/serialized.ts";
 import { forEachDatabase } from "../../test-support/databases.ts";
+import { closeAll, openSiblings } from "../../test-support/sibling-databases.ts";
 import type { Database } from "../database.ts";
 import { dagRunStore } from "../dag-runs.ts";
 import { dagStore } from "../dags.ts";
@@ -49,6 +50,12 @@ const reset = (database: Database) =>
     .then(() => database.db.deleteFrom("task_instance").execute());
 
 forEachDatabase("claim task instances", (get) => {
+  let schedulers: Database[] = [];
+  before(async () => {
+    schedulers = await openSiblings(get(), 3);
+  });
+  after(() => closeAll(schedulers));
+
   test("highest priority first, marked queued for the claiming scheduler", async () => {
     await setup(get(), dag("prio", [{ priorityWeight: 1 }, { priorityWeight: 10 }, { priorityWeight: 5 }]));
     const first = await claim(get(), 2, 32, 7);
@@ -118,4 +125,113 @@ forEachDatabase("claim task instances", (get) => {
     assert.equal(all.length, 5, "exactly the pool's 5 slots");
     await reset(get());
   });
+
+  test("a pool with include_deferred counts its deferred task instances", async () => {
+    await poolStore(get()).set({ name: "waiting", slots: 1, includeDeferred: true });
+    await poolStore(get()).set({ name: "plain", slots: 1 });
+    const run = await setup(
+      get(),
+      dag("deferring", [{ pool: "waiting" }, { pool: "waiting" }, { pool: "plain" }, { pool: "plain" }]),
+    );
+    await get()
+      .db.updateTable("task_instance")
+      .set({ state: "deferred" })
+      .where("dag_run_id", "=", run.id)
+      .where("task_id", "in", ["t0", "t2"])
+      .execute();
+    const got = (await claim(get(), 10)).map((c) => c.taskId);
+    assert.deepEqual(got, ["t3"], "waiting: its one slot is the deferred t0's; plain ignores deferred");
+    assert.deepEqual(await claim(get(), 10), []);
+    await reset(get());
+  });
+
+  test("a task instance cleared while running (restarting) still holds its slots", async () => {
+    await poolStore(get()).set({ name: "one", slots: 1 });
+    const run = await setup(get(), dag("restarting", [{ pool: "one" }, { pool: "one" }, {}, {}], 2));
+    await get()
+      .db.updateTable("task_instance")
+      .set({ state: "restarting" })
+      .where("dag_run_id", "=", run.id)
+      .where("task_id", "=", "t0")
+      .execute();
+    const got = (await claim(get(), 10)).map((c) => c.taskId);
+    assert.deepEqual(got, ["t2"], "maxActiveTasks 2 with t0 restarting; pool one is t0's");
+    await reset(get());
+  });
+
+  test("3 schedulers claiming in a loop never pass a pool, maxActiveTasks or parallelism", async () => {
+    await poolStore(get()).set({ name: "narrow", slots: 3 });
+    await setup(
+      get(),
+      dag(
+        "capped_dag",
+        Array.from({ length: 30 }, () => ({})),
+        4,
+      ),
+      "a",
+    );
+    await setup(
+      get(),
+      dag(
+        "pooled_dag",
+        Array.from({ length: 30 }, () => ({ pool: "narrow" })),
+      ),
+      "b",
+    );
+    await setup(
+      get(),
+      dag(
+        "free_dag",
+        Array.from({ length: 30 }, () => ({})),
+      ),
+      "c",
+    );
+    const over: string[] = [];
+    for (let round = 0; round < 30; round++) {
+      await Promise.all(schedulers.map((s, i) => claim(s, 4, 8, i + 1)));
+      const active = await activeNow(get());
+      const worst = {
+        capped_dag: active.byDag.get("capped_dag") ?? 0,
+        narrow: active.byPool.get("narrow") ?? 0,
+        total: active.total,
+      };
+      if (worst.capped_dag > 4 || worst.narrow > 3 || worst.total > 8)
+        over.push(`round ${round}: ${JSON.stringify(worst)}`);
+      await finishSome(get(), round);
+    }
+    assert.deepEqual(over, [], `caps exceeded in ${over.length} of 30 rounds`);
+    await reset(get());
+  });
 });
+
+async function activeNow(database: Database) {
+  const rows = await database.db
+    .selectFrom("task_instance")
+    .select(["dag_id", "pool"])
+    .where("state", "in", ["queued", "running"])
+    .execute();
+  const count = (key: (r: (typeof rows)[number]) => string) =>
+    new Map([...Map.groupBy(rows, key)].map(([k, v]) => [k, v.length]));
+  return { byDag: count((r) => r.dag_id), byPool: count((r) => r.pool), total: rows.length };
+}
+
+/** Some claimed task instances run, some finish: slots free up and the next round claims again. */
+async function finishSome(database: Database, round: number) {
+  const active = await database.db
+    .selectFrom("task_instance")
+    .select(["dag_id", "run_id", "task_id", "state"])
+    .where("state", "in", ["queued", "running"])
+    .orderBy("task_id")
+    .execute();
+  for (const [i, ti] of active.entries()) {
+    const to = ti.state === "queued" ? "running" : (i + round) % 2 === 0 ? "success" : null;
+    if (!to) continue;
+    await database.db
+      .updateTable("task_instance")
+      .set({ state: to })
+      .where("dag_id", "=", ti.dag_id)
+      .where("run_id", "=", ti.run_id)
+      .where("task_id", "=", ti.task_id)
+      .execute();
+  }
+}

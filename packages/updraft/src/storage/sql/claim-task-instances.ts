@@ -2,14 +2,17 @@
  * The scheduler's hot path: move `scheduled` task instances to `queued` for this scheduler, highest
  * priority first, within parallelism, each pool's free slots and each DAG's maxActiveTasks.
  *
- * Caps are enforced in the same transaction that claims: the pool rows are locked first (FOR UPDATE),
- * so two schedulers claiming at once take turns and never over-fill a pool; candidate rows are read
- * with SKIP LOCKED where the database has it. SQLite runs one active scheduler at a time (a lease),
- * so there the transaction alone is enough.
+ * Caps are enforced in the same transaction that claims: every pool row is locked first (FOR UPDATE,
+ * in one order; default_pool always exists), so claims take turns and each counts what is
+ * occupied after the previous one committed; candidate rows are read with SKIP LOCKED. What occupies
+ * a slot is defined once, in ./occupancy.ts. SQLite runs one active scheduler at a time (a lease), so
+ * there the transaction alone is enough. A deadlock or a lost connection runs the claim again.
  */
 import { sql, type Transaction } from "kysely";
 import type { Database } from "../database.ts";
+import { retrying } from "../retry.ts";
 import type { Tables } from "../schema.ts";
+import { MAY_OCCUPY_STATES, OCCUPYING_STATES, poolOccupyingStates } from "./occupancy.ts";
 
 export interface ClaimOptions {
   jobId: number;
@@ -30,70 +33,111 @@ export interface ClaimedTaskInstance {
   pool: string;
 }
 
-const ACTIVE = ["queued", "running"];
-
 export async function claimTaskInstances(
   database: Database,
   options: ClaimOptions,
 ): Promise<ClaimedTaskInstance[]> {
-  return database.db.transaction().execute(async (trx) => {
-    const free = await freePoolSlots(trx, database.adapter.capabilities.supportsSkipLocked);
-    const active = await activeCounts(trx);
-    let budget = Math.min(options.limit, options.parallelism - active.total);
-    if (budget <= 0) return [];
-    const candidates = await readCandidates(trx, database, budget * 4);
-    const maxActive = await maxActiveTasks(trx, [...new Set(candidates.map((c) => c.dag_id))]);
-    const chosen: ClaimedTaskInstance[] = [];
-    for (const c of candidates) {
-      if (budget === 0) break;
-      const poolFree = free.get(c.pool) ?? 0;
-      const dagActive = active.byDag.get(c.dag_id) ?? 0;
-      if (poolFree < c.pool_slots) continue;
-      if (dagActive >= (maxActive.get(c.dag_id) ?? Infinity)) continue;
-      if (!(await markQueued(trx, c, options))) continue;
-      free.set(c.pool, poolFree - c.pool_slots);
-      active.byDag.set(c.dag_id, dagActive + 1);
-      budget--;
-      chosen.push({
-        dagId: c.dag_id,
-        runId: c.run_id,
-        taskId: c.task_id,
-        mapIndex: c.map_index,
-        dagRunId: c.dag_run_id,
-        tryNumber: c.try_number,
-        pool: c.pool,
-      });
-    }
-    return chosen;
+  return retrying(() => database.db.transaction().execute((trx) => claimWithinCaps(trx, database, options)), {
+    what: "claiming task instances",
+    maxMs: 30_000,
   });
 }
 
-/** Free slots per pool (Infinity for -1, unlimited). A pool that does not exist has none: its tasks wait. */
-async function freePoolSlots(trx: Transaction<Tables>, lock: boolean): Promise<Map<string, number>> {
-  let pools = trx.selectFrom("slot_pool").select(["pool", "slots"]).orderBy("pool");
+async function claimWithinCaps(
+  trx: Transaction<Tables>,
+  database: Database,
+  options: ClaimOptions,
+): Promise<ClaimedTaskInstance[]> {
+  const pools = await lockPools(trx, database.adapter.capabilities.supportsSkipLocked);
+  const occupied = await occupiedNow(trx);
+  const free = freePoolSlots(pools, occupied);
+  const active = activeCounts(occupied);
+  let budget = Math.min(options.limit, options.parallelism - active.total);
+  if (budget <= 0) return [];
+  const candidates = await readCandidates(trx, database, budget * 4);
+  const maxActive = await maxActiveTasks(trx, [...new Set(candidates.map((c) => c.dag_id))]);
+  const chosen: ClaimedTaskInstance[] = [];
+  for (const c of candidates) {
+    if (budget === 0) break;
+    const poolFree = free.get(c.pool) ?? 0;
+    const dagActive = active.byDag.get(c.dag_id) ?? 0;
+    if (poolFree < c.pool_slots) continue;
+    if (dagActive >= (maxActive.get(c.dag_id) ?? Infinity)) continue;
+    if (!(await markQueued(trx, c, options))) continue;
+    free.set(c.pool, poolFree - c.pool_slots);
+    active.byDag.set(c.dag_id, dagActive + 1);
+    budget--;
+    chosen.push({
+      dagId: c.dag_id,
+      runId: c.run_id,
+      taskId: c.task_id,
+      mapIndex: c.map_index,
+      dagRunId: c.dag_run_id,
+      tryNumber: c.try_number,
+      pool: c.pool,
+    });
+  }
+  return chosen;
+}
+
+/** The claim's mutex and the pools' sizes: every pool row, locked in one order (by its unique name). */
+async function lockPools(trx: Transaction<Tables>, lock: boolean) {
+  let pools = trx.selectFrom("slot_pool").select(["pool", "slots", "include_deferred"]).orderBy("pool");
   if (lock) pools = pools.forUpdate();
-  const rows = await pools.execute();
-  const used = await trx
+  return pools.execute();
+}
+
+interface Occupied {
+  dag_id: string;
+  pool: string;
+  state: string;
+  n: number;
+  slots: number;
+}
+
+/** One read, after the lock, of everything that may occupy a slot, by DAG, pool and state. */
+async function occupiedNow(trx: Transaction<Tables>): Promise<Occupied[]> {
+  const rows = await trx
     .selectFrom("task_instance")
-    .select(["pool", sql<number>`sum(pool_slots)`.as("used")])
-    .where("state", "in", ACTIVE)
-    .groupBy("pool")
+    .select([
+      "dag_id",
+      "pool",
+      "state",
+      sql<number | string>`count(*)`.as("n"),
+      sql<number | string>`sum(pool_slots)`.as("slots"),
+    ])
+    .where("state", "in", [...MAY_OCCUPY_STATES])
+    .groupBy(["dag_id", "pool", "state"])
     .execute();
-  const usedBy = new Map(used.map((u) => [u.pool, Number(u.used)]));
+  return rows.map((r) => ({ ...r, state: r.state ?? "none", n: Number(r.n), slots: Number(r.slots) }));
+}
+
+/** Free slots per pool (Infinity for -1, unlimited). A pool that does not exist has none: its tasks wait. */
+function freePoolSlots(
+  pools: { pool: string; slots: number; include_deferred: number }[],
+  occupied: Occupied[],
+): Map<string, number> {
   const free = new Map<string, number>();
-  for (const p of rows) free.set(p.pool, p.slots < 0 ? Infinity : p.slots - (usedBy.get(p.pool) ?? 0));
+  for (const p of pools) {
+    const counted = poolOccupyingStates(p.include_deferred === 1);
+    const used = occupied
+      .filter((o) => o.pool === p.pool && counted.includes(o.state as never))
+      .reduce((sum, o) => sum + o.slots, 0);
+    free.set(p.pool, p.slots < 0 ? Infinity : p.slots - used);
+  }
   return free;
 }
 
-async function activeCounts(trx: Transaction<Tables>) {
-  const rows = await trx
-    .selectFrom("task_instance")
-    .select(["dag_id", sql<number>`count(*)`.as("n")])
-    .where("state", "in", ACTIVE)
-    .groupBy("dag_id")
-    .execute();
-  const byDag = new Map(rows.map((r) => [r.dag_id, Number(r.n)]));
-  return { byDag, total: [...byDag.values()].reduce((a, b) => a + b, 0) };
+/** Occupied slots of parallelism (total) and of each DAG's maxActiveTasks. */
+function activeCounts(occupied: Occupied[]) {
+  const byDag = new Map<string, number>();
+  let total = 0;
+  for (const o of occupied) {
+    if (!(OCCUPYING_STATES as readonly string[]).includes(o.state)) continue;
+    byDag.set(o.dag_id, (byDag.get(o.dag_id) ?? 0) + o.n);
+    total += o.n;
+  }
+  return { byDag, total };
 }
 
 async function readCandidates(trx: Transaction<Tables>, database: Database, limit: number) {

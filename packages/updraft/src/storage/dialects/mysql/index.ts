@@ -1,5 +1,5 @@
 /** MySQL 8 and MariaDB 10.6+ through `mysql2`. Both have SKIP LOCKED. */
-import { MysqlDialect } from "kysely";
+import { CompiledQuery, MysqlDialect } from "kysely";
 import { createPool } from "mysql2";
 import type { DialectAdapter } from "../../dialect.ts";
 import { mysqlOwnerLocks } from "./owner-locks.ts";
@@ -8,6 +8,14 @@ export interface MysqlOptions {
   url: string;
   poolSize?: number;
 }
+
+/**
+ * Every connection reads committed data, as on PostgreSQL (see ../../ADR.md S9): InnoDB's default,
+ * REPEATABLE READ, keeps a lock on every row an UPDATE or a locking read scans and on the gaps
+ * between them, so concurrent DAG parses, claims and run examinations deadlocked on rows they never
+ * changed. Set when the connection is made, before any statement runs on it.
+ */
+export const SESSION_SETUP = ["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"];
 
 export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
   const url = new URL(options.url.replace(/^mariadb:/, "mysql:"));
@@ -34,6 +42,9 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
             supportBigNumbers: true,
             charset: "utf8mb4",
           }),
+        onCreateConnection: async (connection) => {
+          for (const statement of SESSION_SETUP) await connection.executeQuery(CompiledQuery.raw(statement));
+        },
       }),
   };
 }
