@@ -1,7 +1,7 @@
 /** MySQL 8 and MariaDB 10.6+ through `mysql2`. Both have SKIP LOCKED. */
 import { MysqlDialect } from "kysely";
 import { createPool } from "mysql2";
-import type { DialectAdapter } from "../../dialect.ts";
+import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
 
 export interface MysqlOptions {
   url: string;
@@ -20,7 +20,7 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
       supportsOnConflict: false,
     },
     columnTypes: { longText: "longtext" },
-    createKyselyDialect: () =>
+    createKyselyDialect: (events: DialectEvents = {}) =>
       new MysqlDialect({
         pool: async () =>
           createPool({
@@ -31,7 +31,9 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
             dateStrings: true,
             supportBigNumbers: true,
             charset: "utf8mb4",
-          }),
+            // A failed connection emits 'error' once and leaves the pool; a second one (a write after
+            // the failure) would be unheard and end the process. Every connection is heard for life.
+          }).on("connection", (c) => c.on("error", (error: Error) => events.onConnectionError?.(error))),
       }),
   };
 }
