@@ -20,8 +20,8 @@ export interface DatabaseHealth {
   readonly lastError: unknown;
   /** A driver saw a connection fail: probe now (unless one is running) to tell a blip from an outage. */
   suspect(error: unknown): void;
-  /** Probes now, within `timeoutMs`; the answer also updates `reachable`. */
-  check(timeoutMs?: number): Promise<boolean>;
+  /** Probes now (or joins the probe under way); the answer also updates `reachable`. */
+  check(): Promise<boolean>;
   /** Told of every change (and, while down, of every `stillEveryMs`); returns an unsubscribe. */
   on(listener: (event: HealthEvent) => void): () => void;
   /** Stops probing (the database is being closed). */
@@ -31,7 +31,7 @@ export interface DatabaseHealth {
 export interface HealthOptions {
   /** One probe: resolves when the database answered. */
   probe: () => Promise<unknown>;
-  /** Each probe's time limit; a partition makes a query hang rather than fail. Default 3 s. */
+  /** Each probe's time limit; a partition makes a query hang rather than fail. Default 2 s. */
   probeTimeoutMs?: number;
   /** Probes while down back off from `minDelayMs` to `maxDelayMs`. Defaults 250 ms and 5 s. */
   minDelayMs?: number;
@@ -76,8 +76,8 @@ export function databaseHealth(o: HealthOptions): DatabaseHealth {
     clearTimeout(timer);
     emit({ type: "reachable", downMs: Date.now() - downAt, attempts });
   };
-  const check = (timeoutMs = o.probeTimeoutMs ?? 3000): Promise<boolean> => {
-    probing ??= withTimeout(o.probe(), timeoutMs)
+  const check = (): Promise<boolean> => {
+    probing ??= withTimeout(o.probe(), o.probeTimeoutMs ?? 2000)
       .then(
         () => (cameBack(), true),
         (error: unknown) => (wentDown(error), false),
@@ -127,7 +127,7 @@ export function databaseHealth(o: HealthOptions): DatabaseHealth {
 }
 
 /** `promise`, or a rejection after `ms`: a probe in a partition hangs instead of failing. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
