@@ -227,12 +227,15 @@ describe("database faults", { skip: assertBuiltOrSkip() }, () => {
           assert.equal(health.status, 200);
           assert.equal(metadatabase(health.body), "unhealthy");
           assert.ok(health.ms < 2_500, `health took ${health.ms} ms`);
-          await web.waitFor(/^database unreachable \(.+\); retrying$/, 10_000, cutAt);
+          const down = await web.waitFor(/^database unreachable \(.+\); retrying$/, 10_000, cutAt);
           assert.ok(web.alive(), `the webserver died:\n${web.other.join("\n")}`);
 
           const restoredAt = Date.now();
           s.proxy.restore();
-          await web.waitFor(/^database reachable again after [\d.]+ s$/, 15_000, restoredAt);
+          const up = await web.waitFor(/^database reachable again after [\d.]+ s$/, 15_000, restoredAt);
+          t.diagnostic(
+            `${kind}: "unreachable" logged ${down.at - cutAt} ms after the cut, "reachable again" ${up.at - restoredAt} ms after the restore`,
+          );
           assert.equal(metadatabase((await get(s.port, "/api/v2/monitor/health")).body), "healthy");
           assert.equal((await get(s.port, "/api/v2/dags", token)).status, 200);
           t.diagnostic(
