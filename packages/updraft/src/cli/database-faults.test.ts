@@ -181,21 +181,31 @@ describe("database faults", { skip: assertBuiltOrSkip() }, () => {
         }
       });
 
-      test("a scheduler started while the database is down waits for it, then starts", async (t) => {
+      test("a scheduler and a webserver started while the database is down wait for it, then start", async (t) => {
         if (skip) return t.skip(skip);
         const s = await setup(kind);
         s.proxy.cut();
         const scheduler = startService(["scheduler"], s.home.env);
+        const web = startService(["webserver"], s.home.env);
         try {
           await scheduler.waitFor(/^waiting for the database .+; retrying$/, 20_000);
+          await web.waitFor(/^waiting for the database .+; retrying$/, 20_000);
           await sleep(3_000);
-          assert.ok(scheduler.alive(), `it exited instead of waiting:\n${scheduler.other.join("\n")}`);
+          assert.ok(
+            scheduler.alive(),
+            `the scheduler exited instead of waiting:\n${scheduler.other.join("\n")}`,
+          );
+          assert.ok(web.alive(), `the webserver exited instead of waiting:\n${web.other.join("\n")}`);
           s.proxy.restore();
           await scheduler.waitFor(/^scheduler started$/, 30_000);
+          await web.waitFor(/^webserver listening$/, 30_000);
           await runCompletes(s.direct, s.directUrl, 30_000);
+          assert.equal(metadatabase((await get(s.port, "/api/v2/monitor/health")).body), "healthy");
           assert.equal(await scheduler.stop(), 0);
+          assert.equal(await web.stop(), 0);
         } finally {
           await scheduler.stop();
+          await web.stop();
           await s.close();
         }
       });
