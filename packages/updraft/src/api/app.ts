@@ -31,7 +31,7 @@ import type { Role } from "../storage/users.ts";
 import { VERSION } from "../version.ts";
 import { allows, needOf } from "./auth/roles.ts";
 import { signingKey, tokenIssuer, type TokenIssuer } from "./auth/tokens.ts";
-import { errorResponse, HttpError } from "./errors.ts";
+import { DATABASE_UNREACHABLE, errorResponse, HttpError, unavailable, type ErrorResponse } from "./errors.ts";
 import type { operations as Ops } from "./generated/airflow-v2.ts";
 import { registerAuthRoutes, SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER } from "./routes/auth.ts";
 import { ROUTE_GROUPS } from "./routes/index.ts";
@@ -162,10 +162,24 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     .filter(Boolean);
   if (origins.length > 0) await app.register(cors, { origin: origins, credentials: true });
 
+  const answer = (reply: FastifyReply, { status, body, headers }: ErrorResponse) =>
+    reply
+      .code(status)
+      .headers(headers ?? {})
+      .send(body);
   app.setErrorHandler((error, request, reply) => {
-    const { status, body } = errorResponse(error);
-    if (status >= 500) request.log.error({ err: error, url: request.url }, "API request failed");
-    void reply.code(status).send(body);
+    const response = errorResponse(error);
+    // A 503 is an outage the service log already reports once; a line per request would drown it.
+    if (response.status >= 500 && response.status !== 503)
+      request.log.error({ err: error, url: request.url }, "API request failed");
+    void answer(reply, response);
+  });
+  // While the database is known to be away, requests that need it get their 503 at once instead of
+  // each waiting for a connection that will not come (in a network partition, for minutes). Health,
+  // version and the docs still answer; the database's own probes end this state.
+  app.addHook("onRequest", async (request, reply) => {
+    if (o.database.health.reachable || !needsDatabase(request.url)) return;
+    return answer(reply, unavailable(DATABASE_UNREACHABLE));
   });
   // The UI (packages/ui, built into ui-dist/) at /; any other page path is the UI's (it routes itself).
   // UPDRAFT_UI_DIR points at another build (UI development, parallel browser tests).
@@ -299,4 +313,10 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   registerAuthRoutes(app, context);
   for (const register of ROUTE_GROUPS) register(context);
   return app;
+}
+
+/** API paths that read or write the database (health reports on it, so it is not one of them). */
+function needsDatabase(url: string): boolean {
+  if (!/^\/(api|auth)\//.test(url)) return false;
+  return !/^\/api\/v2\/(monitor\/health|version|openapi\.json|docs)(\/|\?|$)/.test(url);
 }

@@ -1,9 +1,12 @@
 /**
  * Errors in the shape Airflow's API answers with: `{"detail": "..."}` and the spec's status codes;
- * request validation failures are 422 with FastAPI's list of `{type, loc, msg, input}`.
+ * request validation failures are 422 with FastAPI's list of `{type, loc, msg, input}`. A database
+ * that cannot be reached, or a statement that lost a race (a deadlock), is a 503 with Retry-After:
+ * the request was fine and will work again, so it is neither a 500 nor a hang.
  */
 import type { FastifyError } from "fastify";
 import { UpdraftError } from "../core/errors.ts";
+import { isDbConnectionError, isTransientDbError } from "../storage/retry.ts";
 
 export class HttpError extends Error {
   readonly status: number;
@@ -28,9 +31,30 @@ const STATUS_OF: Record<string, number> = {
   DAG_DEFINITION: 400,
 };
 
+export const DATABASE_UNREACHABLE = "the metadata database is unreachable; retrying";
+export const DATABASE_BUSY = "the metadata database was busy (a deadlock or a lock timeout); try again";
+/** Seconds a client should wait before asking again after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+export interface ErrorResponse {
+  status: number;
+  body: { detail: unknown };
+  headers?: Record<string, string>;
+}
+
+/** 503 with Retry-After: the request was fine; the database was not. */
+export const unavailable = (detail: string, retryAfter = RETRY_AFTER_SECONDS): ErrorResponse => ({
+  status: 503,
+  body: { detail },
+  headers: { "retry-after": String(retryAfter) },
+});
+
 /** The status and body for any error a handler throws. */
-export function errorResponse(error: unknown): { status: number; body: { detail: unknown } } {
+export function errorResponse(error: unknown): ErrorResponse {
   if (error instanceof HttpError) return { status: error.status, body: { detail: error.detail } };
+  if (isDbConnectionError(error) || (error instanceof UpdraftError && error.code === "DATABASE_UNREACHABLE"))
+    return unavailable(DATABASE_UNREACHABLE);
+  if (isTransientDbError(error)) return unavailable(DATABASE_BUSY, 1);
   if (error instanceof UpdraftError && STATUS_OF[error.code])
     return { status: STATUS_OF[error.code]!, body: { detail: error.message } };
   const fe = error as FastifyError & { validationContext?: string };

@@ -5,13 +5,24 @@
 import { sql } from "kysely";
 import { loadConfig, type Config } from "../config/load.ts";
 import { UpdraftError } from "../core/errors.ts";
+import type { Logger } from "../logging.ts";
 import { createCipher, type SecretCipher } from "../secrets/cipher.ts";
 import { openDatabase, redactUrl, type Database } from "../storage/database.ts";
 import { MIGRATION_TABLE } from "../storage/migrate.ts";
+import { isDbConnectionError, retrying } from "../storage/retry.ts";
+
+export interface DatabaseOpening {
+  requireMigrated?: boolean;
+  /**
+   * Services: a database that cannot be reached yet (a restart, a database started after the
+   * service) is waited for, with a line in this log, instead of ending the command.
+   */
+  waitWith?: Logger;
+}
 
 export interface CliContext {
   config: Config;
-  database(options?: { requireMigrated?: boolean }): Promise<Database>;
+  database(options?: DatabaseOpening): Promise<Database>;
   cipher(): SecretCipher;
 }
 
@@ -21,10 +32,10 @@ export async function withContext<T>(run: (ctx: CliContext) => Promise<T>): Prom
   let database: Database | undefined;
   const ctx: CliContext = {
     config,
-    async database({ requireMigrated = true } = {}) {
+    async database({ requireMigrated = true, waitWith } = {}) {
       if (!database) {
         database = openDatabase(config.values.database.url, { poolSize: config.values.database.pool_size });
-        await assertReachable(database, config, requireMigrated);
+        await assertReachable(database, config, requireMigrated, waitWith);
       }
       return database;
     },
@@ -46,10 +57,15 @@ export async function withContext<T>(run: (ctx: CliContext) => Promise<T>): Prom
   }
 }
 
-async function assertReachable(database: Database, config: Config, requireMigrated: boolean): Promise<void> {
+async function assertReachable(
+  database: Database,
+  config: Config,
+  requireMigrated: boolean,
+  waitWith: Logger | undefined,
+): Promise<void> {
   const url = redactUrl(config.values.database.url);
   try {
-    await sql`select 1`.execute(database.db);
+    await (waitWith ? waitUntilReachable(database, url, waitWith) : sql`select 1`.execute(database.db));
   } catch (error) {
     throw new UpdraftError(
       "DATABASE_UNREACHABLE",
@@ -68,4 +84,29 @@ async function assertReachable(database: Database, config: Config, requireMigrat
       `the database ${url} has no Updraft tables yet: run \`updraft db migrate\` first`,
     );
   }
+}
+
+/**
+ * Retries while the database refuses or drops connections; a wrong password or a missing database is
+ * a mistake, not an outage, and still ends the command at once. SIGTERM ends the wait (nothing to
+ * clean up yet).
+ */
+async function waitUntilReachable(database: Database, url: string, log: Logger): Promise<void> {
+  const started = Date.now();
+  let lastLine = -Infinity;
+  await retrying(() => sql`select 1`.execute(database.db), {
+    what: "connecting to the database",
+    maxMs: Infinity,
+    maxDelayMs: 5_000,
+    isTransient: isDbConnectionError,
+    onRetry: ({ error }) => {
+      if (Date.now() - lastLine < 30_000) return;
+      lastLine = Date.now();
+      log.warn(
+        { database: url, waitedSeconds: Math.round((Date.now() - started) / 1000), err: error },
+        `waiting for the database ${url} (${(error as Error).message}); retrying`,
+      );
+    },
+  });
+  if (lastLine > -Infinity) log.info({ database: url }, "database reachable: starting");
 }

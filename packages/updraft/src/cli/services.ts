@@ -2,7 +2,8 @@
  * Long-running services in one process: the DAG processor (a pass every refresh_interval), the
  * scheduler and the webserver. `updraft scheduler` runs the first two (like Airflow 2's scheduler),
  * `updraft webserver` the last, `standalone` all three after migrating the database. SIGTERM or
- * SIGINT: stop serving and scheduling, drain running tasks, exit.
+ * SIGINT: stop serving and scheduling, drain running tasks, exit. A database outage ends none of them:
+ * they say so in their logs, retry, and carry on when it is back (see ../storage/ADR.md).
  */
 import { startWebserver } from "../api/server.ts";
 import { createRegistry, schedulerMetrics, serveMetrics } from "../metrics/metrics.ts";
@@ -13,6 +14,7 @@ import type { Logger } from "../logging.ts";
 import { createScheduler } from "../scheduler/runtime.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
+import { isDbConnectionError, retrying } from "../storage/retry.ts";
 
 export interface ServiceOptions {
   config: Config;
@@ -26,11 +28,21 @@ export interface ServiceOptions {
 }
 
 export async function runServices(o: ServiceOptions): Promise<void> {
+  const stop = stopSignal(o.log);
+  const unwatch = logDatabaseHealth(o.database, o.log);
+  try {
+    await runUntilStopped(o, stop);
+  } finally {
+    unwatch();
+  }
+}
+
+async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<void> {
   // Set once the scheduler exists: with both in one process, an accepted change wakes it at once.
   let poke = () => {};
   const web = o.webserver ? await startWebserver({ ...o, ...o.webserver, onChange: () => poke() }) : null;
   if (o.scheduler === false) {
-    await untilStopped(o.log);
+    await stopped(stop);
     await web?.close();
     return;
   }
@@ -51,8 +63,12 @@ export async function runServices(o: ServiceOptions): Promise<void> {
         })
       : null;
   if (metricsServer) o.log.info({ url: `http://${host}:${port}/metrics` }, "scheduler metrics served");
+  let passing = false;
   const processPass = async () => {
-    const s = await processDagFiles(o.config, o.database);
+    // A pass slowed by an outage must not overlap the next one.
+    if (passing) return;
+    passing = true;
+    const s = await processDagFiles(o.config, o.database).finally(() => (passing = false));
     if (s.parsed > 0 || s.deactivated.length > 0) {
       o.log.info(
         {
@@ -67,18 +83,31 @@ export async function runServices(o: ServiceOptions): Promise<void> {
       scheduler.poke();
     }
   };
-  if (o.dagProcessor) await processPass();
-  await scheduler.start();
+  const passFailed = (error: unknown) =>
+    o.log.error({ err: error }, "DAG processing pass failed; the next pass retries");
+  if (o.dagProcessor) await processPass().catch(passFailed);
+  // The scheduler's job row is its first write: a database that went away meanwhile is waited for.
+  const started = await retrying(() => scheduler.start(), {
+    what: "starting the scheduler",
+    maxMs: Infinity,
+    maxDelayMs: 5_000,
+    isTransient: isDbConnectionError,
+    signal: stop,
+  }).then(
+    () => true,
+    (error: unknown) => {
+      if (!stop.aborted) throw error;
+      return false;
+    },
+  );
   poke = () => scheduler.poke();
-  const timer = o.dagProcessor
-    ? setInterval(
-        () =>
-          processPass().catch((error) =>
-            o.log.error({ err: error }, "DAG processing pass failed; will retry"),
-          ),
-        o.config.values.dag_processor.refresh_interval * 1000,
-      )
-    : undefined;
+  const timer =
+    o.dagProcessor && started
+      ? setInterval(
+          () => processPass().catch(passFailed),
+          o.config.values.dag_processor.refresh_interval * 1000,
+        )
+      : undefined;
   // Logs never fill the disk: retention and the total cap are applied while the service runs.
   const logging = o.config.values.logging;
   const clean = () => {
@@ -96,22 +125,65 @@ export async function runServices(o: ServiceOptions): Promise<void> {
       o.log.error({ err: error }, "cleaning task logs failed; will retry");
     }
   }, logging.clean_interval_hours * 3_600_000);
-  await untilStopped(o.log);
+  await stopped(stop);
   await web?.close();
   clearInterval(timer);
   clearInterval(cleaner);
-  await scheduler.stop();
+  // Its end is recorded in the database; if that is away, other schedulers see the job go stale.
+  await scheduler
+    .stop()
+    .catch((error: unknown) =>
+      o.log.warn(
+        { err: error },
+        "could not record the scheduler's end (database unreachable?); stopping anyway",
+      ),
+    );
   await close();
   metricsServer?.close();
 }
 
-function untilStopped(log: Logger): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, "stopping: no new tasks start; running tasks may finish");
-      resolve();
-    };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
+/** Aborted on SIGINT or SIGTERM; made first, so a startup that waits for the database can stop. */
+function stopSignal(log: Logger): AbortSignal {
+  const controller = new AbortController();
+  const stop = (signal: string) => {
+    log.info({ signal }, "stopping: no new tasks start; running tasks may finish");
+    controller.abort();
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  return controller.signal;
+}
+
+function stopped(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}
+
+/**
+ * The service's log says when the database goes away and when it is back (and, while it is away,
+ * every 30 s that it still is), so an operator reading it knows why nothing moves and that nothing
+ * needs a restart.
+ */
+export function logDatabaseHealth(database: Database, log: Logger): () => void {
+  const where = database.adapter.description;
+  return database.health.on((event) => {
+    if (event.type === "unreachable")
+      log.warn(
+        { err: event.error, database: where },
+        `database unreachable (${messageOf(event.error)}); retrying`,
+      );
+    else if (event.type === "still-unreachable")
+      log.warn(
+        { database: where, downSeconds: seconds(event.downMs), attempts: event.attempts },
+        `database still unreachable after ${seconds(event.downMs)} s (${messageOf(event.error)}); retrying`,
+      );
+    else
+      log.info(
+        { database: where, downSeconds: seconds(event.downMs), attempts: event.attempts },
+        `database reachable again after ${seconds(event.downMs)} s`,
+      );
   });
 }
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

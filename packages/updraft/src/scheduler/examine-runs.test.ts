@@ -94,9 +94,9 @@ function instantExecutor(database: Database, slots: number): Executor {
   const inFlight = new Map<string, ClaimedTaskInstance>();
   const listeners: ((ti: ClaimedTaskInstance) => void)[] = [];
   const tis = taskInstanceStore(database);
-  const run = async (ti: ClaimedTaskInstance) => {
+  const run = async (ti: ClaimedTaskInstance & { owner: number }) => {
     const key = { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex };
-    if (await tis.startTry(key, { start_date: new Date().toISOString() }))
+    if (await tis.startTry(key, ti.owner, { start_date: new Date().toISOString() }))
       await tis.transition(key, "running", "success", { end_date: new Date().toISOString() });
   };
   return {

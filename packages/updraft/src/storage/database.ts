@@ -1,8 +1,9 @@
 /** Opening the metadata database from its URL: `sqlite:///path`, `postgresql://...`, `mysql://...`. */
 import { isAbsolute, resolve } from "node:path";
-import { Kysely } from "kysely";
+import { Kysely, sql, type Dialect } from "kysely";
 import { UpdraftError } from "../core/errors.ts";
 import type { DialectAdapter } from "./dialect.ts";
+import { databaseHealth, type DatabaseHealth } from "./health.ts";
 import { mysqlAdapter } from "./dialects/mysql/index.ts";
 import { postgresAdapter } from "./dialects/postgres/index.ts";
 import { sqliteAdapter } from "./dialects/sqlite/index.ts";
@@ -11,6 +12,8 @@ import type { Tables } from "./schema.ts";
 export interface Database {
   readonly db: Kysely<Tables>;
   readonly adapter: DialectAdapter;
+  /** Whether the database can be reached now; services log its changes, the API answers 503. */
+  readonly health: DatabaseHealth;
   close(): Promise<void>;
 }
 
@@ -57,8 +60,44 @@ export function redactUrl(url: string): string {
 
 export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
   const adapter = adapterForUrl(url, options);
-  const db = new Kysely<Tables>({ dialect: adapter.createKyselyDialect() });
-  return { db, adapter, close: () => db.destroy() };
+  // The probe runs only after `db` exists (on a failure it reports).
+  const health = databaseHealth({ probe: () => sql`select 1`.execute(db) });
+  const suspect = (error: unknown) => health.suspect(error);
+  const db = new Kysely<Tables>({
+    dialect: watched(adapter.createKyselyDialect({ onConnectionError: suspect }), suspect),
+  });
+  return {
+    db,
+    adapter,
+    health,
+    close: () => {
+      health.close();
+      return db.destroy();
+    },
+  };
+}
+
+/**
+ * The dialect, with every failure to get a connection reported (the pools' 'error' events cover
+ * connections lost later). Only acquiring is watched: it happens once per query or transaction, and
+ * a refused connection is how an outage starts.
+ */
+function watched(dialect: Dialect, onError: (error: unknown) => void): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createDriver: () => {
+      const driver = dialect.createDriver();
+      const acquire = driver.acquireConnection.bind(driver);
+      driver.acquireConnection = (options) =>
+        acquire(options).catch((error: unknown) => {
+          onError(error);
+          throw error;
+        });
+      return driver;
+    },
+  };
 }
 
 /** Now, as stored: ISO-8601 UTC with milliseconds. */

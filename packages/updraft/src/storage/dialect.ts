@@ -17,6 +17,10 @@ export interface Capabilities {
   supportsOnConflict: boolean;
 }
 
+export interface DialectEvents {
+  onConnectionError?: (error: unknown) => void;
+}
+
 /** Column types that differ between databases, for migrations. */
 export interface ColumnTypes {
   /** Unbounded text (MySQL's TEXT stops at 64 KiB). */
@@ -27,11 +31,15 @@ export interface DialectAdapter {
   readonly name: DialectName;
   readonly capabilities: Capabilities;
   readonly columnTypes: ColumnTypes;
-  /** Kysely's dialect, ready to connect. */
-  createKyselyDialect(): Dialect;
+  /**
+   * Kysely's dialect, ready to connect. `onConnectionError` hears every connection the driver loses
+   * (a restart, a network fault), whether or not a query was running on it: the driver must never
+   * leave such an 'error' event unheard, which would end the process.
+   */
+  createKyselyDialect(events?: DialectEvents): Dialect;
   /** Where the data lives, with no password, for `db check` and logs. */
   readonly description: string;
-  /** Process liveness through locks the database drops with the holder's connection (ADR S8). */
+  /** Process liveness through locks the database drops with the holder's connection (ADR S11). */
   readonly ownerLocks: OwnerLocks;
 }
 

@@ -5,11 +5,8 @@
  * error, a missing table) is final and is thrown at once.
  */
 
-/** PostgreSQL SQLSTATEs that mean "try again": serialization, deadlock, shutdown, connection loss. */
-const PG_TRANSIENT = new Set([
-  "40001", // serialization_failure
-  "40P01", // deadlock_detected
-  "55P03", // lock_not_available
+/** PostgreSQL SQLSTATEs of a lost or refused connection: shutdown, restart, network. */
+const PG_CONNECTION = new Set([
   "57P01", // admin_shutdown
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now (starting up)
@@ -20,11 +17,15 @@ const PG_TRANSIENT = new Set([
   "08004",
   "08006",
 ]);
+/** PostgreSQL SQLSTATEs of contention: the statement lost a race and may simply run again. */
+const PG_CONTENTION = new Set([
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+  "55P03", // lock_not_available
+]);
 
-/** MySQL/MariaDB error numbers and codes that mean "try again". */
-const MYSQL_TRANSIENT = new Set([
-  1205, // ER_LOCK_WAIT_TIMEOUT
-  1213, // ER_LOCK_DEADLOCK
+/** MySQL/MariaDB error numbers of a lost or refused connection. */
+const MYSQL_CONNECTION = new Set([
   1040, // ER_CON_COUNT_ERROR
   1053, // ER_SERVER_SHUTDOWN
   2002, // CR_CONNECTION_ERROR
@@ -33,6 +34,11 @@ const MYSQL_TRANSIENT = new Set([
   2013, // CR_SERVER_LOST
   1927, // ER_CONNECTION_KILLED (MariaDB)
   4031, // ER_CLIENT_INTERACTION_TIMEOUT
+]);
+/** MySQL/MariaDB error numbers of contention. */
+const MYSQL_CONTENTION = new Set([
+  1205, // ER_LOCK_WAIT_TIMEOUT
+  1213, // ER_LOCK_DEADLOCK
 ]);
 
 /** Node's socket errors, and the drivers' own words for a connection that is gone. */
@@ -47,37 +53,56 @@ const NET_CODES = new Set([
   "PROTOCOL_CONNECTION_LOST",
   "PROTOCOL_SEQUENCE_TIMEOUT",
   "ER_SERVER_SHUTDOWN",
-  "ER_LOCK_DEADLOCK",
-  "ER_LOCK_WAIT_TIMEOUT",
-  "ERR_SQLITE_ERROR", // checked below by message: only "busy"/"locked" count
 ]);
+const CONTENTION_CODES = new Set(["ER_LOCK_DEADLOCK", "ER_LOCK_WAIT_TIMEOUT"]);
 
-const MESSAGES = [
+const CONNECTION_MESSAGES = [
   /connection terminated/i,
   /connection (?:is )?closed/i,
   /terminating connection/i,
   /server closed the connection/i,
   /timeout exceeded when trying to connect/i,
+  /^timeout expired$/, // pg: connectionTimeoutMillis passed while connecting
   /connection lost/i,
   /can't add new command when connection is in closed state/i,
-  /database is locked/i,
-  /database table is locked/i,
-  /SQLITE_BUSY/i,
+  /can't write in closed state/i,
 ];
+const CONTENTION_MESSAGES = [/database is locked/i, /database table is locked/i, /SQLITE_BUSY/i];
 
-/** True when `error` (or its cause) is a fault that retrying can cure. */
-export function isTransientDbError(error: unknown): boolean {
+/** Walks `error` and its causes (drivers and Kysely wrap) until `test` says yes. */
+function anyCause(error: unknown, test: (e: Record<string, unknown>, message: string) => boolean): boolean {
   for (let e = error as Record<string, unknown> | undefined, depth = 0; e && depth < 5; depth++) {
-    const code = e.code;
-    if (typeof code === "string" && PG_TRANSIENT.has(code)) return true;
-    if (typeof e.errno === "number" && MYSQL_TRANSIENT.has(e.errno) && typeof e.sqlState === "string")
-      return true;
-    if (typeof code === "string" && NET_CODES.has(code) && code !== "ERR_SQLITE_ERROR") return true;
-    const message = typeof e.message === "string" ? e.message : "";
-    if (MESSAGES.some((m) => m.test(message))) return true;
+    if (typeof e !== "object") return false;
+    if (test(e, typeof e.message === "string" ? e.message : "")) return true;
     e = e.cause as Record<string, unknown> | undefined;
   }
   return false;
+}
+
+/**
+ * True when `error` (or its cause) says the database could not be reached or the connection was lost
+ * (a restart, a failover, a network fault): the server is away, not the statement wrong.
+ */
+export function isDbConnectionError(error: unknown): boolean {
+  return anyCause(error, (e, message) => {
+    const code = e.code;
+    if (typeof code === "string" && (PG_CONNECTION.has(code) || NET_CODES.has(code))) return true;
+    if (typeof e.errno === "number" && MYSQL_CONNECTION.has(e.errno) && typeof e.sqlState === "string")
+      return true;
+    return CONNECTION_MESSAGES.some((m) => m.test(message));
+  });
+}
+
+/** True when `error` (or its cause) is a fault that retrying can cure: a lost connection or contention. */
+export function isTransientDbError(error: unknown): boolean {
+  if (isDbConnectionError(error)) return true;
+  return anyCause(error, (e, message) => {
+    const code = e.code;
+    if (typeof code === "string" && (PG_CONTENTION.has(code) || CONTENTION_CODES.has(code))) return true;
+    if (typeof e.errno === "number" && MYSQL_CONTENTION.has(e.errno) && typeof e.sqlState === "string")
+      return true;
+    return CONTENTION_MESSAGES.some((m) => m.test(message));
+  });
 }
 
 export interface RetryOptions {

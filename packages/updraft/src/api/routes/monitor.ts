@@ -1,13 +1,24 @@
 /** Health (the metadatabase and the scheduler's heartbeat, in Airflow's shape) and the version. */
+import { withTimeout } from "../../storage/health.ts";
 import { VERSION } from "../../version.ts";
 import type { ApiContext } from "../app.ts";
+
+/**
+ * Health answers within this even when the database hangs (a partition): a load balancer or a
+ * liveness probe asking it must learn "unhealthy", not time out and restart a webserver that is fine.
+ * (The shared probe of a database known to be away has the same limit, in storage/health.ts.)
+ */
+const PROBE_TIMEOUT_MS = 2_000;
 
 export function registerMonitorRoutes(ctx: ApiContext): void {
   ctx.route("get_health", async () => {
     let database: "healthy" | "unhealthy" = "healthy";
     let heartbeat: string | null = null;
+    const health = ctx.database.health;
     try {
-      const job = await ctx.database.db
+      // Known to be away: one shared probe says whether it is back (no query queues behind a dead pool).
+      if (!health.reachable && !(await health.check())) throw health.lastError;
+      const query = ctx.database.db
         .selectFrom("job")
         .select("latest_heartbeat")
         .where("job_type", "=", "scheduler")
@@ -15,9 +26,11 @@ export function registerMonitorRoutes(ctx: ApiContext): void {
         .orderBy("latest_heartbeat", "desc")
         .limit(1)
         .executeTakeFirst();
+      const job = await withTimeout(query, PROBE_TIMEOUT_MS);
       heartbeat = job?.latest_heartbeat ?? null;
-    } catch {
+    } catch (error) {
       database = "unhealthy";
+      health.suspect(error);
     }
     // Healthy: a scheduler beat within its heartbeat timeout (Airflow's scheduler_health_check_threshold).
     const limit = ctx.config.values.scheduler.task_heartbeat_timeout * 1000;

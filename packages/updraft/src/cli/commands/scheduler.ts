@@ -18,7 +18,7 @@ export function register(program: Command): void {
       const log = createLogger("scheduler", ctx.config.values.logging.level);
       await runServices({
         config: ctx.config,
-        database: await ctx.database(),
+        database: await ctx.database({ waitWith: log }),
         cipher: ctx.cipher(),
         log,
         dagProcessor: opts.dagProcessor,

@@ -29,7 +29,7 @@ export function register(program: Command): void {
         { home: ctx.config.home, database: redactUrl(ctx.config.values.database.url) },
         "starting Updraft standalone",
       );
-      const database = await ctx.database({ requireMigrated: false });
+      const database = await ctx.database({ requireMigrated: false, waitWith: log });
       const applied = await migrateDatabase(database, (line) => log.info(line));
       log.info({ applied: applied.length }, "database ready");
       await ensureAdmin(database, ctx.config.home, log);

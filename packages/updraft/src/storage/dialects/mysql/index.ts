@@ -1,7 +1,7 @@
 /** MySQL 8 and MariaDB 10.6+ through `mysql2`. Both have SKIP LOCKED. */
 import { CompiledQuery, MysqlDialect } from "kysely";
 import { createPool } from "mysql2";
-import type { DialectAdapter } from "../../dialect.ts";
+import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
 import { mysqlOwnerLocks } from "./owner-locks.ts";
 
 export interface MysqlOptions {
@@ -30,7 +30,7 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
     },
     columnTypes: { longText: "longtext" },
     ownerLocks: mysqlOwnerLocks(url.toString()),
-    createKyselyDialect: () =>
+    createKyselyDialect: (events: DialectEvents = {}) =>
       new MysqlDialect({
         pool: async () =>
           createPool({
@@ -41,7 +41,9 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
             dateStrings: true,
             supportBigNumbers: true,
             charset: "utf8mb4",
-          }),
+            // A failed connection emits 'error' once and leaves the pool; a second one (a write after
+            // the failure) would be unheard and end the process. Every connection is heard for life.
+          }).on("connection", (c) => c.on("error", (error: Error) => events.onConnectionError?.(error))),
         onCreateConnection: async (connection) => {
           for (const statement of SESSION_SETUP) await connection.executeQuery(CompiledQuery.raw(statement));
         },

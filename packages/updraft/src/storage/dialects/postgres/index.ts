@@ -1,8 +1,25 @@
 /** PostgreSQL through `pg`. Row locks with SKIP LOCKED let several schedulers claim work at once. */
 import { PostgresDialect } from "kysely";
 import pg from "pg";
-import type { DialectAdapter } from "../../dialect.ts";
+import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
 import { postgresOwnerLocks } from "./owner-locks.ts";
+
+/**
+ * How long opening one connection may take. Unbounded (pg's default), a connection attempt into a
+ * network partition hangs for minutes, and so does whatever waits for it.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * A client whose connection attempt is bounded. Set on the pool instead, the same option would
+ * also bound the wait for a free pooled connection, which under load (a thousand tasks starting)
+ * is long and healthy.
+ */
+class BoundedClient extends pg.Client {
+  constructor(config: pg.ClientConfig = {}) {
+    super({ ...config, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
+}
 
 export interface PostgresOptions {
   url: string;
@@ -24,25 +41,38 @@ export function postgresAdapter(options: PostgresOptions): DialectAdapter {
     },
     columnTypes: { longText: "text" },
     ownerLocks: postgresOwnerLocks(options.url, options.schema),
-    createKyselyDialect: () =>
+    createKyselyDialect: (events: DialectEvents = {}) =>
       new PostgresDialect({
         pool: async () => {
           if (options.schema) await createSchema(options.url, options.schema);
-          const pool = new pg.Pool({
-            connectionString: options.url,
-            max: options.poolSize ?? 10,
-            // Set at connection start-up, so no query can run before it takes effect.
-            ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-          });
-          // An idle connection the server closes (a restart, pg_terminate_backend) is an 'error'
-          // event on the pool; unheard, it would end the process. The pool replaces the connection.
-          pool.on("error", (error) =>
-            console.error(`updraft: an idle PostgreSQL connection failed and is replaced: ${error.message}`),
+          return listenedPool(
+            new pg.Pool({
+              connectionString: options.url,
+              max: options.poolSize ?? 10,
+              Client: BoundedClient,
+              keepAlive: true,
+              // Set at connection start-up, so no query can run before it takes effect.
+              ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+            }),
+            events,
           );
-          return pool;
         },
       }),
   };
+}
+
+/**
+ * A lost connection (a restart, pg_terminate_backend, a network fault) is an 'error' event: on the
+ * pool while the connection is idle, on the client itself while it is checked out (the pool stops
+ * listening then, and Kysely holds a client for every query and transaction). Unheard, either ends
+ * the process. Every client is heard for its whole life; the query that was running still fails
+ * with the error, and the pool discards the client.
+ */
+function listenedPool(pool: pg.Pool, events: DialectEvents): pg.Pool {
+  const lost = (error: Error) => events.onConnectionError?.(error);
+  pool.on("error", lost);
+  pool.on("connect", (client) => client.on("error", lost));
+  return pool;
 }
 
 async function createSchema(url: string, schema: string): Promise<void> {

@@ -33,20 +33,30 @@ export interface Checkpointer {
 export function walCheckpointer(db: DatabaseSync, path: string): Checkpointer {
   let writes = 0;
   let worker: Worker | null = null;
-  // While the worker is not running (not started, failed, stopped), SQLite checkpoints as usual.
-  const automatic = () => db.isOpen && db.exec("PRAGMA wal_autocheckpoint = 1000");
+  let exited: Promise<void> = Promise.resolve();
+  // While the worker is not running (not started, failed, stopped), SQLite checkpoints as usual. These
+  // run in event handlers, where a throw would end the process: a failed pragma only costs speed.
+  const autocheckpoint = (pages: number) => {
+    try {
+      if (db.isOpen) db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+    } catch {
+      // the connection keeps its previous setting
+    }
+  };
   return {
     wrote() {
       if (worker || ++writes < WRITES_BEFORE_START || path === ":memory:") return;
-      worker = new Worker(SOURCE, { eval: true, workerData: { path, everyMs: EVERY_MS } });
-      worker.unref();
-      worker.once("message", () => db.isOpen && db.exec("PRAGMA wal_autocheckpoint = 0"));
-      worker.once("error", automatic);
-      worker.once("exit", automatic);
+      const w = new Worker(SOURCE, { eval: true, workerData: { path, everyMs: EVERY_MS } });
+      worker = w;
+      w.unref();
+      w.once("message", () => autocheckpoint(0));
+      // A worker that failed (its database file unreadable, say) has exited: stop() must not wait for it.
+      w.on("error", () => undefined);
+      exited = new Promise((resolve) => w.once("exit", () => resolve()));
+      void exited.then(() => autocheckpoint(1000));
     },
     async stop() {
       if (!worker) return;
-      const exited = new Promise((resolve) => worker!.once("exit", resolve));
       worker.ref(); // closing waits for the last checkpoint
       worker.postMessage("stop");
       await exited;

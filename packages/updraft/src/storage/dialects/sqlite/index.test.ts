@@ -1,6 +1,6 @@
 /** SQLite's one connection, shared in turn: concurrent queries and transactions never interleave. */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -56,6 +56,28 @@ test("a busy connection's WAL is checkpointed by a worker thread, not inside its
     assert.equal(rows[0]!.n, 600);
   } finally {
     await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a checkpoint worker that failed does not stop the database from closing", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "updraft-sqlite-"));
+  const path = join(dir, "gone.db");
+  const database = openDatabase(`sqlite:///${path}`);
+  try {
+    await sql`create table t (n integer not null)`.execute(database.db);
+    for (let i = 0; i < 400; i++) await sql`insert into t (n) values (${i})`.execute(database.db);
+    // The connection keeps its open file; the worker, opening the path, finds a directory and fails.
+    renameSync(path, join(dir, "moved.db"));
+    mkdirSync(path);
+    for (let i = 0; i < 200; i++) await sql`insert into t (n) values (${i})`.execute(database.db);
+    await new Promise((r) => setTimeout(r, 500)); // the worker starts, fails and exits
+    const closed = await Promise.race([
+      database.close().then(() => "closed"),
+      new Promise((r) => setTimeout(() => r("hung"), 5_000)),
+    ]);
+    assert.equal(closed, "closed", "close() waited for a worker that had already exited");
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
