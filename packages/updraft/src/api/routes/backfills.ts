@@ -7,7 +7,7 @@
 import { InvalidInputError, UpdraftError } from "../../core/errors.ts";
 import { resolveParams } from "../../core/params.ts";
 import type { SerializedDag } from "../../core/serialized.ts";
-import { backfillIntervals } from "../../scheduler/backfill.ts";
+import { backfillIntervals } from "../../operations/backfill.ts";
 import { dagStore } from "../../storage/dags.ts";
 import type { ApiContext } from "../app.ts";
 import { badRequest, HttpError, notFound } from "../errors.ts";

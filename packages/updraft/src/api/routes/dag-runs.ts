@@ -1,9 +1,9 @@
 /** DAG runs (list, batch list, get, trigger, patch, delete, clear, wait) and backfills. */
 import { setTimeout as sleep } from "node:timers/promises";
 import { sql, type SelectQueryBuilder } from "kysely";
-import { clearTaskInstances } from "../../scheduler/clear.ts";
-import { markRun } from "../../scheduler/mark-run.ts";
-import { triggerDagRun } from "../../scheduler/trigger-run.ts";
+import { clearTaskInstances } from "../../operations/clear.ts";
+import { markRun } from "../../operations/mark-run.ts";
+import { triggerDagRun } from "../../operations/trigger-run.ts";
 import { dagRunStore } from "../../storage/dag-runs.ts";
 import { dagStore } from "../../storage/dags.ts";
 import type { DagRunRow, Tables } from "../../storage/schema.ts";

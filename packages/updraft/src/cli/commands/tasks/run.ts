@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { createLogger } from "../../../logging.ts";
-import { runOneTask } from "../../../scheduler/run-one.ts";
+import { runOneTask } from "../../../operations/run-one.ts";
 import { createTaskFlowPool, createTaskRunnerDeps, fileLogs } from "../../../scheduler/runtime.ts";
-import { triggerDagRun } from "../../../scheduler/trigger-run.ts";
+import { triggerDagRun } from "../../../operations/trigger-run.ts";
 import { runIdFor } from "../../../core/timetables/index.ts";
 import { withContext, type CliContext } from "../../context.ts";
 import { syncDags } from "../../dag-sync.ts";
