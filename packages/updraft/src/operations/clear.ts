@@ -3,7 +3,7 @@
  * with fresh retries, running ones are marked restarting (their scheduler stops them, then they run
  * again), their XComs go, and their runs are queued again.
  */
-import { NotFoundError } from "../core/errors.ts";
+import { ConflictError, NotFoundError } from "../core/errors.ts";
 import { reachable, upstreamOf } from "../core/graph.ts";
 import { downstreamOf, type SerializedDag } from "../core/serialized.ts";
 import { RUN_STATES, type TaskInstanceState } from "../core/states.ts";
@@ -75,6 +75,47 @@ export async function clearTaskInstances(database: Database, o: ClearOptions): P
   }
   return cleared;
 }
+
+export interface CheckedClear extends ClearOptions {
+  /** Only the task instances running now. */
+  onlyRunning?: boolean;
+  /** Refuse (CONFLICT) when any task instance to clear is running. */
+  preventRunningTask?: boolean;
+}
+
+/**
+ * Airflow's clearTaskInstances endpoint: what would be cleared is worked out first, so running task
+ * instances can be refused (preventRunningTask) or chosen alone (onlyRunning), then cleared unless
+ * this is a dry run. Returns what was (or would be) cleared.
+ */
+export async function clearChecked(database: Database, o: CheckedClear): Promise<Cleared[]> {
+  const options = o.onlyRunning ? { ...o, onlyFailed: false } : o;
+  let candidates = await clearTaskInstances(database, { ...options, dryRun: true });
+  if (o.onlyRunning) candidates = candidates.filter((c) => c.from === "running");
+  const running = candidates.filter((c) => c.from === "running");
+  if (o.preventRunningTask && running.length > 0)
+    throw new ConflictError(
+      `Cannot clear task instances while some are running: ${running.map((c) => `${c.taskId} (run ${c.runId})`).join(", ")}; set prevent_running_task to false to clear them anyway`,
+    );
+  if (o.dryRun || candidates.length === 0) return candidates;
+  if (!o.onlyRunning) {
+    await clearTaskInstances(database, { ...options, dryRun: false });
+    return candidates;
+  }
+  const byRun = Map.groupBy(candidates, (c) => c.runId);
+  for (const [runId, cs] of byRun)
+    await clearTaskInstances(database, {
+      dagId: o.dagId,
+      runId,
+      taskRegex: exactly(cs.map((c) => c.taskId)),
+      onlyFailed: false,
+    });
+  return candidates;
+}
+
+/** Regular expression matching exactly these task ids. */
+export const exactly = (ids: Iterable<string>) =>
+  `^(?:${[...ids].map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`;
 
 function selectTasks(dag: SerializedDag, o: ClearOptions): Set<string> {
   const pattern = o.taskRegex ? new RegExp(o.taskRegex) : null;

@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import { UpdraftError } from "../../core/errors.ts";
 import { taskById, type SerializedDag } from "../../core/serialized.ts";
 import type { TaskInstanceState } from "../../core/states.ts";
-import { clearTaskInstances, type ClearOptions } from "../../operations/clear.ts";
+import { clearChecked, exactly, type ClearOptions } from "../../operations/clear.ts";
 import { explainDependencies } from "../../operations/explain-dependencies.ts";
 import { MARKABLE_STATES, markTaskInstances } from "../../operations/mark-task-instances.ts";
 import type { Database } from "../../storage/database.ts";
@@ -11,7 +11,7 @@ import { dagStore } from "../../storage/dags.ts";
 import { dagRunStore } from "../../storage/dag-runs.ts";
 import { taskInstanceStore } from "../../storage/task-instances.ts";
 import type { ApiContext, ApiRequest } from "../app.ts";
-import { badRequest, conflict, errorResponse, HttpError, notFound } from "../errors.ts";
+import { badRequest, errorResponse, HttpError, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
 import { applyOrder, likeAny, paging, rangeOf } from "../paging.ts";
 import {
@@ -296,10 +296,6 @@ async function patchTaskInstances(ctx: ApiContext, p: PatchInput) {
   });
   return { ...result, fields };
 }
-
-/** Regular expression matching exactly these task ids. */
-const exactly = (ids: Iterable<string>) =>
-  `^(?:${[...ids].map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`;
 
 export function registerTaskInstanceRoutes(ctx: ApiContext): void {
   const { database } = ctx;
@@ -619,25 +615,13 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       o.downstream = body.include_downstream ?? false;
     }
     if (body.only_running) o.onlyFailed = false;
-    let candidates = await clearTaskInstances(database, { ...o, dryRun: true });
-    if (body.only_running) candidates = candidates.filter((c) => c.from === "running");
-    const running = candidates.filter((c) => c.from === "running");
-    if (body.prevent_running_task && running.length > 0)
-      throw conflict(
-        `Cannot clear task instances while some are running: ${running.map((c) => `${c.taskId} (run ${c.runId})`).join(", ")}; set prevent_running_task to false to clear them anyway`,
-      );
+    const candidates = await clearChecked(database, {
+      ...o,
+      onlyRunning: body.only_running ?? false,
+      preventRunningTask: body.prevent_running_task ?? false,
+      dryRun: body.dry_run ?? false,
+    });
     if (!body.dry_run && candidates.length > 0) {
-      if (body.only_running) {
-        const byRun = new Map<string, string[]>();
-        for (const c of candidates) byRun.set(c.runId, [...(byRun.get(c.runId) ?? []), c.taskId]);
-        for (const [runId, taskIds] of byRun)
-          await clearTaskInstances(database, {
-            dagId,
-            runId,
-            taskRegex: exactly(taskIds),
-            onlyFailed: false,
-          });
-      } else await clearTaskInstances(database, o);
       await ctx.audit(raw, "post_clear_task_instances", {
         dagId,
         runId: body.dag_run_id ?? null,
