@@ -212,6 +212,7 @@ export function dagRunStore(database: Database) {
     /**
      * Sets a run's state whatever it was (Airflow's DagRun.set_state), with the dates that go with it:
      * finished runs get an end date, a running one its first start date, a queued one waits from now.
+     * For tests and seeding: code that moves a run says which state it expects, with `transition`.
      */
     async setState(id: number, state: RunState, now = nowIso()): Promise<void> {
       await this.transition(id, RUN_STATES, state, datesFor(state, now), now);
