@@ -26,6 +26,7 @@ import { createRegistry } from "../metrics/metrics.ts";
 import type { Logger } from "../logging.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
+import { recordAudit } from "../storage/audit-log.ts";
 import { nowIso } from "../storage/database.ts";
 import type { Role } from "../storage/users.ts";
 import { VERSION } from "../version.ts";
@@ -269,20 +270,20 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       });
     },
     async audit(request, event, what = {}) {
-      await o.database.db
-        .insertInto("audit_log")
-        .values({
-          dttm: now(),
+      await recordAudit(
+        o.database,
+        {
           event,
           owner: request.user?.username ?? "anonymous",
-          dag_id: what.dagId ?? null,
-          task_id: what.taskId ?? null,
-          run_id: what.runId ?? null,
-          map_index: what.mapIndex ?? null,
-          try_number: what.tryNumber ?? null,
-          extra: JSON.stringify({ ip: request.ip, method: request.method, path: request.url, ...what.extra }),
-        })
-        .execute();
+          dagId: what.dagId,
+          taskId: what.taskId,
+          runId: what.runId,
+          mapIndex: what.mapIndex,
+          tryNumber: what.tryNumber,
+          extra: { ip: request.ip, method: request.method, path: request.url, ...what.extra },
+        },
+        now(),
+      );
     },
   };
 

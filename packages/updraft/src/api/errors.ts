@@ -26,6 +26,7 @@ export const forbidden = (detail: string) => new HttpError(403, detail);
 const STATUS_OF: Record<string, number> = {
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
+  CONFLICT: 409,
   INVALID_INPUT: 400,
   CONNECTION_URI_INVALID: 400,
   DAG_DEFINITION: 400,

@@ -10,6 +10,7 @@ export type ErrorCode =
   | "DATABASE_UNREACHABLE"
   | "NOT_FOUND"
   | "ALREADY_EXISTS"
+  | "CONFLICT"
   | "INVALID_INPUT"
   | "CONNECTION_URI_INVALID"
   | "SECRET_DECRYPT_FAILED";
@@ -46,5 +47,13 @@ export class InvalidInputError extends UpdraftError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("INVALID_INPUT", message, options);
     this.name = "InvalidInputError";
+  }
+}
+
+/** The request cannot be applied to things as they are now (already in that state, moved meanwhile). */
+export class ConflictError extends UpdraftError {
+  constructor(message: string) {
+    super("CONFLICT", message);
+    this.name = "ConflictError";
   }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SERIALIZED_DAG_VERSION, type SerializedDag, type SerializedTask } from "./serialized.ts";
-import { priorityWeights, taskDepths } from "./graph.ts";
+import { allDownstream, allUpstream, priorityWeights, reachable, taskDepths, upstreamOf } from "./graph.ts";
 
 const task = (
   taskId: string,
@@ -30,4 +30,12 @@ test("upstream and absolute weight rules", () => {
 test("depths follow the longest path from a root", () => {
   const d = taskDepths(dag([task("a", []), task("b", ["a"]), task("c", ["a", "b"])]));
   assert.deepEqual(Object.fromEntries(d), { a: 0, b: 1, c: 2 });
+});
+
+test("reachable walks the transitive closure once per task, from several starts", () => {
+  const d = dag([task("a", []), task("b", ["a"]), task("c", ["a"]), task("d", ["b", "c"]), task("e", [])]);
+  assert.deepEqual([...allDownstream(d, "a")].sort(), ["b", "c", "d"]);
+  assert.deepEqual([...allUpstream(d, "d")].sort(), ["a", "b", "c"]);
+  assert.deepEqual([...reachable(["b", "c"], upstreamOf(d))], ["a"]);
+  assert.deepEqual([...allDownstream(d, "e")], []);
 });

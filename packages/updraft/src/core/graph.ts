@@ -32,26 +32,45 @@ export function toDot(dag: SerializedDag): string {
 export function priorityWeights(dag: SerializedDag): Map<string, number> {
   const byId = new Map(dag.tasks.map((t) => [t.taskId, t]));
   const down = downstreamOf(dag);
-  const up = new Map(dag.tasks.map((t) => [t.taskId, t.upstream]));
-  const reach = (start: string, edges: Map<string, string[]>) => {
-    const seen = new Set<string>();
-    const stack = [...(edges.get(start) ?? [])];
-    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-      stack.push(...(edges.get(id) ?? []));
-    }
-    return seen;
-  };
+  const up = upstreamOf(dag);
   const weights = new Map<string, number>();
   for (const task of dag.tasks) {
     const others =
       task.weightRule === "absolute"
         ? new Set<string>()
-        : reach(task.taskId, task.weightRule === "upstream" ? up : down);
+        : reachable([task.taskId], task.weightRule === "upstream" ? up : down);
     let total = task.priorityWeight;
     for (const id of others) total += byId.get(id)!.priorityWeight;
     weights.set(task.taskId, total);
   }
   return weights;
 }
+
+/** Each task's direct upstream ids (the mirror of `downstreamOf`). */
+export function upstreamOf(dag: SerializedDag): Map<string, readonly string[]> {
+  return new Map(dag.tasks.map((t) => [t.taskId, t.upstream]));
+}
+
+/**
+ * The transitive closure: every task reachable from `starts` along `edges`, not counting a start
+ * itself unless another start (or a cycle) leads back to it. The one walk behind clear's and mark's
+ * upstream/downstream options, priority weights and a short-circuit's skips.
+ */
+export function reachable(
+  starts: Iterable<string>,
+  edges: ReadonlyMap<string, readonly string[]>,
+): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...starts].flatMap((s) => edges.get(s) ?? []);
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(edges.get(id) ?? []));
+  }
+  return seen;
+}
+
+/** Every task after `taskId` (its downstream, transitively). */
+export const allDownstream = (dag: SerializedDag, taskId: string) => reachable([taskId], downstreamOf(dag));
+/** Every task before `taskId` (its upstream, transitively). */
+export const allUpstream = (dag: SerializedDag, taskId: string) => reachable([taskId], upstreamOf(dag));

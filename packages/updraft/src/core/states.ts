@@ -28,7 +28,26 @@ export const FINISHED_STATES: readonly TaskInstanceState[] = [
   "upstream_failed",
   "removed",
 ];
-export const isFinished = (s: TaskInstanceState) => FINISHED_STATES.includes(s);
+const FINISHED_SET: ReadonlySet<string> = new Set(FINISHED_STATES);
+/** True for a state no try will move on its own any more (stored strings welcome: "none" is unfinished). */
+export const isFinished = (s: TaskInstanceState | string) => FINISHED_SET.has(s);
+
+/** The states a depends-on-past task's previous instance must be in for it to run (Airflow's). */
+export const PAST_SUCCESS_STATES: readonly TaskInstanceState[] = ["success", "skipped"];
+
+/**
+ * The states that hold a slot: they count against `parallelism`, `maxActiveTasks` and pools. Deferred
+ * task instances hold a pool slot only when their pool says so (`include_deferred`, as in Airflow).
+ */
+export const ACTIVE_STATES: readonly TaskInstanceState[] = ["queued", "running"];
+export const poolSlotStates = (includeDeferred: boolean): TaskInstanceState[] =>
+  includeDeferred ? [...ACTIVE_STATES, "deferred"] : [...ACTIVE_STATES];
+
+/** A DAG run's states (Airflow's DagRunState); success and failed are final until a clear or a mark. */
+export const RUN_STATES = ["queued", "running", "success", "failed"] as const;
+export type RunState = (typeof RUN_STATES)[number];
+export const FINISHED_RUN_STATES: readonly RunState[] = ["success", "failed"];
+export const isRunFinished = (s: string) => (FINISHED_RUN_STATES as readonly string[]).includes(s);
 
 const TRANSITIONS: Record<TaskInstanceState, readonly TaskInstanceState[]> = {
   none: ["scheduled", "skipped", "upstream_failed", "removed"],

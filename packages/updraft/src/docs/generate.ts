@@ -71,7 +71,7 @@ export function cliReference(): string {
       "",
       "Every listing takes `-o table|json|yaml|plain` (table by default); with json or yaml only the payload is",
       "written to stdout, and logs and progress go to stderr. Errors go to stderr with a non-zero exit code:",
-      "1 general, 2 invalid input, 3 configuration, 4 database unreachable or not migrated, 5 not found, 6 already exists.",
+      "1 general, 2 invalid input, 3 configuration, 4 database unreachable or not migrated, 5 not found, 6 already exists, 7 conflict (already in that state, or changed meanwhile).",
       ...commandLines(program, []),
     ].join("\n") + "\n"
   );

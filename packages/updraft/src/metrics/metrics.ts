@@ -7,6 +7,7 @@
 import { createServer, type Server } from "node:http";
 import { sql } from "kysely";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { ACTIVE_STATES } from "../core/states.ts";
 import type { Database } from "../storage/database.ts";
 
 export interface SchedulerMetrics {
@@ -54,7 +55,7 @@ export function createRegistry(database: Database, service: string): Registry {
       const used = await database.db
         .selectFrom("task_instance")
         .select(["pool", sql<number>`sum(pool_slots)`.as("used")])
-        .where("state", "in", ["queued", "running"])
+        .where("state", "in", ACTIVE_STATES)
         .groupBy("pool")
         .execute();
       const usedBy = new Map(used.map((u) => [u.pool, Number(u.used)]));

@@ -12,8 +12,8 @@ import { migrateDatabase } from "../storage/migrate.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
 import { xcomStore } from "../storage/xcom.ts";
 import { createTaskFlowPool, createTaskRunnerDeps } from "./runtime.ts";
-import { driveRun } from "./test-run.ts";
-import { triggerDagRun } from "./trigger-run.ts";
+import { driveRun } from "../operations/test-run.ts";
+import { triggerDagRun } from "../operations/trigger-run.ts";
 
 const DAG = `import { dag, branch, shortCircuit, empty, chain, getCurrentContext } from "updraft";
 export default dag({ dagId: "choices", params: { pick: "left" } }, () => {

@@ -12,9 +12,10 @@ import { downstreamOf, taskById, type SerializedDag } from "../core/serialized.t
 import type { Database } from "../storage/database.ts";
 import type { DagRunRow, Tables } from "../storage/schema.ts";
 import { fromDb, taskInstanceStore } from "../storage/task-instances.ts";
-import { countStates, countUpstream, evaluateRule, type TiState, type UpstreamCounts } from "./decide.ts";
+import { isFinished } from "../core/states.ts";
+import { countStates, countUpstream, evaluateRule, type UpstreamCounts } from "../core/trigger-rules.ts";
+import type { TiState } from "./decide.ts";
 
-const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed", "removed"]);
 const SETTLED = new Set(["skipped", "upstream_failed", "removed"]);
 /** Below this many unknown upstream task instances, they are read directly. */
 const DIRECT_READ = 64;
@@ -191,7 +192,7 @@ class RunStates {
 
   async allFinished(): Promise<boolean> {
     const totals = await this.#totals();
-    return [...totals].every(([state, n]) => n <= 0 || FINISHED.has(state));
+    return [...totals].every(([state, n]) => n <= 0 || isFinished(state));
   }
 
   async #totals(): Promise<Map<TiState, number>> {

@@ -2,9 +2,15 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { TRIGGER_RULES, type TriggerRule } from "../core/trigger-rules.ts";
+import {
+  evaluateRule,
+  passes,
+  TRIGGER_RULES,
+  type TriggerRule,
+  type UpstreamCounts,
+} from "../core/trigger-rules.ts";
 import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
-import { decideRun, evaluateRule, passes, type UpstreamCounts } from "./decide.ts";
+import { decideRun } from "./decide.ts";
 
 interface Vector {
   id: string;

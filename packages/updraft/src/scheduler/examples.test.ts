@@ -12,8 +12,8 @@ import { openDatabase, type Database } from "../storage/database.ts";
 import { dagStore } from "../storage/dags.ts";
 import { migrateDatabase } from "../storage/migrate.ts";
 import { createTaskFlowPool, createTaskRunnerDeps } from "./runtime.ts";
-import { driveRun } from "./test-run.ts";
-import { triggerDagRun } from "./trigger-run.ts";
+import { driveRun } from "../operations/test-run.ts";
+import { triggerDagRun } from "../operations/trigger-run.ts";
 
 describe("example DAGs", () => {
   let home: string;

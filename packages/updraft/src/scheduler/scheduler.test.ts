@@ -18,8 +18,8 @@ import { migrateDatabase } from "../storage/migrate.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
 import { xcomStore } from "../storage/xcom.ts";
 import { createScheduler } from "./runtime.ts";
-import { triggerDagRun } from "./trigger-run.ts";
-import { clearTaskInstances } from "./clear.ts";
+import { triggerDagRun } from "../operations/trigger-run.ts";
+import { clearTaskInstances } from "../operations/clear.ts";
 
 const logs = new Map<string, string>();
 

@@ -108,4 +108,29 @@ forEachDatabase("dag run store", (get) => {
       ["manual__1"],
     );
   });
+
+  test("transition moves a run only from the state it expects; previous finds the run before by logical date", async () => {
+    const store = dagRunStore(get());
+    const d = dag([task("a")]);
+    const r = await store.create(run("guarded", d, "2025-03-01T00:00:00.000Z"));
+    // A stale writer (it read "running", the run is queued) changes nothing and is told so.
+    assert.equal(await store.transition(r.id, "running", "success", { end_date: "x" }), false);
+    assert.equal((await store.get("runs", "guarded"))?.state, "queued");
+    assert.equal((await store.get("runs", "guarded"))?.end_date, null);
+    assert.equal(await store.transition(r.id, ["queued", "running"], "running"), true);
+    assert.equal(
+      await store.transition(r.id, "running", "failed", { end_date: "2025-03-01T01:00:00.000Z" }),
+      true,
+    );
+    const after = (await store.get("runs", "guarded"))!;
+    assert.deepEqual([after.state, after.end_date], ["failed", "2025-03-01T01:00:00.000Z"]);
+    // The latest logical date before this run's, whatever the order runs were created in.
+    await store.create(run("older", d, "2025-02-27T00:00:00.000Z"));
+    await store.create(run("newer_but_before", d, "2025-02-28T00:00:00.000Z"));
+    assert.equal((await store.previous(after))?.run_id, "newer_but_before");
+    assert.equal(
+      await store.previous({ dag_id: "runs", logical_date: "2024-01-01T00:00:00.000Z" }),
+      undefined,
+    );
+  });
 });

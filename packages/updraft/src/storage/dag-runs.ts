@@ -3,14 +3,17 @@
  * in one transaction; the unique (dag_id, run_id) key makes a second scheduler's attempt to create
  * the same run fail instead of duplicating it.
  */
-import type { Kysely, Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import { UpdraftError } from "../core/errors.ts";
 import { priorityWeights } from "../core/graph.ts";
+import { isRunFinished, RUN_STATES, type RunState } from "../core/states.ts";
 import type { SerializedDag } from "../core/serialized.ts";
 import { dagHash } from "./dags.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
 import type { DagRunRow, Tables } from "./schema.ts";
+
+const ACTIVE_RUN_STATES: readonly RunState[] = ["queued", "running"];
 
 export const RUN_TYPES = ["scheduled", "manual", "backfill", "asset_triggered"] as const;
 export type RunType = (typeof RUN_TYPES)[number];
@@ -102,6 +105,22 @@ async function insertTaskInstances(
       .execute();
 }
 
+/** Columns a state change may set with the state (never the state itself: that is `to`). */
+export interface RunPatch {
+  start_date?: string | null | RawBuilder<string>;
+  end_date?: string | null;
+  queued_at?: string | null;
+  last_scheduling_decision?: string | null;
+}
+
+/** The dates that go with entering `state` by hand (Airflow's DagRun.set_state). */
+export function datesFor(state: RunState, now: string): RunPatch {
+  if (isRunFinished(state)) return { end_date: now };
+  // Queued again: it waits in the queue from now. Running: the first start date is kept.
+  if (state === "queued") return { end_date: null, queued_at: now };
+  return { end_date: null, start_date: sql<string>`coalesce(start_date, ${now})` };
+}
+
 export function dagRunStore(database: Database) {
   const { db } = database;
   return {
@@ -150,7 +169,7 @@ export function dagRunStore(database: Database) {
         .selectFrom("dag_run")
         .select((eb) => eb.fn.countAll<number>().as("n"))
         .where("dag_id", "=", dagId)
-        .where("state", "in", ["queued", "running"])
+        .where("state", "in", ACTIVE_RUN_STATES)
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
@@ -168,31 +187,48 @@ export function dagRunStore(database: Database) {
         .executeTakeFirst();
     },
 
-    async setState(
+    /**
+     * The only writer of a run's state: moves run `id` to `to` only if it is still in `from` (one
+     * state or several), with `patch` in the same statement. False when another process moved it
+     * first; its state then stands (the caller reads the run again if it cares).
+     */
+    async transition(
       id: number,
-      state: "queued" | "running" | "success" | "failed",
+      from: RunState | readonly RunState[],
+      to: RunState,
+      patch: RunPatch = {},
       now = nowIso(),
-    ): Promise<void> {
-      const finished = state === "success" || state === "failed";
-      await db
+    ): Promise<boolean> {
+      const froms: readonly RunState[] = typeof from === "string" ? [from] : from;
+      const result = await db
         .updateTable("dag_run")
-        .set({
-          state,
-          updated_at: now,
-          ...(finished ? { end_date: now } : { end_date: null }),
-          // Queued again (Airflow's DagRun.set_state): it waits in the queue from now.
-          ...(state === "queued" ? { queued_at: now } : {}),
-        })
+        .set({ ...patch, state: to, updated_at: now })
         .where("id", "=", id)
-        .execute();
-      if (state === "running") {
-        await db
-          .updateTable("dag_run")
-          .set({ start_date: now })
-          .where("id", "=", id)
-          .where("start_date", "is", null)
-          .execute();
-      }
+        .where("state", "in", froms)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    /**
+     * Sets a run's state whatever it was (Airflow's DagRun.set_state), with the dates that go with it:
+     * finished runs get an end date, a running one its first start date, a queued one waits from now.
+     * For tests and seeding: code that moves a run says which state it expects, with `transition`.
+     */
+    async setState(id: number, state: RunState, now = nowIso()): Promise<void> {
+      await this.transition(id, RUN_STATES, state, datesFor(state, now), now);
+    },
+
+    /** The run a depends-on-past task looks back at: the DAG's latest run by logical date before `run`'s. */
+    async previous(run: Pick<DagRunRow, "dag_id" | "logical_date">): Promise<DagRunRow | undefined> {
+      if (run.logical_date === null) return undefined;
+      return db
+        .selectFrom("dag_run")
+        .selectAll()
+        .where("dag_id", "=", run.dag_id)
+        .where("logical_date", "<", run.logical_date)
+        .orderBy("logical_date", "desc")
+        .limit(1)
+        .executeTakeFirst();
     },
 
     async setNote(id: number, note: string | null, now = nowIso()): Promise<void> {

@@ -328,13 +328,19 @@ export function dagStore(database: Database) {
       return dag;
     },
 
-    async setPaused(dagId: string, paused: boolean): Promise<boolean> {
-      const result = await db
-        .updateTable("dag")
-        .set({ is_paused: paused ? 1 : 0 })
-        .where("dag_id", "=", dagId)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+    /** Pauses or unpauses one DAG or many (in batches under every database's parameter limit). */
+    async setPaused(dagIds: string | readonly string[], paused: boolean): Promise<boolean> {
+      const ids = typeof dagIds === "string" ? [dagIds] : dagIds;
+      let updated = 0;
+      for (let i = 0; i < ids.length; i += 500) {
+        const result = await db
+          .updateTable("dag")
+          .set({ is_paused: paused ? 1 : 0 })
+          .where("dag_id", "in", ids.slice(i, i + 500))
+          .executeTakeFirst();
+        updated += Number(result.numUpdatedRows);
+      }
+      return updated > 0;
     },
 
     /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { triggerDagRun } from "../../scheduler/trigger-run.ts";
+import { triggerDagRun } from "../../operations/trigger-run.ts";
 import { jobStore } from "../../storage/jobs.ts";
 import { forEachApiDatabase, type ApiHarness } from "../../test-support/api.ts";
 import { CONFIG_NOT_EXPOSED } from "./misc.ts";

@@ -7,7 +7,7 @@
 import { InvalidInputError, UpdraftError } from "../../core/errors.ts";
 import { resolveParams } from "../../core/params.ts";
 import type { SerializedDag } from "../../core/serialized.ts";
-import { backfillIntervals } from "../../scheduler/backfill.ts";
+import { backfillIntervals, datesToReprocess } from "../../operations/backfill.ts";
 import { dagStore } from "../../storage/dags.ts";
 import type { ApiContext } from "../app.ts";
 import { badRequest, HttpError, notFound } from "../errors.ts";
@@ -52,8 +52,6 @@ async function validated(ctx: ApiContext, body: BackfillPostBody): Promise<Seria
 }
 
 export function registerBackfillRoutes(ctx: ApiContext): void {
-  const { db } = ctx.database;
-
   ctx.route("create_backfill_dry_run", async ({ body }) => {
     const dag = await validated(ctx, body);
     let infos;
@@ -69,26 +67,7 @@ export function registerBackfillRoutes(ctx: ApiContext): void {
       throw error;
     }
     if (body.run_backwards) infos.reverse();
-    const reprocess = body.reprocess_behavior ?? "none";
-    const dates: string[] = [];
-    for (const info of infos) {
-      const logicalDate = info.logicalDate.toISOString();
-      const latest = await db
-        .selectFrom("dag_run")
-        .select("state")
-        .where("dag_id", "=", dag.dagId)
-        .where("logical_date", "=", logicalDate)
-        .orderBy("id", "desc")
-        .limit(1)
-        .executeTakeFirst();
-      // Airflow's _get_dag_run_no_create_reason: a run in flight is never redone; a finished one is
-      // redone when told to reprocess completed runs, or failed ones and it failed.
-      const redo =
-        !latest ||
-        (["success", "failed"].includes(latest.state) &&
-          (reprocess === "completed" || (reprocess === "failed" && latest.state === "failed")));
-      if (redo) dates.push(logicalDate);
-    }
+    const dates = await datesToReprocess(ctx.database, dag.dagId, infos, body.reprocess_behavior ?? "none");
     return {
       backfills: dates.map((d) => ({ logical_date: d, partition_key: null, partition_date: null })),
       total_entries: dates.length,

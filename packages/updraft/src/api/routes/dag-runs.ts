@@ -1,9 +1,10 @@
 /** DAG runs (list, batch list, get, trigger, patch, delete, clear, wait) and backfills. */
 import { setTimeout as sleep } from "node:timers/promises";
 import { sql, type SelectQueryBuilder } from "kysely";
-import { clearTaskInstances } from "../../scheduler/clear.ts";
-import { markRun } from "../../scheduler/mark-run.ts";
-import { triggerDagRun } from "../../scheduler/trigger-run.ts";
+import { isRunFinished } from "../../core/states.ts";
+import { clearTaskInstances } from "../../operations/clear.ts";
+import { markRun } from "../../operations/mark-run.ts";
+import { triggerDagRun } from "../../operations/trigger-run.ts";
 import { dagRunStore } from "../../storage/dag-runs.ts";
 import { dagStore } from "../../storage/dags.ts";
 import type { DagRunRow, Tables } from "../../storage/schema.ts";
@@ -30,7 +31,6 @@ const ORDER_FIELDS: Record<string, string> = {
   conf: "conf",
 };
 const RANGED = ["run_after", "logical_date", "start_date", "end_date", "updated_at"] as const;
-const FINISHED_RUN = new Set(["success", "failed"]);
 
 type Op = ">=" | ">" | "<=" | "<";
 
@@ -331,7 +331,7 @@ export function registerDagRunRoutes(ctx: ApiContext): void {
     const intervalMs = Math.max(1, query.interval * 1000);
     const line = async (r: DagRunRow) => {
       const out: Record<string, unknown> = { state: r.state };
-      if (FINISHED_RUN.has(r.state) && wanted.length > 0) {
+      if (isRunFinished(r.state) && wanted.length > 0) {
         const rows = await database.db
           .selectFrom("xcom")
           .select(["task_id", "map_index", "value"])
@@ -362,7 +362,7 @@ export function registerDagRunRoutes(ctx: ApiContext): void {
     reply.raw.writeHead(200, { ...headers, "content-type": "application/x-ndjson" });
     try {
       reply.raw.write(await line(run));
-      while (!FINISHED_RUN.has(run.state)) {
+      while (!isRunFinished(run.state)) {
         await sleep(intervalMs, undefined, { signal: gone.signal }).catch(() => undefined);
         if (gone.signal.aborted) break;
         run = await runs.get(params.dag_id, params.dag_run_id);

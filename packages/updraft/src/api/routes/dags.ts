@@ -13,6 +13,7 @@ import { downstreamOf, taskById, type SerializedDag, type SerializedTask } from 
 import { describeTimetable } from "../../core/timetables/index.ts";
 import { resolveFileloc } from "../../dag-processing/discover.ts";
 import { NEVER } from "../../scheduler/create-runs.ts";
+import { dagRunStore } from "../../storage/dag-runs.ts";
 import { dagStore } from "../../storage/dags.ts";
 import type { DagRow } from "../../storage/schema.ts";
 import type { ApiContext } from "../app.ts";
@@ -237,13 +238,7 @@ export function registerDagRoutes(ctx: ApiContext): void {
     let qb = commonFilters(dagQuery(), query);
     if (!query.dag_id_pattern) qb = nothing(qb);
     const ids = (await qb.select("dag.dag_id").orderBy("dag.dag_id").execute()).map((r) => r.dag_id);
-    const paused = body.is_paused ? 1 : 0;
-    for (let i = 0; i < ids.length; i += 500)
-      await db
-        .updateTable("dag")
-        .set({ is_paused: paused })
-        .where("dag_id", "in", ids.slice(i, i + 500))
-        .execute();
+    await store.setPaused(ids, Boolean(body.is_paused));
     for (const dagId of ids)
       await ctx.audit(raw, "patch_dags", { dagId, extra: { is_paused: body.is_paused } });
     return { dags: await page(qb, ["dag_id"], limit, offset), total_entries: ids.length };
@@ -278,12 +273,7 @@ export function registerDagRoutes(ctx: ApiContext): void {
     const view = await viewOf(params.dag_id);
     const dag = await serializedOf(params.dag_id);
     const version = await versionRow(params.dag_id);
-    const active = await db
-      .selectFrom("dag_run")
-      .select((eb) => eb.fn.countAll().as("n"))
-      .where("dag_id", "=", params.dag_id)
-      .where("state", "in", ["queued", "running"])
-      .executeTakeFirstOrThrow();
+    const activeRuns = await dagRunStore(ctx.database).countActive(params.dag_id);
     return {
       ...view,
       catchup: dag.catchup,
@@ -301,7 +291,7 @@ export function registerDagRoutes(ctx: ApiContext): void {
       default_args: null,
       owner_links: null,
       is_favorite: false,
-      active_runs_count: Number(active.n),
+      active_runs_count: activeRuns,
       concurrency: view.max_active_tasks,
       latest_dag_version: version ? dagVersionView(version) : null,
     };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { TaskInstanceState } from "../../core/states.ts";
-import { triggerDagRun } from "../../scheduler/trigger-run.ts";
+import { triggerDagRun } from "../../operations/trigger-run.ts";
 import { poolStore } from "../../storage/pools.ts";
 import { taskInstanceStore } from "../../storage/task-instances.ts";
 import { forEachApiDatabase } from "../../test-support/api.ts";

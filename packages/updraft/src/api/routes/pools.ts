@@ -4,6 +4,7 @@
  * tasks); open = slots - occupied, or -1 for an unlimited pool (slots -1). default_pool cannot be
  * deleted or renamed; only its slots and include_deferred change.
  */
+import { poolSlotStates } from "../../core/states.ts";
 import { DEFAULT_POOL, poolStore, type Pool, type PoolUsage } from "../../storage/pools.ts";
 import type { ApiContext } from "../app.ts";
 import { badRequest, conflict, notFound } from "../errors.ts";
@@ -22,7 +23,7 @@ const DEFAULT_POOL_FIELDS = ["slots", "include_deferred"];
 const notFoundName = (name: string) => notFound(`The Pool with name: \`${name}\` was not found`);
 
 function fromPool(p: Pool, u: PoolUsage): PoolResponse {
-  const occupied = u.running + u.queued + (p.includeDeferred ? u.deferred : 0);
+  const occupied = poolSlotStates(p.includeDeferred).reduce((n, state) => n + u[state as keyof PoolUsage], 0);
   return {
     name: p.name,
     slots: p.slots,

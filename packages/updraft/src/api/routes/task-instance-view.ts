@@ -4,44 +4,14 @@
  */
 import { createHash } from "node:crypto";
 import type { Database } from "../../storage/database.ts";
-import type { TaskInstanceRow } from "../../storage/schema.ts";
+import { findTi, tiNotFound, type TiKey, type TiRow } from "../../storage/task-instance-rows.ts";
 import { notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
 
 export type TaskInstanceResponse = components["schemas"]["TaskInstanceResponse"];
 export type TaskInstanceHistoryResponse = components["schemas"]["TaskInstanceHistoryResponse"];
 
-/** A task instance row with the run columns the API shows. */
-export type TiRow = TaskInstanceRow & {
-  run_logical_date: string | null;
-  run_after: string;
-  run_state: string;
-};
-
-/** task_instance as `ti` joined to dag_run as `dr`, selecting a TiRow. */
-export function tiQuery(database: Database) {
-  return database.db
-    .selectFrom("task_instance as ti")
-    .innerJoin("dag_run as dr", "dr.id", "ti.dag_run_id")
-    .selectAll("ti")
-    .select(["dr.logical_date as run_logical_date", "dr.run_after as run_after", "dr.state as run_state"]);
-}
-
-export interface TiKey {
-  dagId: string;
-  runId: string;
-  taskId: string;
-  mapIndex: number;
-}
-
-export async function findTi(database: Database, k: TiKey): Promise<TiRow | undefined> {
-  return (await tiQuery(database)
-    .where("ti.dag_id", "=", k.dagId)
-    .where("ti.run_id", "=", k.runId)
-    .where("ti.task_id", "=", k.taskId)
-    .where("ti.map_index", "=", k.mapIndex)
-    .executeTakeFirst()) as TiRow | undefined;
-}
+export { findTi, tiNotFound, tiQuery, type TiKey, type TiRow } from "../../storage/task-instance-rows.ts";
 
 /** The task instance or Airflow's 404. */
 export async function requireTi(database: Database, k: TiKey): Promise<TiRow> {
@@ -49,9 +19,6 @@ export async function requireTi(database: Database, k: TiKey): Promise<TiRow> {
   if (!ti) throw notFound(tiNotFound(k));
   return ti;
 }
-
-export const tiNotFound = (k: TiKey) =>
-  `The Task Instance with dag_id: \`${k.dagId}\`, run_id: \`${k.runId}\`, task_id: \`${k.taskId}\` and map_index: \`${k.mapIndex}\` was not found`;
 
 /**
  * Updraft keys task instances by (dag, run, task, map index); Airflow's API shows a UUID. This one is

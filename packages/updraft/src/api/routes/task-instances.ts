@@ -1,16 +1,17 @@
 /** Task instances (list, batch, get, patch, tries, dependencies, logs), clearing, XCom entries. */
 import { sql } from "kysely";
-import { downstreamOf, taskById, type SerializedDag } from "../../core/serialized.ts";
-import { assertTransition, IllegalTransitionError, type TaskInstanceState } from "../../core/states.ts";
-import { clearTaskInstances, type ClearOptions } from "../../scheduler/clear.ts";
-import { countUpstream, evaluateRule } from "../../scheduler/decide.ts";
+import { UpdraftError } from "../../core/errors.ts";
+import { taskById, type SerializedDag } from "../../core/serialized.ts";
+import type { TaskInstanceState } from "../../core/states.ts";
+import { clearChecked, exactly, type ClearOptions } from "../../operations/clear.ts";
+import { explainDependencies } from "../../operations/explain-dependencies.ts";
+import { MARKABLE_STATES, markTaskInstances } from "../../operations/mark-task-instances.ts";
 import type { Database } from "../../storage/database.ts";
 import { dagStore } from "../../storage/dags.ts";
 import { dagRunStore } from "../../storage/dag-runs.ts";
-import { poolStore } from "../../storage/pools.ts";
-import { fromDb, taskInstanceStore } from "../../storage/task-instances.ts";
+import { taskInstanceStore } from "../../storage/task-instances.ts";
 import type { ApiContext, ApiRequest } from "../app.ts";
-import { badRequest, conflict, HttpError, notFound } from "../errors.ts";
+import { badRequest, errorResponse, HttpError, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
 import { applyOrder, likeAny, paging, rangeOf } from "../paging.ts";
 import {
@@ -251,20 +252,6 @@ async function requireDag(database: Database, dagId: string): Promise<Serialized
   return dag;
 }
 
-/** Task ids reachable from `start` along `edges` (not including `start` itself). */
-function closure(start: string, edges: ReadonlyMap<string, readonly string[]>): Set<string> {
-  const seen = new Set<string>();
-  const stack = [...(edges.get(start) ?? [])];
-  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
-    if (seen.has(id)) continue;
-    seen.add(id);
-    stack.push(...(edges.get(id) ?? []));
-  }
-  return seen;
-}
-
-const MARKABLE = ["success", "failed", "skipped"];
-
 interface PatchInput {
   dagId: string;
   runId: string;
@@ -276,252 +263,39 @@ interface PatchInput {
   dryRun: boolean;
 }
 
-interface PatchResult {
-  /** The task instances the request names, as they are now. */
-  targets: TiRow[];
-  /** Those whose state the request changes (or would, in a dry run). */
-  affected: TiRow[];
-  fields: string[];
-}
-
 /**
- * Airflow's "mark task instance(s)": the new state for the task instance and, on request, its
- * upstream/downstream tasks and the same tasks in earlier/later runs, each moved by the state machine
- * (all checked first: one illegal move and nothing changes); and/or its note.
+ * Airflow's patch of task instance(s): the fields the request sets (new_state, note), checked as
+ * FastAPI would, then marked by the operation (operations/mark-task-instances.ts).
  */
-async function patchTaskInstances(ctx: ApiContext, p: PatchInput): Promise<PatchResult> {
-  const { database } = ctx;
-  const dag = await requireDag(database, p.dagId);
-  if (!taskById(dag, p.taskId)) throw notFound(`Task '${p.taskId}' not found in DAG '${p.dagId}'`);
-  let q = tiQuery(database)
-    .where("ti.dag_id", "=", p.dagId)
-    .where("ti.run_id", "=", p.runId)
-    .where("ti.task_id", "=", p.taskId)
-    .orderBy("ti.map_index");
-  if (p.mapIndex !== null) q = q.where("ti.map_index", "=", p.mapIndex);
-  const targets = (await q.execute()) as TiRow[];
-  if (targets.length === 0)
-    throw notFound(
-      tiNotFound({ dagId: p.dagId, runId: p.runId, taskId: p.taskId, mapIndex: p.mapIndex ?? -1 }),
-    );
-
+async function patchTaskInstances(ctx: ApiContext, p: PatchInput) {
   const given = Object.keys(p.body).filter((k) => k === "new_state" || k === "note");
   const fields = p.updateMask?.length ? given.filter((f) => p.updateMask!.includes(f)) : given;
-  let affected: TiRow[] = [];
-  if (fields.includes("new_state")) {
-    const to = p.body.new_state;
-    if (!to || !MARKABLE.includes(to))
-      throw new HttpError(422, [
-        {
-          type: "value_error",
-          loc: ["body", "new_state"],
-          msg: `Value error, '${to ?? ""}' is not one of ['success', 'failed', 'skipped']`,
-          input: to ?? null,
-        },
-      ]);
-    affected = await relatives(database, dag, targets, p);
-    affected = affected.filter((ti) => ti.state !== to);
-    if (affected.length === 0 && !p.dryRun) throw conflict(`Task id ${p.taskId} is already in ${to} state`);
-    // Every move is checked before any is made, so an illegal one leaves everything as it was.
-    for (const ti of affected) {
-      try {
-        assertTransition(
-          fromDb(ti.state),
-          to as TaskInstanceState,
-          { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id },
-          "user",
-        );
-      } catch (error) {
-        if (!(error instanceof IllegalTransitionError)) throw error;
-        const detail = `${error.message}: clear it first (POST /api/v2/dags/${ti.dag_id}/clearTaskInstances), then mark it once it runs`;
-        throw p.dryRun ? badRequest(detail) : conflict(detail);
-      }
-    }
-    if (!p.dryRun) await markStates(database, affected, to as TaskInstanceState, ctx.now());
-  }
-  if (fields.includes("note") && !p.dryRun) {
-    const tis = taskInstanceStore(database);
-    for (const ti of targets)
-      await tis.setNote(
-        { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index },
-        p.body.note ?? null,
-        ctx.now(),
-      );
-  }
-  const fresh = async (rows: TiRow[]) =>
-    (
-      await Promise.all(
-        rows.map((t) =>
-          findTi(database, { dagId: t.dag_id, runId: t.run_id, taskId: t.task_id, mapIndex: t.map_index }),
-        ),
-      )
-    ).filter((t): t is TiRow => t !== undefined);
-  return { targets: p.dryRun ? targets : await fresh(targets), affected, fields };
-}
-
-/** The task instances a mark applies to: the targets, plus relatives in this run and others. */
-async function relatives(
-  database: Database,
-  dag: SerializedDag,
-  targets: TiRow[],
-  p: PatchInput,
-): Promise<TiRow[]> {
-  const b = p.body;
-  const taskIds = new Set([p.taskId]);
-  if (b.include_upstream)
-    for (const id of closure(p.taskId, new Map(dag.tasks.map((t) => [t.taskId, t.upstream]))))
-      taskIds.add(id);
-  if (b.include_downstream) for (const id of closure(p.taskId, downstreamOf(dag))) taskIds.add(id);
-  const runIds = new Set([p.runId]);
-  const logicalDate = targets[0]!.run_logical_date;
-  if ((b.include_past || b.include_future) && logicalDate) {
-    let runs = database.db.selectFrom("dag_run").select("run_id").where("dag_id", "=", p.dagId);
-    if (!b.include_past) runs = runs.where("logical_date", ">=", logicalDate);
-    if (!b.include_future) runs = runs.where("logical_date", "<=", logicalDate);
-    for (const r of await runs.execute()) runIds.add(r.run_id);
-  }
-  const rows = (await tiQuery(database)
-    .where("ti.dag_id", "=", p.dagId)
-    .where("ti.run_id", "in", [...runIds])
-    .where("ti.task_id", "in", [...taskIds])
-    .orderBy("dr.run_after")
-    .orderBy("ti.task_id")
-    .orderBy("ti.map_index")
-    .execute()) as TiRow[];
-  // The named task in the named run keeps to the requested map index.
-  return rows.filter(
-    (ti) =>
-      !(ti.run_id === p.runId && ti.task_id === p.taskId) ||
-      p.mapIndex === null ||
-      ti.map_index === p.mapIndex,
-  );
-}
-
-/** Moves each task instance to `to` through the state machine, in one transaction. */
-async function markStates(database: Database, tis: TiRow[], to: TaskInstanceState, now: string) {
-  await database.db.transaction().execute(async (trx) => {
-    const store = taskInstanceStore({ ...database, db: trx });
-    for (const ti of tis) {
-      const start = ti.start_date ?? now;
-      const moved = await store.transition(
-        { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index },
-        fromDb(ti.state),
-        to,
-        { start_date: start, end_date: now, duration: (Date.parse(now) - Date.parse(start)) / 1000 },
-        now,
-        "user",
-      );
-      if (!moved)
-        throw conflict(
-          `Task instance ${ti.dag_id}.${ti.task_id} of run "${ti.run_id}" changed state while it was being marked: look at it again and retry`,
-        );
-    }
+  const to = p.body.new_state;
+  if (fields.includes("new_state") && (!to || !MARKABLE_STATES.includes(to as TaskInstanceState)))
+    throw new HttpError(422, [
+      {
+        type: "value_error",
+        loc: ["body", "new_state"],
+        msg: `Value error, '${to ?? ""}' is not one of ['success', 'failed', 'skipped']`,
+        input: to ?? null,
+      },
+    ]);
+  const result = await markTaskInstances(ctx.database, {
+    dagId: p.dagId,
+    runId: p.runId,
+    taskId: p.taskId,
+    mapIndex: p.mapIndex,
+    newState: fields.includes("new_state") ? (to as TaskInstanceState) : undefined,
+    note: fields.includes("note") ? { text: p.body.note ?? null } : undefined,
+    includeUpstream: p.body.include_upstream ?? false,
+    includeDownstream: p.body.include_downstream ?? false,
+    includePast: p.body.include_past ?? false,
+    includeFuture: p.body.include_future ?? false,
+    dryRun: p.dryRun,
+    now: ctx.now(),
   });
+  return { ...result, fields };
 }
-
-/**
- * Why a task instance that has not started is not running yet (Airflow's failed scheduling
- * dependencies, by name): its state, its run, its DAG, its trigger rule, the previous run, its pool.
- */
-async function dependencies(database: Database, ti: TiRow): Promise<{ name: string; reason: string }[]> {
-  if (ti.state !== null && ti.state !== "scheduled") return [];
-  const dag = await dagStore(database).getSerialized(ti.dag_id);
-  const task = dag && taskById(dag, ti.task_id)?.task;
-  if (!dag || !task) return [];
-  const deps: { name: string; reason: string }[] = [];
-  if (ti.state === null)
-    deps.push({
-      name: "Task Instance State",
-      reason:
-        "Task is in the 'None' state which is not a valid state for execution. The scheduler schedules it once its dependencies are met.",
-    });
-  if (ti.run_state !== "running")
-    deps.push({
-      name: "Dagrun Running",
-      reason: `Task instance's dagrun was not in the 'running' state but in the state '${ti.run_state}'.`,
-    });
-  const dagRow = await dagStore(database).get(ti.dag_id);
-  if (dagRow?.is_paused)
-    deps.push({ name: "Dag Not Paused", reason: `Task's DAG '${ti.dag_id}' is paused.` });
-  if (task.upstream.length > 0) {
-    const upstream = await database.db
-      .selectFrom("task_instance")
-      .select(["task_id", "state"])
-      .where("dag_run_id", "=", ti.dag_run_id)
-      .where("task_id", "in", task.upstream)
-      .execute();
-    const states = new Map(upstream.map((u) => [u.task_id, fromDb(u.state) as string]));
-    const counts = countUpstream(task.upstream, states);
-    if (evaluateRule(task.triggerRule, counts) !== "run") {
-      const summary = task.upstream.map((id) => `${id}=${states.get(id) ?? "none"}`).join(", ");
-      deps.push({
-        name: "Trigger Rule",
-        reason: `Task's trigger rule '${task.triggerRule}' is not met by its upstream tasks: ${summary} (${counts.done} of ${counts.total} done, ${counts.success} succeeded, ${counts.failed + counts.upstreamFailed} failed, ${counts.skipped} skipped).`,
-      });
-    }
-  }
-  if (task.dependsOnPast) {
-    const previous = await database.db
-      .selectFrom("dag_run")
-      .select("id")
-      .where("dag_id", "=", ti.dag_id)
-      .where("run_after", "<", ti.run_after)
-      .orderBy("run_after", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    if (previous) {
-      const prev = await database.db
-        .selectFrom("task_instance")
-        .select("state")
-        .where("dag_run_id", "=", previous.id)
-        .where("task_id", "=", ti.task_id)
-        .executeTakeFirst();
-      if (prev && prev.state !== "success" && prev.state !== "skipped")
-        deps.push({
-          name: "Previous Dagrun State",
-          reason: `depends_on_past is true for this task, but the previous task instance is in the state '${prev.state ?? "None"}' which is not a successful state.`,
-        });
-    }
-  }
-  const pool = await poolStore(database).get(ti.pool);
-  if (!pool) {
-    deps.push({
-      name: "Pool Slots Available",
-      reason: `Tasks using non-existent pool '${ti.pool}' will not be scheduled`,
-    });
-  } else if (pool.slots >= 0) {
-    const used = await database.db
-      .selectFrom("task_instance")
-      .select((eb) => eb.fn.sum<number>("pool_slots").as("n"))
-      .where("pool", "=", ti.pool)
-      .where("state", "in", pool.includeDeferred ? ["queued", "running", "deferred"] : ["queued", "running"])
-      .executeTakeFirst();
-    const open = pool.slots - Number(used?.n ?? 0);
-    if (open < ti.pool_slots)
-      deps.push({
-        name: "Pool Slots Available",
-        reason: `Not scheduling since there are ${open} open slots in pool ${ti.pool} and require ${ti.pool_slots} pool slots`,
-      });
-  }
-  if (dagRow) {
-    const running = await database.db
-      .selectFrom("task_instance")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where("dag_id", "=", ti.dag_id)
-      .where("state", "in", ["queued", "running"])
-      .executeTakeFirstOrThrow();
-    if (Number(running.n) >= dagRow.max_active_tasks)
-      deps.push({
-        name: "Dag TI Slots Available",
-        reason: `The maximum number of running tasks (${dagRow.max_active_tasks}) for this task's DAG '${ti.dag_id}' has been reached.`,
-      });
-  }
-  return deps.sort((a, b) => a.name.localeCompare(b.name));
-}
-
-/** Regular expression matching exactly these task ids. */
-const exactly = (ids: Iterable<string>) =>
-  `^(?:${[...ids].map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`;
 
 export function registerTaskInstanceRoutes(ctx: ApiContext): void {
   const { database } = ctx;
@@ -656,7 +430,10 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
   );
 
   const deps = async (dagId: string, runId: string, taskId: string, mapIndex: number) => ({
-    dependencies: await dependencies(database, await requireTi(database, { dagId, runId, taskId, mapIndex })),
+    dependencies: await explainDependencies(
+      database,
+      await requireTi(database, { dagId, runId, taskId, mapIndex }),
+    ),
   });
   ctx.route("get_task_instance_dependencies", async ({ params, query }) =>
     deps(params.dag_id, params.dag_run_id, params.task_id, query.map_index ?? -1),
@@ -794,10 +571,12 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
             }
           }
         } catch (error) {
-          if (error instanceof HttpError) {
-            if (error.status === 404 && action.action_on_non_existence === "skip") continue;
-            results.errors.push({ error: error.message, status_code: error.status });
-          } else throw error;
+          // An entity's refusal (HTTP or coded) is reported with it; anything else fails the request.
+          if (!(error instanceof HttpError || error instanceof UpdraftError)) throw error;
+          const { status } = errorResponse(error);
+          if (status >= 500) throw error;
+          if (status === 404 && action.action_on_non_existence === "skip") continue;
+          results.errors.push({ error: error.message, status_code: status });
         }
       }
       changed.push(...results.success.map((s) => `${action.action} ${s}`));
@@ -836,25 +615,13 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       o.downstream = body.include_downstream ?? false;
     }
     if (body.only_running) o.onlyFailed = false;
-    let candidates = await clearTaskInstances(database, { ...o, dryRun: true });
-    if (body.only_running) candidates = candidates.filter((c) => c.from === "running");
-    const running = candidates.filter((c) => c.from === "running");
-    if (body.prevent_running_task && running.length > 0)
-      throw conflict(
-        `Cannot clear task instances while some are running: ${running.map((c) => `${c.taskId} (run ${c.runId})`).join(", ")}; set prevent_running_task to false to clear them anyway`,
-      );
+    const candidates = await clearChecked(database, {
+      ...o,
+      onlyRunning: body.only_running ?? false,
+      preventRunningTask: body.prevent_running_task ?? false,
+      dryRun: body.dry_run ?? false,
+    });
     if (!body.dry_run && candidates.length > 0) {
-      if (body.only_running) {
-        const byRun = new Map<string, string[]>();
-        for (const c of candidates) byRun.set(c.runId, [...(byRun.get(c.runId) ?? []), c.taskId]);
-        for (const [runId, taskIds] of byRun)
-          await clearTaskInstances(database, {
-            dagId,
-            runId,
-            taskRegex: exactly(taskIds),
-            onlyFailed: false,
-          });
-      } else await clearTaskInstances(database, o);
       await ctx.audit(raw, "post_clear_task_instances", {
         dagId,
         runId: body.dag_run_id ?? null,

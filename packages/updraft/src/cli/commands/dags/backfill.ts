@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { InvalidInputError } from "../../../core/errors.ts";
 import { createLogger } from "../../../logging.ts";
-import { backfillIntervals, createBackfillRuns } from "../../../scheduler/backfill.ts";
+import { backfillIntervals, createBackfillRuns } from "../../../operations/backfill.ts";
 import { createTaskFlowPool, createTaskRunnerDeps } from "../../../scheduler/runtime.ts";
-import { driveRun } from "../../../scheduler/test-run.ts";
+import { driveRun } from "../../../operations/test-run.ts";
 import { jobStore } from "../../../storage/jobs.ts";
 import { withContext } from "../../context.ts";
 import { syncDags } from "../../dag-sync.ts";

@@ -1,9 +1,7 @@
 import type { Command } from "commander";
 import { createLogger } from "../../../logging.ts";
 import { createTaskFlowPool, createTaskRunnerDeps, fileLogs } from "../../../scheduler/runtime.ts";
-import { driveRun } from "../../../scheduler/test-run.ts";
-import { triggerDagRun } from "../../../scheduler/trigger-run.ts";
-import { runIdFor } from "../../../core/timetables/index.ts";
+import { driveRun, startTestRun } from "../../../operations/test-run.ts";
 import { withContext } from "../../context.ts";
 import { syncDags } from "../../dag-sync.ts";
 import { parseConf, parseDate } from "./trigger.ts";
@@ -23,18 +21,10 @@ export function register(dags: Command): void {
         const database = await ctx.database();
         const log = createLogger("dags-test", ctx.config.values.logging.level);
         const date = parseDate(logicalDate) ?? new Date();
-        // Testing the same date again replaces the earlier test run (never a real one).
-        await database.db
-          .deleteFrom("dag_run")
-          .where("dag_id", "=", dagId)
-          .where("run_id", "=", runIdFor("manual", date))
-          .where("triggered_by", "=", "test")
-          .execute();
-        const run = await triggerDagRun(database, {
+        const run = await startTestRun(database, {
           dagId,
           conf: parseConf(opts.conf),
           logicalDate: date,
-          triggeredBy: "test",
         });
         process.stderr.write(`Testing ${dagId}: run ${run.run_id}\n`);
         const taskflow = createTaskFlowPool(ctx.config);

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { InvalidInputError } from "../../../core/errors.ts";
-import { triggerDagRun } from "../../../scheduler/trigger-run.ts";
+import { triggerDagRun } from "../../../operations/trigger-run.ts";
 import { dagStore } from "../../../storage/dags.ts";
 import { withContext } from "../../context.ts";
 import { outputOption, printRows, type OutputFormat } from "../../output.ts";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { clearTaskInstances } from "../../../scheduler/clear.ts";
+import { clearTaskInstances } from "../../../operations/clear.ts";
 import { withContext } from "../../context.ts";
 import { outputOption, printRows, type OutputFormat } from "../../output.ts";
 import { confirm } from "../../prompt.ts";

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { createLogger } from "../../../logging.ts";
-import { runOneTask } from "../../../scheduler/run-one.ts";
+import { runOneTask } from "../../../operations/run-one.ts";
 import { createTaskFlowPool, createTaskRunnerDeps, fileLogs } from "../../../scheduler/runtime.ts";
-import { triggerDagRun } from "../../../scheduler/trigger-run.ts";
+import { triggerDagRun } from "../../../operations/trigger-run.ts";
+import { dagRunStore } from "../../../storage/dag-runs.ts";
 import { runIdFor } from "../../../core/timetables/index.ts";
 import { withContext, type CliContext } from "../../context.ts";
 import { syncDags } from "../../dag-sync.ts";
@@ -58,12 +59,7 @@ export function register(tasks: Command): void {
         const database = await ctx.database();
         const date = parseDate(logicalDate) ?? new Date();
         const runId = runIdFor("manual", date);
-        const existing = await database.db
-          .selectFrom("dag_run")
-          .select("id")
-          .where("dag_id", "=", dagId)
-          .where("run_id", "=", runId)
-          .executeTakeFirst();
+        const existing = await dagRunStore(database).get(dagId, runId);
         if (!existing) await triggerDagRun(database, { dagId, logicalDate: date, triggeredBy: "test" });
         await runHere(ctx, { dagId, taskId, runId });
       }),

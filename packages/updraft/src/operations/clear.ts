@@ -3,11 +3,13 @@
  * with fresh retries, running ones are marked restarting (their scheduler stops them, then they run
  * again), their XComs go, and their runs are queued again.
  */
-import { NotFoundError } from "../core/errors.ts";
+import { ConflictError, NotFoundError } from "../core/errors.ts";
+import { reachable, upstreamOf } from "../core/graph.ts";
 import { downstreamOf, type SerializedDag } from "../core/serialized.ts";
-import type { TaskInstanceState } from "../core/states.ts";
+import { RUN_STATES, type TaskInstanceState } from "../core/states.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
+import { dagRunStore } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
 import { fromDb, taskInstanceStore } from "../storage/task-instances.ts";
 import { xcomStore } from "../storage/xcom.ts";
@@ -44,6 +46,7 @@ export async function clearTaskInstances(database: Database, o: ClearOptions): P
   if (o.endDate) runs = runs.where("logical_date", "<=", o.endDate);
   const retries = new Map(dag.tasks.map((t) => [t.taskId, t.retries]));
   const tis = taskInstanceStore(database);
+  const runStore = dagRunStore(database);
   const cleared: Cleared[] = [];
   const now = nowIso();
   for (const run of await runs.execute()) {
@@ -68,34 +71,60 @@ export async function clearTaskInstances(database: Database, o: ClearOptions): P
         touched = true;
       }
     }
-    if (touched)
-      await database.db
-        .updateTable("dag_run")
-        .set({ state: "queued", end_date: null, updated_at: now })
-        .where("id", "=", run.id)
-        .execute();
+    // Whatever state the run was in, it runs again (queued_at kept: Airflow's clear does not reset it).
+    if (touched) await runStore.transition(run.id, RUN_STATES, "queued", { end_date: null }, now);
   }
   return cleared;
 }
 
+export interface CheckedClear extends ClearOptions {
+  /** Only the task instances running now. */
+  onlyRunning?: boolean;
+  /** Refuse (CONFLICT) when any task instance to clear is running. */
+  preventRunningTask?: boolean;
+}
+
+/**
+ * Airflow's clearTaskInstances endpoint: what would be cleared is worked out first, so running task
+ * instances can be refused (preventRunningTask) or chosen alone (onlyRunning), then cleared unless
+ * this is a dry run. Returns what was (or would be) cleared.
+ */
+export async function clearChecked(database: Database, o: CheckedClear): Promise<Cleared[]> {
+  const options = o.onlyRunning ? { ...o, onlyFailed: false } : o;
+  let candidates = await clearTaskInstances(database, { ...options, dryRun: true });
+  if (o.onlyRunning) candidates = candidates.filter((c) => c.from === "running");
+  const running = candidates.filter((c) => c.from === "running");
+  if (o.preventRunningTask && running.length > 0)
+    throw new ConflictError(
+      `Cannot clear task instances while some are running: ${running.map((c) => `${c.taskId} (run ${c.runId})`).join(", ")}; set prevent_running_task to false to clear them anyway`,
+    );
+  if (o.dryRun || candidates.length === 0) return candidates;
+  if (!o.onlyRunning) {
+    await clearTaskInstances(database, { ...options, dryRun: false });
+    return candidates;
+  }
+  const byRun = Map.groupBy(candidates, (c) => c.runId);
+  for (const [runId, cs] of byRun)
+    await clearTaskInstances(database, {
+      dagId: o.dagId,
+      runId,
+      taskRegex: exactly(cs.map((c) => c.taskId)),
+      onlyFailed: false,
+    });
+  return candidates;
+}
+
+/** Regular expression matching exactly these task ids. */
+export const exactly = (ids: Iterable<string>) =>
+  `^(?:${[...ids].map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`;
+
 function selectTasks(dag: SerializedDag, o: ClearOptions): Set<string> {
   const pattern = o.taskRegex ? new RegExp(o.taskRegex) : null;
   const chosen = new Set(dag.tasks.filter((t) => !pattern || pattern.test(t.taskId)).map((t) => t.taskId));
-  const down = downstreamOf(dag);
-  const up = new Map(dag.tasks.map((t) => [t.taskId, t.upstream]));
-  const closure = (edges: Map<string, readonly string[]>) => {
-    const stack = [...chosen];
-    const seen = new Set<string>();
-    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
-      for (const next of edges.get(id) ?? []) {
-        if (seen.has(next)) continue;
-        seen.add(next);
-        stack.push(next);
-      }
-    }
-    return seen;
-  };
-  const extra = [...(o.downstream ? closure(down) : []), ...(o.upstream ? closure(up) : [])];
+  const extra = [
+    ...(o.downstream ? reachable(chosen, downstreamOf(dag)) : []),
+    ...(o.upstream ? reachable(chosen, upstreamOf(dag)) : []),
+  ];
   for (const id of extra) chosen.add(id);
   return chosen;
 }

@@ -6,10 +6,10 @@
  * nothing changes and the caller is told which.
  */
 import { InvalidInputError } from "../core/errors.ts";
-import { assertTransition, isFinished, type TaskInstanceState } from "../core/states.ts";
+import { assertTransition, isFinished, RUN_STATES, type TaskInstanceState } from "../core/states.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
-import { dagRunStore } from "../storage/dag-runs.ts";
+import { dagRunStore, datesFor } from "../storage/dag-runs.ts";
 import type { DagRunRow } from "../storage/schema.ts";
 import { fromDb, taskInstanceStore } from "../storage/task-instances.ts";
 
@@ -66,6 +66,8 @@ export async function markRun(
     // False: another process moved it first; its new state stands.
     if (await tis.transition(key, m.from, m.to, { end_date: now }, now, "user")) done.push(m);
   }
-  if (run.state !== state) await dagRunStore(database).setState(run.id, state, now);
+  // A mark by hand wins whatever state the run reached meanwhile (Airflow's set_dag_run_state).
+  if (run.state !== state)
+    await dagRunStore(database).transition(run.id, RUN_STATES, state, datesFor(state, now), now);
   return done;
 }

@@ -3,6 +3,7 @@
  * logical date falls in [start, end], skipping intervals that already have a run.
  */
 import { InvalidInputError, NotFoundError } from "../core/errors.ts";
+import { isRunFinished } from "../core/states.ts";
 import { nextDagRunInfo, runIdFor, timetableDagOf, type DagRunInfo } from "../core/timetables/index.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
@@ -77,4 +78,37 @@ export async function createBackfillRuns(
     );
   }
   return out;
+}
+
+export type ReprocessBehavior = "none" | "failed" | "completed";
+
+/**
+ * The logical dates of `infos` a backfill would run (Airflow's _get_dag_run_no_create_reason): a run
+ * in flight is never redone; a finished one is redone when told to reprocess completed runs, or
+ * failed ones and it failed; a date without a run is always run.
+ */
+export async function datesToReprocess(
+  database: Database,
+  dagId: string,
+  infos: DagRunInfo[],
+  reprocess: ReprocessBehavior,
+): Promise<string[]> {
+  const dates: string[] = [];
+  for (const info of infos) {
+    const logicalDate = info.logicalDate.toISOString();
+    const latest = await database.db
+      .selectFrom("dag_run")
+      .select("state")
+      .where("dag_id", "=", dagId)
+      .where("logical_date", "=", logicalDate)
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    const redo =
+      !latest ||
+      (isRunFinished(latest.state) &&
+        (reprocess === "completed" || (reprocess === "failed" && latest.state === "failed")));
+    if (redo) dates.push(logicalDate);
+  }
+  return dates;
 }

@@ -1,15 +1,40 @@
 /**
  * `dags test`: one run of one DAG, driven to the end in this process without a scheduler: the same
  * decisions and the same task runner, only this run's task instances, every task's log on stdout.
+ * Testing the same logical date again replaces the earlier test run with everything recorded for it
+ * (task instances, finished tries, XComs), never a real run.
  */
+import { runIdFor } from "../core/timetables/index.ts";
 import type { TaskRunnerDeps } from "../executor/run-task-instance.ts";
 import { runTaskInstance } from "../executor/run-task-instance.ts";
 import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
+import { dagRunStore } from "../storage/dag-runs.ts";
 import type { DagRunRow } from "../storage/schema.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
-import { examineRuns } from "./examine-runs.ts";
+import { examineRuns } from "../scheduler/examine-runs.ts";
+import { triggerDagRun } from "./trigger-run.ts";
+
+const TEST_TRIGGER = "test";
+
+/** Creates the test run of `dagId` at `logicalDate`, first deleting an earlier test run of that date. */
+export async function startTestRun(
+  database: Database,
+  o: { dagId: string; logicalDate: Date; conf?: Record<string, unknown> },
+): Promise<DagRunRow> {
+  const runs = dagRunStore(database);
+  const runId = runIdFor("manual", o.logicalDate);
+  const earlier = await runs.get(o.dagId, runId);
+  // A real run with this id stays: triggering then fails with ALREADY_EXISTS.
+  if (earlier?.triggered_by === TEST_TRIGGER) await runs.delete(o.dagId, runId);
+  return triggerDagRun(database, {
+    dagId: o.dagId,
+    conf: o.conf,
+    logicalDate: o.logicalDate,
+    triggeredBy: TEST_TRIGGER,
+  });
+}
 
 export async function driveRun(
   database: Database,
@@ -17,11 +42,8 @@ export async function driveRun(
   run: DagRunRow,
   o: { log: Logger; parallelism: number },
 ): Promise<string> {
-  await database.db
-    .updateTable("dag_run")
-    .set({ state: "running", start_date: nowIso(), updated_at: nowIso() })
-    .where("id", "=", run.id)
-    .execute();
+  // A finished run is not restarted: examining it below gives its outcome.
+  await dagRunStore(database).transition(run.id, ["queued", "running"], "running", { start_date: nowIso() });
   const tis = taskInstanceStore(database);
   for (;;) {
     await examineRuns(database, { now: nowIso(), log: o.log, cancel: () => false, runIds: [run.id] });
