@@ -39,7 +39,13 @@ export const PAST_SUCCESS_STATES: readonly TaskInstanceState[] = ["success", "sk
  * The states that hold a slot: they count against `parallelism`, `maxActiveTasks` and pools. Deferred
  * task instances hold a pool slot only when their pool says so (`include_deferred`, as in Airflow).
  */
-export const ACTIVE_STATES: readonly TaskInstanceState[] = ["queued", "running"];
+/**
+ * What occupies a slot of parallelism, of a DAG's maxActiveTasks and of a pool, defined once: task
+ * instances whose process exists or is about to: queued (claimed, starting), running, and restarting
+ * (cleared while running: its process is still being stopped).
+ */
+export const ACTIVE_STATES: readonly TaskInstanceState[] = ["queued", "running", "restarting"];
+/** A pool created with include_deferred also counts its deferred task instances (Airflow's rule). */
 export const poolSlotStates = (includeDeferred: boolean): TaskInstanceState[] =>
   includeDeferred ? [...ACTIVE_STATES, "deferred"] : [...ACTIVE_STATES];
 

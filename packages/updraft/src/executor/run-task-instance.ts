@@ -14,6 +14,7 @@
  */
 import { hostname } from "node:os";
 import { canRetry, retryDelaySeconds } from "../core/retry.ts";
+import { allDownstream } from "../core/graph.ts";
 import { downstreamOf, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
 import { findXComRefs, resolveXComRefs } from "../sdk/index.ts";
 import type { Database } from "../storage/database.ts";
@@ -279,23 +280,13 @@ function applyChoice(input: RenderInput, value: unknown, log: TaskLog): Result {
   } else {
     if (value) return { state: "success", value };
     skip =
-      task.templateFields.ignoreDownstreamTriggerRules === false ? direct : allDownstream(dag, task.taskId);
+      task.templateFields.ignoreDownstreamTriggerRules === false
+        ? direct
+        : [...allDownstream(dag, task.taskId)];
     log.write(`condition is falsy: skipping ${JSON.stringify(skip)}\n`, "runner");
   }
   // Written with the try's result, in its fenced transaction (record).
   return { state: "success", value, skip };
-}
-
-function allDownstream(dag: SerializedDag, taskId: string): string[] {
-  const down = downstreamOf(dag);
-  const seen = new Set<string>();
-  const stack = [...(down.get(taskId) ?? [])];
-  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
-    if (seen.has(id)) continue;
-    seen.add(id);
-    stack.push(...(down.get(id) ?? []));
-  }
-  return [...seen];
 }
 
 /**

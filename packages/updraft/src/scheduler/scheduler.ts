@@ -14,6 +14,7 @@ import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import { jobStore } from "../storage/jobs.ts";
 import { leaseStore } from "../storage/leases.ts";
+import { isDbConnectionError, retrying } from "../storage/retry.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
 import { createDueRuns } from "./create-runs.ts";
 import { examineRuns } from "./examine-runs.ts";
@@ -139,9 +140,16 @@ export class Scheduler {
     if (this.#watchTimer) clearInterval(this.#watchTimer);
     await this.#watching;
     await this.#o.executor.stop(this.#o.gracefulShutdownMs);
-    await jobStore(this.#o.database).end(this.#jobId, "success", this.#now());
+    // Ending the job hands whatever is still held (tries that outlived the grace period) to the
+    // others at once (rescue.ts); the database may be down: retried for a while, then left to them.
+    const bounded = { what: "ending the scheduler's job", maxMs: 15_000 };
+    await retrying(() => jobStore(this.#o.database).end(this.#jobId, "success", this.#now()), bounded).catch(
+      (error) => this.#o.log.warn({ err: error }, "could not end the scheduler's job; others take it over"),
+    );
     await this.#watch.release();
-    await leaseStore(this.#o.database).release("scheduler", this.#holder);
+    await retrying(() => leaseStore(this.#o.database).release("scheduler", this.#holder), bounded).catch(
+      () => undefined,
+    );
     this.#state = "stopped";
     this.#o.log.info("scheduler stopped");
   }
@@ -284,7 +292,10 @@ export class Scheduler {
           metrics.executorRunning.set(this.#o.executor.running().length);
         }
       } catch (error) {
-        this.#o.log.error({ err: error }, "scheduler iteration failed; carrying on");
+        // An outage is logged once by the database's health (storage/health.ts), not every loop.
+        if (isDbConnectionError(error) && !this.#o.database.health.reachable)
+          this.#o.log.debug({ err: error }, "scheduler iteration failed: the database is unreachable");
+        else this.#o.log.error({ err: error }, "scheduler iteration failed; carrying on");
         this.#fullTickWanted = true;
         this.#lastDbFailure = Date.now();
         this.#lastHousekeeping = 0; // heartbeat first thing once the database answers again

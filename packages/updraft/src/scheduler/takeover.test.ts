@@ -14,7 +14,7 @@ import { dagStore } from "../storage/dags.ts";
 import type { Database } from "../storage/database.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
 import { forEachDatabase, openedAs } from "../test-support/databases.ts";
-import { triggerDagRun } from "./trigger-run.ts";
+import { triggerDagRun } from "../operations/trigger-run.ts";
 
 const MAIN = fileURLToPath(new URL("../../bin/updraft.js", import.meta.url));
 

@@ -6,7 +6,8 @@ import { upsert } from "./upsert.ts";
 
 export const DEFAULT_POOL = "default_pool";
 
-const USAGE_STATES = ["running", "queued", "scheduled", "deferred"];
+/** The reporting buckets; a restarting try (cleared, its process being stopped) is still running. */
+const USAGE_STATES = ["running", "restarting", "queued", "scheduled", "deferred"];
 export type PoolUsage = Record<"running" | "queued" | "scheduled" | "deferred", number>;
 
 export interface Pool {
@@ -82,7 +83,8 @@ export function poolStore(database: Database) {
         .execute();
       for (const row of rows) {
         const entry = usage.get(row.pool);
-        if (entry) entry[row.state as keyof PoolUsage] = Number(row.slots);
+        const bucket = (row.state === "restarting" ? "running" : row.state) as keyof PoolUsage;
+        if (entry) entry[bucket] += Number(row.slots);
       }
       return usage;
     },
