@@ -5,7 +5,7 @@
  * immediate restart, then one database restart while runs are still going. Prints what was lost,
  * run twice or overlapped, how fast orphaned work ran again, and whether any cap was exceeded.
  *
- *   npm run chaos [-- --db postgres|mysql|both] [--duration 120] [--short] [--strict]
+ *   npm run chaos [-- --db postgres|mysql|both] [--duration 120] [--short] [--strict] [--gate safety]
  *                    [--db-stop fast|immediate] [--db-down 5] [--kill-every 5] [--seed n]
  *
  * See docs/ha.md ("The chaos test") for how to read the table.
@@ -23,7 +23,7 @@ import {
 import { BIN, cli, Fleet, killLeftovers, processesOf, type Kill } from "./fleet.ts";
 import { measure, parseMarkers } from "./measure.ts";
 import { describeSnapshot, finalStates, snapshot } from "./observe.ts";
-import { passed, table, type DatabaseResult } from "./report.ts";
+import { passed, safe, table, type DatabaseResult } from "./report.ts";
 import { CAPS, MAIN_DAG, SERIAL_DAG, writeWorkload } from "./workload.ts";
 
 const { values } = parseArgs({
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     duration: { type: "string" },
     short: { type: "boolean", default: false },
     strict: { type: "boolean", default: false },
+    gate: { type: "string" },
     schedulers: { type: "string", default: "3" },
     "kill-every": { type: "string", default: "5" },
     "db-down": { type: "string", default: "5" },
@@ -301,3 +302,7 @@ for (const r of results)
 console.log(`results (JSON): ${file}`);
 const ok = results.every(passed);
 if (!ok && values.strict) process.exit(1);
+if (values.gate === "safety" && !results.every(safe)) {
+  console.error("chaos: a safety invariant was broken (lost, started twice, overlap, caps, crash, leftover)");
+  process.exit(1);
+}

@@ -110,6 +110,24 @@ export function passed(r: DatabaseResult): boolean {
   return ROWS.every((row) => !row.pass || row.pass(r));
 }
 
+/**
+ * The safety invariants alone: nothing lost, no try started twice, no overlap, no cap exceeded, no
+ * scheduler crash, no process left. What CI gates on (`--gate safety`): the timing targets (recovery
+ * p99, a command ending in the tens of milliseconds between a kill and its reaper) move with the
+ * machine's load and are reported, not gated.
+ */
+export function safe(r: DatabaseResult): boolean {
+  const f = r.figures;
+  return (
+    r.lost === 0 &&
+    f.triesStartedTwice === 0 &&
+    f.overlapSeconds === 0 &&
+    f.caps.violations === 0 &&
+    r.schedulerExits.length === 0 &&
+    r.leftoverProcesses.length === 0
+  );
+}
+
 export function table(results: DatabaseResult[]): string {
   const header = ["measure", "target", ...results.map((r) => r.database)];
   const lines = ROWS.map((row) => [
