@@ -23,7 +23,10 @@ const DEFAULT_POOL_FIELDS = ["slots", "include_deferred"];
 const notFoundName = (name: string) => notFound(`The Pool with name: \`${name}\` was not found`);
 
 function fromPool(p: Pool, u: PoolUsage): PoolResponse {
-  const occupied = poolSlotStates(p.includeDeferred).reduce((n, state) => n + u[state as keyof PoolUsage], 0);
+  // The usage buckets count a restarting try as running (storage/pools.ts).
+  const occupied = poolSlotStates(p.includeDeferred)
+    .filter((state): state is keyof PoolUsage => state in u)
+    .reduce((n, state) => n + u[state], 0);
   return {
     name: p.name,
     slots: p.slots,
