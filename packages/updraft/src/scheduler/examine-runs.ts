@@ -6,9 +6,12 @@
  * a deadlock or a lost connection rolls it back and it is examined again (the transaction is the unit).
  */
 import { sql, type Transaction } from "kysely";
+import { blockedByPast, dependsOnPrevious } from "../core/depends-on-past.ts";
 import { downstreamOf, type SerializedDag } from "../core/serialized.ts";
+import { isFinished, type TaskInstanceState } from "../core/states.ts";
 import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
+import { dagRunStore } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
 import { retrying } from "../storage/retry.ts";
 import type { DagRunRow, Tables, TaskInstanceRow } from "../storage/schema.ts";
@@ -23,7 +26,6 @@ type DecisionRow = Pick<
   "dag_id" | "run_id" | "task_id" | "map_index" | "state" | "next_retry_at"
 >;
 
-const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed", "removed"]);
 const UNSTARTED = new Set(["none", "scheduled", "queued", "up_for_retry"]);
 
 export interface ExamineOptions {
@@ -69,7 +71,7 @@ async function examineOne(database: Database, dag: SerializedDag, id: number, o:
     if (!run) return;
     const changed = o.changed?.get(id);
     if (changed && !overdue(dag, run, o.now)) {
-      const mayStart = await pastDependencies(trx, dag, run);
+      const mayStart = await pastDependencies(database, trx, dag, run);
       const light = await decideDownstream({ ...database, db: trx }, trx, dag, run, changed, {
         now: o.now,
         mayStart,
@@ -103,7 +105,7 @@ async function examineRun(
         states.set(ti.task_id, "scheduled");
     }
   }
-  const past = await pastDependencies(trx, dag, run);
+  const past = await pastDependencies(database, trx, dag, run);
   const decision = decideRun(dag, states, (taskId) => past(taskId));
   for (const [taskId, state] of decision.settled) {
     if (
@@ -130,12 +132,14 @@ async function examineRun(
       states.set(taskId, "scheduled");
   }
   const finalState = runOutcome(dag, states);
-  const update = finalState ? { state: finalState, end_date: o.now } : {};
-  await trx
-    .updateTable("dag_run")
-    .set({ ...update, last_scheduling_decision: o.now, updated_at: o.now })
-    .where("id", "=", run.id)
-    .execute();
+  const update = finalState ? { end_date: o.now } : {};
+  await dagRunStore({ ...database, db: trx }).transition(
+    run.id,
+    "running",
+    finalState ?? "running",
+    { ...update, last_scheduling_decision: o.now },
+    o.now,
+  );
   if (finalState) o.log.info({ dagId: run.dag_id, runId: run.run_id, state: finalState }, "run finished");
 }
 
@@ -178,7 +182,7 @@ export function runOutcome(
   dag: SerializedDag,
   states: ReadonlyMap<string, string>,
 ): "success" | "failed" | null {
-  if (![...states.values()].every((s) => FINISHED.has(s))) return null;
+  if (![...states.values()].every((s) => isFinished(s as TaskInstanceState))) return null;
   const down = downstreamOf(dag);
   const leaves = dag.tasks.filter((t) => (down.get(t.taskId) ?? []).length === 0);
   return leaves.every((t) => ["success", "skipped"].includes(states.get(t.taskId) ?? "none"))
@@ -199,56 +203,35 @@ async function timeOut(
     if (UNSTARTED.has(state)) await tis.transition(keyOf(ti), state, "skipped", { end_date: o.now }, o.now);
     else if (state === "running") o.cancel(keyOf(ti));
   }
-  await trx
-    .updateTable("dag_run")
-    .set({ state: "failed", end_date: o.now, updated_at: o.now, last_scheduling_decision: o.now })
-    .where("id", "=", run.id)
-    .execute();
+  await dagRunStore({ ...database, db: trx }).transition(
+    run.id,
+    "running",
+    "failed",
+    { end_date: o.now, last_scheduling_decision: o.now },
+    o.now,
+  );
   o.log.warn(
     { dagId: run.dag_id, runId: run.run_id },
     "run exceeded its dagrunTimeout: failed, unfinished tasks skipped",
   );
 }
 
-/**
- * dependsOnPast: a task runs only if its instance in the previous run succeeded or was skipped (the
- * first run is exempt). waitForDownstream also waits for that instance's direct downstream tasks.
- */
+/** dependsOnPast / waitForDownstream (core/depends-on-past.ts), against the run before this one. */
 async function pastDependencies(
+  database: Database,
   trx: Transaction<Tables>,
   dag: SerializedDag,
   run: DagRunRow,
 ): Promise<(taskId: string) => boolean> {
-  const needs = dag.tasks.filter((t) => t.dependsOnPast || t.waitForDownstream);
-  if (needs.length === 0 || run.logical_date === null) return () => true;
-  const previous = await trx
-    .selectFrom("dag_run")
-    .select("id")
-    .where("dag_id", "=", run.dag_id)
-    .where("logical_date", "<", run.logical_date)
-    .orderBy("logical_date", "desc")
-    .limit(1)
-    .executeTakeFirst();
+  if (!dag.tasks.some(dependsOnPrevious)) return () => true;
+  const previous = await dagRunStore({ ...database, db: trx }).previous(run);
   if (!previous) return () => true;
   const prior = await trx
     .selectFrom("task_instance")
     .select(["task_id", "state"])
     .where("dag_run_id", "=", previous.id)
     .execute();
-  const priorState = new Map(prior.map((p) => [p.task_id, p.state ?? "none"]));
-  const down = downstreamOf(dag);
-  const ok = (id: string) => !priorState.has(id) || ["success", "skipped"].includes(priorState.get(id)!);
-  const blocked = new Set<string>();
-  for (const task of needs) {
-    if (!ok(task.taskId)) blocked.add(task.taskId);
-    if (
-      task.waitForDownstream &&
-      (down.get(task.taskId) ?? []).some(
-        (d) => !FINISHED.has(priorState.get(d) ?? "none") && priorState.has(d),
-      )
-    )
-      blocked.add(task.taskId);
-  }
+  const blocked = blockedByPast(dag, new Map(prior.map((p) => [p.task_id, p.state ?? "none"])));
   return (taskId: string) => !blocked.has(taskId);
 }
 
