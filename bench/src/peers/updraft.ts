@@ -11,7 +11,7 @@ import { loadConfig } from "../../../packages/updraft/src/config/load.ts";
 import { processDagFiles } from "../../../packages/updraft/src/dag-processing/processor.ts";
 import { createScheduler } from "../../../packages/updraft/src/scheduler/runtime.ts";
 import type { Scheduler } from "../../../packages/updraft/src/scheduler/scheduler.ts";
-import { triggerDagRun } from "../../../packages/updraft/src/scheduler/trigger-run.ts";
+import { triggerDagRun } from "../../../packages/updraft/src/operations/trigger-run.ts";
 import { createCipher } from "../../../packages/updraft/src/secrets/cipher.ts";
 import { openDatabase, type Database } from "../../../packages/updraft/src/storage/database.ts";
 import { migrateDatabase } from "../../../packages/updraft/src/storage/migrate.ts";

@@ -13,7 +13,7 @@ import { pino } from "pino";
 import { loadConfig } from "../src/config/load.ts";
 import { processDagFiles } from "../src/dag-processing/processor.ts";
 import { createScheduler } from "../src/scheduler/runtime.ts";
-import { triggerDagRun } from "../src/scheduler/trigger-run.ts";
+import { triggerDagRun } from "../src/operations/trigger-run.ts";
 import { createCipher } from "../src/secrets/cipher.ts";
 import { openDatabase } from "../src/storage/database.ts";
 import { dagRunStore } from "../src/storage/dag-runs.ts";
