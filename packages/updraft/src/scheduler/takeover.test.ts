@@ -37,38 +37,32 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
   }
 }
 
-forEachDatabase("scheduler takeover after kill -9", (get) => {
-  const children: ChildProcess[] = [];
-  let home: string;
-  after(() => {
-    for (const c of children) killGroup(c);
-    if (process.env.UPDRAFT_TEST_KEEP) console.log(readFileSync(join(home, "scheduler-2.log"), "utf8"));
-    rmSync(home, { recursive: true, force: true });
-  });
-
-  test("a killed scheduler's running task runs again elsewhere within 2 s; its processes are gone", async () => {
-    const database = get();
-    home = mkdtempSync(join(tmpdir(), "updraft-takeover-"));
-    mkdirSync(join(home, "dags"));
-    const marker = join(home, "first-try-started");
-    const token = `takeover-${process.pid}-${Date.now()}`;
-    writeFileSync(
-      join(home, "dags", "slow.ts"),
-      `import { dag, bash } from "updraft";
+/** A temp home with one DAG of one bash task, and real `updraft scheduler` processes on `database`. */
+function fleet(database: Database, command: string, extraEnv: Record<string, string> = {}) {
+  const home = mkdtempSync(join(tmpdir(), "updraft-takeover-"));
+  mkdirSync(join(home, "dags"));
+  writeFileSync(
+    join(home, "dags", "slow.ts"),
+    `import { dag, bash } from "updraft";
 export default dag({ dagId: "slow" }, () => {
-  bash("work", { command: "if [ -f ${marker} ]; then echo second; else touch ${marker}; sleep 60 # ${token}\\nfi" });
+  bash("work", { command: ${JSON.stringify(command)} });
 });`,
-    );
-    const env = {
-      ...process.env,
-      UPDRAFT_HOME: home,
-      UPDRAFT__DATABASE__URL: childUrl(database),
-      UPDRAFT__CORE__LOAD_EXAMPLES: "false",
-      UPDRAFT__CORE__DAGS_ARE_PAUSED_AT_CREATION: "false",
-      UPDRAFT__METRICS__SCHEDULER_PORT: "0",
-    };
-    let n = 0;
-    const startScheduler = () => {
+  );
+  const env = {
+    ...process.env,
+    UPDRAFT_HOME: home,
+    UPDRAFT__DATABASE__URL: childUrl(database),
+    UPDRAFT__CORE__LOAD_EXAMPLES: "false",
+    UPDRAFT__CORE__DAGS_ARE_PAUSED_AT_CREATION: "false",
+    UPDRAFT__METRICS__SCHEDULER_PORT: "0",
+    ...extraEnv,
+  };
+  const children: ChildProcess[] = [];
+  let n = 0;
+  return {
+    home,
+    children,
+    start(): ChildProcess {
       const out = openSync(join(home, `scheduler-${++n}.log`), "a");
       const child = spawn(process.execPath, [MAIN, "scheduler"], {
         env,
@@ -77,7 +71,31 @@ export default dag({ dagId: "slow" }, () => {
       });
       children.push(child);
       return child;
-    };
+    },
+    log: (i: number) => readFileSync(join(home, `scheduler-${i}.log`), "utf8"),
+    stop() {
+      for (const c of children.splice(0)) killGroup(c);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+forEachDatabase("scheduler takeover after kill -9", (get) => {
+  const fleets: ReturnType<typeof fleet>[] = [];
+  after(() => {
+    for (const f of fleets) f.stop();
+  });
+
+  test("a killed scheduler's running task runs again elsewhere within 2 s; its processes are gone", async () => {
+    const database = get();
+    const token = `takeover-${process.pid}-${Date.now()}`;
+    const marker = join(tmpdir(), `${token}.marker`);
+    const f = fleet(
+      database,
+      `if [ -f ${marker} ]; then echo second; else touch ${marker}; sleep 60 # ${token}\nfi`,
+    );
+    fleets.push(f);
+    const startScheduler = () => f.start();
     const first = startScheduler();
     await until(
       "the DAG to be parsed",
@@ -113,7 +131,66 @@ export default dag({ dagId: "slow" }, () => {
     });
     assert.equal(done.try_number, 2);
     assert.deepEqual(pgrep(token), [], "the killed scheduler's task processes are gone");
-    for (const c of children.splice(0)) killGroup(c);
+    f.stop();
+    rmSync(marker, { force: true });
+  });
+
+  test("a paused scheduler's try, resumed after its successor started, writes nothing", async () => {
+    const database = get();
+    const token = `paused-${process.pid}-${Date.now()}`;
+    const marker = join(tmpdir(), `${token}.marker`);
+    // Short heartbeats, so the paused scheduler is presumed dead after 3 s (it still holds its lock).
+    const f = fleet(
+      database,
+      `if [ -f ${marker} ]; then echo second; else touch ${marker}; sleep 4; echo first; fi`,
+      { UPDRAFT__SCHEDULER__TASK_HEARTBEAT_TIMEOUT: "3" },
+    );
+    fleets.push(f);
+    const paused = f.start();
+    await until(
+      "the DAG to be parsed",
+      30_000,
+      async () => (await dagStore(database).get("slow")) ?? undefined,
+    );
+    await triggerDagRun(database, { dagId: "slow", runId: "r2" });
+    const tis = taskInstanceStore(database);
+    const key = { dagId: "slow", runId: "r2", taskId: "work" };
+    const first = await until("the first try to run", 30_000, async () => {
+      const ti = await tis.get(key);
+      return ti?.state === "running" ? ti : undefined;
+    });
+    process.kill(paused.pid!, "SIGSTOP"); // the scheduler alone: its bash task runs on to its end
+    f.start();
+    const second = await until("another scheduler to run the task instance again", 30_000, async () => {
+      const ti = await tis.get(key);
+      return ti?.state === "success" && ti.try_number === 2 ? ti : undefined;
+    });
+    process.kill(paused.pid!, "SIGCONT"); // it wakes up and records its try 1 as a success: refused
+    await until("the resumed scheduler to notice", 20_000, async () =>
+      /a stale try's result was refused/.test(f.log(1)) ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await tis.get(key);
+    assert.deepEqual(
+      [now?.state, now?.try_number, now?.claimed_by_job_id, now?.end_date],
+      ["success", 2, second.claimed_by_job_id, second.end_date],
+    );
+    assert.notEqual(second.claimed_by_job_id, first.claimed_by_job_id);
+    const history = await database.db
+      .selectFrom("task_instance_history")
+      .select(["try_number", "state"])
+      .where("run_id", "=", "r2")
+      .orderBy("try_number")
+      .execute();
+    assert.deepEqual(
+      history.map((h) => [h.try_number, h.state]),
+      [
+        [1, "failed"],
+        [2, "success"],
+      ],
+    );
+    f.stop();
+    rmSync(marker, { force: true });
   });
 });
 
