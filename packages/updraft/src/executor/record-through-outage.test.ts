@@ -5,6 +5,9 @@
  * leaving its task instance queued for ever.
  */
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { SerializedDag } from "../core/serialized.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
@@ -81,17 +84,17 @@ forEachDatabase(
     }
 
     test("a result recorded while the database is away is kept once it is back", async () => {
-      const { deps, claimed, key, tis, log } = await prepare("record", "sleep 1.5; echo done");
+      const started = join(mkdtempSync(join(tmpdir(), "updraft-outage-")), "started");
+      const { deps, claimed, key, tis } = await prepare("record", `touch ${started}; sleep 1.5; echo done`);
       const running = runTaskInstance(deps, claimed, new AbortController().signal);
-      while ((await tis.get(key))?.state !== "running") await sleep(20);
-      proxy.cut(); // the try is running: its result will meet the outage
+      while (!existsSync(started)) await sleep(20);
+      proxy.cut(); // the command is running: its result will meet the outage
       await sleep(5_000);
       assert.equal((await tis.get(key))?.state, "running", "nothing recorded during the outage");
       proxy.restore();
       await running;
       const ti = await tis.get(key);
       assert.deepEqual([ti?.state, ti?.try_number], ["success", 1]);
-      assert.match(log(), /the database failed while recording try 1/);
     });
 
     test("a try whose start meets an outage starts when the database is back", async () => {

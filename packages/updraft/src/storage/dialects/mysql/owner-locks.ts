@@ -34,6 +34,9 @@ export function mysqlOwnerLocks(url: string): OwnerLocks {
               conn.removeAllListeners("end");
               conn.removeAllListeners("error");
               conn.on("error", () => undefined);
+              // Released before the connection ends: the server drops it at disconnect too, but only
+              // after end() has resolved, and a reader right after release() must see it free.
+              await conn.query("select RELEASE_LOCK(?)", [nameOf(owner)]).catch(() => undefined);
               await conn.end();
             },
           };

@@ -31,6 +31,10 @@ export function postgresOwnerLocks(url: string, schema: string | undefined): Own
             close: async () => {
               client.removeAllListeners("end");
               client.on("error", () => undefined);
+              // Unlocked before the session ends, so a reader right after release() sees it free.
+              await client
+                .query("select pg_advisory_unlock($1, $2)", [namespace, owner])
+                .catch(() => undefined);
               await client.end();
             },
           };
