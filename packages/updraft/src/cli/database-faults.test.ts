@@ -100,6 +100,22 @@ async function setup(kind: Kind) {
   };
 }
 
+/** A webserver behind the proxy, listening and answering an Admin's token (the token is returned). */
+async function servingWebserver(kind: Kind) {
+  const s = await setup(kind);
+  const token = await tokenIssuer(signingKey(SECRET, ""), 3600).issue({ username: "admin", role: "Admin" });
+  const web = startService(["webserver"], s.home.env);
+  try {
+    await web.waitFor(/^webserver listening$/, 30_000);
+    assert.equal((await get(s.port, "/api/v2/dags", token)).status, 200);
+  } catch (error) {
+    await web.stop();
+    await s.close();
+    throw error;
+  }
+  return { s, token, web };
+}
+
 /** Triggers a run of "faults" and waits for it to succeed (the scheduler is working). */
 async function runCompletes(env: Record<string, string>, url: string, timeoutMs: number): Promise<string> {
   const runId = `faults_${Date.now()}`;
@@ -212,15 +228,8 @@ describe("database faults", { skip: assertBuiltOrSkip() }, () => {
 
       test("a webserver answers 503 during an outage, /health says unhealthy, and both recover", async (t) => {
         if (skip) return t.skip(skip);
-        const s = await setup(kind);
-        const token = await tokenIssuer(signingKey(SECRET, ""), 3600).issue({
-          username: "admin",
-          role: "Admin",
-        });
-        const web = startService(["webserver"], s.home.env);
+        const { s, token, web } = await servingWebserver(kind);
         try {
-          await web.waitFor(/^webserver listening$/, 30_000);
-          assert.equal((await get(s.port, "/api/v2/dags", token)).status, 200);
           // Requests in flight when the connections drop: a lost connection under a running query
           // must fail that request, not the process.
           const inFlight = Array.from({ length: 8 }, () =>
@@ -260,15 +269,8 @@ describe("database faults", { skip: assertBuiltOrSkip() }, () => {
 
       test("in a network partition /health answers unhealthy within 2.5 s and requests get 503", async (t) => {
         if (skip) return t.skip(skip);
-        const s = await setup(kind);
-        const token = await tokenIssuer(signingKey(SECRET, ""), 3600).issue({
-          username: "admin",
-          role: "Admin",
-        });
-        const web = startService(["webserver"], s.home.env);
+        const { s, token, web } = await servingWebserver(kind);
         try {
-          await web.waitFor(/^webserver listening$/, 30_000);
-          assert.equal((await get(s.port, "/api/v2/dags", token)).status, 200);
           s.proxy.blackhole();
           const health = await get(s.port, "/api/v2/monitor/health");
           assert.equal(metadatabase(health.body), "unhealthy");

@@ -25,5 +25,4 @@ export interface Executor {
   stop(graceMs: number): Promise<void>;
 }
 
-export const keyString = (k: TaskInstanceKey) =>
-  `${k.dagId}\u0000${k.runId}\u0000${k.taskId}\u0000${k.mapIndex ?? -1}`;
+export { keyString } from "../storage/task-instances.ts";

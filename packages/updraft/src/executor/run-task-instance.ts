@@ -143,10 +143,9 @@ async function startTry(deps: TaskRunnerDeps, claimed: OwnedTaskInstance, owner:
   } catch (error) {
     const reason = (error as Error).message;
     deps.warn?.({ err: error, dagId: claimed.dagId, taskId: claimed.taskId }, "a try could not start");
-    const back = await retrying(
-      () => tis.transition(claimed, "queued", "scheduled", { claimed_by_job_id: null, queued_dttm: null }),
-      { what: `putting ${claimed.dagId}.${claimed.taskId} back to scheduled` },
-    ).catch(() => false);
+    const back = await retrying(() => tis.releaseClaim(claimed, owner), {
+      what: `putting ${claimed.dagId}.${claimed.taskId} back to scheduled`,
+    }).catch(() => false);
     const row = back ? await tis.get(claimed).catch(() => undefined) : undefined;
     if (row) {
       const log = await deps.openLog({ ...row, try_number: row.try_number + 1 }).catch(() => undefined);

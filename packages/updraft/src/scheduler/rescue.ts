@@ -50,18 +50,7 @@ export async function rescueOwner(
 async function handBack(database: Database, ti: TaskInstanceRow, owner: number, now: string) {
   const tis = taskInstanceStore(database);
   const key = keyOf(ti);
-  if (ti.state === "queued") {
-    const q = database.db
-      .updateTable("task_instance")
-      .set({ state: "scheduled", claimed_by_job_id: null, queued_dttm: null, updated_at: now })
-      .where("dag_id", "=", key.dagId)
-      .where("run_id", "=", key.runId)
-      .where("task_id", "=", key.taskId)
-      .where("map_index", "=", ti.map_index)
-      .where("state", "=", "queued")
-      .where("claimed_by_job_id", "=", owner);
-    return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
-  }
+  if (ti.state === "queued") return tis.releaseClaim(key, owner, now);
   const fence = { key, tryNumber: ti.try_number, owner };
   if (ti.state === "restarting")
     return tis.finishTry(fence, "restarting", "none", { end_date: now }, {}, now);

@@ -5,21 +5,18 @@
  * (a schedule, a retry delay) fires. Everything it decides is in the database, so another scheduler
  * can take over at any moment. Shutdown: stopping -> draining -> stopped.
  */
-import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import { keyString, type Executor } from "../executor/executor.ts";
 import type { SchedulerMetrics } from "../metrics/metrics.ts";
 import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import { jobStore } from "../storage/jobs.ts";
-import { leaseStore } from "../storage/leases.ts";
-import { isDbConnectionError, retrying } from "../storage/retry.ts";
+import { leaseStore, newLeaseHolder } from "../storage/leases.ts";
+import { isDbConnectionError, isTransientDbError, retrying } from "../storage/retry.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
 import { createDueRuns } from "./create-runs.ts";
 import { examineRuns } from "./examine-runs.ts";
 import { queueTasks } from "./queue-tasks.ts";
-import { processAlive } from "../storage/dialects/sqlite/owner-locks.ts";
 import { OwnerWatch } from "./liveness.ts";
 import { rescueOrphans, rescueOwner } from "./rescue.ts";
 
@@ -40,8 +37,7 @@ export type SchedulerState = "idle" | "running" | "stopping" | "draining" | "sto
 
 export class Scheduler {
   readonly #o: SchedulerOptions;
-  /** This process in the SQLite lease: host, pid (so a dead holder is seen at once) and a nonce. */
-  readonly #holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+  readonly #holder = newLeaseHolder();
   readonly #watch: OwnerWatch;
   #watchTimer: NodeJS.Timeout | null = null;
   #watching: Promise<void> | null = null;
@@ -104,8 +100,7 @@ export class Scheduler {
     try {
       if (!this.#o.database.adapter.capabilities.supportsMultipleWriters && !this.#leaseHeld) {
         // A standby on SQLite: when the lease holder died, take the lease now, not at the next loop.
-        const holder = await leaseStore(this.#o.database).holderOf("scheduler", this.#now());
-        if (holder && holderDead(holder)) this.poke();
+        if (await leaseStore(this.#o.database).deadHolder("scheduler", this.#now())) this.poke();
         return;
       }
       for (const dead of await this.#watch.dead()) {
@@ -256,8 +251,8 @@ export class Scheduler {
     let held = await leases.acquire("scheduler", this.#holder, now, until);
     if (!held) {
       // A holder that died on this machine is replaced at once, not when its lease lapses.
-      const holder = await leases.holderOf("scheduler", now);
-      if (holder && holderDead(holder)) {
+      const holder = await leases.deadHolder("scheduler", now);
+      if (holder) {
         held = await leases.takeFrom("scheduler", holder, this.#holder, until);
         if (held) this.#o.log.warn({ holder }, "the scheduler holding the lease died: taking over");
       }
@@ -297,7 +292,7 @@ export class Scheduler {
           this.#o.log.debug({ err: error }, "scheduler iteration failed: the database is unreachable");
         else this.#o.log.error({ err: error }, "scheduler iteration failed; carrying on");
         this.#fullTickWanted = true;
-        this.#lastDbFailure = Date.now();
+        if (isTransientDbError(error)) this.#lastDbFailure = Date.now();
         this.#lastHousekeeping = 0; // heartbeat first thing once the database answers again
         await jobStore(this.#o.database)
           .heartbeat(this.#jobId, String((error as Error).message ?? error), this.#now())
@@ -351,12 +346,6 @@ export class Scheduler {
 
 /** How often other schedulers' liveness locks are looked at. */
 const WATCH_MS = 200;
-
-/** A lease holder (`host:pid:nonce`) on this machine whose process is gone. */
-function holderDead(holder: string): boolean {
-  const [host, pid] = holder.split(":");
-  return host === hostname() && Number(pid) > 0 && !processAlive(Number(pid));
-}
 
 /** How long finished tasks gather while the executor is busy (see #busy). */
 const BATCH_MS = 10;

@@ -4,19 +4,22 @@
  * runs it again without using up a retry, and nothing of the killed try is left running.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, type ChildProcess } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { dagStore } from "../storage/dags.ts";
 import type { Database } from "../storage/database.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
 import { forEachDatabase, openedAs } from "../test-support/databases.ts";
 import { triggerDagRun } from "../operations/trigger-run.ts";
-
-const MAIN = fileURLToPath(new URL("../../bin/updraft.js", import.meta.url));
+import {
+  assertBuilt,
+  startService,
+  updraftHome,
+  type ServiceProcess,
+} from "../test-support/service-process.ts";
 
 /** The URL a child process uses for this test database (PostgreSQL: its schema in the URL). */
 function childUrl(database: Database): string {
@@ -37,48 +40,35 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
   }
 }
 
-/** A temp home with one DAG of one bash task, and real `updraft scheduler` processes on `database`. */
+/** A home with one DAG of one bash task, and real `updraft scheduler` processes on `database`. */
 function fleet(database: Database, command: string, extraEnv: Record<string, string> = {}) {
-  const home = mkdtempSync(join(tmpdir(), "updraft-takeover-"));
-  mkdirSync(join(home, "dags"));
+  const home = updraftHome(childUrl(database), {
+    UPDRAFT__CORE__DAGS_ARE_PAUSED_AT_CREATION: "false",
+    ...extraEnv,
+  });
   writeFileSync(
-    join(home, "dags", "slow.ts"),
+    join(home.dags, "slow.ts"),
     `import { dag, bash } from "updraft";
 export default dag({ dagId: "slow" }, () => {
   bash("work", { command: ${JSON.stringify(command)} });
 });`,
   );
-  const env = {
-    ...process.env,
-    UPDRAFT_HOME: home,
-    UPDRAFT__DATABASE__URL: childUrl(database),
-    UPDRAFT__CORE__LOAD_EXAMPLES: "false",
-    UPDRAFT__CORE__DAGS_ARE_PAUSED_AT_CREATION: "false",
-    UPDRAFT__METRICS__SCHEDULER_PORT: "0",
-    ...extraEnv,
-  };
-  const children: ChildProcess[] = [];
-  let n = 0;
+  const services: ServiceProcess[] = [];
   return {
-    home,
-    children,
-    start(): ChildProcess {
-      const out = openSync(join(home, `scheduler-${++n}.log`), "a");
-      const child = spawn(process.execPath, [MAIN, "scheduler"], {
-        env,
-        detached: true,
-        stdio: ["ignore", out, out],
-      });
-      children.push(child);
-      return child;
+    services,
+    start(): ServiceProcess {
+      const service = startService(["scheduler"], home.env, { detached: true });
+      services.push(service);
+      return service;
     },
-    log: (i: number) => readFileSync(join(home, `scheduler-${i}.log`), "utf8"),
     stop() {
-      for (const c of children.splice(0)) killGroup(c);
-      rmSync(home, { recursive: true, force: true });
+      for (const s of services.splice(0)) killGroup(s.child);
+      home.remove();
     },
   };
 }
+
+assertBuilt(); // the schedulers run the built dist/
 
 forEachDatabase("scheduler takeover after kill -9", (get) => {
   const fleets: ReturnType<typeof fleet>[] = [];
@@ -115,7 +105,7 @@ forEachDatabase("scheduler takeover after kill -9", (get) => {
     await new Promise((r) => setTimeout(r, 6_000));
 
     const killedAt = Date.now();
-    process.kill(-first.pid!, "SIGKILL");
+    process.kill(-first.child.pid!, "SIGKILL");
     const second = await until("the task instance to run again", 20_000, async () => {
       const ti = await tis.get(key);
       return ti && ti.try_number >= 2 ? ti : undefined;
@@ -159,16 +149,14 @@ forEachDatabase("scheduler takeover after kill -9", (get) => {
       const ti = await tis.get(key);
       return ti?.state === "running" ? ti : undefined;
     });
-    process.kill(paused.pid!, "SIGSTOP"); // the scheduler alone: its bash task runs on to its end
+    process.kill(paused.child.pid!, "SIGSTOP"); // the scheduler alone: its bash task runs on to its end
     f.start();
     const second = await until("another scheduler to run the task instance again", 30_000, async () => {
       const ti = await tis.get(key);
       return ti?.state === "success" && ti.try_number === 2 ? ti : undefined;
     });
-    process.kill(paused.pid!, "SIGCONT"); // it wakes up and records its try 1 as a success: refused
-    await until("the resumed scheduler to notice", 20_000, async () =>
-      /a stale try's result was refused/.test(f.log(1)) ? true : undefined,
-    );
+    process.kill(paused.child.pid!, "SIGCONT"); // it wakes up and records its try 1 as a success: refused
+    await paused.waitFor(/^a stale try's result was refused$/, 20_000);
     await new Promise((r) => setTimeout(r, 500));
     const now = await tis.get(key);
     assert.deepEqual(
@@ -176,12 +164,7 @@ forEachDatabase("scheduler takeover after kill -9", (get) => {
       ["success", 2, second.claimed_by_job_id, second.end_date],
     );
     assert.notEqual(second.claimed_by_job_id, first.claimed_by_job_id);
-    const history = await database.db
-      .selectFrom("task_instance_history")
-      .select(["try_number", "state"])
-      .where("run_id", "=", "r2")
-      .orderBy("try_number")
-      .execute();
+    const history = await tis.archivedTries(key);
     assert.deepEqual(
       history.map((h) => [h.try_number, h.state]),
       [

@@ -85,12 +85,7 @@ forEachDatabase("fenced writes of a try", (get) => {
     assert.ok(await tis.finishTry(fenceB, "running", "success", endB), "a repeated commit is recognised");
     assert.equal(await xcomStore(database).pull(run.id, "branch"), "b");
     assert.equal((await tis.get({ ...key, taskId: "left" }))?.state, "skipped");
-    const history = await database.db
-      .selectFrom("task_instance_history")
-      .select(["try_number", "state"])
-      .where("task_id", "=", "branch")
-      .orderBy("try_number")
-      .execute();
+    const history = await tis.archivedTries(key);
     assert.deepEqual(
       history.map((h) => [h.try_number, h.state]),
       [

@@ -3,7 +3,19 @@
  * scheduler holding the "scheduler" lease works; the others wait and take over when it lapses, so a
  * killed scheduler is replaced within one lease period.
  */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { Database } from "./database.ts";
+import { processAlive } from "./dialects/sqlite/owner-locks.ts";
+
+/** This process as a lease holder: host, pid (so a dead holder is seen at once) and a nonce. */
+export const newLeaseHolder = (): string => `${hostname()}:${process.pid}:${randomUUID()}`;
+
+/** A holder (`host:pid:nonce`) on this machine whose process is gone. */
+function holderGone(holder: string): boolean {
+  const [host, pid] = holder.split(":");
+  return host === hostname() && Number(pid) > 0 && !processAlive(Number(pid));
+}
 
 export function leaseStore(database: Database) {
   const { db } = database;
@@ -38,6 +50,12 @@ export function leaseStore(database: Database) {
 
     async release(name: string, holder: string): Promise<void> {
       await db.deleteFrom("lease").where("name", "=", name).where("holder", "=", holder).execute();
+    },
+
+    /** The holder of `name` if its process is gone (on this machine), whatever the lease's expiry. */
+    async deadHolder(name: string, now: string): Promise<string | undefined> {
+      const holder = await this.holderOf(name, now);
+      return holder && holderGone(holder) ? holder : undefined;
     },
 
     async holderOf(name: string, now: string): Promise<string | undefined> {

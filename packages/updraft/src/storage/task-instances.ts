@@ -63,16 +63,23 @@ function whereTry(q: Updating, fence: TryFence): Updating {
 const toDb = (state: TaskInstanceState): string | null => (state === "none" ? null : state);
 export const fromDb = (state: string | null): TaskInstanceState => (state ?? "none") as TaskInstanceState;
 
+/** One string per task instance, for sets and maps of keys. */
+export const keyString = (k: TaskInstanceKey) =>
+  `${k.dagId}\u0000${k.runId}\u0000${k.taskId}\u0000${k.mapIndex ?? -1}`;
+
+/** A task instance's row, read on `db` or inside a transaction. */
+const rowOf = (db: Kysely<Tables> | Transaction<Tables>, key: TaskInstanceKey) =>
+  db
+    .selectFrom("task_instance")
+    .selectAll()
+    .where("dag_id", "=", key.dagId)
+    .where("run_id", "=", key.runId)
+    .where("task_id", "=", key.taskId)
+    .where("map_index", "=", key.mapIndex ?? -1);
+
 export function taskInstanceStore(database: Database) {
   const { db } = database;
-  const byKey = (key: TaskInstanceKey) =>
-    db
-      .selectFrom("task_instance")
-      .selectAll()
-      .where("dag_id", "=", key.dagId)
-      .where("run_id", "=", key.runId)
-      .where("task_id", "=", key.taskId)
-      .where("map_index", "=", key.mapIndex ?? -1);
+  const byKey = (key: TaskInstanceKey) => rowOf(db, key);
 
   return {
     async get(key: TaskInstanceKey): Promise<TaskInstanceRow | undefined> {
@@ -101,13 +108,10 @@ export function taskInstanceStore(database: Database) {
       by: MovedBy = "system",
     ): Promise<boolean> {
       assertTransition(from, to, key, by);
-      let q = db
-        .updateTable("task_instance")
-        .set({ ...patch, state: toDb(to), updated_at: now })
-        .where("dag_id", "=", key.dagId)
-        .where("run_id", "=", key.runId)
-        .where("task_id", "=", key.taskId)
-        .where("map_index", "=", key.mapIndex ?? -1);
+      let q = whereKey(
+        db.updateTable("task_instance").set({ ...patch, state: toDb(to), updated_at: now }),
+        key,
+      );
       q = from === "none" ? q.where("state", "is", null) : q.where("state", "=", from);
       const result = await q.executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
@@ -150,6 +154,23 @@ export function taskInstanceStore(database: Database) {
       return ours ? current : undefined;
     },
 
+    /**
+     * queued -> scheduled, only while `owner` still holds the claim: a claim whose try never started
+     * (its start failed, or its scheduler died) goes back for anyone to take.
+     */
+    async releaseClaim(key: TaskInstanceKey, owner: number | null, now = nowIso()): Promise<boolean> {
+      assertTransition("queued", "scheduled", key);
+      let q = whereKey(
+        db
+          .updateTable("task_instance")
+          .set({ state: "scheduled", claimed_by_job_id: null, queued_dttm: null, updated_at: now }),
+        key,
+      ).where("state", "=", "queued");
+      // Outside a scheduler (`tasks run`) a claim has no owner to check, as in startTry.
+      if (owner !== null) q = q.where("claimed_by_job_id", "=", owner);
+      return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+    },
+
     /** A try's own change to its row (rendered fields); false when the try no longer owns it. */
     async updateTry(fence: TryFence, patch: TaskInstanceUpdate, now = nowIso()): Promise<boolean> {
       const q = whereTry(db.updateTable("task_instance").set({ ...patch, updated_at: now }), fence).where(
@@ -176,21 +197,18 @@ export function taskInstanceStore(database: Database) {
     ): Promise<boolean> {
       assertTransition(from, to, fence.key);
       return db.transaction().execute(async (trx) => {
-        const moved = await whereTry(
+        const move = whereTry(
           trx.updateTable("task_instance").set({ ...patch, state: toDb(to), updated_at: now }),
           fence,
-        )
-          .where("state", "=", from)
-          .executeTakeFirst();
-        if (Number(moved.numUpdatedRows) !== 1) {
-          const current = await trx
-            .selectFrom("task_instance")
-            .select(["state", "try_number", "claimed_by_job_id", "end_date"])
-            .where("dag_id", "=", fence.key.dagId)
-            .where("run_id", "=", fence.key.runId)
-            .where("task_id", "=", fence.key.taskId)
-            .where("map_index", "=", fence.key.mapIndex ?? -1)
-            .executeTakeFirst();
+        ).where("state", "=", from);
+        // The moved row, for the archive: from the update itself where the database can say it.
+        let ti: TaskInstanceRow | undefined;
+        if (database.adapter.capabilities.supportsReturning)
+          ti = (await move.returningAll().executeTakeFirst()) as TaskInstanceRow | undefined;
+        else if (Number((await move.executeTakeFirst()).numUpdatedRows) === 1)
+          ti = await rowOf(trx, fence.key).executeTakeFirst();
+        if (!ti) {
+          const current = await rowOf(trx, fence.key).executeTakeFirst();
           return (
             current?.state === toDb(to) &&
             current.try_number === fence.tryNumber &&
@@ -198,14 +216,6 @@ export function taskInstanceStore(database: Database) {
             current.end_date === patch.end_date
           );
         }
-        const ti = await trx
-          .selectFrom("task_instance")
-          .selectAll()
-          .where("dag_id", "=", fence.key.dagId)
-          .where("run_id", "=", fence.key.runId)
-          .where("task_id", "=", fence.key.taskId)
-          .where("map_index", "=", fence.key.mapIndex ?? -1)
-          .executeTakeFirstOrThrow();
         if (outcome.xcom !== undefined) await pushReturnValue(database, trx, ti, outcome.xcom, now);
         for (const taskId of outcome.skip ?? []) {
           const skipKey = { ...fence.key, taskId };
@@ -234,25 +244,33 @@ export function taskInstanceStore(database: Database) {
         .where("claimed_by_job_id", "=", owner)
         .where("state", "in", ["queued", "running", "restarting"])
         .execute();
-      const held = new Set(rows.map((r) => `${r.dag_id}\0${r.run_id}\0${r.task_id}\0${r.map_index}`));
-      return keys.filter((k) => held.has(`${k.dagId}\0${k.runId}\0${k.taskId}\0${k.mapIndex ?? -1}`));
+      const held = new Set(
+        rows.map((r) =>
+          keyString({ dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, mapIndex: r.map_index }),
+        ),
+      );
+      return keys.filter((k) => held.has(keyString(k)));
     },
 
-    /** Copies the finished try into task_instance_history (the live row moves on to the next try). */
-    async archiveTry(ti: TaskInstanceRow): Promise<void> {
-      await archive(db, ti);
-    },
-
-    /** Sets (or removes, with null) a task instance's note; not a state change. */
-    async setNote(key: TaskInstanceKey, note: string | null, now = nowIso()): Promise<boolean> {
-      const result = await db
-        .updateTable("task_instance")
-        .set({ note, updated_at: now })
+    /** A task instance's finished tries, oldest first (the live try stays in task_instance). */
+    async archivedTries(key: TaskInstanceKey) {
+      return db
+        .selectFrom("task_instance_history")
+        .selectAll()
         .where("dag_id", "=", key.dagId)
         .where("run_id", "=", key.runId)
         .where("task_id", "=", key.taskId)
         .where("map_index", "=", key.mapIndex ?? -1)
-        .executeTakeFirst();
+        .orderBy("try_number")
+        .execute();
+    },
+
+    /** Sets (or removes, with null) a task instance's note; not a state change. */
+    async setNote(key: TaskInstanceKey, note: string | null, now = nowIso()): Promise<boolean> {
+      const result = await whereKey(
+        db.updateTable("task_instance").set({ note, updated_at: now }),
+        key,
+      ).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
 

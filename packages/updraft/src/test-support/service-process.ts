@@ -105,9 +105,20 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-/** Starts `updraft <args>` (a service) and collects its log. */
-export function startService(args: string[], env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [UPDRAFT_BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Starts `updraft <args>` (a service) and collects its log. `detached`: it leads a process group of
+ * its own, so a test can kill the whole group as an operator's `kill -9 -PGID` would.
+ */
+export function startService(
+  args: string[],
+  env: Record<string, string>,
+  o: { detached?: boolean } = {},
+): ServiceProcess {
+  const child = spawn(process.execPath, [UPDRAFT_BIN, ...args], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: o.detached ?? false,
+  });
   const lines: LogLine[] = [];
   const other: string[] = [];
   const waiters = new Set<() => void>();

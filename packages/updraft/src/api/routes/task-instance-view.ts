@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Database } from "../../storage/database.ts";
 import { findTi, tiNotFound, type TiKey, type TiRow } from "../../storage/task-instance-rows.ts";
+import { taskInstanceStore } from "../../storage/task-instances.ts";
 import { notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
 
@@ -140,15 +141,12 @@ export function tryResponse(t: TryRow, live: TiRow): TaskInstanceHistoryResponse
  * already archived (a finished try is copied to history when it ends) or it waits for a retry.
  */
 export async function triesOf(database: Database, live: TiRow): Promise<TryRow[]> {
-  const history = await database.db
-    .selectFrom("task_instance_history")
-    .selectAll()
-    .where("dag_id", "=", live.dag_id)
-    .where("run_id", "=", live.run_id)
-    .where("task_id", "=", live.task_id)
-    .where("map_index", "=", live.map_index)
-    .orderBy("try_number")
-    .execute();
+  const history = await taskInstanceStore(database).archivedTries({
+    dagId: live.dag_id,
+    runId: live.run_id,
+    taskId: live.task_id,
+    mapIndex: live.map_index,
+  });
   const archived = new Set(history.map((h) => h.try_number));
   const out: TryRow[] = [...history];
   if (!archived.has(live.try_number) && live.state !== "up_for_retry") out.push(live);
