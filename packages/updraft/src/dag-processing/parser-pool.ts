@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { SerializeDefaults } from "../sdk/index.ts";
 import type { DagFile } from "./discover.ts";
 import type { ParseReply, ParseRequest } from "./protocol.ts";
+import { userCodeEnv } from "../core/child-env.ts";
 
 export interface ParserPoolOptions {
   processes: number;
@@ -76,6 +77,8 @@ function spawn(options: ParserPoolOptions): Slot {
     execArgv: [`--max-old-space-size=${options.maxMemoryMb}`, "--disable-warning=ExperimentalWarning"],
     stdio: ["ignore", "ignore", "pipe", "ipc"],
     serialization: "json",
+    // DAG files are user code: an allow-listed environment, never the service's keys.
+    env: userCodeEnv(process.env),
   });
   const slot: Slot = { child, parsed: 0, stderr: "" };
   child.stderr?.on("data", (chunk: Buffer) => {

@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { lifelineEnv } from "./lifeline.ts";
+import { userCodeEnv } from "../core/child-env.ts";
 
 export interface SpawnerRequest {
   id: number;
@@ -45,7 +46,8 @@ function start(): NonNullable<typeof spawner> {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     serialization: "json",
     // The lifeline's token, which it passes to every task: they die with this process (lifeline.ts).
-    env: { ...process.env, ...lifelineEnv() },
+    // It starts user code and lives long: it holds no more than the tasks may (core/child-env.ts).
+    env: userCodeEnv(process.env, lifelineEnv()),
   });
   const tasks = new Map<number, SpawnedTask>();
   const self = { child, tasks };

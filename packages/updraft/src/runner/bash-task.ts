@@ -8,6 +8,7 @@ import { isAbsolute, join } from "node:path";
 import { spawnBash } from "./bash-spawner.ts";
 import { registerGroup, unregisterGroup } from "./lifeline.ts";
 import { killGroupOf } from "./process-group.ts";
+import { userCodeEnv } from "../core/child-env.ts";
 
 export interface LogSink {
   write(chunk: string | Buffer, stream: "stdout" | "stderr" | "runner"): void;
@@ -60,7 +61,7 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
       {
         bash: bashPath(request.env),
         command: request.command,
-        env: { ...process.env, ...request.env },
+        env: userCodeEnv(process.env, request.env),
         cwd: request.cwd,
       },
       {

@@ -27,6 +27,7 @@ import { lifelineEnv, registerGroup, unregisterGroup } from "./lifeline.ts";
 import { killGroup } from "./process-group.ts";
 import type { LogSink } from "./bash-task.ts";
 import type { TaskFlowMessage, TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
+import { userCodeEnv } from "../core/child-env.ts";
 
 const WORKER_URL = new URL(
   `./taskflow-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
@@ -365,7 +366,8 @@ export class TaskFlowPool {
       // Its own process group: stopping a task kills whatever the task started too.
       detached: true,
       // The lifeline's token: the worker and all it starts die with this process (lifeline.ts).
-      env: { ...process.env, ...lifelineEnv() },
+      // User code: an allow-listed environment, never the service's keys (core/child-env.ts).
+      env: userCodeEnv(process.env, lifelineEnv()),
     });
     if (child.pid !== undefined) registerGroup(child.pid);
     const worker: Worker = {

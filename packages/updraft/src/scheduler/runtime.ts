@@ -20,6 +20,7 @@ import { variableStore } from "../storage/variables.ts";
 import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
 import { openFileTaskLog } from "../executor/task-log.ts";
 import { Masker } from "../logs/masker.ts";
+import { sensitiveValues } from "../core/sensitive.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -29,6 +30,8 @@ export interface RuntimeOptions {
   render?: TaskRunnerDeps["render"];
   /** Default: a file per try under [logging] base_log_folder. */
   openLog?: TaskRunnerDeps["openLog"];
+  /** With the default task logs: every line written, masked, also given here (the CLI prints it). */
+  logEcho?: (ti: TaskInstanceRow, text: string) => void;
   cipher?: SecretCipher;
   clock?: () => number;
   metrics?: SchedulerMetrics;
@@ -40,6 +43,7 @@ export interface RuntimeOptions {
 
 export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool): TaskRunnerDeps {
   const core = o.config.values.core;
+  const secrets = new LogSecrets(o);
   return {
     database: o.database,
     taskflow,
@@ -49,8 +53,8 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
     loadRun: memoFor(1000, (id: number) =>
       o.database.db.selectFrom("dag_run").selectAll().where("id", "=", id).executeTakeFirstOrThrow(),
     ),
-    render: o.render ?? defaultRender(o.database, o.cipher),
-    openLog: o.openLog ?? fileLogs(o),
+    render: o.render ?? defaultRender(o.database, o.cipher, secrets),
+    openLog: o.openLog ?? fileLogs(o, o.logEcho, secrets),
     xcomMaxSize: core.xcom_max_size,
     clock: o.clock,
     warn: (fields, message) => o.log.warn(fields, message),
@@ -161,7 +165,11 @@ function cachedFileVersion(database: Database): TaskRunnerDeps["fileVersion"] {
   );
 }
 
-function defaultRender(database: Database, cipher: SecretCipher | undefined): TaskRunnerDeps["render"] {
+function defaultRender(
+  database: Database,
+  cipher: SecretCipher | undefined,
+  secrets: LogSecrets,
+): TaskRunnerDeps["render"] {
   // The previous success of a run changes rarely; its tasks starting together share one read.
   const previousOf = memoFor(
     1000,
@@ -173,8 +181,17 @@ function defaultRender(database: Database, cipher: SecretCipher | undefined): Ta
     if ((needs.variables || needs.connections) && !cipher)
       throw new Error("templates read variables or connections, but no encryption key is configured");
     const lookups = await loadLookups(needs, {
-      variables: () => variableStore(database, cipher!).list(),
-      connections: () => connectionStore(database, cipher!).list(),
+      // What this try resolves is masked in its log whatever the reload timer says.
+      variables: async () => {
+        const list = await variableStore(database, cipher!).list();
+        secrets.add(list.filter((v) => v.isSecret).map((v) => v.value));
+        return list;
+      },
+      connections: async () => {
+        const list = await connectionStore(database, cipher!).list();
+        secrets.add(list.flatMap((c) => [c.password, ...sensitiveValues(c.extra)]));
+        return list;
+      },
     });
     // TypeScript tasks may read any context value, so they always get the previous success too.
     if (needs.previousSuccess || task.kind !== "bash") lookups.previousSuccess = await previousOf(run);
@@ -200,35 +217,78 @@ async function previousSuccess(database: Database, run: DagRunRow) {
   return prev ?? null;
 }
 
-/** Task logs as files, with the current secrets masked (re-read at most every 30 s). */
+/** Task logs as files, each try's masking the installation's secrets (see LogSecrets). */
 export function fileLogs(
   o: Pick<RuntimeOptions, "config" | "database" | "cipher">,
   echo?: (ti: TaskInstanceRow, text: string) => void,
+  secrets = new LogSecrets(o),
 ): TaskRunnerDeps["openLog"] {
   const logging = o.config.values.logging;
-  let masker: Masker | undefined;
-  let loadedAt = 0;
-  return async (ti) => {
-    if (o.cipher && Date.now() - loadedAt > 30_000) {
-      masker = await loadSecrets(o.database, o.cipher);
-      loadedAt = Date.now();
-    }
-    return openFileTaskLog(
+  return async (ti) =>
+    openFileTaskLog(
       {
         base: logging.base_log_folder,
         maxBytes: logging.max_bytes_per_try,
         compress: logging.compress_finished,
-        masker,
+        masker: await secrets.current(),
         echo: echo && ((text: string) => echo(ti, text)),
       },
       ti,
     );
-  };
 }
 
-async function loadSecrets(database: Database, cipher: SecretCipher): Promise<Masker> {
-  const masker = new Masker();
-  for (const v of await variableStore(database, cipher).list()) if (v.isSecret) masker.add(v.value);
-  for (const c of await connectionStore(database, cipher).list()) masker.add(c.password);
-  return masker;
+/**
+ * What task logs mask: the installation's sensitive settings (keys, the database URL and its
+ * password), secret variables, connection passwords and sensitive extras. The stored ones are re-read
+ * at most every 30 s; a value a try's templates resolve is added as it is resolved, so a secret
+ * created a moment before the run is masked too (a try's log holds the masker it opened with, and
+ * rendering adds to that same masker).
+ */
+export class LogSecrets {
+  readonly #o: Pick<RuntimeOptions, "config" | "database" | "cipher">;
+  #masker: Masker;
+  #loadedAt = 0;
+
+  constructor(o: Pick<RuntimeOptions, "config" | "database" | "cipher">) {
+    this.#o = o;
+    this.#masker = this.#fresh();
+  }
+
+  async current(): Promise<Masker> {
+    if (this.#o.cipher && Date.now() - this.#loadedAt > 30_000) {
+      const masker = this.#fresh();
+      for (const v of await variableStore(this.#o.database, this.#o.cipher).list())
+        if (v.isSecret) masker.add(v.value);
+      for (const c of await connectionStore(this.#o.database, this.#o.cipher).list())
+        masker.add(c.password, ...sensitiveValues(c.extra));
+      this.#masker = masker;
+      this.#loadedAt = Date.now();
+    }
+    return this.#masker;
+  }
+
+  /** Values a try resolved (its templates' secret variables and connections): masked from now on. */
+  add(values: (string | null | undefined)[]): void {
+    this.#masker.add(...values);
+  }
+
+  #fresh(): Masker {
+    return new Masker().add(...sensitiveSettings(this.#o.config));
+  }
+}
+
+/** The values of the sensitive options, and the password inside the database URL. */
+export function sensitiveSettings(config: Pick<Config, "entries">): string[] {
+  const values: string[] = [];
+  for (const e of config.entries) {
+    if (!e.sensitive || typeof e.value !== "string" || !e.value) continue;
+    values.push(e.value);
+    try {
+      const password = new URL(e.value).password;
+      if (password) values.push(password, decodeURIComponent(password));
+    } catch {
+      // Not a URL: the value itself is enough.
+    }
+  }
+  return values;
 }

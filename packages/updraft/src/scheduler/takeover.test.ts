@@ -12,7 +12,7 @@ import { after, test } from "node:test";
 import { dagStore } from "../storage/dags.ts";
 import type { Database } from "../storage/database.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
-import { forEachDatabase, openedAs } from "../test-support/databases.ts";
+import { childUrl, forEachDatabase } from "../test-support/databases.ts";
 import { triggerDagRun } from "../operations/trigger-run.ts";
 import {
   assertBuilt,
@@ -20,15 +20,6 @@ import {
   updraftHome,
   type ServiceProcess,
 } from "../test-support/service-process.ts";
-
-/** The URL a child process uses for this test database (PostgreSQL: its schema in the URL). */
-function childUrl(database: Database): string {
-  const { url, options } = openedAs(database);
-  if (!options.postgresSchema) return url;
-  const u = new URL(url);
-  u.searchParams.set("options", `-c search_path=${options.postgresSchema}`);
-  return u.toString();
-}
 
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
   const end = Date.now() + ms;

@@ -3,6 +3,7 @@ import { NotFoundError } from "../core/errors.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "./database.ts";
 import { upsert } from "./upsert.ts";
+import { isSensitiveName } from "../core/sensitive.ts";
 
 export interface Variable {
   key: string;
@@ -11,24 +12,7 @@ export interface Variable {
   isSecret: boolean;
 }
 
-/** Key names Airflow treats as sensitive: their values are encrypted and masked everywhere. */
-const SENSITIVE = [
-  "access_token",
-  "api_key",
-  "apikey",
-  "authorization",
-  "passphrase",
-  "passwd",
-  "password",
-  "private_key",
-  "secret",
-  "token",
-];
-
-export function isSensitiveName(name: string): boolean {
-  const lower = name.toLowerCase();
-  return SENSITIVE.some((word) => lower.includes(word));
-}
+export { isSensitiveName } from "../core/sensitive.ts";
 
 export function variableStore(database: Database, cipher: SecretCipher) {
   const { db } = database;

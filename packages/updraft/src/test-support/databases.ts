@@ -30,6 +30,15 @@ export function openedAs(database: Database): { url: string; options: DatabaseOp
   return how;
 }
 
+/** The URL a child process uses for this test database (PostgreSQL: its schema in the URL). */
+export function childUrl(database: Database): string {
+  const { url, options } = openedAs(database);
+  if (!options.postgresSchema) return url;
+  const u = new URL(url);
+  u.searchParams.set("options", `-c search_path=${options.postgresSchema}`);
+  return u.toString();
+}
+
 let counter = 0;
 const uniqueName = () => `updraft_t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
 

@@ -4,15 +4,10 @@
  * connection passwords are never sent in clear; a "***" sent back in a change means "keep the stored
  * value", so a client can read, edit and write back an object without destroying its secrets.
  */
-import { isSensitiveName } from "../../storage/variables.ts";
+import { isSensitiveKey } from "../../core/sensitive.ts";
 
+export { isSensitiveKey };
 export const MASK = "***";
-
-/** Airflow's DEFAULT_SENSITIVE_FIELDS: the variables' list plus two Google-specific names. */
-export function isSensitiveKey(name: string): boolean {
-  const lower = name.toLowerCase();
-  return isSensitiveName(lower) || lower.includes("keyfile_dict") || lower.includes("service_account");
-}
 
 /** A JSON value with every value under a sensitive key replaced by "***", `depth` levels deep. */
 export function redactJson(value: unknown, depth = 5): unknown {

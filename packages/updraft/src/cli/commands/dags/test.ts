@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { createLogger } from "../../../logging.ts";
-import { createTaskFlowPool, createTaskRunnerDeps, fileLogs } from "../../../scheduler/runtime.ts";
+import { createTaskFlowPool, createTaskRunnerDeps } from "../../../scheduler/runtime.ts";
 import { driveRun, startTestRun } from "../../../operations/test-run.ts";
 import { withContext } from "../../context.ts";
 import { syncDags } from "../../dag-sync.ts";
@@ -39,7 +39,7 @@ export function register(dags: Command): void {
             database,
             log,
             cipher: ctx.cipher(),
-            openLog: fileLogs({ config: ctx.config, database, cipher: ctx.cipher() }, echo),
+            logEcho: echo,
           },
           taskflow,
         );

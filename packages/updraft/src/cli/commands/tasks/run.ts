@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { createLogger } from "../../../logging.ts";
 import { runOneTask } from "../../../operations/run-one.ts";
-import { createTaskFlowPool, createTaskRunnerDeps, fileLogs } from "../../../scheduler/runtime.ts";
+import { createTaskFlowPool, createTaskRunnerDeps } from "../../../scheduler/runtime.ts";
 import { triggerDagRun } from "../../../operations/trigger-run.ts";
 import { dagRunStore } from "../../../storage/dag-runs.ts";
 import { runIdFor } from "../../../core/timetables/index.ts";
@@ -19,9 +19,8 @@ async function runHere(
   const echo = (_ti: unknown, text: string) => {
     for (const line of text.split("\n").filter(Boolean)) process.stdout.write(`${line}\n`);
   };
-  const openLog = fileLogs({ config: ctx.config, database, cipher: ctx.cipher() }, echo);
   const deps = createTaskRunnerDeps(
-    { config: ctx.config, database, log, cipher: ctx.cipher(), openLog },
+    { config: ctx.config, database, log, cipher: ctx.cipher(), logEcho: echo },
     taskflow,
   );
   try {
