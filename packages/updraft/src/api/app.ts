@@ -31,6 +31,7 @@ import { nowIso } from "../storage/database.ts";
 import type { Role } from "../storage/users.ts";
 import { VERSION } from "../version.ts";
 import { allows, needOf } from "./auth/roles.ts";
+import { Sessions } from "./auth/sessions.ts";
 import { signingKey, tokenIssuer, type TokenIssuer } from "./auth/tokens.ts";
 import { DATABASE_UNREACHABLE, errorResponse, HttpError, unavailable, type ErrorResponse } from "./errors.ts";
 import type { operations as Ops } from "./generated/airflow-v2.ts";
@@ -94,6 +95,8 @@ export interface ApiContext {
   log: Logger;
   cipher?: SecretCipher;
   tokens: TokenIssuer;
+  /** Whether a token's session still stands; `forget` after changing a user. */
+  sessions: Sessions;
   now(): string;
   /** Registers the handler of one of the spec's operations; method, path and schemas come from it. */
   route<Op extends keyof Ops>(
@@ -145,6 +148,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     api.token_expiration,
   );
   const now = () => nowIso(o.clock);
+  const sessions = new Sessions(o.database);
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -208,7 +212,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     const header = request.headers.authorization;
     if (header?.startsWith("Bearer ")) {
       const claims = await tokens.verify(header.slice(7).trim());
-      if (claims) return claims;
+      if (claims) return sessions.check(claims);
       throw new HttpError(401, "Invalid or expired token: get a new one from POST /auth/token");
     }
     const session = request.cookies[SESSION_COOKIE];
@@ -220,7 +224,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
         if (!sent || sent !== request.cookies[CSRF_COOKIE])
           throw new HttpError(403, `Missing or wrong ${CSRF_HEADER} header (CSRF protection)`);
       }
-      return claims;
+      return sessions.check(claims);
     }
     throw new HttpError(401, "Not authenticated: send `Authorization: Bearer <token>` (POST /auth/token)");
   }
@@ -231,6 +235,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     log: o.log,
     cipher: o.cipher,
     tokens,
+    sessions,
     now,
     route(operationId, handler, options = {}) {
       const op = operation(operationId);
@@ -243,7 +248,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
           ...(op.params ? { params: op.params } : {}),
           ...(op.body ? { body: op.body } : {}),
         },
-        handler: async (request, reply) => {
+        // Who asks is settled before the request is validated: a stranger gets 401, not the schema.
+        preValidation: async (request) => {
           let user: ApiUser = { username: "anonymous", role: "Viewer" };
           if (need !== "open") {
             user = await authenticate(request);
@@ -251,6 +257,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
               throw new HttpError(403, `Your role (${user.role}) may not do this (${op.operationId})`);
           }
           request.user = user;
+        },
+        handler: async (request, reply) => {
+          const user = request.user!;
           const result = await handler({
             params: request.params as never,
             query: (request.query ?? {}) as never,

@@ -11,10 +11,12 @@ import { isDbConnectionError, isTransientDbError } from "../storage/retry.ts";
 export class HttpError extends Error {
   readonly status: number;
   readonly detail: unknown;
-  constructor(status: number, detail: unknown) {
+  readonly headers?: Record<string, string>;
+  constructor(status: number, detail: unknown, headers?: Record<string, string>) {
     super(typeof detail === "string" ? detail : JSON.stringify(detail));
     this.status = status;
     this.detail = detail;
+    this.headers = headers;
   }
 }
 
@@ -52,7 +54,8 @@ export const unavailable = (detail: string, retryAfter = RETRY_AFTER_SECONDS): E
 
 /** The status and body for any error a handler throws. */
 export function errorResponse(error: unknown): ErrorResponse {
-  if (error instanceof HttpError) return { status: error.status, body: { detail: error.detail } };
+  if (error instanceof HttpError)
+    return { status: error.status, body: { detail: error.detail }, headers: error.headers };
   if (isDbConnectionError(error) || (error instanceof UpdraftError && error.code === "DATABASE_UNREACHABLE"))
     return unavailable(DATABASE_UNREACHABLE);
   if (isTransientDbError(error)) return unavailable(DATABASE_BUSY, 1);

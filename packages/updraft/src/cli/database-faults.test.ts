@@ -103,7 +103,16 @@ async function setup(kind: Kind) {
 /** A webserver behind the proxy, listening and answering an Admin's token (the token is returned). */
 async function servingWebserver(kind: Kind) {
   const s = await setup(kind);
-  const token = await tokenIssuer(signingKey(SECRET, ""), 3600).issue({ username: "admin", role: "Admin" });
+  const created = await updraft(
+    ["users", "create", "-u", "admin", "-r", "Admin", "--random-password"],
+    s.direct,
+  );
+  assert.equal(created.code, 0, created.stderr);
+  const token = await tokenIssuer(signingKey(SECRET, ""), 3600).issue({
+    username: "admin",
+    role: "Admin",
+    version: 0,
+  });
   const web = startService(["webserver"], s.home.env);
   try {
     await web.waitFor(/^webserver listening$/, 30_000);

@@ -174,6 +174,17 @@ export const OPTIONS = {
       default: "",
       description: "Comma-separated origins allowed to call the API from a browser (CORS); empty = CORS off.",
     },
+    login_failures_per_minute: {
+      type: "integer",
+      default: 20,
+      description:
+        "Failed logins a client address may make in a minute, across all user names, before it gets 429 for the rest of the minute.",
+    },
+    password_min_length: {
+      type: "integer",
+      default: 8,
+      description: "Shortest password `users create`, `users reset-password` and the users API accept.",
+    },
     expose_config: {
       type: "boolean",
       default: false,

@@ -199,6 +199,15 @@ export interface UserTable {
   last_login: Timestamp | null;
   failed_logins: Generated<number>;
   locked_until: Timestamp | null;
+  /** Raised by logout, a new password, a role change or a deactivation: older tokens stop working. */
+  token_version: Generated<number>;
+}
+
+/** Failed logins per name (existing or not): the lock and its delay (migration 0007). */
+export interface LoginAttemptTable {
+  name: string;
+  failures: Generated<number>;
+  locked_until: Timestamp | null;
 }
 
 /** The audit log: who did what to which DAG, run or task. */
@@ -237,6 +246,7 @@ export interface Tables {
   slot_pool: SlotPoolTable;
   job: JobTable;
   users: UserTable;
+  login_attempt: LoginAttemptTable;
   audit_log: AuditLogTable;
   lease: LeaseTable;
 }
@@ -267,6 +277,7 @@ export const TABLE_NAMES: (keyof Tables)[] = [
   "slot_pool",
   "job",
   "users",
+  "login_attempt",
   "audit_log",
   "lease",
 ];

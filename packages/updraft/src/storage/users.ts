@@ -4,6 +4,9 @@ import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
 import type { UserRow } from "./schema.ts";
 
+/** Failed logins of a name after which each further attempt waits for a doubling delay. */
+export const LOCK_AFTER = 3;
+
 export const ROLES = ["Admin", "Op", "User", "Viewer"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -97,8 +100,14 @@ export function userStore(database: Database) {
         ...(changes.lastName !== undefined ? { last_name: changes.lastName } : {}),
         ...(changes.active !== undefined ? { active: changes.active ? 1 : 0 } : {}),
       };
+      // A new role or a deactivation ends the user's sessions (the API also reads both per request).
+      const ends = changes.role !== undefined || changes.active !== undefined;
       if (Object.keys(set).length > 0)
-        await db.updateTable("users").set(set).where("username", "=", username).execute();
+        await db
+          .updateTable("users")
+          .set((eb) => ({ ...set, ...(ends ? { token_version: eb("token_version", "+", 1) } : {}) }))
+          .where("username", "=", username)
+          .execute();
       const row = await this.get(username);
       if (!row) throw new NotFoundError(`user "${username}" does not exist`);
       return row;
@@ -112,32 +121,64 @@ export function userStore(database: Database) {
     async setPassword(username: string, passwordHash: string): Promise<void> {
       const r = await db
         .updateTable("users")
-        .set({ password_hash: passwordHash, failed_logins: 0, locked_until: null })
+        .set((eb) => ({ password_hash: passwordHash, token_version: eb("token_version", "+", 1) }))
         .where("username", "=", username)
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) throw new NotFoundError(`user "${username}" does not exist`);
+      await db.deleteFrom("login_attempt").where("name", "=", username).execute();
     },
 
-    async loginSucceeded(username: string, now = nowIso()): Promise<void> {
+    /** Ends every session and token of the user (logout): tokens of an older version are refused. */
+    async endSessions(username: string): Promise<void> {
       await db
         .updateTable("users")
-        .set({ last_login: now, failed_logins: 0, locked_until: null })
+        .set((eb) => ({ token_version: eb("token_version", "+", 1) }))
         .where("username", "=", username)
         .execute();
     },
 
-    /** Counts a failure; from the third on, the user is locked for 2^(n-3) s (at most 5 minutes). */
-    async loginFailed(user: UserRow, now = nowIso()): Promise<void> {
-      const failures = user.failed_logins + 1;
-      const seconds = failures >= 3 ? Math.min(2 ** (failures - 3), 300) : 0;
-      await db
-        .updateTable("users")
-        .set({
-          failed_logins: failures,
-          locked_until: seconds ? new Date(Date.parse(now) + seconds * 1000).toISOString() : null,
-        })
-        .where("id", "=", user.id)
-        .execute();
+    async loginSucceeded(username: string, now = nowIso()): Promise<void> {
+      await db.updateTable("users").set({ last_login: now }).where("username", "=", username).execute();
+      await db.deleteFrom("login_attempt").where("name", "=", username).execute();
+    },
+
+    /**
+     * Claims a login attempt for `name` before its password is checked, counting it as a failure
+     * until it succeeds: the count is raised in the statement that checks the lock, so parallel
+     * guesses are judged one at a time and at most LOCK_AFTER of them get past a lock. Names that
+     * belong to no user are counted the same way, so the lock reveals nothing about who exists.
+     * From the LOCK_AFTER-th attempt on, the name is locked for 2^(n-LOCK_AFTER) s (at most 5 minutes).
+     */
+    async claimLogin(name: string, now = nowIso()): Promise<{ claimed: true } | { claimed: false; lockedUntil: string }> {
+      // The row exists before the transaction: inserting in it would make parallel claims on MySQL
+      // take shared locks on the duplicate key and deadlock when they raise the count.
+      const insert = db.insertInto("login_attempt").values({ name, failures: 0, locked_until: null });
+      if (database.adapter.capabilities.supportsOnConflict)
+        await insert.onConflict((oc) => oc.column("name").doNothing()).execute();
+      else await insert.ignore().execute();
+      return db.transaction().execute(async (trx) => {
+        const raised = await trx
+          .updateTable("login_attempt")
+          .set((eb) => ({ failures: eb("failures", "+", 1) }))
+          .where("name", "=", name)
+          .where((eb) => eb.or([eb("locked_until", "is", null), eb("locked_until", "<=", now)]))
+          .executeTakeFirst();
+        const row = await trx
+          .selectFrom("login_attempt")
+          .select(["failures", "locked_until"])
+          .where("name", "=", name)
+          .executeTakeFirstOrThrow();
+        if (Number(raised.numUpdatedRows) === 0) return { claimed: false, lockedUntil: row.locked_until! };
+        if (row.failures >= LOCK_AFTER) {
+          const seconds = Math.min(2 ** (row.failures - LOCK_AFTER), 300);
+          await trx
+            .updateTable("login_attempt")
+            .set({ locked_until: new Date(Date.parse(now) + seconds * 1000).toISOString() })
+            .where("name", "=", name)
+            .execute();
+        }
+        return { claimed: true };
+      });
     },
   };
 }

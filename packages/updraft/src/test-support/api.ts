@@ -87,9 +87,11 @@ export interface ApiSetup {
   env?: Record<string, string>;
   /** Passed to buildApi: called after every accepted change. */
   onChange?: () => void;
+  /** Also MySQL/MariaDB (security tests: every finding that touches the database, on all three). */
+  allDatabases?: boolean;
 }
 
-/** Runs `suite` against SQLite and PostgreSQL, each with its own webserver. */
+/** Runs `suite` against SQLite and PostgreSQL (and MySQL with `allDatabases`), each with its own webserver. */
 export function forEachApiDatabase(title: string, setup: ApiSetup, suite: (get: () => ApiHarness) => void) {
   forEachDatabase(
     title,
@@ -104,7 +106,7 @@ export function forEachApiDatabase(title: string, setup: ApiSetup, suite: (get: 
       });
       suite(() => harness!);
     },
-    { only: ["sqlite", "postgres"] },
+    setup.allDatabases ? {} : { only: ["sqlite", "postgres"] },
   );
 }
 

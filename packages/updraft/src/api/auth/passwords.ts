@@ -2,6 +2,7 @@
  * Password hashes: scrypt from node:crypto (memory-hard, no native build step), a random salt per
  * password, stored with its parameters so they can be raised later without breaking old hashes.
  */
+import { InvalidInputError } from "../../core/errors.ts";
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
 
 const PARAMS = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
@@ -35,6 +36,14 @@ export async function verifyPassword(password: string, stored: string | null): P
     maxmem: PARAMS.maxmem,
   });
   return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** Refuses a password shorter than `[api] password_min_length`, naming the user and the rule. */
+export function checkPasswordPolicy(username: string, password: string, minLength: number): void {
+  if ([...password].length < minLength)
+    throw new InvalidInputError(
+      `the password of user "${username}" is too short: use at least ${minLength} characters ([api] password_min_length)`,
+    );
 }
 
 /** A password for generated accounts (standalone's admin): 16 characters, no look-alikes. */

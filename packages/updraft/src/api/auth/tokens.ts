@@ -10,6 +10,8 @@ import type { Role } from "../../storage/users.ts";
 export interface TokenClaims {
   username: string;
   role: Role;
+  /** The user's token version when it was issued (`ver`); sessions.ts refuses older ones. */
+  version: number;
 }
 
 export interface TokenIssuer {
@@ -27,8 +29,8 @@ export function signingKey(secretKey: string, encryptionKey: string): Uint8Array
 export function tokenIssuer(key: Uint8Array, expiresInSeconds: number): TokenIssuer {
   return {
     expiresInSeconds,
-    issue: ({ username, role }) =>
-      new SignJWT({ role })
+    issue: ({ username, role, version }) =>
+      new SignJWT({ role, ver: version })
         .setProtectedHeader({ alg: "HS256" })
         .setSubject(username)
         .setIssuedAt()
@@ -39,7 +41,8 @@ export function tokenIssuer(key: Uint8Array, expiresInSeconds: number): TokenIss
       try {
         const { payload } = await jwtVerify(token, key, { audience: "updraft", algorithms: ["HS256"] });
         if (typeof payload.sub !== "string" || typeof payload.role !== "string") return null;
-        return { username: payload.sub, role: payload.role as Role };
+        const version = typeof payload.ver === "number" ? payload.ver : 0;
+        return { username: payload.sub, role: payload.role as Role, version };
       } catch {
         return null;
       }

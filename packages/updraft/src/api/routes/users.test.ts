@@ -60,7 +60,7 @@ forEachApiDatabase("users API", {}, (get) => {
     });
     assert.equal(again.status, 409);
     const badRole = await call("POST", "/users", {
-      body: { username: "dave", roles: [{ name: "Wizard" }], password: "x" },
+      body: { username: "dave", roles: [{ name: "Wizard" }], password: PASSWORD },
     });
     assert.equal(badRole.status, 400);
     assert.match(badRole.body.detail, /Wizard/);

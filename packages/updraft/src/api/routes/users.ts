@@ -11,7 +11,7 @@ import type { FastifyRequest } from "fastify";
 import { ROLES, userStore, type UserColumn } from "../../storage/users.ts";
 import type { UserRow } from "../../storage/schema.ts";
 import type { ApiContext, ApiUser } from "../app.ts";
-import { hashPassword } from "../auth/passwords.ts";
+import { checkPasswordPolicy, hashPassword } from "../auth/passwords.ts";
 import { badRequest, conflict, forbidden, notFound } from "../errors.ts";
 import { paging } from "../paging.ts";
 import { fieldsToUpdate } from "./admin-common.ts";
@@ -122,6 +122,7 @@ export function registerUserRoutes(ctx: ApiContext): void {
       const username = body.username!;
       if (await users().get(username))
         throw conflict(`Username \`${username}\` already exists. Use PATCH to update.`);
+      checkPasswordPolicy(username, body.password!, ctx.config.values.api.password_min_length);
       const row = await users().create(
         {
           username,
@@ -151,6 +152,8 @@ export function registerUserRoutes(ctx: ApiContext): void {
         throw badRequest("You cannot deactivate yourself");
       if (has("roles") && username === raw.user?.username && roleOf(body)?.toLowerCase() !== "admin")
         throw badRequest("You cannot take the Admin role from yourself");
+      if (has("password"))
+        checkPasswordPolicy(username, body.password ?? "", ctx.config.values.api.password_min_length);
       const row = await users().update(username, {
         ...(has("roles") ? { role: roleOf(body)! } : {}),
         ...(has("email") ? { email: body.email ?? null } : {}),
@@ -159,6 +162,7 @@ export function registerUserRoutes(ctx: ApiContext): void {
         ...(has("active") ? { active: body.active! } : {}),
       });
       if (has("password")) await users().setPassword(username, await hashPassword(body.password!));
+      ctx.sessions.forget(username);
       // The audit says which fields changed, never the password itself.
       await ctx.audit(raw, "patch_user", { extra: { username, fields, role: row.role } });
       return userResponse(has("password") ? (await users().get(username))! : row);
@@ -172,6 +176,7 @@ export function registerUserRoutes(ctx: ApiContext): void {
       await existing(username);
       if (username === raw.user?.username) throw badRequest("You cannot delete yourself");
       await users().delete(username);
+      ctx.sessions.forget(username);
       await ctx.audit(raw, "delete_user", { extra: { username } });
     }),
   );

@@ -1,7 +1,7 @@
 /** `updraft users create|list|delete|reset-password`: who may use the webserver and the API. */
 import type { Command } from "commander";
 import { InvalidInputError } from "../../../core/errors.ts";
-import { hashPassword, randomPassword } from "../../../api/auth/passwords.ts";
+import { checkPasswordPolicy, hashPassword, randomPassword } from "../../../api/auth/passwords.ts";
 import { checkRole, ROLES, userStore } from "../../../storage/users.ts";
 import { withContext } from "../../context.ts";
 import { outputOption, printRows, type OutputFormat } from "../../output.ts";
@@ -66,6 +66,7 @@ export function register(program: Command): void {
       withContext(async (ctx) => {
         const role = checkRole(o.role);
         const { password, generated } = await passwordOf(o, o.username);
+        checkPasswordPolicy(o.username, password, ctx.config.values.api.password_min_length);
         await userStore(await ctx.database()).create({
           username: o.username,
           role,
@@ -116,13 +117,14 @@ export function register(program: Command): void {
   addPasswordOptions(
     group
       .command("reset-password")
-      .description("Set a new password for a user (and unlock it after failed logins)")
+      .description("Set a new password for a user (ends their sessions and tokens, and unlocks it after failed logins)")
       .requiredOption("-u, --username <name>", "login name"),
   ).action((o: PasswordOptions & { username: string }) =>
     withContext(async (ctx) => {
       const { password, generated } = await passwordOf(o, o.username);
+      checkPasswordPolicy(o.username, password, ctx.config.values.api.password_min_length);
       await userStore(await ctx.database()).setPassword(o.username, await hashPassword(password));
-      process.stderr.write(`Password of ${o.username} reset.\n`);
+      process.stderr.write(`Password of ${o.username} reset; their sessions and tokens have ended.\n`);
       if (generated) process.stdout.write(`${password}\n`);
     }),
   );
