@@ -32,6 +32,7 @@ const STATUS_OF: Record<string, number> = {
   INVALID_INPUT: 400,
   CONNECTION_URI_INVALID: 400,
   DAG_DEFINITION: 400,
+  LOG_REFUSED: 403,
 };
 
 export const DATABASE_UNREACHABLE = "the metadata database is unreachable; retrying";

@@ -37,8 +37,8 @@ export function daemonize(name: string, home: string, o: DaemonOptions): boolean
   if (o.daemon && !process.env[CHILD_MARK]) {
     assertNotRunning(pidFile);
     const logFile = resolve(o.logFile ?? join(home, "logs", `${name}.log`));
-    mkdirSync(dirname(logFile), { recursive: true });
-    const out = openSync(logFile, "a");
+    mkdirSync(dirname(logFile), { recursive: true, mode: 0o700 });
+    const out = openSync(logFile, "a", 0o600);
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       detached: true,
       stdio: ["ignore", out, out],

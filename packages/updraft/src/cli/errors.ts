@@ -13,6 +13,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   CONFLICT: 7,
   CONNECTION_URI_INVALID: 2,
   SECRET_DECRYPT_FAILED: 3,
+  LOG_REFUSED: 3,
 };
 
 export function exitCodeFor(error: unknown): number {

@@ -4,7 +4,7 @@
  * `config list` shows each value with the place it came from.
  */
 import { execSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
@@ -48,7 +48,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const file = join(home, CONFIG_FILE_NAME);
   if (!existsSync(file) && options.writeIfMissing !== false) writeDefaultConfig(home, file);
   const fromFile = existsSync(file) ? readConfigFile(file) : {};
-  const warnings = unknownOptions(fromFile, file);
+  const warnings = [...unknownOptions(fromFile, file), ...looseModes(home, file)];
   const entries = allOptions().map(({ section, key, spec }) => {
     const entry = resolveEntry(section, key, spec, { fromFile, env, file });
     if (typeof entry.value === "string") entry.value = entry.value.replaceAll("{UPDRAFT_HOME}", home);
@@ -170,8 +170,28 @@ export function renderDefaultConfig(encryptionKey: string, apiSecret = generateK
   return lines.join("\n") + "\n";
 }
 
+/** Warnings for a home or config file that other OS users may read (created 0700/0600 by Updraft). */
+function looseModes(home: string, file: string): string[] {
+  const warnings: string[] = [];
+  for (const [path, mode] of [
+    [home, 0o700],
+    [file, 0o600],
+  ] as const) {
+    try {
+      if ((statSync(path).mode & 0o077) !== 0)
+        warnings.push(
+          `${path} can be read by other users of this machine: run \`chmod ${mode.toString(8)} ${path}\` (it may hold keys, the database and logs)`,
+        );
+    } catch {
+      // Not there (yet): nothing to say.
+    }
+  }
+  return warnings;
+}
+
 function writeDefaultConfig(home: string, file: string): void {
-  mkdirSync(home, { recursive: true });
+  // The home holds the keys, the SQLite database and the logs: only the service user may enter.
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   // The key protects stored secrets, so the file is readable by its owner only.
   writeFileSync(file, renderDefaultConfig(generateKey()), { mode: 0o600, flag: "wx" });
 }

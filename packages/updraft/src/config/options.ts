@@ -71,6 +71,12 @@ export const OPTIONS = {
         "Only load files whose text mentions both 'updraft' and 'dag' (skips helper modules quickly).",
     },
     xcom_max_size: { type: "integer", default: 1048576, description: "Largest XCom value in bytes (JSON)." },
+    test_connection: {
+      type: "string",
+      default: "Disabled",
+      description:
+        "Whether POST /api/v2/connections/test may open connections from the webserver: Enabled, Disabled (403) or Hidden (403, and the UI hides the button). Off by default: a test connects from the webserver's network to a host the caller names.",
+    },
   },
   database: {
     url: {

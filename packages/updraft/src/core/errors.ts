@@ -13,7 +13,8 @@ export type ErrorCode =
   | "CONFLICT"
   | "INVALID_INPUT"
   | "CONNECTION_URI_INVALID"
-  | "SECRET_DECRYPT_FAILED";
+  | "SECRET_DECRYPT_FAILED"
+  | "LOG_REFUSED";
 
 export class UpdraftError extends Error {
   readonly code: ErrorCode;

@@ -3,6 +3,11 @@
  * and by total size so logs never fill the disk.
  */
 import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
   createReadStream,
   createWriteStream,
   existsSync,
@@ -13,7 +18,8 @@ import {
   rmdirSync,
   statSync,
 } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join, relative, sep } from "node:path";
+import { UpdraftError } from "../core/errors.ts";
 import { pipeline } from "node:stream/promises";
 import { gunzipSync, createGzip } from "node:zlib";
 
@@ -44,17 +50,61 @@ export function taskLogPath(base: string, ti: TryKey): string {
 export async function compressFinishedLog(path: string): Promise<void> {
   if (!existsSync(path)) return;
   const tmp = `${path}.gz.tmp`;
-  await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp));
+  await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp, { mode: 0o600 }));
   renameSync(tmp, `${path}.gz`);
   rmSync(path, { force: true });
 }
 
-/** The log's text from <path> or <path>.gz; undefined when neither exists. */
-export function readTaskLog(path: string): string | undefined {
-  if (existsSync(path)) return readFileSync(path, "utf8");
-  if (existsSync(`${path}.gz`)) return gunzipSync(readFileSync(`${path}.gz`)).toString("utf8");
+/**
+ * The log's text from <path> or <path>.gz; undefined when neither exists. With `base` (the logs
+ * folder; the API reads this way) no symbolic link is followed between the folder and the file, so a
+ * link planted in the logs folder cannot serve a file from elsewhere (updraft.toml, say): that is a
+ * LOG_REFUSED error.
+ */
+export function readTaskLog(path: string, base?: string): string | undefined {
+  const read = (file: string) => (base === undefined ? readFileSync(file) : readWithin(base, file));
+  for (const [file, gzipped] of [
+    [path, false],
+    [`${path}.gz`, true],
+  ] as const) {
+    let bytes: Buffer;
+    try {
+      bytes = read(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw error;
+    }
+    return gzipped ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+  }
   return undefined;
 }
+
+function readWithin(base: string, file: string): Buffer {
+  const inside = relative(base, file);
+  if (inside.startsWith("..") || isAbsolute(inside)) throw refused(file, "it is outside the logs folder");
+  let at = base;
+  for (const part of inside.split(sep).slice(0, -1)) {
+    at = join(at, part);
+    if (lstatSync(at).isSymbolicLink()) throw refused(file, `${at} is a symbolic link`);
+  }
+  // O_NOFOLLOW: the file itself must not be a link either (checked by the kernel, no race).
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") throw refused(file, "it is a symbolic link");
+    throw error;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw refused(file, "it is not a regular file");
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const refused = (file: string, why: string) =>
+  new UpdraftError("LOG_REFUSED", `The log ${file} is not served: ${why}`);
 
 export interface CleanOptions {
   /** Files older than this go. */

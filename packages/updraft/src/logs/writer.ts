@@ -25,7 +25,8 @@ export interface WriterOptions {
 const MiB = 1024 * 1024;
 
 export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter {
-  mkdirSync(dirname(path), { recursive: true });
+  // Logs may hold what a task printed: readable by the service user only (the API serves them).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const masker = o.masker ?? new Masker();
   const pending: Record<LogStream, string> = { stdout: "", stderr: "", runner: "" };
   let written = 0;
@@ -37,8 +38,8 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
   let fd: number | undefined;
   let closed = false;
   const append = (text: string) => {
-    if (closed) return appendFileSync(path, text);
-    fd ??= openSync(path, "a");
+    if (closed) return appendFileSync(path, text, { mode: 0o600 });
+    fd ??= openSync(path, "a", 0o600);
     const bytes = Buffer.from(text);
     for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
   };

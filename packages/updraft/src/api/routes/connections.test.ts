@@ -8,7 +8,7 @@ import { POSTGRES_URL } from "../../test-support/databases.ts";
 const PASSWORD = "P@ss-w0rd-never-shown";
 const EXTRA_SECRET = "extra-token-never-shown";
 
-forEachApiDatabase("connections API", {}, (get) => {
+forEachApiDatabase("connections API", { env: { UPDRAFT__CORE__TEST_CONNECTION: "Enabled" } }, (get) => {
   const call: ApiHarness["call"] = async (op, request) => {
     const response = await get().call(op, request);
     const text = JSON.stringify(response.body);

@@ -8,7 +8,7 @@ import { ConnectionSchema, extraDejson, type Connection } from "../../connection
 import { connectionStore } from "../../storage/connections.ts";
 import type { ConnectionRow } from "../../storage/schema.ts";
 import type { ApiContext } from "../app.ts";
-import { badRequest, conflict, notFound } from "../errors.ts";
+import { badRequest, conflict, forbidden, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
 import { cipherOf, fieldsToUpdate, unprocessable, listPage } from "./admin-common.ts";
 import { changedKeys, runBulk } from "./bulk.ts";
@@ -224,8 +224,14 @@ export function registerConnectionRoutes(ctx: ApiContext): void {
   });
 
   ctx.route("test_connection", async ({ body }) => {
-    const conn = unmasked(toConnection(body), await store().get(body.connection_id));
-    return testConnection(conn);
+    if (ctx.config.values.core.test_connection.toLowerCase() !== "enabled")
+      throw forbidden(
+        "Testing connections is disabled: an administrator can enable it with [core] test_connection = \"Enabled\"",
+      );
+    const sent = toConnection(body);
+    const stored = await store().get(body.connection_id);
+    refuseMovedSecrets(sent, stored);
+    return testConnection(unmasked(sent, stored));
   });
 
   ctx.route("create_default_connections", async ({ raw }) => {
@@ -238,6 +244,26 @@ export function registerConnectionRoutes(ctx: ApiContext): void {
     await ctx.audit(raw, "create_default_connections", { extra: { created } });
   });
 }
+
+/**
+ * A masked secret ("***") stands for the stored one only where it would be sent to the same place:
+ * otherwise a caller could point a test at their own listener and receive the stored password.
+ */
+function refuseMovedSecrets(sent: Connection, stored: Connection | undefined): void {
+  const masked = sent.password === MASK || (sent.extra ?? "").includes(`"${MASK}"`);
+  if (!masked) return;
+  if (!stored)
+    throw forbidden(`connection "${sent.connId}" is not stored, so "${MASK}" stands for no secret: send the secret itself`);
+  const moved = (["connType", "host", "port", "login"] as const).filter(
+    (field) => String(sent[field] ?? "") !== String(stored[field] ?? ""),
+  );
+  if (moved.length)
+    throw forbidden(
+      `the stored secret of connection "${sent.connId}" is only reused for its own type, host, port and login; ${moved.map(snake).join(", ")} changed: send the secret itself`,
+    );
+}
+
+const snake = (field: string) => (field === "connType" ? "conn_type" : field);
 
 const TEST_TIMEOUT_MS = 10_000;
 const SUCCESS = "Connection successfully tested";

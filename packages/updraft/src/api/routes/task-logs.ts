@@ -62,7 +62,7 @@ export function registerTaskLogRoutes(ctx: ApiContext): void {
       map_index: live.map_index,
       try_number: params.try_number,
     });
-    const text = readTaskLog(path);
+    const text = readTaskLog(path, ctx.config.values.logging.base_log_folder);
     const lines = text === undefined ? [] : text.split("\n");
     if (lines.length > 0 && lines.at(-1) === "") lines.pop();
     const position = query.full_content ? null : decodeToken(query.token);

@@ -24,7 +24,7 @@ export function register(tasks: Command): void {
         if (!ti) throw new NotFoundError(`no task instance ${dagId}.${taskId} in run "${runId}"`);
         const tryNumber = opts.try ? Number(opts.try) : ti.try_number;
         const path = taskLogPath(ctx.config.values.logging.base_log_folder, { ...ti, try_number: tryNumber });
-        const text = readTaskLog(path);
+        const text = readTaskLog(path, ctx.config.values.logging.base_log_folder);
         if (text === undefined) {
           throw new NotFoundError(
             `no log for try ${tryNumber} of ${dagId}.${taskId} in run "${runId}" (${path})`,

@@ -2,7 +2,7 @@
  * SQLite through Node's built-in `node:sqlite` (no native build step to approve). Kysely's SQLite
  * dialect expects better-sqlite3's statement shape; `toKyselyDatabase` adapts DatabaseSync to it.
  */
-import { mkdirSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
@@ -118,7 +118,11 @@ class FifoDriver implements Driver {
 }
 
 function openSqlite(path: string): DatabaseSync {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Created 0600 before SQLite opens it: its -wal and -shm files take the database file's mode.
+    closeSync(openSync(path, "a", 0o600));
+  }
   const db = new DatabaseSync(path);
   // WAL lets readers (the API, the CLI) work while a scheduler writes; the busy timeout makes
   // concurrent writers from several processes wait instead of failing at once.
