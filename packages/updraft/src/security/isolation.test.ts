@@ -57,14 +57,23 @@ forEachApiDatabase(
     after(() => trap.server.close());
 
     test('"***" is refused for another host, port, login or type, and nothing reaches the listener', async () => {
-      const base = { connection_id: "warehouse", conn_type: "postgres", host: "127.0.0.1", port: 5432, login: "etl" };
+      const base = {
+        connection_id: "warehouse",
+        conn_type: "postgres",
+        host: "127.0.0.1",
+        port: 5432,
+        login: "etl",
+      };
       for (const moved of [
         { port: trap.port },
         { host: "localhost", port: trap.port },
         { login: "someone", port: trap.port },
         { conn_type: "mysql", port: trap.port },
       ]) {
-        const r = await get().call("test_connection", { body: { ...base, ...moved, password: "***" }, as: "Op" });
+        const r = await get().call("test_connection", {
+          body: { ...base, ...moved, password: "***" },
+          as: "Op",
+        });
         assert.equal(r.status, 403, JSON.stringify(r.body));
         assert.match(r.body.detail, /only reused for its own type, host, port and login/);
       }
@@ -80,7 +89,13 @@ forEachApiDatabase(
 
     test("a secret sent in clear may go anywhere (it is the caller's own)", async () => {
       const r = await get().call("test_connection", {
-        body: { connection_id: "other", conn_type: "postgres", host: "127.0.0.1", port: trap.port, password: "mine-123" },
+        body: {
+          connection_id: "other",
+          conn_type: "postgres",
+          host: "127.0.0.1",
+          port: trap.port,
+          password: "mine-123",
+        },
         as: "Op",
       });
       assert.equal(r.status, 200);
@@ -99,64 +114,77 @@ forEachApiDatabase("the connection test is off by default", {}, (get) => {
   });
 });
 
-forEachApiDatabase("the log endpoint follows no link", { allDatabases: true, dags: { "logged.ts": DAG } }, (get) => {
-  const logOf = (runId: string) =>
-    get().app.inject({
-      url: `/api/v2/dags/logged/dagRuns/${runId}/taskInstances/t/logs/1`,
-      headers: { authorization: `Bearer ${get().tokens.Viewer}`, accept: "text/plain" },
+forEachApiDatabase(
+  "the log endpoint follows no link",
+  { allDatabases: true, dags: { "logged.ts": DAG } },
+  (get) => {
+    const logOf = (runId: string) =>
+      get().app.inject({
+        url: `/api/v2/dags/logged/dagRuns/${runId}/taskInstances/t/logs/1`,
+        headers: { authorization: `Bearer ${get().tokens.Viewer}`, accept: "text/plain" },
+      });
+    const tryOf = async (runId: string) => {
+      await triggerDagRun(get().database, {
+        dagId: "logged",
+        runId,
+        logicalDate: new Date(`2024-0${(runId.length % 9) + 1}-01T00:00:00Z`),
+      });
+      const tis = taskInstanceStore(get().database);
+      const key = { dagId: "logged", runId, taskId: "t" };
+      assert.ok(await tis.transition(key, "none", "scheduled"));
+      assert.ok(await tis.transition(key, "scheduled", "queued", { queued_dttm: nowIso() }));
+      assert.ok(await tis.startTry(key, null, { start_date: nowIso(), hostname: "w", pid: 1 }));
+      return taskLogPath(get().config.values.logging.base_log_folder, {
+        dag_id: "logged",
+        run_id: runId,
+        task_id: "t",
+        map_index: -1,
+        try_number: 1,
+      });
+    };
+
+    test("a link at a try's log path (to updraft.toml) is refused, a real log is served", async () => {
+      const path = await tryOf("linked");
+      mkdirSync(dirname(path), { recursive: true });
+      symlinkSync(join(get().home, "updraft.toml"), path);
+      const r = await logOf("linked");
+      assert.equal(r.statusCode, 403, r.body);
+      assert.ok(!r.body.includes("encryption_key"));
+      assert.match(r.json().detail, /symbolic link/);
+
+      const real = await tryOf("real");
+      mkdirSync(dirname(real), { recursive: true });
+      writeFileSync(real, "hello from the task\n");
+      const ok = await logOf("real");
+      assert.equal(ok.statusCode, 200);
+      assert.match(ok.body, /hello from the task/);
     });
-  const tryOf = async (runId: string) => {
-    await triggerDagRun(get().database, { dagId: "logged", runId, logicalDate: new Date(`2024-0${runId.length % 9 + 1}-01T00:00:00Z`) });
-    const tis = taskInstanceStore(get().database);
-    const key = { dagId: "logged", runId, taskId: "t" };
-    assert.ok(await tis.transition(key, "none", "scheduled"));
-    assert.ok(await tis.transition(key, "scheduled", "queued", { queued_dttm: nowIso() }));
-    assert.ok(await tis.startTry(key, null, { start_date: nowIso(), hostname: "w", pid: 1 }));
-    return taskLogPath(get().config.values.logging.base_log_folder, {
-      dag_id: "logged",
-      run_id: runId,
-      task_id: "t",
-      map_index: -1,
-      try_number: 1,
+
+    test("a linked folder in the chain is refused too", async () => {
+      const path = await tryOf("dirlink");
+      const outside = mkdtempSync(join(tmpdir(), "updraft-outside-"));
+      writeFileSync(join(outside, "attempt=1.log"), "a file outside the logs folder\n");
+      mkdirSync(dirname(dirname(path)), { recursive: true });
+      symlinkSync(outside, dirname(path));
+      const r = await logOf("dirlink");
+      assert.equal(r.statusCode, 403);
+      assert.ok(!r.body.includes("outside the logs folder\n"));
+      rmSync(outside, { recursive: true, force: true });
     });
-  };
-
-  test("a link at a try's log path (to updraft.toml) is refused, a real log is served", async () => {
-    const path = await tryOf("linked");
-    mkdirSync(dirname(path), { recursive: true });
-    symlinkSync(join(get().home, "updraft.toml"), path);
-    const r = await logOf("linked");
-    assert.equal(r.statusCode, 403, r.body);
-    assert.ok(!r.body.includes("encryption_key"));
-    assert.match(r.json().detail, /symbolic link/);
-
-    const real = await tryOf("real");
-    mkdirSync(dirname(real), { recursive: true });
-    writeFileSync(real, "hello from the task\n");
-    const ok = await logOf("real");
-    assert.equal(ok.statusCode, 200);
-    assert.match(ok.body, /hello from the task/);
-  });
-
-  test("a linked folder in the chain is refused too", async () => {
-    const path = await tryOf("dirlink");
-    const outside = mkdtempSync(join(tmpdir(), "updraft-outside-"));
-    writeFileSync(join(outside, "attempt=1.log"), "a file outside the logs folder\n");
-    mkdirSync(dirname(dirname(path)), { recursive: true });
-    symlinkSync(outside, dirname(path));
-    const r = await logOf("dirlink");
-    assert.equal(r.statusCode, 403);
-    assert.ok(!r.body.includes("outside the logs folder\n"));
-    rmSync(outside, { recursive: true, force: true });
-  });
-});
+  },
+);
 
 test("a new home is 0700; updraft.toml, updraft.db and task logs are 0600", () => {
   const home = join(mkdtempSync(join(tmpdir(), "updraft-modes-")), "home");
   const main = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
-  const env: NodeJS.ProcessEnv = { ...process.env, UPDRAFT_HOME: home, UPDRAFT__CORE__LOAD_EXAMPLES: "false" };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    UPDRAFT_HOME: home,
+    UPDRAFT__CORE__LOAD_EXAMPLES: "false",
+  };
   delete env.UPDRAFT__DATABASE__URL;
-  const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { env, encoding: "utf8", timeout: 90_000 });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [main, ...args], { env, encoding: "utf8", timeout: 90_000 });
   assert.equal(cli("db", "migrate").status, 0);
   mkdirSync(join(home, "dags"));
   writeFileSync(
@@ -168,7 +196,8 @@ test("a new home is 0700; updraft.toml, updraft.db and task logs are 0600", () =
   const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
   assert.equal(mode(home), "700");
   assert.equal(mode(join(home, "updraft.toml")), "600");
-  for (const f of readdirSync(home).filter((n) => n.startsWith("updraft.db"))) assert.equal(mode(join(home, f)), "600", f);
+  for (const f of readdirSync(home).filter((n) => n.startsWith("updraft.db")))
+    assert.equal(mode(join(home, f)), "600", f);
   assert.equal(mode(join(home, "logs")), "700");
   const logs = readdirSync(join(home, "logs"), { recursive: true }).map(String);
   const files = logs.filter((f) => /\.log(\.gz)?$/.test(f));

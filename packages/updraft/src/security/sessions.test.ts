@@ -54,7 +54,11 @@ forEachApiDatabase("sessions end when they should", { allDatabases: true }, (get
     const again = await login("leaver", PASSWORD);
     assert.equal(await dags(again.token), 200, "a new login works");
 
-    const ui = await inject({ method: "POST", url: "/auth/login", body: { username: "leaver", password: PASSWORD } });
+    const ui = await inject({
+      method: "POST",
+      url: "/auth/login",
+      body: { username: "leaver", password: PASSWORD },
+    });
     const cookie = ui.cookies.map((c) => `${c.name}=${c.value}`).join("; ");
     assert.equal((await inject({ url: "/api/v2/dags", cookie })).statusCode, 200);
     assert.equal((await inject({ url: "/api/v2/auth/logout", cookie })).statusCode, 307);
@@ -63,19 +67,37 @@ forEachApiDatabase("sessions end when they should", { allDatabases: true }, (get
 
   test("a new password, a demotion, a deactivation and a deletion act on the next request", async () => {
     const reset = await newUser("resetme");
-    assert.equal((await admin("PATCH", "/users/resetme?update_mask=password", { password: "another-long-pass" })).statusCode, 200);
+    assert.equal(
+      (await admin("PATCH", "/users/resetme?update_mask=password", { password: "another-long-pass" }))
+        .statusCode,
+      200,
+    );
     assert.equal(await dags(reset), 401, "a password reset ends older sessions");
 
     const demoted = await newUser("demoteme", "Op");
     const variable = () =>
-      inject({ method: "POST", url: "/api/v2/variables", token: demoted, body: { key: "k_demo", value: "v" } });
+      inject({
+        method: "POST",
+        url: "/api/v2/variables",
+        token: demoted,
+        body: { key: "k_demo", value: "v" },
+      });
     assert.equal((await variable()).statusCode, 201, "an Op may set variables");
-    assert.equal((await admin("PATCH", "/users/demoteme?update_mask=roles", { roles: [{ name: "Viewer" }] })).statusCode, 200);
+    assert.equal(
+      (await admin("PATCH", "/users/demoteme?update_mask=roles", { roles: [{ name: "Viewer" }] })).statusCode,
+      200,
+    );
     const after = await variable();
-    assert.ok([401, 403].includes(after.statusCode), `a demoted user keeps no Op rights: ${after.statusCode}`);
+    assert.ok(
+      [401, 403].includes(after.statusCode),
+      `a demoted user keeps no Op rights: ${after.statusCode}`,
+    );
 
     const inactive = await newUser("deactivateme");
-    assert.equal((await admin("PATCH", "/users/deactivateme?update_mask=active", { active: false })).statusCode, 200);
+    assert.equal(
+      (await admin("PATCH", "/users/deactivateme?update_mask=active", { active: false })).statusCode,
+      200,
+    );
     assert.equal(await dags(inactive), 401);
 
     const deleted = await newUser("deleteme");
@@ -92,7 +114,11 @@ forEachApiDatabase("sessions end when they should", { allDatabases: true }, (get
     const refused = answers.filter((a) => a.status === 429).length;
     assert.ok(judged <= 3, `${judged} guesses were judged`);
     assert.equal(judged + refused, 24);
-    const locked = await inject({ method: "POST", url: "/auth/token", body: { username: "guessed", password: PASSWORD } });
+    const locked = await inject({
+      method: "POST",
+      url: "/auth/token",
+      body: { username: "guessed", password: PASSWORD },
+    });
     assert.equal(locked.statusCode, 429, "even the right password waits while locked");
     assert.ok(Number(locked.headers["retry-after"]) >= 1);
   });
@@ -108,13 +134,16 @@ forEachApiDatabase("sessions end when they should", { allDatabases: true }, (get
     const ghost = await answers("no-such-user");
     assert.deepEqual(ghost, real);
     assert.deepEqual(real, [401, 401, 401, 429, 429]);
-    const detail = (await inject({ method: "POST", url: "/auth/token", body: { username: "no-such-user", password: "x" } })).json().detail;
+    const detail = (
+      await inject({ method: "POST", url: "/auth/token", body: { username: "no-such-user", password: "x" } })
+    ).json().detail;
     assert.match(detail, /Too many failed logins for "no-such-user"/);
   });
 
   test("an address spraying many names is throttled (429) while another address still logs in", async () => {
     const limit = get().config.values.api.login_failures_per_minute;
-    for (let i = 0; i < limit; i++) assert.equal((await login(`spray-${i}`, "wrong", "10.9.9.9")).status, 401);
+    for (let i = 0; i < limit; i++)
+      assert.equal((await login(`spray-${i}`, "wrong", "10.9.9.9")).status, 401);
     const next = await login("spray-next", "wrong", "10.9.9.9");
     assert.equal(next.status, 429);
     assert.equal((await login("viewer", PASSWORDS.Viewer, "10.9.9.8")).status, 201);

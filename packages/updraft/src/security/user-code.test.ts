@@ -85,14 +85,25 @@ export default dag({ dagId: "snoop" }, () => {
 `,
     );
     assert.equal(cli("db", "migrate").code, 0);
-    const added = cli("connections", "add", "vault", "--conn-json", JSON.stringify({ conn_type: "http", host: "vault.example", extra: JSON.stringify({ api_token: EXTRA_TOKEN }) }));
+    const added = cli(
+      "connections",
+      "add",
+      "vault",
+      "--conn-json",
+      JSON.stringify({
+        conn_type: "http",
+        host: "vault.example",
+        extra: JSON.stringify({ api_token: EXTRA_TOKEN }),
+      }),
+    );
     assert.equal(added.code, 0, added.out);
     const run = cli("dags", "test", "snoop", "2025-03-04");
     assert.equal(run.code, 0, run.out);
 
     const parsed = JSON.parse(readFileSync(dump, "utf8")) as Record<string, string>;
     const leaks = (where: string, names: string[], text: string) => {
-      for (const name of names) assert.ok(!/^UPDRAFT__/.test(name) && name !== "UPDRAFT_HOME", `${where} got ${name}`);
+      for (const name of names)
+        assert.ok(!/^UPDRAFT__/.test(name) && name !== "UPDRAFT_HOME", `${where} got ${name}`);
       for (const secret of [SECRET_KEY, encryptionKey, url])
         assert.ok(!text.includes(secret), `${where} holds ${secret.slice(0, 12)}...`);
     };
@@ -100,13 +111,20 @@ export default dag({ dagId: "snoop" }, () => {
     assert.ok(parsed.PATH, "PATH is passed");
     const envLines = run.out.split("\n").filter((l) => l.includes("ENV "));
     assert.ok(envLines.length > 4, `the tasks printed their environment:\n${run.out}`);
-    leaks("a task", envLines.map((l) => l.replace(/^.*ENV /, "").split("=")[0]!), run.out);
+    leaks(
+      "a task",
+      envLines.map((l) => l.replace(/^.*ENV /, "").split("=")[0]!),
+      run.out,
+    );
     assert.match(run.out, /encryption_key = "\*\*\*"/, "the key a bash task read from disk is masked");
     assert.match(run.out, /key=\*\*\*/, "the key a TypeScript task read from disk is masked");
     assert.match(run.out, /token=\*\*\*/, "a connection's sensitive extra is masked");
     assert.ok(!run.out.includes(EXTRA_TOKEN));
     const logs = join(home, "logs", "dag_id=snoop");
     const files = readdirSync(logs, { recursive: true }).map(String);
-    assert.ok(files.some((f) => f.endsWith(".log") || f.endsWith(".gz")), "the tries wrote logs");
+    assert.ok(
+      files.some((f) => f.endsWith(".log") || f.endsWith(".gz")),
+      "the tries wrote logs",
+    );
   });
 });

@@ -149,7 +149,10 @@ export function userStore(database: Database) {
      * belong to no user are counted the same way, so the lock reveals nothing about who exists.
      * From the LOCK_AFTER-th attempt on, the name is locked for 2^(n-LOCK_AFTER) s (at most 5 minutes).
      */
-    async claimLogin(name: string, now = nowIso()): Promise<{ claimed: true } | { claimed: false; lockedUntil: string }> {
+    async claimLogin(
+      name: string,
+      now = nowIso(),
+    ): Promise<{ claimed: true } | { claimed: false; lockedUntil: string }> {
       // The row exists before the transaction: inserting in it would make parallel claims on MySQL
       // take shared locks on the duplicate key and deadlock when they raise the count.
       const insert = db.insertInto("login_attempt").values({ name, failures: 0, locked_until: null });

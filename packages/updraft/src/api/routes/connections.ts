@@ -226,7 +226,7 @@ export function registerConnectionRoutes(ctx: ApiContext): void {
   ctx.route("test_connection", async ({ body }) => {
     if (ctx.config.values.core.test_connection.toLowerCase() !== "enabled")
       throw forbidden(
-        "Testing connections is disabled: an administrator can enable it with [core] test_connection = \"Enabled\"",
+        'Testing connections is disabled: an administrator can enable it with [core] test_connection = "Enabled"',
       );
     const sent = toConnection(body);
     const stored = await store().get(body.connection_id);
@@ -253,7 +253,9 @@ function refuseMovedSecrets(sent: Connection, stored: Connection | undefined): v
   const masked = sent.password === MASK || (sent.extra ?? "").includes(`"${MASK}"`);
   if (!masked) return;
   if (!stored)
-    throw forbidden(`connection "${sent.connId}" is not stored, so "${MASK}" stands for no secret: send the secret itself`);
+    throw forbidden(
+      `connection "${sent.connId}" is not stored, so "${MASK}" stands for no secret: send the secret itself`,
+    );
   const moved = (["connType", "host", "port", "login"] as const).filter(
     (field) => String(sent[field] ?? "") !== String(stored[field] ?? ""),
   );

@@ -117,7 +117,9 @@ export function register(program: Command): void {
   addPasswordOptions(
     group
       .command("reset-password")
-      .description("Set a new password for a user (ends their sessions and tokens, and unlocks it after failed logins)")
+      .description(
+        "Set a new password for a user (ends their sessions and tokens, and unlocks it after failed logins)",
+      )
       .requiredOption("-u, --username <name>", "login name"),
   ).action((o: PasswordOptions & { username: string }) =>
     withContext(async (ctx) => {
