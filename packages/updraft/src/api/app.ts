@@ -3,6 +3,7 @@
  * /auth/token, the OpenAPI document and its interactive docs, health and metrics. Stateless: it reads
  * and writes the database and reads task logs; it never loads DAG code.
  */
+import type { Socket } from "node:net";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,7 +23,7 @@ import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import { Histogram } from "prom-client";
 import type { Config } from "../config/load.ts";
-import { createRegistry } from "../metrics/metrics.ts";
+import { bearerMatches, createRegistry } from "../metrics/metrics.ts";
 import type { Logger } from "../logging.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
@@ -128,8 +129,18 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // Fastify's own per-request lines stay out of the service log; failures are logged below.
     loggerInstance: o.log.child({}, { level: "warn" }) as unknown as FastifyBaseLogger,
-    trustProxy: true,
+    // Only the configured proxies may say who the client is (X-Forwarded-For): anyone else would
+    // write any address they like into the audit log.
+    trustProxy: trustedProxies(api.trusted_proxies),
+    // Ids may be 250 characters (more once percent-encoded); Fastify's default of 100 cut them off.
+    routerOptions: { maxParamLength: 2000 },
+    // Errors Fastify answers before any route (a malformed URL) in the API's {"detail": ...} shape.
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as FastifyReply).code(400).send({ detail: `Bad request: ${error.message}` });
+    },
+    clientErrorHandler: answerClientError,
   });
+
   // The spec's schemas are OpenAPI 3.1 (JSON Schema 2020-12 with examples, titles, ...). Query and path
   // parameters arrive as text and are coerced to the schema's types; JSON bodies are not coerced (a
   // null must stay null, not become "" or 0).
@@ -154,7 +165,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
+        // The UI has no inline script; an injected one must not run.
+        scriptSrc: ["'self'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", "data:"],
       },
@@ -257,6 +269,12 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
               throw new HttpError(403, `Your role (${user.role}) may not do this (${op.operationId})`);
           }
           request.user = user;
+          // Before the schema sees it: what no database or serializer copes with is a 422 here.
+          const problem =
+            unsafeInput(request.params, "path") ??
+            unsafeInput(request.query, "query") ??
+            unsafeInput(request.body, "body");
+          if (problem) throw new HttpError(422, [problem]);
         },
         handler: async (request, reply) => {
           const user = request.user!;
@@ -313,9 +331,11 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     );
   });
-  app.get("/metrics", async (_request, reply) =>
-    reply.header("content-type", registry.contentType).send(await registry.metrics()),
-  );
+  app.get("/metrics", async (request, reply) => {
+    if (!bearerMatches(request.headers.authorization, o.config.values.metrics.bearer_token))
+      throw new HttpError(401, "send Authorization: Bearer <[metrics] bearer_token>");
+    return reply.header("content-type", registry.contentType).send(await registry.metrics());
+  });
   const document = servedSpec(VERSION);
   app.get("/api/v2/openapi.json", async () => document);
   await app.register(swagger, { mode: "static", specification: { document: document as never } });
@@ -323,6 +343,80 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   registerAuthRoutes(app, context);
   for (const register of ROUTE_GROUPS) register(context);
   return app;
+}
+
+/** Errors Node's HTTP parser meets before any route (headers too large, an unparseable request), in the API's shape. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy(error);
+    return;
+  }
+  const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "HPE_URI_TOO_LONG" ? 414 : 400;
+  const reason = { 431: "Request Header Fields Too Large", 414: "URI Too Long", 400: "Bad Request" }[status];
+  const body = JSON.stringify({ detail: status === 431 ? "Request header fields too large" : reason });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Fastify's trustProxy from `[api] trusted_proxies`: a list of addresses/CIDRs, or trust no one. */
+function trustedProxies(setting: string): string[] | false {
+  const list = setting
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return list.length ? list : false;
+}
+
+/** JSON nested deeper than this is refused: every recursive step after it (validation, storage,
+ * serialization) would risk the stack for no real use (Airflow's own conf stays a few levels deep). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The first part of a request no handler should see, in FastAPI's validation shape: a NUL character
+ * (PostgreSQL refuses it in text, so each database would answer differently) or JSON nested deeper
+ * than MAX_JSON_DEPTH. Walked without recursion, so the check itself cannot overflow.
+ */
+export function unsafeInput(
+  value: unknown,
+  where: string,
+): { type: string; loc: (string | number)[]; msg: string; input: null } | undefined {
+  const stack: { value: unknown; loc: (string | number)[] }[] = [{ value, loc: [where] }];
+  while (stack.length) {
+    const { value: v, loc } = stack.pop()!;
+    if (typeof v === "string") {
+      if (v.includes("\u0000"))
+        return { type: "string_nul", loc, msg: "NUL characters (\\u0000) are not allowed", input: null };
+      if (!v.isWellFormed())
+        return {
+          type: "string_unicode",
+          loc,
+          msg: "not valid Unicode (a lone UTF-16 surrogate)",
+          input: null,
+        };
+      continue;
+    }
+    if (v === null || typeof v !== "object") continue;
+    if (loc.length - 1 > MAX_JSON_DEPTH)
+      return {
+        type: "too_deep",
+        loc: loc.slice(0, 4),
+        msg: `nested deeper than ${MAX_JSON_DEPTH} levels`,
+        input: null,
+      };
+    for (const [key, item] of Object.entries(v)) {
+      if (key.includes("\u0000"))
+        return {
+          type: "string_nul",
+          loc,
+          msg: "NUL characters (\\u0000) are not allowed in keys",
+          input: null,
+        };
+      stack.push({ value: item, loc: [...loc, Array.isArray(v) ? Number(key) : key] });
+    }
+  }
+  return undefined;
 }
 
 /** API paths that read or write the database (health reports on it, so it is not one of them). */

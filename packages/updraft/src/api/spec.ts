@@ -79,7 +79,9 @@ export function operations(): Map<string, Operation> {
         if (list.length === 0) return undefined;
         return {
           type: "object",
-          properties: Object.fromEntries(list.map((p) => [p.name, resolve(p.schema as Json, spec)])),
+          properties: Object.fromEntries(
+            list.map((p) => [p.name, bounded(p.name as string, resolve(p.schema as Json, spec))]),
+          ),
           required: list.filter((p) => p.required).map((p) => p.name as string),
         };
       };
@@ -101,6 +103,14 @@ export function operations(): Map<string, Operation> {
     }
   }
   return byId;
+}
+
+/** The largest limit or offset a list takes: past it a database errors out (1e20) or it is Infinity (1e309). */
+export const MAX_PAGE_NUMBER = 2 ** 31 - 1;
+
+/** A page's limit and offset get an upper bound the spec leaves out, so a huge one is a 422. */
+function bounded(name: string, schema: Json): Json {
+  return name === "limit" || name === "offset" ? { ...schema, maximum: MAX_PAGE_NUMBER } : schema;
 }
 
 export function operation(operationId: string): Operation {

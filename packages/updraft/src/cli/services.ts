@@ -5,6 +5,7 @@
  * SIGINT: stop serving and scheduling, drain running tasks, exit. A database outage ends none of them:
  * they say so in their logs, retry, and carry on when it is back (see ../storage/ADR.md).
  */
+import type { AddressInfo } from "node:net";
 import { startWebserver } from "../api/server.ts";
 import { createRegistry, schedulerMetrics, serveMetrics } from "../metrics/metrics.ts";
 import type { Config } from "../config/load.ts";
@@ -54,15 +55,23 @@ async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<vo
     cipher: o.cipher,
     metrics: schedulerMetrics(registry),
   });
-  const { scheduler_port: port, host } = o.config.values.metrics;
+  const { scheduler_port: port, host, bearer_token: token } = o.config.values.metrics;
   const metricsServer =
     port > 0
-      ? await serveMetrics(registry, port, host).catch((error: Error) => {
+      ? await serveMetrics(registry, port, host, token).catch((error: Error) => {
           o.log.warn({ err: error, port }, "could not serve scheduler metrics; carrying on without them");
           return null;
         })
       : null;
-  if (metricsServer) o.log.info({ url: `http://${host}:${port}/metrics` }, "scheduler metrics served");
+  if (metricsServer) {
+    // The address really bound (an IPv6 host, port 0 in tests), not the one asked for.
+    const bound = metricsServer.address() as AddressInfo;
+    const where = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+    o.log.info(
+      { url: `http://${where}:${bound.port}/metrics`, auth: token ? "bearer token" : "none" },
+      "scheduler metrics served",
+    );
+  }
   let passing = false;
   const processPass = async () => {
     // A pass slowed by an outage must not overlap the next one.

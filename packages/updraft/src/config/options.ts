@@ -49,6 +49,12 @@ export const OPTIONS = {
     catchup_by_default: { type: "boolean", default: false, description: "Default catchup of a DAG." },
     default_owner: { type: "string", default: "updraft", description: "Owner of tasks that name none." },
     default_task_retries: { type: "integer", default: 0, description: "Retries of tasks that set none." },
+    default_impersonation: {
+      type: "string",
+      default: "",
+      description:
+        "Operating-system user tasks run as when they set no runAsUser (Airflow's default_impersonation); empty = the service's own user. Needs root or a sudoers rule: see docs/security.md.",
+    },
     default_task_retry_delay: {
       type: "integer",
       default: 300,
@@ -116,6 +122,12 @@ export const OPTIONS = {
       description:
         "Seconds between scheduler iterations when nothing wakes it (a finished task wakes it at once).",
     },
+    allowed_run_id_pattern: {
+      type: "string",
+      default: "^[A-Za-z0-9_.~:+-]+$",
+      description:
+        "Run ids a user may give (trigger, API) must match this regular expression (Airflow's default): no '/', '..', spaces or markup.",
+    },
     task_heartbeat_timeout: {
       type: "integer",
       default: 30,
@@ -156,12 +168,31 @@ export const OPTIONS = {
     },
     host: {
       type: "string",
-      default: "0.0.0.0",
-      description: "Address the scheduler's metrics port listens on.",
+      default: "127.0.0.1",
+      description:
+        "Address the scheduler's metrics port listens on (0.0.0.0 for every interface: then set bearer_token or firewall it).",
+    },
+    bearer_token: {
+      type: "string",
+      default: "",
+      description:
+        "When set, /metrics (the scheduler's and the webserver's) answers only requests with `Authorization: Bearer <token>`.",
+      sensitive: true,
     },
   },
   api: {
-    host: { type: "string", default: "0.0.0.0", description: "Address the webserver listens on." },
+    host: {
+      type: "string",
+      default: "127.0.0.1",
+      description:
+        "Address the webserver listens on: this machine only by default; 0.0.0.0 for every interface (behind TLS or a proxy).",
+    },
+    trusted_proxies: {
+      type: "string",
+      default: "127.0.0.1",
+      description:
+        "Comma-separated addresses or CIDRs of proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (the audit log's address); empty = none.",
+    },
     port: { type: "integer", default: 8080, description: "Port the webserver listens on." },
     secret_key: {
       type: "string",

@@ -83,6 +83,8 @@ export const SerializedTaskSchema = z.object({
   docMd: z.string().nullable(),
   /** MiB; null = the configured default. */
   memoryLimit: z.number().positive().nullable(),
+  /** Operating-system user the task runs as; null/absent = `[core] default_impersonation`. */
+  runAsUser: z.string().nullable().optional(),
   /** Template fields of the task kind (bash: command, env, cwd), unrendered. */
   templateFields: z.record(z.string(), JsonValue),
   /** TaskFlow arguments: JSON with XComRef objects where another task's output is passed. */

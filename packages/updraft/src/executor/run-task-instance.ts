@@ -26,7 +26,8 @@ import { SHUTDOWN } from "./local-executor.ts";
 import { taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
-import type { TaskFlowPool } from "../runner/taskflow-pool.ts";
+import { sudoUnsupported, type TaskFlowPool } from "../runner/taskflow-pool.ts";
+import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonation.ts";
 
 export interface TaskRunnerDeps {
   database: Database;
@@ -42,6 +43,8 @@ export interface TaskRunnerDeps {
   render(input: RenderInput): Promise<{ fields: Record<string, unknown>; context: Record<string, unknown> }>;
   openLog(ti: TaskInstanceRow): Promise<TaskLog>;
   xcomMaxSize: number;
+  /** `[core] default_impersonation`: the user tasks without runAsUser run as ("" = this process's). */
+  defaultImpersonation?: string;
   clock?: () => number;
   /** Told of every try's outcome (metrics). */
   onTryEnded?: (outcome: { state: string; operator: string; seconds: number }) => void;
@@ -165,6 +168,14 @@ async function execute(
 ): Promise<Result> {
   const { task, ti, run } = input;
   if (task.kind === "empty") return { state: "success" };
+  const user = impersonatedUser(task.runAsUser, deps.defaultImpersonation ?? "");
+  let runAs: RunAs | undefined;
+  try {
+    runAs = user === undefined ? undefined : resolveRunAs(user);
+  } catch (error) {
+    return { state: "failed", reason: (error as Error).message, retryable: false };
+  }
+  if (runAs) log.write(`running as the operating-system user "${runAs.user}" (uid ${runAs.uid})\n`, "runner");
   const { fields, context } = await deps.render(input);
   if (
     Object.keys(fields).length > 0 &&
@@ -172,10 +183,10 @@ async function execute(
   )
     return { state: "failed", reason: "this try no longer owns its task instance", retryable: false };
   if (task.kind === "bash")
-    return bashResult(await runBashTask(bashRequest(fields, ti, run, task, signal), log));
-  if (task.kind === "task") return runTaskFlow(deps, input, context, log, signal);
+    return bashResult(await runBashTask({ ...bashRequest(fields, ti, run, task, signal), runAs }, log));
+  if (task.kind === "task") return runTaskFlow(deps, input, context, log, signal, runAs);
   if (task.kind === "branch" || task.kind === "short_circuit") {
-    const result = await runTaskFlow(deps, input, context, log, signal);
+    const result = await runTaskFlow(deps, input, context, log, signal, runAs);
     return result.state === "success" ? applyChoice(input, result.value, log) : result;
   }
   return {
@@ -223,8 +234,11 @@ async function runTaskFlow(
   context: Record<string, unknown>,
   log: TaskLog,
   signal: AbortSignal,
+  runAs: RunAs | undefined,
 ): Promise<Result> {
   const { dag, task, ti } = input;
+  if (runAs?.via === "sudo")
+    return { state: "failed", reason: sudoUnsupported(runAs.user), retryable: false };
   const xcoms = xcomStore(deps.database);
   const pulled = new Map<string, unknown>();
   for (const ref of findXComRefs(task.args as never)) {
@@ -250,6 +264,7 @@ async function runTaskFlow(
     timeout: task.executionTimeout,
     log,
     signal,
+    runAs,
   });
   if (outcome.state !== "success") return outcome;
   return { state: "success", value: outcome.value };

@@ -4,6 +4,7 @@
  * scheduler reports the same numbers; what only a process knows (its loop time, the tasks it ran, its
  * HTTP requests) it counts itself.
  */
+import { timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { sql } from "kysely";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
@@ -98,10 +99,16 @@ export function schedulerMetrics(registry: Registry): SchedulerMetrics {
 }
 
 /** Serves `registry` at /metrics on its own port (the scheduler has no other HTTP server). */
-export function serveMetrics(registry: Registry, port: number, host: string): Promise<Server> {
+export function serveMetrics(registry: Registry, port: number, host: string, token = ""): Promise<Server> {
   const server = createServer((request, response) => {
     if (request.url !== "/metrics") {
       response.writeHead(404).end("see /metrics\n");
+      return;
+    }
+    if (!bearerMatches(request.headers.authorization, token)) {
+      response
+        .writeHead(401, { "www-authenticate": "Bearer" })
+        .end("send Authorization: Bearer <[metrics] bearer_token>\n");
       return;
     }
     registry.metrics().then(
@@ -113,6 +120,14 @@ export function serveMetrics(registry: Registry, port: number, host: string): Pr
     server.once("error", reject);
     server.listen(port, host, () => resolve(server));
   });
+}
+
+/** Whether a request may read /metrics: no token configured, or the right one sent (compared in constant time). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  if (!token) return true;
+  const sent = Buffer.from(header?.startsWith("Bearer ") ? header.slice(7).trim() : "");
+  const want = Buffer.from(token);
+  return sent.length === want.length && timingSafeEqual(sent, want);
 }
 
 /** The value of the sample `name` whose labels include `labels` (label order varies), or undefined. */

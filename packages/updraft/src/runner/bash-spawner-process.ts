@@ -9,6 +9,7 @@ import type { SpawnerReply, SpawnerRequest } from "./bash-spawner.ts";
 import type { ChildProcess } from "node:child_process";
 import { LIFELINE_VAR } from "./lifeline.ts";
 import { killGroupOf, spawnGroup } from "./process-group.ts";
+import { asUser } from "./impersonation.ts";
 
 const send = (reply: SpawnerReply, sent?: () => void) => {
   if (process.connected) process.send!(reply, undefined, undefined, sent);
@@ -25,9 +26,12 @@ const lifeline = process.env[LIFELINE_VAR];
 process.on("message", (m: SpawnerRequest) => {
   if (lifeline) m.env[LIFELINE_VAR] = lifeline;
   // Its own process group: a stop or timeout reaches every grandchild.
-  const child = spawnGroup(m.bash, ["-c", m.command], {
+  const { command, args, uid, gid } = asUser(m.runAs, m.bash, ["-c", m.command]);
+  const child = spawnGroup(command, args, {
     cwd: m.cwd,
     env: m.env,
+    uid,
+    gid,
     stdio: ["ignore", "pipe", "pipe"],
   });
   if (child.pid !== undefined) {

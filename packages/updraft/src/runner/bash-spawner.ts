@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { lifelineEnv } from "./lifeline.ts";
 import { userCodeEnv } from "../core/child-env.ts";
+import type { RunAs } from "./impersonation.ts";
 
 export interface SpawnerRequest {
   id: number;
@@ -12,6 +13,8 @@ export interface SpawnerRequest {
   command: string;
   env: Record<string, string | undefined>;
   cwd?: string;
+  /** Start it as this operating-system user (run_as_user). */
+  runAs?: RunAs;
 }
 
 export type SpawnerReply =

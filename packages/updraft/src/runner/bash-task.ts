@@ -3,12 +3,14 @@
  * context in the environment, output streamed to the task log. Airflow's exit codes: 0 success,
  * 99 skipped (configurable), anything else failed.
  */
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { spawnBash } from "./bash-spawner.ts";
 import { registerGroup, unregisterGroup } from "./lifeline.ts";
 import { killGroupOf } from "./process-group.ts";
 import { userCodeEnv } from "../core/child-env.ts";
+import { identityEnv, type RunAs } from "./impersonation.ts";
 
 export interface LogSink {
   write(chunk: string | Buffer, stream: "stdout" | "stderr" | "runner"): void;
@@ -22,6 +24,8 @@ export interface BashTaskRequest {
   timeout: number | null;
   skipExitCode?: number;
   signal?: AbortSignal;
+  /** Run as this operating-system user (run_as_user); its HOME, USER and LOGNAME. */
+  runAs?: RunAs;
 }
 
 export type TaskOutcome =
@@ -61,8 +65,10 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
       {
         bash: bashPath(request.env),
         command: request.command,
-        env: userCodeEnv(process.env, request.env),
-        cwd: request.cwd,
+        env: userCodeEnv(process.env, { ...(request.runAs && identityEnv(request.runAs)), ...request.env }),
+        // The service's working directory may be one the task's user cannot enter.
+        cwd: request.cwd ?? (request.runAs ? startDirectory(request.runAs) : undefined),
+        runAs: request.runAs,
       },
       {
         onPid(started) {
@@ -88,6 +94,11 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
       },
     );
   });
+}
+
+/** Where an impersonated task starts when it names no cwd: its user's home if there is one. */
+function startDirectory(runAs: RunAs): string {
+  return existsSync(runAs.home) ? runAs.home : tmpdir();
 }
 
 let resolved: { path: string | undefined; bash: string } | undefined;

@@ -28,6 +28,7 @@ import { killGroup } from "./process-group.ts";
 import type { LogSink } from "./bash-task.ts";
 import type { TaskFlowMessage, TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
 import { userCodeEnv } from "../core/child-env.ts";
+import { identityEnv, type RunAs } from "./impersonation.ts";
 
 const WORKER_URL = new URL(
   `./taskflow-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
@@ -53,6 +54,8 @@ export interface TaskFlowRun {
   timeout: number | null;
   log: LogSink;
   signal?: AbortSignal;
+  /** Run as this operating-system user (run_as_user): only workers started as that user take it. */
+  runAs?: RunAs;
 }
 
 export type TaskFlowOutcome =
@@ -71,6 +74,8 @@ interface Job {
   id: number;
   task: TaskFlowRun;
   memoryLimit: number;
+  /** Which workers may run it: the same memory limit and user. */
+  kind: string;
   /** When its task first asked for a worker. */
   since: number;
   /** The outcome, or null: it never started and must be placed again. */
@@ -88,6 +93,8 @@ interface Job {
 interface Worker {
   child: ChildProcess;
   memoryLimit: number;
+  /** Its memory limit and user (Job.kind). */
+  kind: string;
   /** Requests sent and not answered yet, in order: the first one runs, the others wait. */
   jobs: Job[];
   stderr: string;
@@ -139,6 +146,7 @@ export class TaskFlowPool {
           id: this.#nextId++,
           task,
           memoryLimit,
+          kind: task.runAs ? `${memoryLimit}@${task.runAs.user}` : String(memoryLimit),
           since,
           resolve,
           reject,
@@ -178,10 +186,10 @@ export class TaskFlowPool {
     let noneFits = true;
     let allHeld = true;
     for (const w of this.#workers) {
-      if (w.memoryLimit === job.memoryLimit) noneFits = false;
+      if (w.kind === job.kind) noneFits = false;
       if (w.busySince === null || now - w.busySince < delay) allHeld = false;
       if (w.jobs.length === 0) {
-        if (w.memoryLimit === job.memoryLimit) {
+        if (w.kind === job.kind) {
           this.#send(w, job);
           return true;
         }
@@ -190,7 +198,7 @@ export class TaskFlowPool {
         !behind &&
         w.started &&
         w.jobs.length < this.#depth &&
-        w.memoryLimit === job.memoryLimit &&
+        w.kind === job.kind &&
         w.busySince !== null &&
         now - w.busySince < delay &&
         !w.jobs.some((j) => j.cancelled || j.withdrawn)
@@ -212,7 +220,7 @@ export class TaskFlowPool {
     // (measured: one warm worker runs ~5,000 no-op tasks/s); only workers held by long tasks call for
     // another.
     if (mayGrow && (noneFits || (this.#starting === 0 && now - job.since >= delay && allHeld))) {
-      this.#send(this.#spawn(job.memoryLimit), job);
+      this.#send(this.#spawn(job), job);
       return true;
     }
     return false;
@@ -224,11 +232,11 @@ export class TaskFlowPool {
    */
   #dispatch(): void {
     if (this.#pending.length === 0) return;
-    const full = new Set<number>();
+    const full = new Set<string>();
     for (let i = 0; i < this.#pending.length;) {
       const job = this.#pending[i]!;
-      if (full.has(job.memoryLimit) || !this.#place(job)) {
-        full.add(job.memoryLimit);
+      if (full.has(job.kind) || !this.#place(job)) {
+        full.add(job.kind);
         i++;
       } else this.#pending.splice(i, 1);
     }
@@ -355,7 +363,10 @@ export class TaskFlowPool {
     this.#dispatch();
   }
 
-  #spawn(memoryLimit: number): Worker {
+  #spawn(job: Job): Worker {
+    const { memoryLimit, kind } = job;
+    const runAs = job.task.runAs;
+    const { uid, gid } = runAs?.via === "setuid" ? runAs : { uid: undefined, gid: undefined };
     const child = fork(WORKER_URL, [], {
       execArgv: [
         `--max-old-space-size=${Math.max(16, Math.floor(memoryLimit))}`,
@@ -367,12 +378,17 @@ export class TaskFlowPool {
       detached: true,
       // The lifeline's token: the worker and all it starts die with this process (lifeline.ts).
       // User code: an allow-listed environment, never the service's keys (core/child-env.ts).
-      env: userCodeEnv(process.env, lifelineEnv()),
+      env: userCodeEnv(process.env, { ...(runAs && identityEnv(runAs)), ...lifelineEnv() }),
+      // Impersonated (run_as_user): started as that user, from a directory it may enter.
+      uid,
+      gid,
+      ...(runAs ? { cwd: "/" } : {}),
     });
     if (child.pid !== undefined) registerGroup(child.pid);
     const worker: Worker = {
       child,
       memoryLimit,
+      kind,
       jobs: [],
       stderr: "",
       started: false,
@@ -388,8 +404,22 @@ export class TaskFlowPool {
     child.once("message", ready);
     child.once("exit", ready);
     child.on("message", (reply: TaskFlowReply) => this.#onMessage(worker, reply));
-    // A request sent as it dies: its exit settles the jobs.
-    child.on("error", () => {});
+    // A request sent as it dies: its exit settles the jobs. A worker that never started has no exit:
+    // its jobs fail here (as another user, Node or Updraft's files may be out of its reach).
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined || worker.gone) return;
+      ready();
+      this.#workers.delete(worker);
+      worker.gone = true;
+      const as = runAs
+        ? ` as the user "${runAs.user}" (it must be able to read and run ${process.execPath} and Updraft's files)`
+        : "";
+      this.#fail(worker, {
+        state: "failed",
+        reason: `could not start a TaskFlow worker${as}: ${error.message}`,
+        retryable: true,
+      });
+    });
     child.stderr?.on("data", (chunk: Buffer) => {
       worker.stderr = (worker.stderr + chunk.toString()).slice(-STDERR_TAIL);
     });
@@ -419,6 +449,11 @@ export class TaskFlowPool {
     this.#workers.delete(worker);
     killGroup(worker.child, "SIGKILL");
   }
+}
+
+/** TypeScript tasks impersonate by setuid only: a Node worker cannot be forked through sudo with its IPC channel. */
+export function sudoUnsupported(user: string): string {
+  return `run_as_user "${user}": a TypeScript task can run as another user only when the scheduler runs as root; use a bash task with sudo, or run the scheduler as root (see docs/security.md)`;
 }
 
 function crashReason(

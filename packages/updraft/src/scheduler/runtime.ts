@@ -56,6 +56,7 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
     render: o.render ?? defaultRender(o.database, o.cipher, secrets),
     openLog: o.openLog ?? fileLogs(o, o.logEcho, secrets),
     xcomMaxSize: core.xcom_max_size,
+    defaultImpersonation: core.default_impersonation,
     clock: o.clock,
     warn: (fields, message) => o.log.warn(fields, message),
     onTryEnded: o.metrics

@@ -291,6 +291,7 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
     owner: r.owner ?? dagOwner,
     docMd: r.docMd,
     memoryLimit: r.memoryLimit,
+    ...(r.runAsUser ? { runAsUser: r.runAsUser } : {}),
     templateFields: structuredClone(t.templateFields) as Record<string, JsonValue>,
     args: structuredClone(t.serializedArgs) as JsonValue[],
   };

@@ -51,6 +51,8 @@ export interface TaskOptions {
   docMd?: string;
   /** Memory limit of the task's process: "512MiB", "1GiB" or a number of MiB. Default: configuration. */
   memoryLimit?: string | number | null;
+  /** Operating-system user the task runs as (Airflow's run_as_user). Default: `[core] default_impersonation`. */
+  runAsUser?: string | null;
 }
 
 export const TASK_OPTION_KEYS = [
@@ -70,6 +72,7 @@ export const TASK_OPTION_KEYS = [
   "owner",
   "docMd",
   "memoryLimit",
+  "runAsUser",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** Checked options; undefined means "use the configured default". Durations in seconds, memory in MiB. */
@@ -90,6 +93,7 @@ export interface ResolvedTaskOptions {
   owner: string | undefined;
   docMd: string | null;
   memoryLimit: number | null;
+  runAsUser: string | null;
 }
 
 /** Throws if `value` is not a plain object or has keys outside `allowed`; says which keys exist. */
@@ -168,6 +172,7 @@ export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "optio
     owner: text(o.owner, "owner", where, 'owner: "data-team"'),
     docMd: docText(o.docMd, "docMd", where) ?? null,
     memoryLimit: memory(o.memoryLimit, where),
+    runAsUser: userName(o.runAsUser, where),
   };
 }
 
@@ -271,4 +276,15 @@ function memory(value: unknown, where: Where): number | null {
       `memoryLimit ${describe(value)} is not a memory size: write e.g. "512MiB", "1GiB" or a number of MiB greater than 0`,
     );
   }
+}
+
+/** An operating-system user name (checked against the machine only when the task runs). */
+function userName(value: unknown, where: Where): string | null {
+  if (value === undefined || value === null || value === "") return null;
+  if (typeof value !== "string" || !/^[a-z_][a-z0-9_.-]*\$?$/i.test(value) || value.length > 64)
+    throw definitionError(
+      where,
+      `runAsUser ${describe(value)} is not a user name: write e.g. runAsUser: "etl"`,
+    );
+  return value;
 }

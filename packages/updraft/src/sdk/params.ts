@@ -7,6 +7,7 @@
  * A plain default's type is inferred: string, number (never "integer", so 2.5 stays valid later),
  * boolean, array, object; null infers no type (any value allowed).
  */
+import { paramValidator } from "../core/params.ts";
 import { ParamSpecSchema, type ParamSpec } from "../core/serialized.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
 import { toJson, type JsonValue } from "./json.ts";
@@ -79,6 +80,7 @@ function normalizeParam(name: string, value: unknown, where: Where): ParamSpec {
     const issue = parsed.error.issues[0]!;
     throw definitionError(where, `param "${name}": ${issue.path.join(".") || "spec"}: ${issue.message}`);
   }
+  checkSchema(name, parsed.data, where);
   checkDefault(name, parsed.data, where);
   return parsed.data;
 }
@@ -94,6 +96,25 @@ function jsonType(value: unknown): ParamType {
   if (Array.isArray(value)) return "array";
   if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
   return typeof value as ParamType;
+}
+
+/** The spec compiles as a JSON Schema (a pattern RE2 accepts, a known format): else an import error. */
+function checkSchema(name: string, spec: ParamSpec, where: Where): void {
+  try {
+    const validate = paramValidator(name, spec);
+    if (
+      spec.default !== undefined &&
+      typeof spec.default === "string" &&
+      spec.pattern &&
+      !validate(spec.default)
+    )
+      throw new Error(
+        `the default ${describe(spec.default)} does not match the pattern ${describe(spec.pattern)}`,
+      );
+  } catch (error) {
+    const message = (error as Error).message.replace(`param "${name}": `, "");
+    throw definitionError(where, `param "${name}": ${message}: change the spec`);
+  }
 }
 
 /** A default must satisfy its own spec: type, enum and bounds. */

@@ -336,6 +336,19 @@ test("other definition problems", () => {
   );
   rejects(withOptions({ params: { n: { type: "text" } as never } }), 'dag "d": param "n": type:');
   rejects(
+    withOptions({ params: { n: { type: "string", pattern: "^(?=a)b$" } } }),
+    'dag "d": param "n": the regular expression "^(?=a)b$" is not valid RE2 syntax',
+    "lookaround",
+  );
+  rejects(
+    withOptions({ params: { n: { type: "string", pattern: "(" } } }),
+    'dag "d": param "n": the regular expression "(" is not valid RE2 syntax',
+  );
+  rejects(
+    withOptions({ params: { n: { type: "string", default: "abc", pattern: "^[0-9]+$" } } }),
+    'dag "d": param "n": the default "abc" does not match the pattern "^[0-9]+$"',
+  );
+  rejects(
     withOptions({ params: { n: (() => 1) as never } }),
     'dag "d": param "n": the default is a function',
   );

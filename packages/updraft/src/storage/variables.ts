@@ -1,5 +1,5 @@
 /** Variables: key/value settings for DAGs. Secret ones are encrypted at rest. */
-import { NotFoundError } from "../core/errors.ts";
+import { InvalidInputError, NotFoundError } from "../core/errors.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "./database.ts";
 import { upsert } from "./upsert.ts";
@@ -13,6 +13,27 @@ export interface Variable {
 }
 
 export { isSensitiveName } from "../core/sensitive.ts";
+
+/** The longest key the table holds (varchar(250)); a longer one would be cut or refused per database. */
+export const MAX_VARIABLE_KEY = 250;
+
+/** A key every database stores alike: 1-250 characters of valid Unicode with no NUL. */
+export function checkVariableKey(key: string): void {
+  const problem =
+    key.length === 0
+      ? "is empty"
+      : key.length > MAX_VARIABLE_KEY
+        ? `is ${key.length} characters long (at most ${MAX_VARIABLE_KEY})`
+        : !key.isWellFormed()
+          ? "has a lone UTF-16 surrogate (not valid Unicode)"
+          : key.includes("\u0000")
+            ? "contains a NUL character"
+            : undefined;
+  if (problem) {
+    const shown = key.length > 60 ? `${key.slice(0, 60)}…` : key;
+    throw new InvalidInputError(`variable key "${shown.toWellFormed()}" ${problem}`);
+  }
+}
 
 export function variableStore(database: Database, cipher: SecretCipher) {
   const { db } = database;
@@ -38,6 +59,11 @@ export function variableStore(database: Database, cipher: SecretCipher) {
       description?: string | null;
       isSecret?: boolean;
     }): Promise<void> {
+      checkVariableKey(variable.key);
+      if (!variable.value.isWellFormed())
+        throw new InvalidInputError(
+          `variable "${variable.key}": the value has a lone UTF-16 surrogate; send valid Unicode`,
+        );
       const secret = variable.isSecret ?? isSensitiveName(variable.key);
       const row = {
         key: variable.key,

@@ -217,7 +217,7 @@ forEachApiDatabase(
         const text = await raw("/api/v2/config?section=api", "text/plain");
         assert.equal(text.statusCode, 200);
         assert.match(text.headers["content-type"] as string, /^text\/plain/);
-        assert.match(text.body, /^\[api\]\nhost = 0\.0\.0\.0\nport = 8080\n/);
+        assert.match(text.body, /^\[api\]\nhost = 127\.0\.0\.1\n/);
         assert.match(text.body, /secret_key = < hidden >/);
         const valueText = await raw("/api/v2/config/section/core/option/parallelism", "text/plain");
         assert.equal(valueText.body, "[core]\nparallelism = 32\n");

@@ -251,6 +251,7 @@ export function registerDagRunRoutes(ctx: ApiContext): void {
       dagId,
       conf: body.conf ?? {},
       runId,
+      allowedRunIdPattern: ctx.config.values.scheduler.allowed_run_id_pattern,
       logicalDate,
       runType: "manual",
       triggeredBy: "rest_api",

@@ -4,9 +4,9 @@
  * Sending "***" back as the value of a secret variable keeps the stored value.
  */
 import type { VariableRow } from "../../storage/schema.ts";
-import { variableStore, type Variable } from "../../storage/variables.ts";
+import { checkVariableKey, variableStore, type Variable } from "../../storage/variables.ts";
 import type { ApiContext } from "../app.ts";
-import { badRequest, conflict, notFound } from "../errors.ts";
+import { badRequest, conflict, HttpError, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
 import { cipherOf, fieldsToUpdate, listPage } from "./admin-common.ts";
 import { changedKeys, runBulk } from "./bulk.ts";
@@ -55,6 +55,16 @@ export function registerVariableRoutes(ctx: ApiContext): void {
   const exists = async (key: string) =>
     (await db.selectFrom("variable").select("key").where("key", "=", key).executeTakeFirst()) !== undefined;
 
+  /** A key the store refuses (empty, invalid Unicode) is a validation failure of the body's key. */
+  const keyOr422 = (key: string) => {
+    try {
+      checkVariableKey(key);
+    } catch (error) {
+      const msg = (error as Error).message;
+      throw new HttpError(422, [{ type: "value_error", loc: ["body", "key"], msg, input: null }]);
+    }
+  };
+
   /** A secret keeps its stored value when the client sends back the mask it read. */
   const newValue = (sent: unknown, old: Variable | undefined): string =>
     old?.isSecret && sent === MASK ? old.value : asText(sent);
@@ -78,6 +88,7 @@ export function registerVariableRoutes(ctx: ApiContext): void {
   }
 
   async function create(body: VariableBody, old?: Variable): Promise<Variable> {
+    keyOr422(body.key);
     const next = {
       key: body.key,
       value: newValue(body.value, old),

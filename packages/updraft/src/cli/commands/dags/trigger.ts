@@ -25,6 +25,7 @@ export function register(dags: Command): void {
             dagId,
             conf: parseConf(opts.conf),
             runId: opts.runId,
+            allowedRunIdPattern: ctx.config.values.scheduler.allowed_run_id_pattern,
             logicalDate: parseDate(opts.logicalDate),
             note: opts.note,
           });
