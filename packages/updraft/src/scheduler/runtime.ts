@@ -3,6 +3,7 @@
  * task runner, and the scheduler loop. Template rendering and task logs are passed in (their owners
  * are the templates and logs modules).
  */
+import { createHash } from "node:crypto";
 import type { Config } from "../config/load.ts";
 import type { SchedulerMetrics } from "../metrics/metrics.ts";
 import { SerializedDagSchema, type SerializedDag } from "../core/serialized.ts";
@@ -240,15 +241,16 @@ export function fileLogs(
 
 /**
  * What task logs mask: the installation's sensitive settings (keys, the database URL and its
- * password), secret variables, connection passwords and sensitive extras. The stored ones are re-read
- * at most every 30 s; a value a try's templates resolve is added as it is resolved, so a secret
+ * password), secret variables, connection passwords and sensitive extras. A try's start looks (at
+ * most once a second) whether they changed, and re-reads them when they did; a value a try's templates resolve is added as it is resolved, so a secret
  * created a moment before the run is masked too (a try's log holds the masker it opened with, and
  * rendering adds to that same masker).
  */
 export class LogSecrets {
   readonly #o: Pick<RuntimeOptions, "config" | "database" | "cipher">;
   #masker: Masker;
-  #loadedAt = 0;
+  #checkedAt = 0;
+  #fingerprint = "";
 
   constructor(o: Pick<RuntimeOptions, "config" | "database" | "cipher">) {
     this.#o = o;
@@ -256,15 +258,18 @@ export class LogSecrets {
   }
 
   async current(): Promise<Masker> {
-    if (this.#o.cipher && Date.now() - this.#loadedAt > 30_000) {
-      const masker = this.#fresh();
-      for (const v of await variableStore(this.#o.database, this.#o.cipher).list())
-        if (v.isSecret) masker.add(v.value);
-      for (const c of await connectionStore(this.#o.database, this.#o.cipher).list())
-        masker.add(c.password, ...sensitiveValues(c.extra));
-      this.#masker = masker;
-      this.#loadedAt = Date.now();
-    }
+    if (!this.#o.cipher || Date.now() - this.#checkedAt < CHANGE_CHECK_MS) return this.#masker;
+    this.#checkedAt = Date.now();
+    // Decrypting every secret is the costly part: only when what is stored has changed.
+    const stored = await storedSecretsFingerprint(this.#o.database);
+    if (stored === this.#fingerprint) return this.#masker;
+    const masker = this.#fresh();
+    for (const v of await variableStore(this.#o.database, this.#o.cipher).list())
+      if (v.isSecret) masker.add(v.value);
+    for (const c of await connectionStore(this.#o.database, this.#o.cipher).list())
+      masker.add(c.password, ...sensitiveValues(c.extra));
+    this.#masker = masker;
+    this.#fingerprint = stored;
     return this.#masker;
   }
 
@@ -276,6 +281,32 @@ export class LogSecrets {
   #fresh(): Masker {
     return new Masker().add(...sensitiveSettings(this.#o.config));
   }
+}
+
+/** How often a try's start looks whether stored secrets changed (one cheap read per interval). */
+const CHANGE_CHECK_MS = 1000;
+
+/**
+ * A digest of the stored secrets as stored (ciphertext: a new nonce on every write), so any change
+ * (a new, changed or deleted variable or connection) changes it, without decrypting anything.
+ */
+async function storedSecretsFingerprint(database: Database): Promise<string> {
+  const hash = createHash("sha256");
+  const variables = await database.db
+    .selectFrom("variable")
+    .select(["key", "val"])
+    .where("is_encrypted", "=", 1)
+    .orderBy("key")
+    .execute();
+  for (const v of variables) hash.update(`v\u0000${v.key}\u0000${v.val ?? ""}\u0000`);
+  const connections = await database.db
+    .selectFrom("connection")
+    .select(["conn_id", "password", "extra"])
+    .orderBy("conn_id")
+    .execute();
+  for (const c of connections)
+    hash.update(`c\u0000${c.conn_id}\u0000${c.password ?? ""}\u0000${c.extra ?? ""}\u0000`);
+  return hash.digest("base64url");
 }
 
 /** The values of the sensitive options, and the password inside the database URL. */

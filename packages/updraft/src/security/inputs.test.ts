@@ -4,11 +4,19 @@
  * script; only a configured proxy may name the client; services listen on this machine by default.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config/load.ts";
 import { MAX_JSON_DEPTH } from "../api/app.ts";
 import { forEachApiDatabase } from "../test-support/api.ts";
+import { childUrl, forEachDatabase } from "../test-support/databases.ts";
+
+const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 
 const DAGS = {
   "plain.ts": `import { dag, empty } from "updraft";
@@ -222,3 +230,34 @@ forEachApiDatabase(
     });
   },
 );
+
+forEachDatabase("variables import refuses keys no database stores alike", (get) => {
+  test("a 251-character key or a lone surrogate stops the import before anything is written (21)", () => {
+    const home = mkdtempSync(join(tmpdir(), "updraft-inputs-"));
+    const env = {
+      ...process.env,
+      UPDRAFT_HOME: home,
+      UPDRAFT__DATABASE__URL: childUrl(get()),
+      UPDRAFT__CORE__LOAD_EXAMPLES: "false",
+    };
+    const cli = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [MAIN, ...args], { env, encoding: "utf8", timeout: 60_000 });
+      return { code: r.status, out: `${r.stdout}\n${r.stderr}` };
+    };
+    assert.equal(cli("db", "migrate").code, 0);
+    for (const [bad, why] of [
+      ["k".repeat(251), /251 characters long \(at most 250\)/],
+      ["lone\ud800", /lone UTF-16 surrogate/],
+    ] as const) {
+      const file = join(home, "vars.json");
+      // Written by hand: JSON.stringify would escape the lone surrogate, which is what a file may hold.
+      writeFileSync(file, `{"first_ok": "1", ${JSON.stringify(bad)}: "2"}`);
+      const r = cli("variables", "import", file);
+      assert.equal(r.code, 2, r.out);
+      assert.match(r.out, why);
+      assert.match(r.out, /nothing was imported/);
+      assert.notEqual(cli("variables", "get", "first_ok").code, 0, "the good key before it was not written");
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+});

@@ -6,12 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { userCodeEnv } from "../core/child-env.ts";
+import { loadConfig } from "../config/load.ts";
+import { LogSecrets } from "../scheduler/runtime.ts";
+import { createCipher } from "../secrets/cipher.ts";
+import { connectionStore } from "../storage/connections.ts";
+import { variableStore } from "../storage/variables.ts";
 import { childUrl, forEachDatabase } from "../test-support/databases.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
@@ -126,5 +131,41 @@ export default dag({ dagId: "snoop" }, () => {
       files.some((f) => f.endsWith(".log") || f.endsWith(".gz")),
       "the tries wrote logs",
     );
+  });
+});
+
+forEachDatabase("the log masker follows stored secrets as they change", (get) => {
+  test("a secret created, changed or added as a connection is masked by the next try within a second (10)", async () => {
+    const database = get();
+    const home = mkdtempSync(join(tmpdir(), "updraft-masker-"));
+    const config = loadConfig({ env: { UPDRAFT_HOME: home, UPDRAFT__CORE__LOAD_EXAMPLES: "false" } });
+    const cipher = createCipher(config.values.security.encryption_key);
+    const secrets = new LogSecrets({ config, database, cipher });
+    const variables = variableStore(database, cipher);
+    const masked = async (text: string) => {
+      // A try that starts a second later (a scheduler that has run for hours keeps its LogSecrets).
+      await new Promise((r) => setTimeout(r, 1100));
+      return (await secrets.current()).mask(text);
+    };
+    assert.equal((await secrets.current()).mask("fresh-secret-1"), "fresh-secret-1");
+    await variables.set({ key: "masker_api_key", value: "fresh-secret-1" });
+    assert.equal(await masked("x fresh-secret-1 y"), "x *** y");
+    await variables.set({ key: "masker_api_key", value: "changed-secret-2" });
+    assert.equal(await masked("changed-secret-2"), "***");
+    await connectionStore(database, cipher).set({
+      connId: "masker_conn",
+      connType: "http",
+      description: null,
+      host: "h",
+      schema: null,
+      login: null,
+      password: "conn-password-3",
+      port: null,
+      extra: null,
+    });
+    assert.equal(await masked("conn-password-3"), "***");
+    await variables.delete("masker_api_key");
+    await database.db.deleteFrom("connection").where("conn_id", "=", "masker_conn").execute();
+    rmSync(home, { recursive: true, force: true });
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { InvalidInputError } from "../../../core/errors.ts";
-import { variableStore } from "../../../storage/variables.ts";
+import { checkVariableKey, variableStore } from "../../../storage/variables.ts";
 import { withContext } from "../../context.ts";
 import { progressReporter } from "../../progress.ts";
 
@@ -19,6 +19,18 @@ export function register(group: Command): void {
     .action((file: string, opts: { actionOnExistingKey: "overwrite" | "fail" | "skip" }) =>
       withContext(async (ctx) => {
         const entries = Object.entries(readJsonObject(file));
+        // Every key checked before any is written: a bad one stops the import with nothing half done.
+        for (const [key, value] of entries) {
+          try {
+            checkVariableKey(key);
+            if (typeof value === "string" && !value.isWellFormed())
+              throw new InvalidInputError(
+                `variable "${key}": the value is not valid Unicode (a lone surrogate)`,
+              );
+          } catch (error) {
+            throw new InvalidInputError(`${file}: ${(error as Error).message}; nothing was imported`);
+          }
+        }
         const store = variableStore(await ctx.database(), ctx.cipher());
         const report = progressReporter("Importing variables");
         let written = 0;
