@@ -149,6 +149,16 @@ forEachApiDatabase("sessions end when they should", { allDatabases: true }, (get
     assert.equal((await login("viewer", PASSWORDS.Viewer, "10.9.9.8")).status, 201);
   });
 
+  test("a burst from one address sent at once gets no more than the limit judged (the rest 429)", async () => {
+    const limit = get().config.values.api.login_failures_per_minute;
+    const answers = await Promise.all(
+      Array.from({ length: limit * 3 }, (_, i) => login(`burst-${i}`, "wrong", "10.9.9.7")),
+    );
+    const judged = answers.filter((a) => a.status === 401).length;
+    assert.equal(judged, limit, `judged ${judged} of ${answers.length}`);
+    assert.equal(answers.filter((a) => a.status === 429).length, limit * 2);
+  });
+
   test("a stranger gets 401 before the request is validated", async () => {
     const r = await inject({ method: "POST", url: "/api/v2/variables", body: { nonsense: true } });
     assert.equal(r.statusCode, 401);

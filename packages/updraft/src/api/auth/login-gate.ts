@@ -24,22 +24,37 @@ export class LoginGate {
     this.#perMinute = perMinute;
   }
 
-  /** Refuses an address that failed too often in the last minute (429 with Retry-After). */
+  /**
+   * Counts an attempt from `address` before its password is checked, or refuses it (429 with
+   * Retry-After) when the address has used up its minute. Counting first holds the limit under
+   * concurrency: a burst cannot pass the check while earlier attempts are still being hashed.
+   * A login that succeeds gives its attempt back (succeeded).
+   */
   admit(address: string, now = Date.now()): void {
     const seen = this.#failures.get(address);
-    if (!seen || now - seen.since >= WINDOW_MS || seen.count < this.#perMinute) return;
+    if (!seen || now - seen.since >= WINDOW_MS) {
+      if (!seen && this.#failures.size >= ADDRESSES) this.#forgetOld(now);
+      this.#failures.set(address, { count: 1, since: now });
+      return;
+    }
+    if (seen.count < this.#perMinute) {
+      seen.count++;
+      return;
+    }
     const seconds = Math.ceil((seen.since + WINDOW_MS - now) / 1000);
     throw tooMany(`Too many failed logins from ${address}: try again in ${seconds} s`, seconds);
   }
 
-  failed(address: string, now = Date.now()): void {
+  /** The attempt admitted for `address` logged in: it does not count as a failure. */
+  succeeded(address: string): void {
     const seen = this.#failures.get(address);
-    if (seen && now - seen.since < WINDOW_MS) {
-      seen.count++;
-      return;
-    }
-    if (this.#failures.size >= ADDRESSES) this.#forgetOld(now);
-    this.#failures.set(address, { count: 1, since: now });
+    if (seen && seen.count > 0) seen.count--;
+  }
+
+  /** 429 at once when the hashing queue is full: checked before a login touches the database too. */
+  assertRoom(): void {
+    if (this.#running >= HASHING && this.#queue.length >= WAITING)
+      throw tooMany("Too many logins at once: try again in 1 s", 1);
   }
 
   /** Runs a password check when a hashing slot is free; 429 when too many already wait. */

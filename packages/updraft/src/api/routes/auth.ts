@@ -21,7 +21,10 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const { username, password } = body as { username: string; password: string };
     const users = userStore(ctx.database);
     const now = ctx.now();
+    // Counted against the address now, given back if it succeeds (see LoginGate.admit).
     gate.admit(ip);
+    // A flood is refused before it writes anything (the claim below is a database write).
+    gate.assertRoom();
     // The attempt is claimed (and counted) before the password is hashed: see claimLogin.
     const claim = await users.claimLogin(username, now);
     if (!claim.claimed) {
@@ -31,11 +34,11 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const user = await users.get(username);
     const ok = await gate.hash(() => verifyPassword(password, user?.password_hash ?? null));
     if (!user || !ok || !user.active) {
-      gate.failed(ip);
       ctx.log.warn({ username, ip }, "failed login");
       throw new HttpError(401, "Invalid username or password");
     }
     await users.loginSucceeded(username, now);
+    gate.succeeded(ip);
     return ctx.tokens.issue({ username, role: checkRole(user.role), version: user.token_version });
   };
   const schema = {
