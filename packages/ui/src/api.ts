@@ -1,6 +1,6 @@
 /**
  * The UI's only way to the server: the public REST API through a client generated from its
- * specification. The session is the HttpOnly cookie set by /auth/login; every change echoes the CSRF
+ * specification (and /ui/config, the few settings that decide what the UI shows). The session is the HttpOnly cookie set by /auth/login; every change echoes the CSRF
  * cookie in a header, as the webserver requires for cookie sessions.
  */
 import createClient, { type Middleware } from "openapi-fetch";
@@ -47,6 +47,18 @@ export async function login(username: string, password: string): Promise<string 
   }
   const body = (await r.json().catch(() => ({}))) as { detail?: unknown };
   return typeof body.detail === "string" ? body.detail : `login failed (${r.status})`;
+}
+
+/** Settings that decide what the UI shows (GET /ui/config, any signed-in user). */
+export interface UiConfig {
+  /** `[core] test_connection`: Enabled, Disabled (the button shows, disabled) or Hidden. */
+  test_connection: "Enabled" | "Disabled" | "Hidden";
+}
+
+export async function uiConfig(): Promise<UiConfig> {
+  const r = await fetch("/ui/config", { credentials: "same-origin" });
+  if (!r.ok) throw new Error(`the server answered ${r.status}`);
+  return (await r.json()) as UiConfig;
 }
 
 export async function logout(): Promise<void> {

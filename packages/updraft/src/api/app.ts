@@ -241,6 +241,12 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     throw new HttpError(401, "Not authenticated: send `Authorization: Bearer <token>` (POST /auth/token)");
   }
 
+  // The UI's own settings (Airflow 3's private /ui/config): what it shows, for any signed-in user.
+  app.get("/ui/config", async (request) => {
+    await authenticate(request);
+    return { test_connection: o.config.values.core.test_connection };
+  });
+
   const context: ApiContext = {
     database: o.database,
     config: o.config,

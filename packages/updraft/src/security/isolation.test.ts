@@ -112,6 +112,17 @@ forEachApiDatabase("the connection test is off by default", {}, (get) => {
     assert.equal(r.status, 403);
     assert.match(r.body.detail, /\[core\] test_connection/);
   });
+
+  test("the UI learns the setting from /ui/config (signed-in users only) and disables its button", async () => {
+    const stranger = await get().app.inject({ url: "/ui/config" });
+    assert.equal(stranger.statusCode, 401);
+    const viewer = await get().app.inject({
+      url: "/ui/config",
+      headers: { authorization: `Bearer ${get().tokens.Viewer}` },
+    });
+    assert.equal(viewer.statusCode, 200);
+    assert.deepEqual(viewer.json(), { test_connection: "Disabled" });
+  });
 });
 
 forEachApiDatabase(

@@ -5,7 +5,7 @@
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, must } from "../../api.ts";
+import { api, must, uiConfig } from "../../api.ts";
 import type { components } from "../../../../updraft/src/api/generated/airflow-v2.ts";
 import {
   ConfirmDelete,
@@ -201,6 +201,8 @@ function ConnectionForm({
   const test = useMutation({
     mutationFn: async () => must(await api.POST("/api/v2/connections/test", { body: body() })),
   });
+  const settings = useQuery({ queryKey: ["ui-config"], queryFn: uiConfig, staleTime: 60_000 });
+  const testing = settings.data?.test_connection ?? "Disabled";
   return (
     <FormDialog
       title={old ? `Edit connection ${old.connection_id}` : "Add connection"}
@@ -226,18 +228,29 @@ function ConnectionForm({
       />
       {old && <p className="hint muted">Leave empty to keep the stored password.</p>}
       <span />
-      <div>
-        <button type="button" disabled={!values.conn_type || test.isPending} onClick={() => test.mutate()}>
-          Test connection
-        </button>
-        {test.data && (
-          <p role="status" className={test.data.status ? "" : "error"}>
-            {test.data.status ? "Connection works: " : "Connection failed: "}
-            {test.data.message}
-          </p>
-        )}
-        <Failure what="Test failed" error={test.error} />
-      </div>
+      {testing !== "Hidden" && (
+        <div>
+          <button
+            type="button"
+            disabled={testing !== "Enabled" || !values.conn_type || test.isPending}
+            title={
+              testing === "Enabled"
+                ? undefined
+                : 'Testing connections is disabled on this installation: an administrator sets [core] test_connection = "Enabled"'
+            }
+            onClick={() => test.mutate()}
+          >
+            Test connection
+          </button>
+          {test.data && (
+            <p role="status" className={test.data.status ? "" : "error"}>
+              {test.data.status ? "Connection works: " : "Connection failed: "}
+              {test.data.message}
+            </p>
+          )}
+          <Failure what="Test failed" error={test.error} />
+        </div>
+      )}
     </FormDialog>
   );
 }
