@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -77,10 +77,18 @@ test("bad values are refused with the option and the place named", () => {
 
 test("unknown options are warnings, not failures", () => {
   const home = freshHome();
-  writeFileSync(join(home, "updraft.toml"), "[core]\nparalelism = 3\n[nope]\nx = 1\n");
+  // 0600, as Updraft writes it: a file others may read adds a warning of its own (checked below).
+  writeFileSync(join(home, "updraft.toml"), "[core]\nparalelism = 3\n[nope]\nx = 1\n", { mode: 0o600 });
+  chmodSync(join(home, "updraft.toml"), 0o600);
   const config = loadConfig({ env: { UPDRAFT_HOME: home } });
   assert.deepEqual(
     config.warnings.map((w) => w.replace(/^.*: /, "")),
     ["unknown option [core] paralelism is ignored", "unknown section [nope] is ignored"],
+  );
+  chmodSync(join(home, "updraft.toml"), 0o644);
+  const loose = loadConfig({ env: { UPDRAFT_HOME: home } });
+  assert.ok(
+    loose.warnings.some((w) => w.includes(`chmod 600 ${join(home, "updraft.toml")}`)),
+    loose.warnings.join("\n"),
   );
 });
