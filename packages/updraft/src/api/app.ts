@@ -384,45 +384,35 @@ export const MAX_JSON_DEPTH = 64;
  * (PostgreSQL refuses it in text, so each database would answer differently) or JSON nested deeper
  * than MAX_JSON_DEPTH. Walked without recursion, so the check itself cannot overflow.
  */
-export function unsafeInput(
-  value: unknown,
-  where: string,
-): { type: string; loc: (string | number)[]; msg: string; input: null } | undefined {
+export function unsafeInput(value: unknown, where: string): ValidationProblem | undefined {
+  const problem = (type: string, loc: (string | number)[], msg: string) => ({ type, loc, msg, input: null });
   const stack: { value: unknown; loc: (string | number)[] }[] = [{ value, loc: [where] }];
   while (stack.length) {
     const { value: v, loc } = stack.pop()!;
     if (typeof v === "string") {
-      if (v.includes("\u0000"))
-        return { type: "string_nul", loc, msg: "NUL characters (\\u0000) are not allowed", input: null };
+      if (v.includes("\u0000")) return problem("string_nul", loc, "NUL characters (\\u0000) are not allowed");
       if (!v.isWellFormed())
-        return {
-          type: "string_unicode",
-          loc,
-          msg: "not valid Unicode (a lone UTF-16 surrogate)",
-          input: null,
-        };
+        return problem("string_unicode", loc, "not valid Unicode (a lone UTF-16 surrogate)");
       continue;
     }
     if (v === null || typeof v !== "object") continue;
     if (loc.length - 1 > MAX_JSON_DEPTH)
-      return {
-        type: "too_deep",
-        loc: loc.slice(0, 4),
-        msg: `nested deeper than ${MAX_JSON_DEPTH} levels`,
-        input: null,
-      };
+      return problem("too_deep", loc.slice(0, 4), `nested deeper than ${MAX_JSON_DEPTH} levels`);
     for (const [key, item] of Object.entries(v)) {
       if (key.includes("\u0000"))
-        return {
-          type: "string_nul",
-          loc,
-          msg: "NUL characters (\\u0000) are not allowed in keys",
-          input: null,
-        };
+        return problem("string_nul", loc, "NUL characters (\\u0000) are not allowed in keys");
       stack.push({ value: item, loc: [...loc, Array.isArray(v) ? Number(key) : key] });
     }
   }
   return undefined;
+}
+
+/** One entry of a 422's `detail`, in FastAPI's shape. */
+export interface ValidationProblem {
+  type: string;
+  loc: (string | number)[];
+  msg: string;
+  input: null;
 }
 
 /** API paths that read or write the database (health reports on it, so it is not one of them). */

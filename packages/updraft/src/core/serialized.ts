@@ -60,6 +60,11 @@ export type ParamSpec = z.infer<typeof ParamSpecSchema>;
 export const XComRefSchema = z.object({ __xcom__: z.object({ taskId: z.string(), key: z.string() }) });
 export type XComRef = z.infer<typeof XComRefSchema>;
 
+/** An operating-system user name as run_as_user takes it (POSIX-portable, at most 64 characters). */
+export function isUserName(name: string): boolean {
+  return name.length <= 64 && /^[a-z_][a-z0-9_.-]*\$?$/i.test(name);
+}
+
 export const SerializedTaskSchema = z.object({
   taskId: z.string(),
   /** "task" (a TypeScript function), "bash", "empty"; later issues add more kinds. */

@@ -171,7 +171,7 @@ async function execute(
   const user = impersonatedUser(task.runAsUser, deps.defaultImpersonation ?? "");
   let runAs: RunAs | undefined;
   try {
-    runAs = user === undefined ? undefined : resolveRunAs(user);
+    runAs = user === undefined ? undefined : await resolveRunAs(user);
   } catch (error) {
     return { state: "failed", reason: (error as Error).message, retryable: false };
   }

@@ -7,8 +7,10 @@
  * supplementary groups); any other service starts it through `sudo -n -E -H -u <user>`, which needs a
  * sudoers rule allowing it without a password (and SETENV, for the task's environment).
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { InvalidInputError } from "../core/errors.ts";
+import { isUserName } from "../core/serialized.ts";
 
 export interface RunAs {
   user: string;
@@ -29,15 +31,19 @@ export function impersonatedUser(
   return runAsUser || defaultUser || undefined;
 }
 
-/** Looks the user up (getent: local files, LDAP, whatever NSS knows); throws naming it if unknown. */
-export function resolveRunAs(user: string): RunAs {
+/**
+ * Looks the user up (getent: local files, LDAP, whatever NSS knows), once per process, without blocking
+ * the scheduler's event loop (a directory service may be slow); throws naming it if unknown.
+ */
+export async function resolveRunAs(user: string): Promise<RunAs> {
   const hit = known.get(user);
   if (hit) return hit;
-  if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(user) || user.length > 64)
-    throw new InvalidInputError(`run_as_user "${user}" is not a valid user name`);
+  if (!isUserName(user)) throw new InvalidInputError(`run_as_user "${user}" is not a valid user name`);
   let entry: string;
   try {
-    entry = execFileSync("getent", ["passwd", user], { encoding: "utf8", timeout: 5000 }).trim();
+    entry = (
+      await promisify(execFile)("getent", ["passwd", user], { encoding: "utf8", timeout: 5000 })
+    ).stdout.trim();
   } catch {
     throw new InvalidInputError(
       `run_as_user "${user}": no such user on this machine (getent passwd ${user} found nothing); create it or change the task's runAsUser / [core] default_impersonation`,

@@ -4,6 +4,7 @@
  * in at serialize time; the SDK never reads configuration itself.
  */
 import { parseDuration, parseMemorySize, type DurationInput } from "../core/duration.ts";
+import { isUserName } from "../core/serialized.ts";
 import {
   normalizeTriggerRule,
   TRIGGER_RULE_ALIASES,
@@ -281,7 +282,7 @@ function memory(value: unknown, where: Where): number | null {
 /** An operating-system user name (checked against the machine only when the task runs). */
 function userName(value: unknown, where: Where): string | null {
   if (value === undefined || value === null || value === "") return null;
-  if (typeof value !== "string" || !/^[a-z_][a-z0-9_.-]*\$?$/i.test(value) || value.length > 64)
+  if (typeof value !== "string" || !isUserName(value))
     throw definitionError(
       where,
       `runAsUser ${describe(value)} is not a user name: write e.g. runAsUser: "etl"`,

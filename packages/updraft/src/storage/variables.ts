@@ -35,6 +35,15 @@ export function checkVariableKey(key: string): void {
   }
 }
 
+/** A variable every database stores alike: checkVariableKey, and a value of valid Unicode. */
+export function checkVariable(key: string, value: string): void {
+  checkVariableKey(key);
+  if (!value.isWellFormed())
+    throw new InvalidInputError(
+      `variable "${key}": the value has a lone UTF-16 surrogate; send valid Unicode`,
+    );
+}
+
 export function variableStore(database: Database, cipher: SecretCipher) {
   const { db } = database;
   const decode = (row: {
@@ -59,11 +68,7 @@ export function variableStore(database: Database, cipher: SecretCipher) {
       description?: string | null;
       isSecret?: boolean;
     }): Promise<void> {
-      checkVariableKey(variable.key);
-      if (!variable.value.isWellFormed())
-        throw new InvalidInputError(
-          `variable "${variable.key}": the value has a lone UTF-16 surrogate; send valid Unicode`,
-        );
+      checkVariable(variable.key, variable.value);
       const secret = variable.isSecret ?? isSensitiveName(variable.key);
       const row = {
         key: variable.key,

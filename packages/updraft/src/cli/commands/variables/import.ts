@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { InvalidInputError } from "../../../core/errors.ts";
-import { checkVariableKey, variableStore } from "../../../storage/variables.ts";
+import { checkVariable, variableStore } from "../../../storage/variables.ts";
 import { withContext } from "../../context.ts";
 import { progressReporter } from "../../progress.ts";
 
@@ -18,15 +18,14 @@ export function register(group: Command): void {
     )
     .action((file: string, opts: { actionOnExistingKey: "overwrite" | "fail" | "skip" }) =>
       withContext(async (ctx) => {
-        const entries = Object.entries(readJsonObject(file));
+        // Non-string values are stored as JSON text.
+        const entries = Object.entries(readJsonObject(file)).map(
+          ([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)] as const,
+        );
         // Every key checked before any is written: a bad one stops the import with nothing half done.
         for (const [key, value] of entries) {
           try {
-            checkVariableKey(key);
-            if (typeof value === "string" && !value.isWellFormed())
-              throw new InvalidInputError(
-                `variable "${key}": the value is not valid Unicode (a lone surrogate)`,
-              );
+            checkVariable(key, value);
           } catch (error) {
             throw new InvalidInputError(`${file}: ${(error as Error).message}; nothing was imported`);
           }
@@ -41,7 +40,7 @@ export function register(group: Command): void {
               `${file}: variable "${key}" already exists (stopped after ${written} written; use --action-on-existing-key overwrite or skip)`,
             );
           if (!(exists && opts.actionOnExistingKey === "skip")) {
-            await store.set({ key, value: typeof value === "string" ? value : JSON.stringify(value) });
+            await store.set({ key, value });
             written++;
           }
           report(i + 1, entries.length, key);
