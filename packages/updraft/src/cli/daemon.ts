@@ -6,9 +6,13 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Option, type Command } from "commander";
+import type { Config } from "../config/load.ts";
 import { UpdraftError } from "../core/errors.ts";
+import { keepServiceLogRotated } from "../logs/service-log.ts";
 
 const CHILD_MARK = "UPDRAFT_DAEMON_CHILD";
+/** Tells the detached copy where its output goes, so that it can rotate the file. */
+const LOG_FILE_MARK = "UPDRAFT_DAEMON_LOG_FILE";
 
 export interface DaemonOptions {
   daemon?: boolean;
@@ -30,9 +34,11 @@ export function addDaemonOptions(command: Command): Command {
 
 /**
  * With --daemon in the first process: starts the detached copy and returns true (the caller exits).
- * In the copy, or without --daemon: writes the pid file (removed at exit) and returns false.
+ * In the copy, or without --daemon: writes the pid file (removed at exit) and returns false. The copy
+ * keeps its log file under [logging] service_log_max_bytes (see logs/service-log.ts).
  */
-export function daemonize(name: string, home: string, o: DaemonOptions): boolean {
+export function daemonize(name: string, config: Pick<Config, "home" | "values">, o: DaemonOptions): boolean {
+  const home = config.home;
   const pidFile = o.pid ? resolve(o.pid) : o.daemon ? join(home, `${name}.pid`) : undefined;
   if (o.daemon && !process.env[CHILD_MARK]) {
     assertNotRunning(pidFile);
@@ -42,13 +48,18 @@ export function daemonize(name: string, home: string, o: DaemonOptions): boolean
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       detached: true,
       stdio: ["ignore", out, out],
-      env: { ...process.env, [CHILD_MARK]: "1" },
+      env: { ...process.env, [CHILD_MARK]: "1", [LOG_FILE_MARK]: logFile },
     });
     child.unref();
     process.stdout.write(
       `Started ${name} in the background (pid ${child.pid}); output in ${logFile}${pidFile ? `, pid in ${pidFile}` : ""}\n`,
     );
     return true;
+  }
+  const logFile = process.env[CHILD_MARK] ? process.env[LOG_FILE_MARK] : undefined;
+  if (logFile) {
+    const { service_log_max_bytes: maxBytes, service_log_backups: backups } = config.values.logging;
+    keepServiceLogRotated(logFile, { maxBytes, backups });
   }
   if (pidFile) {
     assertNotRunning(pidFile);

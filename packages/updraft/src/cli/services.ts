@@ -10,7 +10,8 @@ import { startWebserver } from "../api/server.ts";
 import { createRegistry, schedulerMetrics, serveMetrics } from "../metrics/metrics.ts";
 import type { Config } from "../config/load.ts";
 import { processDagFiles } from "../dag-processing/processor.ts";
-import { cleanLogs } from "../logs/files.ts";
+import type { CleanResult } from "../logs/folder.ts";
+import { openLogFolder } from "../operations/clean-logs.ts";
 import type { Logger } from "../logging.ts";
 import { createScheduler } from "../scheduler/runtime.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
@@ -38,6 +39,33 @@ export async function runServices(o: ServiceOptions): Promise<void> {
   }
 }
 
+/** Runs a clean of the task logs folder; a failure is logged (the next clean retries), never thrown. */
+async function cleanLogFolder(o: ServiceOptions, clean: () => Promise<CleanResult>): Promise<void> {
+  const report = logCleaned(o);
+  await clean().then(report, (error: unknown) => report(undefined, error));
+}
+
+function logCleaned(o: ServiceOptions) {
+  const { max_total_bytes: cap, base_log_folder: folder } = o.config.values.logging;
+  return (r: CleanResult | undefined, error?: unknown) => {
+    if (error || !r) return o.log.error({ err: error, folder }, "cleaning task logs failed; will retry");
+    const fields = {
+      folder,
+      filesDeleted: r.filesDeleted,
+      bytesFreed: r.bytesFreed,
+      diskBytes: r.diskAfter,
+      capBytes: cap,
+      liveLogs: r.filesLive,
+    };
+    if (cap > 0 && r.diskAfter > cap)
+      o.log.warn(
+        fields,
+        "the logs folder is over [logging] max_total_bytes and nothing more may be deleted (logs of running tries, service logs): task output past the cap is discarded until there is room",
+      );
+    else if (r.filesDeleted > 0) o.log.info(fields, "task logs deleted (retention and the folder's cap)");
+  };
+}
+
 async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<void> {
   // Set once the scheduler exists: with both in one process, an accepted change wakes it at once.
   let poke = () => {};
@@ -48,12 +76,17 @@ async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<vo
     return;
   }
   const registry = createRegistry(o.database, "scheduler");
+  // Logs never fill the disk: the folder is counted and cleaned before the first task writes, then as
+  // logs are written (past 90% of the cap) and every clean_interval_hours (retention).
+  const logFolder = openLogFolder(o.config, o.database, logCleaned(o));
+  await cleanLogFolder(o, () => logFolder.clean());
   const { scheduler, close } = createScheduler({
     config: o.config,
     database: o.database,
     log: o.log,
     cipher: o.cipher,
     metrics: schedulerMetrics(registry),
+    logFolder,
   });
   const { scheduler_port: port, host, bearer_token: token } = o.config.values.metrics;
   const metricsServer =
@@ -117,23 +150,10 @@ async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<vo
           o.config.values.dag_processor.refresh_interval * 1000,
         )
       : undefined;
-  // Logs never fill the disk: retention and the total cap are applied while the service runs.
-  const logging = o.config.values.logging;
-  const clean = () => {
-    const r = cleanLogs(logging.base_log_folder, {
-      retentionDays: logging.retention_days,
-      maxTotalBytes: logging.max_total_bytes,
-    });
-    if (r.filesDeleted > 0)
-      o.log.info({ filesDeleted: r.filesDeleted, bytesFreed: r.bytesFreed }, "old task logs deleted");
-  };
-  const cleaner = setInterval(() => {
-    try {
-      clean();
-    } catch (error) {
-      o.log.error({ err: error }, "cleaning task logs failed; will retry");
-    }
-  }, logging.clean_interval_hours * 3_600_000);
+  const cleaner = setInterval(
+    () => void cleanLogFolder(o, () => logFolder.clean()),
+    o.config.values.logging.clean_interval_hours * 3_600_000,
+  );
   await stopped(stop);
   await web?.close();
   clearInterval(timer);

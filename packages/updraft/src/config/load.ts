@@ -144,6 +144,39 @@ function validate(config: Config): void {
       `[core] default_timezone "${tz}" is not an IANA time zone (e.g. "UTC", "Europe/Amsterdam")`,
     );
   }
+  checkLogLimits(config);
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * The log limits must agree: the folder's cap must hold a few tries' logs at once, so one try may take
+ * at most a quarter of it (a larger max_bytes_per_try is lowered, with a warning that says so).
+ */
+function checkLogLimits(config: Config): void {
+  const logging = config.values.logging;
+  const invalid = (message: string) => new UpdraftError("CONFIG_INVALID", message);
+  if (logging.max_bytes_per_try < 1024)
+    throw invalid(
+      `[logging] max_bytes_per_try is ${logging.max_bytes_per_try}: it must be at least 1024 bytes`,
+    );
+  if (logging.max_total_bytes < 0 || (logging.max_total_bytes > 0 && logging.max_total_bytes < MiB))
+    throw invalid(
+      `[logging] max_total_bytes is ${logging.max_total_bytes}: it must be 0 (no cap) or at least 1048576 (1 MiB)`,
+    );
+  if (logging.retention_days < 0)
+    throw invalid(`[logging] retention_days is ${logging.retention_days}: it must be 0 (keep) or more`);
+  if (!(logging.clean_interval_hours > 0))
+    throw invalid(
+      `[logging] clean_interval_hours is ${logging.clean_interval_hours}: it must be more than 0`,
+    );
+  const share = Math.floor(logging.max_total_bytes / 4);
+  if (logging.max_total_bytes > 0 && logging.max_bytes_per_try > share) {
+    config.warnings.push(
+      `[logging] max_bytes_per_try (${logging.max_bytes_per_try}) is more than a quarter of [logging] max_total_bytes (${logging.max_total_bytes}): one try could take the whole folder, so it is lowered to ${share}; set it to ${share} or less, or raise max_total_bytes`,
+    );
+    (logging as { max_bytes_per_try: number }).max_bytes_per_try = share;
+  }
 }
 
 /** The first-run file: every option commented out with its meaning and default, and a fresh key. */

@@ -244,23 +244,37 @@ export const OPTIONS = {
       type: "integer",
       default: 52428800,
       description:
-        "Largest log of one task try, in bytes; past it the log is cut with a marker line and the task keeps running.",
+        "Largest log of one task try, in bytes; past it the log is cut with a marker line and the task keeps running. At most a quarter of max_total_bytes (a larger value is lowered, with a warning).",
     },
     compress_finished: { type: "boolean", default: true, description: "Gzip a try's log when the try ends." },
     retention_days: {
       type: "integer",
       default: 30,
-      description: "Task logs older than this are deleted (by `logs clean` and by running schedulers).",
+      description:
+        "Task logs last written longer ago than this are deleted (by `logs clean` and by running schedulers; 0 = kept).",
     },
     max_total_bytes: {
       type: "integer",
       default: 10737418240,
-      description: "Past this total size of task logs, the oldest are deleted too (0 = no cap).",
+      description:
+        "Cap on the logs folder's disk use (allocated blocks, folders included, as `du` counts): a running scheduler deletes the oldest finished task logs past 90% of it, and task output that would pass it is discarded (0 = no cap; else at least 1 MiB).",
     },
     clean_interval_hours: {
       type: "float",
-      default: 6,
-      description: "How often a running scheduler cleans the task logs.",
+      default: 1,
+      description:
+        "How often a running scheduler re-counts the logs folder and deletes logs past retention_days (it also cleans at start, and whenever the cap is neared).",
+    },
+    service_log_max_bytes: {
+      type: "integer",
+      default: 104857600,
+      description:
+        "A service's own log (`--daemon`'s `--log-file`) is rotated past this size: renamed to <file>.1, older ones shifted (0 = never rotated).",
+    },
+    service_log_backups: {
+      type: "integer",
+      default: 5,
+      description: "How many rotated service logs (<file>.1 ... <file>.N) are kept; older ones are deleted.",
     },
   },
 } as const satisfies Record<string, Record<string, OptionSpec>>;

@@ -3,6 +3,7 @@
  * gzipped when the try ends.
  */
 import { compressFinishedLog, taskLogPath } from "../logs/files.ts";
+import type { LogFolder } from "../logs/folder.ts";
 import type { Masker } from "../logs/masker.ts";
 import { openTaskLogWriter } from "../logs/writer.ts";
 import type { TaskInstanceRow } from "../storage/schema.ts";
@@ -16,20 +17,29 @@ export interface TaskLogSettings {
   compress: boolean;
   masker?: Masker;
   echo?: (text: string) => void;
+  /** The folder's total cap: writes ask it for room, and the log is not cleaned while open. */
+  folder?: LogFolder;
 }
 
 export function openFileTaskLog(settings: TaskLogSettings, ti: TaskInstanceRow): TaskLog {
   const path = taskLogPath(settings.base, ti);
+  const folder = settings.folder;
+  folder?.opened(path);
   const writer = openTaskLogWriter(path, {
     maxBytes: settings.maxBytes,
     masker: settings.masker,
     echo: settings.echo,
+    budget: folder,
   });
   return {
     write: (chunk, stream) => writer.write(chunk, stream),
     async close() {
-      await writer.close();
-      if (settings.compress) await compressFinishedLog(path);
+      try {
+        await writer.close();
+        if (settings.compress) await compressFinishedLog(path, folder);
+      } finally {
+        folder?.closed(path);
+      }
     },
   };
 }

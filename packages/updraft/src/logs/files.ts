@@ -1,6 +1,6 @@
 /**
- * Task log files: Airflow's layout, gzip of finished tries, reading either form, and cleaning by age
- * and by total size so logs never fill the disk.
+ * Task log files: Airflow's layout, gzip of finished tries, reading either form. Cleaning (by age,
+ * and by the folder's total disk use) is folder.ts.
  */
 import {
   closeSync,
@@ -12,16 +12,16 @@ import {
   createWriteStream,
   existsSync,
   readFileSync,
-  readdirSync,
   renameSync,
   rmSync,
-  rmdirSync,
   statSync,
 } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { UpdraftError } from "../core/errors.ts";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { gunzipSync, createGzip } from "node:zlib";
+import { blocksOf, type DiskBudget } from "./folder.ts";
 
 export interface TryKey {
   dag_id: string;
@@ -46,13 +46,37 @@ export function taskLogPath(base: string, ti: TryKey): string {
   return join(base, ...parts, `attempt=${ti.try_number}.log`);
 }
 
-/** Gzips a finished try's log to <path>.gz (through a temporary file, so a crash leaves no half file). */
-export async function compressFinishedLog(path: string): Promise<void> {
+/**
+ * Gzips a finished try's log to <path>.gz (through a temporary file, so a crash leaves no half file).
+ * With the folder's budget, the temporary file asks for its blocks as it grows; without room the
+ * compression stops and the log stays as it is. What compression saves is given back.
+ */
+export async function compressFinishedLog(path: string, budget?: DiskBudget): Promise<void> {
   if (!existsSync(path)) return;
+  const before = blocksOf(statSync(path).size);
   const tmp = `${path}.gz.tmp`;
-  await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp, { mode: 0o600 }));
+  let taken = 0;
+  let size = 0;
+  const account = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const grow = blocksOf(size + chunk.length) - blocksOf(size);
+      if (budget && !budget.take(grow)) return done(new Error("no room in the logs folder to compress"));
+      taken += grow;
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(createReadStream(path), createGzip(), account, createWriteStream(tmp, { mode: 0o600 }));
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    budget?.give(taken);
+    if (budget && /no room/.test((error as Error).message)) return;
+    throw error;
+  }
   renameSync(tmp, `${path}.gz`);
   rmSync(path, { force: true });
+  budget?.give(before);
 }
 
 /**
@@ -105,67 +129,3 @@ function readWithin(base: string, file: string): Buffer {
 
 const refused = (file: string, why: string) =>
   new UpdraftError("LOG_REFUSED", `The log ${file} is not served: ${why}`);
-
-export interface CleanOptions {
-  /** Files older than this go. */
-  retentionDays: number;
-  /** Past this total, the oldest files go too (0 = no cap). */
-  maxTotalBytes: number;
-  now?: number;
-  dryRun?: boolean;
-}
-
-export interface CleanResult {
-  filesDeleted: number;
-  bytesFreed: number;
-  filesKept: number;
-  bytesKept: number;
-}
-
-export function cleanLogs(
-  base: string,
-  o: CleanOptions,
-  onProgress?: (done: number, total: number) => void,
-): CleanResult {
-  const now = o.now ?? Date.now();
-  const files = listFiles(base).sort((a, b) => a.mtime - b.mtime);
-  const cutoff = now - o.retentionDays * 86_400_000;
-  let total = files.reduce((n, f) => n + f.size, 0);
-  const result: CleanResult = { filesDeleted: 0, bytesFreed: 0, filesKept: 0, bytesKept: 0 };
-  for (const [i, f] of files.entries()) {
-    const tooOld = f.mtime < cutoff;
-    const overCap = o.maxTotalBytes > 0 && total > o.maxTotalBytes;
-    if (tooOld || overCap) {
-      if (!o.dryRun) rmSync(f.path, { force: true });
-      result.filesDeleted++;
-      result.bytesFreed += f.size;
-      total -= f.size;
-    } else {
-      result.filesKept++;
-      result.bytesKept += f.size;
-    }
-    onProgress?.(i + 1, files.length);
-  }
-  if (!o.dryRun) removeEmptyDirs(base, base);
-  return result;
-}
-
-function listFiles(dir: string): { path: string; size: number; mtime: number }[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return listFiles(path);
-    if (!e.isFile() || !/\.log(\.gz)?$/.test(e.name)) return [];
-    const st = statSync(path);
-    return [{ path, size: st.size, mtime: st.mtimeMs }];
-  });
-}
-
-function removeEmptyDirs(dir: string, base: string): boolean {
-  let empty = true;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    if (!e.isDirectory() || !removeEmptyDirs(join(dir, e.name), base)) empty = false;
-  }
-  if (empty && dir !== base) rmdirSync(dir);
-  return empty;
-}

@@ -11,7 +11,8 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { cleanLogs, compressFinishedLog, readTaskLog, taskLogPath } from "./files.ts";
+import { compressFinishedLog, readTaskLog, taskLogPath } from "./files.ts";
+import { BLOCK, countFolder, LogFolder } from "./folder.ts";
 import { Masker } from "./masker.ts";
 import { openTaskLogWriter } from "./writer.ts";
 
@@ -85,7 +86,7 @@ test("finished logs are gzipped and read back transparently", async () => {
   assert.equal(readTaskLog(join(dirname(path), "missing.log")), undefined);
 });
 
-test("cleaning removes what is past retention, then the oldest past the total cap, and empty folders", () => {
+test("cleaning removes what is past retention, then the oldest past the cap (in disk blocks), and empty folders", async () => {
   const base = dir();
   const now = Date.parse("2025-06-01T00:00:00Z");
   const file = (rel: string, daysOld: number, size: number) => {
@@ -94,18 +95,108 @@ test("cleaning removes what is past retention, then the oldest past the total ca
     writeFileSync(path, "y".repeat(size));
     const t = (now - daysOld * 86_400_000) / 1000;
     utimesSync(path, t, t);
+    return path;
   };
-  file("dag_id=a/run_id=r1/task_id=t/attempt=1.log", 40, 10);
-  file("dag_id=a/run_id=r2/task_id=t/attempt=1.log.gz", 20, 300);
-  file("dag_id=a/run_id=r3/task_id=t/attempt=1.log", 10, 300);
-  file("dag_id=a/run_id=r4/task_id=t/attempt=1.log", 1, 300);
-  const dry = cleanLogs(base, { retentionDays: 30, maxTotalBytes: 700, now, dryRun: true });
-  assert.deepEqual(dry, { filesDeleted: 2, bytesFreed: 310, filesKept: 2, bytesKept: 600 });
-  assert.ok(existsSync(join(base, "dag_id=a/run_id=r1")), "a dry run deletes nothing");
-  const real = cleanLogs(base, { retentionDays: 30, maxTotalBytes: 700, now });
-  assert.deepEqual(real, dry);
-  assert.equal(existsSync(join(base, "dag_id=a/run_id=r1")), false, "emptied folders go too");
-  assert.ok(existsSync(join(base, "dag_id=a/run_id=r4/task_id=t/attempt=1.log")));
+  // 300 short logs: 30 KB of text, but 300 blocks (1.2 MB) on the disk.
+  for (let i = 0; i < 300; i++) file(`dag_id=a/run_id=r${i}/task_id=t/attempt=1.log.gz`, 13 - i / 100, 100);
+  file("dag_id=a/run_id=old/task_id=t/attempt=1.log", 40, 10);
+  const newest = file("dag_id=a/run_id=new/task_id=t/attempt=1.log", 1, 300);
+  const service = file("scheduler.log", 100, 5000);
+  const before = await countFolder(base);
+  assert.ok(before.total > 300 * BLOCK, `disk use is counted in blocks (${before.total})`);
+  const cap = 1024 * 1024;
+  const folder = new LogFolder({ base, retentionDays: 30, maxTotalBytes: cap, clock: () => now });
+  const dry = await folder.clean({ dryRun: true });
+  assert.equal(dry.deleted[0]!.reason, "retention", "past retention goes first");
+  assert.ok(dry.deleted.slice(1).every((d) => d.reason === "cap"));
+  assert.ok(dry.diskAfter <= cap * 0.8, `planned down to the low water: ${dry.diskAfter}`);
+  assert.equal((await countFolder(base)).total, before.total, "a dry run deletes nothing");
+  const real = await folder.clean();
+  assert.deepEqual(
+    real.deleted.map((d) => d.path),
+    dry.deleted.map((d) => d.path),
+  );
+  const after = await countFolder(base);
+  assert.equal(real.diskAfter, after.total, "the folder's count after the clean is what the disk says");
+  assert.ok(after.total <= cap, `${after.total} <= ${cap}`);
+  assert.equal(folder.used, after.total);
+  assert.equal(existsSync(join(base, "dag_id=a/run_id=old")), false, "emptied folders go too");
+  assert.ok(existsSync(join(base, "dag_id=a/run_id=r0")) === false, "the oldest went");
+  assert.ok(existsSync(newest), "the newest stays");
+  assert.ok(existsSync(service), "a service's own log is never deleted, however old");
+});
+
+test("the log of a running try is never deleted, nor anything when running tries cannot be known", async () => {
+  const base = dir();
+  const path = taskLogPath(base, key);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, "running\n");
+  const old = (Date.now() - 90 * 86_400_000) / 1000;
+  utimesSync(path, old, old);
+  const live = new LogFolder({
+    base,
+    retentionDays: 30,
+    maxTotalBytes: 0,
+    liveLogs: async () => [path],
+  });
+  assert.equal((await live.clean()).filesLive, 1);
+  assert.ok(existsSync(path), "a try the database says is running keeps its log");
+  const opened = new LogFolder({ base, retentionDays: 30, maxTotalBytes: 0 });
+  opened.opened(path);
+  await opened.clean();
+  assert.ok(existsSync(path), "a log open in this process stays");
+  const unknown = new LogFolder({
+    base,
+    retentionDays: 30,
+    maxTotalBytes: 0,
+    liveLogs: () => Promise.reject(new Error("database away")),
+  });
+  const r = await unknown.clean();
+  assert.equal(r.liveUnknown, true);
+  assert.ok(existsSync(path), "without the database nothing is deleted");
+  opened.closed(path);
+  await opened.clean();
+  assert.equal(existsSync(path), false, "once closed, retention applies");
+});
+
+test("a writer with the folder's budget stops at the cap, says so, and gives compression's savings back", async () => {
+  const base = dir();
+  const cap = 1024 * 1024;
+  const folder = new LogFolder({ base, retentionDays: 0, maxTotalBytes: cap });
+  await folder.clean();
+  const path = taskLogPath(base, key);
+  folder.opened(path); // as the task runner does: the cleans this starts must not take it
+  const w = openTaskLogWriter(path, { maxBytes: 10 * cap, budget: folder });
+  const line = "z".repeat(99) + "\n";
+  for (let i = 0; i < 20_000; i++) w.write(line, "stdout");
+  const result = await w.close();
+  assert.ok(result.bytesDiscarded > 0, "past the folder's cap, output is discarded");
+  assert.ok(folder.used <= cap, `the running total stays under the cap: ${folder.used}`);
+  assert.ok((await countFolder(base)).total <= cap, "and so does the disk");
+  assert.match(
+    readFileSync(path, "utf8"),
+    /bytes of output were discarded: the logs folder was at its \[logging\] max_total_bytes cap/,
+  );
+  await compressFinishedLog(path, folder);
+  assert.ok(existsSync(path), "at the cap there is no room to compress: the log stays as it is");
+  assert.ok((await countFolder(base)).total <= cap);
+  folder.closed(path);
+
+  const roomy = new LogFolder({ base: dir(), retentionDays: 0, maxTotalBytes: 10 * cap });
+  await roomy.clean();
+  const other = taskLogPath(roomy.base, key);
+  const w2 = openTaskLogWriter(other, { maxBytes: 10 * cap, budget: roomy });
+  for (let i = 0; i < 20_000; i++) w2.write(`${i} ${line}`, "stdout");
+  await w2.close();
+  const beforeGzip = roomy.used;
+  await compressFinishedLog(other, roomy);
+  assert.ok(existsSync(`${other}.gz`) && !existsSync(other));
+  assert.ok(
+    roomy.used < beforeGzip / 4,
+    `compression gives its savings back: ${beforeGzip} -> ${roomy.used}`,
+  );
+  const counted = (await countFolder(roomy.base)).total;
+  assert.ok(Math.abs(roomy.used - counted) <= 2 * BLOCK, `running total ${roomy.used} ~ disk ${counted}`);
 });
 
 test("one try's pieces all land in its file, in order; a piece written after close is still appended", async () => {

@@ -1,10 +1,13 @@
 /**
  * The writer of one try's log: appended live, secrets masked (by whole lines, so a secret split
  * across two chunks is still caught), capped in size: past the cap one marker line says so and the
- * rest is discarded while the task keeps running.
+ * rest is discarded while the task keeps running. With a disk budget (the logs folder's total cap),
+ * every piece first asks the folder for the blocks it adds; a piece the folder has no room for is
+ * discarded, counted, and said at the end.
  */
-import { appendFileSync, closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { BLOCK, blocksOf, type DiskBudget } from "./folder.ts";
 import { Masker } from "./masker.ts";
 
 export type LogStream = "stdout" | "stderr" | "runner";
@@ -20,28 +23,48 @@ export interface WriterOptions {
   echo?: (text: string) => void;
   masker?: Masker;
   clock?: () => number;
+  /** The logs folder's total cap; without it only the per-try cap applies. */
+  budget?: DiskBudget;
 }
 
 const MiB = 1024 * 1024;
 
 export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter {
-  // Logs may hold what a task printed: readable by the service user only (the API serves them).
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const masker = o.masker ?? new Masker();
   const pending: Record<LogStream, string> = { stdout: "", stderr: "", runner: "" };
   let written = 0;
   let discarded = 0;
   let cut = false;
+  // Output the logs folder had no room for (its total cap), said once the try ends.
+  let refused = 0;
+  // The file's size as this writer knows it: the blocks a piece adds are asked for before writing.
+  let size: number | undefined;
   // One descriptor for the try, opened on the first write (appending, as before; the file exists only
   // once something is written), instead of an open and a close for every piece.
   // A piece written after close() is appended on its own, as before.
   let fd: number | undefined;
   let closed = false;
-  const append = (text: string) => {
-    if (closed) return appendFileSync(path, text, { mode: 0o600 });
-    fd ??= openSync(path, "a", 0o600);
+  /** The disk the piece adds: blocks past the file's last one, and the folders the first piece creates. */
+  const cost = (bytes: number) => {
+    if (size === undefined) {
+      size = sizeOf(path);
+      if (size === undefined) return missingFolders(path) * BLOCK + blocksOf(bytes);
+    }
+    return blocksOf(size + bytes) - blocksOf(size);
+  };
+  /** `marker`: a closing line, which may use the block kept free for it. */
+  const append = (text: string, marker = false): boolean => {
     const bytes = Buffer.from(text);
+    if (o.budget && !o.budget.take(cost(bytes.length), marker ? 0 : BLOCK)) return false;
+    size = (size ?? sizeOf(path) ?? 0) + bytes.length;
+    if (closed) {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      appendFileSync(path, bytes, { mode: 0o600 });
+      return true;
+    }
+    fd ??= openLog(path);
     for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+    return true;
   };
   const emit = (text: string) => {
     if (text === "") return;
@@ -56,11 +79,16 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
       const limit = o.maxBytes >= MiB ? `${Math.round(o.maxBytes / MiB)} MiB` : `${o.maxBytes} bytes`;
       append(
         `\n*** log cut: the ${limit} limit of [logging] max_bytes_per_try was reached; the task keeps running, further output is discarded ***\n`,
+        true,
       );
       return;
     }
+    if (!append(text)) {
+      discarded += bytes;
+      refused += bytes;
+      return;
+    }
     written += bytes;
-    append(text);
     o.echo?.(text);
   };
   const stamp = () => new Date((o.clock ?? Date.now)()).toISOString();
@@ -82,10 +110,50 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
     async close() {
       for (const stream of ["stdout", "stderr", "runner"] as const)
         if (pending[stream]) emit(masker.mask(pending[stream] + "\n"));
+      if (refused > 0)
+        append(
+          `\n*** ${refused} bytes of output were discarded: the logs folder was at its [logging] max_total_bytes cap while older logs were cleaned ***\n`,
+          true,
+        );
       closed = true;
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
       return { bytesWritten: written, bytesDiscarded: discarded };
     },
   };
+}
+
+/** Logs may hold what a task printed: readable by the service user only (the API serves them). */
+function openLog(path: string): number {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    return openSync(path, "a", 0o600);
+  } catch (error) {
+    // A clean removed the folder between the two calls (it was empty): make it again.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    return openSync(path, "a", 0o600);
+  }
+}
+
+function sizeOf(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many folders on the way to `path` do not exist yet. */
+function missingFolders(path: string): number {
+  let n = 0;
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      statSync(dir);
+      return n;
+    } catch {
+      n++;
+    }
+  }
+  return n;
 }

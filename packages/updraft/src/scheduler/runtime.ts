@@ -20,6 +20,7 @@ import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
 import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
 import { openFileTaskLog } from "../executor/task-log.ts";
+import type { LogFolder } from "../logs/folder.ts";
 import { Masker } from "../logs/masker.ts";
 import { sensitiveValues } from "../core/sensitive.ts";
 
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   render?: TaskRunnerDeps["render"];
   /** Default: a file per try under [logging] base_log_folder. */
   openLog?: TaskRunnerDeps["openLog"];
+  /** With the default task logs: the folder's total cap (the services keep it clean). */
+  logFolder?: LogFolder;
   /** With the default task logs: every line written, masked, also given here (the CLI prints it). */
   logEcho?: (ti: TaskInstanceRow, text: string) => void;
   cipher?: SecretCipher;
@@ -221,7 +224,7 @@ async function previousSuccess(database: Database, run: DagRunRow) {
 
 /** Task logs as files, each try's masking the installation's secrets (see LogSecrets). */
 export function fileLogs(
-  o: Pick<RuntimeOptions, "config" | "database" | "cipher">,
+  o: Pick<RuntimeOptions, "config" | "database" | "cipher" | "logFolder">,
   echo?: (ti: TaskInstanceRow, text: string) => void,
   secrets = new LogSecrets(o),
 ): TaskRunnerDeps["openLog"] {
@@ -232,6 +235,7 @@ export function fileLogs(
         base: logging.base_log_folder,
         maxBytes: logging.max_bytes_per_try,
         compress: logging.compress_finished,
+        folder: o.logFolder,
         masker: await secrets.current(),
         echo: echo && ((text: string) => echo(ti, text)),
       },

@@ -14,7 +14,7 @@ export function register(program: Command): void {
       .option("--no-dag-processor", "do not parse DAG files here (another process does)"),
   ).action((opts: DaemonOptions & { dagProcessor: boolean }) =>
     withContext(async (ctx) => {
-      if (daemonize("scheduler", ctx.config.home, opts)) return;
+      if (daemonize("scheduler", ctx.config, opts)) return;
       const log = createLogger("scheduler", ctx.config.values.logging.level);
       await runServices({
         config: ctx.config,

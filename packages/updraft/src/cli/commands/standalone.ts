@@ -23,7 +23,7 @@ export function register(program: Command): void {
       .option("--once", "migrate and parse the DAG files once, then exit (for scripts and tests)"),
   ).action((opts: DaemonOptions & { once?: boolean }) =>
     withContext(async (ctx) => {
-      if (daemonize("standalone", ctx.config.home, opts)) return;
+      if (daemonize("standalone", ctx.config, opts)) return;
       const log = createLogger("standalone", ctx.config.values.logging.level);
       log.info(
         { home: ctx.config.home, database: redactUrl(ctx.config.values.database.url) },

@@ -16,7 +16,7 @@ export function register(program: Command): void {
       .option("-H, --hostname <host>", "address to listen on (default: [api] host)"),
   ).action((opts: DaemonOptions & { port?: number; hostname?: string }) =>
     withContext(async (ctx) => {
-      if (daemonize("webserver", ctx.config.home, opts)) return;
+      if (daemonize("webserver", ctx.config, opts)) return;
       const log = createLogger("webserver", ctx.config.values.logging.level);
       await runServices({
         config: ctx.config,
