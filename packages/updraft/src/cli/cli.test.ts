@@ -285,6 +285,15 @@ describe("updraft CLI", () => {
     assert.ok(existsSync(`${path}.gz`) && !existsSync(path), "gzipped when the try ended");
     const clean = json(cli(home, ["logs", "clean", "--retention-days", "0", "--dry-run", "-o", "json"]));
     assert.ok(clean.filesDeleted >= 1 && clean.dryRun === true);
+    assert.ok(
+      clean.deleted.some(
+        (d: { path: string; reason: string }) => d.path === `${path}.gz` && d.reason === "retention",
+      ),
+    );
+    const listed = cli(home, ["logs", "clean", "--retention-days", "0", "--dry-run"]);
+    assert.match(listed.stdout, /Would delete:[\s\S]*attempt=1\.log\.gz[\s\S]*retention/);
+    assert.ok(existsSync(`${path}.gz`), "a dry run deletes nothing");
+    assert.equal(cli(home, ["logs", "clean", "--max-total-bytes", "-1"]).code, 2, "a bad number is refused");
   });
 
   test("tasks test runs one task in a test run; tasks run reruns a finished task instance", () => {

@@ -92,3 +92,26 @@ test("unknown options are warnings, not failures", () => {
     loose.warnings.join("\n"),
   );
 });
+
+test("log limits that disagree are lowered with a warning, or refused with the fix", () => {
+  const home = freshHome();
+  const env = (extra: Record<string, string>) => ({ UPDRAFT_HOME: home, ...extra });
+  const small = loadConfig({ env: env({ UPDRAFT__LOGGING__MAX_TOTAL_BYTES: String(8 * 1024 * 1024) }) });
+  assert.equal(small.values.logging.max_bytes_per_try, 2 * 1024 * 1024, "one try gets a quarter of the cap");
+  assert.ok(
+    small.warnings.some((w) =>
+      /max_bytes_per_try \(52428800\) is more than a quarter.*lowered to 2097152/.test(w),
+    ),
+    small.warnings.join("\n"),
+  );
+  const uncapped = loadConfig({ env: env({ UPDRAFT__LOGGING__MAX_TOTAL_BYTES: "0" }) });
+  assert.equal(uncapped.values.logging.max_bytes_per_try, 52428800, "no cap: nothing to agree with");
+  assert.throws(
+    () => loadConfig({ env: env({ UPDRAFT__LOGGING__MAX_TOTAL_BYTES: "1000" }) }),
+    /\[logging\] max_total_bytes is 1000: it must be 0 \(no cap\) or at least 1048576/,
+  );
+  assert.throws(
+    () => loadConfig({ env: env({ UPDRAFT__LOGGING__CLEAN_INTERVAL_HOURS: "0" }) }),
+    /\[logging\] clean_interval_hours is 0: it must be more than 0/,
+  );
+});

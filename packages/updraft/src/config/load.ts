@@ -165,7 +165,7 @@ function checkLogLimits(config: Config): void {
       `[logging] max_total_bytes is ${logging.max_total_bytes}: it must be 0 (no cap) or at least 1048576 (1 MiB)`,
     );
   if (logging.retention_days < 0)
-    throw invalid(`[logging] retention_days is ${logging.retention_days}: it must be 0 (keep) or more`);
+    throw invalid(`[logging] retention_days is ${logging.retention_days}: it must be 0 or more`);
   if (!(logging.clean_interval_hours > 0))
     throw invalid(
       `[logging] clean_interval_hours is ${logging.clean_interval_hours}: it must be more than 0`,

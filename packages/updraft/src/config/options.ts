@@ -251,7 +251,7 @@ export const OPTIONS = {
       type: "integer",
       default: 30,
       description:
-        "Task logs last written longer ago than this are deleted (by `logs clean` and by running schedulers; 0 = kept).",
+        "Task logs last written longer ago than this are deleted (by `logs clean` and by running schedulers); logs of running tries are kept.",
     },
     max_total_bytes: {
       type: "integer",

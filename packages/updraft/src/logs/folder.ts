@@ -37,7 +37,7 @@ export interface DiskBudget {
 }
 
 export interface CleanOptions {
-  /** Task logs last written longer ago go (0 = none by age). */
+  /** Task logs last written longer ago go (0: every finished log). */
   retentionDays: number;
   /** Disk use of the whole folder to stay under (0 = no cap). */
   maxTotalBytes: number;
@@ -108,7 +108,8 @@ export class LogFolder implements DiskBudget {
 
   take(bytes: number, leave = 0): boolean {
     const cap = this.#o.maxTotalBytes;
-    if (cap > 0 && this.#used + bytes + leave > cap) {
+    // 1% is kept for what the total does not follow between counts (a folder's own entries growing).
+    if (cap > 0 && this.#used + bytes + leave > cap - (leave > 0 ? Math.floor(cap / 100) : 0)) {
       this.#cleanSoon();
       return false;
     }
@@ -272,7 +273,7 @@ export function planClean(
   isLive: (path: string) => boolean,
   now: number,
 ): Omit<CleanResult, "diskBefore"> {
-  const cutoff = o.retentionDays > 0 ? now - o.retentionDays * 86_400_000 : -Infinity;
+  const cutoff = now - o.retentionDays * 86_400_000;
   const target = o.maxTotalBytes > 0 ? Math.floor(o.maxTotalBytes * LOW_WATER) : Infinity;
   const over = o.maxTotalBytes > 0 && counted.total > o.maxTotalBytes * HIGH_WATER;
   const left = new Map([...counted.folders].map(([dir, f]) => [dir, f.entries]));

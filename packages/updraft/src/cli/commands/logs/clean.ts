@@ -19,7 +19,7 @@ export function register(group: Command): void {
     .description(
       "Delete task logs past [logging] retention_days, then the oldest until the folder's disk use is under max_total_bytes; logs of running tries and services' own logs are kept",
     )
-    .option("--retention-days <n>", "override [logging] retention_days (0 = none by age)")
+    .option("--retention-days <n>", "override [logging] retention_days (0: every finished log)")
     .option("--max-total-bytes <n>", "override [logging] max_total_bytes (0 = no cap)")
     .option("--dry-run", "list what would be deleted, and delete nothing")
     .addOption(outputOption())
