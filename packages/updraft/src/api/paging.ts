@@ -16,18 +16,26 @@ export function paging(query: { limit?: number; offset?: number }, max = 1000): 
   return { limit: Math.min(query.limit ?? 50, max), offset: query.offset ?? 0 };
 }
 
+/** Columns that may hold NULL: it sorts as the smallest value on every database. */
+const NULLABLE =
+  /(^|\.)(start_date|end_date|logical_date|duration|data_interval_start|data_interval_end|queued_at|queued_dttm|scheduled_dttm|next_dagrun[a-z_]*|last_parsed_time|note)$|^ti\.state$/;
+
 /**
  * Applies `order_by` (e.g. ["-start_date", "dag_id"]) with the fields this endpoint allows (API field
  * name -> column), then `tieBreak` so pages are stable. Unknown fields are a 400, as in Airflow.
+ * NULL is the smallest value everywhere: "newest first" ends with what never started. Pass the
+ * database so that PostgreSQL (where NULL is the largest) is told so.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table, any selection
 export function applyOrder<QB extends SelectQueryBuilder<any, any, any>>(
   qb: QB,
   orderBy: string[] | string | undefined | null,
-  allowed: Record<string, string>,
+  allowed: Record<string, string | Expression<unknown>>,
   fallback: string,
   tieBreak: string[] = [],
+  database?: { adapter: { capabilities: { sortsNullsLargest: boolean } } },
 ): QB {
+  const nullsLargest = database?.adapter.capabilities.sortsNullsLargest ?? false;
   const fields = (Array.isArray(orderBy) ? orderBy : orderBy ? [orderBy] : [fallback]).flatMap((f) =>
     f
       .split(",")
@@ -45,8 +53,14 @@ export function applyOrder<QB extends SelectQueryBuilder<any, any, any>>(
         400,
         `Ordering with '${name}' is disallowed or the attribute does not exist on the model (allowed: ${Object.keys(allowed).join(", ")})`,
       );
-    used.add(column);
-    out = out.orderBy(column, desc ? "desc" : "asc") as QB;
+    // A computed field (an expression) may be NULL, like a duration before the end.
+    const nullable = typeof column === "string" ? NULLABLE.test(column) : true;
+    if (typeof column === "string") used.add(column);
+    out = (
+      nullsLargest && nullable
+        ? out.orderBy(column, (o) => (desc ? o.desc().nullsLast() : o.asc().nullsFirst()))
+        : out.orderBy(column, desc ? "desc" : "asc")
+    ) as QB;
   }
   for (const column of tieBreak) if (!used.has(column)) out = out.orderBy(column, "asc") as QB;
   return out;

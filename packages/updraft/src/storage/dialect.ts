@@ -2,7 +2,7 @@
  * One interface over the three databases. Everything above storage branches on capability flags,
  * never on a dialect's name (see ./ADR.md).
  */
-import type { Dialect, Kysely } from "kysely";
+import type { Dialect, Kysely, RawBuilder } from "kysely";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
 
@@ -15,6 +15,11 @@ export interface Capabilities {
   supportsReturning: boolean;
   /** Upserts are `ON CONFLICT (...) DO UPDATE` (true) or MySQL's `ON DUPLICATE KEY UPDATE` (false). */
   supportsOnConflict: boolean;
+  /**
+   * NULL sorts as the largest value (PostgreSQL) rather than the smallest (SQLite, MySQL). Lists ask
+   * for NULLS FIRST/LAST explicitly there, so every database sorts them alike (see ADR S13).
+   */
+  sortsNullsLargest: boolean;
 }
 
 export interface DialectEvents {
@@ -37,6 +42,11 @@ export interface DialectAdapter {
    * leave such an 'error' event unheard, which would end the process.
    */
   createKyselyDialect(events?: DialectEvents): Dialect;
+  /**
+   * Seconds from one stored timestamp column to another (ISO text, see ADR S2), NULL when either is
+   * NULL: a run's duration, sorted and filtered in SQL.
+   */
+  secondsBetween(start: string, end: string): RawBuilder<number | null>;
   /** Where the data lives, with no password, for `db check` and logs. */
   readonly description: string;
   /** Process liveness through locks the database drops with the holder's connection (ADR S11). */

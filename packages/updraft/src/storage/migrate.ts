@@ -13,6 +13,7 @@ import * as m0004 from "./migrations/0004_list_indexes.ts";
 import * as m0005 from "./migrations/0005_claim_index.ts";
 import * as m0006 from "./migrations/0006_lock_paths.ts";
 import * as m0007 from "./migrations/0007_sessions.ts";
+import * as m0008 from "./migrations/0008_scale_indexes.ts";
 import type { MigrationContext } from "./migrations/helpers.ts";
 import { TABLE_NAMES } from "./schema.ts";
 
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, { up(ctx: MigrationContext): Promise<void> }> =
   "0005_claim_index": m0005,
   "0006_lock_paths": m0006,
   "0007_sessions": m0007,
+  "0008_scale_indexes": m0008,
 };
 
 export const MIGRATION_TABLE = "updraft_migration";

@@ -171,6 +171,11 @@ forEachApiDatabase("DAG runs", { dags: DAGS }, (get) => {
     assert.deepEqual(ids(await list({ run_id_pattern: "d_01|d_03" })), ["d_01", "d_03"]);
     assert.deepEqual(ids(await list({ order_by: "-duration" })), ["d_01", "d_02", "d_03"]);
     assert.deepEqual(ids(await list({ order_by: "duration" })), ["d_03", "d_02", "d_01"]);
+    // NULL is the smallest value on every database (PostgreSQL included): newest first ends with the
+    // run that never started, oldest first begins with it.
+    assert.deepEqual(ids(await list({ order_by: "-start_date" })), ["d_01", "d_02", "d_03"]);
+    assert.deepEqual(ids(await list({ order_by: "start_date" })), ["d_03", "d_01", "d_02"]);
+    assert.deepEqual(ids(await list({ order_by: ["-end_date", "-duration"] })), ["d_01", "d_02", "d_03"]);
     const long = await list({ duration_gte: 100 });
     assert.deepEqual(ids(long), ["d_01"]);
     assert.equal(long.body.total_entries, 1);

@@ -13,7 +13,7 @@ import type { ApiContext } from "../app.ts";
 import { badRequest, conflict, HttpError, notFound } from "../errors.ts";
 import { applyOrder, likeAny, paging, rangeOf } from "../paging.ts";
 import { registerBackfillRoutes } from "./backfills.ts";
-import { dagRunResponse, dagRunResponses, dagVersions, secondsBetween } from "./dag-run-shapes.ts";
+import { dagRunResponse, dagRunResponses, dagVersions } from "./dag-run-shapes.ts";
 import { tiQuery, tiResponse, type TiRow } from "./task-instance-view.ts";
 
 /** Sortable fields of the list endpoints (API name -> column); `duration` is computed. */
@@ -99,8 +99,8 @@ function orderFields(orderBy: string[] | string | null | undefined): string[] {
 }
 
 /**
- * One page of runs and the total before paging. Duration (end - start) is not a column: when a
- * request sorts or filters by it, the filtered runs are sorted and paged here instead of in SQL.
+ * One page of runs and the total before paging, both in SQL. Duration (end - start) is not a column:
+ * it is computed by the database (sorting by it still reads every filtered run's dates, in SQL).
  */
 async function listRuns(
   ctx: ApiContext,
@@ -110,53 +110,27 @@ async function listRuns(
   allowDuration: boolean,
 ): Promise<{ rows: DagRunRow[]; total: number }> {
   const { db } = ctx.database;
+  const duration = ctx.database.adapter.secondsBetween("start_date", "end_date");
+  const filtered = (q: RunQuery) => {
+    let out = applyFilter(q, filter);
+    for (const [op, bound] of filter.durations) out = out.where(duration, op, bound);
+    return out;
+  };
+  const count = await filtered(db.selectFrom("dag_run"))
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
   const fields = orderFields(orderBy);
-  const byDuration = allowDuration && fields.some((f) => f.replace(/^-/, "") === "duration");
-  if (!byDuration && filter.durations.length === 0) {
-    const count = await applyFilter(db.selectFrom("dag_run"), filter)
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .executeTakeFirstOrThrow();
-    let q = applyFilter(db.selectFrom("dag_run").selectAll(), filter);
-    q = applyOrder(q, fields.length ? fields : undefined, ORDER_FIELDS, "id", ["id"]);
-    const rows = (await q.limit(page.limit).offset(page.offset).execute()) as DagRunRow[];
-    return { rows, total: Number(count.n) };
-  }
-  const all = (await applyFilter(db.selectFrom("dag_run").selectAll(), filter).execute()) as DagRunRow[];
-  const duration = (r: DagRunRow) => secondsBetween(r.start_date, r.end_date);
-  const kept = all.filter((r) =>
-    filter.durations.every(([op, bound]) => {
-      const d = duration(r);
-      if (d === null) return false;
-      return op === ">=" ? d >= bound : op === ">" ? d > bound : op === "<=" ? d <= bound : d < bound;
-    }),
+  const allowed = allowDuration ? { ...ORDER_FIELDS, duration } : ORDER_FIELDS;
+  const q = applyOrder(
+    filtered(db.selectFrom("dag_run").selectAll()),
+    fields.length ? fields : undefined,
+    allowed,
+    "id",
+    ["id"],
+    ctx.database,
   );
-  const keys = (fields.length ? fields : ["id"]).map((f) => {
-    const desc = f.startsWith("-");
-    const name = desc ? f.slice(1) : f;
-    if (name === "duration" ? !allowDuration : !ORDER_FIELDS[name])
-      throw new HttpError(
-        400,
-        `Ordering with '${name}' is disallowed or the attribute does not exist on the model (allowed: ${[...Object.keys(ORDER_FIELDS), ...(allowDuration ? ["duration"] : [])].join(", ")})`,
-      );
-    const get =
-      name === "duration"
-        ? duration
-        : (r: DagRunRow) => r[ORDER_FIELDS[name] as keyof DagRunRow] as string | number | null;
-    return { desc, get };
-  });
-  keys.push({ desc: false, get: (r) => r.id });
-  kept.sort((a, b) => {
-    for (const { desc, get } of keys) {
-      const x = get(a);
-      const y = get(b);
-      if (x === y) continue;
-      // Nulls first ascending, as SQLite and MySQL sort them.
-      const c = x === null ? -1 : y === null ? 1 : x < y ? -1 : 1;
-      return desc ? -c : c;
-    }
-    return 0;
-  });
-  return { rows: kept.slice(page.offset, page.offset + page.limit), total: kept.length };
+  const rows = (await q.limit(page.limit).offset(page.offset).execute()) as DagRunRow[];
+  return { rows, total: Number(count.n) };
 }
 
 export function registerDagRunRoutes(ctx: ApiContext): void {

@@ -134,6 +134,7 @@ export function registerDagRoutes(ctx: ApiContext): void {
       DAG_ORDER,
       "dag_id",
       ["dag.dag_id"],
+      ctx.database,
     )
       .limit(limit)
       .offset(offset)

@@ -80,9 +80,14 @@ export function registerMiscRoutes(ctx: ApiContext): void {
     }
     const total = await countRows(qb);
     const { limit, offset } = paging(query);
-    const rows = await applyOrder(qb, withoutNullFields(query.order_by, NULL_JOB_FIELDS), JOB_ORDER, "id", [
+    const rows = await applyOrder(
+      qb,
+      withoutNullFields(query.order_by, NULL_JOB_FIELDS),
+      JOB_ORDER,
       "id",
-    ])
+      ["id"],
+      ctx.database,
+    )
       .limit(limit)
       .offset(offset)
       .execute();

@@ -192,6 +192,7 @@ async function listTis(
       allowed,
       "map_index",
       TIE_BREAK,
+      database,
     )
       .limit(page.limit)
       .offset(page.offset)
@@ -207,6 +208,7 @@ async function listTis(
     allowed,
     "map_index",
     ["ti.dag_id", "ti.run_id", "ti.task_id", "ti.map_index"],
+    database,
   )
     .limit(page.limit)
     .offset(page.offset)

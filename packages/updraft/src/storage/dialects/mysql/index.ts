@@ -1,5 +1,5 @@
 /** MySQL 8 and MariaDB 10.6+ through `mysql2`. Both have SKIP LOCKED. */
-import { CompiledQuery, MysqlDialect } from "kysely";
+import { sql, CompiledQuery, MysqlDialect } from "kysely";
 import { createPool } from "mysql2";
 import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
 import { mysqlOwnerLocks } from "./owner-locks.ts";
@@ -17,6 +17,9 @@ export interface MysqlOptions {
  */
 export const SESSION_SETUP = ["SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"];
 
+/** How stored timestamps read: "2025-01-01T00:00:00.000Z". */
+const ISO = sql.lit("%Y-%m-%dT%H:%i:%s.%fZ");
+
 export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
   const url = new URL(options.url.replace(/^mariadb:/, "mysql:"));
   return {
@@ -27,7 +30,12 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
       supportsMultipleWriters: true,
       supportsReturning: false,
       supportsOnConflict: false,
+      sortsNullsLargest: false,
     },
+    secondsBetween: (start, end) =>
+      sql<
+        number | null
+      >`(timestampdiff(microsecond, str_to_date(${sql.ref(start)}, ${ISO}), str_to_date(${sql.ref(end)}, ${ISO})) / 1000000)`,
     columnTypes: { longText: "longtext" },
     ownerLocks: mysqlOwnerLocks(url.toString()),
     createKyselyDialect: (events: DialectEvents = {}) =>

@@ -1,5 +1,5 @@
 /** PostgreSQL through `pg`. Row locks with SKIP LOCKED let several schedulers claim work at once. */
-import { PostgresDialect } from "kysely";
+import { sql, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
 import { postgresOwnerLocks } from "./owner-locks.ts";
@@ -38,7 +38,12 @@ export function postgresAdapter(options: PostgresOptions): DialectAdapter {
       supportsMultipleWriters: true,
       supportsReturning: true,
       supportsOnConflict: true,
+      sortsNullsLargest: true,
     },
+    secondsBetween: (start, end) =>
+      sql<
+        number | null
+      >`extract(epoch from (${sql.ref(end)}::timestamptz - ${sql.ref(start)}::timestamptz))::float8`,
     columnTypes: { longText: "text" },
     ownerLocks: postgresOwnerLocks(options.url, options.schema),
     createKyselyDialect: (events: DialectEvents = {}) =>

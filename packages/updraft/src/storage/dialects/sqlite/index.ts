@@ -15,6 +15,7 @@ import {
   type SqliteDatabase,
   type SqliteDialectConfig,
   type SqliteStatement,
+  sql,
 } from "kysely";
 import { walCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import type { DialectAdapter } from "../../dialect.ts";
@@ -29,7 +30,10 @@ export function sqliteAdapter(path: string): DialectAdapter {
       supportsMultipleWriters: false,
       supportsReturning: true,
       supportsOnConflict: true,
+      sortsNullsLargest: false,
     },
+    secondsBetween: (start, end) =>
+      sql<number | null>`((julianday(${sql.ref(end)}) - julianday(${sql.ref(start)})) * 86400.0)`,
     columnTypes: { longText: "text" },
     ownerLocks: sqliteOwnerLocks(),
     createKyselyDialect: () => {
