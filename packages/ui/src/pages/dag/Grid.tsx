@@ -69,10 +69,16 @@ function useStarts(items: VirtualItem[], size: number) {
   return useMemo(() => starts, [key]);
 }
 
-function useGridData(dagId: string, taskIds: string[], rows: VirtualItem[], cols: VirtualItem[]) {
+function useGridData(
+  dagId: string,
+  taskIds: string[],
+  rows: VirtualItem[],
+  cols: VirtualItem[],
+  runCount: number,
+) {
   const runStarts = useStarts(cols, RUN_BLOCK);
   const taskStarts = useStarts(rows, TASK_BLOCK);
-  const runs = useRunBlocks(dagId, runStarts);
+  const runs = useRunBlocks(dagId, runStarts, runCount);
   const requests = runStarts.flatMap((runStart) => {
     const blockRuns = runs.byStart.get(runStart);
     if (!blockRuns) return [];
@@ -210,7 +216,7 @@ function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string
   });
   const rows = rowsV.getVirtualItems();
   const cols = colsV.getVirtualItems();
-  const { runStarts, runs, cells, lookup, error } = useGridData(dagId, taskIds, rows, cols);
+  const { runStarts, runs, cells, lookup, error } = useGridData(dagId, taskIds, rows, cols, runCount);
   useFollowNewest(colsV, runCount, scroller);
   useShowSelected(dagId, selected, colsV);
 

@@ -8,12 +8,13 @@
 import { useQueries, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef } from "react";
 import { api, must } from "../../../api.ts";
+import { blockQuery, RUN_BLOCK } from "./block-query.ts";
 import type { components } from "../../../../../updraft/src/api/generated/airflow-v2.ts";
 
 export type Run = components["schemas"]["DAGRunResponse"];
 export type TaskInstance = components["schemas"]["TaskInstanceResponse"];
 
-export const RUN_BLOCK = 20;
+export { RUN_BLOCK } from "./block-query.ts";
 export const TASK_BLOCK = 25;
 /** The batch endpoint's largest page. */
 const PAGE = 1000;
@@ -81,20 +82,18 @@ export function useRunTotal(dagId: string) {
   return total;
 }
 
-/** The runs of the visible columns, by block start (offset from the oldest run). */
-export function useRunBlocks(dagId: string, starts: number[]) {
+/** The runs of the visible columns, by block start (offset from the oldest run of `total`). */
+export function useRunBlocks(dagId: string, starts: number[], total: number) {
   const combined = useQueries({
     queries: starts.map((start) => ({
       queryKey: ["runs", dagId, "gridBlock", start],
-      queryFn: async () =>
-        must(
-          await api.GET("/api/v2/dags/{dag_id}/dagRuns", {
-            params: {
-              path: { dag_id: dagId },
-              query: { limit: RUN_BLOCK, offset: start, order_by: ["run_after"] },
-            },
-          }),
-        ).dag_runs,
+      queryFn: async () => {
+        const { query, reversed } = blockQuery(start, total);
+        const runs = must(
+          await api.GET("/api/v2/dags/{dag_id}/dagRuns", { params: { path: { dag_id: dagId }, query } }),
+        ).dag_runs;
+        return reversed ? runs.reverse() : runs;
+      },
       staleTime: Infinity,
       // Live runs change every second; finished ones only when cleared (seen within a few seconds).
       refetchInterval: (q: { state: { data?: Run[] } }) => (q.state.data?.some(isLive) ? 1000 : 5000),
