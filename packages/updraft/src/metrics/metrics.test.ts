@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { dagRunStore } from "../storage/dag-runs.ts";
 import { forEachDatabase } from "../test-support/databases.ts";
 import { serializedDag, serializedTask } from "../test-support/serialized.ts";
-import { createRegistry, sampleOf, schedulerMetrics, serveMetrics } from "./metrics.ts";
+import { createRegistry, sampleOf, schedulerMetrics, serveMetrics, stateCounts } from "./metrics.ts";
 
 forEachDatabase(
   "scheduler metrics",
@@ -43,6 +43,35 @@ forEachDatabase(
       } finally {
         server.close();
       }
+    });
+
+    test("a scrape counts what moves each time, and the finished states at most once a minute", async () => {
+      const runs = dagRunStore(get());
+      const at = "2025-02-01T00:00:00.000Z";
+      const run = await runs.create({
+        dag: serializedDag("counted", [serializedTask("a")]),
+        runId: "manual__2",
+        runType: "manual",
+        logicalDate: at,
+        dataIntervalStart: at,
+        dataIntervalEnd: at,
+        runAfter: at,
+      });
+      let now = 0;
+      const counts = stateCounts(get(), "dag_run", () => now);
+      const first = await counts();
+      const queued = first.get("queued")!;
+      const success = first.get("success") ?? 0;
+      await runs.setState(run.id, "running", at);
+      await runs.setState(run.id, "success", at);
+      now = 30_000;
+      const second = await counts();
+      assert.equal(second.get("queued") ?? 0, queued - 1, "unfinished states are counted at every scrape");
+      assert.equal(second.get("success") ?? 0, success, "finished states are reused within a minute");
+      now = 61_000;
+      await counts(); // starts the recount in the background
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await counts()).get("success"), success + 1, "and counted again after it");
     });
   },
   { only: ["sqlite", "postgres"] },

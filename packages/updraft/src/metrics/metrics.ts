@@ -8,7 +8,15 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { sql } from "kysely";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import { ACTIVE_STATES } from "../core/states.ts";
+import {
+  ACTIVE_STATES,
+  FINISHED_RUN_STATES,
+  FINISHED_STATES,
+  isFinished,
+  isRunFinished,
+  RUN_STATES,
+  TASK_INSTANCE_STATES,
+} from "../core/states.ts";
 import type { Database } from "../storage/database.ts";
 
 export interface SchedulerMetrics {
@@ -23,22 +31,20 @@ export function createRegistry(database: Database, service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: "updraft_" });
-  const byState = (name: string, help: string, table: "dag_run" | "task_instance") =>
-    new Gauge({
+  const byState = (name: string, help: string, table: "dag_run" | "task_instance") => {
+    const count = stateCounts(database, table);
+    return new Gauge({
       name,
       help,
       labelNames: ["state"],
       registers: [registry],
       async collect() {
+        const counts = await count();
         this.reset();
-        const rows = await database.db
-          .selectFrom(table)
-          .select(["state", sql<number>`count(*)`.as("n")])
-          .groupBy("state")
-          .execute();
-        for (const r of rows) this.set({ state: r.state ?? "none" }, Number(r.n));
+        for (const [state, n] of counts) this.set({ state }, n);
       },
     });
+  };
   byState("updraft_dag_runs", "DAG runs by state", "dag_run");
   byState(
     "updraft_task_instances",
@@ -67,6 +73,54 @@ export function createRegistry(database: Database, service: string): Registry {
     },
   });
   return registry;
+}
+
+/** How long the counts of finished states are reused: they only grow, and counting them reads the table. */
+const FINISHED_COUNTS_MS = 60_000;
+
+/**
+ * Rows by state, for a scrape. What moves (unfinished states, a few rows, through the state index) is
+ * counted at every scrape; the finished states (nearly every row of a table of millions) are counted
+ * at most once a minute, in the background after the first time, so a scrape stays fast.
+ */
+export function stateCounts(
+  database: Database,
+  table: "dag_run" | "task_instance",
+  clock: () => number = Date.now,
+): () => Promise<Map<string, number>> {
+  const [finished, unfinished]: string[][] =
+    table === "dag_run"
+      ? [[...FINISHED_RUN_STATES], RUN_STATES.filter((s) => !isRunFinished(s))]
+      : [[...FINISHED_STATES], TASK_INSTANCE_STATES.filter((s) => !isFinished(s))];
+  const count = (which: "finished" | "unfinished") =>
+    database.db
+      .selectFrom(table)
+      .select(["state", sql<number>`count(*)`.as("n")])
+      .where((eb) =>
+        which === "finished"
+          ? eb("state", "in", finished)
+          : eb.or([eb("state", "in", unfinished), eb("state", "is", null)]),
+      )
+      .groupBy("state")
+      .execute()
+      .then((rows) => {
+        const counts = new Map<string, number>();
+        for (const r of rows)
+          counts.set(r.state ?? "none", (counts.get(r.state ?? "none") ?? 0) + Number(r.n));
+        return counts;
+      });
+  let done: { at: number; counts: Map<string, number> } | undefined;
+  let refreshing: Promise<void> | undefined;
+  const refresh = () =>
+    (refreshing ??= count("finished")
+      .then((counts) => void (done = { at: clock(), counts }))
+      .finally(() => (refreshing = undefined)));
+  return async () => {
+    if (!done) await refresh();
+    else if (clock() - done.at > FINISHED_COUNTS_MS) refresh().catch(() => undefined);
+    const live = await count("unfinished");
+    return new Map([...(done?.counts ?? []), ...live]);
+  };
 }
 
 export function schedulerMetrics(registry: Registry): SchedulerMetrics {
