@@ -8,7 +8,7 @@
 import { useQueries, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef } from "react";
 import { api, must } from "../../../api.ts";
-import { blockQuery, RUN_BLOCK } from "./block-query.ts";
+import { blockQuery } from "./block-query.ts";
 import type { components } from "../../../../../updraft/src/api/generated/airflow-v2.ts";
 
 export type Run = components["schemas"]["DAGRunResponse"];
