@@ -88,10 +88,10 @@ export function stateCounts(
   table: "dag_run" | "task_instance",
   clock: () => number = Date.now,
 ): () => Promise<Map<string, number>> {
-  const [finished, unfinished]: string[][] =
+  const { finished, unfinished }: { finished: string[]; unfinished: string[] } =
     table === "dag_run"
-      ? [[...FINISHED_RUN_STATES], RUN_STATES.filter((s) => !isRunFinished(s))]
-      : [[...FINISHED_STATES], TASK_INSTANCE_STATES.filter((s) => !isFinished(s))];
+      ? { finished: [...FINISHED_RUN_STATES], unfinished: RUN_STATES.filter((s) => !isRunFinished(s)) }
+      : { finished: [...FINISHED_STATES], unfinished: TASK_INSTANCE_STATES.filter((s) => !isFinished(s)) };
   const count = (which: "finished" | "unfinished") =>
     database.db
       .selectFrom(table)

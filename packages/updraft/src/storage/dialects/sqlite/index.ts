@@ -15,11 +15,17 @@ import {
   type SqliteDatabase,
   type SqliteDialectConfig,
   type SqliteStatement,
+  type CompiledQuery,
+  type QueryResult,
   sql,
 } from "kysely";
+import { SqliteReaders } from "./readers.ts";
 import { walCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import type { DialectAdapter } from "../../dialect.ts";
 import { sqliteOwnerLocks } from "./owner-locks.ts";
+
+/** Reader threads per process: one slow list leaves another reader free. */
+const READER_THREADS = 2;
 
 export function sqliteAdapter(path: string): DialectAdapter {
   return {
@@ -43,23 +49,33 @@ export function sqliteAdapter(path: string): DialectAdapter {
         checkpointer = walCheckpointer(db, path);
         return toKyselyDatabase(db, checkpointer);
       };
-      return new FifoSqliteDialect({ database }, () => checkpointer?.stop());
+      // An in-memory database is one connection's alone: no readers for it.
+      const readers = path === ":memory:" ? undefined : new SqliteReaders(path, READER_THREADS);
+      return new FifoSqliteDialect({ database }, () => checkpointer?.stop(), readers);
     },
   };
 }
 
 /**
- * SQLite has one connection, so queries take turns. Kysely's own turn-taking wakes every waiter on
- * each release (each re-awaits), which costs O(waiters²) promises: a thousand tasks starting at once
- * allocated ~400 MB of garbage and grew the scheduler's heap by 100+ MB. This driver hands the
- * connection to the next waiter in line instead, and tells Kysely not to add its own lock.
+ * SQLite has one writing connection, so writes and transactions take turns on it. Kysely's own
+ * turn-taking wakes every waiter on each release (each re-awaits), which costs O(waiters²) promises:
+ * a thousand tasks starting at once allocated ~400 MB of garbage and grew the scheduler's heap by
+ * 100+ MB. This driver hands the connection to the next waiter in line instead, and tells Kysely not
+ * to add its own lock. Plain SELECTs outside a transaction do not wait in that line: reader threads
+ * answer them (readers.ts).
  */
 class FifoSqliteDialect extends SqliteDialect {
   readonly #onDestroy: () => Promise<void> | undefined;
+  readonly #readers: SqliteReaders | undefined;
 
-  constructor(config: SqliteDialectConfig, onDestroy: () => Promise<void> | undefined) {
+  constructor(
+    config: SqliteDialectConfig,
+    onDestroy: () => Promise<void> | undefined,
+    readers: SqliteReaders | undefined,
+  ) {
     super(config);
     this.#onDestroy = onDestroy;
+    this.#readers = readers;
   }
 
   override createAdapter(): KyselyAdapter {
@@ -71,19 +87,42 @@ class FifoSqliteDialect extends SqliteDialect {
   }
 
   override createDriver(): Driver {
-    return new FifoDriver(super.createDriver(), this.#onDestroy);
+    return new FifoDriver(super.createDriver(), this.#onDestroy, this.#readers);
+  }
+}
+
+/** First come, first served; a release hands the turn straight to the next in line. */
+class FifoLock {
+  readonly #line: (() => void)[] = [];
+  #busy = false;
+
+  async acquire(): Promise<void> {
+    if (this.#busy) await new Promise<void>((resolve) => this.#line.push(resolve));
+    this.#busy = true;
+  }
+
+  release(): void {
+    const next = this.#line.shift();
+    if (next) next();
+    else this.#busy = false;
   }
 }
 
 class FifoDriver implements Driver {
   readonly #driver: Driver;
-  readonly #line: (() => void)[] = [];
   readonly #onDestroy: () => Promise<void> | undefined;
-  #busy = false;
+  readonly #readers: SqliteReaders | undefined;
+  readonly #lock = new FifoLock();
+  #main: DatabaseConnection | undefined;
 
-  constructor(driver: Driver, onDestroy: () => Promise<void> | undefined) {
+  constructor(
+    driver: Driver,
+    onDestroy: () => Promise<void> | undefined,
+    readers: SqliteReaders | undefined,
+  ) {
     this.#driver = driver;
     this.#onDestroy = onDestroy;
+    this.#readers = readers;
   }
 
   init(): Promise<void> {
@@ -91,33 +130,92 @@ class FifoDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    if (this.#busy) await new Promise<void>((resolve) => this.#line.push(resolve));
-    this.#busy = true;
-    return this.#driver.acquireConnection();
+    // Kysely's driver holds its one connection for good: the turns are this driver's.
+    this.#main ??= await this.#driver.acquireConnection();
+    return new RoutedConnection(this.#main, this.#lock, this.#readers);
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    await this.#driver.releaseConnection(connection);
-    const next = this.#line.shift();
-    if (next) next();
-    else this.#busy = false;
+    (connection as RoutedConnection).endTurn();
   }
 
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.#driver.beginTransaction(connection, settings);
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const routed = connection as RoutedConnection;
+    await routed.startTurn();
+    await this.#driver.beginTransaction(this.#main!, settings);
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#driver.commitTransaction(connection);
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.#driver.commitTransaction(this.#main!);
+    } finally {
+      (connection as RoutedConnection).endTurn();
+    }
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#driver.rollbackTransaction(connection);
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.#driver.rollbackTransaction(this.#main!);
+    } finally {
+      (connection as RoutedConnection).endTurn();
+    }
   }
 
   async destroy(): Promise<void> {
+    await this.#readers?.close();
     await this.#driver.destroy();
     await this.#onDestroy();
+  }
+}
+
+/**
+ * One use of the database by Kysely: a statement, or a transaction (which holds the turn from begin
+ * to commit or rollback). Outside a transaction, a SELECT is read by a reader thread; any other
+ * statement waits for its turn, runs (synchronously) and gives the turn back.
+ */
+class RoutedConnection implements DatabaseConnection {
+  readonly #main: DatabaseConnection;
+  readonly #lock: FifoLock;
+  readonly #readers: SqliteReaders | undefined;
+  #turn = false;
+
+  constructor(main: DatabaseConnection, lock: FifoLock, readers: SqliteReaders | undefined) {
+    this.#main = main;
+    this.#lock = lock;
+    this.#readers = readers;
+  }
+
+  async startTurn(): Promise<void> {
+    await this.#lock.acquire();
+    this.#turn = true;
+  }
+
+  endTurn(): void {
+    if (!this.#turn) return;
+    this.#turn = false;
+    this.#lock.release();
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#turn) return this.#main.executeQuery<R>(query);
+    if (this.#readers && query.query.kind === "SelectQueryNode")
+      return { rows: (await this.#readers.all(query.sql, query.parameters.map(bindable))) as R[] };
+    await this.startTurn();
+    try {
+      return await this.#main.executeQuery<R>(query);
+    } finally {
+      this.endTurn();
+    }
+  }
+
+  async *streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    const own = !this.#turn;
+    if (own) await this.startTurn();
+    try {
+      yield* this.#main.streamQuery<R>(query, chunkSize as number);
+    } finally {
+      if (own) this.endTurn();
+    }
   }
 }
 
