@@ -25,6 +25,7 @@ import { Histogram } from "prom-client";
 import type { Config } from "../config/load.ts";
 import { bearerMatches, createRegistry } from "../metrics/metrics.ts";
 import type { Logger } from "../logging.ts";
+import { readOffThread } from "../storage/read-threads.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
 import { recordAudit } from "../storage/audit-log.ts";
@@ -191,6 +192,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       request.log.error({ err: error, url: request.url }, "API request failed");
     void answer(reply, response);
   });
+  // A request's SQLite reads go to reader threads: a slow list stalls neither other requests nor, in
+  // `standalone`, the scheduler (storage/read-threads.ts). Registered first, so all that follows runs so.
+  app.addHook("onRequest", (_request, _reply, done) => readOffThread(() => done()));
   // While the database is known to be away, requests that need it get their 503 at once instead of
   // each waiting for a connection that will not come (in a network partition, for minutes). Health,
   // version and the docs still answer; the database's own probes end this state.

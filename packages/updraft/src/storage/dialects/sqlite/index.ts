@@ -19,6 +19,7 @@ import {
   type QueryResult,
   sql,
 } from "kysely";
+import { readsOffThread } from "../../read-threads.ts";
 import { SqliteReaders } from "./readers.ts";
 import { walCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import type { DialectAdapter } from "../../dialect.ts";
@@ -61,8 +62,8 @@ export function sqliteAdapter(path: string): DialectAdapter {
  * turn-taking wakes every waiter on each release (each re-awaits), which costs O(waiters²) promises:
  * a thousand tasks starting at once allocated ~400 MB of garbage and grew the scheduler's heap by
  * 100+ MB. This driver hands the connection to the next waiter in line instead, and tells Kysely not
- * to add its own lock. Plain SELECTs outside a transaction do not wait in that line: reader threads
- * answer them (readers.ts).
+ * to add its own lock. Plain SELECTs outside a transaction that ask to (../../read-threads.ts: the
+ * API's) do not wait in that line: reader threads answer them (readers.ts).
  */
 class FifoSqliteDialect extends SqliteDialect {
   readonly #onDestroy: () => Promise<void> | undefined;
@@ -170,8 +171,8 @@ class FifoDriver implements Driver {
 
 /**
  * One use of the database by Kysely: a statement, or a transaction (which holds the turn from begin
- * to commit or rollback). Outside a transaction, a SELECT is read by a reader thread; any other
- * statement waits for its turn, runs (synchronously) and gives the turn back.
+ * to commit or rollback). Outside a transaction, a SELECT made off-thread (the API's) is read by a
+ * reader thread; any other statement waits for its turn, runs (synchronously) and gives the turn back.
  */
 class RoutedConnection implements DatabaseConnection {
   readonly #main: DatabaseConnection;
@@ -198,7 +199,7 @@ class RoutedConnection implements DatabaseConnection {
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (this.#turn) return this.#main.executeQuery<R>(query);
-    if (this.#readers && query.query.kind === "SelectQueryNode")
+    if (this.#readers && query.query.kind === "SelectQueryNode" && readsOffThread())
       return { rows: (await this.#readers.all(query.sql, query.parameters.map(bindable))) as R[] };
     await this.startTurn();
     try {

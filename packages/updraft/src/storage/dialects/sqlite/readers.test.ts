@@ -10,13 +10,14 @@ import { test } from "node:test";
 import { sql } from "kysely";
 import { openDatabase, type Database } from "../../database.ts";
 import { migrateDatabase } from "../../migrate.ts";
+import { readOffThread } from "../../read-threads.ts";
 
 async function withDatabase(run: (database: Database) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "updraft-readers-"));
   const database = openDatabase(`sqlite:///${join(dir, "readers.db")}`);
   try {
     await migrateDatabase(database);
-    await run(database);
+    await readOffThread(() => run(database));
   } finally {
     await database.close();
     rmSync(dir, { recursive: true, force: true });

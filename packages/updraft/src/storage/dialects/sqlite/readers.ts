@@ -1,8 +1,9 @@
 /**
  * Reads off the main thread (ADR S14). SQLite's connection is synchronous: on the main thread, a
  * slow list (a sort over a million task instances) stops every other request and, in `standalone`,
- * the scheduler. Plain SELECTs outside a transaction go to reader threads, each with its own
- * connection; writes and everything inside a transaction stay on the main connection, in turn.
+ * the scheduler. The API's plain SELECTs outside a transaction go to reader threads, each with its
+ * own connection; writes and everything inside a transaction stay on the main connection, in turn.
+ * The threads start with the first such read.
  */
 import { Worker } from "node:worker_threads";
 import type { ReadAnswer, ReadRequest } from "./reader-worker.ts";
