@@ -182,8 +182,9 @@ async function inBatches(
 ): Promise<RowCounts> {
   const counts: RowCounts = {};
   let done = 0;
-  for (let after = 0; total > 0 && !hooks.signal?.aborted;) {
+  for (let after = 0; total > 0;) {
     await hooks.beforeBatch?.();
+    if (hooks.signal?.aborted) break;
     const result = await batch(after);
     if (result.lastId === null) break;
     for (const [t, n] of Object.entries(result.counts) as [CleanableTable, number][])
