@@ -125,9 +125,8 @@ export async function cleanMetadata(
   if (runTables.length > 0) add(await cleanRuns(cleaner, plan, runTables, archives, hooks));
   for (const table of ROW_TABLES.filter((t) => plan.tables.includes(t)))
     add(await cleanRows(cleaner, plan, table, archives, hooks));
-  const touched = plan.tables.filter((t) => counts[t] > 0);
-  if (plan.vacuum && !plan.dryRun && touched.length > 0)
-    await database.adapter.reclaimSpace(database.db as never, touched);
+  // Even when nothing went now: an earlier clean without --vacuum may have left the space unused.
+  if (plan.vacuum && !plan.dryRun) await database.adapter.reclaimSpace(database.db as never, plan.tables);
   return { counts, archives: [...archives] };
 }
 

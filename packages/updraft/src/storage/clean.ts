@@ -185,7 +185,7 @@ export function metadataCleaner(database: Database) {
         const read = await q.execute();
         const runs = read.filter((r) => !o.keep.has(r.id));
         const counts: RowCounts = {};
-        // Children first: MySQL ignores the foreign keys that would cascade from the run.
+        // Children first: MySQL ignores the inline foreign keys that would cascade from the run.
         for (const table of [...o.tables].sort((a, b) => +(a === "dag_run") - +(b === "dag_run")))
           counts[table] = runs.length === 0 ? 0 : await removeWhere(trx, table, ofRuns(table, runs), o);
         return { lastId: read.at(-1)?.id ?? null, processed: runs.length, counts };

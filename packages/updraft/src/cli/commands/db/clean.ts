@@ -28,7 +28,7 @@ interface CleanOpts {
 export function register(db: Command): void {
   db.command("clean")
     .description(
-      "Delete metadata older than a timestamp (Airflow's `db clean`): finished runs with their task instances, tries and XComs, the audit log, finished jobs. Each DAG's latest runs are kept; rows are archived first unless --skip-archive",
+      "Delete finished runs (with their task instances, tries and XComs), audit log entries and finished jobs older than a timestamp, archived first; each DAG's latest runs stay (Airflow's `db clean`)",
     )
     .requiredOption(
       "--clean-before-timestamp <timestamp>",
@@ -65,20 +65,25 @@ async function clean(ctx: CliContext, opts: CleanOpts): Promise<void> {
     }
   }
   const database = await ctx.database();
-  const reporters = new Map<string, ReturnType<typeof progressReporter>>();
-  const onProgress = (table: string, done: number, total: number) => {
-    const label = table === "dag_run" ? "Runs" : table;
-    if (!reporters.has(label))
-      reporters.set(label, progressReporter(plan.dryRun ? `Counting ${label}` : label));
-    reporters.get(label)?.(done, total);
-  };
-  const result = await cleanMetadata(database, plan, { onProgress });
+  const result = await cleanMetadata(database, plan, { onProgress: progressByTable(plan.dryRun) });
   printRecord(result.counts, opts.output);
   if (plan.dryRun) process.stderr.write("Dry run: nothing was deleted (rows that would be, per table).\n");
   else if (result.archives.length > 0)
     process.stderr.write(
       `Deleted rows were archived to ${result.archives.join(", ")} (drop them with \`updraft db drop-archived\`).\n`,
     );
+  if (plan.vacuum && !plan.dryRun)
+    process.stderr.write(`The space of deleted rows was given back (--vacuum).\n`);
+}
+
+/** A progress line per table on stderr; runs are counted as runs (their rows go with them). */
+function progressByTable(dryRun: boolean) {
+  const reporters = new Map<string, ReturnType<typeof progressReporter>>();
+  return (table: string, done: number, total: number) => {
+    const label = `${dryRun ? "Counting " : ""}${table === "dag_run" ? "runs" : table}`;
+    if (!reporters.has(label)) reporters.set(label, progressReporter(label));
+    reporters.get(label)?.(done, total);
+  };
 }
 
 function planFrom(opts: CleanOpts): CleanPlan {
