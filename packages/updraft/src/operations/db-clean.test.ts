@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
+import { sql } from "kysely";
 import type { RunState } from "../core/states.ts";
 import type { Database } from "../storage/database.ts";
 import { dagRunStore, type RunType } from "../storage/dag-runs.ts";
@@ -350,6 +351,16 @@ forEachDatabase("db clean", (get) => {
       (await listArchives(get())).map((a) => a.table),
       ["xcom"],
     );
+  });
+
+  test("an archive whose columns no longer match stops the clean, and the batch deletes nothing", async () => {
+    await seed(get());
+    await sql`create table ${sql.table(archiveTableName("audit_log"))} (id integer)`.execute(get().db);
+    await assert.rejects(
+      cleanMetadata(get(), planClean({ before: BEFORE, tables: ["log"] })),
+      /could not archive rows of audit_log into _updraft_archive_audit_log .*drop or rename/,
+    );
+    assert.equal(await rows(get(), "audit_log"), SEEDED.audit_log);
   });
 
   test("many runs, a batch size smaller than their number: all go, several batches", async () => {
