@@ -105,5 +105,8 @@ function planFrom(opts: CleanOpts): CleanPlan {
 
 function question(plan: CleanPlan, where: string): string {
   const archived = plan.archive ? "copied to _updraft_archive_<table> tables, then " : "";
-  return `Rows of ${plan.tables.join(", ")} older than ${plan.before} in ${where} will be ${archived}deleted (each DAG's latest runs are kept). Continue?`;
+  const kept = plan.tables.some((t) => t !== "audit_log" && t !== "job")
+    ? " (unfinished runs and each DAG's latest runs stay)"
+    : "";
+  return `Rows of ${plan.tables.join(", ")} older than ${plan.before} in ${where} will be ${archived}deleted${kept}. Continue?`;
 }
