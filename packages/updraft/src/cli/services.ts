@@ -13,6 +13,7 @@ import { processDagFiles } from "../dag-processing/processor.ts";
 import type { CleanResult } from "../logs/folder.ts";
 import { openLogFolder } from "../operations/clean-logs.ts";
 import type { Logger } from "../logging.ts";
+import { startRetention } from "../operations/retention.ts";
 import { createScheduler } from "../scheduler/runtime.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
@@ -143,6 +144,8 @@ async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<vo
     },
   );
   poke = () => scheduler.poke();
+  // [database] retention_days: old runs, audit log entries and jobs deleted while the service runs.
+  const retention = startRetention(o);
   const timer =
     o.dagProcessor && started
       ? setInterval(
@@ -167,6 +170,7 @@ async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<vo
         "could not record the scheduler's end (database unreachable?); stopping anyway",
       ),
     );
+  await retention.stop();
   await close();
   metricsServer?.close();
 }

@@ -137,6 +137,11 @@ function coerce(raw: unknown, spec: OptionSpec, where: string): string | number 
 }
 
 function validate(config: Config): void {
+  if (config.values.database.retention_days < 0)
+    throw new UpdraftError(
+      "CONFIG_INVALID",
+      `[database] retention_days is ${config.values.database.retention_days}: use 0 (keep everything) or a number of days`,
+    );
   const tz = config.values.core.default_timezone;
   if (!isValidTimezone(tz)) {
     throw new UpdraftError(

@@ -92,6 +92,12 @@ export const OPTIONS = {
       sensitive: true,
     },
     pool_size: { type: "integer", default: 5, description: "Connections per process (PostgreSQL, MySQL)." },
+    retention_days: {
+      type: "integer",
+      default: 0,
+      description:
+        "Running schedulers delete finished runs (with their task instances, tries and XComs), audit log entries and finished jobs older than this many days, hourly and without archiving, keeping each DAG's latest runs, as `updraft db clean --skip-archive` would (0 = keep everything).",
+    },
   },
   dag_processor: {
     parsing_processes: {

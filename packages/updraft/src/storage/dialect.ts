@@ -51,6 +51,12 @@ export interface DialectAdapter {
   readonly description: string;
   /** Process liveness through locks the database drops with the holder's connection (ADR S11). */
   readonly ownerLocks: OwnerLocks;
+  /**
+   * Gives the space of deleted rows back after a large delete (`db clean --vacuum`): SQLite rewrites
+   * the whole file, PostgreSQL vacuums and analyzes `tables`, MySQL rebuilds them. Outside any
+   * transaction; it may take a while on a large database.
+   */
+  reclaimSpace(db: Kysely<never>, tables: readonly string[]): Promise<void>;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** PostgreSQL through `pg`. Row locks with SKIP LOCKED let several schedulers claim work at once. */
-import { sql, PostgresDialect } from "kysely";
+import { PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
 import { postgresOwnerLocks } from "./owner-locks.ts";
@@ -46,6 +46,10 @@ export function postgresAdapter(options: PostgresOptions): DialectAdapter {
       >`extract(epoch from (${sql.ref(end)}::timestamptz - ${sql.ref(start)}::timestamptz))::float8`,
     columnTypes: { longText: "text" },
     ownerLocks: postgresOwnerLocks(options.url, options.schema),
+    // Plain VACUUM makes the space reusable without the exclusive lock VACUUM FULL would take.
+    reclaimSpace: async (db, tables) => {
+      await sql`vacuum (analyze) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);
+    },
     createKyselyDialect: (events: DialectEvents = {}) =>
       new PostgresDialect({
         pool: async () => {

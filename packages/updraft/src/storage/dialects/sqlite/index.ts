@@ -6,6 +6,7 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
+  sql,
   SqliteAdapter,
   SqliteDialect,
   type TransactionSettings,
@@ -17,7 +18,6 @@ import {
   type SqliteStatement,
   type CompiledQuery,
   type QueryResult,
-  sql,
 } from "kysely";
 import { readsOffThread } from "../../read-threads.ts";
 import { SqliteReaders } from "./readers.ts";
@@ -43,6 +43,11 @@ export function sqliteAdapter(path: string): DialectAdapter {
       sql<number | null>`((julianday(${sql.ref(end)}) - julianday(${sql.ref(start)})) * 86400.0)`,
     columnTypes: { longText: "text" },
     ownerLocks: sqliteOwnerLocks(),
+    // VACUUM rewrites the file through the WAL; the checkpoint then gives the WAL's pages back too.
+    reclaimSpace: async (db) => {
+      await sql`vacuum`.execute(db);
+      await sql`pragma wal_checkpoint(truncate)`.execute(db);
+    },
     createKyselyDialect: () => {
       let checkpointer: Checkpointer | undefined;
       const database = async () => {
