@@ -3,7 +3,14 @@
  * only the fields an endpoint allows), `*_pattern` filters (SQL LIKE, `|` between alternatives) and
  * `*_gte/_gt/_lte/_lt` ranges. Each list endpoint names its sortable fields and columns.
  */
-import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from "kysely";
+import {
+  sql,
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type SelectQueryBuilder,
+  type SqlBool,
+} from "kysely";
 import { HttpError } from "./errors.ts";
 
 export interface Paging {
@@ -14,6 +21,58 @@ export interface Paging {
 /** The page the query asks for; the spec's defaults are 50 and 0. */
 export function paging(query: { limit?: number; offset?: number }, max = 1000): Paging {
   return { limit: Math.min(query.limit ?? 50, max), offset: query.offset ?? 0 };
+}
+
+/** Totals up to this many rows are counted exactly at every request (reading at most that many). */
+const EXACT_UP_TO = 10_000;
+/** Larger totals are counted exactly too, but reused this long (and recounted in the background). */
+const LARGE_TOTAL_MS = 10_000;
+type LargeTotals = Map<string, { at: number; n: number; refreshing?: Promise<unknown> }>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- per database, any tables
+const largeTotalsOf = new WeakMap<Kysely<any>, LargeTotals>();
+
+/**
+ * `total_entries` of a list without counting a million rows at every page: the filtered query is
+ * counted up to EXACT_UP_TO + 1 rows; past that, the exact count of the same query is reused for a few
+ * seconds (a list over the whole history changes by a few rows a second, and the UI asks for the same
+ * list every few seconds). `qb` is the filtered query, before order and paging.
+ */
+export async function countTotal(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any tables
+  db: Kysely<any>,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table, any selection
+  qb: SelectQueryBuilder<any, any, any>,
+  clock: () => number = Date.now,
+): Promise<number> {
+  const base = qb.clearSelect().clearOrderBy().clearLimit().clearOffset();
+  const capped = await db
+    .selectFrom(
+      base
+        .select(sql`1`.as("one"))
+        .limit(EXACT_UP_TO + 1)
+        .as("capped"),
+    )
+    .select(sql<number | string>`count(*)`.as("n"))
+    .executeTakeFirst();
+  const n = Number(capped?.n ?? 0);
+  if (n <= EXACT_UP_TO) return n;
+  const exact = base.select(sql<number | string>`count(*)`.as("n"));
+  const compiled = exact.compile();
+  const key = `${compiled.sql}\u0000${JSON.stringify(compiled.parameters)}`;
+  let largeTotals = largeTotalsOf.get(db);
+  if (!largeTotals) largeTotalsOf.set(db, (largeTotals = new Map()));
+  const recount = async () => {
+    const row = await exact.executeTakeFirst();
+    const entry = { at: clock(), n: Number((row as { n?: number | string } | undefined)?.n ?? 0) };
+    if (largeTotals.size >= 500) largeTotals.delete(largeTotals.keys().next().value!);
+    largeTotals.set(key, entry);
+    return entry.n;
+  };
+  const cached = largeTotals.get(key);
+  if (!cached) return recount();
+  if (clock() - cached.at > LARGE_TOTAL_MS && !cached.refreshing)
+    cached.refreshing = recount().catch(() => (cached.refreshing = undefined));
+  return Math.max(cached.n, n);
 }
 
 /** Columns that may hold NULL: it sorts as the smallest value on every database. */

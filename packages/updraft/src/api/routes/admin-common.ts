@@ -5,7 +5,7 @@ import type { ApiContext } from "../app.ts";
 import { badRequest, HttpError } from "../errors.ts";
 import { applyOrder, likeAny, paging } from "../paging.ts";
 
-/** The number of rows a filtered query matches, before paging. */
+/** The number of rows a filtered query of a small table matches, before paging (large ones: countTotal). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table, any selection
 export async function countRows(qb: SelectQueryBuilder<any, any, any>): Promise<number> {
   const row = await qb

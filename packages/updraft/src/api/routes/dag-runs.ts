@@ -11,7 +11,7 @@ import type { DagRunRow, Tables } from "../../storage/schema.ts";
 import { RETURN_VALUE } from "../../storage/xcom.ts";
 import type { ApiContext } from "../app.ts";
 import { badRequest, conflict, HttpError, notFound } from "../errors.ts";
-import { applyOrder, likeAny, paging, rangeOf } from "../paging.ts";
+import { applyOrder, countTotal, likeAny, paging, rangeOf } from "../paging.ts";
 import { registerBackfillRoutes } from "./backfills.ts";
 import { dagRunResponse, dagRunResponses, dagVersions } from "./dag-run-shapes.ts";
 import { tiQuery, tiResponse, type TiRow } from "./task-instance-view.ts";
@@ -116,9 +116,7 @@ async function listRuns(
     for (const [op, bound] of filter.durations) out = out.where(duration, op, bound);
     return out;
   };
-  const count = await filtered(db.selectFrom("dag_run"))
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirstOrThrow();
+  const total = await countTotal(db, filtered(db.selectFrom("dag_run")));
   const fields = orderFields(orderBy);
   const allowed = allowDuration ? { ...ORDER_FIELDS, duration } : ORDER_FIELDS;
   const q = applyOrder(
@@ -130,7 +128,7 @@ async function listRuns(
     ctx.database,
   );
   const rows = (await q.limit(page.limit).offset(page.offset).execute()) as DagRunRow[];
-  return { rows, total: Number(count.n) };
+  return { rows, total };
 }
 
 export function registerDagRunRoutes(ctx: ApiContext): void {

@@ -5,8 +5,7 @@
 import type { ApiContext } from "../app.ts";
 import { badRequest, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
-import { applyOrder, likeAny, paging } from "../paging.ts";
-import { countRows } from "./admin-common.ts";
+import { applyOrder, countTotal, likeAny, paging } from "../paging.ts";
 
 type EventLogResponse = components["schemas"]["EventLogResponse"];
 
@@ -108,7 +107,7 @@ export function registerEventLogRoutes(ctx: ApiContext): void {
       const pattern = query[`${field}_pattern`];
       if (pattern) qb = qb.where(likeAny(`l.${field}`, pattern));
     }
-    const total = await countRows(qb);
+    const total = await countTotal(db, qb);
     const { limit, offset } = paging(query);
     const rows = await applyOrder(qb, query.order_by, ORDER, "id", ["l.id"])
       .limit(limit)

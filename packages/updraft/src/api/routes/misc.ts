@@ -7,9 +7,9 @@ import { sql } from "kysely";
 import type { ApiContext } from "../app.ts";
 import { forbidden, HttpError, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
-import { applyOrder, paging, rangeOf } from "../paging.ts";
+import { applyOrder, countTotal, paging, rangeOf } from "../paging.ts";
 import type { JobTable } from "../../storage/schema.ts";
-import { countRows, withoutNullFields } from "./admin-common.ts";
+import { withoutNullFields } from "./admin-common.ts";
 
 type Config = components["schemas"]["Config"];
 type JobResponse = components["schemas"]["JobResponse"];
@@ -78,7 +78,7 @@ export function registerMiscRoutes(ctx: ApiContext): void {
         ? qb.where("state", "=", "running").where("latest_heartbeat", ">=", since)
         : qb.where((eb) => eb.or([eb("state", "!=", "running"), eb("latest_heartbeat", "<", since)]));
     }
-    const total = await countRows(qb);
+    const total = await countTotal(db, qb);
     const { limit, offset } = paging(query);
     const rows = await applyOrder(
       qb,

@@ -13,7 +13,7 @@ import { taskInstanceStore } from "../../storage/task-instances.ts";
 import type { ApiContext, ApiRequest } from "../app.ts";
 import { badRequest, errorResponse, HttpError, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
-import { applyOrder, likeAny, paging, rangeOf } from "../paging.ts";
+import { applyOrder, countTotal, likeAny, paging, rangeOf } from "../paging.ts";
 import {
   findTi,
   requireTi,
@@ -180,11 +180,7 @@ async function listTis(
     .filter(Boolean);
   const orderByRun = fields.some((f) => !allowed[f] || allowed[f]!.startsWith("dr."));
   const tiOnly = () => database.db.selectFrom("task_instance as ti") as unknown as TiQuery;
-  const counted = await applyFilter(byRun ? tiQuery(database) : tiOnly(), filter)
-    .clearSelect()
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirstOrThrow();
-  const total = Number(counted.n);
+  const total = await countTotal(database.db, applyFilter(byRun ? tiQuery(database) : tiOnly(), filter));
   if (byRun || orderByRun) {
     const rows = (await applyOrder(
       applyFilter(tiQuery(database), filter),

@@ -8,7 +8,7 @@ import type { FastifyRequest } from "fastify";
 import type { ApiContext } from "../app.ts";
 import { badRequest, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
-import { likeAny, paging, rangeOf } from "../paging.ts";
+import { countTotal, likeAny, paging, rangeOf } from "../paging.ts";
 
 type XComResponse = components["schemas"]["XComResponse"];
 
@@ -85,10 +85,7 @@ export function registerXComRoutes(ctx: ApiContext): void {
       if (pattern) q = q.where(likeAny(column, pattern));
     for (const [op, value] of rangeOf(query, "logical_date")) q = q.where("dr.logical_date", op, value);
     for (const [op, value] of rangeOf(query, "run_after")) q = q.where("dr.run_after", op, value);
-    const total = await q
-      .clearSelect()
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .executeTakeFirstOrThrow();
+    const total = await countTotal(database.db, q);
     const { limit, offset } = paging(query);
     const rows = await q
       .orderBy("x.dag_id")
@@ -99,7 +96,7 @@ export function registerXComRoutes(ctx: ApiContext): void {
       .limit(limit)
       .offset(offset)
       .execute();
-    return { xcom_entries: rows.map(entry), total_entries: Number(total.n) };
+    return { xcom_entries: rows.map(entry), total_entries: total };
   });
 
   ctx.route("get_xcom_entry", async ({ params, query }) => {
