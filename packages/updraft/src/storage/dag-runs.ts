@@ -200,9 +200,19 @@ export function dagRunStore(database: Database) {
       now = nowIso(),
     ): Promise<boolean> {
       const froms: readonly RunState[] = typeof from === "string" ? [from] : from;
+      // The duration goes with the end: computed from the stored start as the end is written.
+      const duration =
+        patch.end_date === undefined
+          ? {}
+          : {
+              duration:
+                patch.end_date === null
+                  ? null
+                  : database.adapter.secondsBetween(sql.ref("start_date"), sql.val(patch.end_date)),
+            };
       const result = await db
         .updateTable("dag_run")
-        .set({ ...patch, state: to, updated_at: now })
+        .set({ ...patch, ...duration, state: to, updated_at: now })
         .where("id", "=", id)
         .where("state", "in", froms)
         .executeTakeFirst();

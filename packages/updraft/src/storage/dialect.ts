@@ -2,7 +2,7 @@
  * One interface over the three databases. Everything above storage branches on capability flags,
  * never on a dialect's name (see ./ADR.md).
  */
-import type { Dialect, Kysely, RawBuilder } from "kysely";
+import type { Dialect, Expression, Kysely, RawBuilder } from "kysely";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
 
@@ -43,10 +43,10 @@ export interface DialectAdapter {
    */
   createKyselyDialect(events?: DialectEvents): Dialect;
   /**
-   * Seconds from one stored timestamp column to another (ISO text, see ADR S2), NULL when either is
-   * NULL: a run's duration, sorted and filtered in SQL.
+   * Seconds from one stored timestamp to another (ISO text, see ADR S2: columns or values), NULL when
+   * either is NULL: a run's duration, computed in SQL as its end is written.
    */
-  secondsBetween(start: string, end: string): RawBuilder<number | null>;
+  secondsBetween(start: Expression<string | null>, end: Expression<string | null>): RawBuilder<number | null>;
   /** Where the data lives, with no password, for `db check` and logs. */
   readonly description: string;
   /** Process liveness through locks the database drops with the holder's connection (ADR S11). */

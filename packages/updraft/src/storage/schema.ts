@@ -79,6 +79,8 @@ export interface DagRunTable {
   note: string | null;
   last_scheduling_decision: Timestamp | null;
   updated_at: Timestamp;
+  /** Seconds from start to end, written with the end (migration 0008): lists sort and filter by it. */
+  duration: number | null;
 }
 
 export interface TaskInstanceTable {

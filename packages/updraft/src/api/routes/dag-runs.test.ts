@@ -176,6 +176,17 @@ forEachApiDatabase("DAG runs", { dags: DAGS }, (get) => {
     assert.deepEqual(ids(await list({ order_by: "-start_date" })), ["d_01", "d_02", "d_03"]);
     assert.deepEqual(ids(await list({ order_by: "start_date" })), ["d_03", "d_01", "d_02"]);
     assert.deepEqual(ids(await list({ order_by: ["-end_date", "-duration"] })), ["d_01", "d_02", "d_03"]);
+    // Pages past the middle are read from the other end: every page is still the same slice.
+    for (const order_by of ["-start_date", "start_date", "duration", "-duration", "id", "-run_after"]) {
+      const full = ids(await list({ order_by }));
+      for (let offset = 0; offset <= 4; offset++)
+        for (const limit of [1, 2])
+          assert.deepEqual(
+            ids(await list({ order_by, offset, limit })),
+            full.slice(offset, offset + limit),
+            `order_by=${order_by} offset=${offset} limit=${limit}`,
+          );
+    }
     const long = await list({ duration_gte: 100 });
     assert.deepEqual(ids(long), ["d_01"]);
     assert.equal(long.body.total_entries, 1);

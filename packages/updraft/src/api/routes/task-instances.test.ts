@@ -111,6 +111,26 @@ forEachApiDatabase("task instances, logs, clearing and XCom", { dags: { "ti_api.
       ["live", "done"],
     );
 
+    // Pages past the middle are read from the other end (both the keys path and the joined one).
+    const keyOf = (t: { dag_run_id: string; task_id: string }) => `${t.dag_run_id}.${t.task_id}`;
+    for (const order_by of [undefined, "-start_date", "start_date", "-duration", "state", "-logical_date"]) {
+      const page = async (offset?: number, limit?: number) =>
+        (
+          await h.call("get_task_instances", {
+            path: { dag_id: "~", dag_run_id: "~" },
+            query: { dag_id_pattern: "ti_", ...(order_by ? { order_by } : {}), offset, limit },
+          })
+        ).body.task_instances.map(keyOf);
+      const full = await page();
+      assert.ok(full.length >= 6, `enough rows to page (${full.length})`);
+      for (let offset = 0; offset <= full.length; offset++)
+        assert.deepEqual(
+          await page(offset, 2),
+          full.slice(offset, offset + 2),
+          `${order_by} offset ${offset}`,
+        );
+    }
+
     const pattern = await h.call("get_task_instances", {
       path: { dag_id: "ti_api", dag_run_id: "~" },
       query: {

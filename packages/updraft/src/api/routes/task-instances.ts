@@ -13,7 +13,7 @@ import { taskInstanceStore } from "../../storage/task-instances.ts";
 import type { ApiContext, ApiRequest } from "../app.ts";
 import { badRequest, errorResponse, HttpError, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
-import { applyOrder, countTotal, likeAny, paging, rangeOf } from "../paging.ts";
+import { applyOrder, countTotal, likeAny, pageFromEnd, paging, rangeOf } from "../paging.ts";
 import {
   findTi,
   requireTi,
@@ -63,7 +63,7 @@ const ORDER_FIELDS: Record<string, string> = {
   rendered_map_index: "ti.map_index",
   operator: "ti.operator",
 };
-const TIE_BREAK = ["ti.dag_id", "dr.run_after", "ti.run_id", "ti.task_id"];
+const TIE_BREAK = ["ti.dag_id", "dr.run_after", "ti.run_id", "ti.task_id", "ti.map_index"];
 
 /** What a list of task instances may be filtered by (query parameters or a batch body). */
 interface TiFilter {
@@ -181,6 +181,9 @@ async function listTis(
   const orderByRun = fields.some((f) => !allowed[f] || allowed[f]!.startsWith("dr."));
   const tiOnly = () => database.db.selectFrom("task_instance as ti") as unknown as TiQuery;
   const total = await countTotal(database.db, applyFilter(byRun ? tiQuery(database) : tiOnly(), filter));
+  const at = pageFromEnd(page, total);
+  const inOrder = <T>(rows: T[]) => (at.reversed ? rows.reverse() : rows);
+  if (at.limit === 0) return { task_instances: [], total_entries: total };
   if (byRun || orderByRun) {
     const rows = (await applyOrder(
       applyFilter(tiQuery(database), filter),
@@ -189,11 +192,12 @@ async function listTis(
       "map_index",
       TIE_BREAK,
       database,
+      at.reversed,
     )
-      .limit(page.limit)
-      .offset(page.offset)
+      .limit(at.limit)
+      .offset(at.offset)
       .execute()) as TiRow[];
-    return { task_instances: rows.map(tiResponse), total_entries: total };
+    return { task_instances: inOrder(rows).map(tiResponse), total_entries: total };
   }
   // The page's keys from task_instance alone (its indexes serve the order), then their full rows.
   const keys = await applyOrder(
@@ -205,25 +209,45 @@ async function listTis(
     "map_index",
     ["ti.dag_id", "ti.run_id", "ti.task_id", "ti.map_index"],
     database,
+    at.reversed,
   )
-    .limit(page.limit)
-    .offset(page.offset)
+    .limit(at.limit)
+    .offset(at.offset)
     .execute();
   if (keys.length === 0) return { task_instances: [], total_entries: total };
-  // In slices: SQLite refuses an OR of ~1,000 terms ("Expression tree is too large").
+  const rows = await rowsByKey(database, inOrder(keys));
+  return { task_instances: rows.map(tiResponse), total_entries: total };
+}
+
+type TiKey = Pick<TiRow, "dag_id" | "run_id" | "task_id" | "map_index">;
+const keyOf = (k: TiKey) => `${k.dag_id}\u0000${k.run_id}\u0000${k.task_id}\u0000${k.map_index}`;
+
+/**
+ * The full rows of a page's keys, in the keys' order. Keys are asked for run by run (the run's tasks
+ * and map indexes in lists), so a page of one grid block is an OR of 20 terms, not of 200: PostgreSQL
+ * plans a 200-term OR slower than it runs it. Rows of a run matching only crosswise are dropped.
+ */
+async function rowsByKey(database: Database, keys: TiKey[]): Promise<TiRow[]> {
+  const runs = new Map<string, TiKey[]>();
+  for (const k of keys) {
+    const run = `${k.dag_id}\u0000${k.run_id}`;
+    runs.set(run, [...(runs.get(run) ?? []), k]);
+  }
+  const groups = [...runs.values()];
   const rows: TiRow[] = [];
-  for (let i = 0; i < keys.length; i += KEY_SLICE) {
-    const slice = keys.slice(i, i + KEY_SLICE);
+  // In slices: SQLite refuses an OR of ~1,000 terms ("Expression tree is too large").
+  for (let i = 0; i < groups.length; i += KEY_SLICE) {
+    const slice = groups.slice(i, i + KEY_SLICE);
     rows.push(
       ...((await tiQuery(database)
         .where((eb) =>
           eb.or(
-            slice.map((k) =>
+            slice.map((run) =>
               eb.and([
-                eb("ti.dag_id", "=", k.dag_id),
-                eb("ti.run_id", "=", k.run_id),
-                eb("ti.task_id", "=", k.task_id),
-                eb("ti.map_index", "=", k.map_index),
+                eb("ti.dag_id", "=", run[0]!.dag_id),
+                eb("ti.run_id", "=", run[0]!.run_id),
+                eb("ti.task_id", "in", [...new Set(run.map((k) => k.task_id))]),
+                eb("ti.map_index", "in", [...new Set(run.map((k) => k.map_index))]),
               ]),
             ),
           ),
@@ -231,15 +255,8 @@ async function listTis(
         .execute()) as TiRow[]),
     );
   }
-  const at = new Map(
-    keys.map((k, i) => [`${k.dag_id}\u0000${k.run_id}\u0000${k.task_id}\u0000${k.map_index}`, i]),
-  );
-  rows.sort(
-    (a, b) =>
-      at.get(`${a.dag_id}\u0000${a.run_id}\u0000${a.task_id}\u0000${a.map_index}`)! -
-      at.get(`${b.dag_id}\u0000${b.run_id}\u0000${b.task_id}\u0000${b.map_index}`)!,
-  );
-  return { task_instances: rows.map(tiResponse), total_entries: total };
+  const at = new Map(keys.map((k, i) => [keyOf(k), i]));
+  return rows.filter((r) => at.has(keyOf(r))).sort((a, b) => at.get(keyOf(a))! - at.get(keyOf(b))!);
 }
 
 const dagNotFound = (dagId: string) => notFound(`The Dag with ID: \`${dagId}\` was not found`);

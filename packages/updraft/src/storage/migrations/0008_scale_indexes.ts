@@ -1,8 +1,8 @@
 /**
  * Indexes for the lists that read the whole table at 100,000 runs and 1,000,000 task instances
- * (issue 14): runs by start or logical date across DAGs, a DAG's runs by run_after (the grid), the
- * task-instance list's default order (map_index, then the key), task instances by duration, and XCom
- * entries of one run. On PostgreSQL, the date indexes are declared NULLS FIRST: Updraft sorts NULL as
+ * (issue 14), and a run's duration as a column: runs by start, end or logical date or duration across DAGs, a DAG's runs by run_after (the grid), the
+ * task-instance list's default order (map_index, then the key), task instances by duration, and the XCom
+ * list's order (by DAG, task, run). On PostgreSQL, the date indexes are declared NULLS FIRST: Updraft sorts NULL as
  * the smallest value on every database (as SQLite and MySQL do), so one index serves "oldest first"
  * (ASC NULLS FIRST) and "newest first" (DESC NULLS LAST, the same index read backwards).
  */
@@ -12,12 +12,14 @@ import type { MigrationContext } from "./helpers.ts";
 /** [index, table, columns]; a column marked `?` is nullable (NULLS FIRST on PostgreSQL). */
 const INDEXES: [string, string, string[]][] = [
   ["idx_dag_run_start_date", "dag_run", ["start_date?"]],
+  ["idx_dag_run_end_date", "dag_run", ["end_date?"]],
+  ["idx_dag_run_duration", "dag_run", ["duration?"]],
   ["idx_dag_run_logical_date", "dag_run", ["logical_date?"]],
   ["idx_dag_run_dag_run_after", "dag_run", ["dag_id", "run_after"]],
   ["idx_ti_default_order", "task_instance", ["map_index", "dag_id", "run_id", "task_id"]],
   ["idx_ti_duration", "task_instance", ["duration?"]],
   ["idx_ti_end_date", "task_instance", ["end_date?"]],
-  ["idx_xcom_dag_run_task", "xcom", ["dag_id", "run_id", "task_id"]],
+  ["idx_xcom_list_order", "xcom", ["dag_id", "task_id", "run_id", "map_index"]],
 ];
 
 /** PostgreSQL's versions of earlier indexes on nullable dates, NULLS FIRST likewise. */
@@ -28,6 +30,13 @@ const POSTGRES_REDONE: [string, string, string[]][] = [
 
 export async function up({ db, adapter }: MigrationContext): Promise<void> {
   const postgres = adapter.name === "postgres";
+  // A run's duration, stored with its end (it was computed on every read, so sorting by it read all runs).
+  await db.schema.alterTable("dag_run").addColumn("duration", "double precision").execute();
+  await db
+    .updateTable("dag_run")
+    .set({ duration: adapter.secondsBetween(sql.ref("start_date"), sql.ref("end_date")) })
+    .where("end_date", "is not", null)
+    .execute();
   if (postgres) for (const [name] of POSTGRES_REDONE) await db.schema.dropIndex(name).ifExists().execute();
   for (const [name, table, columns] of [...INDEXES, ...(postgres ? POSTGRES_REDONE : [])]) {
     const list = columns.map((c) =>

@@ -35,7 +35,7 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
     secondsBetween: (start, end) =>
       sql<
         number | null
-      >`(timestampdiff(microsecond, str_to_date(${sql.ref(start)}, ${ISO}), str_to_date(${sql.ref(end)}, ${ISO})) / 1000000)`,
+      >`(timestampdiff(microsecond, str_to_date(${start}, ${ISO}), str_to_date(${end}, ${ISO})) / 1000000)`,
     columnTypes: { longText: "longtext" },
     ownerLocks: mysqlOwnerLocks(url.toString()),
     // InnoDB answers OPTIMIZE with an online rebuild and analyze of each table.

@@ -43,7 +43,7 @@ export function postgresAdapter(options: PostgresOptions): DialectAdapter {
     secondsBetween: (start, end) =>
       sql<
         number | null
-      >`extract(epoch from (${sql.ref(end)}::timestamptz - ${sql.ref(start)}::timestamptz))::float8`,
+      >`extract(epoch from (${end}::timestamptz - ${start}::timestamptz))::float8`,
     columnTypes: { longText: "text" },
     ownerLocks: postgresOwnerLocks(options.url, options.schema),
     // Plain VACUUM makes the space reusable without the exclusive lock VACUUM FULL would take.

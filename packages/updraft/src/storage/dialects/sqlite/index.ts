@@ -40,7 +40,7 @@ export function sqliteAdapter(path: string): DialectAdapter {
       sortsNullsLargest: false,
     },
     secondsBetween: (start, end) =>
-      sql<number | null>`((julianday(${sql.ref(end)}) - julianday(${sql.ref(start)})) * 86400.0)`,
+      sql<number | null>`((julianday(${end}) - julianday(${start})) * 86400.0)`,
     columnTypes: { longText: "text" },
     ownerLocks: sqliteOwnerLocks(),
     // VACUUM rewrites the file through the WAL; the checkpoint then gives the WAL's pages back too.
