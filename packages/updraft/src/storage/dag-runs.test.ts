@@ -114,7 +114,10 @@ forEachDatabase("dag run store", (get) => {
     const d = dag([task("a")]);
     const r = await store.create(run("guarded", d, "2025-03-01T00:00:00.000Z"));
     // A stale writer (it read "running", the run is queued) changes nothing and is told so.
-    assert.equal(await store.transition(r.id, "running", "success", { end_date: "x" }), false);
+    assert.equal(
+      await store.transition(r.id, "running", "success", { end_date: "2025-03-02T00:00:00.000Z" }),
+      false,
+    );
     assert.equal((await store.get("runs", "guarded"))?.state, "queued");
     assert.equal((await store.get("runs", "guarded"))?.end_date, null);
     assert.equal(await store.transition(r.id, ["queued", "running"], "running"), true);

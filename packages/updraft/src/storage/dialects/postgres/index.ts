@@ -41,9 +41,7 @@ export function postgresAdapter(options: PostgresOptions): DialectAdapter {
       sortsNullsLargest: true,
     },
     secondsBetween: (start, end) =>
-      sql<
-        number | null
-      >`extract(epoch from (${end}::timestamptz - ${start}::timestamptz))::float8`,
+      sql<number | null>`extract(epoch from (${end}::timestamptz - ${start}::timestamptz))::float8`,
     columnTypes: { longText: "text" },
     ownerLocks: postgresOwnerLocks(options.url, options.schema),
     // Plain VACUUM makes the space reusable without the exclusive lock VACUUM FULL would take.

@@ -39,8 +39,7 @@ export function sqliteAdapter(path: string): DialectAdapter {
       supportsOnConflict: true,
       sortsNullsLargest: false,
     },
-    secondsBetween: (start, end) =>
-      sql<number | null>`((julianday(${end}) - julianday(${start})) * 86400.0)`,
+    secondsBetween: (start, end) => sql<number | null>`((julianday(${end}) - julianday(${start})) * 86400.0)`,
     columnTypes: { longText: "text" },
     ownerLocks: sqliteOwnerLocks(),
     // VACUUM rewrites the file through the WAL; the checkpoint then gives the WAL's pages back too.
