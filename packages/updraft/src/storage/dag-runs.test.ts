@@ -120,13 +120,29 @@ forEachDatabase("dag run store", (get) => {
     );
     assert.equal((await store.get("runs", "guarded"))?.state, "queued");
     assert.equal((await store.get("runs", "guarded"))?.end_date, null);
-    assert.equal(await store.transition(r.id, ["queued", "running"], "running"), true);
+    assert.equal(
+      await store.transition(r.id, ["queued", "running"], "running", {
+        start_date: "2025-03-01T00:00:00.000Z",
+      }),
+      true,
+    );
     assert.equal(
       await store.transition(r.id, "running", "failed", { end_date: "2025-03-01T01:00:00.000Z" }),
       true,
     );
     const after = (await store.get("runs", "guarded"))!;
     assert.deepEqual([after.state, after.end_date], ["failed", "2025-03-01T01:00:00.000Z"]);
+    const seconds = (Date.parse(after.end_date!) - Date.parse(after.start_date!)) / 1000;
+    assert.ok(
+      Math.abs(after.duration! - seconds) < 0.01,
+      `duration ${after.duration} stored with the end (${seconds})`,
+    );
+    assert.equal(await store.transition(r.id, "failed", "queued", { end_date: null }), true);
+    assert.equal((await store.get("runs", "guarded"))?.duration, null, "no end, no duration");
+    assert.equal(
+      await store.transition(r.id, "queued", "failed", { end_date: "2025-03-01T01:00:00.000Z" }),
+      true,
+    );
     // The latest logical date before this run's, whatever the order runs were created in.
     await store.create(run("older", d, "2025-02-27T00:00:00.000Z"));
     await store.create(run("newer_but_before", d, "2025-02-28T00:00:00.000Z"));
