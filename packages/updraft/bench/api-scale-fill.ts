@@ -90,7 +90,8 @@ async function insertRuns(database: Database, size: FillSize): Promise<void> {
             : r % 10 === 3
               ? "failed"
               : "success";
-      const seconds = 60 + ((r * 37 + d * 11) % 3600);
+      // Durations in milliseconds, as real runs have them (few exact ties).
+      const ms = 60_000 + ((r * 7919 + d * 104_729) % 3_600_000);
       return {
         dag_id: dagId,
         run_id: `scheduled__${String(r).padStart(4, "0")}`,
@@ -100,7 +101,8 @@ async function insertRuns(database: Database, size: FillSize): Promise<void> {
         run_after: iso(end),
         queued_at: iso(end),
         start_date: state === "queued" ? null : iso(end),
-        end_date: state === "queued" || state === "running" ? null : iso(end + seconds * 1000),
+        end_date: state === "queued" || state === "running" ? null : iso(end + ms),
+        duration: state === "queued" || state === "running" ? null : ms / 1000,
         state,
         run_type: "scheduled",
         triggered_by: "timetable",
@@ -133,7 +135,7 @@ async function insertTaskInstances(database: Database, size: FillSize): Promise<
       1, 'BashOperator', 'default_pool', 1, 'default', 1,
       case when r.state = 'queued' or (r.state = 'running' and t.n >= ${size.tasks / 2}) then null else r.start_date end,
       case when r.state in ('queued', 'running') then null else r.end_date end,
-      case when r.state in ('queued', 'running') then null else ((r.id * 7 + t.n * 13) % 900) + 0.5 end,
+      case when r.state in ('queued', 'running') then null else ((r.id * 7919 + t.n * 104729) % 900000) / 1000.0 + 0.5 end,
       r.updated_at
     from dag_run r cross join (${sql.raw(taskList)}) t`.execute(database.db);
 }
