@@ -2,7 +2,7 @@
  * One interface over the three databases. Everything above storage branches on capability flags,
  * never on a dialect's name (see ./ADR.md).
  */
-import type { Dialect, Expression, Kysely, RawBuilder } from "kysely";
+import type { Dialect, Expression, Kysely, RawBuilder, SqlBool } from "kysely";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
 
@@ -47,6 +47,12 @@ export interface DialectAdapter {
    * either is NULL: a run's duration, computed in SQL as its end is written.
    */
   secondsBetween(start: Expression<string | null>, end: Expression<string | null>): RawBuilder<number | null>;
+  /**
+   * `(columns) IN (rows)`: rows picked by their composite key in one condition whose planning does not
+   * grow with the rows (an OR of 200 ANDs costs PostgreSQL more to plan than to run). `columns` are
+   * trusted references; values are bound. Text columns first, integer ones as `integers` marks.
+   */
+  keysIn(columns: string[], rows: unknown[][], integers?: boolean[]): RawBuilder<SqlBool>;
   /** Where the data lives, with no password, for `db check` and logs. */
   readonly description: string;
   /** Process liveness through locks the database drops with the holder's connection (ADR S11). */

@@ -1,5 +1,5 @@
 /** MySQL 8 and MariaDB 10.6+ through `mysql2`. Both have SKIP LOCKED. */
-import { CompiledQuery, MysqlDialect, sql } from "kysely";
+import { CompiledQuery, MysqlDialect, sql, type SqlBool } from "kysely";
 import { createPool } from "mysql2";
 import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
 import { mysqlOwnerLocks } from "./owner-locks.ts";
@@ -32,6 +32,18 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
       supportsOnConflict: false,
       sortsNullsLargest: false,
     },
+    // An OR of ANDs, which MySQL and MariaDB both turn into index ranges.
+    keysIn: (columns, rows) =>
+      sql<SqlBool>`(${sql.join(
+        rows.map(
+          (r) =>
+            sql`(${sql.join(
+              columns.map((c, i) => sql`${sql.ref(c)} = ${r[i]}`),
+              sql` and `,
+            )})`,
+        ),
+        sql` or `,
+      )})`,
     secondsBetween: (start, end) =>
       sql<
         number | null

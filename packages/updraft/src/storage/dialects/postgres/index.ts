@@ -1,5 +1,5 @@
 /** PostgreSQL through `pg`. Row locks with SKIP LOCKED let several schedulers claim work at once. */
-import { PostgresDialect, sql } from "kysely";
+import { PostgresDialect, sql, type SqlBool } from "kysely";
 import pg from "pg";
 import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
 import { postgresOwnerLocks } from "./owner-locks.ts";
@@ -40,6 +40,11 @@ export function postgresAdapter(options: PostgresOptions): DialectAdapter {
       supportsOnConflict: true,
       sortsNullsLargest: true,
     },
+    // One array per column: four parameters whatever the number of keys.
+    keysIn: (columns, rows, integers = []) =>
+      sql<SqlBool>`(${sql.join(columns.map((c) => sql.ref(c)))}) in (select * from unnest(${sql.join(
+        columns.map((_, i) => sql`${rows.map((r) => r[i])}::${sql.raw(integers[i] ? "int" : "text")}[]`),
+      )}))`,
     secondsBetween: (start, end) =>
       sql<number | null>`extract(epoch from (${end}::timestamptz - ${start}::timestamptz))::float8`,
     columnTypes: { longText: "text" },

@@ -18,6 +18,7 @@ import {
   type SqliteStatement,
   type CompiledQuery,
   type QueryResult,
+  type SqlBool,
 } from "kysely";
 import { readsOffThread } from "../../read-threads.ts";
 import { SqliteReaders } from "./readers.ts";
@@ -39,7 +40,14 @@ export function sqliteAdapter(path: string): DialectAdapter {
       supportsOnConflict: true,
       sortsNullsLargest: false,
     },
-    secondsBetween: (start, end) => sql<number | null>`((julianday(${end}) - julianday(${start})) * 86400.0)`,
+    // SQLite takes a row value IN only from a subquery: a VALUES list is one.
+    keysIn: (columns, rows) =>
+      sql<SqlBool>`(${sql.join(columns.map((c) => sql.ref(c)))}) in (values ${sql.join(
+        rows.map((r) => sql`(${sql.join(r)})`),
+      )})`,
+    // unixepoch(..., 'subsec') (SQLite 3.42+) keeps milliseconds exact; julianday's float does not.
+    secondsBetween: (start, end) =>
+      sql<number | null>`(unixepoch(${end}, 'subsec') - unixepoch(${start}, 'subsec'))`,
     columnTypes: { longText: "text" },
     ownerLocks: sqliteOwnerLocks(),
     // VACUUM rewrites the file through the WAL; the checkpoint then gives the WAL's pages back too.
