@@ -17,6 +17,7 @@ import { childUrl, forEachDatabase } from "../test-support/databases.ts";
 import {
   assertBuilt,
   startService,
+  until,
   updraftHome,
   type ServiceProcess,
 } from "../test-support/service-process.ts";
@@ -28,16 +29,6 @@ const WRITERS = 16;
 const RUNS = 4;
 
 assertBuilt();
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The folder's disk use as the disk reports it. */
 async function du(folder: string): Promise<number> {

@@ -17,19 +17,10 @@ import { triggerDagRun } from "../operations/trigger-run.ts";
 import {
   assertBuilt,
   startService,
+  until,
   updraftHome,
   type ServiceProcess,
 } from "../test-support/service-process.ts";
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A home with one DAG of one bash task, and real `updraft scheduler` processes on `database`. */
 function fleet(database: Database, command: string, extraEnv: Record<string, string> = {}) {

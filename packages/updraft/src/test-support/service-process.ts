@@ -192,3 +192,19 @@ export function startService(
     ].join("\n");
   }
 }
+
+/** Polls `probe` every `everyMs` until it answers something; throws naming `what` after `ms`. */
+export async function until<T>(
+  what: string,
+  ms: number,
+  probe: () => Promise<T | undefined>,
+  everyMs = 20,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

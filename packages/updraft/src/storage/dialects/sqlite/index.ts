@@ -4,7 +4,7 @@
  */
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import {
   sql,
   SqliteAdapter,
@@ -22,6 +22,7 @@ import {
 } from "kysely";
 import { readsOffThread } from "../../read-threads.ts";
 import { SqliteReaders } from "./readers.ts";
+import { statementCache } from "./statements.ts";
 import { walCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import type { DialectAdapter } from "../../dialect.ts";
 import { sqliteOwnerLocks } from "./owner-locks.ts";
@@ -255,16 +256,7 @@ function bindable(value: unknown): unknown {
 }
 
 export function toKyselyDatabase(db: DatabaseSync, checkpointer?: Checkpointer): SqliteDatabase {
-  const cache = new Map<string, StatementSync>();
-  const prepare = (sql: string): StatementSync => {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = db.prepare(sql);
-      if (cache.size > 500) cache.clear();
-      cache.set(sql, stmt);
-    }
-    return stmt;
-  };
+  const prepare = statementCache(db);
   return {
     close: () => db.close(),
     prepare(sql: string): SqliteStatement {

@@ -3,8 +3,9 @@
  * `{ id, sql, params }` with `{ id, rows }` or `{ id, error }`. WAL lets it read while the main
  * thread's connection writes; each statement sees what was committed when it started.
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
+import { statementCache } from "./statements.ts";
 
 export interface ReadRequest {
   id: number;
@@ -20,17 +21,7 @@ const { path } = workerData as { path: string };
 const db = new DatabaseSync(path);
 // A reader never writes (query_only), and waits for a writer's lock instead of failing.
 db.exec("PRAGMA busy_timeout = 10000; PRAGMA query_only = 1;");
-const cache = new Map<string, StatementSync>();
-
-function statement(sql: string): StatementSync {
-  let stmt = cache.get(sql);
-  if (!stmt) {
-    stmt = db.prepare(sql);
-    if (cache.size > 500) cache.clear();
-    cache.set(sql, stmt);
-  }
-  return stmt;
-}
+const statement = statementCache(db);
 
 parentPort!.on("message", ({ id, sql, params }: ReadRequest) => {
   let answer: ReadAnswer;

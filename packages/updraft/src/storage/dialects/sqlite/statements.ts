@@ -1,0 +1,18 @@
+/** Prepared statements kept per connection (the main one and each reader thread's), by SQL text. */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+
+/** At most this many; past it the cache starts again (a handful of shapes repeat all day). */
+const MAX_STATEMENTS = 500;
+
+export function statementCache(db: DatabaseSync): (sql: string) => StatementSync {
+  const cache = new Map<string, StatementSync>();
+  return (sql) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      if (cache.size > MAX_STATEMENTS) cache.clear();
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+}
