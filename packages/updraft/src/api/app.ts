@@ -39,10 +39,15 @@ import { DATABASE_UNREACHABLE, errorResponse, HttpError, unavailable, type Error
 import type { operations as Ops } from "./generated/airflow-v2.ts";
 import { registerAuthRoutes, SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER } from "./routes/auth.ts";
 import { ROUTE_GROUPS } from "./routes/index.ts";
+import { EXECUTION_PREFIX, registerExecutionApi } from "./execution.ts";
+import type { LogFolder } from "../logs/folder.ts";
+import { createTaskRunnerDeps } from "../scheduler/runtime.ts";
 import { operation, servedSpec } from "./spec.ts";
 
 export interface ApiOptions {
   config: Config;
+  /** The logs folder's cap, for the logs workers upload through the Task Execution API. */
+  logFolder?: LogFolder;
   database: Database;
   log: Logger;
   cipher?: SecretCipher;
@@ -352,7 +357,27 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: "/api/v2/docs" });
   registerAuthRoutes(app, context);
   for (const register of ROUTE_GROUPS) register(context);
+  registerExecution(app, o);
   return app;
+}
+
+/**
+ * The Task Execution API (execution.ts) for workers, with the task runner's database side. Without a
+ * secret to sign try tokens with there is nothing a worker could use: it is left out, said once.
+ */
+function registerExecution(app: FastifyInstance, o: ApiOptions): void {
+  const runner = createTaskRunnerDeps({ ...o, logFolder: o.logFolder });
+  let execution: { close(): Promise<void> };
+  try {
+    execution = registerExecutionApi(app, { ...o, runner });
+  } catch (error) {
+    o.log.warn(
+      { err: error },
+      "the Task Execution API is off (workers cannot run tasks through this webserver)",
+    );
+    return;
+  }
+  app.addHook("onClose", () => execution.close());
 }
 
 /** Errors Node's HTTP parser meets before any route (headers too large, an unparseable request), in the API's shape. */
@@ -421,6 +446,7 @@ export interface ValidationProblem {
 
 /** API paths that read or write the database (health reports on it, so it is not one of them). */
 function needsDatabase(url: string): boolean {
+  if (url.startsWith(`${EXECUTION_PREFIX}/`)) return url !== `${EXECUTION_PREFIX}/health`;
   if (!/^\/(api|auth)\//.test(url)) return false;
   return !/^\/api\/v2\/(monitor\/health|version|openapi\.json|docs)(\/|\?|$)/.test(url);
 }

@@ -4,6 +4,7 @@ import type { Logger } from "../logging.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
 import { buildApi } from "./app.ts";
+import type { LogFolder } from "../logs/folder.ts";
 
 export interface Webserver {
   url: string;
@@ -18,6 +19,7 @@ export async function startWebserver(o: {
   port?: number;
   host?: string;
   onChange?: () => void;
+  logFolder?: LogFolder;
 }): Promise<Webserver> {
   const app = await buildApi(o);
   const api = o.config.values.api;

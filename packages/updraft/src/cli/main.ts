@@ -19,6 +19,7 @@ import { register as logs } from "./commands/logs/index.ts";
 import { register as variables } from "./commands/variables/index.ts";
 import { register as users } from "./commands/users/index.ts";
 import { register as webserver } from "./commands/webserver.ts";
+import { register as worker } from "./commands/worker.ts";
 import { register as version } from "./commands/version.ts";
 
 export function buildProgram(): Command {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     logs,
     scheduler,
     webserver,
+    worker,
     users,
     standalone,
   ])

@@ -70,17 +70,25 @@ function logCleaned(o: ServiceOptions) {
 async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<void> {
   // Set once the scheduler exists: with both in one process, an accepted change wakes it at once.
   let poke = () => {};
-  const web = o.webserver ? await startWebserver({ ...o, ...o.webserver, onChange: () => poke() }) : null;
+  // Logs never fill the disk: the folder is counted and cleaned before the first task writes, then as
+  // logs are written (past 90% of the cap) and every clean_interval_hours (retention). A webserver
+  // alone writes logs too: those workers upload through the Task Execution API.
+  const logFolder = openLogFolder(o.config, o.database, logCleaned(o));
+  await cleanLogFolder(o, () => logFolder.clean());
+  const web = o.webserver
+    ? await startWebserver({ ...o, ...o.webserver, logFolder, onChange: () => poke() })
+    : null;
   if (o.scheduler === false) {
+    const cleaner = setInterval(
+      () => void cleanLogFolder(o, () => logFolder.clean()),
+      o.config.values.logging.clean_interval_hours * 3_600_000,
+    );
     await stopped(stop);
+    clearInterval(cleaner);
     await web?.close();
     return;
   }
   const registry = createRegistry(o.database, "scheduler");
-  // Logs never fill the disk: the folder is counted and cleaned before the first task writes, then as
-  // logs are written (past 90% of the cap) and every clean_interval_hours (retention).
-  const logFolder = openLogFolder(o.config, o.database, logCleaned(o));
-  await cleanLogFolder(o, () => logFolder.clean());
   const { scheduler, close } = createScheduler({
     config: o.config,
     database: o.database,

@@ -149,6 +149,17 @@ function validate(config: Config): void {
       `[core] default_timezone "${tz}" is not an IANA time zone (e.g. "UTC", "Europe/Amsterdam")`,
     );
   }
+  const executor = config.values.core.executor;
+  if (executor !== "local" && executor !== "bullmq")
+    throw new UpdraftError(
+      "CONFIG_INVALID",
+      `[core] executor is "${executor}": use "local" (tasks run on the scheduler's machine) or "bullmq" (workers, through Redis)`,
+    );
+  if (config.values.bullmq.worker_timeout < 2)
+    throw new UpdraftError(
+      "CONFIG_INVALID",
+      `[bullmq] worker_timeout is ${config.values.bullmq.worker_timeout}: use at least 2 seconds`,
+    );
   checkLogLimits(config);
 }
 

@@ -77,6 +77,18 @@ export const OPTIONS = {
         "Only load files whose text mentions both 'updraft' and 'dag' (skips helper modules quickly).",
     },
     xcom_max_size: { type: "integer", default: 1048576, description: "Largest XCom value in bytes (JSON)." },
+    executor: {
+      type: "string",
+      default: "local",
+      description:
+        "What runs task instances: local (child processes of the scheduler, on its machine) or bullmq (`updraft worker` processes on any machine, through Redis; see docs/deployment.md).",
+    },
+    execution_api_server_url: {
+      type: "string",
+      default: "http://127.0.0.1:8080/execution/",
+      description:
+        "Where workers reach the Task Execution API: a webserver's URL with its /execution/ prefix (Airflow 3's key). The only address a worker needs besides [bullmq] redis_url.",
+    },
     test_connection: {
       type: "string",
       default: "Disabled",
@@ -140,6 +152,12 @@ export const OPTIONS = {
       description:
         "Seconds without a heartbeat after which a scheduler counts as dead and a running task as a zombie.",
     },
+    task_queued_timeout: {
+      type: "integer",
+      default: 600,
+      description:
+        "Seconds a task instance handed to workers may wait in its queue before it is taken back and scheduled again (bullmq executor; Airflow's key).",
+    },
     graceful_shutdown_timeout: {
       type: "integer",
       default: 600,
@@ -154,6 +172,40 @@ export const OPTIONS = {
       type: "integer",
       default: 512,
       description: "Memory limit in MiB of TypeScript tasks that set no memoryLimit.",
+    },
+  },
+  bullmq: {
+    redis_url: {
+      type: "string",
+      default: "redis://127.0.0.1:6379",
+      description:
+        "Redis that carries task tries to workers (executor = bullmq): redis://[user:password@]host:port[/db], or rediss:// for TLS. Redis must keep its data (appendonly yes): see docs/deployment.md.",
+      sensitive: true,
+    },
+    key_prefix: {
+      type: "string",
+      default: "updraft",
+      description: "Prefix of every Redis key Updraft writes (several installations can share one Redis).",
+    },
+    tls_ca_file: {
+      type: "string",
+      default: "",
+      description:
+        "With rediss://: a PEM file of the certificate authority that signed Redis's certificate (empty = the system's).",
+    },
+    worker_timeout: {
+      type: "integer",
+      default: 10,
+      description:
+        "Seconds after which a worker that stopped heartbeating (killed, its machine gone) counts as dead: its tries fail and are retried by their retries elsewhere.",
+    },
+  },
+  execution_api: {
+    jwt_expiration_time: {
+      type: "integer",
+      default: 600,
+      description:
+        "Seconds a try's Task Execution API token stays valid; a running try's heartbeats renew it (Airflow 3's key).",
     },
   },
   security: {

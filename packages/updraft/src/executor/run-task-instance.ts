@@ -28,6 +28,7 @@ import { encodeXCom, xcomStore } from "../storage/xcom.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
 import { sudoUnsupported, type TaskFlowPool } from "../runner/taskflow-pool.ts";
 import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonation.ts";
+import type { LookupKind } from "../runner/taskflow-protocol.ts";
 
 export interface TaskRunnerDeps {
   database: Database;
@@ -53,6 +54,8 @@ export interface TaskRunnerDeps {
   warn?: (fields: Record<string, unknown>, message: string) => void;
   /** How long a result is retried through database faults before it is given up (ms). */
   recordRetryMs?: number;
+  /** Answers a TypeScript task's getVariable / getConnection (undefined when there is none). */
+  lookup?: (what: LookupKind, key: string) => Promise<unknown>;
 }
 
 /** A claimed try and its owner (the scheduler job that claimed it; none for `tasks run`). */
@@ -69,7 +72,8 @@ export interface TaskLog extends LogSink {
   close(): Promise<void>;
 }
 
-type Result =
+/** How a try ended, as its runner saw it (a worker sends it to the execution API as it is). */
+export type Result =
   | { state: "success"; value?: unknown; skip?: string[] }
   | { state: "skipped"; reason: string }
   | { state: "failed"; reason: string; retryable: boolean };
@@ -84,7 +88,7 @@ export async function runTaskInstance(
   if (!ti) return; // cleared or taken over meanwhile, or put back to scheduled
   const fence: TryFence = { key: claimed, tryNumber: ti.try_number, owner };
   let log: TaskLog | undefined;
-  let task: SerializedTask | undefined;
+  let prepared: Prepared | undefined;
   let result: Result;
   try {
     log = await deps.openLog(ti);
@@ -92,22 +96,15 @@ export async function runTaskInstance(
       `running try ${ti.try_number} of ${ti.max_tries + 1} of task "${claimed.taskId}" (${ti.operator}) on ${hostname()}\n`,
       "runner",
     );
-    const run = await deps.loadRun(ti.dag_run_id);
-    const dag = await deps.loadDag(claimed.dagId, run.dag_hash);
-    task = dag.tasks.find((t) => t.taskId === claimed.taskId);
-    result = task
-      ? await execute(deps, { dag, task, run, ti }, fence, log, signal)
-      : {
-          state: "failed",
-          reason: `task "${claimed.taskId}" is no longer in dag "${claimed.dagId}"`,
-          retryable: false,
-        };
+    prepared = await prepareWorkload(deps, ti, fence);
+    result =
+      "failure" in prepared ? prepared.failure : await executeWorkload(deps, prepared.workload, log, signal);
   } catch (error) {
     result = { state: "failed", reason: (error as Error).message, retryable: true };
   }
   const sink = log ?? silentLog;
   try {
-    const recorded = await record(deps, ti, fence, task, result, sink, signal.reason === SHUTDOWN);
+    const recorded = await completeTry(deps, ti, fence, prepared, result, sink, signal.reason === SHUTDOWN);
     sink.write(
       `try ${ti.try_number} ended: ${recorded}${"reason" in result ? ` (${result.reason})` : ""}\n`,
       "runner",
@@ -115,6 +112,135 @@ export async function runTaskInstance(
   } finally {
     await log?.close().catch(() => undefined); // the log's file descriptor is never left open
   }
+}
+
+/**
+ * What a try runs, with everything the database had to say about it resolved: the task's spec, its
+ * rendered fields and context, the upstream XComs its arguments name. It is plain JSON, so the same
+ * value runs a try here (the local executor) or on a worker elsewhere, which receives it from the Task
+ * Execution API and never reads the database itself.
+ */
+export interface Workload {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+  tryNumber: number;
+  logicalDate: string | null;
+  /** The DAG file's path relative to the DAGs folder (each machine resolves it in its own folder). */
+  fileloc: string;
+  /** A short version of the file's content: a TaskFlow worker reloads a file whose version changed. */
+  fileVersion: string;
+  task: SerializedTask;
+  fields: Record<string, unknown>;
+  context: Record<string, unknown>;
+  /** A TypeScript task's arguments, upstream XComs in place. */
+  args: unknown[];
+}
+
+/** A try's workload and what finishing it needs; or why it failed before it could run. */
+export type Prepared =
+  | { workload: Workload; dag: SerializedDag; task: SerializedTask }
+  | { failure: Result; dag?: SerializedDag; task?: SerializedTask };
+
+/** Loads, renders and resolves what a started try runs (the database's side of a try). */
+export async function prepareWorkload(
+  deps: TaskRunnerDeps,
+  ti: TaskInstanceRow,
+  fence: TryFence,
+): Promise<Prepared> {
+  const run = await deps.loadRun(ti.dag_run_id);
+  const dag = await deps.loadDag(ti.dag_id, run.dag_hash);
+  const task = dag.tasks.find((t) => t.taskId === ti.task_id);
+  if (!task)
+    return {
+      dag,
+      failure: {
+        state: "failed",
+        reason: `task "${ti.task_id}" is no longer in dag "${ti.dag_id}"`,
+        retryable: false,
+      },
+    };
+  const { fields, context } =
+    task.kind === "empty" ? { fields: {}, context: {} } : await deps.render({ dag, task, run, ti });
+  if (
+    Object.keys(fields).length > 0 &&
+    !(await taskInstanceStore(deps.database).updateTry(fence, { rendered_fields: JSON.stringify(fields) }))
+  )
+    return {
+      dag,
+      task,
+      failure: { state: "failed", reason: "this try no longer owns its task instance", retryable: false },
+    };
+  const taskflow = task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit";
+  const workload: Workload = {
+    dagId: ti.dag_id,
+    runId: ti.run_id,
+    taskId: ti.task_id,
+    mapIndex: ti.map_index,
+    tryNumber: ti.try_number,
+    logicalDate: run.logical_date,
+    fileloc: dag.fileloc,
+    // The file's content hash: a worker that loaded an older version of the file loads it afresh.
+    fileVersion: taskflow ? await deps.fileVersion(dag.fileloc) : "",
+    task,
+    fields,
+    context,
+    args: taskflow ? await resolveArgs(deps, task, ti) : [],
+  };
+  return { workload, dag, task };
+}
+
+/** What runs a workload on this machine: the TaskFlow pool, the DAGs folder, the default user. */
+export type WorkloadRunner = Pick<
+  TaskRunnerDeps,
+  "taskflow" | "resolveFile" | "defaultImpersonation" | "lookup"
+>;
+
+/** Runs a try's workload here and returns its result; records nothing (the caller does, or a worker reports it). */
+export async function executeWorkload(
+  deps: WorkloadRunner,
+  w: Workload,
+  log: LogSink,
+  signal: AbortSignal,
+): Promise<Result> {
+  const { task } = w;
+  if (task.kind === "empty") return { state: "success" };
+  const user = impersonatedUser(task.runAsUser, deps.defaultImpersonation ?? "");
+  let runAs: RunAs | undefined;
+  try {
+    runAs = user === undefined ? undefined : await resolveRunAs(user);
+  } catch (error) {
+    return { state: "failed", reason: (error as Error).message, retryable: false };
+  }
+  if (runAs) log.write(`running as the operating-system user "${runAs.user}" (uid ${runAs.uid})\n`, "runner");
+  if (task.kind === "bash") return bashResult(await runBashTask({ ...bashRequest(w, signal), runAs }, log));
+  if (task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit")
+    return runTaskFlow(deps, w, log, signal, runAs);
+  return {
+    state: "failed",
+    reason: `task kind "${task.kind}" is not supported by this version of Updraft`,
+    retryable: false,
+  };
+}
+
+/**
+ * Records a try's result (the database's side of a try's end): a branch's or short-circuit's choice
+ * becomes the tasks it skips, then `record` writes it all in one fenced transaction.
+ */
+export async function completeTry(
+  deps: TaskRunnerDeps,
+  ti: TaskInstanceRow,
+  fence: TryFence,
+  prepared: Pick<Prepared, "dag" | "task"> | undefined,
+  result: Result,
+  log: LogSink,
+  handOver = false,
+): Promise<string> {
+  const { dag, task } = prepared ?? {};
+  if (result.state === "success" && dag && task && (task.kind === "branch" || task.kind === "short_circuit"))
+    result = applyChoice(dag, task, result.value, log);
+  return record(deps, ti, fence, task, result, log, handOver);
 }
 
 const silentLog: TaskLog = { write: () => undefined, close: async () => undefined };
@@ -159,65 +285,22 @@ async function startTry(deps: TaskRunnerDeps, claimed: OwnedTaskInstance, owner:
   }
 }
 
-async function execute(
-  deps: TaskRunnerDeps,
-  input: RenderInput,
-  fence: TryFence,
-  log: TaskLog,
-  signal: AbortSignal,
-): Promise<Result> {
-  const { task, ti, run } = input;
-  if (task.kind === "empty") return { state: "success" };
-  const user = impersonatedUser(task.runAsUser, deps.defaultImpersonation ?? "");
-  let runAs: RunAs | undefined;
-  try {
-    runAs = user === undefined ? undefined : await resolveRunAs(user);
-  } catch (error) {
-    return { state: "failed", reason: (error as Error).message, retryable: false };
-  }
-  if (runAs) log.write(`running as the operating-system user "${runAs.user}" (uid ${runAs.uid})\n`, "runner");
-  const { fields, context } = await deps.render(input);
-  if (
-    Object.keys(fields).length > 0 &&
-    !(await taskInstanceStore(deps.database).updateTry(fence, { rendered_fields: JSON.stringify(fields) }))
-  )
-    return { state: "failed", reason: "this try no longer owns its task instance", retryable: false };
-  if (task.kind === "bash")
-    return bashResult(await runBashTask({ ...bashRequest(fields, ti, run, task, signal), runAs }, log));
-  if (task.kind === "task") return runTaskFlow(deps, input, context, log, signal, runAs);
-  if (task.kind === "branch" || task.kind === "short_circuit") {
-    const result = await runTaskFlow(deps, input, context, log, signal, runAs);
-    return result.state === "success" ? applyChoice(input, result.value, log) : result;
-  }
-  return {
-    state: "failed",
-    reason: `task kind "${task.kind}" is not supported by this version of Updraft`,
-    retryable: false,
-  };
-}
-
-function bashRequest(
-  fields: Record<string, unknown>,
-  ti: TaskInstanceRow,
-  run: DagRunRow,
-  task: SerializedTask,
-  signal: AbortSignal,
-) {
+function bashRequest(w: Workload, signal: AbortSignal) {
   const env = {
-    ...(fields.env as Record<string, string> | undefined),
+    ...(w.fields.env as Record<string, string> | undefined),
     ...contextEnv({
-      dagId: ti.dag_id,
-      taskId: ti.task_id,
-      runId: ti.run_id,
-      tryNumber: ti.try_number,
-      logicalDate: run.logical_date,
+      dagId: w.dagId,
+      taskId: w.taskId,
+      runId: w.runId,
+      tryNumber: w.tryNumber,
+      logicalDate: w.logicalDate,
     }),
   };
   return {
-    command: String(fields.command ?? ""),
+    command: String(w.fields.command ?? ""),
     env,
-    cwd: fields.cwd as string | undefined,
-    timeout: task.executionTimeout,
+    cwd: w.fields.cwd as string | undefined,
+    timeout: w.task.executionTimeout,
     signal,
   };
 }
@@ -228,43 +311,48 @@ function bashResult(outcome: TaskOutcome): Result {
   return { state: "failed", reason: outcome.reason, retryable: true };
 }
 
-async function runTaskFlow(
+/** A TypeScript task's arguments: its XComArgs replaced by the upstream values they name. */
+async function resolveArgs(
   deps: TaskRunnerDeps,
-  input: RenderInput,
-  context: Record<string, unknown>,
-  log: TaskLog,
-  signal: AbortSignal,
-  runAs: RunAs | undefined,
-): Promise<Result> {
-  const { dag, task, ti } = input;
-  if (runAs?.via === "sudo")
-    return { state: "failed", reason: sudoUnsupported(runAs.user), retryable: false };
+  task: SerializedTask,
+  ti: TaskInstanceRow,
+): Promise<unknown[]> {
   const xcoms = xcomStore(deps.database);
   const pulled = new Map<string, unknown>();
   for (const ref of findXComRefs(task.args as never)) {
     const id = `${ref.taskId}\u0000${ref.key}`;
     if (!pulled.has(id)) pulled.set(id, await xcoms.pull(ti.dag_run_id, ref.taskId, ref.key));
   }
-  const args = resolveXComRefs(
+  return resolveXComRefs(
     task.args as never,
     (ref) => pulled.get(`${ref.taskId}\u0000${ref.key}`) as never,
   ) as unknown[];
-  // The file's content hash: a worker that loaded an older version of the file loads it afresh.
-  const version = await deps.fileVersion(dag.fileloc);
+}
+
+async function runTaskFlow(
+  deps: WorkloadRunner,
+  w: Workload,
+  log: LogSink,
+  signal: AbortSignal,
+  runAs: RunAs | undefined,
+): Promise<Result> {
+  if (runAs?.via === "sudo")
+    return { state: "failed", reason: sudoUnsupported(runAs.user), retryable: false };
   const outcome = await deps.taskflow.run({
     request: {
-      path: deps.resolveFile(dag.fileloc),
-      version,
-      dagId: dag.dagId,
-      taskId: task.taskId,
-      args,
-      context,
+      path: deps.resolveFile(w.fileloc),
+      version: w.fileVersion,
+      dagId: w.dagId,
+      taskId: w.taskId,
+      args: w.args,
+      context: w.context,
     },
-    memoryLimit: task.memoryLimit,
-    timeout: task.executionTimeout,
+    memoryLimit: w.task.memoryLimit,
+    timeout: w.task.executionTimeout,
     log,
     signal,
     runAs,
+    lookup: deps.lookup,
   });
   if (outcome.state !== "success") return outcome;
   return { state: "success", value: outcome.value };
@@ -275,8 +363,7 @@ async function runTaskFlow(
  * list, or null for none) of its direct downstream tasks to follow; a short-circuit task's falsy
  * result skips everything after it, or only its direct downstream when it respects trigger rules.
  */
-function applyChoice(input: RenderInput, value: unknown, log: TaskLog): Result {
-  const { dag, task } = input;
+function applyChoice(dag: SerializedDag, task: SerializedTask, value: unknown, log: LogSink): Result {
   const direct = downstreamOf(dag).get(task.taskId) ?? [];
   let skip: string[];
   if (task.kind === "branch") {
@@ -313,7 +400,7 @@ async function record(
   fence: TryFence,
   task: SerializedTask | undefined,
   result: Result,
-  log: TaskLog,
+  log: LogSink,
   handOver = false,
 ): Promise<string> {
   const tis = taskInstanceStore(deps.database);

@@ -26,7 +26,13 @@ import { fork, type ChildProcess } from "node:child_process";
 import { lifelineEnv, registerGroup, unregisterGroup } from "./lifeline.ts";
 import { killGroup } from "./process-group.ts";
 import type { LogSink } from "./bash-task.ts";
-import type { TaskFlowMessage, TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
+import type {
+  LookupKind,
+  TaskFlowLookupReply,
+  TaskFlowMessage,
+  TaskFlowReply,
+  TaskFlowRequest,
+} from "./taskflow-protocol.ts";
 import { userCodeEnv } from "../core/child-env.ts";
 import { identityEnv, type RunAs } from "./impersonation.ts";
 
@@ -56,6 +62,8 @@ export interface TaskFlowRun {
   signal?: AbortSignal;
   /** Run as this operating-system user (run_as_user): only workers started as that user take it. */
   runAs?: RunAs;
+  /** Answers the task's getVariable / getConnection (undefined: there is none). */
+  lookup?: (what: LookupKind, key: string) => Promise<unknown>;
 }
 
 export type TaskFlowOutcome =
@@ -305,6 +313,7 @@ export class TaskFlowPool {
       if (!job.cancelled) job.task.log.write(reply.text, reply.stream);
       return;
     }
+    if (reply.kind === "lookup") return this.#lookup(worker, job, reply);
     worker.jobs.splice(at, 1);
     this.#settle(job);
     if (reply.kind === "dropped") {
@@ -320,6 +329,19 @@ export class TaskFlowPool {
     if (worker.jobs.length > 0) this.#started(worker);
     else this.#idle(worker);
     this.#dispatch();
+  }
+
+  #lookup(worker: Worker, job: Job, ask: { ask: number; what: LookupKind; key: string }): void {
+    const answer = (m: Omit<TaskFlowLookupReply, "kind" | "ask">) => {
+      if (!worker.gone)
+        worker.child.send({ kind: "lookup-reply", ask: ask.ask, ...m } satisfies TaskFlowMessage);
+    };
+    const lookup = job.task.lookup;
+    if (!lookup) return answer({ error: `no ${ask.what}s can be read here` });
+    lookup(ask.what, ask.key).then(
+      (value) => answer({ value: value ?? null }),
+      (error: unknown) => answer({ error: error instanceof Error ? error.message : String(error) }),
+    );
   }
 
   #settle(job: Job): void {

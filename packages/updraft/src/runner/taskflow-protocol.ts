@@ -21,11 +21,23 @@ export interface TaskFlowCancel {
   id: number;
 }
 
-export type TaskFlowMessage = TaskFlowRequest | TaskFlowCancel;
+/** The answer to a running task's lookup (getVariable, getConnection). */
+export interface TaskFlowLookupReply {
+  kind: "lookup-reply";
+  ask: number;
+  value?: unknown;
+  error?: string;
+}
+
+export type TaskFlowMessage = TaskFlowRequest | TaskFlowCancel | TaskFlowLookupReply;
+
+/** What a running task may look up through its runner: it never reads the database itself. */
+export type LookupKind = "variable" | "connection";
 
 export type TaskFlowReply =
   | { id: number; kind: "log"; stream: "stdout" | "stderr"; text: string }
   | { id: number; kind: "dropped" }
+  | { id: number; kind: "lookup"; ask: number; what: LookupKind; key: string }
   | { id: number; kind: "result"; outcome: "success"; value: unknown }
   | {
       id: number;

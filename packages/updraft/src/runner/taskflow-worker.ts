@@ -8,8 +8,8 @@ import { enableCompileCache } from "node:module";
 import { format } from "node:util";
 import { pathToFileURL } from "node:url";
 import { registerDagModuleHooks } from "../dag-processing/module-hooks.ts";
-import { isDag, setCurrentContext, taskControlOf } from "../sdk/index.ts";
-import type { TaskFlowMessage, TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
+import { isDag, setCurrentContext, setLookup, taskControlOf } from "../sdk/index.ts";
+import type { LookupKind, TaskFlowMessage, TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
 
 // V8's compiled code for the SDK and its libraries is kept on disk: a new worker starts faster.
 enableCompileCache();
@@ -41,9 +41,22 @@ async function findTask(request: TaskFlowRequest) {
   return task.fn;
 }
 
+/** Lookups asked by the running task, answered by the pool (getVariable, getConnection). */
+const asked = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+let nextAsk = 1;
+
+function ask(id: number, what: LookupKind, key: string): Promise<unknown> {
+  const n = nextAsk++;
+  return new Promise((resolve, reject) => {
+    asked.set(n, { resolve, reject });
+    send({ id, kind: "lookup", ask: n, what, key });
+  });
+}
+
 async function run(request: TaskFlowRequest): Promise<TaskFlowReply> {
   current = request.id;
   setCurrentContext(request.context);
+  setLookup((what, key) => ask(request.id, what, key));
   try {
     const fn = await findTask(request);
     const value = await fn(...request.args);
@@ -55,6 +68,7 @@ async function run(request: TaskFlowRequest): Promise<TaskFlowReply> {
     return { id: request.id, kind: "result", outcome, message: err.message, stack: err.stack ?? null };
   } finally {
     setCurrentContext(undefined);
+    setLookup(undefined);
     current = null;
   }
 }
@@ -71,6 +85,13 @@ async function drain(): Promise<void> {
 }
 
 process.on("message", (message: TaskFlowMessage) => {
+  if ("kind" in message && message.kind === "lookup-reply") {
+    const waiting = asked.get(message.ask);
+    asked.delete(message.ask);
+    if (message.error !== undefined) waiting?.reject(new Error(message.error));
+    else waiting?.resolve(message.value);
+    return;
+  }
   if ("kind" in message) {
     const at = queue.findIndex((r) => r.id === message.id);
     if (at >= 0) {

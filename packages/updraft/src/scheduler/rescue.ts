@@ -120,3 +120,34 @@ async function failZombies(database: Database, staleBefore: string, o: { now: st
   }
   return failed;
 }
+
+/**
+ * A try that a worker took and lost (the worker died, or its job failed in the queue): a running try
+ * fails (retried by its retries, as a zombie is); a try that never started goes back to scheduled.
+ * Fenced by the try number and "no scheduler owns it", so a try that already moved on is left alone.
+ */
+export async function failLostTry(
+  database: Database,
+  lost: TaskInstanceKey & { tryNumber: number },
+  o: { now: string; log: Logger; reason: string },
+): Promise<string | null> {
+  const tis = taskInstanceStore(database);
+  const key = { dagId: lost.dagId, runId: lost.runId, taskId: lost.taskId, mapIndex: lost.mapIndex ?? -1 };
+  if (await tis.releaseQueued(key, lost.tryNumber, o.now)) {
+    o.log.warn(
+      { ...key, tryNumber: lost.tryNumber, reason: o.reason },
+      "a queued try was lost: scheduled again",
+    );
+    return "scheduled";
+  }
+  const ti = await tis.get(key);
+  if (!ti || ti.try_number !== lost.tryNumber || ti.claimed_by_job_id !== null) return null;
+  if (ti.state !== "running" && ti.state !== "restarting") return null;
+  const next = ti.state === "restarting" ? "none" : ti.try_number <= ti.max_tries ? "up_for_retry" : "failed";
+  const fence = { key, tryNumber: ti.try_number, owner: null };
+  const patch = { end_date: o.now, next_retry_at: next === "up_for_retry" ? o.now : null };
+  if (!(await tis.finishTry(fence, fromDb(ti.state) as "running" | "restarting", next, patch, {}, o.now)))
+    return null;
+  o.log.warn({ ...key, tryNumber: ti.try_number, state: next, reason: o.reason }, "a worker's try was lost");
+  return next;
+}

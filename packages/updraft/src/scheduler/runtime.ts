@@ -9,6 +9,9 @@ import type { SchedulerMetrics } from "../metrics/metrics.ts";
 import { SerializedDagSchema, type SerializedDag } from "../core/serialized.ts";
 import { resolveFileloc } from "../dag-processing/discover.ts";
 import { LocalExecutor } from "../executor/local-executor.ts";
+import { BullMQExecutor } from "../executor/bullmq/executor.ts";
+import type { Executor } from "../executor/executor.ts";
+import { tryTokenKey, tryTokens } from "../secrets/try-tokens.ts";
 import { runTaskInstance, type TaskRunnerDeps } from "../executor/run-task-instance.ts";
 import type { Logger } from "../logging.ts";
 import { TaskFlowPool } from "../runner/taskflow-pool.ts";
@@ -45,7 +48,14 @@ export interface RuntimeOptions {
   gracefulShutdownMs?: number;
 }
 
-export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool): TaskRunnerDeps {
+/**
+ * The task runner's dependencies. Without a TaskFlow pool (the webserver, which records tries that
+ * workers run and runs none itself), running a TypeScript task here is refused.
+ */
+export function createTaskRunnerDeps(
+  o: RuntimeOptions,
+  taskflow: TaskFlowPool = NO_TASKFLOW,
+): TaskRunnerDeps {
   const core = o.config.values.core;
   const secrets = new LogSecrets(o);
   return {
@@ -60,6 +70,7 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
     render: o.render ?? defaultRender(o.database, o.cipher, secrets),
     openLog: o.openLog ?? fileLogs(o, o.logEcho, secrets),
     xcomMaxSize: core.xcom_max_size,
+    lookup: databaseLookup(o.database, o.cipher),
     defaultImpersonation: core.default_impersonation,
     clock: o.clock,
     warn: (fields, message) => o.log.warn(fields, message),
@@ -68,6 +79,35 @@ export function createTaskRunnerDeps(o: RuntimeOptions, taskflow: TaskFlowPool):
       : undefined,
   };
 }
+
+/** getVariable / getConnection of tasks run here: from the database (stored secrets are masked in logs already). */
+function databaseLookup(database: Database, cipher: SecretCipher | undefined): TaskRunnerDeps["lookup"] {
+  return async (what, key) => {
+    if (!cipher) throw new Error(`no encryption key is configured to read ${what}s with`);
+    if (what === "variable") {
+      const v = await variableStore(database, cipher).get(key);
+      return v && { key: v.key, value: v.value, is_secret: v.isSecret };
+    }
+    const c = await connectionStore(database, cipher).get(key);
+    return (
+      c && {
+        conn_id: c.connId,
+        conn_type: c.connType,
+        host: c.host,
+        login: c.login,
+        password: c.password,
+        schema: c.schema,
+        port: c.port,
+        extra: c.extra,
+      }
+    );
+  };
+}
+
+const NO_TASKFLOW = {
+  run: async () => ({ state: "failed", reason: "this process runs no tasks", retryable: false }),
+  close: async () => undefined,
+} as unknown as TaskFlowPool;
 
 export function createTaskFlowPool(config: Config): TaskFlowPool {
   const { scheduler, core } = config.values;
@@ -85,15 +125,27 @@ export function createScheduler(o: RuntimeOptions): {
   const core = o.config.values.core;
   const taskflow = createTaskFlowPool(o.config);
   const deps = createTaskRunnerDeps(o, taskflow);
-  const executor = new LocalExecutor({
-    parallelism: core.parallelism,
-    run: (ti, signal) => runTaskInstance(deps, ti, signal),
-    onError: (error, ti) =>
-      o.log.error(
-        { err: error, dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId },
-        "the task runner failed",
-      ),
-  });
+  const executor: Executor =
+    core.executor === "bullmq"
+      ? new BullMQExecutor({
+          config: o.config,
+          database: o.database,
+          log: o.log,
+          clock: o.clock,
+          tokens: tryTokens(
+            tryTokenKey(o.config.values.api.secret_key, o.config.values.security.encryption_key),
+            o.config.values.execution_api.jwt_expiration_time,
+          ),
+        })
+      : new LocalExecutor({
+          parallelism: core.parallelism,
+          run: (ti, signal) => runTaskInstance(deps, ti, signal),
+          onError: (error, ti) =>
+            o.log.error(
+              { err: error, dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId },
+              "the task runner failed",
+            ),
+        });
   const scheduler = new Scheduler({
     database: o.database,
     executor,

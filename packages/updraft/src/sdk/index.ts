@@ -17,6 +17,8 @@ export { chain, crossDownstream } from "./handles.ts";
 export type { HandleOrList, TaskHandle, XComArg } from "./handles.ts";
 export { findXComRefs, isXComRef, resolveXComRefs } from "./json.ts";
 export { FailTask, SkipTask, getCurrentContext, setCurrentContext, taskControlOf } from "./control.ts";
+export { getConnection, getVariable, setLookup } from "./lookups.ts";
+export type { Connection, GetVariableOptions } from "./lookups.ts";
 export type { JsonValue } from "./json.ts";
 export type { TaskOptions, TriggerRuleInput } from "./options.ts";
 export type { ParamInput, ParamSpecInput, ParamType } from "./params.ts";

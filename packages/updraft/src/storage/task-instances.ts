@@ -127,6 +127,8 @@ export function taskInstanceStore(database: Database) {
       owner: number | null,
       patch: TaskInstanceUpdate & { start_date: string },
       now = nowIso(),
+      /** The try number the start makes (a worker's token names it): refused for any other. */
+      expectTry?: number,
     ): Promise<TaskInstanceRow | undefined> {
       assertTransition("queued", "running", key);
       let q = whereKey(
@@ -140,6 +142,8 @@ export function taskInstanceStore(database: Database) {
         key,
       ).where("state", "=", "queued");
       if (owner !== null) q = q.where("claimed_by_job_id", "=", owner);
+      if (expectTry !== undefined)
+        q = q.where("try_number", "=", expectTry - 1).where("claimed_by_job_id", "is", null);
       let row: TaskInstanceRow | undefined;
       if (database.adapter.capabilities.supportsReturning)
         row = (await q.returningAll().executeTakeFirst()) as TaskInstanceRow | undefined;
@@ -168,6 +172,48 @@ export function taskInstanceStore(database: Database) {
       ).where("state", "=", "queued");
       // Outside a scheduler (`tasks run`) a claim has no owner to check, as in startTry.
       if (owner !== null) q = q.where("claimed_by_job_id", "=", owner);
+      return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+    },
+
+    /**
+     * queued (claimed by `owner`) -> queued in the executor's queue, owned by no scheduler: the
+     * BullMQ executor's hand-over once the job is in Redis. From then on the try that starts it (a
+     * worker, with the token the job carries) is its only owner, so a scheduler dying changes nothing.
+     */
+    async handToQueue(key: TaskInstanceKey, owner: number, now = nowIso()): Promise<boolean> {
+      const q = whereKey(
+        db.updateTable("task_instance").set({ claimed_by_job_id: null, updated_at: now }),
+        key,
+      )
+        .where("state", "=", "queued")
+        .where("claimed_by_job_id", "=", owner);
+      return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+    },
+
+    /**
+     * queued in the executor's queue (no owner) -> scheduled, while it still waits for try
+     * `tryNumber`: its job was lost or waited past [scheduler] task_queued_timeout.
+     */
+    async releaseQueued(key: TaskInstanceKey, tryNumber: number, now = nowIso()): Promise<boolean> {
+      assertTransition("queued", "scheduled", key);
+      const q = whereKey(
+        db
+          .updateTable("task_instance")
+          .set({ state: "scheduled", claimed_by_job_id: null, queued_dttm: null, updated_at: now }),
+        key,
+      )
+        .where("state", "=", "queued")
+        .where("claimed_by_job_id", "is", null)
+        .where("try_number", "=", tryNumber - 1);
+      return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+    },
+
+    /** One try's heartbeat (a worker's, through the execution API): false when it no longer owns its row. */
+    async heartbeatTry(fence: TryFence, patch: TaskInstanceUpdate = {}, now = nowIso()): Promise<boolean> {
+      const q = whereTry(
+        db.updateTable("task_instance").set({ ...patch, last_heartbeat_at: now, updated_at: now }),
+        fence,
+      ).where("state", "=", "running");
       return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
     },
 

@@ -31,6 +31,8 @@ export interface ClaimedTaskInstance {
   dagRunId: number;
   tryNumber: number;
   pool: string;
+  /** The task's queue: which workers take it (the BullMQ executor; the local one runs every queue). */
+  queue?: string;
 }
 
 export async function claimTaskInstances(
@@ -75,6 +77,7 @@ async function claimWithinCaps(
       dagRunId: c.dag_run_id,
       tryNumber: c.try_number,
       pool: c.pool,
+      queue: c.queue,
     });
   }
   return chosen;
@@ -143,7 +146,17 @@ function activeCounts(occupied: Occupied[]) {
 async function readCandidates(trx: Transaction<Tables>, database: Database, limit: number) {
   let q = trx
     .selectFrom("task_instance")
-    .select(["dag_id", "run_id", "task_id", "map_index", "dag_run_id", "try_number", "pool", "pool_slots"])
+    .select([
+      "dag_id",
+      "run_id",
+      "task_id",
+      "map_index",
+      "dag_run_id",
+      "try_number",
+      "pool",
+      "pool_slots",
+      "queue",
+    ])
     .where("state", "=", "scheduled")
     .orderBy("priority_weight", "desc")
     .orderBy("scheduled_dttm")

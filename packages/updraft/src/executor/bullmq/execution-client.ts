@@ -1,0 +1,148 @@
+/**
+ * A worker's client of the Task Execution API (api/execution.ts). Calls that fail because the
+ * webserver is away (refused, reset, 502/503/504) are retried with backoff for as long as the call
+ * allows, so a webserver restart costs a worker nothing: a result is recorded once it is back.
+ */
+import type { Result, Workload } from "../run-task-instance.ts";
+import type { LogStream } from "../../logs/writer.ts";
+import type { TryRef } from "./registry.ts";
+
+export interface StartReply {
+  token: string | null;
+  workload: Workload | null;
+  failure?: Result;
+  notes?: string[];
+  maxTries?: number;
+}
+
+export class StaleTry extends Error {
+  readonly detail: unknown;
+  constructor(detail: unknown) {
+    super("this try no longer owns its task instance");
+    this.name = "StaleTry";
+    this.detail = detail;
+  }
+}
+
+export class ExecutionClient {
+  readonly #base: string;
+  readonly #onRetry: (what: string, error: unknown, attempt: number) => void;
+
+  constructor(baseUrl: string, onRetry: (what: string, error: unknown, attempt: number) => void = () => {}) {
+    this.#base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
+    this.#onRetry = onRetry;
+  }
+
+  get baseUrl(): string {
+    return this.#base;
+  }
+
+  async health(): Promise<boolean> {
+    const response = await fetch(new URL("health", this.#base), { signal: AbortSignal.timeout(5_000) });
+    return response.ok;
+  }
+
+  start(token: string, t: TryRef, hostname: string, retryMs: number): Promise<StartReply> {
+    return this.#json("PATCH", `${tiPath(t)}/run`, token, { hostname, pid: process.pid }, retryMs);
+  }
+
+  /** Alive; returns the renewed token. Throws StaleTry when the try must stop. */
+  async heartbeat(token: string, t: TryRef, hostname: string): Promise<string | null> {
+    const response = await this.#call(
+      "PUT",
+      `${tiPath(t)}/heartbeat`,
+      token,
+      { hostname, pid: process.pid },
+      0,
+    );
+    return response.headers.get("refreshed-api-token");
+  }
+
+  async logs(
+    token: string,
+    t: TryRef,
+    offset: number,
+    pieces: { stream: LogStream; text: string }[],
+    retryMs: number,
+  ) {
+    await this.#call("POST", `${tiPath(t)}/logs`, token, { offset, pieces }, retryMs);
+  }
+
+  finish(
+    token: string,
+    t: TryRef,
+    result: Result & { handOver?: boolean },
+    retryMs: number,
+  ): Promise<{ state: string; notes: string[] }> {
+    return this.#json("PATCH", `${tiPath(t)}/state`, token, result, retryMs);
+  }
+
+  /** A variable's value, or undefined when there is none. */
+  async variable(token: string, key: string): Promise<{ value: string; is_secret: boolean } | undefined> {
+    return this.#optional(`variables/${encodeURIComponent(key)}`, token);
+  }
+
+  async connection(token: string, connId: string): Promise<Record<string, unknown> | undefined> {
+    return this.#optional(`connections/${encodeURIComponent(connId)}`, token);
+  }
+
+  async #optional<T>(path: string, token: string): Promise<T | undefined> {
+    try {
+      return await this.#json<T>("GET", path, token, undefined, 30_000);
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async #json<T>(method: string, path: string, token: string, body: unknown, retryMs: number): Promise<T> {
+    const response = await this.#call(method, path, token, body, retryMs);
+    return (await response.json()) as T;
+  }
+
+  async #call(
+    method: string,
+    path: string,
+    token: string,
+    body: unknown,
+    retryMs: number,
+  ): Promise<Response> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      let response: Response | undefined;
+      let error: unknown;
+      try {
+        response = await fetch(new URL(path, this.#base), {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(30_000),
+        });
+      } catch (e) {
+        error = e;
+      }
+      if (response && response.ok) return response;
+      if (response && ![502, 503, 504].includes(response.status)) {
+        const detail = await response.json().catch(() => null);
+        if (response.status === 409) throw new StaleTry(detail);
+        throw Object.assign(
+          new Error(
+            `${method} ${path}: ${response.status} ${JSON.stringify((detail as { detail?: unknown })?.detail ?? detail)}`,
+          ),
+          { status: response.status },
+        );
+      }
+      error ??= new Error(`${method} ${path}: ${response?.status}`);
+      if (Date.now() - started >= retryMs) throw error;
+      this.#onRetry(`${method} ${path}`, error, attempt);
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** Math.min(attempt, 5))));
+    }
+  }
+}
+
+function tiPath(t: TryRef): string {
+  return `task-instances/${encodeURIComponent(t.dagId)}/${encodeURIComponent(t.runId)}/${encodeURIComponent(t.taskId)}/${t.mapIndex}`;
+}
