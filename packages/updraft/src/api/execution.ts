@@ -139,7 +139,19 @@ export function registerExecutionApi(
       next_retry_at: null,
     };
     const row = await tis.startTry(fence.key, null, patch, started, claims.tryNumber);
-    if (!row) throw stale(await tis.get(fence.key));
+    if (!row) {
+      const current = await tis.get(fence.key);
+      // Its scheduler put the job in Redis and is about to hand the claim over (a worker can be
+      // that quick): asked to come back in a moment. A scheduler that died first has its claim
+      // handed back (scheduled), and then this start is refused.
+      if (
+        current?.state === "queued" &&
+        current.try_number === claims.tryNumber - 1 &&
+        current.claimed_by_job_id !== null
+      )
+        throw new HttpError(503, "the try is not handed to its queue yet; retry", { "retry-after": "1" });
+      throw stale(current);
+    }
     try {
       const prepared = await prepareWorkload(o.runner, row, fence);
       const token = await tokens.issue(claims);
@@ -148,7 +160,11 @@ export function registerExecutionApi(
         const notes = await finish(row, fence, prepared, prepared.failure);
         return { token, workload: null, failure: prepared.failure, notes };
       }
-      return { token, workload: prepared.workload, maxTries: row.max_tries };
+      // The secrets its rendered fields and context hold (a template read a secret variable): the
+      // worker masks them in its own copy of the log. Only those: it learns no other.
+      const { fields, context } = prepared.workload;
+      const mask = (await o.runner.secretsIn?.(JSON.stringify({ fields, context }))) ?? [];
+      return { token, workload: prepared.workload, maxTries: row.max_tries, operator: row.operator, mask };
     } catch (error) {
       const failure: Result = { state: "failed", reason: (error as Error).message, retryable: true };
       const notes = await finish(row, fence, undefined, failure);

@@ -54,6 +54,8 @@ export interface TaskRunnerDeps {
   warn?: (fields: Record<string, unknown>, message: string) => void;
   /** How long a result is retried through database faults before it is given up (ms). */
   recordRetryMs?: number;
+  /** The installation's secrets that occur in `text` (what a worker must mask in a workload). */
+  secretsIn?: (text: string) => Promise<string[]>;
   /** Answers a TypeScript task's getVariable / getConnection (undefined when there is none). */
   lookup?: (what: LookupKind, key: string) => Promise<unknown>;
 }

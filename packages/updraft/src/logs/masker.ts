@@ -21,6 +21,11 @@ export class Masker {
     return this;
   }
 
+  /** The registered values that occur in `text` (what a worker must mask in what it is sent). */
+  found(text: string): string[] {
+    return this.#secrets.filter((s) => text.includes(s));
+  }
+
   mask(text: string): string {
     return this.#pattern ? text.replace(this.#pattern, "***") : text;
   }

@@ -71,6 +71,7 @@ export function createTaskRunnerDeps(
     openLog: o.openLog ?? fileLogs(o, o.logEcho, secrets),
     xcomMaxSize: core.xcom_max_size,
     lookup: databaseLookup(o.database, o.cipher),
+    secretsIn: async (text) => (await secrets.current()).found(text),
     defaultImpersonation: core.default_impersonation,
     clock: o.clock,
     warn: (fields, message) => o.log.warn(fields, message),

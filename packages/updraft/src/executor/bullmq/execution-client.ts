@@ -13,6 +13,9 @@ export interface StartReply {
   failure?: Result;
   notes?: string[];
   maxTries?: number;
+  operator?: string | null;
+  /** Secrets the workload holds, to mask in the worker's copy of the log. */
+  mask?: string[];
 }
 
 export class StaleTry extends Error {

@@ -149,7 +149,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       throw error; // the job fails; its scheduler schedules the task instance again
     }
     const token = { current: start.token ?? data.token };
-    const masker = new Masker().add(...sensitiveSettings(config));
+    const masker = new Masker().add(...sensitiveSettings(config), ...(start.mask ?? []));
     const local = openFileTaskLog(
       {
         base: logging.base_log_folder,

@@ -1,0 +1,356 @@
+/**
+ * Distributed execution with real processes: a private Redis (AOF on), `updraft scheduler`,
+ * `updraft webserver` and `updraft worker`s whose homes hold no database URL and no key. Every
+ * failure is a real one: kill -9 of a worker, of a scheduler, of the webserver, a Redis restart.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { triggerDagRun } from "../../operations/trigger-run.ts";
+import { dagStore } from "../../storage/dags.ts";
+import type { Database } from "../../storage/database.ts";
+import { childUrl, forEachDatabase } from "../../test-support/databases.ts";
+import { cluster, startRedis, type Cluster, type PrivateRedis } from "../../test-support/distributed.ts";
+import { assertBuilt, until, updraft } from "../../test-support/service-process.ts";
+import { readTaskLog, taskLogPath } from "../../logs/files.ts";
+import { tryTokenKey, tryTokens } from "../../secrets/try-tokens.ts";
+
+assertBuilt();
+
+const DIST_DAG = `import { dag, task, bash, getVariable, getConnection } from "updraft";
+export default dag({ dagId: "dist", schedule: null }, () => {
+  const hello = bash("hello", { command: 'echo "secret={{ var.value.api_password }}"' });
+  const special = bash("special", { command: "echo special queue", queue: "special" });
+  const make = task("make", async () => {
+    const v = await getVariable("api_password");
+    const c = await getConnection("warehouse");
+    console.log("variable", v, "password", c.password);
+    return { n: 42, host: c.host };
+  });
+  const after = task("after", (x: { n: number; host: string | null }) => \`\${x.host}:\${x.n + 1}\`);
+  const made = make();
+  hello.before(made);
+  special.before(made);
+  after(made);
+});
+`;
+
+/** A long task (its process id written to a file) that may retry, and a few short ones. */
+const SLOW_DAG = (dir: string) => `import { dag, bash } from "updraft";
+export default dag({ dagId: "slow", schedule: null, defaultArgs: { retries: 1, retryDelay: "0s" } }, () => {
+  bash("long", { command: 'echo $$ > ${dir}/long-$UPDRAFT_CTX_TRY_NUMBER.pid; echo started; sleep 6; echo finished' });
+});
+`;
+
+const SWARM_DAG = `import { dag, bash } from "updraft";
+export default dag({ dagId: "swarm", schedule: null, maxActiveTasks: 64 }, () => {
+  for (let i = 0; i < 24; i++) bash("t" + i, { command: "sleep 0.3; echo done " + i });
+});
+`;
+
+async function tis(database: Database, dagId: string) {
+  return database.db
+    .selectFrom("task_instance")
+    .select(["task_id", "state", "try_number", "hostname"])
+    .where("dag_id", "=", dagId)
+    .orderBy("task_id")
+    .execute();
+}
+
+async function runState(database: Database, runId: string): Promise<string | undefined> {
+  const row = await database.db
+    .selectFrom("dag_run")
+    .select("state")
+    .where("run_id", "=", runId)
+    .executeTakeFirst();
+  return row?.state ?? undefined;
+}
+
+async function waitForRun(database: Database, runId: string, ms: number, c?: Cluster): Promise<string> {
+  try {
+    return await until(
+      `run ${runId} to end`,
+      ms,
+      async () => {
+        const s = await runState(database, runId);
+        return s === "success" || s === "failed" ? s : undefined;
+      },
+      100,
+    );
+  } catch (error) {
+    const states = await database.db
+      .selectFrom("task_instance")
+      .select(["task_id", "state", "try_number"])
+      .execute();
+    throw new Error(
+      `${(error as Error).message}\ntask instances: ${JSON.stringify(states)}\n${c?.tails() ?? ""}`,
+    );
+  }
+}
+
+async function parsed(database: Database, ...dagIds: string[]) {
+  await until(
+    `${dagIds.join(", ")} to be parsed`,
+    60_000,
+    async () => {
+      for (const id of dagIds) if (!(await dagStore(database).get(id))) return undefined;
+      return true;
+    },
+    100,
+  );
+}
+
+let redis: PrivateRedis;
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await redis?.stop();
+});
+
+forEachDatabase("distributed execution through BullMQ", (get) => {
+  let c: Cluster;
+  after(async () => {
+    await c?.stopAll();
+  });
+
+  test("workers without any credential run bash and TypeScript tasks, routed by queue, variables and connections through the execution API, logs on the webserver masked", async () => {
+    const database = get();
+    c = cluster(childUrl(database), redis);
+    writeFileSync(join(c.dags, "dist.ts"), DIST_DAG);
+    assert.equal(
+      (await updraft(["variables", "set", "api_password", "s3cr3t-value-1"], c.controlEnv)).code,
+      0,
+    );
+    const added = await updraft(
+      ["connections", "add", "warehouse", "--conn-uri", "postgres://loader:c0nn-pass-2@db.example:5432/wh"],
+      c.controlEnv,
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const scheduler = c.startScheduler();
+    await c.startWebserver();
+    const w1 = await c.startWorker("worker-one");
+    const w2 = await c.startWorker("worker-two", { queues: "special,default" });
+    await parsed(database, "dist");
+    await triggerDagRun(database, { dagId: "dist", runId: "r1" });
+    assert.equal(await waitForRun(database, "r1", 60_000, c), "success");
+
+    const rows = await tis(database, "dist");
+    assert.deepEqual(
+      rows.map((r) => [r.task_id, r.state, r.try_number]),
+      [
+        ["after", "success", 1],
+        ["hello", "success", 1],
+        ["make", "success", 1],
+        ["special", "success", 1],
+      ],
+    );
+    // The special queue is only worker-two's; every try names the worker that ran it.
+    assert.equal(rows.find((r) => r.task_id === "special")!.hostname, "worker-two");
+    for (const r of rows)
+      assert.ok(["worker-one", "worker-two"].includes(r.hostname ?? ""), r.hostname ?? "");
+
+    // The worker homes hold no configuration file at all (no key was ever written there).
+    for (const w of [w1, w2]) assert.ok(w.alive());
+    const logs = join(c.controlEnv.UPDRAFT_HOME!, "logs");
+    const log = (task: string) =>
+      readTaskLog(
+        taskLogPath(logs, { dag_id: "dist", run_id: "r1", task_id: task, map_index: -1, try_number: 1 }),
+        logs,
+      ) ?? "";
+    assert.match(log("hello"), /secret=\*\*\*/);
+    assert.match(log("make"), /variable \*\*\* password \*\*\*/);
+    assert.match(log("after"), /try 1 ended: success/);
+    for (const task of ["hello", "make", "special", "after"]) {
+      assert.doesNotMatch(log(task), /s3cr3t-value-1|c0nn-pass-2/);
+      assert.match(log(task), /on worker-(one|two)/);
+    }
+    const xcom = await database.db
+      .selectFrom("xcom")
+      .select("value")
+      .where("task_id", "=", "after")
+      .executeTakeFirstOrThrow();
+    assert.equal(JSON.parse(xcom.value!), "db.example:43");
+    assert.ok(scheduler.alive());
+  });
+});
+
+forEachDatabase(
+  "distributed execution survives failures",
+  (get) => {
+    let c: Cluster;
+    after(async () => {
+      await c?.stopAll();
+    });
+
+    test("a worker killed with kill -9: its task's process dies with it, the try is retried on another worker, the dead try's token is refused", async () => {
+      const database = get();
+      c = cluster(childUrl(database), redis, { workerTimeout: 10 }); // the default
+      const pids = c.dags; // pid files go next to the DAGs (a folder both sides can read in this test)
+      writeFileSync(join(c.dags, "slow.ts"), SLOW_DAG(pids));
+      c.startScheduler();
+      await c.startWebserver();
+      const first = await c.startWorker("first");
+      await parsed(database, "slow");
+      await triggerDagRun(database, { dagId: "slow", runId: "k1" });
+      const pidFile = join(pids, "long-1.pid");
+      await until(
+        "the task to start on the first worker",
+        30_000,
+        async () => (existsSync(pidFile) ? true : undefined),
+        50,
+      );
+      const taskPid = Number(readFileSync(pidFile, "utf8").trim());
+      assert.ok(isAlive(taskPid));
+      const second = await c.startWorker("second");
+      const killedAt = Date.now();
+      process.kill(first.child.pid!, "SIGKILL"); // the worker alone, not its group: the lifeline must act
+      await until(
+        "the task's process to die with its worker",
+        5_000,
+        async () => (isAlive(taskPid) ? undefined : true),
+        20,
+      );
+      const retried = await until(
+        "try 2 to run on the second worker",
+        30_000,
+        async () => {
+          const [ti] = await tis(database, "slow");
+          return ti && ti.try_number === 2 && ti.state === "running" ? ti : undefined;
+        },
+        100,
+      );
+      const recoverySeconds = (Date.now() - killedAt) / 1000;
+      console.log(`# try 2 running ${recoverySeconds.toFixed(1)} s after the kill`);
+      assert.equal(retried.hostname, "second");
+      assert.ok(recoverySeconds < 30, `retried after ${recoverySeconds} s`);
+      // The dead try's token (as its job carried it) is refused now: 409, the try is not running.
+      const token = await tryTokens(tryTokenKey(c.secretKey(), ""), 600).issue({
+        dagId: "slow",
+        runId: "k1",
+        taskId: "long",
+        mapIndex: -1,
+        tryNumber: 1,
+      });
+      const late = await fetch(`${c.apiUrl}/execution/task-instances/slow/k1/long/-1/heartbeat`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ hostname: "first" }),
+      });
+      assert.equal(late.status, 409);
+      const lateResult = await fetch(`${c.apiUrl}/execution/task-instances/slow/k1/long/-1/state`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ state: "success" }),
+      });
+      assert.equal(((await lateResult.json()) as { state: string }).state, "refused");
+      assert.equal(await waitForRun(database, "k1", 60_000, c), "success");
+      const [ti] = await tis(database, "slow");
+      assert.equal(ti!.try_number, 2);
+      assert.ok(second.alive());
+      await c.stopAll();
+    });
+
+    test("Redis restarted mid-run (AOF): nothing is lost, and the scheduler and workers reconnect without exiting", async () => {
+      const database = get();
+      c = cluster(childUrl(database), redis);
+      writeFileSync(join(c.dags, "swarm.ts"), SWARM_DAG);
+      const scheduler = c.startScheduler();
+      await c.startWebserver();
+      const w1 = await c.startWorker("a", { concurrency: 3 });
+      const w2 = await c.startWorker("b", { concurrency: 3 });
+      await parsed(database, "swarm");
+      await triggerDagRun(database, { dagId: "swarm", runId: "s1" });
+      await until(
+        "some tasks to finish",
+        30_000,
+        async () => {
+          const done = (await tis(database, "swarm")).filter((t) => t.state === "success").length;
+          return done >= 3 ? true : undefined;
+        },
+        50,
+      );
+      await redis.restart(1_500);
+      assert.equal(await waitForRun(database, "s1", 90_000, c), "success");
+      const rows = await tis(database, "swarm");
+      assert.equal(rows.filter((r) => r.state === "success").length, 24);
+      assert.ok(scheduler.alive() && w1.alive() && w2.alive(), "no process exited");
+      await c.stopAll();
+    });
+
+    test("the webserver restarted mid-run: the worker retries its calls and the result and log are kept", async () => {
+      const database = get();
+      c = cluster(childUrl(database), redis);
+      writeFileSync(join(c.dags, "slow.ts"), SLOW_DAG(c.dags));
+      c.startScheduler();
+      let web = await c.startWebserver();
+      await c.startWorker("w");
+      await parsed(database, "slow");
+      await triggerDagRun(database, { dagId: "slow", runId: "w1" });
+      await until(
+        "the task to start",
+        30_000,
+        async () => (existsSync(join(c.dags, "long-1.pid")) ? true : undefined),
+        50,
+      );
+      process.kill(web.child.pid!, "SIGKILL");
+      await new Promise((r) => setTimeout(r, 7_000)); // the task ends while the API is away
+      web = await c.startWebserver();
+      assert.equal(await waitForRun(database, "w1", 60_000, c), "success");
+      const [ti] = await tis(database, "slow");
+      assert.equal(ti!.try_number, 1, "the result was recorded, not retried");
+      const logs = join(c.controlEnv.UPDRAFT_HOME!, "logs");
+      const text =
+        readTaskLog(
+          taskLogPath(logs, { dag_id: "slow", run_id: "w1", task_id: "long", map_index: -1, try_number: 1 }),
+          logs,
+        ) ?? "";
+      assert.match(text, /started/);
+      assert.match(text, /finished/);
+      await c.stopAll();
+    });
+
+    test("a scheduler killed with kill -9: what it queued still runs and is recorded", async () => {
+      const database = get();
+      c = cluster(childUrl(database), redis);
+      writeFileSync(join(c.dags, "slow.ts"), SLOW_DAG(c.dags));
+      const scheduler = c.startScheduler();
+      await c.startWebserver();
+      await c.startWorker("w");
+      await parsed(database, "slow");
+      await triggerDagRun(database, { dagId: "slow", runId: "x1" });
+      await until(
+        "the task to start",
+        30_000,
+        async () => (existsSync(join(c.dags, "long-1.pid")) ? true : undefined),
+        50,
+      );
+      process.kill(-scheduler.child.pid!, "SIGKILL");
+      await until(
+        "the try to be recorded with no scheduler running",
+        30_000,
+        async () => {
+          const [ti] = await tis(database, "slow");
+          return ti?.state === "success" ? ti : undefined;
+        },
+        100,
+      );
+      const [ti] = await tis(database, "slow");
+      assert.equal(ti!.try_number, 1);
+      c.startScheduler(); // a scheduler finishes the run
+      assert.equal(await waitForRun(database, "x1", 60_000, c), "success");
+      await c.stopAll();
+    });
+  },
+  { only: ["postgres", "mysql"] },
+);
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
