@@ -4,7 +4,7 @@
  * `config list` shows each value with the place it came from.
  */
 import { execSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
@@ -241,6 +241,16 @@ function looseModes(home: string, file: string): string[] {
 function writeDefaultConfig(home: string, file: string): void {
   // The home holds the keys, the SQLite database and the logs: only the service user may enter.
   mkdirSync(home, { recursive: true, mode: 0o700 });
-  // The key protects stored secrets, so the file is readable by its owner only.
-  writeFileSync(file, renderDefaultConfig(generateKey()), { mode: 0o600, flag: "wx" });
+  // The key protects stored secrets, so the file is readable by its owner only. Written aside and
+  // linked into place: two services started at once in a new home both find a whole file (the
+  // first one's; the second's link fails and is dropped), never a half-written one.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, renderDefaultConfig(generateKey()), { mode: 0o600, flag: "wx" });
+  try {
+    linkSync(tmp, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
