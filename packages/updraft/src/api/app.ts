@@ -42,6 +42,8 @@ import { ROUTE_GROUPS } from "./routes/index.ts";
 import { EXECUTION_PREFIX, registerExecutionApi } from "./execution.ts";
 import type { LogFolder } from "../logs/folder.ts";
 import { createTaskRunnerDeps } from "../scheduler/runtime.ts";
+import { DistributedHealth } from "../executor/bullmq/health.ts";
+import { distributedMetrics } from "../metrics/metrics.ts";
 import { operation, servedSpec } from "./spec.ts";
 
 export interface ApiOptions {
@@ -104,6 +106,8 @@ export interface ApiContext {
   tokens: TokenIssuer;
   /** Whether a token's session still stands; `forget` after changing a user. */
   sessions: Sessions;
+  /** Workers and queues of a distributed installation, from Redis. */
+  distributed: DistributedHealth;
   now(): string;
   /** Registers the handler of one of the spec's operations; method, path and schemas come from it. */
   route<Op extends keyof Ops>(
@@ -256,7 +260,10 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     return { test_connection: o.config.values.core.test_connection };
   });
 
+  const distributed = new DistributedHealth(o.config, o.log);
+  app.addHook("onClose", () => distributed.close());
   const context: ApiContext = {
+    distributed,
     database: o.database,
     config: o.config,
     log: o.log,
@@ -330,6 +337,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   };
 
   const registry = createRegistry(o.database, "webserver");
+  if (distributed.enabled) distributedMetrics(registry, distributed);
   const requestSeconds = new Histogram({
     name: "updraft_http_request_seconds",
     help: "Webserver requests by route and status",

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { usersApiPaths } from "./users-spec.ts";
+import { workersApiPaths } from "./workers-spec.ts";
 
 export const SPEC_FILE = new URL("../../openapi/airflow-public-api-v2.yaml", import.meta.url);
 
@@ -51,7 +52,7 @@ export function servedSpec(version: string): OpenApiDocument {
   const spec = loadSpec();
   return {
     ...spec,
-    paths: { ...spec.paths, ...usersApiPaths() },
+    paths: { ...spec.paths, ...usersApiPaths(), ...workersApiPaths() },
     info: {
       ...spec.info,
       title: "Updraft API",
@@ -69,7 +70,7 @@ export function operations(): Map<string, Operation> {
   if (byId) return byId;
   const spec = loadSpec();
   byId = new Map();
-  for (const [path, item] of Object.entries({ ...spec.paths, ...usersApiPaths() })) {
+  for (const [path, item] of Object.entries({ ...spec.paths, ...usersApiPaths(), ...workersApiPaths() })) {
     for (const method of METHODS) {
       const op = item[method] as Json | undefined;
       if (!op) continue;

@@ -192,3 +192,64 @@ export function sampleOf(text: string, name: string, labels: Record<string, stri
   }
   return undefined;
 }
+
+/** Queue depths and worker counts of a distributed installation (the webserver's /metrics). */
+export function distributedMetrics(
+  registry: Registry,
+  source: {
+    workers(): Promise<{ alive: boolean; running: unknown[] }[]>;
+    queues(
+      workers?: never,
+    ): Promise<{ queue: string; waiting: number; active: number; delayed: number; failed: number }[]>;
+  },
+): void {
+  let last: Promise<{
+    workers: { alive: boolean; running: unknown[] }[];
+    queues: Awaited<ReturnType<typeof source.queues>>;
+  }> | null = null;
+  let at = 0;
+  // Both gauges of one scrape share one read of Redis.
+  const read = () => {
+    if (!last || Date.now() - at > 1000) {
+      at = Date.now();
+      last = source
+        .workers()
+        .then(async (workers) => ({ workers, queues: await source.queues(workers as never) }));
+      last.catch(() => (last = null));
+    }
+    return last;
+  };
+  new Gauge({
+    name: "updraft_bullmq_queue_jobs",
+    help: "Jobs (task tries) in each BullMQ queue by state: waiting, active, delayed, failed",
+    labelNames: ["queue", "state"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const { queues } = await read().catch(() => ({
+        queues: [] as Awaited<ReturnType<typeof source.queues>>,
+      }));
+      for (const q of queues)
+        for (const state of ["waiting", "active", "delayed", "failed"] as const)
+          this.set({ queue: q.queue, state }, q[state]);
+    },
+  });
+  new Gauge({
+    name: "updraft_workers",
+    help: "Workers registered in Redis, alive or dead (not heartbeating), and the tries they run",
+    labelNames: ["kind"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const { workers } = await read().catch(() => ({
+        workers: [] as { alive: boolean; running: unknown[] }[],
+      }));
+      this.set({ kind: "alive" }, workers.filter((w) => w.alive).length);
+      this.set({ kind: "dead" }, workers.filter((w) => !w.alive).length);
+      this.set(
+        { kind: "running_tries" },
+        workers.reduce((n, w) => n + (w.alive ? w.running.length : 0), 0),
+      );
+    },
+  });
+}

@@ -1,4 +1,5 @@
 /** Every group of API routes; each file registers the operations of one or a few spec tags. */
+import { registerWorkerRoutes } from "./workers.ts";
 import type { ApiContext } from "../app.ts";
 import { registerAdminRoutes } from "./admin.ts";
 import { registerDagRunRoutes } from "./dag-runs.ts";
@@ -14,4 +15,5 @@ export const ROUTE_GROUPS: ((ctx: ApiContext) => void)[] = [
   registerTaskInstanceRoutes,
   registerAdminRoutes,
   registerUserRoutes,
+  registerWorkerRoutes,
 ];

@@ -37,6 +37,7 @@ export function registerMonitorRoutes(ctx: ApiContext): void {
     const alive = heartbeat !== null && Date.parse(ctx.now()) - Date.parse(heartbeat) <= limit;
     return {
       metadatabase: { status: database },
+      executor: await executorHealth(ctx),
       scheduler: { status: alive ? "healthy" : "unhealthy", latest_scheduler_heartbeat: heartbeat },
       triggerer: { status: null, latest_triggerer_heartbeat: null },
       dag_processor: { status: null, latest_dag_processor_heartbeat: null },
@@ -44,4 +45,20 @@ export function registerMonitorRoutes(ctx: ApiContext): void {
   });
 
   ctx.route("get_version", async () => ({ version: VERSION, git_version: null }));
+}
+
+/**
+ * Updraft extension: which executor runs tasks; with bullmq, whether Redis answers and how many
+ * workers are alive (healthy: at least one).
+ */
+async function executorHealth(ctx: ApiContext) {
+  const name = ctx.config.values.core.executor;
+  if (!ctx.distributed.enabled) return { name, status: "healthy" };
+  try {
+    const workers = await ctx.distributed.workers();
+    const alive = workers.filter((w) => w.alive).length;
+    return { name, status: alive > 0 ? "healthy" : "unhealthy", redis: "healthy", workers_alive: alive };
+  } catch {
+    return { name, status: "unhealthy", redis: "unhealthy", workers_alive: null };
+  }
 }

@@ -15,6 +15,7 @@ import { cluster, startRedis, type Cluster, type PrivateRedis } from "../../test
 import { assertBuilt, until, updraft } from "../../test-support/service-process.ts";
 import { readTaskLog, taskLogPath } from "../../logs/files.ts";
 import { tryTokenKey, tryTokens } from "../../secrets/try-tokens.ts";
+import { signingKey, tokenIssuer } from "../../api/auth/tokens.ts";
 
 assertBuilt();
 
@@ -173,6 +174,48 @@ forEachDatabase("distributed execution through BullMQ", (get) => {
       .executeTakeFirstOrThrow();
     assert.equal(JSON.parse(xcom.value!), "db.example:43");
     assert.ok(scheduler.alive());
+
+    // What the API, health and metrics say of the workers (read from Redis by the webserver).
+    const created = await updraft(
+      ["users", "create", "-u", "admin", "-r", "Admin", "--random-password"],
+      c.controlEnv,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const token = await tokenIssuer(signingKey(c.secretKey(), ""), 3600).issue({
+      username: "admin",
+      role: "Admin",
+      version: 0,
+    });
+    const auth = { authorization: `Bearer ${token}` };
+    const listed = (await (await fetch(`${c.apiUrl}/api/v2/workers`, { headers: auth })).json()) as {
+      executor: string;
+      workers: { hostname: string; alive: boolean; queues: string[]; state: string }[];
+      queues: { queue: string }[];
+    };
+    assert.equal(listed.executor, "bullmq");
+    assert.deepEqual(
+      listed.workers.map((w) => [w.hostname, w.alive, w.state, w.queues]),
+      [
+        ["worker-one", true, "running", ["default"]],
+        ["worker-two", true, "running", ["special", "default"]],
+      ],
+    );
+    assert.deepEqual(
+      listed.queues.map((q) => q.queue),
+      ["default", "special"],
+    );
+    const health = (await (await fetch(`${c.apiUrl}/api/v2/monitor/health`)).json()) as {
+      executor: { name: string; status: string; workers_alive: number };
+    };
+    assert.deepEqual(health.executor, {
+      name: "bullmq",
+      status: "healthy",
+      redis: "healthy",
+      workers_alive: 2,
+    });
+    const metrics = await (await fetch(`${c.apiUrl}/metrics`)).text();
+    assert.match(metrics, /updraft_workers\{kind="alive"[^}]*\} 2/);
+    assert.match(metrics, /updraft_bullmq_queue_jobs\{queue="special",state="waiting"[^}]*\} 0/);
   });
 });
 
