@@ -295,6 +295,65 @@ forEachDatabase(
       await c.stopAll();
     });
 
+    test("a worker stopped with SIGTERM hands its running try back after the grace period (no retry used); a task cleared while running is stopped on its worker and runs again", async () => {
+      const database = get();
+      c = cluster(childUrl(database), redis);
+      writeFileSync(join(c.dags, "slow.ts"), SLOW_DAG(c.dags));
+      c.startScheduler();
+      await c.startWebserver();
+      const leaving = await c.startWorker("leaving", {
+        env: { UPDRAFT__SCHEDULER__GRACEFUL_SHUTDOWN_TIMEOUT: "1" },
+      });
+      await parsed(database, "slow");
+      await triggerDagRun(database, { dagId: "slow", runId: "g1" });
+      await until(
+        "the task to start",
+        30_000,
+        async () => (existsSync(join(c.dags, "long-1.pid")) ? true : undefined),
+        50,
+      );
+      const staying = await c.startWorker("staying");
+      assert.equal(await leaving.stop(20_000), 0, "the worker exits cleanly");
+      assert.ok(leaving.lines.some((l) => /handing running tries back/.test(l.msg)));
+      const handed = await until(
+        "try 2 to run on the other worker",
+        30_000,
+        async () => {
+          const ti = await database.db
+            .selectFrom("task_instance")
+            .selectAll()
+            .where("dag_id", "=", "slow")
+            .executeTakeFirst();
+          return ti && ti.try_number === 2 && ti.state === "running" ? ti : undefined;
+        },
+        100,
+      );
+      assert.equal(handed.hostname, "staying");
+      assert.equal(handed.max_tries, 2, "the handed-back try used no retry (one more try allowed)");
+
+      // Cleared while it runs: the worker's next heartbeat is refused, it stops the try, and it runs again.
+      await until(
+        "try 2 to write its pid",
+        10_000,
+        async () => (existsSync(join(c.dags, "long-2.pid")) ? true : undefined),
+        50,
+      );
+      const pid2 = Number(readFileSync(join(c.dags, "long-2.pid"), "utf8").trim());
+      const { clearTaskInstances } = await import("../../operations/clear.ts");
+      await clearTaskInstances(database, { dagId: "slow", runId: "g1" });
+      await until(
+        "the cleared try's process to be stopped",
+        15_000,
+        async () => (isAlive(pid2) ? undefined : true),
+        100,
+      );
+      assert.equal(await waitForRun(database, "g1", 60_000, c), "success");
+      const [ti] = await tis(database, "slow");
+      assert.equal(ti!.try_number, 3);
+      assert.ok(staying.lines.some((l) => /no longer owns its task instance: stopping it/.test(l.msg)));
+      await c.stopAll();
+    });
+
     test("Redis restarted mid-run (AOF): nothing is lost, and the scheduler and workers reconnect without exiting", async () => {
       const database = get();
       c = cluster(childUrl(database), redis);
