@@ -410,3 +410,15 @@ test(
     assert.ok(runs.status === 404 || runs.body.total_entries === 0, JSON.stringify(runs.body));
   },
 );
+
+test(
+  "the Workers page says tasks run on the schedulers' machines with the local executor",
+  { skip: missing },
+  async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workers" }).click();
+    await page.getByRole("heading", { name: "Workers" }).waitFor();
+    await page.getByText(/Tasks run on the schedulers' machines/).waitFor();
+    const health = (await server.apiGet("/api/v2/monitor/health")) as { executor: { name: string } };
+    assert.equal(health.executor.name, "local");
+  },
+);

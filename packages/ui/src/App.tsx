@@ -52,6 +52,9 @@ export function App() {
           <Link href={hrefs.admin("pools")} aria-current={active("admin", "pools")}>
             Pools
           </Link>
+          <Link href={hrefs.admin("workers")} aria-current={active("admin", "workers")}>
+            Workers
+          </Link>
           {admin && (
             <Link href={hrefs.admin("users")} aria-current={active("admin", "users")}>
               Users

@@ -4,8 +4,15 @@
  */
 import { useEffect, useState, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
-export type AdminSection = "variables" | "connections" | "pools" | "users" | "audit";
-export const ADMIN_SECTIONS: AdminSection[] = ["variables", "connections", "pools", "users", "audit"];
+export type AdminSection = "variables" | "connections" | "pools" | "users" | "audit" | "workers";
+export const ADMIN_SECTIONS: AdminSection[] = [
+  "variables",
+  "connections",
+  "pools",
+  "users",
+  "audit",
+  "workers",
+];
 
 export type Route =
   | { page: "dags" }

@@ -32,15 +32,22 @@ export class Fleet {
   readonly #slots: Slot[] = [];
   readonly #env: NodeJS.ProcessEnv;
   readonly #logDir: string;
+  /** What each slot runs: `scheduler` (owners s1.1, s2.1...) or `worker` (w1.1...). */
+  readonly #command: "scheduler" | "worker";
   readonly unexpectedExits: { owner: string; code: number | null; signal: string | null; at: number }[] = [];
 
-  constructor(env: NodeJS.ProcessEnv, logDir: string) {
+  constructor(env: NodeJS.ProcessEnv, logDir: string, command: "scheduler" | "worker" = "scheduler") {
     this.#env = env;
     this.#logDir = logDir;
+    this.#command = command;
+  }
+
+  get size(): number {
+    return this.#slots.length;
   }
 
   logFile(index: number): string {
-    return join(this.#logDir, `scheduler-${index}.log`);
+    return join(this.#logDir, `${this.#command}-${index}.log`);
   }
 
   start(count: number): void {
@@ -91,11 +98,13 @@ export class Fleet {
   }
 
   #launch(index: number, incarnation: number): Slot {
-    const owner = `s${index}.${incarnation}`;
+    const owner = `${this.#command === "worker" ? "w" : "s"}${index}.${incarnation}`;
     const log = this.logFile(index);
     appendFileSync(log, `\n===== chaos harness: starting ${owner} at ${new Date().toISOString()}\n`);
     const fd = openSync(log, "a");
-    const child = spawn(process.execPath, ["--max-semi-space-size=8", BIN, "scheduler"], {
+    const args =
+      this.#command === "worker" ? ["worker", "--hostname", owner, "--concurrency", "8"] : ["scheduler"];
+    const child = spawn(process.execPath, ["--max-semi-space-size=8", BIN, ...args], {
       env: { ...this.#env, CHAOS_OWNER: owner },
       detached: true,
       stdio: ["ignore", fd, fd],
@@ -136,13 +145,15 @@ export function cli(
  * UPDRAFT_HOME=<the test's home> in its environment. Orphaned task processes show up here.
  */
 export function processesOf(home: string): { pid: number; command: string }[] {
-  const needle = `UPDRAFT_HOME=${home}\0`;
+  // Workers' homes are <home>/worker-N: found by the same prefix.
+  const needles = [`UPDRAFT_HOME=${home}\0`, `UPDRAFT_HOME=${home}/worker-`];
   const found: { pid: number; command: string }[] = [];
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
-      if (!readFileSync(`/proc/${pid}/environ`, "latin1").includes(needle)) continue;
+      const environ = readFileSync(`/proc/${pid}/environ`, "latin1");
+      if (!needles.some((n) => environ.includes(n))) continue;
       const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
       found.push({ pid, command });
     } catch {

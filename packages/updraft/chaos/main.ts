@@ -40,6 +40,8 @@ const { values } = parseArgs({
     settle: { type: "string" },
     results: { type: "string" },
     seed: { type: "string" },
+    executor: { type: "string", default: "local" },
+    workers: { type: "string", default: "2" },
   },
 });
 
@@ -54,6 +56,9 @@ const OPTIONS = {
   /** After the chaos phase and the database restart: how long the runs may take to finish. */
   settleSeconds: Number(values.settle ?? (short ? 180 : 300)),
   seed: Number(values.seed ?? Date.now() % 100000),
+  /** bullmq: tasks run on `updraft worker`s (killed too), through Redis and a webserver. */
+  executor: values.executor === "bullmq" ? ("bullmq" as const) : ("local" as const),
+  workers: values.executor === "bullmq" ? Number(values.workers) : 0,
 };
 
 function stopMode(mode: string): StopMode {
@@ -110,6 +115,13 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
     UPDRAFT__SCHEDULER__TASKFLOW_WORKERS: "4",
     UPDRAFT__METRICS__SCHEDULER_PORT: "0",
     UPDRAFT__LOGGING__COMPRESS_FINISHED: "false",
+    ...(OPTIONS.executor === "bullmq"
+      ? {
+          UPDRAFT__CORE__EXECUTOR: "bullmq",
+          UPDRAFT__BULLMQ__REDIS_URL: process.env.UPDRAFT_CHAOS_REDIS_URL ?? "redis://127.0.0.1:6379",
+          UPDRAFT__BULLMQ__KEY_PREFIX: `chaos${Date.now().toString(36)}`,
+        }
+      : {}),
   };
   const cliLog = join(serviceLogs, "cli.log");
   const notes: string[] = [];
@@ -131,6 +143,7 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
   const fleet = new Fleet(env, serviceLogs);
   fleet.start(OPTIONS.schedulers);
   say(`started ${OPTIONS.schedulers} schedulers: pids ${fleet.pids().join(", ")}`);
+  const workers = OPTIONS.executor === "bullmq" ? await startWorkers(env, home, serviceLogs) : null;
 
   const triggers: Promise<void>[] = [];
   let runNo = 0;
@@ -171,11 +184,14 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
     }
     if (elapsed() >= nextKill && elapsed() < OPTIONS.chaosSeconds) {
       nextKill += OPTIONS.killEverySeconds;
-      const slot = 1 + Math.floor(rand() * OPTIONS.schedulers);
-      const k = fleet.killAndRestart(slot, kills.length % 2 === 0 ? "pid" : "group");
+      // Schedulers and workers alike (with the bullmq executor): any process may die.
+      const pick = Math.floor(rand() * (OPTIONS.schedulers + OPTIONS.workers));
+      const [target, slot] =
+        pick < OPTIONS.schedulers ? [fleet, pick + 1] : [workers!.fleet, pick - OPTIONS.schedulers + 1];
+      const k = target.killAndRestart(slot, kills.length % 2 === 0 ? "pid" : "group");
       kills.push(k);
       say(
-        `kill -9 ${k.mode === "group" ? `-${k.pid} (process group)` : k.pid} = scheduler ${k.owner}; restarted`,
+        `kill -9 ${k.mode === "group" ? `-${k.pid} (process group)` : k.pid} = ${target === fleet ? "scheduler" : "worker"} ${k.owner}; restarted`,
       );
     }
     if (elapsed() >= nextProgress) {
@@ -209,7 +225,8 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
       : `runs still unfinished after ${OPTIONS.settleSeconds} s: counted as lost`,
   );
   const endedAt = Date.now();
-  const shutdown = await fleet.stop(30);
+  const shutdown = [...(await fleet.stop(30)), ...((await workers?.fleet.stop(30)) ?? [])];
+  await workers?.stop();
   say(
     `schedulers stopped (SIGTERM): ${shutdown.map((s) => `${s.owner} exit ${s.code}${s.cleanly ? "" : " (not clean)"}`).join(", ")}`,
   );
@@ -245,7 +262,7 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
       unfinished: final.runs.filter((r) => r.state !== "success" && r.state !== "failed").length,
     },
     figures,
-    schedulerExits: fleet.unexpectedExits,
+    schedulerExits: [...fleet.unexpectedExits, ...(workers?.fleet.unexpectedExits ?? [])],
     leftoverProcesses: leftovers,
     shutdown,
     setupNotes: notes,
@@ -254,6 +271,54 @@ async function chaosRun(kind: "postgres" | "mysql"): Promise<DatabaseResult> {
       schedulerLogs: Array.from({ length: OPTIONS.schedulers }, (_, i) => fleet.logFile(i + 1)),
       markers,
       databaseLog: db.logFile,
+    },
+  };
+}
+
+/**
+ * The bullmq executor's side: one webserver (the Task Execution API; not killed) and the worker
+ * fleet, each worker with a home of its own under <home>/worker-N holding no database URL and no key,
+ * on this machine's Redis under a prefix of this run's own (the shared Redis is never restarted).
+ */
+async function startWorkers(env: NodeJS.ProcessEnv, home: string, logs: string) {
+  const { createServer } = await import("node:net");
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port: p } = server.address() as { port: number };
+      server.close(() => resolve(p));
+    });
+  });
+  const webLog = join(logs, "webserver.log");
+  const { spawn } = await import("node:child_process");
+  const { openSync, closeSync } = await import("node:fs");
+  const fd = openSync(webLog, "a");
+  const web = spawn(process.execPath, [BIN, "webserver", "--port", String(port)], {
+    env,
+    detached: true,
+    stdio: ["ignore", fd, fd],
+  });
+  closeSync(fd);
+  const workerHome = join(home, "worker-1");
+  mkdirSync(workerHome);
+  const workerEnv: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("UPDRAFT")) workerEnv[k] = v;
+  Object.assign(workerEnv, {
+    UPDRAFT_HOME: workerHome,
+    UPDRAFT__CORE__DAGS_FOLDER: join(home, "dags"),
+    UPDRAFT__CORE__EXECUTION_API_SERVER_URL: `http://127.0.0.1:${port}/execution/`,
+    UPDRAFT__BULLMQ__REDIS_URL: env.UPDRAFT__BULLMQ__REDIS_URL,
+    UPDRAFT__BULLMQ__KEY_PREFIX: env.UPDRAFT__BULLMQ__KEY_PREFIX,
+    UPDRAFT__SCHEDULER__TASKFLOW_WORKERS: "4",
+    UPDRAFT__LOGGING__COMPRESS_FINISHED: "false",
+  });
+  const fleet = new Fleet(workerEnv, logs, "worker");
+  fleet.start(OPTIONS.workers);
+  say(`started a webserver (port ${port}) and ${OPTIONS.workers} workers: pids ${fleet.pids().join(", ")}`);
+  return {
+    fleet,
+    stop: async () => {
+      web.kill("SIGTERM");
+      await sleep(1000);
     },
   };
 }

@@ -88,6 +88,8 @@ export function buildContext(
       task_id: ti.task_id,
       dag_id: ti.dag_id,
       run_id: ti.run_id,
+      queue: ti.queue,
+      hostname: ti.hostname,
     },
     dag_run: { run_id: run.run_id, run_type: run.run_type, conf: withGet(conf), logical_date: iso(logical) },
     params: withGet(params),

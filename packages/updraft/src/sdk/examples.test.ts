@@ -11,7 +11,10 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { SerializedDagSchema } from "../core/serialized.ts";
-import { isDag, resolveXComRefs, type Dag } from "./index.ts";
+import { isDag, resolveXComRefs, setLookup, type Dag } from "./index.ts";
+
+// As on a fresh installation: no variable or connection exists (examples fall back to their defaults).
+setLookup(async () => null);
 
 const sdkEntry = new URL("../index.ts", import.meta.url).href;
 registerHooks({

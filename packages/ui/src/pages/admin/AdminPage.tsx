@@ -1,10 +1,11 @@
-/** The admin pages, one section each: variables, connections, pools, users and the audit log. */
+/** The admin pages, one section each: variables, connections, pools, users, the audit log and workers. */
 import type { AdminSection } from "../../router.tsx";
 import { AuditSection } from "./Audit.tsx";
 import { ConnectionsSection } from "./Connections.tsx";
 import { PoolsSection } from "./Pools.tsx";
 import { UsersSection } from "./Users.tsx";
 import { VariablesSection } from "./Variables.tsx";
+import { WorkersSection } from "./Workers.tsx";
 import "./admin.css";
 
 const SECTIONS: Record<AdminSection, () => React.JSX.Element> = {
@@ -13,6 +14,7 @@ const SECTIONS: Record<AdminSection, () => React.JSX.Element> = {
   pools: PoolsSection,
   users: UsersSection,
   audit: AuditSection,
+  workers: WorkersSection,
 };
 
 export function AdminPage({ section }: { section: AdminSection }) {

@@ -398,8 +398,16 @@ class LogUpload {
           this.#offset = offset + pieces.reduce((n, p) => n + Buffer.byteLength(p.text), 0);
         },
         (error: unknown) => {
-          if (error instanceof StaleTry) {
+          const status = (error as { status?: number }).status;
+          if (error instanceof StaleTry || (status !== undefined && status >= 400 && status < 500)) {
+            // Refused for good (the try was replaced, or the request is wrong): sending it again
+            // would be refused again. The worker's own copy keeps it.
             this.#offset = offset + bytes;
+            if (!(error instanceof StaleTry))
+              this.#log.warn(
+                { err: error, ...this.#ref },
+                "the webserver refused a piece of a try's log; dropped",
+              );
             return;
           }
           // Put back in front: sent again (from the same offset) with what came meanwhile.
