@@ -88,6 +88,22 @@ const base: Record<string, string> = {
 const migrated = await updraft(["db", "migrate"], base);
 if (migrated.code !== 0) throw new Error(migrated.stderr);
 const database = openDatabase(dbUrl);
+/** Every service this run started: stopped on the way out, however the run ends (Ctrl-C, a timeout). */
+const started: ServiceProcess[] = [];
+const killAll = () => {
+  for (const s of started) if (s.alive()) s.child.kill("SIGKILL");
+};
+process.once("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+const service = (args: string[], env: Record<string, string>) => {
+  const s = startService(args, env);
+  started.push(s);
+  return s;
+};
 
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -158,7 +174,7 @@ const results: Record<string, CaseResult> = {};
 
 if (CASES.has("local")) {
   progress("local executor: one updraft scheduler");
-  const scheduler = startService(["scheduler"], { ...base, UPDRAFT__CORE__EXECUTOR: "local" });
+  const scheduler = service(["scheduler"], { ...base, UPDRAFT__CORE__EXECUTOR: "local" });
   await parsed();
   results.local = await measureUpdraft("local");
   await scheduler.stop(30_000);
@@ -168,9 +184,11 @@ if (CASES.has("bullmq")) {
   progress("bullmq executor: updraft scheduler + webserver + 2 workers");
   const port = await freePort();
   const env = { ...base, UPDRAFT__CORE__EXECUTOR: "bullmq" };
-  const services: ServiceProcess[] = [startService(["webserver", "--port", String(port)], env)];
-  await services[0]!.waitFor(/webserver listening/, 30_000).catch(() => undefined);
-  services.push(startService(["scheduler", "--no-dag-processor"], env));
+  const services: ServiceProcess[] = [
+    service(["webserver", "--port", String(port)], { ...env, UPDRAFT__LOGGING__LEVEL: "info" }),
+  ];
+  await services[0]!.waitFor(/webserver listening/, 30_000);
+  services.push(service(["scheduler"], env));
   for (const name of ["w1", "w2"]) {
     const wHome = mkdtempSync(join(tmpdir(), `updraft-bench-${name}-`));
     const wEnv: Record<string, string> = {};
@@ -182,13 +200,34 @@ if (CASES.has("bullmq")) {
       UPDRAFT__CORE__EXECUTION_API_SERVER_URL: `http://127.0.0.1:${port}/execution/`,
       UPDRAFT__BULLMQ__REDIS_URL: REDIS_URL,
       UPDRAFT__BULLMQ__KEY_PREFIX: prefix,
-      UPDRAFT__LOGGING__LEVEL: "warn",
+      UPDRAFT__LOGGING__LEVEL: "info",
     });
-    services.push(startService(["worker", "--hostname", name, "--concurrency", "16"], wEnv));
+    const worker = service(["worker", "--hostname", name, "--concurrency", "16"], wEnv);
+    services.push(worker);
+    await worker.waitFor(/worker started/, 30_000);
   }
   await parsed();
+  const watchdog = setInterval(() => {
+    for (const s of services)
+      for (const l of s.lines.splice(0))
+        if (l.level >= 40)
+          progress(
+            `${s.child.spawnargs.slice(2, 4).join(" ")}: ${l.msg} ${JSON.stringify(l.err ?? "").slice(0, 300)}`,
+          );
+  }, 1000);
   results.bullmq = await measureUpdraft("bullmq");
+  clearInterval(watchdog);
   for (const s of services) await s.stop(30_000);
+  // The run's keys go with it (a prefix of its own on a shared Redis).
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(REDIS_URL);
+  for (let cursor = "0"; ;) {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+    if (cursor === "0") break;
+  }
+  redis.disconnect();
 }
 
 if (CASES.has("plain")) {

@@ -138,20 +138,7 @@ export function registerExecutionApi(
       last_heartbeat_at: started,
       next_retry_at: null,
     };
-    const row = await tis.startTry(fence.key, null, patch, started, claims.tryNumber);
-    if (!row) {
-      const current = await tis.get(fence.key);
-      // Its scheduler put the job in Redis and is about to hand the claim over (a worker can be
-      // that quick): asked to come back in a moment. A scheduler that died first has its claim
-      // handed back (scheduled), and then this start is refused.
-      if (
-        current?.state === "queued" &&
-        current.try_number === claims.tryNumber - 1 &&
-        current.claimed_by_job_id !== null
-      )
-        throw new HttpError(503, "the try is not handed to its queue yet; retry", { "retry-after": "1" });
-      throw stale(current);
-    }
+    const row = await startHandedTry(fence, claims.tryNumber, patch, started);
     try {
       const prepared = await prepareWorkload(o.runner, row, fence);
       const token = await tokens.issue(claims);
@@ -171,6 +158,31 @@ export function registerExecutionApi(
       return { token: null, workload: null, failure, notes };
     }
   });
+
+  /**
+   * queued (handed to its queue) -> running for the token's try. Its scheduler puts the job in Redis
+   * and then hands the claim over, and a worker can be quicker than that: while the claim is still
+   * its scheduler's, the worker is asked to come back in a moment (503). A claim handed over between
+   * the refused start and the look at the row is started now. A scheduler that died before handing
+   * over has its claim handed back (scheduled): then this start is refused (409).
+   */
+  async function startHandedTry(
+    fence: TryFence,
+    tryNumber: number,
+    patch: Parameters<typeof tis.startTry>[2],
+    at: string,
+  ) {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const row = await tis.startTry(fence.key, null, patch, at, tryNumber);
+      if (row) return row;
+      const current = await tis.get(fence.key);
+      const waiting = current?.state === "queued" && current.try_number === tryNumber - 1;
+      if (!waiting) throw stale(current);
+      if (current.claimed_by_job_id !== null)
+        throw new HttpError(503, "the try is not handed to its queue yet; retry", { "retry-after": "1" });
+    }
+    throw new HttpError(503, "the try could not be started; retry", { "retry-after": "1" });
+  }
 
   app.put(`${ti}/heartbeat`, async (request, reply) => {
     const { claims, fence } = await tryOf(request);

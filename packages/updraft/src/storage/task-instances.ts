@@ -190,6 +190,34 @@ export function taskInstanceStore(database: Database) {
       return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
     },
 
+    /** handToQueue for many claims of one owner at once (200 per statement); returns how many moved. */
+    async handManyToQueue(keys: readonly TaskInstanceKey[], owner: number, now = nowIso()): Promise<number> {
+      let moved = 0;
+      for (let i = 0; i < keys.length; i += 200) {
+        const batch = keys.slice(i, i + 200);
+        const result = await db
+          .updateTable("task_instance")
+          .set({ claimed_by_job_id: null, updated_at: now })
+          .where("state", "=", "queued")
+          .where("claimed_by_job_id", "=", owner)
+          .where((eb) =>
+            eb.or(
+              batch.map((k) =>
+                eb.and([
+                  eb("dag_id", "=", k.dagId),
+                  eb("run_id", "=", k.runId),
+                  eb("task_id", "=", k.taskId),
+                  eb("map_index", "=", k.mapIndex ?? -1),
+                ]),
+              ),
+            ),
+          )
+          .executeTakeFirst();
+        moved += Number(result.numUpdatedRows);
+      }
+      return moved;
+    },
+
     /**
      * queued in the executor's queue (no owner) -> scheduled, while it still waits for try
      * `tryNumber`: its job was lost or waited past [scheduler] task_queued_timeout.

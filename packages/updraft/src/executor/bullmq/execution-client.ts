@@ -138,10 +138,15 @@ export class ExecutionClient {
           { status: response.status },
         );
       }
-      error ??= new Error(`${method} ${path}: ${response?.status}`);
+      if (!error) {
+        const detail = await response?.json().catch(() => null);
+        error = new Error(
+          `${method} ${path}: ${response?.status} ${JSON.stringify((detail as { detail?: unknown })?.detail ?? "")}`,
+        );
+      }
       if (Date.now() - started >= retryMs) throw error;
       this.#onRetry(`${method} ${path}`, error, attempt);
-      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** Math.min(attempt, 5))));
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 25 * 2 ** Math.min(attempt - 1, 7))));
     }
   }
 }

@@ -71,6 +71,9 @@ export class BullMQExecutor implements Executor {
   readonly #events = new Map<string, QueueEvents>();
   /** Claims being put into Redis: a handful at a time, for a moment each. */
   readonly #handing = new Map<string, Promise<void>>();
+  /** Claims waiting for the next hand-over (this tick's). */
+  readonly #batch: ExecutableTry[] = [];
+  readonly #batchDone: (() => void)[] = [];
   readonly #listeners: ((ti: ClaimedTaskInstance) => void)[] = [];
   readonly #redis;
   readonly #registry;
@@ -102,8 +105,23 @@ export class BullMQExecutor implements Executor {
   execute(ti: ExecutableTry): void {
     const key = keyString(ti);
     if (this.#handing.has(key)) return;
-    const handing = this.#handOver(ti).finally(() => this.#handing.delete(key));
-    this.#handing.set(key, handing);
+    this.#batch.push(ti);
+    const handed = new Promise<void>((resolve) => this.#batchDone.push(resolve)).finally(() =>
+      this.#handing.delete(key),
+    );
+    this.#handing.set(key, handed);
+    // The claims of one iteration go to Redis and are handed over together (one round trip each).
+    if (this.#batch.length === 1) setImmediate(() => void this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#batch.splice(0);
+    const done = this.#batchDone.splice(0);
+    try {
+      await this.#handOver(batch);
+    } finally {
+      for (const resolve of done) resolve();
+    }
   }
 
   onFinished(listener: (ti: ClaimedTaskInstance) => void): void {
@@ -131,39 +149,74 @@ export class BullMQExecutor implements Executor {
   }
 
   /**
-   * The job first, then the hand-over: a job whose hand-over never committed (this scheduler died in
+   * The jobs first, then the hand-over: a job whose hand-over never committed (this scheduler died in
    * between) is refused at its start, its task instance having gone back to scheduled meanwhile; a
    * claim whose job could not be added goes back to scheduled.
    */
-  async #handOver(ti: ExecutableTry): Promise<void> {
+  async #handOver(tries: ExecutableTry[]): Promise<void> {
     const { config, database, log } = this.#o;
-    const key = { dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId, mapIndex: ti.mapIndex };
-    const tryNumber = ti.tryNumber + 1;
-    const queueName = ti.queue ?? "default";
     const tis = taskInstanceStore(database);
-    try {
-      // Valid while the job may wait in its queue; its start returns a token of the usual lifetime.
-      const ttl = config.values.scheduler.task_queued_timeout + this.#o.tokens.ttlSeconds;
-      const token = await this.#o.tokens.issue({ ...key, tryNumber }, ttl);
-      const data: TryJobData = { token, ...key, tryNumber, dagRunId: ti.dagRunId };
-      const queue = this.#queue(queueName);
-      await retrying(
-        () =>
-          queue.add(ti.taskId, data, {
-            jobId: randomUUID(),
-            removeOnComplete: { age: 3600, count: 10_000 },
-            removeOnFail: { age: 7 * 86400, count: 10_000 },
+    const keyOf = (ti: ExecutableTry) => ({
+      dagId: ti.dagId,
+      runId: ti.runId,
+      taskId: ti.taskId,
+      mapIndex: ti.mapIndex,
+    });
+    // Valid while the job may wait in its queue; its start returns a token of the usual lifetime.
+    const ttl = config.values.scheduler.task_queued_timeout + this.#o.tokens.ttlSeconds;
+    const byQueue = new Map<string, ExecutableTry[]>();
+    for (const ti of tries)
+      byQueue.set(ti.queue ?? "default", [...(byQueue.get(ti.queue ?? "default") ?? []), ti]);
+    for (const [queueName, group] of byQueue) {
+      try {
+        const jobs = await Promise.all(
+          group.map(async (ti) => {
+            const tryNumber = ti.tryNumber + 1;
+            const data: TryJobData = {
+              token: await this.#o.tokens.issue({ ...keyOf(ti), tryNumber }, ttl),
+              ...keyOf(ti),
+              tryNumber,
+              dagRunId: ti.dagRunId,
+            };
+            return {
+              name: ti.taskId,
+              data,
+              opts: {
+                jobId: randomUUID(),
+                removeOnComplete: { age: 3600, count: 10_000 },
+                removeOnFail: { age: 7 * 86400, count: 10_000 },
+              },
+            };
           }),
-        { what: `queueing ${ti.dagId}.${ti.taskId}`, maxMs: 30_000, isTransient: () => true },
-      );
-      this.#listen(queueName);
-      await retrying(() => tis.handToQueue(key, ti.owner, this.#now()), {
-        what: `handing ${ti.dagId}.${ti.taskId} to its queue`,
-      });
-    } catch (error) {
-      log.error({ err: error, ...key, queue: queueName }, "could not queue a try; it is scheduled again");
-      await retrying(() => tis.releaseClaim(key, ti.owner, this.#now()), { what: "releasing a claim" }).catch(
-        () => undefined, // still claimed by this scheduler: handed back when it stops or dies
+        );
+        const queue = this.#queue(queueName);
+        await retrying(() => queue.addBulk(jobs), {
+          what: `queueing ${group.length} tries in "${queueName}"`,
+          maxMs: 30_000,
+          isTransient: () => true,
+        });
+        this.#listen(queueName);
+      } catch (error) {
+        log.error(
+          { err: error, queue: queueName, tries: group.length },
+          "could not queue tries; they are scheduled again",
+        );
+        for (const ti of group)
+          await retrying(() => tis.releaseClaim(keyOf(ti), ti.owner, this.#now()), {
+            what: "releasing a claim",
+          }).catch(
+            () => undefined, // still claimed by this scheduler: handed back when it stops or dies
+          );
+        continue;
+      }
+      const owner = group[0]!.owner;
+      await retrying(() => tis.handManyToQueue(group.map(keyOf), owner, this.#now()), {
+        what: `handing ${group.length} tries to their queue`,
+      }).catch((error: unknown) =>
+        log.warn(
+          { err: error },
+          "could not hand tries to their queue; they are handed back when this scheduler stops",
+        ),
       );
     }
   }

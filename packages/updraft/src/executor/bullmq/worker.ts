@@ -64,7 +64,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const settings = bullSettings(config);
   const id = randomUUID();
   const client = new ExecutionClient(config.values.core.execution_api_server_url, (what, error, attempt) => {
-    if (attempt === 1 || attempt % 10 === 0)
+    if (attempt === 3 || attempt % 20 === 0)
       log.warn({ err: error, attempt }, `the Task Execution API did not answer ${what}; retrying`);
   });
   const redis = connectRedis(settings, "worker", log);
