@@ -53,7 +53,7 @@ export async function getVariable<T = string>(key: string, options: GetVariableO
   try {
     return JSON.parse(found.value) as T;
   } catch (error) {
-    throw new Error(`variable "${key}" is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`variable "${key}" is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -86,6 +86,7 @@ async function waitForRun(database: Database, runId: string, ms: number, c?: Clu
       .execute();
     throw new Error(
       `${(error as Error).message}\ntask instances: ${JSON.stringify(states)}\n${c?.tails() ?? ""}`,
+      { cause: error },
     );
   }
 }
@@ -412,7 +413,7 @@ forEachDatabase(
         c = newCluster(childUrl(database), redis);
         writeFileSync(join(c.dags, "slow_w.ts"), SLOW_DAG(c.dags, "slow_w"));
         c.startScheduler();
-        let web = await c.startWebserver();
+        const web = await c.startWebserver();
         await c.startWorker("w");
         await parsed(database, "slow_w");
         await triggerDagRun(database, { dagId: "slow_w", runId: "w1" });
@@ -424,7 +425,7 @@ forEachDatabase(
         );
         process.kill(web.child.pid!, "SIGKILL");
         await new Promise((r) => setTimeout(r, 7_000)); // the task ends while the API is away
-        web = await c.startWebserver();
+        await c.startWebserver();
         assert.equal(await waitForRun(database, "w1", 60_000, c), "success");
         const [ti] = await tis(database, "slow_w");
         assert.equal(ti!.try_number, 1, "the result was recorded, not retried");

@@ -74,7 +74,10 @@ export class ExecutionClient {
   finish(
     token: string,
     t: TryRef,
-    result: Result & { handOver?: boolean },
+    result: Result & {
+      handOver?: boolean;
+      log?: { offset: number; pieces: { stream: LogStream; text: string }[] };
+    },
     retryMs: number,
   ): Promise<{ state: string; notes: string[] }> {
     return this.#json("PATCH", `${tiPath(t)}/state`, token, result, retryMs);

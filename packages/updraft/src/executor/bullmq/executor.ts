@@ -13,7 +13,7 @@
  * - task instances queued longer than [scheduler] task_queued_timeout go back to scheduled.
  * Every one of these writes is fenced in the database by the try, so schedulers may all do them.
  */
-import { randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { Job, Queue, QueueEvents } from "bullmq";
 import type { Config } from "../../config/load.ts";
 import type { Logger } from "../../logging.ts";
@@ -58,6 +58,34 @@ export interface BullMQExecutorOptions {
   log: Logger;
   tokens: TryTokens;
   clock?: () => number;
+}
+
+const JOB_OPTIONS = {
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 86400, count: 10_000 },
+};
+
+/** A claim's job id: its task instance, try and claim time (so a claim made again gets another). */
+export function jobIdOf(key: TaskInstanceKey, tryNumber: number, queuedAt: string): string {
+  return createHash("sha256")
+    .update(
+      JSON.stringify([
+        key.dagId,
+        key.runId,
+        key.taskId,
+        key.mapIndex ?? -1,
+        tryNumber,
+        sameInstant(queuedAt),
+      ]),
+    )
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/** One spelling of an instant, whatever form the database answered it in. */
+function sameInstant(at: string): string {
+  const ms = Date.parse(at);
+  return Number.isNaN(ms) ? at : new Date(ms).toISOString();
 }
 
 /** How often dead workers and overdue queued tries are looked for. */
@@ -149,9 +177,10 @@ export class BullMQExecutor implements Executor {
   }
 
   /**
-   * The jobs first, then the hand-over: a job whose hand-over never committed (this scheduler died in
-   * between) is refused at its start, its task instance having gone back to scheduled meanwhile; a
-   * claim whose job could not be added goes back to scheduled.
+   * The hand-over first, then the jobs: a worker can never take a job whose claim is still this
+   * scheduler's. If this scheduler dies between the two, the task instances wait in `queued` with no
+   * job: the sweep (#sweepQueued) finds them by their job's id, which the claim names, and schedules
+   * them again. Jobs that could not be added are taken back at once.
    */
   async #handOver(tries: ExecutableTry[]): Promise<void> {
     const { config, database, log } = this.#o;
@@ -162,6 +191,15 @@ export class BullMQExecutor implements Executor {
       taskId: ti.taskId,
       mapIndex: ti.mapIndex,
     });
+    try {
+      await retrying(() => tis.handManyToQueue(tries.map(keyOf), tries[0]!.owner, this.#now()), {
+        what: `handing ${tries.length} tries to their queue`,
+      });
+    } catch (error) {
+      // Still this scheduler's claims: handed back when it stops or dies (rescue.ts).
+      log.warn({ err: error }, "could not hand tries to their queue; they wait for this scheduler's end");
+      return;
+    }
     // Valid while the job may wait in its queue; its start returns a token of the usual lifetime.
     const ttl = config.values.scheduler.task_queued_timeout + this.#o.tokens.ttlSeconds;
     const byQueue = new Map<string, ExecutableTry[]>();
@@ -181,11 +219,7 @@ export class BullMQExecutor implements Executor {
             return {
               name: ti.taskId,
               data,
-              opts: {
-                jobId: randomUUID(),
-                removeOnComplete: { age: 3600, count: 10_000 },
-                removeOnFail: { age: 7 * 86400, count: 10_000 },
-              },
+              opts: { ...JOB_OPTIONS, jobId: jobIdOf(ti, tryNumber, ti.queuedAt ?? "") },
             };
           }),
         );
@@ -202,22 +236,10 @@ export class BullMQExecutor implements Executor {
           "could not queue tries; they are scheduled again",
         );
         for (const ti of group)
-          await retrying(() => tis.releaseClaim(keyOf(ti), ti.owner, this.#now()), {
-            what: "releasing a claim",
-          }).catch(
-            () => undefined, // still claimed by this scheduler: handed back when it stops or dies
-          );
-        continue;
+          await retrying(() => tis.releaseQueued(keyOf(ti), ti.tryNumber + 1, this.#now()), {
+            what: "taking back a try",
+          }).catch(() => undefined); // found by the sweep
       }
-      const owner = group[0]!.owner;
-      await retrying(() => tis.handManyToQueue(group.map(keyOf), owner, this.#now()), {
-        what: `handing ${group.length} tries to their queue`,
-      }).catch((error: unknown) =>
-        log.warn(
-          { err: error },
-          "could not hand tries to their queue; they are handed back when this scheduler stops",
-        ),
-      );
     }
   }
 
@@ -295,33 +317,41 @@ export class BullMQExecutor implements Executor {
     }
   }
 
+  /**
+   * Task instances handed to a queue but without a job there (their scheduler died between the two)
+   * go back to scheduled after a short while; any waiting longer than task_queued_timeout too.
+   */
   async #sweepQueued(): Promise<void> {
     const timeout = this.#o.config.values.scheduler.task_queued_timeout;
-    const before = new Date(Date.parse(this.#now()) - timeout * 1000).toISOString();
-    const overdue = await this.#o.database.db
+    const now = Date.parse(this.#now());
+    const waiting = await this.#o.database.db
       .selectFrom("task_instance")
-      .select(["dag_id", "run_id", "task_id", "map_index", "try_number"])
+      .select(["dag_id", "run_id", "task_id", "map_index", "try_number", "queue", "queued_dttm"])
       .where("state", "=", "queued")
       .where("claimed_by_job_id", "is", null)
-      .where("queued_dttm", "<", before)
+      .where("queued_dttm", "<", new Date(now - 30_000).toISOString())
       .limit(1000)
       .execute();
-    for (const r of overdue)
+    for (const r of waiting) {
+      const key = { dagId: r.dag_id, runId: r.run_id, taskId: r.task_id, mapIndex: r.map_index };
+      const tryNumber = r.try_number + 1;
+      const overdue = Date.parse(r.queued_dttm ?? "") < now - timeout * 1000;
+      const job = overdue
+        ? undefined
+        : await Job.fromId(this.#queue(r.queue), jobIdOf(key, tryNumber, r.queued_dttm ?? ""));
+      if (job) continue;
       await failLostTry(
         this.#o.database,
-        {
-          dagId: r.dag_id,
-          runId: r.run_id,
-          taskId: r.task_id,
-          mapIndex: r.map_index,
-          tryNumber: r.try_number + 1,
-        },
+        { ...key, tryNumber },
         {
           now: this.#now(),
           log: this.#o.log,
-          reason: `queued longer than task_queued_timeout (${timeout} s)`,
+          reason: overdue
+            ? `queued longer than task_queued_timeout (${timeout} s)`
+            : "its job is not in Redis",
         },
       );
+    }
   }
 
   #now(): string {

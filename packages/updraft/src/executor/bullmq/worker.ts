@@ -154,7 +154,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       {
         base: logging.base_log_folder,
         maxBytes: logging.max_bytes_per_try,
-        compress: logging.compress_finished,
+        // The worker's copy is short-lived (the webserver keeps the one users read): not worth a gzip.
+        compress: false,
         masker,
         folder: logFolder,
       },
@@ -226,8 +227,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     if (controller.signal.reason === SHUTDOWN && result.state === "failed")
       result = { ...result, handOver: true };
     try {
-      await upload.flush();
-      const finished = await client.finish(token.current, ref, result, RESULT_RETRY_MS);
+      const tail = await upload.finish();
+      const finished = await client.finish(token.current, ref, { ...result, log: tail }, RESULT_RETRY_MS);
       for (const line of finished.notes) local.write(line, "runner");
       log.info({ ...ref, state: finished.state }, "try ended");
       return done(finished.state);
@@ -338,6 +339,8 @@ class LogUpload {
   #sending: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #dropped = 0;
+  /** Finished: what is written now is not uploaded (it would come after the result). */
+  #closed = false;
 
   constructor(client: ExecutionClient, token: { current: string }, ref: TryRef, log: Logger) {
     this.#client = client;
@@ -347,7 +350,7 @@ class LogUpload {
   }
 
   write(text: string, stream: LogStream): void {
-    if (!text) return;
+    if (!text || this.#closed) return;
     this.#pieces.push({ stream, text });
     this.#bytes += Buffer.byteLength(text);
     while (this.#bytes > 16 * 1024 * 1024 && this.#pieces.length > 1) {
@@ -368,6 +371,27 @@ class LogUpload {
       if (!this.#sending) this.#send(RESULT_RETRY_MS);
       await this.#sending;
     }
+  }
+
+  /**
+   * For the result's request: waits for a piece on its way, then hands over what is left (with its
+   * offset) instead of sending it on its own.
+   */
+  async finish(): Promise<{ offset: number; pieces: { stream: LogStream; text: string }[] }> {
+    this.stop();
+    const until = Date.now() + RESULT_RETRY_MS;
+    while (this.#sending && Date.now() < until) await this.#sending;
+    this.stop();
+    const pieces = this.#pieces;
+    if (this.#dropped > 0)
+      pieces.unshift({
+        stream: "runner",
+        text: `${this.#dropped} bytes of this log could not be uploaded (the webserver was away); the worker's copy has them\n`,
+      });
+    this.#pieces = [];
+    this.#bytes = 0;
+    this.#closed = true;
+    return { offset: this.#offset, pieces };
   }
 
   stop(): void {

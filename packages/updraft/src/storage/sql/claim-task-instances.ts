@@ -33,6 +33,8 @@ export interface ClaimedTaskInstance {
   pool: string;
   /** The task's queue: which workers take it (the BullMQ executor; the local one runs every queue). */
   queue?: string;
+  /** When it was claimed (queued_dttm): with the try number, names the claim (the job's id). */
+  queuedAt?: string;
 }
 
 export async function claimTaskInstances(
@@ -78,6 +80,7 @@ async function claimWithinCaps(
       tryNumber: c.try_number,
       pool: c.pool,
       queue: c.queue,
+      queuedAt: options.now,
     });
   }
   return chosen;
