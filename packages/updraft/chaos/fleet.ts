@@ -105,7 +105,8 @@ export class Fleet {
     const args =
       this.#command === "worker" ? ["worker", "--hostname", owner, "--concurrency", "8"] : ["scheduler"];
     const child = spawn(process.execPath, ["--max-semi-space-size=8", BIN, ...args], {
-      env: { ...this.#env, CHAOS_OWNER: owner },
+      // UPDRAFT_VAR_*: what user code is given of a service's environment (core/child-env.ts).
+      env: { ...this.#env, CHAOS_OWNER: owner, UPDRAFT_VAR_CHAOS_OWNER: owner },
       detached: true,
       stdio: ["ignore", fd, fd],
     });

@@ -54,7 +54,7 @@ function bashScript(): string {
   return `#!/usr/bin/env bash
 ms=$1; fail_first=$2; M=$3
 id="$UPDRAFT_CTX_DAG_ID $UPDRAFT_CTX_DAG_RUN_ID $UPDRAFT_CTX_TASK_ID $UPDRAFT_CTX_TRY_NUMBER $$"
-owner=\${CHAOS_OWNER:--}
+owner=\${UPDRAFT_VAR_CHAOS_OWNER:-\${CHAOS_OWNER:--}}
 clock() { local t=\${EPOCHREALTIME/./}; now=\${t:0:-3}; }
 clock; echo "start $id $now $owner" >> "$M"
 until=$((now + ms))
@@ -85,7 +85,7 @@ interface Ctx { run_id: string; ti: { dag_id: string; task_id: string; try_numbe
 async function work(ms: number, failFirst: number): Promise<number> {
   const c = getCurrentContext<Ctx>();
   const id = c.ti.dag_id + " " + c.run_id + " " + c.ti.task_id + " " + c.ti.try_number + " " + process.pid;
-  const owner = process.env.CHAOS_OWNER ?? "-";
+  const owner = process.env.UPDRAFT_VAR_CHAOS_OWNER ?? process.env.CHAOS_OWNER ?? "-";
   const mark = (what: string) => appendFileSync(MARKERS, what + " " + id + " " + Date.now() + " " + owner + "\\n");
   mark("start");
   const ticks = setInterval(() => mark("tick"), 100);
