@@ -30,10 +30,9 @@ import type { SecretCipher } from "../secrets/cipher.ts";
 import { tryTokenKey, tryTokens, type TryClaims } from "../secrets/try-tokens.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
-import { connectionStore } from "../storage/connections.ts";
 import type { TaskInstanceRow } from "../storage/schema.ts";
+import { lookupForTask } from "../executor/lookups.ts";
 import { keyString, taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
-import { variableStore } from "../storage/variables.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
 import { HttpError } from "./errors.ts";
 
@@ -253,32 +252,14 @@ export function registerExecutionApi(
     return { recorded, lines };
   }
 
-  app.get(`${EXECUTION_PREFIX}/variables/:key`, async (request) => {
-    const claims = await claimsOf(request);
-    await runningRow(claims);
-    const { key } = request.params as { key: string };
-    const variable = await variableStore(o.database, cipherOf(o)).get(key);
-    if (!variable) throw new HttpError(404, `variable "${key}" does not exist`);
-    return { key: variable.key, value: variable.value, is_secret: variable.isSecret };
-  });
-
-  app.get(`${EXECUTION_PREFIX}/connections/:conn`, async (request) => {
-    const claims = await claimsOf(request);
-    await runningRow(claims);
-    const { conn } = request.params as { conn: string };
-    const c = await connectionStore(o.database, cipherOf(o)).get(conn);
-    if (!c) throw new HttpError(404, `connection "${conn}" does not exist`);
-    return {
-      conn_id: c.connId,
-      conn_type: c.connType,
-      host: c.host,
-      login: c.login,
-      password: c.password,
-      schema: c.schema,
-      port: c.port,
-      extra: c.extra,
-    };
-  });
+  for (const what of ["variable", "connection"] as const)
+    app.get(`${EXECUTION_PREFIX}/${what}s/:key`, async (request) => {
+      await runningRow(await claimsOf(request));
+      const { key } = request.params as { key: string };
+      const found = await lookupForTask(o.database, cipherOf(o), what, key);
+      if (!found) throw new HttpError(404, `${what} "${key}" does not exist`);
+      return found;
+    });
 
   const xcomPath = `${EXECUTION_PREFIX}/xcoms/:dag/:run/:task/:key`;
   app.get(xcomPath, async (request) => {

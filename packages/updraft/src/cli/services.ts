@@ -184,10 +184,13 @@ async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<vo
 }
 
 /** Aborted on SIGINT or SIGTERM; made first, so a startup that waits for the database can stop. */
-function stopSignal(log: Logger): AbortSignal {
+export function stopSignal(
+  log: Logger,
+  saying = "stopping: no new tasks start; running tasks may finish",
+): AbortSignal {
   const controller = new AbortController();
   const stop = (signal: string) => {
-    log.info({ signal }, "stopping: no new tasks start; running tasks may finish");
+    log.info({ signal }, saying);
     controller.abort();
   };
   process.once("SIGINT", () => stop("SIGINT"));

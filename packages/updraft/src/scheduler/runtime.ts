@@ -23,6 +23,7 @@ import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
 import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
 import { openFileTaskLog } from "../executor/task-log.ts";
+import { lookupForTask } from "../executor/lookups.ts";
 import type { LogFolder } from "../logs/folder.ts";
 import { Masker } from "../logs/masker.ts";
 import { sensitiveValues } from "../core/sensitive.ts";
@@ -85,23 +86,7 @@ export function createTaskRunnerDeps(
 function databaseLookup(database: Database, cipher: SecretCipher | undefined): TaskRunnerDeps["lookup"] {
   return async (what, key) => {
     if (!cipher) throw new Error(`no encryption key is configured to read ${what}s with`);
-    if (what === "variable") {
-      const v = await variableStore(database, cipher).get(key);
-      return v && { key: v.key, value: v.value, is_secret: v.isSecret };
-    }
-    const c = await connectionStore(database, cipher).get(key);
-    return (
-      c && {
-        conn_id: c.connId,
-        conn_type: c.connType,
-        host: c.host,
-        login: c.login,
-        password: c.password,
-        schema: c.schema,
-        port: c.port,
-        extra: c.extra,
-      }
-    );
+    return lookupForTask(database, cipher, what, key);
   };
 }
 

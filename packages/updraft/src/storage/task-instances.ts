@@ -8,7 +8,7 @@
  * (the scheduler job that claimed it). A try that was paused, presumed dead and replaced can wake up
  * and finish, but its writes match no row: they are refused, never applied (see ../scheduler/ADR.md).
  */
-import type { Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from "kysely";
+import type { ExpressionBuilder, Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from "kysely";
 import { assertTransition, type MovedBy, type TaskInstanceState } from "../core/states.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
@@ -53,6 +53,21 @@ function whereKey(q: Updating, key: TaskInstanceKey): Updating {
 
 function whereOwner(q: Updating, owner: number | null): Updating {
   return owner === null ? q.where("claimed_by_job_id", "is", null) : q.where("claimed_by_job_id", "=", owner);
+}
+
+/** A condition matching any of `keys` (one OR of ANDs: the same form on every database). */
+function anyOfKeys(keys: readonly TaskInstanceKey[]) {
+  return (eb: ExpressionBuilder<Tables, "task_instance">) =>
+    eb.or(
+      keys.map((k) =>
+        eb.and([
+          eb("dag_id", "=", k.dagId),
+          eb("run_id", "=", k.runId),
+          eb("task_id", "=", k.taskId),
+          eb("map_index", "=", k.mapIndex ?? -1),
+        ]),
+      ),
+    );
 }
 
 function whereTry(q: Updating, fence: TryFence): Updating {
@@ -177,20 +192,10 @@ export function taskInstanceStore(database: Database) {
 
     /**
      * queued (claimed by `owner`) -> queued in the executor's queue, owned by no scheduler: the
-     * BullMQ executor's hand-over once the job is in Redis. From then on the try that starts it (a
-     * worker, with the token the job carries) is its only owner, so a scheduler dying changes nothing.
+     * BullMQ executor's hand-over, for the claims of one iteration at once (200 per statement). From
+     * then on the try that starts it (a worker, with the token its job carries) is its only owner, so
+     * a scheduler dying changes nothing. Returns how many moved.
      */
-    async handToQueue(key: TaskInstanceKey, owner: number, now = nowIso()): Promise<boolean> {
-      const q = whereKey(
-        db.updateTable("task_instance").set({ claimed_by_job_id: null, updated_at: now }),
-        key,
-      )
-        .where("state", "=", "queued")
-        .where("claimed_by_job_id", "=", owner);
-      return Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
-    },
-
-    /** handToQueue for many claims of one owner at once (200 per statement); returns how many moved. */
     async handManyToQueue(keys: readonly TaskInstanceKey[], owner: number, now = nowIso()): Promise<number> {
       let moved = 0;
       for (let i = 0; i < keys.length; i += 200) {
@@ -200,18 +205,7 @@ export function taskInstanceStore(database: Database) {
           .set({ claimed_by_job_id: null, updated_at: now })
           .where("state", "=", "queued")
           .where("claimed_by_job_id", "=", owner)
-          .where((eb) =>
-            eb.or(
-              batch.map((k) =>
-                eb.and([
-                  eb("dag_id", "=", k.dagId),
-                  eb("run_id", "=", k.runId),
-                  eb("task_id", "=", k.taskId),
-                  eb("map_index", "=", k.mapIndex ?? -1),
-                ]),
-              ),
-            ),
-          )
+          .where(anyOfKeys(batch))
           .executeTakeFirst();
         moved += Number(result.numUpdatedRows);
       }
@@ -394,18 +388,7 @@ export function taskInstanceStore(database: Database) {
           .set({ last_heartbeat_at: now })
           .where("claimed_by_job_id", "=", owner)
           .where("state", "in", ["running", "restarting"])
-          .where((eb) =>
-            eb.or(
-              batch.map((k) =>
-                eb.and([
-                  eb("dag_id", "=", k.dagId),
-                  eb("run_id", "=", k.runId),
-                  eb("task_id", "=", k.taskId),
-                  eb("map_index", "=", k.mapIndex ?? -1),
-                ]),
-              ),
-            ),
-          )
+          .where(anyOfKeys(batch))
           .execute();
       }
     },

@@ -4,6 +4,7 @@ import { loadConfig, type Config } from "../../config/load.ts";
 import { runWorker } from "../../executor/bullmq/worker.ts";
 import { createLogger, type Logger } from "../../logging.ts";
 import { addDaemonOptions, daemonize, type DaemonOptions } from "../daemon.ts";
+import { stopSignal } from "../services.ts";
 
 interface WorkerCliOptions extends DaemonOptions {
   queues: string;
@@ -38,7 +39,7 @@ export function register(program: Command): void {
       queues: queues.length > 0 ? queues : ["default"],
       concurrency: opts.concurrency,
       hostname: opts.hostname ?? hostname(),
-      stop: stopSignal(log),
+      stop: stopSignal(log, "stopping: no new tries; running tries may finish"),
     });
   });
 }
@@ -70,15 +71,4 @@ function positive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
   return n;
-}
-
-function stopSignal(log: Logger): AbortSignal {
-  const controller = new AbortController();
-  const stop = (signal: string) => {
-    log.info({ signal }, "stopping: no new tries; running tries may finish");
-    controller.abort();
-  };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  return controller.signal;
 }

@@ -40,11 +40,6 @@ export class ExecutionClient {
     return this.#base;
   }
 
-  async health(): Promise<boolean> {
-    const response = await fetch(new URL("health", this.#base), { signal: AbortSignal.timeout(5_000) });
-    return response.ok;
-  }
-
   start(token: string, t: TryRef, hostname: string, retryMs: number): Promise<StartReply> {
     return this.#json("PATCH", `${tiPath(t)}/run`, token, { hostname, pid: process.pid }, retryMs);
   }

@@ -364,15 +364,6 @@ class LogUpload {
     else this.#timer ??= setTimeout(() => this.#send(), UPLOAD_MS);
   }
 
-  /** Everything written so far reaches the webserver (retried while it is away). */
-  async flush(): Promise<void> {
-    const until = Date.now() + RESULT_RETRY_MS;
-    while ((this.#sending || this.#pieces.length > 0) && Date.now() < until) {
-      if (!this.#sending) this.#send(RESULT_RETRY_MS);
-      await this.#sending;
-    }
-  }
-
   /**
    * For the result's request: waits for a piece on its way, then hands over what is left (with its
    * offset) instead of sending it on its own.
