@@ -120,3 +120,28 @@ export async function waitFor(
     await sleep(everyMs);
   }
 }
+
+export const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+
+/** Drops and creates a dedicated MySQL/MariaDB database; returns its URL. */
+export async function freshMysqlDatabase(name: string): Promise<string> {
+  const { createConnection } = await import("mysql2/promise");
+  const connection = await createConnection(MYSQL_URL);
+  try {
+    await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    await connection.query(`CREATE DATABASE \`${name}\``);
+  } finally {
+    await connection.end();
+  }
+  return Object.assign(new URL(MYSQL_URL), { pathname: `/${name}` }).toString();
+}
+
+export async function dropMysqlDatabase(name: string): Promise<void> {
+  const { createConnection } = await import("mysql2/promise");
+  const connection = await createConnection(MYSQL_URL);
+  try {
+    await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  } finally {
+    await connection.end();
+  }
+}

@@ -117,6 +117,8 @@ export type Times = Map<string, [number, number][]>;
 export interface RunResult {
   /** Start and end times of every task, by graph id (index = task number), when the peer knows them. */
   times?: Times;
+  /** Statements the orchestrator sent to its database during the run, when it counts them. */
+  statements?: number;
 }
 
 export interface Peer {
@@ -213,6 +215,7 @@ export async function measure(peer: Peer, spec: WorkloadSpec): Promise<WorkloadO
     const result = await peer.run(spec.graphs, `r${r}`);
     const ms = now() - started;
     const values: Record<string, number> = { makespanMs: ms, tiPerSec: tasks / (ms / 1000) };
+    if (result.statements !== undefined) values.roundTripsPerTi = result.statements / tasks;
     if (spec.name === "chain") {
       const times = result.times?.get(spec.graphs[0]!.id);
       if (!times) throw new Error("the peer recorded no task times for the chain");
@@ -225,6 +228,9 @@ export async function measure(peer: Peer, spec: WorkloadSpec): Promise<WorkloadO
       `${peer.name} (${peer.backend}) ${spec.name} rep ${r + 1}/${spec.reps}: ${ms.toFixed(0)} ms` +
         (values.hopP50Ms !== undefined
           ? `, hop p50 ${values.hopP50Ms.toFixed(1)} ms p99 ${values.hopP99Ms!.toFixed(1)} ms`
+          : "") +
+        (values.roundTripsPerTi !== undefined
+          ? `, ${values.roundTripsPerTi.toFixed(2)} database round trips per task instance`
           : ""),
     );
     reps.push({ values });

@@ -24,6 +24,7 @@ import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts
 import { retrying } from "../storage/retry.ts";
 import { SHUTDOWN } from "./local-executor.ts";
 import { taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
+import { tryWrites } from "../storage/try-batches.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
 import { sudoUnsupported, type TaskFlowPool } from "../runner/taskflow-pool.ts";
@@ -265,7 +266,9 @@ async function startTry(deps: TaskRunnerDeps, claimed: OwnedTaskInstance, owner:
     next_retry_at: null,
   };
   try {
-    return await retrying(() => tis.startTry(claimed, owner, patch), {
+    // Batched with the other starts waiting at this moment (storage/try-batches.ts).
+    const request = { key: claimed, owner, start_date: started, hostname: patch.hostname, pid: patch.pid };
+    return await retrying(() => tryWrites(deps.database).start(request), {
       what: `starting ${claimed.dagId}.${claimed.taskId}`,
       maxMs: 30_000,
       onRetry: (r) =>
@@ -452,7 +455,9 @@ async function record(
     },
   };
   const patch = { end_date: ended, duration, next_retry_at: nextRetryAt, max_tries: maxTries };
-  if (await retrying(() => tis.finishTry(fence, "running", state, patch, outcome), retry)) {
+  // Batched with the other results waiting at this moment (storage/try-batches.ts).
+  const request = { fence, from: "running" as const, to: state, patch, outcome };
+  if (await retrying(() => tryWrites(deps.database).finish(request), retry)) {
     deps.onTryEnded?.({ state, operator: ti.operator ?? "unknown", seconds: duration });
     return state;
   }

@@ -31,6 +31,15 @@ export function createRegistry(database: Database, service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry, prefix: "updraft_" });
+  new Counter({
+    name: "updraft_database_statements_total",
+    help: "Statements this process sent to the metadata database (round trips; BEGIN and COMMIT count)",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(database.statements());
+    },
+  });
   const byState = (name: string, help: string, table: "dag_run" | "task_instance") => {
     const count = stateCounts(database, table);
     return new Gauge({

@@ -51,6 +51,7 @@ export async function decideDownstream(
   }
   const down = downstreamOf(dag);
   const queue = new WorkQueue(dag);
+  const ready: string[] = [];
   for (const taskId of changed) queue.addAll(down.get(taskId) ?? []);
   for (let taskId = queue.next(); taskId !== undefined; taskId = queue.next()) {
     await reader.load(queue.takeUnread());
@@ -63,8 +64,13 @@ export async function decideDownstream(
     const outcome = evaluateRule(taskById(dag, taskId)!.task.triggerRule, counts);
     if (outcome === "skipped" || outcome === "upstream_failed") {
       if (await move(taskId, "none", outcome, { end_date: o.now })) queue.addAll(down.get(taskId) ?? []);
-    } else if (outcome === "run") await move(taskId, "none", "scheduled", { scheduled_dttm: o.now });
+    } else if (outcome === "run") {
+      // Written together below: scheduling a task changes no other decision of this pass.
+      ready.push(taskId);
+      reader.moved(taskId, "none", "scheduled");
+    }
   }
+  if (ready.length > 0) await tis.scheduleReady({ dagId: run.dag_id, runId: run.run_id }, ready, o.now);
   return (await reader.allFinished()) ? "full" : "done";
 }
 

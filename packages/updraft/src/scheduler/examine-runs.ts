@@ -119,17 +119,11 @@ async function examineRun(
     )
       states.set(taskId, state);
   }
-  for (const taskId of decision.ready) {
-    if (
-      await tis.transition(
-        keyOf({ ...run, task_id: taskId, map_index: -1 }),
-        "none",
-        "scheduled",
-        { scheduled_dttm: o.now },
-        o.now,
-      )
-    )
-      states.set(taskId, "scheduled");
+  if (decision.ready.length > 0) {
+    await tis.scheduleReady({ dagId: run.dag_id, runId: run.run_id }, decision.ready, o.now);
+    // One another process moved first counts as scheduled here: scheduled is unfinished, so at worst
+    // the run's outcome waits for its next examination.
+    for (const taskId of decision.ready) states.set(taskId, "scheduled");
   }
   const finalState = runOutcome(dag, states);
   const update = finalState ? { end_date: o.now } : {};

@@ -1,6 +1,14 @@
 /** Opening the metadata database from its URL: `sqlite:///path`, `postgresql://...`, `mysql://...`. */
+import { writeFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { Kysely, sql, type Dialect } from "kysely";
+import {
+  Kysely,
+  sql,
+  type AbortableOperationOptions,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+} from "kysely";
 import { UpdraftError } from "../core/errors.ts";
 import type { DialectAdapter } from "./dialect.ts";
 import { databaseHealth, type DatabaseHealth } from "./health.ts";
@@ -14,6 +22,11 @@ export interface Database {
   readonly adapter: DialectAdapter;
   /** Whether the database can be reached now; services log its changes, the API answers 503. */
   readonly health: DatabaseHealth;
+  /**
+   * Statements sent to the database by this process so far (each a round trip, BEGIN and COMMIT
+   * included): the `updraft_database_statements_total` metric and the benchmark's round trips.
+   */
+  statements(): number;
   close(): Promise<void>;
 }
 
@@ -63,13 +76,15 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   // The probe runs only after `db` exists (on a failure it reports).
   const health = databaseHealth({ probe: () => sql`select 1`.execute(db) });
   const suspect = (error: unknown) => health.suspect(error);
+  const counter = { statements: 0 };
   const db = new Kysely<Tables>({
-    dialect: watched(adapter.createKyselyDialect({ onConnectionError: suspect }), suspect),
+    dialect: watched(adapter.createKyselyDialect({ onConnectionError: suspect }), suspect, counter),
   });
   return {
     db,
     adapter,
     health,
+    statements: () => counter.statements,
     close: () => {
       health.close();
       return db.destroy();
@@ -80,9 +95,35 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
 /**
  * The dialect, with every failure to get a connection reported (the pools' 'error' events cover
  * connections lost later). Only acquiring is watched: it happens once per query or transaction, and
- * a refused connection is how an outage starts.
+ * a refused connection is how an outage starts. Each connection counts the statements it sends
+ * (Kysely's transactions send BEGIN and COMMIT through the same call).
  */
-function watched(dialect: Dialect, onError: (error: unknown) => void): Dialect {
+function watched(
+  dialect: Dialect,
+  onError: (error: unknown) => void,
+  counter: { statements: number },
+): Dialect {
+  const counted = new WeakSet<DatabaseConnection>();
+  const count = (connection: DatabaseConnection) => {
+    if (counted.has(connection)) return connection;
+    counted.add(connection);
+    const execute = connection.executeQuery.bind(connection);
+    connection.executeQuery = <R>(query: CompiledQuery, options?: AbortableOperationOptions) => {
+      // Transaction control is counted by the driver below (SQLite's goes around this connection).
+      if (!TRANSACTION_CONTROL.test(query.sql)) counter.statements++;
+      if (PROFILE) {
+        const t0 = performance.now();
+        const key = query.sql.slice(0, 160);
+        return execute<R>(query, options).finally(() => {
+          const e = (PROFILE_STATS[key] ??= [0, 0]);
+          e[0]++;
+          e[1] += performance.now() - t0;
+        });
+      }
+      return execute<R>(query, options);
+    };
+    return connection;
+  };
   return {
     createAdapter: () => dialect.createAdapter(),
     createQueryCompiler: () => dialect.createQueryCompiler(),
@@ -91,14 +132,31 @@ function watched(dialect: Dialect, onError: (error: unknown) => void): Dialect {
       const driver = dialect.createDriver();
       const acquire = driver.acquireConnection.bind(driver);
       driver.acquireConnection = (options) =>
-        acquire(options).catch((error: unknown) => {
+        acquire(options).then(count, (error: unknown) => {
           onError(error);
           throw error;
         });
+      for (const step of ["beginTransaction", "commitTransaction", "rollbackTransaction"] as const) {
+        const original = driver[step].bind(driver) as (c: DatabaseConnection, s?: unknown) => Promise<void>;
+        (driver[step] as (c: DatabaseConnection, s?: unknown) => Promise<void>) = (c, s) => {
+          counter.statements++;
+          return original(c, s);
+        };
+      }
       return driver;
     },
   };
 }
+
+const PROFILE = !!process.env.UPDRAFT_PROFILE_SQL;
+const PROFILE_STATS: Record<string, [number, number]> = {};
+if (PROFILE)
+  process.on("exit", () => {
+    const rows = Object.entries(PROFILE_STATS).sort((a, b) => b[1][1] - a[1][1]);
+    const out = rows.map(([k, [n, ms]]) => `${ms.toFixed(0).padStart(7)} ms ${String(n).padStart(7)}x ${k}`);
+    writeFileSync(`${process.env.UPDRAFT_PROFILE_SQL}.${process.pid}`, out.join("\n"));
+  });
+const TRANSACTION_CONTROL = /^\s*(begin|start transaction|commit|rollback)\b/i;
 
 /** Now, as stored: ISO-8601 UTC with milliseconds. */
 export function nowIso(clock: () => number = Date.now): string {

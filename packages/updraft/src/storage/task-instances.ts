@@ -8,7 +8,14 @@
  * (the scheduler job that claimed it). A try that was paused, presumed dead and replaced can wake up
  * and finish, but its writes match no row: they are refused, never applied (see ../scheduler/ADR.md).
  */
-import type { ExpressionBuilder, Kysely, Transaction, UpdateQueryBuilder, UpdateResult } from "kysely";
+import type {
+  ExpressionBuilder,
+  Insertable,
+  Kysely,
+  Transaction,
+  UpdateQueryBuilder,
+  UpdateResult,
+} from "kysely";
 import { assertTransition, type MovedBy, type TaskInstanceState } from "../core/states.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
@@ -75,7 +82,7 @@ function whereTry(q: Updating, fence: TryFence): Updating {
 }
 
 /** The database keeps "no state yet" as NULL. */
-const toDb = (state: TaskInstanceState): string | null => (state === "none" ? null : state);
+export const toDb = (state: TaskInstanceState): string | null => (state === "none" ? null : state);
 export const fromDb = (state: string | null): TaskInstanceState => (state ?? "none") as TaskInstanceState;
 
 /** One string per task instance, for sets and maps of keys. */
@@ -130,6 +137,32 @@ export function taskInstanceStore(database: Database) {
       q = from === "none" ? q.where("state", "is", null) : q.where("state", "=", from);
       const result = await q.executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
+    },
+
+    /**
+     * none -> scheduled for tasks of one run that their trigger rules let run, in one statement per
+     * 500; a row another process moved first is left alone. Returns how many moved.
+     */
+    async scheduleReady(
+      run: { dagId: string; runId: string },
+      taskIds: readonly string[],
+      now = nowIso(),
+    ): Promise<number> {
+      let moved = 0;
+      for (const taskId of taskIds) assertTransition("none", "scheduled", { ...run, taskId });
+      for (let i = 0; i < taskIds.length; i += 500) {
+        const result = await db
+          .updateTable("task_instance")
+          .set({ state: "scheduled", scheduled_dttm: now, updated_at: now })
+          .where("dag_id", "=", run.dagId)
+          .where("run_id", "=", run.runId)
+          .where("map_index", "=", -1)
+          .where("task_id", "in", taskIds.slice(i, i + 500))
+          .where("state", "is", null)
+          .executeTakeFirst();
+        moved += Number(result.numUpdatedRows);
+      }
+      return moved;
     },
 
     /**
@@ -397,27 +430,29 @@ export function taskInstanceStore(database: Database) {
 export type TaskInstanceStore = ReturnType<typeof taskInstanceStore>;
 
 async function archive(db: Kysely<Tables> | Transaction<Tables>, ti: TaskInstanceRow): Promise<void> {
-  await db
-    .insertInto("task_instance_history")
-    .values({
-      dag_id: ti.dag_id,
-      run_id: ti.run_id,
-      task_id: ti.task_id,
-      map_index: ti.map_index,
-      try_number: ti.try_number,
-      state: ti.state,
-      start_date: ti.start_date,
-      end_date: ti.end_date,
-      duration: ti.duration,
-      hostname: ti.hostname,
-      pid: ti.pid,
-      operator: ti.operator,
-      pool: ti.pool,
-      queue: ti.queue,
-      priority_weight: ti.priority_weight,
-      rendered_fields: ti.rendered_fields,
-    })
-    .execute();
+  await db.insertInto("task_instance_history").values(historyRow(ti)).execute();
+}
+
+/** A finished try's row in task_instance_history: the task instance as the try left it. */
+export function historyRow(ti: TaskInstanceRow): Insertable<Tables["task_instance_history"]> {
+  return {
+    dag_id: ti.dag_id,
+    run_id: ti.run_id,
+    task_id: ti.task_id,
+    map_index: ti.map_index,
+    try_number: ti.try_number,
+    state: ti.state,
+    start_date: ti.start_date,
+    end_date: ti.end_date,
+    duration: ti.duration,
+    hostname: ti.hostname,
+    pid: ti.pid,
+    operator: ti.operator,
+    pool: ti.pool,
+    queue: ti.queue,
+    priority_weight: ti.priority_weight,
+    rendered_fields: ti.rendered_fields,
+  };
 }
 
 async function pushReturnValue(

@@ -67,7 +67,6 @@ async function claimWithinCaps(
     const dagActive = active.byDag.get(c.dag_id) ?? 0;
     if (poolFree < c.pool_slots) continue;
     if (dagActive >= (maxActive.get(c.dag_id) ?? Infinity)) continue;
-    if (!(await markQueued(trx, c, options))) continue;
     free.set(c.pool, poolFree - c.pool_slots);
     active.byDag.set(c.dag_id, dagActive + 1);
     budget--;
@@ -83,7 +82,7 @@ async function claimWithinCaps(
       queuedAt: options.now,
     });
   }
-  return chosen;
+  return markQueued(trx, database, chosen, options);
 }
 
 /** The claim's mutex and the pools' sizes: every pool row, locked in one order (by its unique name). */
@@ -181,24 +180,50 @@ async function maxActiveTasks(trx: Transaction<Tables>, dagIds: string[]): Promi
   return new Map(rows.map((r) => [r.dag_id, r.max_active_tasks]));
 }
 
+/**
+ * The chosen rows, queued for this scheduler in one statement per 500. They were read locked (SKIP
+ * LOCKED) or under the only writer (SQLite), so each is still scheduled; should one not be, the rows
+ * that did move are read back and only they are claimed.
+ */
 async function markQueued(
   trx: Transaction<Tables>,
-  c: { dag_id: string; run_id: string; task_id: string; map_index: number },
+  database: Database,
+  chosen: ClaimedTaskInstance[],
   options: ClaimOptions,
-): Promise<boolean> {
-  const result = await trx
-    .updateTable("task_instance")
-    .set({
-      state: "queued",
-      queued_dttm: options.now,
-      claimed_by_job_id: options.jobId,
-      updated_at: options.now,
-    })
-    .where("dag_id", "=", c.dag_id)
-    .where("run_id", "=", c.run_id)
-    .where("task_id", "=", c.task_id)
-    .where("map_index", "=", c.map_index)
-    .where("state", "=", "scheduled")
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+): Promise<ClaimedTaskInstance[]> {
+  let moved = 0;
+  const keysOf = (batch: ClaimedTaskInstance[]) =>
+    database.adapter.keysIn(
+      ["dag_id", "run_id", "task_id", "map_index"],
+      batch.map((c) => [c.dagId, c.runId, c.taskId, c.mapIndex]),
+      [false, false, false, true],
+    );
+  for (let i = 0; i < chosen.length; i += 500) {
+    const result = await trx
+      .updateTable("task_instance")
+      .set({
+        state: "queued",
+        queued_dttm: options.now,
+        claimed_by_job_id: options.jobId,
+        updated_at: options.now,
+      })
+      .where(keysOf(chosen.slice(i, i + 500)))
+      .where("state", "=", "scheduled")
+      .executeTakeFirst();
+    moved += Number(result.numUpdatedRows);
+  }
+  if (moved === chosen.length) return chosen;
+  const ours = new Set<string>();
+  for (let i = 0; i < chosen.length; i += 500) {
+    const rows = await trx
+      .selectFrom("task_instance")
+      .select(["dag_id", "run_id", "task_id", "map_index"])
+      .where(keysOf(chosen.slice(i, i + 500)))
+      .where("state", "=", "queued")
+      .where("claimed_by_job_id", "=", options.jobId)
+      .where("queued_dttm", "=", options.now)
+      .execute();
+    for (const r of rows) ours.add(`${r.dag_id}\u0000${r.run_id}\u0000${r.task_id}\u0000${r.map_index}`);
+  }
+  return chosen.filter((c) => ours.has(`${c.dagId}\u0000${c.runId}\u0000${c.taskId}\u0000${c.mapIndex}`));
 }

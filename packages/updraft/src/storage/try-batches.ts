@@ -1,0 +1,326 @@
+/**
+ * The starts and ends of many tries in one transaction each: the local executor's hot path. A batch
+ * reads its rows once (locked, on PostgreSQL and MySQL), decides for each request whether its try
+ * still owns its row, and writes all that do in one UPDATE (each row with its own values), one
+ * INSERT of archived tries and one of XComs. The fencing is the single-row writes' (./task-instances.ts):
+ * a row moves only while it is in the state, try number and owner its request names; a request that
+ * lost its row is answered as the single write would answer it, and a repeated commit is recognised
+ * by its start or end date. `tryWrites` gathers concurrent requests into batches (./group-commit.ts).
+ */
+import type { Transaction } from "kysely";
+import { assertTransition, type TaskInstanceState } from "../core/states.ts";
+import type { Database } from "./database.ts";
+import { GroupCommit } from "./group-commit.ts";
+import type { TaskInstanceRow, Tables } from "./schema.ts";
+import { MAX_ROWS, updateFromRows } from "./sql/update-from-rows.ts";
+import {
+  historyRow,
+  keyString,
+  taskInstanceStore,
+  toDb,
+  type TaskInstanceKey,
+  type TryFence,
+  type TryOutcome,
+} from "./task-instances.ts";
+import { RETURN_VALUE } from "./xcom.ts";
+
+export interface StartRequest {
+  key: TaskInstanceKey;
+  /** The claim's owner; null outside a scheduler (then any queued row may start). */
+  owner: number | null;
+  start_date: string;
+  hostname: string;
+  pid: number;
+}
+
+export interface FinishRequest {
+  fence: TryFence;
+  from: "running" | "restarting";
+  to: TaskInstanceState;
+  patch: {
+    end_date: string;
+    duration: number | null;
+    /** Left as they are when not given. */
+    next_retry_at?: string | null;
+    max_tries?: number;
+  };
+  outcome?: TryOutcome;
+}
+
+const KEY_TYPES = { dag_id: "text", run_id: "text", task_id: "text", map_index: "int" } as const;
+
+/** The rows of `keys`, locked for this transaction where the database locks rows. */
+async function lockRows(
+  database: Database,
+  trx: Transaction<Tables>,
+  keys: readonly TaskInstanceKey[],
+): Promise<Map<string, TaskInstanceRow>> {
+  const rows = new Map<string, TaskInstanceRow>();
+  for (let i = 0; i < keys.length; i += MAX_ROWS) {
+    const batch = keys.slice(i, i + MAX_ROWS);
+    let q = trx
+      .selectFrom("task_instance")
+      .selectAll()
+      .where(
+        database.adapter.keysIn(
+          ["dag_id", "run_id", "task_id", "map_index"],
+          batch.map((k) => [k.dagId, k.runId, k.taskId, k.mapIndex ?? -1]),
+          [false, false, false, true],
+        ),
+      );
+    if (database.adapter.capabilities.supportsMultipleWriters) q = q.forUpdate();
+    for (const row of (await q.execute()) as TaskInstanceRow[])
+      rows.set(
+        keyString({ dagId: row.dag_id, runId: row.run_id, taskId: row.task_id, mapIndex: row.map_index }),
+        row,
+      );
+  }
+  return rows;
+}
+
+const keyColumns = (k: TaskInstanceKey) => ({
+  dag_id: k.dagId,
+  run_id: k.runId,
+  task_id: k.taskId,
+  map_index: k.mapIndex ?? -1,
+});
+
+/** queued -> running for many tries at once; each answer as `startTry`'s (the row, or undefined). */
+export async function startMany(
+  database: Database,
+  requests: readonly StartRequest[],
+  now: string,
+): Promise<(TaskInstanceRow | undefined)[]> {
+  for (const r of requests) assertTransition("queued", "running", r.key);
+  return database.db.transaction().execute(async (trx) => {
+    const rows = await lockRows(
+      database,
+      trx,
+      requests.map((r) => r.key),
+    );
+    const answers: (TaskInstanceRow | undefined)[] = [];
+    const moving: Record<string, unknown>[] = [];
+    for (const r of requests) {
+      const row = rows.get(keyString(r.key));
+      const owned = row && row.state === "queued" && (r.owner === null || row.claimed_by_job_id === r.owner);
+      if (!row || !owned) {
+        // A start that committed before its connection was lost is recognised by its start date.
+        const ours =
+          row?.state === "running" && row.start_date === r.start_date && row.claimed_by_job_id === r.owner;
+        answers.push(ours ? row : undefined);
+        continue;
+      }
+      const started = {
+        ...row,
+        state: "running",
+        try_number: row.try_number + 1,
+        start_date: r.start_date,
+        end_date: null,
+        duration: null,
+        hostname: r.hostname,
+        pid: r.pid,
+        last_heartbeat_at: r.start_date,
+        next_retry_at: null,
+        claimed_by_job_id: r.owner,
+        updated_at: now,
+      };
+      answers.push(started);
+      moving.push({ ...keyColumns(r.key), ...started, from_try: row.try_number, from_state: "queued" });
+    }
+    if (moving.length === 0) return answers;
+    const moved = await updateFromRows(database, trx, {
+      table: "task_instance",
+      match: KEY_TYPES,
+      guard: {
+        from_try: { column: "try_number", type: "int" },
+        from_state: { column: "state", type: "text" },
+      },
+      set: {
+        try_number: "int",
+        start_date: "text",
+        last_heartbeat_at: "text",
+        hostname: "text",
+        pid: "int",
+        claimed_by_job_id: "int",
+      },
+      constant: { state: "running", end_date: null, duration: null, next_retry_at: null, updated_at: now },
+      rows: moving,
+    });
+    if (moved !== moving.length) throw new BatchMismatch("started", moved, moving.length);
+    return answers;
+  });
+}
+
+/** Ends many tries at once; each answer as `finishTry`'s (recorded, or refused). */
+export async function finishMany(
+  database: Database,
+  requests: readonly FinishRequest[],
+  now: string,
+): Promise<boolean[]> {
+  for (const r of requests) assertTransition(r.from, r.to, r.fence.key);
+  return database.db.transaction().execute(async (trx) => {
+    const rows = await lockRows(
+      database,
+      trx,
+      requests.map((r) => r.fence.key),
+    );
+    const answers: boolean[] = [];
+    const ended: { request: FinishRequest; after: TaskInstanceRow }[] = [];
+    for (const r of requests) {
+      const row = rows.get(keyString(r.fence.key));
+      const ownsIt = row?.try_number === r.fence.tryNumber && row.claimed_by_job_id === r.fence.owner;
+      if (!row || !ownsIt || row.state !== r.from) {
+        // A result that committed before its connection was lost is recognised by its end date.
+        answers.push(!!ownsIt && row.state === toDb(r.to) && row.end_date === r.patch.end_date);
+        continue;
+      }
+      answers.push(true);
+      const after: TaskInstanceRow = {
+        ...row,
+        state: toDb(r.to),
+        end_date: r.patch.end_date,
+        duration: r.patch.duration,
+        next_retry_at: r.patch.next_retry_at === undefined ? row.next_retry_at : r.patch.next_retry_at,
+        max_tries: r.patch.max_tries ?? row.max_tries,
+        updated_at: now,
+      };
+      ended.push({ request: r, after });
+    }
+    if (ended.length === 0) return answers;
+    const moved = await updateFromRows(database, trx, {
+      table: "task_instance",
+      match: { ...KEY_TYPES, try_number: "int" },
+      guard: { from_state: { column: "state", type: "text" } },
+      set: { state: "text", end_date: "text", duration: "float", next_retry_at: "text", max_tries: "int" },
+      constant: { updated_at: now },
+      rows: ended.map(({ request, after }) => ({ ...after, from_state: request.from })),
+    });
+    if (moved !== ended.length) throw new BatchMismatch("ended", moved, ended.length);
+    await archiveMany(trx, ended);
+    await pushReturnValues(database, trx, ended, now);
+    for (const { request, after } of ended) await skipChosen(trx, after, request.outcome?.skip ?? [], now);
+    return answers;
+  });
+}
+
+async function archiveMany(
+  trx: Transaction<Tables>,
+  ended: { request: FinishRequest; after: TaskInstanceRow }[],
+): Promise<void> {
+  const rows = ended.map(({ request, after }) =>
+    historyRow({
+      ...after,
+      state: request.outcome?.archiveAs ?? (request.from === "restarting" ? "restarting" : after.state),
+    }),
+  );
+  // 16 values a row: 100 rows stay under every driver's limit on bound parameters.
+  for (let i = 0; i < rows.length; i += 100)
+    await trx
+      .insertInto("task_instance_history")
+      .values(rows.slice(i, i + 100))
+      .execute();
+}
+
+/** The tries' return values: their earlier values (an earlier try's) replaced, in two statements. */
+async function pushReturnValues(
+  database: Database,
+  trx: Transaction<Tables>,
+  ended: { request: FinishRequest; after: TaskInstanceRow }[],
+  now: string,
+): Promise<void> {
+  const pushed = ended.filter((e) => e.request.outcome?.xcom !== undefined);
+  for (let i = 0; i < pushed.length; i += 100) {
+    const batch = pushed.slice(i, i + 100);
+    await trx
+      .deleteFrom("xcom")
+      .where("key", "=", RETURN_VALUE)
+      .where(
+        database.adapter.keysIn(
+          ["task_id", "dag_run_id", "map_index"],
+          batch.map(({ after }) => [after.task_id, after.dag_run_id, after.map_index]),
+          [false, true, true],
+        ),
+      )
+      .execute();
+    await trx
+      .insertInto("xcom")
+      .values(
+        batch.map(({ request, after }) => ({
+          dag_run_id: after.dag_run_id,
+          task_id: after.task_id,
+          map_index: after.map_index,
+          key: RETURN_VALUE,
+          dag_id: after.dag_id,
+          run_id: after.run_id,
+          value: request.outcome!.xcom!,
+          timestamp: now,
+        })),
+      )
+      .execute();
+  }
+}
+
+/** A branch's or short-circuit's choice: the tasks it did not follow, still without a state, skipped. */
+async function skipChosen(
+  trx: Transaction<Tables>,
+  ti: TaskInstanceRow,
+  skip: readonly string[],
+  now: string,
+) {
+  if (skip.length === 0) return;
+  for (const taskId of skip)
+    assertTransition("none", "skipped", { dagId: ti.dag_id, runId: ti.run_id, taskId });
+  await trx
+    .updateTable("task_instance")
+    .set({ state: "skipped", end_date: now, updated_at: now })
+    .where("dag_id", "=", ti.dag_id)
+    .where("run_id", "=", ti.run_id)
+    .where("map_index", "=", ti.map_index)
+    .where("task_id", "in", [...skip])
+    .where("state", "is", null)
+    .execute();
+}
+
+/** A batch moved fewer rows than it had locked and checked: written again item by item. */
+export class BatchMismatch extends Error {
+  constructor(what: string, moved: number, expected: number) {
+    super(`a batch of tries ${what} ${moved} rows of the ${expected} it checked`);
+    this.name = "BatchMismatch";
+  }
+}
+
+const batches = new WeakMap<Database, ReturnType<typeof createTryWrites>>();
+
+function createTryWrites(database: Database) {
+  const tis = taskInstanceStore(database);
+  const starts = new GroupCommit<StartRequest, TaskInstanceRow | undefined>({
+    many: (items) => startMany(database, items, new Date().toISOString()),
+    one: (r) =>
+      tis.startTry(r.key, r.owner, {
+        start_date: r.start_date,
+        end_date: null,
+        duration: null,
+        hostname: r.hostname,
+        pid: r.pid,
+        last_heartbeat_at: r.start_date,
+        next_retry_at: null,
+      }),
+  });
+  const ends = new GroupCommit<FinishRequest, boolean>({
+    many: (items) => finishMany(database, items, new Date().toISOString()),
+    one: (r) => tis.finishTry(r.fence, r.from, r.to, r.patch, r.outcome),
+  });
+  return {
+    /** Starts a claimed try, with whatever other starts are waiting (see startMany). */
+    start: (r: StartRequest) => starts.submit(r),
+    /** Records a try's end, with whatever other ends are waiting (see finishMany). */
+    finish: (r: FinishRequest) => ends.submit(r),
+  };
+}
+
+/** The installation's batched try writes for `database` (one gatherer per open database). */
+export function tryWrites(database: Database): ReturnType<typeof createTryWrites> {
+  let writes = batches.get(database);
+  if (!writes) batches.set(database, (writes = createTryWrites(database)));
+  return writes;
+}
