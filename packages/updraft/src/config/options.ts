@@ -304,7 +304,12 @@ export const OPTIONS = {
       description:
         "Largest log of one task try, in bytes; past it the log is cut with a marker line and the task keeps running. At most a quarter of max_total_bytes (a larger value is lowered, with a warning).",
     },
-    compress_finished: { type: "boolean", default: true, description: "Gzip a try's log when the try ends." },
+    compress_finished: {
+      type: "boolean",
+      default: true,
+      description:
+        "Gzip a try's log when the try ends (one of a disk block or less stays as it is: gzip would save it no disk).",
+    },
     retention_days: {
       type: "integer",
       default: 30,

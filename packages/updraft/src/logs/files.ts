@@ -10,7 +10,6 @@ import {
   openSync,
   createReadStream,
   createWriteStream,
-  existsSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -21,7 +20,7 @@ import { UpdraftError } from "../core/errors.ts";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { gunzipSync, createGzip } from "node:zlib";
-import { blocksOf, type DiskBudget } from "./folder.ts";
+import { BLOCK, blocksOf, type DiskBudget } from "./folder.ts";
 
 export interface TryKey {
   dag_id: string;
@@ -49,11 +48,23 @@ export function taskLogPath(base: string, ti: TryKey): string {
 /**
  * Gzips a finished try's log to <path>.gz (through a temporary file, so a crash leaves no half file).
  * With the folder's budget, the temporary file asks for its blocks as it grows; without room the
- * compression stops and the log stays as it is. What compression saves is given back.
+ * compression stops and the log stays as it is. What compression saves is given back. A log of one
+ * disk block or less stays as it is: gzipped it would take the same block, and compressing it cost
+ * more than the rest of a short task's bookkeeping (readers take either form).
  */
-export async function compressFinishedLog(path: string, budget?: DiskBudget): Promise<void> {
-  if (!existsSync(path)) return;
-  const before = blocksOf(statSync(path).size);
+export async function compressFinishedLog(
+  path: string,
+  budget?: DiskBudget,
+  o: { minBytes?: number } = {},
+): Promise<void> {
+  let bytes: number;
+  try {
+    bytes = statSync(path).size;
+  } catch {
+    return;
+  }
+  if (bytes <= (o.minBytes ?? BLOCK)) return;
+  const before = blocksOf(bytes);
   const tmp = `${path}.gz.tmp`;
   let taken = 0;
   let size = 0;

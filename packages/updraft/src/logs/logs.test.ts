@@ -86,6 +86,18 @@ test("finished logs are gzipped and read back transparently", async () => {
   assert.equal(readTaskLog(join(dirname(path), "missing.log")), undefined);
 });
 
+test("a finished log of one disk block or less stays as it is (gzip would save no disk)", async () => {
+  const small = join(dir(), "small.log");
+  writeFileSync(small, "y".repeat(4096));
+  await compressFinishedLog(small);
+  assert.ok(existsSync(small) && !existsSync(`${small}.gz`));
+  assert.equal(readTaskLog(small), "y".repeat(4096));
+  const larger = join(dir(), "larger.log");
+  writeFileSync(larger, "y".repeat(4097));
+  await compressFinishedLog(larger);
+  assert.ok(!existsSync(larger) && existsSync(`${larger}.gz`));
+});
+
 test("cleaning removes what is past retention, then the oldest past the cap (in disk blocks), and empty folders", async () => {
   const base = dir();
   const now = Date.parse("2025-06-01T00:00:00Z");

@@ -8,6 +8,7 @@ import { nextDagRunInfo, runIdFor, timetableDagOf, type DagRunInfo } from "../co
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
+import { wakeSchedulers } from "../storage/wakeups.ts";
 import { dagStore } from "../storage/dags.ts";
 import type { DagRunRow } from "../storage/schema.ts";
 
@@ -77,6 +78,7 @@ export async function createBackfillRuns(
       }),
     );
   }
+  if (infos.length > 0) await wakeSchedulers(database);
   return out;
 }
 

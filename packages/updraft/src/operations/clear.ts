@@ -12,6 +12,7 @@ import { nowIso } from "../storage/database.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
 import { fromDb, taskInstanceStore } from "../storage/task-instances.ts";
+import { wakeSchedulers } from "../storage/wakeups.ts";
 import { xcomStore } from "../storage/xcom.ts";
 
 export interface ClearOptions {
@@ -74,6 +75,7 @@ export async function clearTaskInstances(database: Database, o: ClearOptions): P
     // Whatever state the run was in, it runs again (queued_at kept: Airflow's clear does not reset it).
     if (touched) await runStore.transition(run.id, RUN_STATES, "queued", { end_date: null }, now);
   }
+  if (!o.dryRun && cleared.length > 0) await wakeSchedulers(database);
   return cleared;
 }
 

@@ -10,6 +10,7 @@ import { nowIso } from "../storage/database.ts";
 import { dagRunStore, type RunType } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
 import type { DagRunRow } from "../storage/schema.ts";
+import { wakeSchedulers } from "../storage/wakeups.ts";
 
 export interface TriggerOptions {
   dagId: string;
@@ -34,7 +35,7 @@ export async function triggerDagRun(database: Database, o: TriggerOptions): Prom
   const logicalDate = o.logicalDate ?? new Date(now);
   const interval = inferManualDataInterval(timetableDagOf(dag), logicalDate);
   const runType = o.runType ?? "manual";
-  return dagRunStore(database).create(
+  const run = await dagRunStore(database).create(
     {
       dag,
       runId: o.runId ?? runIdFor(runType, logicalDate),
@@ -49,6 +50,8 @@ export async function triggerDagRun(database: Database, o: TriggerOptions): Prom
     },
     now,
   );
+  await wakeSchedulers(database);
+  return run;
 }
 
 /**

@@ -14,6 +14,7 @@ import { jobStore } from "../storage/jobs.ts";
 import { leaseStore, newLeaseHolder } from "../storage/leases.ts";
 import { isDbConnectionError, isTransientDbError, retrying } from "../storage/retry.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
+import { watchForWork } from "../storage/wakeups.ts";
 import { createDueRuns } from "./create-runs.ts";
 import { examineRuns } from "./examine-runs.ts";
 import { queueTasks } from "./queue-tasks.ts";
@@ -56,6 +57,7 @@ export class Scheduler {
   #finished = new Map<number, Set<string>>();
   #fullTickWanted = true;
   #batchTimer: NodeJS.Timeout | null = null;
+  #stopWatching: (() => Promise<void>) | null = null;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -82,6 +84,15 @@ export class Scheduler {
     this.#state = "running";
     this.#o.log.info({ jobId: this.#jobId, executor: this.#o.executor.name }, "scheduler started");
     this.#loop = this.#run();
+    // Work made elsewhere (a run triggered through the API, a clear) wakes this loop at once.
+    this.#stopWatching = await watchForWork(
+      this.#o.database,
+      () => this.poke(),
+      (message) => this.#o.log.warn(message),
+    ).catch((error: unknown) => {
+      this.#o.log.warn({ err: error }, "could not watch for new work; new runs start at the next iteration");
+      return null;
+    });
     this.#watchTimer = setInterval(() => {
       this.#watching ??= this.#watchOthers().finally(() => (this.#watching = null));
     }, WATCH_MS);
@@ -133,6 +144,7 @@ export class Scheduler {
       "scheduler draining running tasks",
     );
     if (this.#watchTimer) clearInterval(this.#watchTimer);
+    await this.#stopWatching?.().catch(() => undefined);
     await this.#watching;
     await this.#o.executor.stop(this.#o.gracefulShutdownMs);
     // Ending the job hands whatever is still held (tries that outlived the grace period) to the

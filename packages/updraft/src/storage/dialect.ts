@@ -55,6 +55,8 @@ export interface DialectAdapter {
   keysIn(columns: string[], rows: unknown[][], integers?: boolean[]): RawBuilder<SqlBool>;
   /** Where the data lives, with no password, for `db check` and logs. */
   readonly description: string;
+  /** Waking schedulers in other processes when work appears (a triggered run), see ADR S15. */
+  readonly wakeups: Wakeups;
   /** Process liveness through locks the database drops with the holder's connection (ADR S11). */
   readonly ownerLocks: OwnerLocks;
   /**
@@ -63,6 +65,18 @@ export interface DialectAdapter {
    * transaction; it may take a while on a large database.
    */
   reclaimSpace(db: Kysely<never>, tables: readonly string[]): Promise<void>;
+}
+
+/**
+ * How a write tells schedulers elsewhere that there is work: PostgreSQL sends a NOTIFY; SQLite needs
+ * nothing sent (a scheduler sees another connection's commit in `PRAGMA data_version`); MySQL has
+ * neither, so a scheduler polls the newest run id.
+ */
+export interface Wakeups {
+  /** Tells the schedulers (after `db`'s transaction commits, when `db` is one). */
+  notify(db: Kysely<never>): Promise<void>;
+  /** Calls `onWake` when another process signals or changes what schedulers read; returns the stop. */
+  watch(db: Kysely<never>, onWake: () => void, log?: (message: string) => void): Promise<() => Promise<void>>;
 }
 
 /**

@@ -2,6 +2,7 @@
 import { CompiledQuery, MysqlDialect, sql, type SqlBool } from "kysely";
 import { createPool } from "mysql2";
 import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
+import { mysqlWakeups } from "./wakeups.ts";
 import { mysqlOwnerLocks } from "./owner-locks.ts";
 
 export interface MysqlOptions {
@@ -50,6 +51,7 @@ export function mysqlAdapter(options: MysqlOptions): DialectAdapter {
       >`(timestampdiff(microsecond, str_to_date(${start}, ${ISO}), str_to_date(${end}, ${ISO})) / 1000000)`,
     columnTypes: { longText: "longtext" },
     ownerLocks: mysqlOwnerLocks(url.toString()),
+    wakeups: mysqlWakeups(),
     // InnoDB answers OPTIMIZE with an online rebuild and analyze of each table.
     reclaimSpace: async (db, tables) => {
       await sql`optimize table ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);

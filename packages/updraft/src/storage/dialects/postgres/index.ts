@@ -2,6 +2,7 @@
 import { PostgresDialect, sql, type SqlBool } from "kysely";
 import pg from "pg";
 import type { DialectAdapter, DialectEvents } from "../../dialect.ts";
+import { postgresWakeups } from "./wakeups.ts";
 import { postgresOwnerLocks } from "./owner-locks.ts";
 
 /**
@@ -49,6 +50,7 @@ export function postgresAdapter(options: PostgresOptions): DialectAdapter {
       sql<number | null>`extract(epoch from (${end}::timestamptz - ${start}::timestamptz))::float8`,
     columnTypes: { longText: "text" },
     ownerLocks: postgresOwnerLocks(options.url, options.schema),
+    wakeups: postgresWakeups(options.url, options.schema),
     // Plain VACUUM makes the space reusable without the exclusive lock VACUUM FULL would take.
     reclaimSpace: async (db, tables) => {
       await sql`vacuum (analyze) ${sql.join(tables.map((t) => sql.table(t)))}`.execute(db);

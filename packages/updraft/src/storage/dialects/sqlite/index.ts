@@ -26,11 +26,14 @@ import { statementCache } from "./statements.ts";
 import { walCheckpointer, type Checkpointer } from "./checkpointer.ts";
 import type { DialectAdapter } from "../../dialect.ts";
 import { sqliteOwnerLocks } from "./owner-locks.ts";
+import { sqliteWakeups } from "./wakeups.ts";
 
 /** Reader threads per process: one slow list leaves another reader free. */
 const READER_THREADS = 2;
 
 export function sqliteAdapter(path: string): DialectAdapter {
+  // The writing connection, once open: its data_version tells of other processes' commits.
+  let main: DatabaseSync | undefined;
   return {
     name: "sqlite",
     description: `sqlite file ${path}`,
@@ -51,6 +54,7 @@ export function sqliteAdapter(path: string): DialectAdapter {
       sql<number | null>`(unixepoch(${end}, 'subsec') - unixepoch(${start}, 'subsec'))`,
     columnTypes: { longText: "text" },
     ownerLocks: sqliteOwnerLocks(),
+    wakeups: sqliteWakeups(() => main),
     // VACUUM rewrites the file through the WAL; the checkpoint then gives the WAL's pages back too.
     reclaimSpace: async (db) => {
       await sql`vacuum`.execute(db);
@@ -60,6 +64,7 @@ export function sqliteAdapter(path: string): DialectAdapter {
       let checkpointer: Checkpointer | undefined;
       const database = async () => {
         const db = openSqlite(path);
+        main = db;
         checkpointer = walCheckpointer(db, path);
         return toKyselyDatabase(db, checkpointer);
       };
