@@ -5,7 +5,7 @@
 import { compressFinishedLog, taskLogPath } from "../logs/files.ts";
 import type { LogFolder } from "../logs/folder.ts";
 import type { Masker } from "../logs/masker.ts";
-import { openTaskLogWriter } from "../logs/writer.ts";
+import { openLogFile, openTaskLogWriter } from "../logs/writer.ts";
 import type { TaskInstanceRow } from "../storage/schema.ts";
 import type { TaskLog } from "./run-task-instance.ts";
 
@@ -21,15 +21,23 @@ export interface TaskLogSettings {
   folder?: LogFolder;
 }
 
-export function openFileTaskLog(settings: TaskLogSettings, ti: TaskInstanceRow): TaskLog {
+export async function openFileTaskLog(settings: TaskLogSettings, ti: TaskInstanceRow): Promise<TaskLog> {
   const path = taskLogPath(settings.base, ti);
   const folder = settings.folder;
   folder?.opened(path);
+  let file: { fd: number; size: number } | undefined;
+  try {
+    file = await openLogFile(path, folder);
+  } catch (error) {
+    folder?.closed(path);
+    throw error;
+  }
   const writer = openTaskLogWriter(path, {
     maxBytes: settings.maxBytes,
     masker: settings.masker,
     echo: settings.echo,
     budget: folder,
+    file,
   });
   return {
     write: (chunk, stream) => writer.write(chunk, stream),

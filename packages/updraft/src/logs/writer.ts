@@ -5,7 +5,8 @@
  * every piece first asks the folder for the blocks it adds; a piece the folder has no room for is
  * discarded, counted, and said at the end.
  */
-import { appendFileSync, closeSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
+import { appendFileSync, close, mkdirSync, open as openRaw, openSync, statSync, writeSync } from "node:fs";
+import { mkdir as mkdirAsync, stat as statAsync } from "node:fs/promises";
 import { dirname } from "node:path";
 import { BLOCK, blocksOf, type DiskBudget } from "./folder.ts";
 import { Masker } from "./masker.ts";
@@ -25,6 +26,8 @@ export interface WriterOptions {
   clock?: () => number;
   /** The logs folder's total cap; without it only the per-try cap applies. */
   budget?: DiskBudget;
+  /** The file, already open for appending (`openLogFile`), and its size: no file call on the first write. */
+  file?: { fd: number; size: number };
 }
 
 const MiB = 1024 * 1024;
@@ -38,11 +41,11 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
   // Output the logs folder had no room for (its total cap), said once the try ends.
   let refused = 0;
   // The file's size as this writer knows it: the blocks a piece adds are asked for before writing.
-  let size: number | undefined;
+  let size: number | undefined = o.file?.size;
   // One descriptor for the try, opened on the first write (appending, as before; the file exists only
   // once something is written), instead of an open and a close for every piece.
   // A piece written after close() is appended on its own, as before.
-  let fd: number | undefined;
+  let fd: number | undefined = o.file?.fd;
   let closed = false;
   /** The disk the piece adds: blocks past the file's last one, and the folders the first piece creates. */
   const cost = (bytes: number) => {
@@ -116,12 +119,65 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
           true,
         );
       closed = true;
-      if (fd !== undefined) closeSync(fd);
+      if (fd !== undefined) await closeFile(fd);
       fd = undefined;
       return { bytesWritten: written, bytesDiscarded: discarded };
     },
   };
 }
+
+/**
+ * Opens a try's log file for appending before anything is written, its folders made as needed (their
+ * blocks taken from `budget` first), all off the event loop: the file calls of a short task's log
+ * are most of what the scheduler's thread spends on it, and a busy folder makes them slow. Undefined
+ * when the folder has no room for the folders: the writer then tries again with its first piece.
+ */
+export async function openLogFile(
+  path: string,
+  budget?: DiskBudget,
+): Promise<{ fd: number; size: number } | undefined> {
+  let size = 0;
+  const missing = await missingFoldersAsync(path);
+  if (missing === 0)
+    size = await statAsync(path).then(
+      (st) => st.size,
+      () => 0,
+    );
+  else if (budget && !budget.take(missing * BLOCK, BLOCK)) return undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (attempt > 0 || missing > 0) await mkdirAsync(dirname(path), { recursive: true, mode: 0o700 });
+      return { fd: await openAsync(path, "a", 0o600), size };
+    } catch (error) {
+      // A clean removed the (empty) folder meanwhile: make it again, once.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt > 0) throw error;
+    }
+  }
+}
+
+async function missingFoldersAsync(path: string): Promise<number> {
+  let n = 0;
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    if (
+      await statAsync(dir).then(
+        () => true,
+        () => false,
+      )
+    )
+      return n;
+    n++;
+  }
+  return n;
+}
+
+/** A raw descriptor (the writer writes with writeSync), opened off the event loop. */
+const openAsync = (path: string, flags: string, mode: number) =>
+  new Promise<number>((resolve, reject) =>
+    openRaw(path, flags, mode, (error, fd) => (error ? reject(error) : resolve(fd))),
+  );
+
+const closeFile = (fd: number) =>
+  new Promise<void>((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())));
 
 /** Logs may hold what a task printed: readable by the service user only (the API serves them). */
 function openLog(path: string): number {

@@ -16,14 +16,27 @@ export class GroupCommit<I, O> {
   readonly #many: (items: I[]) => Promise<O[]>;
   readonly #one: (item: I) => Promise<O>;
   readonly #max: number;
+  readonly #spacingMs: number;
   #waiting: Waiting<I, O>[] = [];
   #writing = false;
+  #lastStart = -Infinity;
 
-  /** `many` writes a batch (answers in order); `one` writes a single item (also the fallback). */
-  constructor(o: { many: (items: I[]) => Promise<O[]>; one: (item: I) => Promise<O>; max?: number }) {
+  /**
+   * `many` writes a batch (answers in order); `one` writes a single item (also the fallback).
+   * `spacingMs`: batches start at least this far apart. A write after a quiet moment goes at once;
+   * in a stream, what arrives within the spacing joins one batch (where a write takes no time of
+   * its own to gather others behind it: SQLite's are synchronous).
+   */
+  constructor(o: {
+    many: (items: I[]) => Promise<O[]>;
+    one: (item: I) => Promise<O>;
+    max?: number;
+    spacingMs?: number;
+  }) {
     this.#many = o.many;
     this.#one = o.one;
     this.#max = o.max ?? 1000;
+    this.#spacingMs = o.spacingMs ?? 0;
   }
 
   submit(item: I): Promise<O> {
@@ -32,12 +45,15 @@ export class GroupCommit<I, O> {
       if (this.#writing) return;
       this.#writing = true;
       // After the current turn of the event loop: what else arrived in it joins the batch.
-      setImmediate(() => void this.#drain());
+      const wait = this.#lastStart + this.#spacingMs - performance.now();
+      if (wait > 0) setTimeout(() => void this.#drain(), wait);
+      else setImmediate(() => void this.#drain());
     });
   }
 
   async #drain(): Promise<void> {
     while (this.#waiting.length > 0) {
+      this.#lastStart = performance.now();
       const batch = this.#waiting.splice(0, this.#max);
       if (batch.length === 1) await this.#single(batch[0]!);
       else

@@ -293,7 +293,10 @@ const batches = new WeakMap<Database, ReturnType<typeof createTryWrites>>();
 
 function createTryWrites(database: Database) {
   const tis = taskInstanceStore(database);
+  // A stream of starts or ends is written at most every 2 ms: 500 transactions a second at most.
+  const spacingMs = 2;
   const starts = new GroupCommit<StartRequest, TaskInstanceRow | undefined>({
+    spacingMs,
     many: (items) => startMany(database, items, new Date().toISOString()),
     one: (r) =>
       tis.startTry(r.key, r.owner, {
@@ -307,6 +310,7 @@ function createTryWrites(database: Database) {
       }),
   });
   const ends = new GroupCommit<FinishRequest, boolean>({
+    spacingMs,
     many: (items) => finishMany(database, items, new Date().toISOString()),
     one: (r) => tis.finishTry(r.fence, r.from, r.to, r.patch, r.outcome),
   });
