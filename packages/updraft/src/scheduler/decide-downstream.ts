@@ -42,14 +42,15 @@ export async function decideDownstream(
     reader.moved(taskId, from, to);
     return true;
   };
-  await reader.load(changed);
+  const down = downstreamOf(dag);
+  // The finished tasks and their direct downstream, in one read.
+  await reader.load([...changed, ...changed.flatMap((taskId) => down.get(taskId) ?? [])]);
   for (const taskId of changed) {
     if (reader.state(taskId) !== "up_for_retry") continue;
     const at = reader.retryAt(taskId);
     if (at === null || at <= o.now)
       await move(taskId, "up_for_retry", "scheduled", { scheduled_dttm: o.now });
   }
-  const down = downstreamOf(dag);
   const queue = new WorkQueue(dag);
   const ready: string[] = [];
   for (const taskId of changed) queue.addAll(down.get(taskId) ?? []);
@@ -71,6 +72,8 @@ export async function decideDownstream(
     }
   }
   if (ready.length > 0) await tis.scheduleReady({ dagId: run.dag_id, runId: run.run_id }, ready, o.now);
+  // A run with a task still to run is not finished: no need to count its task instances.
+  if (ready.length > 0 || reader.someUnfinished()) return "done";
   return (await reader.allFinished()) ? "full" : "done";
 }
 
@@ -194,6 +197,12 @@ class RunStates {
     await this.load(unknown);
     if (upstream.some((id) => !this.#states.has(id))) return null;
     return countUpstream(upstream, this.#states);
+  }
+
+  /** Whether a task instance this examination read is not finished (then the run is not either). */
+  someUnfinished(): boolean {
+    for (const state of this.#states.values()) if (!isFinished(state)) return true;
+    return false;
   }
 
   async allFinished(): Promise<boolean> {

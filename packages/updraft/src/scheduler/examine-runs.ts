@@ -40,6 +40,8 @@ export interface ExamineOptions {
    * downstream of them is decided) instead of the full one.
    */
   changed?: ReadonlyMap<number, readonly string[]>;
+  /** The DAG of each changed run, when known: the runs are then not looked up first. */
+  dagIds?: ReadonlyMap<number, string>;
 }
 
 export async function examineRuns(database: Database, o: ExamineOptions): Promise<void> {
@@ -54,13 +56,42 @@ export async function examineRuns(database: Database, o: ExamineOptions): Promis
     .limit(200);
   if (only) q = q.where("id", "in", only.length ? only : [-1]);
   const dags = new Map<string, SerializedDag | undefined>();
-  for (const { id, dag_id } of await q.execute()) {
+  // After tasks finished, their runs are known: each is locked (and its state checked) by its own
+  // examination, with no read before.
+  const known = o.changed && o.dagIds && [...o.changed.keys()].every((id) => o.dagIds!.has(id));
+  const runs = known
+    ? [...o.changed!.keys()].map((id) => ({ id, dag_id: o.dagIds!.get(id)! }))
+    : await q.execute();
+  for (const { id, dag_id } of runs) {
     // Read outside the transaction: on SQLite the transaction holds the only connection.
-    if (!dags.has(dag_id)) dags.set(dag_id, await dagStore(database).getSerialized(dag_id));
+    if (!dags.has(dag_id)) dags.set(dag_id, await recentDag(database, dag_id));
     const dag = dags.get(dag_id);
     if (!dag) continue;
     await retrying(() => examineOne(database, dag, id, o), { what: `examining run ${id}`, maxMs: 30_000 });
   }
+}
+
+const recentDags = new WeakMap<
+  Database,
+  Map<string, { at: number; dag: Promise<SerializedDag | undefined> }>
+>();
+
+/**
+ * The DAG's latest version, read at most once a second: a light iteration runs once per batch of
+ * finished tasks, and a new version is seen within a second (a task it adds or removes sends the run
+ * to the full examination anyway).
+ */
+function recentDag(database: Database, dagId: string): Promise<SerializedDag | undefined> {
+  let byDag = recentDags.get(database);
+  if (!byDag) recentDags.set(database, (byDag = new Map()));
+  const hit = byDag.get(dagId);
+  const now = Date.now();
+  if (hit && now - hit.at < 1000) return hit.dag;
+  if (byDag.size > 1000) byDag.clear();
+  const dag = dagStore(database).getSerialized(dagId);
+  byDag.set(dagId, { at: now, dag });
+  dag.catch(() => byDag.delete(dagId));
+  return dag;
 }
 
 async function examineOne(database: Database, dag: SerializedDag, id: number, o: ExamineOptions) {

@@ -55,6 +55,8 @@ export class Scheduler {
   #leaseRenewAt = 0;
   /** Runs whose task instances finished since the last iteration: a hint for a light iteration. */
   #finished = new Map<number, Set<string>>();
+  /** The DAG of each run in #finished. */
+  #finishedDags = new Map<number, string>();
   #fullTickWanted = true;
   #batchTimer: NodeJS.Timeout | null = null;
   #stopWatching: (() => Promise<void>) | null = null;
@@ -65,6 +67,7 @@ export class Scheduler {
     options.executor.onFinished((ti) => {
       const tasks = this.#finished.get(ti.dagRunId) ?? new Set<string>();
       this.#finished.set(ti.dagRunId, tasks.add(ti.taskId));
+      this.#finishedDags.set(ti.dagRunId, ti.dagId);
       this.#pending = true;
       if (this.#busy()) this.#wakeSoon();
       else this.#wake?.();
@@ -167,7 +170,7 @@ export class Scheduler {
    * full one also creates due runs, starts queued runs and examines every running run.
    */
   async tick(
-    o: { changed?: ReadonlyMap<number, readonly string[]> } = {},
+    o: { changed?: ReadonlyMap<number, readonly string[]>; dagIds?: ReadonlyMap<number, string> } = {},
   ): Promise<{ runsCreated: number; queued: number; active: boolean }> {
     const now = this.#now();
     const database = this.#o.database;
@@ -184,6 +187,7 @@ export class Scheduler {
       log: this.#o.log,
       cancel: (key) => this.#o.executor.cancel(key),
       changed: o.changed,
+      dagIds: o.dagIds,
     });
     if (!o.changed) await this.#stopCleared();
     // Without its liveness lock, this scheduler could be declared dead by the others at any moment:
@@ -281,14 +285,16 @@ export class Scheduler {
       const changed = full
         ? undefined
         : new Map([...this.#finished].map(([runId, tasks]) => [runId, [...tasks]]));
+      const dagIds = new Map(this.#finishedDags);
       this.#finished.clear();
+      this.#finishedDags.clear();
       if (full) {
         this.#fullTickWanted = false;
         this.#lastFullTick = Date.now();
       }
       const began = performance.now();
       try {
-        const r = await this.tick({ changed });
+        const r = await this.tick({ changed, dagIds });
         const metrics = this.#o.metrics;
         if (metrics) {
           metrics.loopSeconds.observe(

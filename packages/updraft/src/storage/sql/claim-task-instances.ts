@@ -59,14 +59,13 @@ async function claimWithinCaps(
   let budget = Math.min(options.limit, options.parallelism - active.total);
   if (budget <= 0) return [];
   const candidates = await readCandidates(trx, database, budget * 4);
-  const maxActive = await maxActiveTasks(trx, [...new Set(candidates.map((c) => c.dag_id))]);
   const chosen: ClaimedTaskInstance[] = [];
   for (const c of candidates) {
     if (budget === 0) break;
     const poolFree = free.get(c.pool) ?? 0;
     const dagActive = active.byDag.get(c.dag_id) ?? 0;
     if (poolFree < c.pool_slots) continue;
-    if (dagActive >= (maxActive.get(c.dag_id) ?? Infinity)) continue;
+    if (dagActive >= (c.max_active_tasks ?? Infinity)) continue;
     free.set(c.pool, poolFree - c.pool_slots);
     active.byDag.set(c.dag_id, dagActive + 1);
     budget--;
@@ -158,6 +157,13 @@ async function readCandidates(trx: Transaction<Tables>, database: Database, limi
       "pool",
       "pool_slots",
       "queue",
+      // In the same read (a subquery locks nothing): the DAG's cap on its running task instances.
+      (eb) =>
+        eb
+          .selectFrom("dag")
+          .select("dag.max_active_tasks")
+          .whereRef("dag.dag_id", "=", "task_instance.dag_id")
+          .as("max_active_tasks"),
     ])
     .where("state", "=", "scheduled")
     .orderBy("priority_weight", "desc")
@@ -168,16 +174,6 @@ async function readCandidates(trx: Transaction<Tables>, database: Database, limi
     .limit(limit);
   if (database.adapter.capabilities.supportsSkipLocked) q = q.forUpdate().skipLocked();
   return q.execute();
-}
-
-async function maxActiveTasks(trx: Transaction<Tables>, dagIds: string[]): Promise<Map<string, number>> {
-  if (dagIds.length === 0) return new Map();
-  const rows = await trx
-    .selectFrom("dag")
-    .select(["dag_id", "max_active_tasks"])
-    .where("dag_id", "in", dagIds)
-    .execute();
-  return new Map(rows.map((r) => [r.dag_id, r.max_active_tasks]));
 }
 
 /**
