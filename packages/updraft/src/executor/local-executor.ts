@@ -10,7 +10,8 @@ import { keyString, type Executor, type ExecutableTry } from "./executor.ts";
 /** The abort reason of tries stopped because their scheduler shuts down: they are handed over. */
 export const SHUTDOWN = "shutdown";
 
-export type RunTaskInstance = (ti: ExecutableTry, signal: AbortSignal) => Promise<void>;
+/** Runs a try; calls `recorded` as soon as its result is in the database (its log may still be closing). */
+export type RunTaskInstance = (ti: ExecutableTry, signal: AbortSignal, recorded: () => void) => Promise<void>;
 
 interface Running {
   ti: ClaimedTaskInstance;
@@ -23,6 +24,8 @@ export class LocalExecutor implements Executor {
   readonly #parallelism: number;
   readonly #run: RunTaskInstance;
   readonly #running = new Map<string, Running>();
+  /** Every try not ended yet, those whose result is recorded and whose log is closing included. */
+  readonly #unfinished = new Set<Promise<void>>();
   readonly #listeners: ((ti: ClaimedTaskInstance) => void)[] = [];
   readonly #onError: (error: unknown, ti: ClaimedTaskInstance) => void;
 
@@ -44,12 +47,22 @@ export class LocalExecutor implements Executor {
     const key = keyString(ti);
     if (this.#running.has(key)) return;
     const controller = new AbortController();
-    const done = this.#run(ti, controller.signal)
+    let ended = false;
+    // Its slot is free, and the scheduler told, once the result is recorded: the next task does not
+    // wait for this one's log to close.
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.#running.delete(key);
+      for (const listener of this.#listeners) listener(ti);
+    };
+    const done: Promise<void> = this.#run(ti, controller.signal, end)
       .catch((error) => this.#onError(error, ti))
       .finally(() => {
-        this.#running.delete(key);
-        for (const listener of this.#listeners) listener(ti);
+        end();
+        this.#unfinished.delete(done);
       });
+    this.#unfinished.add(done);
     this.#running.set(key, { ti, controller, done });
   }
 
@@ -68,7 +81,7 @@ export class LocalExecutor implements Executor {
   }
 
   async stop(graceMs: number): Promise<void> {
-    const all = Promise.all([...this.#running.values()].map((r) => r.done));
+    const all = Promise.all([...this.#unfinished]);
     const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), graceMs).unref());
     if ((await Promise.race([all, timer])) === "timeout") {
       for (const r of this.#running.values()) r.controller.abort(SHUTDOWN);

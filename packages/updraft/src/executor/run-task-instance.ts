@@ -13,7 +13,7 @@
  * the task instance back to scheduled, so a claimed task instance is never left behind.
  */
 import { writeFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { hostname as osHostname } from "node:os";
 import { canRetry, retryDelaySeconds } from "../core/retry.ts";
 import { allDownstream } from "../core/graph.ts";
 import { downstreamOf, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
@@ -86,6 +86,8 @@ export async function runTaskInstance(
   deps: TaskRunnerDeps,
   claimed: OwnedTaskInstance,
   signal: AbortSignal,
+  /** Called once the result is in the database, before the log is closed. */
+  recorded?: () => void,
 ): Promise<void> {
   const owner = claimed.owner ?? null;
   const T: number[] = [performance.now()];
@@ -113,11 +115,12 @@ export async function runTaskInstance(
   }
   const sink = log ?? silentLog;
   try {
-    const recorded = await completeTry(deps, ti, fence, prepared, result, sink, signal.reason === SHUTDOWN);
+    const state = await completeTry(deps, ti, fence, prepared, result, sink, signal.reason === SHUTDOWN);
+    recorded?.();
     T.push(performance.now());
     if (process.env.UPDRAFT_PROFILE_SQL) STAGES.push(T.slice(1).map((t, i) => t - T[i]!));
     sink.write(
-      `try ${ti.try_number} ended: ${recorded}${"reason" in result ? ` (${result.reason})` : ""}\n`,
+      `try ${ti.try_number} ended: ${state}${"reason" in result ? ` (${result.reason})` : ""}\n`,
       "runner",
     );
   } finally {
@@ -253,6 +256,10 @@ export async function completeTry(
     result = applyChoice(dag, task, result.value, log);
   return record(deps, ti, fence, task, result, log, handOver);
 }
+
+/** Asked of the system once: it is read for every try, and each read is a system call. */
+let host: string | undefined;
+const hostname = () => (host ??= osHostname());
 
 const STAGES: number[][] = [];
 if (process.env.UPDRAFT_PROFILE_SQL)

@@ -19,6 +19,7 @@ import { isAbsolute, join, relative, sep } from "node:path";
 import { UpdraftError } from "../core/errors.ts";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { stat } from "node:fs/promises";
 import { gunzipSync, createGzip } from "node:zlib";
 import { BLOCK, blocksOf, type DiskBudget } from "./folder.ts";
 
@@ -59,7 +60,7 @@ export async function compressFinishedLog(
 ): Promise<void> {
   let bytes: number;
   try {
-    bytes = statSync(path).size;
+    bytes = (await stat(path)).size;
   } catch {
     return;
   }

@@ -147,7 +147,9 @@ export async function openLogFile(
   for (let attempt = 0; ; attempt++) {
     try {
       if (attempt > 0 || missing > 0) await mkdirAsync(dirname(path), { recursive: true, mode: 0o700 });
-      return { fd: await openAsync(path, "a", 0o600), size };
+      const fd = await openAsync(path, "a", 0o600);
+      rememberFolders(path, missing);
+      return { fd, size };
     } catch (error) {
       // A clean removed the (empty) folder meanwhile: make it again, once.
       if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt > 0) throw error;
@@ -155,19 +157,32 @@ export async function openLogFile(
   }
 }
 
+/**
+ * Folders this process made or found: a run's tasks share their run's folder, so only the first
+ * looks. A folder a clean removed since is made again on open (openLogFile), its block uncounted.
+ */
+const knownFolders = new Set<string>();
+
+const exists = (dir: string) =>
+  statAsync(dir).then(
+    () => true,
+    () => false,
+  );
+
 async function missingFoldersAsync(path: string): Promise<number> {
   let n = 0;
   for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
-    if (
-      await statAsync(dir).then(
-        () => true,
-        () => false,
-      )
-    )
-      return n;
+    if (knownFolders.has(dir) || (await exists(dir))) return n;
     n++;
   }
   return n;
+}
+
+/** The folders on the way to `path`, once it is open: they exist. */
+function rememberFolders(path: string, missing: number): void {
+  if (knownFolders.size > 10_000) knownFolders.clear();
+  for (let dir = dirname(path), i = 0; i <= missing && dir !== dirname(dir); dir = dirname(dir), i++)
+    knownFolders.add(dir);
 }
 
 /** A raw descriptor (the writer writes with writeSync), opened off the event loop. */

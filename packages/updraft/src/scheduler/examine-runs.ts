@@ -16,6 +16,7 @@ import { dagStore } from "../storage/dags.ts";
 import { retrying } from "../storage/retry.ts";
 import type { DagRunRow, Tables, TaskInstanceRow } from "../storage/schema.ts";
 import { startQueuedRuns } from "../storage/sql/start-queued-runs.ts";
+import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
 import { fromDb, taskInstanceStore, type TaskInstanceKey } from "../storage/task-instances.ts";
 import { decideRun } from "./decide.ts";
 import { decideDownstream } from "./decide-downstream.ts";
@@ -42,14 +43,23 @@ export interface ExamineOptions {
   changed?: ReadonlyMap<number, readonly string[]>;
   /** The DAG of each changed run, when known: the runs are then not looked up first. */
   dagIds?: ReadonlyMap<number, string>;
+  /**
+   * Claims what became ready in the last run's transaction (one commit less per iteration); its
+   * answer is returned. Not called when no run was examined: the caller claims on its own then.
+   */
+  alsoClaim?: (trx: Transaction<Tables>) => Promise<ClaimedTaskInstance[]>;
 }
 
-export async function examineRuns(database: Database, o: ExamineOptions): Promise<void> {
+/** Examines the runs; returns what `alsoClaim` claimed, or undefined when it was not called. */
+export async function examineRuns(
+  database: Database,
+  o: ExamineOptions,
+): Promise<ClaimedTaskInstance[] | undefined> {
   const only = o.changed ? [...o.changed.keys()] : o.runIds;
   if (!only) await startQueuedRuns(database, { now: o.now });
   let q = database.db
     .selectFrom("dag_run")
-    .select(["id", "dag_id"])
+    .select(["id", "dag_id", "last_scheduling_decision"])
     .where("state", "=", "running")
     .orderBy("last_scheduling_decision")
     .orderBy("id")
@@ -60,15 +70,87 @@ export async function examineRuns(database: Database, o: ExamineOptions): Promis
   // examination, with no read before.
   const known = o.changed && o.dagIds && [...o.changed.keys()].every((id) => o.dagIds!.has(id));
   const runs = known
-    ? [...o.changed!.keys()].map((id) => ({ id, dag_id: o.dagIds!.get(id)! }))
+    ? [...o.changed!.keys()].map((id) => ({ id, dag_id: o.dagIds!.get(id)!, last_scheduling_decision: null }))
     : await q.execute();
-  for (const { id, dag_id } of runs) {
-    // Read outside the transaction: on SQLite the transaction holds the only connection.
-    if (!dags.has(dag_id)) dags.set(dag_id, await recentDag(database, dag_id));
-    const dag = dags.get(dag_id);
-    if (!dag) continue;
-    await retrying(() => examineOne(database, dag, id, o), { what: `examining run ${id}`, maxMs: 30_000 });
+  // Read outside the transactions: on SQLite a transaction holds the only connection.
+  for (const { dag_id } of runs) if (!dags.has(dag_id)) dags.set(dag_id, await recentDag(database, dag_id));
+  const examined = runs.filter((r) => dags.get(r.dag_id));
+  if (o.changed) {
+    if (examined.length === 0) return undefined;
+    // The runs whose tasks finished, and the claim of what became ready, in one transaction.
+    let claimed: ClaimedTaskInstance[] | undefined;
+    await retrying(
+      () =>
+        database.db.transaction().execute(async (trx) => {
+          for (const { id, dag_id } of examined) await examineOne(database, trx, dags.get(dag_id)!, id, o);
+          claimed = o.alsoClaim ? await o.alsoClaim(trx) : undefined;
+        }),
+      { what: `examining runs ${examined.map((r) => r.id).join(", ")}`, maxMs: 30_000 },
+    );
+    return claimed;
   }
+  // A full examination skips, in one read, the runs where nothing happened since their last decision.
+  for (const { id, dag_id } of await touchedRuns(database, examined, dags, o.now))
+    await retrying(
+      () => database.db.transaction().execute((trx) => examineOne(database, trx, dags.get(dag_id)!, id, o)),
+      { what: `examining run ${id}`, maxMs: 30_000 },
+    );
+  return undefined;
+}
+
+/**
+ * The runs with something to decide: a task instance changed since the run's last decision, a retry
+ * delay passed, or the run is one that is always examined (a first decision, a dagrunTimeout, tasks
+ * that depend on the previous run). One aggregate read per 500 runs instead of one per run.
+ */
+async function touchedRuns<R extends { id: number; dag_id: string; last_scheduling_decision: string | null }>(
+  database: Database,
+  runs: R[],
+  dags: ReadonlyMap<string, SerializedDag | undefined>,
+  now: string,
+): Promise<R[]> {
+  const always = (r: R) => {
+    const dag = dags.get(r.dag_id)!;
+    return (
+      r.last_scheduling_decision === null ||
+      dag.dagrunTimeout !== null ||
+      dag.tasks.some((t) => t.dependsOnPast || t.waitForDownstream)
+    );
+  };
+  const checked = runs.filter((r) => !always(r));
+  const activity = new Map<number, { changed: string | null; retryAt: string | null }>();
+  for (let i = 0; i < checked.length; i += 500) {
+    const rows = await database.db
+      .selectFrom("task_instance")
+      .select((eb) => [
+        "dag_run_id",
+        eb.fn.max("updated_at").as("changed"),
+        // A retry without a time is due now: '' sorts before any time.
+        sql<string | null>`min(case when state = 'up_for_retry' then coalesce(next_retry_at, '') end)`.as(
+          "retry_at",
+        ),
+      ])
+      .where(
+        "dag_run_id",
+        "in",
+        checked.slice(i, i + 500).map((r) => r.id),
+      )
+      .groupBy("dag_run_id")
+      .execute();
+    for (const r of rows)
+      activity.set(r.dag_run_id, {
+        changed: r.changed as string | null,
+        retryAt: r.retry_at as string | null,
+      });
+  }
+  return runs.filter((r) => {
+    if (always(r)) return true;
+    const a = activity.get(r.id);
+    if (!a) return true; // no task instances: the full examination sorts it out
+    // Strictly before: a change in the same millisecond as the decision is examined once more.
+    const quiet = a.changed === null || a.changed < r.last_scheduling_decision!;
+    return !quiet || (a.retryAt !== null && a.retryAt <= now);
+  });
 }
 
 const recentDags = new WeakMap<
@@ -94,24 +176,27 @@ function recentDag(database: Database, dagId: string): Promise<SerializedDag | u
   return dag;
 }
 
-async function examineOne(database: Database, dag: SerializedDag, id: number, o: ExamineOptions) {
-  await database.db.transaction().execute(async (trx) => {
-    let lock = trx.selectFrom("dag_run").selectAll().where("id", "=", id).where("state", "=", "running");
-    if (database.adapter.capabilities.supportsSkipLocked) lock = lock.forUpdate().skipLocked();
-    const run = await lock.executeTakeFirst();
-    if (!run) return;
-    const changed = o.changed?.get(id);
-    if (changed && !overdue(dag, run, o.now)) {
-      const mayStart = await pastDependencies(database, trx, dag, run);
-      const light = await decideDownstream({ ...database, db: trx }, trx, dag, run, changed, {
-        now: o.now,
-        mayStart,
-      });
-      if (light === "done") return;
-    }
-    if (!changed && (await untouched(trx, dag, run, o.now))) return;
-    await examineRun({ ...database, db: trx }, trx, dag, run, o);
-  });
+async function examineOne(
+  database: Database,
+  trx: Transaction<Tables>,
+  dag: SerializedDag,
+  id: number,
+  o: ExamineOptions,
+): Promise<void> {
+  let lock = trx.selectFrom("dag_run").selectAll().where("id", "=", id).where("state", "=", "running");
+  if (database.adapter.capabilities.supportsSkipLocked) lock = lock.forUpdate().skipLocked();
+  const run = await lock.executeTakeFirst();
+  if (!run) return;
+  const changed = o.changed?.get(id);
+  if (changed && !overdue(dag, run, o.now)) {
+    const mayStart = await pastDependencies(database, trx, dag, run);
+    const light = await decideDownstream({ ...database, db: trx }, trx, dag, run, changed, {
+      now: o.now,
+      mayStart,
+    });
+    if (light === "done") return;
+  }
+  await examineRun({ ...database, db: trx }, trx, dag, run, o);
 }
 
 async function examineRun(
@@ -166,32 +251,6 @@ async function examineRun(
     o.now,
   );
   if (finalState) o.log.info({ dagId: run.dag_id, runId: run.run_id, state: finalState }, "run finished");
-}
-
-/**
- * Nothing to decide in a run when none of its task instances changed since its last decision, no
- * retry delay has passed and no timeout is due: one aggregate row instead of the whole run. Runs whose
- * tasks depend on the previous run are always examined (what they wait for is in another run).
- */
-async function untouched(trx: Transaction<Tables>, dag: SerializedDag, run: DagRunRow, now: string) {
-  if (run.last_scheduling_decision === null || dag.dagrunTimeout !== null) return false;
-  if (dag.tasks.some((t) => t.dependsOnPast || t.waitForDownstream)) return false;
-  const row = await trx
-    .selectFrom("task_instance")
-    .select((eb) => [
-      eb.fn.max("updated_at").as("changed"),
-      // A retry without a time is due now: '' sorts before any time.
-      sql<string | null>`min(case when state = 'up_for_retry' then coalesce(next_retry_at, '') end)`.as(
-        "retry_at",
-      ),
-    ])
-    .where("dag_run_id", "=", run.id)
-    .executeTakeFirst();
-  if (!row) return false;
-  const changed = row.changed as string | null;
-  const retryAt = row.retry_at as string | null;
-  // Strictly before: a change in the same millisecond as the decision is examined once more.
-  return (changed === null || changed < run.last_scheduling_decision) && (retryAt === null || retryAt > now);
 }
 
 function overdue(dag: SerializedDag, run: DagRunRow, now: string): boolean {

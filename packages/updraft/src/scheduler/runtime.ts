@@ -125,7 +125,7 @@ export function createScheduler(o: RuntimeOptions): {
         })
       : new LocalExecutor({
           parallelism: core.parallelism,
-          run: (ti, signal) => runTaskInstance(deps, ti, signal),
+          run: (ti, signal, recorded) => runTaskInstance(deps, ti, signal, recorded),
           onError: (error, ti) =>
             o.log.error(
               { err: error, dagId: ti.dagId, runId: ti.runId, taskId: ti.taskId },

@@ -17,7 +17,7 @@ import { taskInstanceStore } from "../storage/task-instances.ts";
 import { watchForWork } from "../storage/wakeups.ts";
 import { createDueRuns } from "./create-runs.ts";
 import { examineRuns } from "./examine-runs.ts";
-import { queueTasks } from "./queue-tasks.ts";
+import { claimer, execute, queueTasks } from "./queue-tasks.ts";
 import { OwnerWatch } from "./liveness.ts";
 import { rescueOrphans, rescueOwner } from "./rescue.ts";
 
@@ -182,23 +182,24 @@ export class Scheduler {
       await this.#housekeeping(now);
     }
     const runsCreated = o.changed ? 0 : await createDueRuns(database, { now, log: this.#o.log });
-    await examineRuns(database, {
+    // Without its liveness lock, this scheduler could be declared dead by the others at any moment:
+    // it starts nothing until it holds the lock again.
+    const mayClaim = () => this.#state === "running" && this.#watch.holds();
+    const claim = { now, jobId: this.#jobId, parallelism: this.#o.parallelism };
+    // A light iteration claims in its last run's transaction (one commit less per finished batch).
+    const claimed = await examineRuns(database, {
       now,
       log: this.#o.log,
       cancel: (key) => this.#o.executor.cancel(key),
       changed: o.changed,
       dagIds: o.dagIds,
+      alsoClaim: o.changed && mayClaim() ? claimer(database, this.#o.executor, claim) : undefined,
     });
     if (!o.changed) await this.#stopCleared();
-    // Without its liveness lock, this scheduler could be declared dead by the others at any moment:
-    // it starts nothing until it holds the lock again.
-    const queued =
-      this.#state === "running" && this.#watch.holds()
-        ? await queueTasks(database, this.#o.executor, {
-            now,
-            jobId: this.#jobId,
-            parallelism: this.#o.parallelism,
-          })
+    const queued = claimed
+      ? execute(this.#o.executor, claimed, this.#jobId)
+      : mayClaim()
+        ? await queueTasks(database, this.#o.executor, claim)
         : 0;
     return { runsCreated, queued, active: true };
   }

@@ -47,7 +47,8 @@ export async function claimTaskInstances(
   });
 }
 
-async function claimWithinCaps(
+/** The claim inside a transaction of the caller's (the last run examination of an iteration). */
+export async function claimWithinCaps(
   trx: Transaction<Tables>,
   database: Database,
   options: ClaimOptions,
