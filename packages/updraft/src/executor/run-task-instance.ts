@@ -12,7 +12,6 @@
  * result is recorded through database outages (retried with backoff), and a start that fails puts
  * the task instance back to scheduled, so a claimed task instance is never left behind.
  */
-import { writeFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { canRetry, retryDelaySeconds } from "../core/retry.ts";
 import { allDownstream } from "../core/graph.ts";
@@ -90,9 +89,7 @@ export async function runTaskInstance(
   recorded?: () => void,
 ): Promise<void> {
   const owner = claimed.owner ?? null;
-  const T: number[] = [performance.now()];
   const ti = await startTry(deps, claimed, owner);
-  T.push(performance.now());
   if (!ti) return; // cleared or taken over meanwhile, or put back to scheduled
   const fence: TryFence = { key: claimed, tryNumber: ti.try_number, owner };
   let log: TaskLog | undefined;
@@ -104,12 +101,9 @@ export async function runTaskInstance(
       `running try ${ti.try_number} of ${ti.max_tries + 1} of task "${claimed.taskId}" (${ti.operator}) on ${hostname()}\n`,
       "runner",
     );
-    T.push(performance.now());
     prepared = await prepareWorkload(deps, ti, fence);
-    T.push(performance.now());
     result =
       "failure" in prepared ? prepared.failure : await executeWorkload(deps, prepared.workload, log, signal);
-    T.push(performance.now());
   } catch (error) {
     result = { state: "failed", reason: (error as Error).message, retryable: true };
   }
@@ -117,8 +111,6 @@ export async function runTaskInstance(
   try {
     const state = await completeTry(deps, ti, fence, prepared, result, sink, signal.reason === SHUTDOWN);
     recorded?.();
-    T.push(performance.now());
-    if (process.env.UPDRAFT_PROFILE_SQL) STAGES.push(T.slice(1).map((t, i) => t - T[i]!));
     sink.write(
       `try ${ti.try_number} ended: ${state}${"reason" in result ? ` (${result.reason})` : ""}\n`,
       "runner",
@@ -260,17 +252,6 @@ export async function completeTry(
 /** Asked of the system once: it is read for every try, and each read is a system call. */
 let host: string | undefined;
 const hostname = () => (host ??= osHostname());
-
-const STAGES: number[][] = [];
-if (process.env.UPDRAFT_PROFILE_SQL)
-  process.on("exit", () => {
-    const names = ["start", "openLog", "prepare", "execute", "complete"];
-    const out = names.map((n, i) => {
-      const v = STAGES.map((s) => s[i] ?? 0).sort((a, b) => a - b);
-      return `${n}: p50 ${v[v.length >> 1]?.toFixed(2)} p90 ${v[Math.floor(v.length * 0.9)]?.toFixed(2)} max ${v[v.length - 1]?.toFixed(2)}`;
-    });
-    writeFileSync(`${process.env.UPDRAFT_PROFILE_SQL}.stages.${process.pid}`, out.join("\n"));
-  });
 
 const silentLog: TaskLog = { write: () => undefined, close: async () => undefined };
 

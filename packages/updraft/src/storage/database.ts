@@ -1,5 +1,4 @@
 /** Opening the metadata database from its URL: `sqlite:///path`, `postgresql://...`, `mysql://...`. */
-import { writeFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import {
   Kysely,
@@ -111,15 +110,6 @@ function watched(
     connection.executeQuery = <R>(query: CompiledQuery, options?: AbortableOperationOptions) => {
       // Transaction control is counted by the driver below (SQLite's goes around this connection).
       if (!TRANSACTION_CONTROL.test(query.sql)) counter.statements++;
-      if (PROFILE) {
-        const t0 = performance.now();
-        const key = query.sql.slice(0, 160);
-        return execute<R>(query, options).finally(() => {
-          const e = (PROFILE_STATS[key] ??= [0, 0]);
-          e[0]++;
-          e[1] += performance.now() - t0;
-        });
-      }
       return execute<R>(query, options);
     };
     return connection;
@@ -148,14 +138,6 @@ function watched(
   };
 }
 
-const PROFILE = !!process.env.UPDRAFT_PROFILE_SQL;
-const PROFILE_STATS: Record<string, [number, number]> = {};
-if (PROFILE)
-  process.on("exit", () => {
-    const rows = Object.entries(PROFILE_STATS).sort((a, b) => b[1][1] - a[1][1]);
-    const out = rows.map(([k, [n, ms]]) => `${ms.toFixed(0).padStart(7)} ms ${String(n).padStart(7)}x ${k}`);
-    writeFileSync(`${process.env.UPDRAFT_PROFILE_SQL}.${process.pid}`, out.join("\n"));
-  });
 const TRANSACTION_CONTROL = /^\s*(begin|start transaction|commit|rollback)\b/i;
 
 /** Now, as stored: ISO-8601 UTC with milliseconds. */
