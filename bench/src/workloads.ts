@@ -138,6 +138,11 @@ export interface Peer {
   running?(): Promise<number>;
   /** Processes besides this one that belong to the peer (a server, workers), for RSS. */
   pids?(): number[];
+  /**
+   * The peer runs in `pids()` alone: this process is only its client (triggers runs, reads states),
+   * so its memory is not the peer's.
+   */
+  outOfProcess?: boolean;
   teardown(): Promise<void>;
 }
 
@@ -241,7 +246,7 @@ export async function measure(peer: Peer, spec: WorkloadSpec): Promise<WorkloadO
 /** RSS of this process and the peer's own processes, above idle, at the peak of n sleeping tasks. */
 async function measureMemory(peer: Peer, spec: WorkloadSpec): Promise<Measurement> {
   const n = taskCount(spec.graphs[0]!.shape);
-  const roots = () => [process.pid, ...(peer.pids?.() ?? [])];
+  const roots = () => (peer.outOfProcess ? (peer.pids?.() ?? []) : [process.pid, ...(peer.pids?.() ?? [])]);
   (globalThis as { gc?: () => void }).gc?.();
   await sleep(1000);
   const idle = treeRss(roots());

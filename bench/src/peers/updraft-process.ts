@@ -174,6 +174,7 @@ export function updraftProcessPeer(backend: Backend): Peer {
       return Number(row.n);
     },
     pids: () => (scheduler?.pid ? [scheduler.pid] : []),
+    outOfProcess: true,
     async teardown() {
       try {
         const child = scheduler;

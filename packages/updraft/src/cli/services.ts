@@ -15,6 +15,7 @@ import { openLogFolder } from "../operations/clean-logs.ts";
 import type { Logger } from "../logging.ts";
 import { startRetention } from "../operations/retention.ts";
 import { createScheduler } from "../scheduler/runtime.ts";
+import { startBashSpawner } from "../runner/bash-spawner.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
 import { isDbConnectionError, retrying } from "../storage/retry.ts";
@@ -137,6 +138,8 @@ async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<vo
   const passFailed = (error: unknown) =>
     o.log.error({ err: error }, "DAG processing pass failed; the next pass retries");
   if (o.dagProcessor) await processPass().catch(passFailed);
+  // Its bash tasks' spawner belongs to the service from the start (local executor only).
+  if (o.config.values.core.executor === "local") startBashSpawner();
   // The scheduler's job row is its first write: a database that went away meanwhile is waited for.
   const started = await retrying(() => scheduler.start(), {
     what: "starting the scheduler",

@@ -89,8 +89,19 @@ export async function runTaskInstance(
   recorded?: () => void,
 ): Promise<void> {
   const owner = claimed.owner ?? null;
-  const ti = await startTry(deps, claimed, owner);
-  if (!ti) return; // cleared or taken over meanwhile, or put back to scheduled
+  // Starting (the start, the log, rendering) is where a try makes its garbage: a thousand tries
+  // claimed at once start a few dozen at a time, so the scheduler's memory does not spike with them.
+  await starting.acquire();
+  let gated = true;
+  const ungate = () => {
+    if (gated) starting.release();
+    gated = false;
+  };
+  const ti = await startTry(deps, claimed, owner).catch((error: unknown) => {
+    ungate();
+    throw error;
+  });
+  if (!ti) return ungate(); // cleared or taken over meanwhile, or put back to scheduled
   const fence: TryFence = { key: claimed, tryNumber: ti.try_number, owner };
   let log: TaskLog | undefined;
   let prepared: Prepared | undefined;
@@ -102,12 +113,17 @@ export async function runTaskInstance(
       "runner",
     );
     prepared = await prepareWorkload(deps, ti, fence);
+    ungate();
     result =
       "failure" in prepared ? prepared.failure : await executeWorkload(deps, prepared.workload, log, signal);
   } catch (error) {
     result = { state: "failed", reason: (error as Error).message, retryable: true };
+  } finally {
+    ungate();
   }
   const sink = log ?? silentLog;
+  // So is ending (the result, the log's close): a thousand tries ending at once end a few dozen at a time.
+  await ending.acquire();
   try {
     const state = await completeTry(deps, ti, fence, prepared, result, sink, signal.reason === SHUTDOWN);
     recorded?.();
@@ -117,6 +133,7 @@ export async function runTaskInstance(
     );
   } finally {
     await log?.close().catch(() => undefined); // the log's file descriptor is never left open
+    ending.release();
   }
 }
 
@@ -248,6 +265,28 @@ export async function completeTry(
     result = applyChoice(dag, task, result.value, log);
   return record(deps, ti, fence, task, result, log, handOver);
 }
+
+/** A counting semaphore: at most `n` holders at once, the others served in order. */
+class Gate {
+  #free: number;
+  readonly #line: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+  async acquire(): Promise<void> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#line.push(resolve));
+  }
+  release(): void {
+    const next = this.#line.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
+
+/** Tries of this process between their claim and their task's start, and between its end and its record. */
+const starting = new Gate(32);
+const ending = new Gate(32);
 
 /** Asked of the system once: it is read for every try, and each read is a system call. */
 let host: string | undefined;

@@ -45,7 +45,8 @@ let nextId = 0;
 function start(): NonNullable<typeof spawner> {
   const child = fork(PROCESS_URL, [], {
     // Lean: none of the scheduler's flags (profilers, heap sizes), a small heap.
-    execArgv: ["--max-old-space-size=64", "--disable-warning=ExperimentalWarning"],
+    // A small young generation: the messages it relays are garbage at once, collected early.
+    execArgv: ["--max-old-space-size=64", "--max-semi-space-size=1", "--disable-warning=ExperimentalWarning"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     serialization: "json",
     // The lifeline's token, which it passes to every task: they die with this process (lifeline.ts).
@@ -87,6 +88,14 @@ function idle(s: NonNullable<typeof spawner>): void {
   if (s.tasks.size > 0) return;
   s.child.unref();
   s.child.channel?.unref();
+}
+
+/**
+ * Starts the spawner now rather than at the first bash task: a scheduler service keeps it for its
+ * life, so its memory is part of the scheduler's own, not of the first task's.
+ */
+export function startBashSpawner(): void {
+  spawner ??= start();
 }
 
 /** Starts `bash -c command` in its own process group, in the spawner. */

@@ -3,6 +3,11 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 /** At most this many; past it the cache starts again (a handful of shapes repeat all day). */
 const MAX_STATEMENTS = 500;
+/**
+ * Longer statements are batches (a row of values per task instance): their shape changes with the
+ * batch's size, so kept they would fill the cache with large programs used once.
+ */
+const MAX_CACHED_SQL = 2048;
 
 export function statementCache(db: DatabaseSync): (sql: string) => StatementSync {
   const cache = new Map<string, StatementSync>();
@@ -10,6 +15,7 @@ export function statementCache(db: DatabaseSync): (sql: string) => StatementSync
     let stmt = cache.get(sql);
     if (!stmt) {
       stmt = db.prepare(sql);
+      if (sql.length > MAX_CACHED_SQL) return stmt;
       if (cache.size > MAX_STATEMENTS) cache.clear();
       cache.set(sql, stmt);
     }
