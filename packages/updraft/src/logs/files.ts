@@ -13,7 +13,6 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
 } from "node:fs";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { UpdraftError } from "../core/errors.ts";
