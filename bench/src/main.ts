@@ -1,5 +1,6 @@
 /**
- * The comparative benchmark of issue 6: every workload on Updraft (SQLite and PostgreSQL) and every
+ * The comparative benchmark of issue 6: every workload on Updraft (real `updraft scheduler` processes on
+ * SQLite, PostgreSQL and MySQL, and the in-process harness) and every
  * peer, one after another in one run, each (peer, workload) in a process of its own.
  *
  *   npm run bench                         all workloads, all peers

@@ -68,6 +68,7 @@ test("tables and the JSON shape", () => {
               hopP50Ms: stat([1, 1, 2]),
               hopP99Ms: stat([13, 40, 20]),
               makespanMs: stat([978, 1420, 1100]),
+              roundTripsPerTi: stat([14.2, 14.25, 14.19]),
             },
           },
           {
@@ -86,7 +87,15 @@ test("tables and the JSON shape", () => {
     totalSeconds: 1,
   };
   const rows = tableRows(result.workloads[0]!);
-  assert.deepEqual(rows[0], ["peer", "backend", "durable", "hop p50", "hop p99", "makespan"]);
+  assert.deepEqual(rows[0], [
+    "peer",
+    "backend",
+    "durable",
+    "hop p50",
+    "hop p99",
+    "makespan",
+    "DB round trips / TI",
+  ]);
   assert.deepEqual(rows[1], [
     "Updraft",
     "sqlite",
@@ -94,6 +103,7 @@ test("tables and the JSON shape", () => {
     "1.0 ms (1.0 ms–2.0 ms)",
     "20 ms (13 ms–40 ms)",
     "1.10 s (978 ms–1.42 s)",
+    "14.20",
   ]);
   assert.match(rows[2]![3]!, /^FAILED: not installed/);
   const table = markdownTable(rows).split("\n");

@@ -89,19 +89,23 @@ const COLUMNS: Record<string, [string, string, (v: number) => string][]> = {
   fanout: [
     ["makespanMs", "makespan", ms],
     ["tiPerSec", "TI/s", rate],
+    ["roundTripsPerTi", "DB round trips / TI", trips],
   ],
   bash: [
     ["makespanMs", "makespan", ms],
     ["tiPerSec", "TI/s", rate],
+    ["roundTripsPerTi", "DB round trips / TI", trips],
   ],
   manydags: [
     ["makespanMs", "makespan", ms],
     ["tiPerSec", "TI/s", rate],
+    ["roundTripsPerTi", "DB round trips / TI", trips],
   ],
   chain: [
     ["hopP50Ms", "hop p50", ms],
     ["hopP99Ms", "hop p99", ms],
     ["makespanMs", "makespan", ms],
+    ["roundTripsPerTi", "DB round trips / TI", trips],
   ],
   memory: [
     ["perTaskKiB", "per running task", kib],
@@ -120,6 +124,9 @@ function ms(v: number): string {
         ? `${v.toFixed(0)} ms`
         : `${v.toFixed(1)} ms`;
 }
+function trips(v: number): string {
+  return v.toFixed(2);
+}
 function rate(v: number): string {
   return v.toFixed(0);
 }
@@ -133,6 +140,7 @@ function mib(v: number): string {
 /** "1.52 s (1.40–1.77)": the median with the spread of the repetitions. */
 export function cell(s: Stat | undefined, fmt: (v: number) => string): string {
   if (!s || s.n === 0 || Number.isNaN(s.median)) return "–";
+  if (fmt === trips) return fmt(s.median); // counted, not timed: the spread is noise-free and small
   if (s.n === 1 || s.min === s.max) return fmt(s.median);
   return `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
 }
@@ -196,6 +204,13 @@ the same machine in one run (issue 6). Generated from \`bench/results/latest.jso
 
 ## What is measured
 
+Updraft's rows (SQLite, PostgreSQL, MySQL/MariaDB) are what a user runs: a real \`updraft scheduler\`
+process with default settings, task logs written (and compressed as configured), runs triggered with
+the operation the REST API uses. Its last row is the scheduler's code in the harness's own process
+with logs discarded: what the code costs without a process boundary or files. "DB round trips / TI" is
+the scheduler's \`updraft_database_statements_total\` (every statement, BEGIN and COMMIT included) over
+the run, divided by its task instances: a figure machine noise does not move.
+
 1. **Fan-out / fan-in**: one task, ${result.sizes.fanWidth} no-op tasks after it, one task after them all.
    Makespan from submitting the run to its end, and task instances per second.
 2. **Chain**: ${result.sizes.chain} no-op tasks in a line. Per-hop latency: the upstream task's end to the
@@ -203,9 +218,10 @@ the same machine in one run (issue 6). Generated from \`bench/results/latest.jso
 3. **Many DAGs**: ${result.sizes.dags} DAGs of ${result.sizes.dagTasks} no-op tasks (one, eight, one)
    triggered at once. Makespan.
 4. **Memory**: ${result.sizes.sleepers} tasks running \`sleep ${result.sizes.sleepSeconds}\` at once. RSS of
-   the orchestrator's own processes (the harness process with the scheduler or workers in it, plus any
-   server or worker processes it started; not the \`sleep\` processes, not Redis or PostgreSQL) at the
-   peak above idle, divided by ${result.sizes.sleepers}.
+   the orchestrator's own processes (the harness process with the scheduler or workers in it, or for
+   Updraft the \`updraft scheduler\` process and its helpers, plus any server or worker processes a
+   peer started; not the \`sleep\` processes, not Redis or the database) at the peak above idle,
+   divided by ${result.sizes.sleepers}.
 5. **Bash**: workload 1 with each task running \`true\` as a process: the cost of fork and exec.
 
 Every peer gets the same ${result.sizes.parallelism} concurrent task slots (Updraft's \`[core] parallelism\`,
@@ -232,8 +248,11 @@ npm run bench -- chain --peers updraft-sqlite,bullmq-redis --reps 5
 npm run bench -- --write-docs                # regenerate this page from bench/results/latest.json
 \`\`\`
 
-PostgreSQL (\`BENCH_POSTGRES_URL\`, default \`postgresql://postgres@127.0.0.1:5432/test\`) and Redis
+PostgreSQL (\`BENCH_POSTGRES_URL\`, default \`postgresql://postgres@127.0.0.1:5432/test\`), MySQL or
+MariaDB (\`BENCH_MYSQL_URL\`, default \`mysql://root@127.0.0.1:3306/test\`) and Redis
 (\`BENCH_REDIS_URL\`, default \`redis://127.0.0.1:6379\`) must be running; each peer works in a
-database of its own that the harness creates and drops.
+database of its own that the harness creates and drops. Updraft's rows run the built CLI
+(\`npm run build\` first); \`BENCH_SCHEDULER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"\`
+profiles its scheduler.
 `;
 }
