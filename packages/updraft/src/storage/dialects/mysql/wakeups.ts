@@ -1,12 +1,12 @@
 /**
- * Wake-ups on MySQL/MariaDB, which can notify no one: a scheduler looks at the newest run id five
- * times a second (one primary-key read), so a run triggered elsewhere starts within 200 ms instead
+ * Wake-ups on MySQL/MariaDB, which can notify no one: a scheduler looks at the newest run id ten
+ * times a second (one primary-key read), so a run triggered elsewhere starts within 100 ms instead
  * of at the next full iteration. Other changes (a clear, a mark) wait for that iteration.
  */
 import { sql } from "kysely";
 import type { Wakeups } from "../../dialect.ts";
 
-const POLL_MS = 200;
+const POLL_MS = 100;
 
 export function mysqlWakeups(): Wakeups {
   return {
