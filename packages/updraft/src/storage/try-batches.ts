@@ -7,12 +7,12 @@
  * lost its row is answered as the single write would answer it, and a repeated commit is recognised
  * by its start or end date. `tryWrites` gathers concurrent requests into batches (./group-commit.ts).
  */
-import type { Transaction } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import { assertTransition, type TaskInstanceState } from "../core/states.ts";
 import type { Database } from "./database.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { TaskInstanceRow, Tables } from "./schema.ts";
-import { MAX_ROWS, updateFromRows } from "./sql/update-from-rows.ts";
+import { MAX_ROWS, updateFromRows, updateFromRowsReturning } from "./sql/update-from-rows.ts";
 import {
   historyRow,
   keyString,
@@ -49,11 +49,19 @@ export interface FinishRequest {
 
 const KEY_TYPES = { dag_id: "text", run_id: "text", task_id: "text", map_index: "int" } as const;
 
+const rowKey = (row: TaskInstanceRow) =>
+  keyString({ dagId: row.dag_id, runId: row.run_id, taskId: row.task_id, mapIndex: row.map_index });
+
 /** The rows of `keys`, locked for this transaction where the database locks rows. */
-async function lockRows(
+function lockRows(database: Database, trx: Transaction<Tables>, keys: readonly TaskInstanceKey[]) {
+  return readRows(database, trx, keys, database.adapter.capabilities.supportsMultipleWriters);
+}
+
+async function readRows(
   database: Database,
-  trx: Transaction<Tables>,
+  trx: Kysely<Tables> | Transaction<Tables>,
   keys: readonly TaskInstanceKey[],
+  lock = false,
 ): Promise<Map<string, TaskInstanceRow>> {
   const rows = new Map<string, TaskInstanceRow>();
   for (let i = 0; i < keys.length; i += MAX_ROWS) {
@@ -68,7 +76,7 @@ async function lockRows(
           [false, false, false, true],
         ),
       );
-    if (database.adapter.capabilities.supportsMultipleWriters) q = q.forUpdate();
+    if (lock) q = q.forUpdate();
     for (const row of (await q.execute()) as TaskInstanceRow[])
       rows.set(
         keyString({ dagId: row.dag_id, runId: row.run_id, taskId: row.task_id, mapIndex: row.map_index }),
@@ -92,6 +100,8 @@ export async function startMany(
   now: string,
 ): Promise<(TaskInstanceRow | undefined)[]> {
   for (const r of requests) assertTransition("queued", "running", r.key);
+  if (database.adapter.capabilities.supportsReturning && requests.every((r) => r.owner !== null))
+    return startReturning(database, requests, now);
   return database.db.transaction().execute(async (trx) => {
     const rows = await lockRows(
       database,
@@ -151,6 +161,55 @@ export async function startMany(
   });
 }
 
+/**
+ * startMany where the database answers an UPDATE with its rows: one statement, committing alone,
+ * its fence in its WHERE (queued, claimed by the request's owner); what it did not move is read
+ * back to recognise a start that committed before its connection was lost.
+ */
+async function startReturning(
+  database: Database,
+  requests: readonly StartRequest[],
+  now: string,
+): Promise<(TaskInstanceRow | undefined)[]> {
+  const moved = await updateFromRowsReturning(database, database.db, {
+    table: "task_instance",
+    match: KEY_TYPES,
+    guard: {
+      from_state: { column: "state", type: "text" },
+      owner: { column: "claimed_by_job_id", type: "int" },
+    },
+    set: { start_date: "text", last_heartbeat_at: "text", hostname: "text", pid: "int" },
+    computed: { try_number: sql`${sql.ref("task_instance.try_number")} + 1` },
+    constant: { state: "running", end_date: null, duration: null, next_retry_at: null, updated_at: now },
+    rows: requests.map((r) => ({
+      ...keyColumns(r.key),
+      from_state: "queued",
+      owner: r.owner,
+      start_date: r.start_date,
+      last_heartbeat_at: r.start_date,
+      hostname: r.hostname,
+      pid: r.pid,
+    })),
+  });
+  const byKey = new Map(moved.map((row) => [rowKey(row), row]));
+  const missed = requests.filter((r) => !byKey.has(keyString(r.key)));
+  const current = missed.length
+    ? await readRows(
+        database,
+        database.db,
+        missed.map((r) => r.key),
+      )
+    : new Map();
+  return requests.map((r) => {
+    const row = byKey.get(keyString(r.key));
+    if (row) return row;
+    const found = current.get(keyString(r.key));
+    const ours =
+      found?.state === "running" && found.start_date === r.start_date && found.claimed_by_job_id === r.owner;
+    return ours ? found : undefined;
+  });
+}
+
 /** Ends many tries at once; each answer as `finishTry`'s (recorded, or refused). */
 export async function finishMany(
   database: Database,
@@ -159,48 +218,131 @@ export async function finishMany(
 ): Promise<boolean[]> {
   for (const r of requests) assertTransition(r.from, r.to, r.fence.key);
   return database.db.transaction().execute(async (trx) => {
-    const rows = await lockRows(
-      database,
-      trx,
-      requests.map((r) => r.fence.key),
-    );
-    const answers: boolean[] = [];
-    const ended: { request: FinishRequest; after: TaskInstanceRow }[] = [];
-    for (const r of requests) {
-      const row = rows.get(keyString(r.fence.key));
-      const ownsIt = row?.try_number === r.fence.tryNumber && row.claimed_by_job_id === r.fence.owner;
-      if (!row || !ownsIt || row.state !== r.from) {
-        // A result that committed before its connection was lost is recognised by its end date.
-        answers.push(!!ownsIt && row.state === toDb(r.to) && row.end_date === r.patch.end_date);
-        continue;
-      }
-      answers.push(true);
-      const after: TaskInstanceRow = {
-        ...row,
+    const ended = database.adapter.capabilities.supportsReturning
+      ? await endReturning(database, trx, requests, now)
+      : await endLocked(database, trx, requests, now);
+    const answers = requests.map((r) => ended.has(r));
+    // What did not move: a refused try, or a result that committed before its connection was lost
+    // (recognised by its end date).
+    const missed = requests.filter((r) => !ended.has(r));
+    if (missed.length > 0) {
+      const current = await readRows(
+        database,
+        trx,
+        missed.map((r) => r.fence.key),
+      );
+      requests.forEach((r, i) => {
+        if (ended.has(r)) return;
+        const row = current.get(keyString(r.fence.key));
+        answers[i] =
+          row?.try_number === r.fence.tryNumber &&
+          row.claimed_by_job_id === r.fence.owner &&
+          row.state === toDb(r.to) &&
+          row.end_date === r.patch.end_date;
+      });
+    }
+    if (ended.size === 0) return answers;
+    const list = [...ended].map(([request, after]) => ({ request, after }));
+    await archiveMany(trx, list);
+    await pushReturnValues(database, trx, list, now);
+    for (const { request, after } of list) await skipChosen(trx, after, request.outcome?.skip ?? [], now);
+    return answers;
+  });
+}
+
+/**
+ * Where the database answers an UPDATE with its rows: the ends in one statement whose WHERE holds
+ * every row's fence (its state, try number and owner), answering the rows as they now are.
+ */
+async function endReturning(
+  database: Database,
+  trx: Transaction<Tables>,
+  requests: readonly FinishRequest[],
+  now: string,
+): Promise<Map<FinishRequest, TaskInstanceRow>> {
+  const ended = new Map<FinishRequest, TaskInstanceRow>();
+  // next_retry_at and max_tries stay as they are when a request does not give them: a group (and an
+  // UPDATE) for each combination given.
+  const groups = Map.groupBy(
+    requests,
+    (r) => `${r.patch.next_retry_at !== undefined} ${r.patch.max_tries !== undefined}`,
+  );
+  for (const [given, group] of groups) {
+    const [retryAt, maxTries] = given.split(" ").map((g) => g === "true");
+    const moved = await updateFromRowsReturning(database, trx, {
+      table: "task_instance",
+      match: { ...KEY_TYPES, try_number: "int" },
+      guard: {
+        from_state: { column: "state", type: "text" },
+        owner: { column: "claimed_by_job_id", type: "int" },
+      },
+      set: {
+        state: "text",
+        end_date: "text",
+        duration: "float",
+        ...(retryAt ? { next_retry_at: "text" as const } : {}),
+        ...(maxTries ? { max_tries: "int" as const } : {}),
+      },
+      constant: { updated_at: now },
+      rows: group.map((r) => ({
+        ...keyColumns(r.fence.key),
+        try_number: r.fence.tryNumber,
+        from_state: r.from,
+        owner: r.fence.owner,
         state: toDb(r.to),
         end_date: r.patch.end_date,
         duration: r.patch.duration,
-        next_retry_at: r.patch.next_retry_at === undefined ? row.next_retry_at : r.patch.next_retry_at,
-        max_tries: r.patch.max_tries ?? row.max_tries,
-        updated_at: now,
-      };
-      ended.push({ request: r, after });
-    }
-    if (ended.length === 0) return answers;
-    const moved = await updateFromRows(database, trx, {
-      table: "task_instance",
-      match: { ...KEY_TYPES, try_number: "int" },
-      guard: { from_state: { column: "state", type: "text" } },
-      set: { state: "text", end_date: "text", duration: "float", next_retry_at: "text", max_tries: "int" },
-      constant: { updated_at: now },
-      rows: ended.map(({ request, after }) => ({ ...after, from_state: request.from })),
+        next_retry_at: r.patch.next_retry_at ?? null,
+        max_tries: r.patch.max_tries,
+      })),
     });
-    if (moved !== ended.length) throw new BatchMismatch("ended", moved, ended.length);
-    await archiveMany(trx, ended);
-    await pushReturnValues(database, trx, ended, now);
-    for (const { request, after } of ended) await skipChosen(trx, after, request.outcome?.skip ?? [], now);
-    return answers;
+    const byKey = new Map(moved.map((row) => [rowKey(row), row]));
+    for (const r of group) {
+      const row = byKey.get(keyString(r.fence.key));
+      if (row) ended.set(r, row);
+    }
+  }
+  return ended;
+}
+
+/** Elsewhere (MySQL): the rows read locked, each request checked, one UPDATE for those that own theirs. */
+async function endLocked(
+  database: Database,
+  trx: Transaction<Tables>,
+  requests: readonly FinishRequest[],
+  now: string,
+): Promise<Map<FinishRequest, TaskInstanceRow>> {
+  const rows = await lockRows(
+    database,
+    trx,
+    requests.map((r) => r.fence.key),
+  );
+  const ended = new Map<FinishRequest, TaskInstanceRow>();
+  for (const r of requests) {
+    const row = rows.get(keyString(r.fence.key));
+    const ownsIt = row?.try_number === r.fence.tryNumber && row.claimed_by_job_id === r.fence.owner;
+    if (!row || !ownsIt || row.state !== r.from) continue;
+    ended.set(r, {
+      ...row,
+      state: toDb(r.to),
+      end_date: r.patch.end_date,
+      duration: r.patch.duration,
+      next_retry_at: r.patch.next_retry_at === undefined ? row.next_retry_at : r.patch.next_retry_at,
+      max_tries: r.patch.max_tries ?? row.max_tries,
+      updated_at: now,
+    });
+  }
+  if (ended.size === 0) return ended;
+  const moved = await updateFromRows(database, trx, {
+    table: "task_instance",
+    match: { ...KEY_TYPES, try_number: "int" },
+    guard: { from_state: { column: "state", type: "text" } },
+    set: { state: "text", end_date: "text", duration: "float", next_retry_at: "text", max_tries: "int" },
+    constant: { updated_at: now },
+    rows: [...ended].map(([request, after]) => ({ ...after, from_state: request.from })),
   });
+  if (moved !== ended.size) throw new BatchMismatch("ended", moved, ended.size);
+  return ended;
 }
 
 async function archiveMany(

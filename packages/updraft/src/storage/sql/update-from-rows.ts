@@ -9,9 +9,9 @@
  * PostgreSQL binds one array per column, so its statement has the same few parameters for any number
  * of rows; the others bind every value, and the caller keeps a batch under their limits (`MAX_ROWS`).
  */
-import { sql, type RawBuilder, type Transaction } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import type { Database } from "../database.ts";
-import type { Tables } from "../schema.ts";
+import type { Tables, TaskInstanceRow } from "../schema.ts";
 
 export type ColumnType = "text" | "int" | "float";
 
@@ -28,6 +28,8 @@ export interface RowsUpdate {
    * while its `state` is still the row's `from_state` (NULL matches NULL here).
    */
   guard?: Record<string, { column: string; type: ColumnType }>;
+  /** Columns set from an expression on the row's current values, e.g. `try_number + 1`. */
+  computed?: Record<string, RawBuilder<unknown>>;
   rows: Record<string, unknown>[];
 }
 
@@ -35,6 +37,31 @@ export interface RowsUpdate {
 export const MAX_ROWS = 500;
 
 const PG_TYPES: Record<ColumnType, string> = { text: "text", int: "int8", float: "float8" };
+
+/**
+ * The same UPDATE, answering the rows as they now are (`RETURNING`: PostgreSQL and SQLite only), so
+ * a caller that needs them makes no read before or after. One statement: outside a transaction it
+ * commits alone.
+ */
+export async function updateFromRowsReturning(
+  database: Database,
+  db: Kysely<Tables> | Transaction<Tables>,
+  u: RowsUpdate,
+): Promise<TaskInstanceRow[]> {
+  if (!database.adapter.capabilities.supportsReturning)
+    throw new Error("updateFromRowsReturning needs a database with RETURNING");
+  const out: TaskInstanceRow[] = [];
+  const step = database.adapter.name === "postgres" ? u.rows.length || 1 : MAX_ROWS;
+  for (let i = 0; i < u.rows.length; i += step) {
+    const query = statementFor(database.adapter.name, { ...u, rows: u.rows.slice(i, i + step) });
+    // PostgreSQL's * would add the list's columns; SQLite's means the updated table's (and it refuses
+    // a qualified one).
+    const all = database.adapter.name === "postgres" ? sql`${sql.table(u.table)}.*` : sql`*`;
+    const result = await sql<TaskInstanceRow>`${query} returning ${all}`.execute(db);
+    out.push(...result.rows);
+  }
+  return out;
+}
 
 export async function updateFromRows(
   database: Database,
@@ -76,6 +103,9 @@ function statementFor(dialect: string, u: RowsUpdate): RawBuilder<unknown> {
     sql.join([
       ...Object.keys(u.set).map((c) => sql`${sql.ref(prefix + c)} = ${sql.ref(`v.${c}`)}`),
       ...Object.entries(u.constant ?? {}).map(([c, value]) => sql`${sql.ref(prefix + c)} = ${value}`),
+      ...Object.entries(u.computed ?? {}).map(
+        ([c, expression]) => sql`${sql.ref(prefix + c)} = ${expression}`,
+      ),
     ]);
   if (dialect === "postgres") {
     const arrays = columns.map(
