@@ -30,9 +30,21 @@ const RUNS = 4;
 
 assertBuilt();
 
-/** The folder's disk use as the disk reports it. */
+/**
+ * The folder's disk use as the disk reports it. A folder the scheduler deletes while du walks makes
+ * du say so and exit 1, with the total of what it found: that total counts.
+ */
 async function du(folder: string): Promise<number> {
-  const { stdout } = await run("du", ["-s", "-B1", folder]);
+  const { stdout } = await run("du", ["-s", "-B1", folder]).catch(
+    (error: { stdout?: string; stderr?: string }) => {
+      const vanished = (error.stderr ?? "")
+        .trim()
+        .split("\n")
+        .every((line) => /No such file or directory/.test(line));
+      if (!vanished || !error.stdout) throw error;
+      return { stdout: error.stdout };
+    },
+  );
   return Number(stdout.split("\t")[0]);
 }
 

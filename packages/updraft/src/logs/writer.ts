@@ -144,12 +144,21 @@ export async function openLogFile(
       () => 0,
     );
   else if (budget && !budget.take(missing * BLOCK, BLOCK)) return undefined;
+  let counted = missing;
   for (let attempt = 0; ; attempt++) {
     try {
-      if (attempt > 0 || missing > 0) await mkdirAsync(dirname(path), { recursive: true, mode: 0o700 });
-      const fd = await openAsync(path, "a", 0o600);
-      rememberFolders(path, missing);
-      return { fd, size };
+      if (attempt > 0 || missing > 0) {
+        // What mkdir made is what the disk holds: a clean may have removed a folder since the look
+        // above, or another try made one. The budget follows what was made.
+        const made = foldersMade(
+          dirname(path),
+          await mkdirAsync(dirname(path), { recursive: true, mode: 0o700 }),
+        );
+        if (made > counted) budget?.take((made - counted) * BLOCK);
+        else if (made < counted) budget?.give((counted - made) * BLOCK);
+        counted = made;
+      }
+      return { fd: await openAsync(path, "a", 0o600), size };
     } catch (error) {
       // A clean removed the (empty) folder meanwhile: make it again, once.
       if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt > 0) throw error;
@@ -157,32 +166,27 @@ export async function openLogFile(
   }
 }
 
-/**
- * Folders this process made or found: a run's tasks share their run's folder, so only the first
- * looks. A folder a clean removed since is made again on open (openLogFile), its block uncounted.
- */
-const knownFolders = new Set<string>();
-
 const exists = (dir: string) =>
   statAsync(dir).then(
     () => true,
     () => false,
   );
 
-async function missingFoldersAsync(path: string): Promise<number> {
-  let n = 0;
-  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
-    if (knownFolders.has(dir) || (await exists(dir))) return n;
-    n++;
-  }
+/** How many folders a recursive mkdir of `dir` made, from the first one it made (or none). */
+function foldersMade(dir: string, first: string | undefined): number {
+  if (first === undefined) return 0;
+  let n = 1;
+  for (let d = dir; d !== first && d !== dirname(d); d = dirname(d)) n++;
   return n;
 }
 
-/** The folders on the way to `path`, once it is open: they exist. */
-function rememberFolders(path: string, missing: number): void {
-  if (knownFolders.size > 10_000) knownFolders.clear();
-  for (let dir = dirname(path), i = 0; i <= missing && dir !== dirname(dir); dir = dirname(dir), i++)
-    knownFolders.add(dir);
+async function missingFoldersAsync(path: string): Promise<number> {
+  let n = 0;
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    if (await exists(dir)) return n;
+    n++;
+  }
+  return n;
 }
 
 /** A raw descriptor (the writer writes with writeSync), opened off the event loop. */
