@@ -201,10 +201,20 @@ test(
   { skip: missing },
   async () => {
     const [before, last] = runs.slice(-2).map((r) => r.dag_run_id as string);
-    await cell("check", last!, runs.at(-1)!.state === "failed" ? "failed" : "success").focus();
-    await page.keyboard.press("ArrowLeft");
-    await page.keyboard.press("ArrowDown");
-    const focused = await page.evaluate(() => document.activeElement?.getAttribute("aria-label"));
+    // From the last run's "check" cell: left, then down. A poll that re-renders the grid between the
+    // focus and the keys moves the focus; the keys are then pressed once more from a fresh focus.
+    const move = async () => {
+      await cell("check", last!, runs.at(-1)!.state === "failed" ? "failed" : "success").focus();
+      await page.waitForFunction(
+        (label) => document.activeElement?.getAttribute("aria-label")?.startsWith(label) ?? false,
+        `check ${last}: `,
+      );
+      await page.keyboard.press("ArrowLeft");
+      await page.keyboard.press("ArrowDown");
+      return page.evaluate(() => document.activeElement?.getAttribute("aria-label"));
+    };
+    let focused = await move();
+    if (!focused?.startsWith(`load_000 ${before}: `)) focused = await move();
     assert.match(focused!, new RegExp(`^load_000 ${before}: `));
     await page.keyboard.press("Enter");
     await page.waitForURL(`${server.base}/dags/${DAG}/runs/${encodeURIComponent(before!)}/tasks/load_000`);
