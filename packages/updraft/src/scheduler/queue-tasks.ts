@@ -43,6 +43,5 @@ export async function queueTasks(
     parallelism: o.parallelism,
     now: o.now,
   });
-  for (const ti of claimed) executor.execute({ ...ti, owner: o.jobId });
-  return claimed.length;
+  return execute(executor, claimed, o.jobId);
 }

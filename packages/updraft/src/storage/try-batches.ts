@@ -48,6 +48,11 @@ export interface FinishRequest {
 }
 
 const KEY_TYPES = { dag_id: "text", run_id: "text", task_id: "text", map_index: "int" } as const;
+/** The fence a RETURNING write holds in its WHERE: the row's state and owner, as the request names them. */
+const STATE_AND_OWNER = {
+  from_state: { column: "state", type: "text" },
+  owner: { column: "claimed_by_job_id", type: "int" },
+} as const;
 
 const rowKey = (row: TaskInstanceRow) =>
   keyString({ dagId: row.dag_id, runId: row.run_id, taskId: row.task_id, mapIndex: row.map_index });
@@ -174,10 +179,7 @@ async function startReturning(
   const moved = await updateFromRowsReturning(database, database.db, {
     table: "task_instance",
     match: KEY_TYPES,
-    guard: {
-      from_state: { column: "state", type: "text" },
-      owner: { column: "claimed_by_job_id", type: "int" },
-    },
+    guard: STATE_AND_OWNER,
     set: { start_date: "text", last_heartbeat_at: "text", hostname: "text", pid: "int" },
     computed: { try_number: sql`${sql.ref("task_instance.try_number")} + 1` },
     constant: { state: "running", end_date: null, duration: null, next_retry_at: null, updated_at: now },
@@ -272,10 +274,7 @@ async function endReturning(
     const moved = await updateFromRowsReturning(database, trx, {
       table: "task_instance",
       match: { ...KEY_TYPES, try_number: "int" },
-      guard: {
-        from_state: { column: "state", type: "text" },
-        owner: { column: "claimed_by_job_id", type: "int" },
-      },
+      guard: STATE_AND_OWNER,
       set: {
         state: "text",
         end_date: "text",
