@@ -14,10 +14,11 @@ import { jobStore } from "../storage/jobs.ts";
 import { leaseStore, newLeaseHolder } from "../storage/leases.ts";
 import { isDbConnectionError, isTransientDbError, retrying } from "../storage/retry.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
+import { tryWrites } from "../storage/try-batches.ts";
 import { watchForWork } from "../storage/wakeups.ts";
 import { createDueRuns } from "./create-runs.ts";
 import { examineRuns } from "./examine-runs.ts";
-import { claimer, execute, queueTasks } from "./queue-tasks.ts";
+import { Claims } from "./queue-tasks.ts";
 import { OwnerWatch } from "./liveness.ts";
 import { rescueOrphans, rescueOwner } from "./rescue.ts";
 
@@ -60,9 +61,23 @@ export class Scheduler {
   #fullTickWanted = true;
   #batchTimer: NodeJS.Timeout | null = null;
   #stopWatching: (() => Promise<void>) | null = null;
+  readonly #claims: Claims;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
+    this.#claims = new Claims({
+      database: options.database,
+      executor: options.executor,
+      jobId: () => this.#jobId,
+      parallelism: options.parallelism,
+      now: () => this.#now(),
+      // Without its liveness lock, this scheduler could be declared dead by the others at any
+      // moment: it starts nothing until it holds the lock again.
+      mayClaim: () =>
+        this.#state === "running" &&
+        this.#watch.holds() &&
+        (this.#leaseHeld || options.database.adapter.capabilities.supportsMultipleWriters),
+    });
     this.#watch = new OwnerWatch({ database: options.database, log: options.log });
     options.executor.onFinished((ti) => {
       const tasks = this.#finished.get(ti.dagRunId) ?? new Set<string>();
@@ -104,8 +119,15 @@ export class Scheduler {
 
   /** A job row and its liveness lock: this scheduler's identity as an owner of work. */
   async #register(): Promise<void> {
+    const writes = tryWrites(this.#o.database);
+    if (this.#jobId) writes.followEnds(this.#jobId, null);
     this.#jobId = await jobStore(this.#o.database).start("scheduler", this.#now());
     await this.#watch.hold(this.#jobId);
+    // Its tries' ends claim the next tasks in their own commit (queue-tasks.ts), where a round trip
+    // to the database is what a freed slot waits for. SQLite answers in-process: there a claim costs
+    // statements, not waiting, and the iteration's claim takes more slots per statement.
+    if (this.#o.database.adapter.capabilities.supportsMultipleWriters)
+      writes.followEnds(this.#jobId, this.#claims.followUp());
   }
 
   /** Takes over the work of schedulers whose liveness lock is gone (they died). */
@@ -150,6 +172,7 @@ export class Scheduler {
     await this.#stopWatching?.().catch(() => undefined);
     await this.#watching;
     await this.#o.executor.stop(this.#o.gracefulShutdownMs);
+    tryWrites(this.#o.database).followEnds(this.#jobId, null);
     // Ending the job hands whatever is still held (tries that outlived the grace period) to the
     // others at once (rescue.ts); the database may be down: retried for a while, then left to them.
     const bounded = { what: "ending the scheduler's job", maxMs: 15_000 };
@@ -182,25 +205,19 @@ export class Scheduler {
       await this.#housekeeping(now);
     }
     const runsCreated = o.changed ? 0 : await createDueRuns(database, { now, log: this.#o.log });
-    // Without its liveness lock, this scheduler could be declared dead by the others at any moment:
-    // it starts nothing until it holds the lock again.
-    const mayClaim = () => this.#state === "running" && this.#watch.holds();
-    const claim = { now, jobId: this.#jobId, parallelism: this.#o.parallelism };
     // A light iteration claims in its last run's transaction (one commit less per finished batch).
-    const claimed = await examineRuns(database, {
-      now,
-      log: this.#o.log,
-      cancel: (key) => this.#o.executor.cancel(key),
-      changed: o.changed,
-      dagIds: o.dagIds,
-      alsoClaim: o.changed && mayClaim() ? claimer(database, this.#o.executor, claim) : undefined,
+    const queued = await this.#claims.inIteration(async (claim) => {
+      const claimed = await examineRuns(database, {
+        now,
+        log: this.#o.log,
+        cancel: (key) => this.#o.executor.cancel(key),
+        changed: o.changed,
+        dagIds: o.dagIds,
+        alsoClaim: o.changed ? claim : undefined,
+      });
+      if (!o.changed) await this.#stopCleared();
+      return claimed;
     });
-    if (!o.changed) await this.#stopCleared();
-    const queued = claimed
-      ? execute(this.#o.executor, claimed, this.#jobId)
-      : mayClaim()
-        ? await queueTasks(database, this.#o.executor, claim)
-        : 0;
     return { runsCreated, queued, active: true };
   }
 
