@@ -132,7 +132,15 @@ export async function runTaskInstance(
       "runner",
     );
   } finally {
-    await log?.close().catch(() => undefined); // the log's file descriptor is never left open
+    // The log's file descriptor is never left open; a file that could not be written is said here.
+    await log
+      ?.close()
+      .catch((error: unknown) =>
+        deps.warn?.(
+          { err: error, dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, tryNumber: ti.try_number },
+          "the try's log could not be written",
+        ),
+      );
     ending.release();
   }
 }

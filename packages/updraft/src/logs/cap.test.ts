@@ -112,6 +112,13 @@ export default dag({ dagId: "steady" }, () => {
       );
       assert.equal(existsSync(old), false, "a log past retention is deleted at start");
 
+      const steady = taskLogPath(logs, {
+        dag_id: "steady",
+        run_id: "steady",
+        task_id: "slow",
+        map_index: -1,
+        try_number: 1,
+      });
       const samples: number[] = [];
       let sampling = true;
       const sampler = (async () => {
@@ -121,6 +128,10 @@ export default dag({ dagId: "steady" }, () => {
         }
       })();
       await triggerDagRun(database, { dagId: "steady", runId: "steady" });
+      // Its first lines are on disk before the flood (a try's first output is held briefly: task-log.ts).
+      await until("the steady try's log to begin", 30_000, async () =>
+        /steady line 1\n/.test(readTaskLog(steady) ?? "") ? true : undefined,
+      );
       for (let r = 0; r < RUNS; r++) await triggerDagRun(database, { dagId: "flood", runId: `flood_${r}` });
       await until("every run to finish", 120_000, async () => {
         const runs = await database.db
@@ -144,13 +155,6 @@ export default dag({ dagId: "steady" }, () => {
       const cleaned = scheduler.lines.filter((l) => /task logs deleted/.test(l.msg));
       assert.ok(cleaned.length > 0, "the scheduler said what it deleted");
 
-      const steady = taskLogPath(logs, {
-        dag_id: "steady",
-        run_id: "steady",
-        task_id: "slow",
-        map_index: -1,
-        try_number: 1,
-      });
       const text = readTaskLog(steady) ?? "";
       assert.match(text, /steady line 1\n/, "the running try's log kept its beginning through every clean");
       assert.match(text, /steady line 150\n/);

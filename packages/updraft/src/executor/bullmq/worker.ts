@@ -150,7 +150,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     }
     const token = { current: start.token ?? data.token };
     const masker = new Masker().add(...sensitiveSettings(config), ...(start.mask ?? []));
-    const local = await openFileTaskLog(
+    const local = openFileTaskLog(
       {
         base: logging.base_log_folder,
         maxBytes: logging.max_bytes_per_try,
