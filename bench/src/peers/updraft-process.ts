@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { triggerDagRun } from "../../../packages/updraft/src/operations/trigger-run.ts";
 import { openDatabase, type Database } from "../../../packages/updraft/src/storage/database.ts";
@@ -29,6 +29,14 @@ import { taskCount } from "../workloads.ts";
 import { dagFile } from "./updraft.ts";
 
 const BIN = fileURLToPath(new URL("../../../packages/updraft/bin/updraft.js", import.meta.url));
+/**
+ * `updraft` runs as a user's shell runs it: the bin itself, so the Node flags of its `#!` line
+ * apply, with this Node first on PATH.
+ */
+const pathWithThisNode = (env: NodeJS.ProcessEnv) => ({
+  ...env,
+  PATH: `${dirname(process.execPath)}${delimiter}${env.PATH ?? ""}`,
+});
 const DATABASE_NAME = "updraft_bench";
 
 export type Backend = "sqlite" | "postgres" | "mysql";
@@ -46,7 +54,7 @@ function freePort(): Promise<number> {
 
 function run(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(BIN, args, { env: pathWithThisNode(env), stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("close", (code) =>
@@ -105,8 +113,8 @@ export function updraftProcessPeer(backend: Backend): Peer {
       database = openDatabase(url);
       // default_pool has 128 slots: the memory workload runs more at once.
       await poolStore(database).set({ name: "default_pool", slots: Math.max(128, concurrency) });
-      scheduler = spawn(process.execPath, [BIN, "scheduler"], {
-        env: schedulerEnv,
+      scheduler = spawn(BIN, ["scheduler"], {
+        env: pathWithThisNode(schedulerEnv),
         stdio: ["ignore", "ignore", "pipe"],
       });
       let stderr = "";
