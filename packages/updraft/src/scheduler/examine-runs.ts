@@ -2,8 +2,9 @@
  * Moving runs along: queued runs start (within maxActiveRuns), retries whose delay passed are
  * scheduled again, trigger rules decide which task instances run or settle without running,
  * dagrunTimeout ends overdue runs, and a run whose task instances are all finished gets its state.
- * Each run is examined in its own transaction, its row locked (SKIP LOCKED) so schedulers share runs;
- * a deadlock or a lost connection rolls it back and it is examined again (the transaction is the unit).
+ * Runs are examined a batch per transaction, their rows locked (SKIP LOCKED) so schedulers share runs;
+ * a deadlock or a lost connection rolls the batch back and it is examined again (the transaction is the
+ * unit); a batch that fails on one run's data is examined again a run per transaction.
  */
 import { sql, type Transaction } from "kysely";
 import { blockedByPast, dependsOnPrevious } from "../core/depends-on-past.ts";
@@ -13,7 +14,7 @@ import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
-import { retrying } from "../storage/retry.ts";
+import { isTransientDbError, retrying } from "../storage/retry.ts";
 import type { DagRunRow, Tables, TaskInstanceRow } from "../storage/schema.ts";
 import { startQueuedRuns } from "../storage/sql/start-queued-runs.ts";
 import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
@@ -82,7 +83,11 @@ export async function examineRuns(
     await retrying(
       () =>
         database.db.transaction().execute(async (trx) => {
-          for (const { id, dag_id } of examined) await examineOne(database, trx, dags.get(dag_id)!, id, o);
+          const locked = await lockRuns(database, trx, examined);
+          for (const { id, dag_id } of examined) {
+            const run = locked.get(id);
+            if (run) await examineOne(database, trx, dags.get(dag_id)!, run, o);
+          }
           claimed = o.alsoClaim ? await o.alsoClaim(trx) : undefined;
         }),
       { what: `examining runs ${examined.map((r) => r.id).join(", ")}`, maxMs: 30_000 },
@@ -90,11 +95,9 @@ export async function examineRuns(
     return claimed;
   }
   // A full examination skips, in one read, the runs where nothing happened since their last decision.
-  for (const { id, dag_id } of await touchedRuns(database, examined, dags, o.now))
-    await retrying(
-      () => database.db.transaction().execute((trx) => examineOne(database, trx, dags.get(dag_id)!, id, o)),
-      { what: `examining run ${id}`, maxMs: 30_000 },
-    );
+  const touched = await touchedRuns(database, examined, dags, o.now);
+  for (let i = 0; i < touched.length; i += FULL_BATCH)
+    await examineBatch(database, touched.slice(i, i + FULL_BATCH), dags, o);
   return undefined;
 }
 
@@ -176,18 +179,100 @@ function recentDag(database: Database, dagId: string): Promise<SerializedDag | u
   return dag;
 }
 
+/** Runs examined together in one transaction by a full examination. */
+const FULL_BATCH = 50;
+
+/**
+ * Full examinations of a batch of runs in one transaction: their rows locked in one statement and
+ * their task instances read in one. Should the batch fail on its own data (not a lost connection or
+ * a deadlock, which `retrying` runs again), each run is examined in a transaction of its own: a
+ * faulty run is logged and the others go on (it would otherwise hold back every run after it).
+ */
+async function examineBatch(
+  database: Database,
+  runs: { id: number; dag_id: string }[],
+  dags: ReadonlyMap<string, SerializedDag | undefined>,
+  o: ExamineOptions,
+): Promise<void> {
+  const examine = (batch: typeof runs) =>
+    retrying(
+      () =>
+        database.db.transaction().execute(async (trx) => {
+          const locked = await lockRuns(database, trx, batch);
+          const rows = await decisionRows(trx, [...locked.keys()]);
+          for (const { id, dag_id } of batch) {
+            const run = locked.get(id);
+            if (run) await examineOne(database, trx, dags.get(dag_id)!, run, o, rows.get(id) ?? []);
+          }
+        }),
+      { what: `examining runs ${batch.map((r) => r.id).join(", ")}`, maxMs: 30_000 },
+    );
+  try {
+    await examine(runs);
+  } catch (error) {
+    if (isTransientDbError(error)) throw error;
+    // One run's fault: the others are examined all the same, and the faulty one is named.
+    for (const run of runs)
+      await examine([run]).catch((fault: unknown) => {
+        if (isTransientDbError(fault)) throw fault;
+        o.log.error(
+          { err: fault, dagId: run.dag_id, dagRunId: run.id },
+          "examining a run failed; the other runs carry on, and it is examined again next iteration",
+        );
+      });
+  }
+}
+
+/** The runs' rows, still running, locked for this transaction (SKIP LOCKED: another scheduler's are left). */
+async function lockRuns(
+  database: Database,
+  trx: Transaction<Tables>,
+  runs: readonly { id: number }[],
+): Promise<Map<number, DagRunRow>> {
+  if (runs.length === 0) return new Map();
+  let lock = trx
+    .selectFrom("dag_run")
+    .selectAll()
+    .where(
+      "id",
+      "in",
+      runs.map((r) => r.id),
+    )
+    .where("state", "=", "running")
+    .orderBy("id");
+  if (database.adapter.capabilities.supportsSkipLocked) lock = lock.forUpdate().skipLocked();
+  return new Map((await lock.execute()).map((run) => [run.id, run]));
+}
+
+/** What the decisions read of the runs' task instances, by run, in one read. */
+async function decisionRows(
+  trx: Transaction<Tables>,
+  runIds: readonly number[],
+): Promise<Map<number, DecisionRow[]>> {
+  if (runIds.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom("task_instance")
+    .select(["dag_run_id", "dag_id", "run_id", "task_id", "map_index", "state", "next_retry_at"])
+    .where("dag_run_id", "in", [...runIds])
+    .execute();
+  const byRun = new Map<number, DecisionRow[]>();
+  for (const { dag_run_id, ...row } of rows) {
+    const list = byRun.get(dag_run_id);
+    if (list) list.push(row);
+    else byRun.set(dag_run_id, [row]);
+  }
+  return byRun;
+}
+
 async function examineOne(
   database: Database,
   trx: Transaction<Tables>,
   dag: SerializedDag,
-  id: number,
+  run: DagRunRow,
   o: ExamineOptions,
+  rows?: DecisionRow[],
 ): Promise<void> {
-  let lock = trx.selectFrom("dag_run").selectAll().where("id", "=", id).where("state", "=", "running");
-  if (database.adapter.capabilities.supportsSkipLocked) lock = lock.forUpdate().skipLocked();
-  const run = await lock.executeTakeFirst();
-  if (!run) return;
-  const changed = o.changed?.get(id);
+  const changed = o.changed?.get(run.id);
   if (changed && !overdue(dag, run, o.now)) {
     const mayStart = await pastDependencies(database, trx, dag, run);
     const light = await decideDownstream({ ...database, db: trx }, trx, dag, run, changed, {
@@ -196,7 +281,7 @@ async function examineOne(
     });
     if (light === "done") return;
   }
-  await examineRun({ ...database, db: trx }, trx, dag, run, o);
+  await examineRun({ ...database, db: trx }, trx, dag, run, o, rows);
 }
 
 async function examineRun(
@@ -205,14 +290,17 @@ async function examineRun(
   dag: SerializedDag,
   run: DagRunRow,
   o: ExamineOptions,
+  given?: DecisionRow[],
 ): Promise<void> {
   const tis = taskInstanceStore(database);
   // Only what the decisions need: this runs on every iteration for every running run.
-  const rows = (await trx
-    .selectFrom("task_instance")
-    .select(["dag_id", "run_id", "task_id", "map_index", "state", "next_retry_at"])
-    .where("dag_run_id", "=", run.id)
-    .execute()) satisfies DecisionRow[];
+  const rows =
+    given ??
+    ((await trx
+      .selectFrom("task_instance")
+      .select(["dag_id", "run_id", "task_id", "map_index", "state", "next_retry_at"])
+      .where("dag_run_id", "=", run.id)
+      .execute()) satisfies DecisionRow[]);
   if (overdue(dag, run, o.now)) return timeOut(database, trx, run, rows, o);
   const states = new Map(rows.map((r) => [r.task_id, fromDb(r.state) as string]));
   for (const ti of rows) {
