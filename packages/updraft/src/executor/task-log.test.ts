@@ -1,6 +1,15 @@
 /** A try's log file: made after the try's first moments, with nothing of them lost. */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname } from "node:path";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -64,6 +73,46 @@ test("a log that cannot be made drops its output and says why when the try ends"
     await sleep(HOLD_MS + 100);
     log.write("also lost\n", "stdout");
     await assert.rejects(log.close(), /ENOTDIR|EEXIST/);
+  } finally {
+    f.remove();
+  }
+});
+
+test("a short try whose file already holds a note appends to it", async () => {
+  const f = folder();
+  try {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, "the try could not start; scheduled again\n");
+    const log = openFileTaskLog({ base: f.base, maxBytes: 1 << 20, compress: false }, ti);
+    log.write("second chance\n", "stdout");
+    await log.close();
+    assert.equal(readFileSync(f.path, "utf8"), "the try could not start; scheduled again\nsecond chance\n");
+  } finally {
+    f.remove();
+  }
+});
+
+test("a short try's log in a full folder makes no folder and takes nothing", async () => {
+  const f = folder();
+  let taken = 0;
+  const full = {
+    opened: () => undefined,
+    closed: () => undefined,
+    take: (bytes: number) => {
+      if (bytes > 0) return false;
+      return true;
+    },
+    give: (bytes: number) => void (taken -= bytes),
+  };
+  try {
+    const log = openFileTaskLog(
+      { base: f.base, maxBytes: 1 << 20, compress: false, folder: full as never },
+      ti,
+    );
+    log.write("no room for this\n", "stdout");
+    await log.close();
+    assert.deepEqual(readdirSync(f.base), [], "its folders were not left behind");
+    assert.equal(taken, 0);
   } finally {
     f.remove();
   }

@@ -4,16 +4,23 @@
  *
  * The file is opened after the try has started, not before: what the try writes in its first
  * moments is held in memory, and the file is made and written when the held text passes
- * HOLD_BYTES, when HOLD_MS have passed, or when the try ends. A short task's log then costs one
- * open, one write and one close after its result is recorded, none of them on the way to its start
+ * HOLD_BYTES, when HOLD_MS have passed, or when the try ends. A short task's log is then written
+ * whole once its result is recorded (its folders made, the file created with its text), nothing of
+ * it on the way to its start
  * (making its folders and opening the file took a third of a no-op task's time in the scheduler).
  * What is held is lost if the process is killed within HOLD_MS of the try's start; the try itself
  * is rescued as always.
  */
 import { compressFinishedLog, taskLogPath } from "../logs/files.ts";
-import type { LogFolder } from "../logs/folder.ts";
 import type { Masker } from "../logs/masker.ts";
-import { openLogFile, openTaskLogWriter, type LogStream, type TaskLogWriter } from "../logs/writer.ts";
+import { BLOCK, type LogFolder } from "../logs/folder.ts";
+import {
+  openLogFile,
+  openTaskLogWriter,
+  writeWholeLog,
+  type LogStream,
+  type TaskLogWriter,
+} from "../logs/writer.ts";
 import type { TaskInstanceRow } from "../storage/schema.ts";
 import type { TaskLog } from "./run-task-instance.ts";
 
@@ -75,6 +82,21 @@ export function openFileTaskLog(settings: TaskLogSettings, ti: TaskInstanceRow):
     async close() {
       clearTimeout(timer);
       try {
+        if (!opening) {
+          // Ended within the hold: the whole log in one write.
+          const options = {
+            maxBytes: settings.maxBytes,
+            masker: settings.masker,
+            echo: settings.echo,
+            budget: folder,
+          };
+          const bytes = await writeWholeLog(path, held, options);
+          if (bytes !== undefined) {
+            held = [];
+            if (settings.compress && bytes > BLOCK) await compressFinishedLog(path, folder);
+            return;
+          }
+        }
         await open();
         if (!writer) throw failure;
         await writer.close();

@@ -6,7 +6,12 @@
  * discarded, counted, and said at the end.
  */
 import { appendFileSync, close, mkdirSync, open as openRaw, openSync, statSync, writeSync } from "node:fs";
-import { mkdir as mkdirAsync, stat as statAsync } from "node:fs/promises";
+import {
+  mkdir as mkdirAsync,
+  rmdir as rmdirAsync,
+  stat as statAsync,
+  writeFile as writeFileAsync,
+} from "node:fs/promises";
 import { dirname } from "node:path";
 import { BLOCK, blocksOf, type DiskBudget } from "./folder.ts";
 import { Masker } from "./masker.ts";
@@ -28,6 +33,11 @@ export interface WriterOptions {
   budget?: DiskBudget;
   /** The file, already open for appending (`openLogFile`), and its size: no file call on the first write. */
   file?: { fd: number; size: number };
+  /**
+   * Instead of a file: every masked, capped piece goes here (`writeWholeLog`), counted against the
+   * budget as the start of a new file.
+   */
+  sink?: (bytes: Buffer) => void;
 }
 
 const MiB = 1024 * 1024;
@@ -41,7 +51,7 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
   // Output the logs folder had no room for (its total cap), said once the try ends.
   let refused = 0;
   // The file's size as this writer knows it: the blocks a piece adds are asked for before writing.
-  let size: number | undefined = o.file?.size;
+  let size: number | undefined = o.sink ? 0 : o.file?.size;
   // One descriptor for the try, opened on the first write (appending, as before; the file exists only
   // once something is written), instead of an open and a close for every piece.
   // A piece written after close() is appended on its own, as before.
@@ -60,6 +70,10 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
     const bytes = Buffer.from(text);
     if (o.budget && !o.budget.take(cost(bytes.length), marker ? 0 : BLOCK)) return false;
     size = (size ?? sizeOf(path) ?? 0) + bytes.length;
+    if (o.sink) {
+      o.sink(bytes);
+      return true;
+    }
     if (closed) {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       appendFileSync(path, bytes, { mode: 0o600 });
@@ -124,6 +138,51 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
       return { bytesWritten: written, bytesDiscarded: discarded };
     },
   };
+}
+
+/**
+ * A short try's whole log in one write, once it ended: its pieces through the writer (masked,
+ * capped, counted against the budget as a new file), its folders made, its file created with what
+ * they hold. Answers the bytes written, or undefined when the file already exists (a note written
+ * for this try before it started) or the folder has no room for its folders: the caller then writes
+ * the usual way, nothing taken.
+ */
+export async function writeWholeLog(
+  path: string,
+  pieces: readonly [string | Buffer, LogStream][],
+  o: Omit<WriterOptions, "file" | "sink">,
+): Promise<number | undefined> {
+  const chunks: Buffer[] = [];
+  const writer = openTaskLogWriter(path, { ...o, sink: (bytes) => chunks.push(bytes) });
+  for (const [chunk, stream] of pieces) writer.write(chunk, stream);
+  await writer.close();
+  const text = Buffer.concat(chunks);
+  const taken = blocksOf(text.length);
+  for (let attempt = 0; ; attempt++) {
+    const first = await mkdirAsync(dirname(path), { recursive: true, mode: 0o700 });
+    const made = foldersMade(dirname(path), first);
+    if (o.budget && !o.budget.take(made * BLOCK)) {
+      // No room for its folders: they go again, and the caller takes the usual way (which waits for room).
+      for (let dir = dirname(path), n = 0; n < made; dir = dirname(dir), n++) await rmdirAsync(dir);
+      o.budget.give(taken);
+      return undefined;
+    }
+    try {
+      await writeFileAsync(path, text, { flag: "wx", mode: 0o600 });
+      return text.length;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") {
+        o.budget?.give(taken);
+        return undefined;
+      }
+      // A clean removed the (empty) folder between the two calls: make it again, once.
+      if (code !== "ENOENT" || attempt > 0) {
+        o.budget?.give(taken);
+        throw error;
+      }
+    }
+  }
 }
 
 /**
