@@ -90,6 +90,12 @@ export const SerializedTaskSchema = z.object({
   memoryLimit: z.number().positive().nullable(),
   /** Operating-system user the task runs as; null/absent = `[core] default_impersonation`. */
   runAsUser: z.string().nullable().optional(),
+  /** A setup task (absent: false). */
+  isSetup: z.boolean().optional(),
+  /** A teardown task: its rule is all_done_setup_success (absent: false). */
+  isTeardown: z.boolean().optional(),
+  /** A teardown whose failure fails the run (Airflow's on_failure_fail_dagrun; absent: false). */
+  onFailureFailDagrun: z.boolean().optional(),
   /** Template fields of the task kind (bash: command, env, cwd), unrendered. */
   templateFields: z.record(z.string(), JsonValue),
   /** TaskFlow arguments: JSON with XComRef objects where another task's output is passed. */

@@ -17,6 +17,7 @@ export const TRIGGER_RULES = [
   "none_skipped",
   "always",
   "all_done_setup_success",
+  "all_done_min_one_success",
 ] as const;
 export type TriggerRule = (typeof TRIGGER_RULES)[number];
 
@@ -42,6 +43,10 @@ export interface UpstreamCounts {
   skipped: number;
   removed: number;
   done: number;
+  /** Of the upstream: how many are setup tasks, and how many of those succeeded or were skipped. */
+  setups: number;
+  setupSuccess: number;
+  setupSkipped: number;
 }
 
 /**
@@ -79,6 +84,13 @@ export function settle(rule: TriggerRule, c: UpstreamCounts): "skipped" | "upstr
       return failedAny ? "upstream_failed" : c.skipped === c.total ? "skipped" : null;
     case "none_skipped":
       return c.skipped > 0 ? "skipped" : null;
+    case "all_done_setup_success":
+      // A teardown: skipped when every setup was skipped, upstream_failed when none succeeded.
+      if (!allDone || c.setups === 0) return null;
+      return c.setupSkipped >= c.setups ? "skipped" : c.setupSuccess === 0 ? "upstream_failed" : null;
+    case "all_done_min_one_success":
+      // Airflow 3.1: a skipped upstream is not "done" for this rule, so any skip skips it.
+      return c.skipped > 0 ? "skipped" : allDone && c.success === 0 ? "upstream_failed" : null;
     default:
       return null;
   }
@@ -94,8 +106,9 @@ export function passes(rule: TriggerRule, c: UpstreamCounts): boolean {
     case "all_failed":
       return c.total - c.failed - c.upstreamFailed <= 0;
     case "all_done":
-    case "all_done_setup_success":
       return allDone;
+    case "all_done_setup_success":
+      return allDone && (c.setups === 0 || c.setupSuccess > 0);
     case "all_skipped":
       return c.total - c.skipped <= 0;
     case "one_success":
@@ -109,17 +122,30 @@ export function passes(rule: TriggerRule, c: UpstreamCounts): boolean {
       return c.total - c.success - c.skipped <= 0;
     case "none_skipped":
       return allDone && c.skipped === 0;
+    case "all_done_min_one_success":
+      return allDone && c.skipped === 0 && c.success > 0;
   }
 }
 
+/** `setups`: the DAG's setup tasks (counted apart for a teardown's rule). */
 export function countUpstream(
   upstream: readonly string[],
   states: ReadonlyMap<string, string>,
+  setups: ReadonlySet<string> = NO_SETUPS,
 ): UpstreamCounts {
   const c = emptyCounts(upstream.length);
-  for (const id of upstream) tally(c, states.get(id) ?? "none", 1);
+  for (const id of upstream) {
+    const state = states.get(id) ?? "none";
+    tally(c, state, 1);
+    if (!setups.has(id)) continue;
+    c.setups++;
+    if (state === "success") c.setupSuccess++;
+    else if (state === "skipped") c.setupSkipped++;
+  }
   return c;
 }
+
+const NO_SETUPS: ReadonlySet<string> = new Set();
 
 /** The counts over `total` upstream task instances from how many are in each state. */
 export function countStates(byState: Iterable<[string, number]>, total: number): UpstreamCounts {
@@ -129,7 +155,18 @@ export function countStates(byState: Iterable<[string, number]>, total: number):
 }
 
 function emptyCounts(total: number): UpstreamCounts {
-  return { total, success: 0, failed: 0, upstreamFailed: 0, skipped: 0, removed: 0, done: 0 };
+  return {
+    total,
+    success: 0,
+    failed: 0,
+    upstreamFailed: 0,
+    skipped: 0,
+    removed: 0,
+    done: 0,
+    setups: 0,
+    setupSuccess: 0,
+    setupSkipped: 0,
+  };
 }
 
 function tally(c: UpstreamCounts, s: string, n: number): void {

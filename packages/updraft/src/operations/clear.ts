@@ -5,6 +5,7 @@
  */
 import { ConflictError, NotFoundError } from "../core/errors.ts";
 import { reachable, upstreamOf } from "../core/graph.ts";
+import { relevantSetupsAndTeardowns } from "../core/setup-teardown.ts";
 import { downstreamOf, type SerializedDag } from "../core/serialized.ts";
 import { RUN_STATES, type TaskInstanceState } from "../core/states.ts";
 import type { Database } from "../storage/database.ts";
@@ -128,5 +129,7 @@ function selectTasks(dag: SerializedDag, o: ClearOptions): Set<string> {
     ...(o.upstream ? reachable(chosen, upstreamOf(dag)) : []),
   ];
   for (const id of extra) chosen.add(id);
+  // A cleared task's setups and their teardowns run again with it (Airflow).
+  for (const id of relevantSetupsAndTeardowns(dag, chosen)) chosen.add(id);
   return chosen;
 }

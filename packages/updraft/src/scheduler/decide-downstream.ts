@@ -8,6 +8,7 @@
  * and needs its outcome, rows that do not match the DAG) is left to the full examination.
  */
 import type { Transaction } from "kysely";
+import { setupIds } from "../core/setup-teardown.ts";
 import { downstreamOf, taskById, type SerializedDag } from "../core/serialized.ts";
 import type { Database } from "../storage/database.ts";
 import type { DagRunRow, Tables } from "../storage/schema.ts";
@@ -179,9 +180,12 @@ class RunStates {
    * in its earlier state, which can only make the task wait one more iteration.
    */
   async upstreamCounts(dag: SerializedDag, taskId: string): Promise<UpstreamCounts | null> {
-    const upstream = taskById(dag, taskId)!.task.upstream;
+    const task = taskById(dag, taskId)!.task;
+    const upstream = task.upstream;
     const unknown = upstream.filter((id) => !this.#states.has(id));
-    if (unknown.length > DIRECT_READ && dag.tasks.length - upstream.length < unknown.length) {
+    // A teardown counts its setups by name: its upstream are read one by one.
+    const bySetup = task.triggerRule === "all_done_setup_success";
+    if (!bySetup && unknown.length > DIRECT_READ && dag.tasks.length - upstream.length < unknown.length) {
       const rest = outsideUpstream(dag, taskId);
       const totals = await this.#totals();
       if ([...totals.values()].reduce((a, b) => a + b, 0) !== dag.tasks.length) return null;
@@ -196,7 +200,7 @@ class RunStates {
     }
     await this.load(unknown);
     if (upstream.some((id) => !this.#states.has(id))) return null;
-    return countUpstream(upstream, this.#states);
+    return countUpstream(upstream, this.#states, setupIds(dag));
   }
 
   /** Whether a task instance this examination read is not finished (then the run is not either). */

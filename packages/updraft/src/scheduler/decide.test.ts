@@ -33,8 +33,7 @@ const fixture = JSON.parse(
     "utf8",
   ),
 ) as { vectors: Vector[] };
-// Setup/teardown rules and Airflow 3's all_done_min_one_success arrive with setup/teardown tasks.
-const SUPPORTED = new Set<string>(TRIGGER_RULES.filter((rule) => rule !== "all_done_setup_success"));
+const SUPPORTED = new Set<string>(TRIGGER_RULES);
 
 describe("trigger rules: Airflow's vectors", () => {
   // Mapped task instances (map_index >= 0) count removed upstreams differently; mapping comes later.
@@ -53,6 +52,9 @@ describe("trigger rules: Airflow's vectors", () => {
         skipped: c.skipped ?? 0,
         removed: c.removed ?? 0,
         done: c.done ?? 0,
+        setups: v.input.upstream_setup_total,
+        setupSuccess: c.success_setup ?? 0,
+        setupSkipped: c.skipped_setup ?? 0,
       };
       const rule = v.input.trigger_rule as TriggerRule;
       if (!v.input.flag_upstream_failed) {

@@ -4,6 +4,7 @@
  * Applied to a fixed point, so skips and failures propagate down the graph in one pass.
  */
 import type { SerializedDag } from "../core/serialized.ts";
+import { setupIds } from "../core/setup-teardown.ts";
 import { countUpstream, evaluateRule } from "../core/trigger-rules.ts";
 
 export type TiState = string; // "none" | "scheduled" | ... as stored (null mapped to "none")
@@ -33,7 +34,7 @@ export function decideRun(
     const outcome =
       task.upstream.length === 0
         ? "run"
-        : evaluateRule(task.triggerRule, countUpstream(task.upstream, states));
+        : evaluateRule(task.triggerRule, countUpstream(task.upstream, states, setupIds(dag)));
     if (outcome === "skipped" || outcome === "upstream_failed") {
       settled.set(task.taskId, outcome);
       states.set(task.taskId, outcome);

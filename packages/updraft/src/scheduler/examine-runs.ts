@@ -8,7 +8,8 @@
  */
 import { sql, type Transaction } from "kysely";
 import { blockedByPast, dependsOnPrevious } from "../core/depends-on-past.ts";
-import { downstreamOf, type SerializedDag } from "../core/serialized.ts";
+import type { SerializedDag } from "../core/serialized.ts";
+import { runStateLeaves } from "../core/setup-teardown.ts";
 import { isFinished, type TaskInstanceState } from "../core/states.ts";
 import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
@@ -349,15 +350,16 @@ function overdue(dag: SerializedDag, run: DagRunRow, now: string): boolean {
   );
 }
 
-/** Airflow: a finished run succeeded when every leaf succeeded or was skipped, else it failed. */
+/**
+ * Airflow: a finished run succeeded when every leaf succeeded or was skipped, else it failed. The
+ * leaves are those that decide the run's state: teardowns are left out (core/setup-teardown.ts).
+ */
 export function runOutcome(
   dag: SerializedDag,
   states: ReadonlyMap<string, string>,
 ): "success" | "failed" | null {
   if (![...states.values()].every((s) => isFinished(s as TaskInstanceState))) return null;
-  const down = downstreamOf(dag);
-  const leaves = dag.tasks.filter((t) => (down.get(t.taskId) ?? []).length === 0);
-  return leaves.every((t) => ["success", "skipped"].includes(states.get(t.taskId) ?? "none"))
+  return runStateLeaves(dag).every((id) => ["success", "skipped"].includes(states.get(id) ?? "none"))
     ? "success"
     : "failed";
 }

@@ -292,6 +292,9 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
     docMd: r.docMd,
     memoryLimit: r.memoryLimit,
     ...(r.runAsUser ? { runAsUser: r.runAsUser } : {}),
+    ...(r.isSetup ? { isSetup: true } : {}),
+    ...(r.isTeardown ? { isTeardown: true } : {}),
+    ...(r.onFailureFailDagrun ? { onFailureFailDagrun: true } : {}),
     templateFields: structuredClone(t.templateFields) as Record<string, JsonValue>,
     args: structuredClone(t.serializedArgs) as JsonValue[],
   };

@@ -5,8 +5,10 @@
  * A handle must never have a `then` property: `await handle` would then call it. Keep it that way
  * when adding methods (a test checks).
  */
-import { peekBuilder, type DagBuilder } from "./builder.ts";
+import { peekBuilder, type DagBuilder, type TaskNode } from "./builder.ts";
 import { definitionError, describe } from "./fail.ts";
+import { normalizeTriggerRule } from "../core/trigger-rules.ts";
+import { assertKnownKeys, bool } from "./options.ts";
 
 /** A task handle or a list of them, wherever dependencies are set. */
 export type HandleOrList = TaskHandle | readonly TaskHandle[];
@@ -19,6 +21,16 @@ export function builderOf(handle: TaskHandle): DagBuilder {
 }
 
 export const RETURN_VALUE = "return_value";
+
+/** The task a handle names, in a DAG still being built. */
+function nodeOf(handle: TaskHandle, method: string): TaskNode {
+  const builder = builderOf(handle);
+  builder.assertOpen(handle.taskId);
+  const node = builder.nodes.get(handle.taskId);
+  if (!node)
+    throw definitionError(builder.where(handle.taskId), `${method}(): the task is not part of its DAG`);
+  return node;
+}
 
 /** A task added to a DAG. Returned by bash() and empty(); XComArg (from TaskFlow calls) is one too. */
 export class TaskHandle {
@@ -54,6 +66,52 @@ export class TaskHandle {
   after<T extends HandleOrList>(other: T): T {
     this.setUpstream(other);
     return other;
+  }
+
+  /** Makes this task a setup (Airflow's as_setup()); returns it. */
+  asSetup(): this {
+    const node = nodeOf(this, "asSetup");
+    if (node.resolved.isTeardown)
+      throw definitionError(
+        { dagId: this.dagId, taskId: this.taskId },
+        "asSetup(): this task is a teardown; a task cannot be both",
+      );
+    node.resolved.isSetup = true;
+    return this;
+  }
+
+  /**
+   * Makes this task a teardown (Airflow's as_teardown()): its rule becomes all_done_setup_success,
+   * and each of `setups` is made a setup and set upstream of it. Returns this task, so
+   * `create.before(query).before(drop.asTeardown({ setups: create }))` reads as in Airflow.
+   */
+  asTeardown(o: { setups?: HandleOrList; onFailureFailDagrun?: boolean } = {}): this {
+    const node = nodeOf(this, "asTeardown");
+    const where = { dagId: this.dagId, taskId: this.taskId };
+    assertKnownKeys(o, ["setups", "onFailureFailDagrun"], "asTeardown() options", where);
+    if (node.resolved.isSetup)
+      throw definitionError(where, "asTeardown(): this task is a setup; a task cannot be both");
+    // Its own rule, not the DAG's default one, would be overridden: refused, as Airflow does.
+    const explicit = node.options.triggerRule;
+    const inherited = builderOf(this).defaultArgs.triggerRule;
+    if (
+      explicit !== undefined &&
+      explicit !== inherited &&
+      normalizeTriggerRule(String(explicit)) !== "all_done_setup_success"
+    )
+      throw definitionError(
+        where,
+        `asTeardown(): the task sets triggerRule ${describe(explicit)}; a teardown's rule is all_done_setup_success: remove triggerRule`,
+      );
+    node.resolved.isTeardown = true;
+    node.resolved.triggerRule = "all_done_setup_success";
+    node.resolved.onFailureFailDagrun = bool(o.onFailureFailDagrun, "onFailureFailDagrun", where, false);
+    const setups = o.setups === undefined ? [] : flatten([o.setups], this, "asTeardown");
+    for (const setup of setups) {
+      setup.asSetup();
+      connect(setup, this);
+    }
+    return this;
   }
 
   /** This task's XCom under `key` (default "return_value"), e.g. `run.xcom<string>()`; `unknown` unless typed. */

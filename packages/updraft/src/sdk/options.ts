@@ -54,6 +54,16 @@ export interface TaskOptions {
   memoryLimit?: string | number | null;
   /** Operating-system user the task runs as (Airflow's run_as_user). Default: `[core] default_impersonation`. */
   runAsUser?: string | null;
+  /** A setup task (Airflow's @setup): creates what work tasks use; its teardown runs when it succeeded. Per task. */
+  setup?: boolean;
+  /**
+   * A teardown task (Airflow's @teardown): runs once its upstream are done when at least one of its
+   * setups succeeded, whatever happened to the work between; its own state does not count for the
+   * run's. Its trigger rule is all_done_setup_success. Per task.
+   */
+  teardown?: boolean;
+  /** A teardown whose failure fails the run (Airflow's on_failure_fail_dagrun). Default false. */
+  onFailureFailDagrun?: boolean;
 }
 
 export const TASK_OPTION_KEYS = [
@@ -74,7 +84,13 @@ export const TASK_OPTION_KEYS = [
   "docMd",
   "memoryLimit",
   "runAsUser",
+  "setup",
+  "teardown",
+  "onFailureFailDagrun",
 ] as const satisfies readonly (keyof TaskOptions)[];
+
+/** Options that say what one task is: never inherited from defaultArgs. */
+const ROLE_KEYS = ["setup", "teardown", "onFailureFailDagrun"] as const;
 
 /** Checked options; undefined means "use the configured default". Durations in seconds, memory in MiB. */
 export interface ResolvedTaskOptions {
@@ -95,6 +111,9 @@ export interface ResolvedTaskOptions {
   docMd: string | null;
   memoryLimit: number | null;
   runAsUser: string | null;
+  isSetup: boolean;
+  isTeardown: boolean;
+  onFailureFailDagrun: boolean;
 }
 
 /** Throws if `value` is not a plain object or has keys outside `allowed`; says which keys exist. */
@@ -155,13 +174,16 @@ export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "optio
   assertKnownKeys(raw, TASK_OPTION_KEYS, what, { ...where, part: undefined });
   const o = definedEntries(raw);
   const waitForDownstream = bool(o.waitForDownstream, "waitForDownstream", where, false);
+  const role = taskRole(o, where, what === "defaultArgs");
   return {
+    ...role,
     retries: integer(o.retries, "retries", where, 0, "retries: 3"),
     retryDelay: duration(o.retryDelay, "retryDelay", where, false) ?? undefined,
     retryExponentialBackoff: bool(o.retryExponentialBackoff, "retryExponentialBackoff", where, false),
     maxRetryDelay: duration(o.maxRetryDelay, "maxRetryDelay", where, false) ?? null,
     executionTimeout: duration(o.executionTimeout, "executionTimeout", where, true) ?? null,
-    triggerRule: triggerRule(o.triggerRule, where),
+    // A teardown's rule is always all_done_setup_success (an explicit other one is refused by checkRole).
+    triggerRule: role.isTeardown ? "all_done_setup_success" : triggerRule(o.triggerRule, where),
     // Airflow: wait_for_downstream implies depends_on_past.
     dependsOnPast: bool(o.dependsOnPast, "dependsOnPast", where, false) || waitForDownstream,
     waitForDownstream,
@@ -288,4 +310,37 @@ function userName(value: unknown, where: Where): string | null {
       `runAsUser ${describe(value)} is not a user name: write e.g. runAsUser: "etl"`,
     );
   return value;
+}
+
+function taskRole(o: Partial<TaskOptions>, where: Where, inDefaultArgs: boolean) {
+  const given = ROLE_KEYS.filter((key) => o[key] !== undefined);
+  if (inDefaultArgs && given.length > 0)
+    throw definitionError(
+      where,
+      `defaultArgs has ${given.join(", ")}: what a task is (setup, teardown) is set on the task itself, not for every task`,
+    );
+  const isSetup = bool(o.setup, "setup", where, false);
+  const isTeardown = bool(o.teardown, "teardown", where, false);
+  const onFailureFailDagrun = bool(o.onFailureFailDagrun, "onFailureFailDagrun", where, false);
+  if (isSetup && isTeardown)
+    throw definitionError(where, "a task cannot be both a setup and a teardown: make it one or the other");
+  if (onFailureFailDagrun && !isTeardown)
+    throw definitionError(
+      where,
+      "onFailureFailDagrun is for teardowns (a teardown's failure does not fail the run unless it is set): add teardown: true or remove it",
+    );
+  return { isSetup, isTeardown, onFailureFailDagrun };
+}
+
+/**
+ * A task's own options: a teardown takes no trigger rule of its own (it is all_done_setup_success,
+ * Airflow's rule for teardowns); one inherited from defaultArgs is replaced.
+ */
+export function checkRole(own: TaskOptions, where: Where): void {
+  if (own.teardown !== true || own.triggerRule === undefined) return;
+  if (normalizeTriggerRule(String(own.triggerRule)) === "all_done_setup_success") return;
+  throw definitionError(
+    where,
+    `a teardown's trigger rule is all_done_setup_success (it runs when its setups succeeded, whatever happened between), got triggerRule ${describe(own.triggerRule)}: remove triggerRule`,
+  );
 }

@@ -10,6 +10,7 @@ import { argToJson, type JsonValue } from "./json.ts";
 import {
   assertKnownKeys,
   definedEntries,
+  checkRole,
   resolveTaskOptions,
   TASK_OPTION_KEYS,
   type TaskOptions,
@@ -78,6 +79,7 @@ export function task<Args extends unknown[], R>(
     );
   }
   resolveTaskOptions(options, { ...where, taskId });
+  checkRole(options, { ...where, taskId });
   return makeFactory({
     taskId,
     kind: "task",
@@ -149,6 +151,7 @@ function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<
     checkTaskId(taskId, where);
     const merged = { ...definedEntries(spec.options), ...definedEntries(rest) };
     resolveTaskOptions(merged, { ...where, taskId });
+    checkRole(merged, { ...where, taskId });
     return makeFactory({ ...spec, taskId, options: merged });
   };
   Object.defineProperties(factory, {
@@ -273,6 +276,7 @@ function addOperator(
 ): TaskHandle {
   const where = builder.where(taskId);
   assertKnownKeys(own, TASK_OPTION_KEYS, "options", where);
+  checkRole(own, where);
   const options = mergeOptions(builder, own);
   builder.add({
     taskId,
@@ -291,7 +295,10 @@ function addOperator(
 
 /** defaultArgs, overridden by the task's own options (unset = undefined = not given). */
 function mergeOptions(builder: DagBuilder, own: TaskOptions): TaskOptions {
-  return { ...definedEntries(builder.defaultArgs), ...definedEntries(own) };
+  const inherited = definedEntries(builder.defaultArgs);
+  // A teardown's trigger rule is its own (checkRole), never the DAG's default one.
+  if (own.teardown === true) delete inherited.triggerRule;
+  return { ...inherited, ...definedEntries(own) };
 }
 
 function checkTaskId(taskId: unknown, where: Where): asserts taskId is string {
