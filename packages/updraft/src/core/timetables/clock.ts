@@ -5,7 +5,7 @@
  */
 import { Cron } from "croner";
 import type { IANAZone } from "luxon";
-import { fromWallClock, toWallClock, zoneOf } from "./local-time.ts";
+import { fromWallClock, wallClockInstants, zoneOf } from "./local-time.ts";
 
 export interface Clock {
   /** The first tick strictly after `t`. */
@@ -22,6 +22,7 @@ export interface Clock {
 export class NeverFiresError extends Error {}
 
 const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
 
 /** Steps of a fixed length (Airflow's timedelta schedules): no grid, so alignment changes nothing. */
 export function deltaClock(seconds: number): Clock {
@@ -60,18 +61,60 @@ export function cronClock(expression: string, timezone: string): Clock {
 }
 
 function step(t: Date, direction: 1 | -1, cron: Cron, zone: IANAZone, everyHour: boolean): Date {
-  const naive = toWallClock(t, zone);
-  const tick = direction === 1 ? cron.nextRun(naive) : cron.previousRuns(1, naive)[0];
-  if (!tick) {
-    const side = direction === 1 ? "after" : "before";
-    throw new NeverFiresError(`cron "${cron.getPattern()}" has no tick ${side} ${t.toISOString()}`);
+  // Airflow's fold-hour fix: a schedule that runs every hour also runs in a repeated hour, so each
+  // wall-clock tick in it names both its instants; otherwise the later one (pendulum's choice).
+  const instants = everyHour
+    ? (n: Date) => wallClockInstants(n, zone)
+    : (n: Date) => [fromWallClock(n, zone).getTime()];
+  return direction === 1 ? firstTickAfter(t, cron, zone, instants) : lastTickBefore(t, cron, zone, instants);
+}
+
+type Instants = (naive: Date) => number[];
+
+/**
+ * A wall-clock tick names the instant(s) `instants` gives it, and near a DST change those are not
+ * in wall-clock order: a tick in a gap moves forward past later wall-clock ticks, and one in a
+ * repeated hour lands in its second pass (or both). So the first tick after `t` is the earliest
+ * instant among the wall-clock ticks that could land after `t`, not merely the next wall-clock tick;
+ * and the same backwards. Far from a change that is one or two ticks; near one, a few more. It is
+ * never `t` itself: two wall-clock ticks that land on one instant make one run, not an empty interval.
+ */
+function firstTickAfter(t: Date, cron: Cron, zone: IANAZone, instants: Instants): Date {
+  const at = t.getTime();
+  // A tick lands after `t` only if its wall-clock time is past `t` + the smallest offset around.
+  const from = new Date(at + offsetsNear(zone, at).min * MINUTE_MS - 1);
+  let best = Infinity;
+  for (let n = cron.nextRun(from); n; n = cron.nextRun(n)) {
+    for (const instant of instants(n)) if (instant > at) best = Math.min(best, instant);
+    // Later wall-clock ticks land at or after n - (the largest offset around n): past `best`, stop.
+    if (n.getTime() - offsetsNear(zone, n.getTime()).max * MINUTE_MS >= best) break;
   }
-  const gap = Math.abs(tick.getTime() - naive.getTime());
-  // Airflow's fold-hour fix: a schedule that runs every hour steps in absolute time, so it also runs
-  // in a repeated hour. Pendulum adds a sub-day step in absolute time and a longer one on the wall
-  // clock, hence the day limit.
-  if (everyHour && gap < DAY_MS) return new Date(t.getTime() + direction * gap);
-  return fromWallClock(tick, zone);
+  if (best === Infinity) throw neverFires(cron, t, 1);
+  return new Date(best);
+}
+
+function lastTickBefore(t: Date, cron: Cron, zone: IANAZone, instants: Instants): Date {
+  const at = t.getTime();
+  // A tick lands before `t` only if its wall-clock time is before `t` + the largest offset around.
+  const until = new Date(at + offsetsNear(zone, at).max * MINUTE_MS + 1);
+  let best = -Infinity;
+  for (let n = cron.previousRuns(1, until)[0]; n; n = cron.previousRuns(1, n)[0]) {
+    for (const instant of instants(n)) if (instant < at) best = Math.max(best, instant);
+    if (n.getTime() - offsetsNear(zone, n.getTime()).min * MINUTE_MS <= best) break;
+  }
+  if (best === -Infinity) throw neverFires(cron, t, -1);
+  return new Date(best);
+}
+
+/** The zone's smallest and largest UTC offset (minutes) within a day of `ms`. */
+function offsetsNear(zone: IANAZone, ms: number): { min: number; max: number } {
+  const offsets = [zone.offset(ms - DAY_MS), zone.offset(ms), zone.offset(ms + DAY_MS)];
+  return { min: Math.min(...offsets), max: Math.max(...offsets) };
+}
+
+function neverFires(cron: Cron, t: Date, direction: 1 | -1): NeverFiresError {
+  const side = direction === 1 ? "after" : "before";
+  return new NeverFiresError(`cron "${cron.getPattern()}" has no tick ${side} ${t.toISOString()}`);
 }
 
 /** Parsed patterns, by expression: one per distinct schedule, so it stays small. */

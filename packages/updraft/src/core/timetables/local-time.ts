@@ -24,10 +24,18 @@ export function toWallClock(instant: Date, zone: IANAZone): Date {
  * the gap (02:30 becomes 03:30). In both cases that is the latest of the candidate instants.
  */
 export function fromWallClock(naive: Date, zone: IANAZone): Date {
+  return new Date(Math.max(...wallClockInstants(naive, zone)));
+}
+
+/**
+ * Every instant a naive wall-clock time names: two in a repeated hour (earliest first), one
+ * usually, and in a DST gap the one a forward move by the gap gives.
+ */
+export function wallClockInstants(naive: Date, zone: IANAZone): number[] {
   const local = naive.getTime();
   // Offsets a day either side cover any one transition near this time.
   const offsets = new Set([zone.offset(local - DAY_MS), zone.offset(local), zone.offset(local + DAY_MS)]);
   const candidates = [...offsets].map((offset) => local - offset * MINUTE_MS);
   const exact = candidates.filter((t) => toWallClock(new Date(t), zone).getTime() === local);
-  return new Date(Math.max(...(exact.length > 0 ? exact : candidates)));
+  return exact.length > 0 ? exact.sort((a, b) => a - b) : [Math.max(...candidates)];
 }
