@@ -87,7 +87,9 @@ describe("formatting rules and macros", () => {
       render("{{ prev_data_interval_start_success }} {{ prev_start_date_success }}", run({}), lookups),
       "2024-01-14T00:00:00+00:00 2024-01-15T00:00:01+00:00",
     );
-    // Printing a missing value is an error (it catches typos); Airflow users write `or` for a default.
+    // Without one they are null: printed as Jinja prints Python's None, false in a test, `or` for a default.
+    assert.equal(render("{{ prev_data_interval_end_success }}"), "None");
+    assert.equal(render("{% if prev_start_date_success %}yes{% else %}no{% endif %}"), "no");
     assert.equal(render('{{ prev_data_interval_end_success or "none yet" }}'), "none yet");
   });
   test("worked example 1's connection and variable lookups, with .get()", () => {
@@ -118,8 +120,13 @@ describe("formatting rules and macros", () => {
       "eu dflt",
     );
   });
-  test("an undefined variable is an error naming the field", () => {
+  test("an undefined variable is an error naming the field; a null value prints None", () => {
     assert.throws(() => render("{{ nope }}"), /test: the template in fields\.f could not be rendered/);
+    assert.throws(() => render("{{ dag_run.conf.missing }}"), /could not be rendered/);
+    assert.equal(
+      render("x={{ dag_run.conf.empty }}", run({ conf: JSON.stringify({ empty: null }) })),
+      "x=None",
+    );
   });
 });
 

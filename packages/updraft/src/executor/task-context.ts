@@ -12,6 +12,16 @@ import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
 
+// As Airflow's Jinja (StrictUndefined): an undefined name fails the render, and a null value prints
+// "None" (Python's None). nunjucks's strict mode refuses both; its output check is wrapped so null
+// passes as "None" (only outputs go through it: `{% if x %}` still sees null as false).
+const runtime = nunjucks.runtime as unknown as {
+  ensureDefined: (value: unknown, lineno: number, colno: number) => unknown;
+};
+const ensureDefined = runtime.ensureDefined;
+runtime.ensureDefined = (value, lineno, colno) =>
+  value === null ? "None" : ensureDefined(value, lineno, colno);
+
 /** Python's isoformat in UTC, as Airflow prints a logical date: fractions only when there are some. */
 const iso = (d: Date) => pythonIsoformat(d);
 const ds = (d: Date) => d.toISOString().slice(0, 10);
