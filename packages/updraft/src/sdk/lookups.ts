@@ -4,6 +4,8 @@
  * TaskFlow pool, or a worker that asks the Task Execution API with the try's token), and secret
  * values it receives are masked in its log.
  */
+import { connectionToUri } from "../connections/uri.ts";
+
 const LOOKUP_SLOT = Symbol.for("updraft.task-lookup");
 
 type Lookup = (what: "variable" | "connection", key: string) => Promise<unknown>;
@@ -18,12 +20,16 @@ export interface Connection {
   schema: string | null;
   port: number | null;
   extra: Record<string, unknown>;
+  /** The connection as a URI, as Airflow's get_uri() writes it (`postgres://user:pass@host:5432/db`). */
+  getUri(): string;
 }
 
 export interface GetVariableOptions<T> {
   /** Returned when the variable does not exist (without it, a missing variable is an error). */
   default?: T;
   /** Parse the value as JSON (Airflow's deserialize_json). */
+  json?: boolean;
+  /** The same as `json` (Airflow's name). */
   deserializeJson?: boolean;
 }
 
@@ -49,7 +55,7 @@ export async function getVariable<T = string>(key: string, options: GetVariableO
       `variable "${key}" does not exist: create it (updraft variables set ${key} ...) or pass { default }`,
     );
   }
-  if (!options.deserializeJson) return found.value as T;
+  if (!options.json && !options.deserializeJson) return found.value as T;
   try {
     return JSON.parse(found.value) as T;
   } catch (error) {
@@ -71,7 +77,7 @@ export async function getConnection(connId: string): Promise<Connection> {
       extra = {};
     }
   }
-  return {
+  const connection = {
     connId: String(c.conn_id),
     connType: String(c.conn_type ?? ""),
     host: (c.host as string | null) ?? null,
@@ -79,6 +85,11 @@ export async function getConnection(connId: string): Promise<Connection> {
     password: (c.password as string | null) ?? null,
     schema: (c.schema as string | null) ?? null,
     port: (c.port as number | null) ?? null,
+  };
+  const rawExtra = typeof c.extra === "string" && c.extra.trim() ? c.extra : null;
+  return {
+    ...connection,
     extra,
+    getUri: () => connectionToUri({ ...connection, description: null, extra: rawExtra }),
   };
 }
