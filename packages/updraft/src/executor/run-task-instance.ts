@@ -25,7 +25,7 @@ import { retrying } from "../storage/retry.ts";
 import { SHUTDOWN } from "./local-executor.ts";
 import { taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { tryWrites } from "../storage/try-batches.ts";
-import { encodeXCom, xcomStore } from "../storage/xcom.ts";
+import { encodeXCom, RETURN_VALUE, xcomStore } from "../storage/xcom.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
 import { sudoUnsupported, type TaskFlowPool } from "../runner/taskflow-pool.ts";
 import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonation.ts";
@@ -380,7 +380,15 @@ async function resolveArgs(
   const pulled = new Map<string, unknown>();
   for (const ref of findXComRefs(task.args as never)) {
     const id = `${ref.taskId}\u0000${ref.key}`;
-    if (!pulled.has(id)) pulled.set(id, await xcoms.pull(ti.dag_run_id, ref.taskId, ref.key));
+    if (pulled.has(id)) continue;
+    const found = await xcoms.find(ti.dag_run_id, ref.taskId, ref.key);
+    // As Airflow: a task that returned nothing gives null; any other key must have been pushed.
+    if (!found && ref.key !== RETURN_VALUE)
+      throw new Error(
+        `the argument from task "${ref.taskId}" is its XCom "${ref.key}", which "${ref.taskId}" never pushed in this run: ` +
+          `push that key from "${ref.taskId}" (or return an object with multipleOutputs: true), or pass another key`,
+      );
+    pulled.set(id, found?.value);
   }
   return resolveXComRefs(
     task.args as never,

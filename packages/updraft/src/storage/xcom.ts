@@ -62,6 +62,16 @@ export function xcomStore(database: Database) {
 
     /** The decoded value, or undefined when the task pushed nothing under that key. */
     async pull(dagRunId: number, taskId: string, key = RETURN_VALUE, mapIndex = -1): Promise<unknown> {
+      return (await this.find(dagRunId, taskId, key, mapIndex))?.value;
+    },
+
+    /** The entry, if one was pushed: `{ value }` (undefined for a stored null), else undefined. */
+    async find(
+      dagRunId: number,
+      taskId: string,
+      key = RETURN_VALUE,
+      mapIndex = -1,
+    ): Promise<{ value: unknown } | undefined> {
       const row = await db
         .selectFrom("xcom")
         .select("value")
@@ -70,7 +80,8 @@ export function xcomStore(database: Database) {
         .where("map_index", "=", mapIndex)
         .where("key", "=", key)
         .executeTakeFirst();
-      return row?.value == null ? undefined : JSON.parse(row.value);
+      if (!row) return undefined;
+      return { value: row.value == null ? undefined : JSON.parse(row.value) };
     },
 
     async list(dagRunId: number, taskId?: string) {
