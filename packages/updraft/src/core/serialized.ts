@@ -90,6 +90,8 @@ export const SerializedTaskSchema = z.object({
   memoryLimit: z.number().positive().nullable(),
   /** Operating-system user the task runs as; null/absent = `[core] default_impersonation`. */
   runAsUser: z.string().nullable().optional(),
+  /** A TaskFlow task whose returned object's keys are each an XCom of their own (absent: false). */
+  multipleOutputs: z.boolean().optional(),
   /** A setup task (absent: false). */
   isSetup: z.boolean().optional(),
   /** A teardown task: its rule is all_done_setup_success (absent: false). */

@@ -474,9 +474,11 @@ async function record(
   const ended = nowIso(deps.clock);
   const duration = (Date.parse(ended) - Date.parse(ti.start_date ?? ended)) / 1000;
   let xcom: string | undefined;
+  let outputs: Record<string, string> | undefined;
   if (result.state === "success" && result.value !== undefined && result.value !== null) {
     try {
       xcom = encodeXCom(result.value, deps.xcomMaxSize, `task "${ti.task_id}"`);
+      if (task?.multipleOutputs) outputs = encodeOutputs(result.value, deps.xcomMaxSize, ti.task_id);
     } catch (error) {
       result = { state: "failed", reason: (error as Error).message, retryable: false };
     }
@@ -502,7 +504,7 @@ async function record(
     };
   }
   if (result.state === "failed") log.write(`task failed: ${result.reason}\n`, "runner");
-  const outcome = { xcom, skip: result.state === "success" ? result.skip : undefined };
+  const outcome = { xcom, outputs, skip: result.state === "success" ? result.skip : undefined };
   const what = `recording try ${ti.try_number} of ${ti.dag_id}.${ti.task_id} (run ${ti.run_id})`;
   const retry = {
     what,
@@ -545,4 +547,19 @@ async function record(
     "a stale try's result was refused",
   );
   return "refused";
+}
+
+/** A multipleOutputs task's result, one XCom per key (Airflow's multiple_outputs): it must be an object. */
+function encodeOutputs(value: unknown, maxSize: number, taskId: string): Record<string, string> {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new Error(
+      `task "${taskId}" has multipleOutputs: true, so it must return an object (each key becomes an XCom), got ${Array.isArray(value) ? "an array" : typeof value}`,
+    );
+  const outputs: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (key === "" || key === RETURN_VALUE)
+      throw new Error(`task "${taskId}" returned the key "${key}", which cannot be an XCom key of its own: rename it`);
+    if (v !== undefined) outputs[key] = encodeXCom(v, maxSize, `task "${taskId}", key "${key}"`);
+  }
+  return outputs;
 }

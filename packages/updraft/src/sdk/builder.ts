@@ -26,6 +26,8 @@ export interface TaskNode {
   upstream: Set<string>;
   /** The task() definition a TaskFlow task came from; repeated calls of it get __1, __2 suffixes. */
   origin: object | undefined;
+  /** A TaskFlow task whose result's keys are XComs of their own. */
+  multipleOutputs?: boolean;
 }
 
 export class DagBuilder {

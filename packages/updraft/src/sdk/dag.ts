@@ -150,6 +150,8 @@ export interface TaskDefinition {
   /** The arguments as JSON with XComRefs, as in the serialized form; see resolveXComRefs. */
   readonly serializedArgs: readonly JsonValue[];
   readonly templateFields: Readonly<Record<string, JsonValue>>;
+  /** A TaskFlow task whose result's keys are each an XCom (multipleOutputs). */
+  readonly multipleOutputs: boolean;
   /** Direct upstream and downstream task ids, sorted. */
   readonly upstream: readonly string[];
   readonly downstream: readonly string[];
@@ -292,6 +294,7 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
     docMd: r.docMd,
     memoryLimit: r.memoryLimit,
     ...(r.runAsUser ? { runAsUser: r.runAsUser } : {}),
+    ...(t.multipleOutputs ? { multipleOutputs: true } : {}),
     ...(r.isSetup ? { isSetup: true } : {}),
     ...(r.isTeardown ? { isTeardown: true } : {}),
     ...(r.onFailureFailDagrun ? { onFailureFailDagrun: true } : {}),
@@ -484,6 +487,7 @@ function freezeTask(dagId: string, node: TaskNode, downstream: string[]): TaskDe
     args: node.rawArgs,
     serializedArgs: deepFreeze(node.args),
     templateFields: deepFreeze(node.templateFields),
+    multipleOutputs: node.multipleOutputs === true,
     upstream: Object.freeze([...node.upstream].sort()),
     downstream: Object.freeze(downstream.sort()),
   });

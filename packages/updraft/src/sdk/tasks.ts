@@ -32,8 +32,17 @@ type NestedArgInput<T> = T extends Primitive | ((...args: never[]) => unknown)
 /** The arguments of a TaskFlow call, given the task function's parameters. */
 export type TaskArgs<Args extends readonly unknown[]> = { [K in keyof Args]: ArgInput<Args[K]> };
 
+/** Options of task(): any task option, and what only TypeScript tasks have. */
+export interface TaskFunctionOptions extends TaskOptions {
+  /**
+   * The function returns an object whose keys are each pushed as an XCom of their own (Airflow's
+   * multiple_outputs), besides the whole object as return_value: read one with `out.key("rows")`.
+   */
+  multipleOutputs?: boolean;
+}
+
 /** Options of task() and override(); `taskId` only in override(). */
-export interface TaskFlowOptions extends TaskOptions {
+export interface TaskFlowOptions extends TaskFunctionOptions {
   taskId?: string;
 }
 
@@ -54,6 +63,7 @@ interface FactorySpec {
   settings: Record<string, JsonValue>;
   fn: (...args: never[]) => unknown;
   options: TaskOptions;
+  multipleOutputs: boolean;
   /** The task() call this factory comes from, shared by its overrides. */
   origin: object;
 }
@@ -68,9 +78,10 @@ interface FactorySpec {
 export function task<Args extends unknown[], R>(
   taskId: string,
   fn: (...args: Args) => R,
-  options: TaskOptions = {},
+  taskOptions: TaskFunctionOptions = {},
 ): TaskFactory<Args, R> {
   const where = { dagId: peekBuilder()?.dagId };
+  const { multipleOutputs, options } = splitFunctionOptions(taskOptions, { ...where, taskId });
   checkTaskId(taskId, where);
   if (typeof fn !== "function") {
     throw definitionError(
@@ -86,6 +97,7 @@ export function task<Args extends unknown[], R>(
     settings: {},
     fn: fn as FactorySpec["fn"],
     options,
+    multipleOutputs,
     origin: {},
   });
 }
@@ -107,6 +119,7 @@ export function branch<Args extends unknown[], R extends string | string[] | nul
     settings: {},
     fn: fn as FactorySpec["fn"],
     options,
+    multipleOutputs: false,
     origin: factory,
   });
 }
@@ -138,6 +151,7 @@ export function shortCircuit<Args extends unknown[], R>(
     settings,
     fn: fn as FactorySpec["fn"],
     options: rest,
+    multipleOutputs: false,
     origin: factory,
   });
 }
@@ -146,13 +160,15 @@ function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<
   const factory = (...args: unknown[]) => invoke(spec, args);
   const override = (options: TaskFlowOptions): TaskFactory<Args, R> => {
     const where = { dagId: peekBuilder()?.dagId, taskId: spec.taskId };
-    assertKnownKeys(options, ["taskId", ...TASK_OPTION_KEYS], "override()", where);
+    assertKnownKeys(options, ["taskId", "multipleOutputs", ...TASK_OPTION_KEYS], "override()", where);
     const { taskId = spec.taskId, ...rest } = options;
     checkTaskId(taskId, where);
-    const merged = { ...definedEntries(spec.options), ...definedEntries(rest) };
+    const split = splitFunctionOptions(rest, { ...where, taskId });
+    const merged = { ...definedEntries(spec.options), ...definedEntries(split.options) };
     resolveTaskOptions(merged, { ...where, taskId });
     checkRole(merged, { ...where, taskId });
-    return makeFactory({ ...spec, taskId, options: merged });
+    const multipleOutputs = rest.multipleOutputs === undefined ? spec.multipleOutputs : split.multipleOutputs;
+    return makeFactory({ ...spec, taskId, options: merged, multipleOutputs });
   };
   Object.defineProperties(factory, {
     name: { value: spec.taskId },
@@ -184,6 +200,7 @@ function invoke(spec: FactorySpec, args: unknown[]): XComArg {
     resolved,
     upstream: new Set(),
     origin: spec.origin,
+    multipleOutputs: spec.multipleOutputs,
   });
   const output = new XComArg(builder, taskId);
   for (const input of inputs) connect(input, output);
@@ -307,4 +324,16 @@ function checkTaskId(taskId: unknown, where: Where): asserts taskId is string {
     const at = typeof taskId === "string" && taskId !== "" ? { ...where, taskId } : where;
     throw definitionError(at, `the task id ${problem}`);
   }
+}
+
+/** task()'s own options apart from the options every task kind takes. */
+function splitFunctionOptions(
+  all: TaskFunctionOptions,
+  where: Where,
+): { multipleOutputs: boolean; options: TaskOptions } {
+  if (all === null || typeof all !== "object") return { multipleOutputs: false, options: all };
+  const { multipleOutputs, ...options } = all;
+  if (multipleOutputs !== undefined && typeof multipleOutputs !== "boolean")
+    throw definitionError(where, `multipleOutputs must be true or false, got ${describe(multipleOutputs)}`);
+  return { multipleOutputs: multipleOutputs === true, options };
 }

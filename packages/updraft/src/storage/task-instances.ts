@@ -42,6 +42,8 @@ export interface TryFence {
 export interface TryOutcome {
   /** The try's return value, encoded (XCom `return_value`). */
   xcom?: string;
+  /** A multipleOutputs task's result, key by key, encoded: an XCom under each key. */
+  outputs?: Readonly<Record<string, string>>;
   /** Tasks of the same run that a branch or short-circuit decided to skip (still without a state). */
   skip?: readonly string[];
   /** The state the archived try is kept with, when not the row's new state (a handed-back try). */
@@ -318,6 +320,8 @@ export function taskInstanceStore(database: Database) {
           );
         }
         if (outcome.xcom !== undefined) await pushReturnValue(database, trx, ti, outcome.xcom, now);
+        for (const [key, value] of Object.entries(outcome.outputs ?? {}))
+          await pushReturnValue(database, trx, ti, value, now, key);
         for (const taskId of outcome.skip ?? []) {
           const skipKey = { ...fence.key, taskId };
           assertTransition("none", "skipped", skipKey);
@@ -455,18 +459,19 @@ export function historyRow(ti: TaskInstanceRow): Insertable<Tables["task_instanc
   };
 }
 
-async function pushReturnValue(
+export async function pushReturnValue(
   database: Database,
   trx: Transaction<Tables>,
   ti: TaskInstanceRow,
   encoded: string,
   now: string,
+  key = RETURN_VALUE,
 ): Promise<void> {
   const row = {
     dag_run_id: ti.dag_run_id,
     task_id: ti.task_id,
     map_index: ti.map_index,
-    key: RETURN_VALUE,
+    key,
     dag_id: ti.dag_id,
     run_id: ti.run_id,
     value: encoded,

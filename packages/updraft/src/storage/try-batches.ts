@@ -16,6 +16,7 @@ import { MAX_ROWS, updateFromRows, updateFromRowsReturning } from "./sql/update-
 import {
   historyRow,
   keyString,
+  pushReturnValue,
   taskInstanceStore,
   toDb,
   type TaskInstanceKey,
@@ -441,6 +442,10 @@ async function pushReturnValues(
       )
       .execute();
   }
+  // A multipleOutputs task's keys: rare, one upsert each.
+  for (const { request, after } of ended)
+    for (const [key, value] of Object.entries(request.outcome?.outputs ?? {}))
+      await pushReturnValue(database, trx, after, value, now, key);
 }
 
 /** A branch's or short-circuit's choice: the tasks it did not follow, still without a state, skipped. */
