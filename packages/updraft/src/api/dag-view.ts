@@ -63,6 +63,7 @@ const OPERATORS: Record<string, { name: string; uiColor: string }> = {
   short_circuit: { name: "ShortCircuitOperator", uiColor: "#ffefeb" },
   bash: { name: "BashOperator", uiColor: "#f0ede4" },
   empty: { name: "EmptyOperator", uiColor: "#e8f7e4" },
+  latest_only: { name: "LatestOnlyOperator", uiColor: "#e9ffdb" },
 };
 
 export function operatorNameOf(kind: string): string {

@@ -17,6 +17,7 @@ import { canRetry, retryDelaySeconds } from "../core/retry.ts";
 import { allDownstream } from "../core/graph.ts";
 import { downstreamOf, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
 import { findXComRefs, resolveXComRefs } from "../sdk/index.ts";
+import { nextDagRunInfo, timetableDagOf } from "../core/timetables/index.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
@@ -193,9 +194,14 @@ export async function prepareWorkload(
       },
     };
   const { fields, context } =
-    task.kind === "empty" ? { fields: {}, context: {} } : await deps.render({ dag, task, run, ti });
+    task.kind === "empty"
+      ? { fields: {}, context: {} }
+      : task.kind === "latest_only"
+        ? { fields: { latest: isLatestRun(dag, run) }, context: {} }
+        : await deps.render({ dag, task, run, ti });
   if (
     Object.keys(fields).length > 0 &&
+    task.kind !== "latest_only" &&
     !(await taskInstanceStore(deps.database).updateTry(fence, { rendered_fields: JSON.stringify(fields) }))
   )
     return {
@@ -237,6 +243,7 @@ export async function executeWorkload(
 ): Promise<Result> {
   const { task } = w;
   if (task.kind === "empty") return { state: "success" };
+  if (task.kind === "latest_only") return latestOnly(w, log);
   const user = impersonatedUser(task.runAsUser, deps.defaultImpersonation ?? "");
   let runAs: RunAs | undefined;
   try {
@@ -269,7 +276,7 @@ export async function completeTry(
   handOver = false,
 ): Promise<string> {
   const { dag, task } = prepared ?? {};
-  if (result.state === "success" && dag && task && (task.kind === "branch" || task.kind === "short_circuit"))
+  if (result.state === "success" && dag && task && CHOOSING.has(task.kind))
     result = applyChoice(dag, task, result.value, log);
   return record(deps, ti, fence, task, result, log, handOver);
 }
@@ -433,6 +440,7 @@ async function runTaskFlow(
 function applyChoice(dag: SerializedDag, task: SerializedTask, value: unknown, log: LogSink): Result {
   const direct = downstreamOf(dag).get(task.taskId) ?? [];
   let skip: string[];
+  if (task.kind === "latest_only") return { state: "success", skip: value === true ? [] : direct };
   if (task.kind === "branch") {
     const followed = value === null || value === undefined ? [] : Array.isArray(value) ? value : [value];
     const stray = followed.filter((id) => typeof id !== "string" || !direct.includes(id));
@@ -558,8 +566,43 @@ function encodeOutputs(value: unknown, maxSize: number, taskId: string): Record<
   const outputs: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) {
     if (key === "" || key === RETURN_VALUE)
-      throw new Error(`task "${taskId}" returned the key "${key}", which cannot be an XCom key of its own: rename it`);
+      throw new Error(
+        `task "${taskId}" returned the key "${key}", which cannot be an XCom key of its own: rename it`,
+      );
     if (v !== undefined) outputs[key] = encodeXCom(v, maxSize, `task "${taskId}", key "${key}"`);
   }
   return outputs;
+}
+
+/** Task kinds whose result picks what runs next (their skips are written with their end). */
+const CHOOSING = new Set(["branch", "short_circuit", "latest_only"]);
+
+/**
+ * Airflow's LatestOnlyOperator: a run goes on past it when it was triggered by hand, or when now
+ * lies in the interval after the run's own (it is the latest scheduled run); otherwise every task
+ * directly after it is skipped (and what follows, by trigger rules).
+ */
+function isLatestRun(dag: SerializedDag, run: DagRunRow): boolean {
+  if (run.run_type === "manual" || run.data_interval_start === null || run.data_interval_end === null)
+    return true;
+  const now = new Date();
+  const next = nextDagRunInfo(timetableDagOf(dag), {
+    lastAutomatedDataInterval: {
+      start: new Date(run.data_interval_start),
+      end: new Date(run.data_interval_end),
+    },
+    now,
+  });
+  return next === null || (next.dataIntervalStart < now && now <= next.dataIntervalEnd);
+}
+
+function latestOnly(w: Workload, log: LogSink): Result {
+  const latest = w.fields.latest === true;
+  log.write(
+    latest
+      ? "the latest run (or one triggered by hand): the tasks after this one run\n"
+      : "not the latest run: the tasks directly after this one are skipped\n",
+    "runner",
+  );
+  return { state: "success", value: latest };
 }

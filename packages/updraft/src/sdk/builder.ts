@@ -8,7 +8,7 @@ import type { ResolvedTaskOptions, TaskOptions } from "./options.ts";
 import { definitionError, idProblem, MAX_ID_LENGTH, type Where } from "./fail.ts";
 
 /** "task" = a TypeScript function (TaskFlow), "bash" = a shell command, "empty" = does nothing. */
-export type TaskKind = "task" | "branch" | "short_circuit" | "bash" | "empty";
+export type TaskKind = "task" | "branch" | "short_circuit" | "bash" | "empty" | "latest_only";
 
 export interface TaskNode {
   taskId: string;

@@ -4,7 +4,7 @@
  */
 export { dag, isDag, BUILTIN_DEFAULTS, DAG_BRAND } from "./dag.ts";
 export type { Dag, DagOptions, SerializeDefaults, SerializeOptions, TaskDefinition } from "./dag.ts";
-export { task, branch, shortCircuit, bash, empty } from "./tasks.ts";
+export { task, branch, shortCircuit, bash, empty, latestOnly } from "./tasks.ts";
 export type {
   ArgInput,
   BashOptions,

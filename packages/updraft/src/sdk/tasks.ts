@@ -277,6 +277,17 @@ function checkEnv(env: unknown, where: Where): Record<string, string> {
   return out;
 }
 
+/**
+ * Adds Airflow's LatestOnlyOperator: in a run triggered by hand, or in the latest scheduled run (now
+ * lies in the interval after the run's), the tasks after it run; in any other run (catching up, a
+ * backfill) the tasks directly after it are skipped, and what follows them by their trigger rules.
+ */
+export function latestOnly(taskId: string, options: TaskOptions = {}): TaskHandle {
+  const builder = currentBuilder(`latestOnly("${taskId}")`, taskId);
+  checkTaskId(taskId, { dagId: builder.dagId });
+  return addOperator(builder, "latest_only", taskId, options, {});
+}
+
 /** Adds a task that does nothing (Airflow's EmptyOperator): a start, an end, or a join point. */
 export function empty(taskId: string, options: TaskOptions = {}): TaskHandle {
   const builder = currentBuilder(`empty("${taskId}")`, taskId);
