@@ -1,9 +1,9 @@
 /**
  * Setup and teardown (Airflow's): `create_cluster` is a setup, `delete_cluster` its teardown. The
  * teardown runs once everything before it is done, as long as its setup succeeded, even when the
- * work between failed (`flaky_query` fails every other run); it is left out of the run's state, so
- * the run fails when the work fails and succeeds when it succeeds, whatever the teardown did.
- * Clearing `flaky_query` clears its setup and teardown too.
+ * work between failed (trigger with `{"fail_query": true}` to see it); it is left out of the run's
+ * state, so the run fails when the work fails and succeeds when it succeeds, whatever the teardown
+ * did. Clearing `query` clears its setup and teardown too.
  */
 import { bash, dag, task } from "updraft";
 
@@ -15,11 +15,12 @@ export default dag(
     description: "A setup, work that may fail, and a teardown that cleans up either way.",
     schedule: null,
     tags: ["example"],
+    params: { fail_query: false },
   },
   () => {
     const cluster = create();
-    const query = bash("flaky_query", {
-      command: "echo querying the cluster; test $(( $(date +%s) % 2 )) -eq 0",
+    const query = bash("query", {
+      command: "echo querying the cluster{% if params.fail_query %}; exit 1{% endif %}",
     });
     const report = bash("report", { command: "echo the query worked" });
     const drop = bash("delete_cluster", { command: "echo deleting the cluster" });
