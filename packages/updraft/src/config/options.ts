@@ -41,6 +41,12 @@ export const OPTIONS = {
       description: "Default maxActiveTasks of a DAG.",
     },
     max_active_runs_per_dag: { type: "integer", default: 16, description: "Default maxActiveRuns of a DAG." },
+    max_consecutive_failed_dag_runs_per_dag: {
+      type: "integer",
+      default: 0,
+      description:
+        "Default maxConsecutiveFailedDagRuns of a DAG: it is paused once this many of its latest runs in a row failed; 0 = never.",
+    },
     dags_are_paused_at_creation: {
       type: "boolean",
       default: true,

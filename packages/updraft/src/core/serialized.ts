@@ -122,6 +122,8 @@ export const SerializedDagSchema = z.object({
   catchup: z.boolean(),
   maxActiveRuns: z.number().int().min(1),
   maxActiveTasks: z.number().int().min(1),
+  /** Pause after this many failed runs in a row; 0 = never (a default so stored forms parse). */
+  maxConsecutiveFailedDagRuns: z.number().int().min(0).default(0),
   dagrunTimeout: z.number().positive().nullable(),
   params: z.record(z.string(), ParamSpecSchema),
   tags: z.array(z.string()),

@@ -43,6 +43,7 @@ export function serializeDefaults(config: Config): SerializeDefaults {
     retryDelay: core.default_task_retry_delay,
     maxActiveRuns: core.max_active_runs_per_dag,
     maxActiveTasks: core.max_active_tasks_per_dag,
+    maxConsecutiveFailedDagRuns: core.max_consecutive_failed_dag_runs_per_dag,
     catchup: core.catchup_by_default,
   };
 }

@@ -302,7 +302,10 @@ async function examineRun(
       .select(["dag_id", "run_id", "task_id", "map_index", "state", "next_retry_at"])
       .where("dag_run_id", "=", run.id)
       .execute()) satisfies DecisionRow[]);
-  if (overdue(dag, run, o.now)) return timeOut(database, trx, run, rows, o);
+  if (overdue(dag, run, o.now)) {
+    await timeOut(database, trx, run, rows, o);
+    return pauseAfterFailures(trx, dag, o);
+  }
   const states = new Map(rows.map((r) => [r.task_id, fromDb(r.state) as string]));
   for (const ti of rows) {
     if (ti.state === "up_for_retry" && (ti.next_retry_at === null || ti.next_retry_at <= o.now)) {
@@ -340,6 +343,36 @@ async function examineRun(
     o.now,
   );
   if (finalState) o.log.info({ dagId: run.dag_id, runId: run.run_id, state: finalState }, "run finished");
+  if (finalState === "failed") await pauseAfterFailures(trx, dag, o);
+}
+
+/**
+ * maxConsecutiveFailedDagRuns (Airflow's max_consecutive_failed_dag_runs): once the DAG's latest runs
+ * are that many failures in a row, it is paused, in the transaction that failed the last of them.
+ */
+async function pauseAfterFailures(trx: Transaction<Tables>, dag: SerializedDag, o: ExamineOptions) {
+  const limit = dag.maxConsecutiveFailedDagRuns;
+  if (limit <= 0) return;
+  const latest = await trx
+    .selectFrom("dag_run")
+    .select("state")
+    .where("dag_id", "=", dag.dagId)
+    .orderBy("run_after", "desc")
+    .orderBy("id", "desc")
+    .limit(limit)
+    .execute();
+  if (latest.length < limit || latest.some((r) => r.state !== "failed")) return;
+  const paused = await trx
+    .updateTable("dag")
+    .set({ is_paused: 1 })
+    .where("dag_id", "=", dag.dagId)
+    .where("is_paused", "=", 0)
+    .executeTakeFirst();
+  if (Number(paused.numUpdatedRows) > 0)
+    o.log.warn(
+      { dagId: dag.dagId, failedRuns: limit },
+      `dag paused: its latest ${limit} runs failed in a row (maxConsecutiveFailedDagRuns); unpause it once fixed`,
+    );
 }
 
 function overdue(dag: SerializedDag, run: DagRunRow, now: string): boolean {

@@ -57,6 +57,11 @@ export interface DagOptions {
   catchup?: boolean;
   maxActiveRuns?: number;
   maxActiveTasks?: number;
+  /**
+   * Pause the DAG once this many of its latest runs in a row failed (Airflow's
+   * max_consecutive_failed_dag_runs); 0 = never. Default: configuration (0).
+   */
+  maxConsecutiveFailedDagRuns?: number;
   /** A run still going after this long fails. */
   dagrunTimeout?: DurationInput;
   /** Options applied to every task that does not set them itself. */
@@ -85,6 +90,7 @@ const DAG_OPTION_KEYS = [
   "timezone",
   "catchup",
   "maxActiveRuns",
+  "maxConsecutiveFailedDagRuns",
   "maxActiveTasks",
   "dagrunTimeout",
   "defaultArgs",
@@ -114,6 +120,7 @@ export interface SerializeDefaults {
   retryDelay: number;
   maxActiveRuns: number;
   maxActiveTasks: number;
+  maxConsecutiveFailedDagRuns: number;
   catchup: boolean;
 }
 
@@ -126,6 +133,7 @@ export const BUILTIN_DEFAULTS: Readonly<SerializeDefaults> = Object.freeze({
   retryDelay: 300,
   maxActiveRuns: 16,
   maxActiveTasks: 16,
+  maxConsecutiveFailedDagRuns: 0,
   catchup: false,
 });
 
@@ -171,6 +179,7 @@ interface DagSpec {
   timezone: string | null;
   catchup: boolean | null;
   maxActiveRuns: number | null;
+  maxConsecutiveFailedDagRuns: number | null;
   maxActiveTasks: number | null;
   dagrunTimeout: number | null;
   params: Record<string, ParamSpec>;
@@ -248,6 +257,7 @@ export class Dag {
       catchup: spec.catchup ?? d.catchup,
       maxActiveRuns: spec.maxActiveRuns ?? d.maxActiveRuns,
       maxActiveTasks: spec.maxActiveTasks ?? d.maxActiveTasks,
+      maxConsecutiveFailedDagRuns: spec.maxConsecutiveFailedDagRuns ?? d.maxConsecutiveFailedDagRuns,
       dagrunTimeout: spec.dagrunTimeout,
       params: spec.params,
       tags: spec.tags,
@@ -382,6 +392,14 @@ function checkDagOptions(o: DagOptions, where: Where): DagSpec {
     catchup: o.catchup === undefined ? null : bool(o.catchup, "catchup", where, false),
     maxActiveRuns: integer(o.maxActiveRuns, "maxActiveRuns", where, 1, "maxActiveRuns: 1") ?? null,
     maxActiveTasks: integer(o.maxActiveTasks, "maxActiveTasks", where, 1, "maxActiveTasks: 8") ?? null,
+    maxConsecutiveFailedDagRuns:
+      integer(
+        o.maxConsecutiveFailedDagRuns,
+        "maxConsecutiveFailedDagRuns",
+        where,
+        0,
+        "maxConsecutiveFailedDagRuns: 3",
+      ) ?? null,
     dagrunTimeout: duration(o.dagrunTimeout, "dagrunTimeout", where, true) ?? null,
     params: normalizeParams(o.params, where),
     tags: checkTags(o.tags, where),

@@ -134,6 +134,7 @@ export function dagStore(database: Database) {
       schedule_description: describeSchedule(dag.schedule),
       timezone: dag.timezone,
       max_active_runs: dag.maxActiveRuns,
+      max_consecutive_failed_dag_runs: dag.maxConsecutiveFailedDagRuns,
       max_active_tasks: dag.maxActiveTasks,
       last_parsed_time: now,
       dag_hash: hash,

@@ -18,6 +18,7 @@ export interface DagTable {
   schedule_description: string;
   timezone: string;
   max_active_runs: number;
+  max_consecutive_failed_dag_runs: number;
   max_active_tasks: number;
   last_parsed_time: Timestamp | null;
   dag_hash: string | null;

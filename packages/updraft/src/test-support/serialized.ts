@@ -51,6 +51,7 @@ export function serializedDag(
     catchup: false,
     maxActiveRuns: 16,
     maxActiveTasks: 16,
+    maxConsecutiveFailedDagRuns: 0,
     dagrunTimeout: null,
     params: {},
     tags: [],

@@ -173,7 +173,7 @@ export function registerDagRoutes(ctx: ApiContext): void {
       tags: tags.map((name) => ({ name, dag_id: row.dag_id, dag_display_name: row.dag_id })),
       max_active_tasks: Number(row.max_active_tasks),
       max_active_runs: Number(row.max_active_runs),
-      max_consecutive_failed_dag_runs: 0,
+      max_consecutive_failed_dag_runs: Number(row.max_consecutive_failed_dag_runs),
       has_task_concurrency_limits: false,
       has_import_errors: Number(row.has_import_errors) === 1,
       next_dagrun_logical_date: row.next_dagrun,
