@@ -8,6 +8,7 @@ import nunjucks from "nunjucks";
 import { pythonIsoformat } from "../core/timetables/index.ts";
 import { resolveParams } from "../core/params.ts";
 import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
+import { environmentEntries } from "../secrets/backends.ts";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
@@ -194,7 +195,10 @@ function dsFormat(value: string, input: string, output: string): string {
   if (!parsed.isValid) throw new Error(`macros.ds_format: "${value}" does not match "${input}"`);
   return parsed.toFormat(toLuxon(output, 1));
 }
-/** Variables (and UPDRAFT_VAR_* from the environment, which win) and connections, for templates. */
+/**
+ * Variables and connections for templates, with those of the environment (UPDRAFT_VAR_*, UPDRAFT_CONN_*)
+ * winning, as in the secrets chain (secrets/backends.ts).
+ */
 export async function loadLookups(
   needs: { variables: boolean; connections: boolean },
   sources: {
@@ -217,13 +221,10 @@ export async function loadLookups(
   const connections = new Map<string, Record<string, unknown>>();
   if (needs.variables) {
     for (const v of await sources.variables()) variables.set(v.key, v.value);
-    for (const [name, value] of Object.entries(process.env)) {
-      if (name.startsWith("UPDRAFT_VAR_") && value !== undefined)
-        variables.set(name.slice(12).toLowerCase(), value);
-    }
+    for (const [key, value] of environmentEntries().variables) variables.set(key, value);
   }
   if (needs.connections) {
-    for (const c of await sources.connections()) {
+    for (const c of [...(await sources.connections()), ...environmentEntries().connections]) {
       connections.set(c.connId, {
         conn_type: c.connType,
         host: c.host,

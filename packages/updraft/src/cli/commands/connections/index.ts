@@ -1,5 +1,6 @@
 /** `updraft connections add|get|list|delete|import|export`, in Airflow's URI and JSON forms. */
 import { readFileSync, writeFileSync } from "node:fs";
+import { defaultSecrets } from "../../../secrets/backends.ts";
 import { extname } from "node:path";
 import type { Command } from "commander";
 import { Option } from "commander";
@@ -128,12 +129,13 @@ export function register(program: Command): void {
   group
     .command("get")
     .argument("<conn_id>")
-    .description("Show a connection")
+    .description("Show a connection (UPDRAFT_CONN_<ID> in the environment wins over the database)")
     .option("--reveal", "show the password and the full URI")
     .addOption(outputOption())
     .action((connId: string, opts: { reveal?: boolean; output: OutputFormat }) =>
       withContext(async (ctx) => {
-        const conn = await connectionStore(await ctx.database(), ctx.cipher()).get(connId);
+        // As a task would get it: UPDRAFT_CONN_<ID> in the environment wins over the database.
+        const conn = await defaultSecrets(await ctx.database(), ctx.cipher()).getConnection(connId);
         if (!conn)
           throw new NotFoundError(`connection "${connId}" does not exist: see \`updraft connections list\``);
         printRows([toRecord(conn, Boolean(opts.reveal))], opts.output, [

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../../../core/errors.ts";
-import { variableStore } from "../../../storage/variables.ts";
+import { defaultSecrets } from "../../../secrets/backends.ts";
 import { withContext } from "../../context.ts";
 
 export function register(group: Command): void {
@@ -12,11 +12,8 @@ export function register(group: Command): void {
     .option("-j, --json", "the value is JSON: print it formatted")
     .action((key: string, opts: { default?: string; json?: boolean }) =>
       withContext(async (ctx) => {
-        const fromEnv = process.env[`UPDRAFT_VAR_${key.toUpperCase()}`];
-        const value =
-          fromEnv ??
-          (await variableStore(await ctx.database(), ctx.cipher()).get(key))?.value ??
-          opts.default;
+        const found = await defaultSecrets(await ctx.database(), ctx.cipher()).getVariable(key);
+        const value = found?.value ?? opts.default;
         if (value === undefined)
           throw new NotFoundError(`variable "${key}" does not exist (use --default to print a fallback)`);
         process.stdout.write((opts.json ? JSON.stringify(JSON.parse(value), null, 2) : value) + "\n");
