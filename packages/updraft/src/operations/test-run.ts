@@ -12,7 +12,7 @@ import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
 import type { DagRunRow } from "../storage/schema.ts";
-import { taskInstanceStore } from "../storage/task-instances.ts";
+import { keyString, taskInstanceStore, type TaskInstanceKey } from "../storage/task-instances.ts";
 import { examineRuns } from "../scheduler/examine-runs.ts";
 import { triggerDagRun } from "./trigger-run.ts";
 
@@ -45,17 +45,29 @@ export async function driveRun(
   // A finished run is not restarted: examining it below gives its outcome.
   await dagRunStore(database).transition(run.id, ["queued", "running"], "running", { start_date: nowIso() });
   const tis = taskInstanceStore(database);
+  // The tries running now: the examination may stop them (a dagrunTimeout), as the scheduler does.
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const cancel = (key: TaskInstanceKey) => {
+    const entry = running.get(keyString(key));
+    entry?.controller.abort();
+    return entry !== undefined;
+  };
   for (;;) {
-    await examineRuns(database, { now: nowIso(), log: o.log, cancel: () => false, runIds: [run.id] });
+    await examineRuns(database, { now: nowIso(), log: o.log, cancel, runIds: [run.id] });
     const current = await database.db
       .selectFrom("dag_run")
       .select("state")
       .where("id", "=", run.id)
       .executeTakeFirstOrThrow();
-    if (current.state === "success" || current.state === "failed") return current.state;
+    if (current.state === "success" || current.state === "failed") {
+      await Promise.all([...running.values()].map((r) => r.done));
+      return current.state;
+    }
     const rows = await tis.listByRun(run.id);
-    const ready = rows.filter((t) => t.state === "scheduled").slice(0, o.parallelism);
-    if (ready.length === 0) {
+    const ready = rows
+      .filter((t) => t.state === "scheduled")
+      .slice(0, Math.max(0, o.parallelism - running.size));
+    if (ready.length === 0 && running.size === 0) {
       const retries = rows.map((t) => (t.state === "up_for_retry" ? t.next_retry_at : null));
       if (retries.every((r) => r === null)) {
         o.log.error(
@@ -67,19 +79,25 @@ export async function driveRun(
       await waitForRetry(retries);
       continue;
     }
-    await Promise.all(
-      ready.map(async (t) => {
-        const key = { dagId: t.dag_id, runId: t.run_id, taskId: t.task_id, mapIndex: t.map_index };
-        if (!(await tis.transition(key, "scheduled", "queued", { queued_dttm: nowIso() }))) return;
-        await runTaskInstance(
-          deps,
-          { ...key, mapIndex: t.map_index, dagRunId: run.id, tryNumber: t.try_number, pool: t.pool },
-          new AbortController().signal,
-        );
-      }),
-    );
+    for (const t of ready) {
+      const key = { dagId: t.dag_id, runId: t.run_id, taskId: t.task_id, mapIndex: t.map_index };
+      if (!(await tis.transition(key, "scheduled", "queued", { queued_dttm: nowIso() }))) continue;
+      const controller = new AbortController();
+      const claimed = { ...key, dagRunId: run.id, tryNumber: t.try_number, pool: t.pool };
+      const done = runTaskInstance(deps, claimed, controller.signal)
+        .catch((error: unknown) => o.log.error({ err: error, ...key }, "the task runner failed"))
+        .finally(() => running.delete(keyString(key)));
+      running.set(keyString(key), { controller, done });
+    }
+    // On as soon as a try ends, or after a while to notice a dagrunTimeout.
+    await Promise.race([...[...running.values()].map((r) => r.done), sleep(EXAMINE_WHILE_RUNNING_MS)]);
   }
 }
+
+/** How often a run with tries still going is examined (its dagrunTimeout noticed). */
+const EXAMINE_WHILE_RUNNING_MS = 500;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** Nothing to run: the run waits for a retry delay (or nothing at all, and examineRuns settles it). */
 async function waitForRetry(retryTimes: (string | null)[]): Promise<void> {
