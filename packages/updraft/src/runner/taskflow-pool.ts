@@ -442,10 +442,17 @@ export class TaskFlowPool {
         retryable: true,
       });
     });
+    // What reaches the worker's own pipes while a task runs (a child process it started with inherited
+    // stdio) is that task's output; the stderr tail also explains a crash.
+    const toRunning = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+      const job = worker.busySince === null ? undefined : worker.jobs[0];
+      if (job && !job.cancelled) job.task.log.write(chunk.toString(), stream);
+    };
     child.stderr?.on("data", (chunk: Buffer) => {
       worker.stderr = (worker.stderr + chunk.toString()).slice(-STDERR_TAIL);
+      toRunning("stderr")(chunk);
     });
-    child.stdout?.resume();
+    child.stdout?.on("data", toRunning("stdout"));
     child.once("exit", (code: number | null, signal: string | null) => {
       if (child.pid !== undefined) unregisterGroup(child.pid);
       this.#workers.delete(worker);

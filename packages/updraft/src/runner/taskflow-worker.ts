@@ -1,7 +1,7 @@
 /**
  * A TaskFlow worker: a reusable child process that runs TypeScript tasks one at a time. Each DAG
- * module is loaded once per version, so a task starts in milliseconds. console output during a task
- * goes to that task's log. The pool may send a request while another runs: it waits here and starts
+ * module is loaded once per version, so a task starts in milliseconds. Output during a task (console,
+ * process.stdout/stderr, child processes that inherit stdio) goes to that task's log. The pool may send a request while another runs: it waits here and starts
  * as soon as the current one has answered (see taskflow-pool.ts), unless the pool cancels it first.
  */
 import { enableCompileCache } from "node:module";
@@ -28,6 +28,21 @@ for (const [method, stream] of [
   console[method] = (...args: unknown[]) => {
     if (current !== null) send({ id: current, kind: "log", stream, text: format(...args) + "\n" });
   };
+}
+
+// So does what the task writes to process.stdout and process.stderr itself. (A child process that
+// inherits this worker's stdio writes to its pipes: the pool gives that to the running task's log.)
+for (const stream of ["stdout", "stderr"] as const) {
+  const target = process[stream];
+  const write = target.write.bind(target);
+  target.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (current === null) return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString();
+    send({ id: current, kind: "log", stream, text });
+    const callback = rest.find((r) => typeof r === "function") as (() => void) | undefined;
+    callback?.();
+    return true;
+  }) as typeof target.write;
 }
 
 async function findTask(request: TaskFlowRequest) {
