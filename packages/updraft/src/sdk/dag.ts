@@ -160,6 +160,7 @@ export interface TaskDefinition {
   readonly templateFields: Readonly<Record<string, JsonValue>>;
   /** A TaskFlow task whose result's keys are each an XCom (multipleOutputs). */
   readonly multipleOutputs: boolean;
+  readonly isolation: "dag" | "process";
   /** Direct upstream and downstream task ids, sorted. */
   readonly upstream: readonly string[];
   readonly downstream: readonly string[];
@@ -305,6 +306,7 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
     memoryLimit: r.memoryLimit,
     ...(r.runAsUser ? { runAsUser: r.runAsUser } : {}),
     ...(t.multipleOutputs ? { multipleOutputs: true } : {}),
+    ...(t.isolation === "process" ? { isolation: "process" as const } : {}),
     ...(r.isSetup ? { isSetup: true } : {}),
     ...(r.isTeardown ? { isTeardown: true } : {}),
     ...(r.onFailureFailDagrun ? { onFailureFailDagrun: true } : {}),
@@ -506,6 +508,7 @@ function freezeTask(dagId: string, node: TaskNode, downstream: string[]): TaskDe
     serializedArgs: deepFreeze(node.args),
     templateFields: deepFreeze(node.templateFields),
     multipleOutputs: node.multipleOutputs === true,
+    isolation: node.isolation ?? "dag",
     upstream: Object.freeze([...node.upstream].sort()),
     downstream: Object.freeze(downstream.sort()),
   });

@@ -39,6 +39,12 @@ export interface TaskFunctionOptions extends TaskOptions {
    * multiple_outputs), besides the whole object as return_value: read one with `out.key("rows")`.
    */
   multipleOutputs?: boolean;
+  /**
+   * "dag" (default): the task runs in a reused worker process, so it starts in milliseconds (its
+   * globals and process.env changes may be seen by later tasks there). "process": each try gets a
+   * fresh process of its own, for tasks that change globals or process state.
+   */
+  isolation?: "dag" | "process";
 }
 
 /** Options of task() and override(); `taskId` only in override(). */
@@ -64,6 +70,7 @@ interface FactorySpec {
   fn: (...args: never[]) => unknown;
   options: TaskOptions;
   multipleOutputs: boolean;
+  isolation: "dag" | "process";
   /** The task() call this factory comes from, shared by its overrides. */
   origin: object;
 }
@@ -81,7 +88,7 @@ export function task<Args extends unknown[], R>(
   taskOptions: TaskFunctionOptions = {},
 ): TaskFactory<Args, R> {
   const where = { dagId: peekBuilder()?.dagId };
-  const { multipleOutputs, options } = splitFunctionOptions(taskOptions, { ...where, taskId });
+  const { multipleOutputs, isolation, options } = splitFunctionOptions(taskOptions, { ...where, taskId });
   checkTaskId(taskId, where);
   if (typeof fn !== "function") {
     throw definitionError(
@@ -98,6 +105,7 @@ export function task<Args extends unknown[], R>(
     fn: fn as FactorySpec["fn"],
     options,
     multipleOutputs,
+    isolation,
     origin: {},
   });
 }
@@ -120,6 +128,7 @@ export function branch<Args extends unknown[], R extends string | string[] | nul
     fn: fn as FactorySpec["fn"],
     options,
     multipleOutputs: false,
+    isolation: "dag",
     origin: factory,
   });
 }
@@ -152,6 +161,7 @@ export function shortCircuit<Args extends unknown[], R>(
     fn: fn as FactorySpec["fn"],
     options: rest,
     multipleOutputs: false,
+    isolation: "dag",
     origin: factory,
   });
 }
@@ -160,7 +170,7 @@ function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<
   const factory = (...args: unknown[]) => invoke(spec, args);
   const override = (options: TaskFlowOptions): TaskFactory<Args, R> => {
     const where = { dagId: peekBuilder()?.dagId, taskId: spec.taskId };
-    assertKnownKeys(options, ["taskId", "multipleOutputs", ...TASK_OPTION_KEYS], "override()", where);
+    assertKnownKeys(options, ["taskId", ...FUNCTION_KEYS, ...TASK_OPTION_KEYS], "override()", where);
     const { taskId = spec.taskId, ...rest } = options;
     checkTaskId(taskId, where);
     const split = splitFunctionOptions(rest, { ...where, taskId });
@@ -168,7 +178,8 @@ function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<
     resolveTaskOptions(merged, { ...where, taskId });
     checkRole(merged, { ...where, taskId });
     const multipleOutputs = rest.multipleOutputs === undefined ? spec.multipleOutputs : split.multipleOutputs;
-    return makeFactory({ ...spec, taskId, options: merged, multipleOutputs });
+    const isolation = rest.isolation === undefined ? spec.isolation : split.isolation;
+    return makeFactory({ ...spec, taskId, options: merged, multipleOutputs, isolation });
   };
   Object.defineProperties(factory, {
     name: { value: spec.taskId },
@@ -201,6 +212,7 @@ function invoke(spec: FactorySpec, args: unknown[]): XComArg {
     upstream: new Set(),
     origin: spec.origin,
     multipleOutputs: spec.multipleOutputs,
+    isolation: spec.isolation,
   });
   const output = new XComArg(builder, taskId);
   for (const input of inputs) connect(input, output);
@@ -341,10 +353,16 @@ function checkTaskId(taskId: unknown, where: Where): asserts taskId is string {
 function splitFunctionOptions(
   all: TaskFunctionOptions,
   where: Where,
-): { multipleOutputs: boolean; options: TaskOptions } {
-  if (all === null || typeof all !== "object") return { multipleOutputs: false, options: all };
-  const { multipleOutputs, ...options } = all;
+): { multipleOutputs: boolean; isolation: "dag" | "process"; options: TaskOptions } {
+  if (all === null || typeof all !== "object")
+    return { multipleOutputs: false, isolation: "dag", options: all };
+  const { multipleOutputs, isolation, ...options } = all;
   if (multipleOutputs !== undefined && typeof multipleOutputs !== "boolean")
     throw definitionError(where, `multipleOutputs must be true or false, got ${describe(multipleOutputs)}`);
-  return { multipleOutputs: multipleOutputs === true, options };
+  if (isolation !== undefined && isolation !== "dag" && isolation !== "process")
+    throw definitionError(where, `isolation must be "dag" or "process", got ${describe(isolation)}`);
+  return { multipleOutputs: multipleOutputs === true, isolation: isolation ?? "dag", options };
 }
+
+/** What only task() takes, beside the options of every task kind. */
+const FUNCTION_KEYS = ["multipleOutputs", "isolation"];
