@@ -4,21 +4,12 @@
  * after them that runs whatever happened (all_done) still runs.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { pino } from "pino";
-import { loadConfig, type Config } from "../config/load.ts";
-import { processDagFiles } from "../dag-processing/processor.ts";
+import { triggerDagRun } from "../operations/trigger-run.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
-import { openDatabase, type Database } from "../storage/database.ts";
-import { migrateDatabase } from "../storage/migrate.ts";
-import { taskInstanceStore } from "../storage/task-instances.ts";
-import { createTaskRunnerDeps, createTaskFlowPool } from "./runtime.ts";
-import { driveRun } from "../operations/test-run.ts";
-import { triggerDagRun } from "../operations/trigger-run.ts";
+import type { DagRunRow } from "../storage/schema.ts";
+import { dagsHome, type DagsHome } from "../test-support/dags-home.ts";
 
 const DAG = `import { dag, bash, latestOnly } from "updraft";
 export default dag({ dagId: "latest", schedule: "@daily", startDate: "2024-01-01" }, () => {
@@ -29,30 +20,17 @@ export default dag({ dagId: "latest", schedule: "@daily", startDate: "2024-01-01
 });`;
 
 const DAY = 86_400_000;
-let home: string;
-let config: Config;
-let database: Database;
-before(async () => {
-  home = mkdtempSync(join(tmpdir(), "updraft-latest-only-"));
-  mkdirSync(join(home, "dags"));
-  writeFileSync(join(home, "dags", "latest.ts"), DAG);
-  config = loadConfig({ env: { UPDRAFT_HOME: home, UPDRAFT__CORE__LOAD_EXAMPLES: "false" } });
-  database = openDatabase(config.values.database.url);
-  await migrateDatabase(database);
-  assert.equal((await processDagFiles(config, database)).importErrors, 0);
-});
-after(async () => {
-  await database.close();
-  rmSync(home, { recursive: true, force: true });
-});
+let h: DagsHome;
+before(async () => (h = await dagsHome({ "latest.ts": DAG })));
+after(() => h.close());
 
 /** A scheduled run of the daily interval that starts `daysAgo` days before today (UTC). */
 async function scheduledRun(daysAgo: number) {
   const today = Math.floor(Date.now() / DAY) * DAY;
   const start = new Date(today - daysAgo * DAY).toISOString();
   const end = new Date(today - (daysAgo - 1) * DAY).toISOString();
-  const dag = (await dagStore(database).getSerialized("latest"))!;
-  return dagRunStore(database).create({
+  const dag = (await dagStore(h.database).getSerialized("latest"))!;
+  return dagRunStore(h.database).create({
     dag,
     runId: `scheduled__${start}`,
     runType: "scheduled",
@@ -63,19 +41,9 @@ async function scheduledRun(daysAgo: number) {
   });
 }
 
-async function statesAfter(run: Awaited<ReturnType<typeof scheduledRun>>) {
-  const pool = createTaskFlowPool(config);
-  const log = pino({ level: "silent" });
-  try {
-    const state = await driveRun(database, createTaskRunnerDeps({ config, database, log }, pool), run, {
-      log,
-      parallelism: 4,
-    });
-    const tis = await taskInstanceStore(database).listByRun(run.id);
-    return { state, tasks: Object.fromEntries(tis.map((t) => [t.task_id, t.state])) };
-  } finally {
-    await pool.close();
-  }
+async function statesAfter(run: DagRunRow) {
+  const state = await h.drive(run);
+  return { state, tasks: await h.states(run) };
 }
 
 test("the latest scheduled run goes on", async () => {
@@ -92,7 +60,7 @@ test("a run catching up skips the tasks after it; all_done still runs", async ()
 });
 
 test("a run triggered by hand goes on", async () => {
-  const run = await triggerDagRun(database, {
+  const run = await triggerDagRun(h.database, {
     dagId: "latest",
     logicalDate: new Date("2024-03-01T00:00:00.000Z"),
   });

@@ -8,35 +8,11 @@ import { test } from "node:test";
 import type { Executor, ExecutableTry } from "../executor/executor.ts";
 import { keyString } from "../executor/executor.ts";
 import { forEachDatabase } from "../test-support/databases.ts";
-import { serializedDag, serializedTask } from "../test-support/serialized.ts";
-import { dagRunStore } from "../storage/dag-runs.ts";
-import type { Database } from "../storage/database.ts";
 import { jobStore } from "../storage/jobs.ts";
 import { poolStore } from "../storage/pools.ts";
 import { startMany, tryWrites } from "../storage/try-batches.ts";
 import { Claims } from "./queue-tasks.ts";
-
-async function scheduledRun(database: Database, dagId: string, width: number) {
-  const dag = serializedDag(
-    dagId,
-    Array.from({ length: width }, (_, i) => serializedTask(`t${i}`)),
-  );
-  await dagRunStore(database).create({
-    dag,
-    runId: "r",
-    runType: "manual",
-    logicalDate: "2025-01-01T00:00:00.000Z",
-    dataIntervalStart: "2025-01-01T00:00:00.000Z",
-    dataIntervalEnd: "2025-01-01T00:00:00.000Z",
-    runAfter: "2025-01-01T00:00:00.000Z",
-    conf: {},
-  });
-  await database.db
-    .updateTable("task_instance")
-    .set({ state: "scheduled", scheduled_dttm: "2025-01-01T00:00:00.000Z" })
-    .where("dag_id", "=", dagId)
-    .execute();
-}
+import { scheduledRun } from "../test-support/runs.ts";
 
 /** An executor of `slots` that runs nothing: the test ends its tries; it remembers the most it held. */
 function recordingExecutor(slots: number) {

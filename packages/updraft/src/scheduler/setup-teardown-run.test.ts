@@ -1,19 +1,9 @@
 /** Setup and teardown tasks run for real: the teardown cleans up after failed work, and only the work decides the run. */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { pino } from "pino";
-import { loadConfig, type Config } from "../config/load.ts";
-import { processDagFiles } from "../dag-processing/processor.ts";
-import { openDatabase, type Database } from "../storage/database.ts";
-import { migrateDatabase } from "../storage/migrate.ts";
-import { taskInstanceStore } from "../storage/task-instances.ts";
-import { createTaskFlowPool, createTaskRunnerDeps } from "./runtime.ts";
-import { driveRun } from "../operations/test-run.ts";
-import { triggerDagRun } from "../operations/trigger-run.ts";
 import { clearTaskInstances } from "../operations/clear.ts";
+import { triggerDagRun } from "../operations/trigger-run.ts";
+import { dagsHome, type DagsHome } from "../test-support/dags-home.ts";
 
 const DAG = `import { dag, bash, task } from "updraft";
 export default dag({ dagId: "resources", params: { work: "0", drop: "0" } }, () => {
@@ -25,37 +15,14 @@ export default dag({ dagId: "resources", params: { work: "0", drop: "0" } }, () 
 });`;
 
 describe("setup and teardown, run for real", () => {
-  let home: string;
-  let config: Config;
-  let database: Database;
-  before(async () => {
-    home = mkdtempSync(join(tmpdir(), "updraft-setup-teardown-"));
-    mkdirSync(join(home, "dags"));
-    writeFileSync(join(home, "dags", "resources.ts"), DAG);
-    config = loadConfig({ env: { UPDRAFT_HOME: home, UPDRAFT__CORE__LOAD_EXAMPLES: "false" } });
-    database = openDatabase(config.values.database.url);
-    await migrateDatabase(database);
-    assert.equal((await processDagFiles(config, database)).importErrors, 0);
-  });
-  after(async () => {
-    await database.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  let h: DagsHome;
+  before(async () => (h = await dagsHome({ "resources.ts": DAG })));
+  after(() => h.close());
 
   async function runWith(conf: { work: string; drop: string }) {
-    const pool = createTaskFlowPool(config);
-    const log = pino({ level: "silent" });
-    try {
-      const deps = createTaskRunnerDeps({ config, database, log }, pool);
-      const run = await triggerDagRun(database, { dagId: "resources", conf });
-      const state = await driveRun(database, deps, run, { log, parallelism: 4 });
-      const states = Object.fromEntries(
-        (await taskInstanceStore(database).listByRun(run.id)).map((t) => [t.task_id, t.state]),
-      );
-      return { state, states };
-    } finally {
-      await pool.close();
-    }
+    const run = await triggerDagRun(h.database, { dagId: "resources", conf });
+    const state = await h.drive(run);
+    return { run, state, states: await h.states(run) };
   }
 
   test("the work fails: the teardown still runs, and the run fails", async () => {
@@ -70,17 +37,11 @@ describe("setup and teardown, run for real", () => {
   });
 
   test("clearing the work clears its setup and teardown, and only those", async () => {
-    const { states } = await runWith({ work: "1", drop: "0" });
+    const { run, states } = await runWith({ work: "1", drop: "0" });
     assert.equal(states.work, "failed");
-    const runs = await database.db
-      .selectFrom("dag_run")
-      .select("run_id")
-      .where("dag_id", "=", "resources")
-      .orderBy("id", "desc")
-      .execute();
-    const cleared = await clearTaskInstances(database, {
+    const cleared = await clearTaskInstances(h.database, {
       dagId: "resources",
-      runId: runs[0]!.run_id,
+      runId: run.run_id,
       taskRegex: "^work$",
       dryRun: true,
     });

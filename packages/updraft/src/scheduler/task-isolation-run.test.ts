@@ -1,18 +1,9 @@
 /** `isolation: "process"` gives each try of a TypeScript task a fresh process; by default a worker is reused. */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { pino } from "pino";
-import { loadConfig, type Config } from "../config/load.ts";
-import { processDagFiles } from "../dag-processing/processor.ts";
-import { openDatabase, type Database } from "../storage/database.ts";
-import { migrateDatabase } from "../storage/migrate.ts";
-import { xcomStore } from "../storage/xcom.ts";
-import { createTaskFlowPool, createTaskRunnerDeps } from "./runtime.ts";
-import { driveRun } from "../operations/test-run.ts";
 import { triggerDagRun } from "../operations/trigger-run.ts";
+import { xcomStore } from "../storage/xcom.ts";
+import { dagsHome, type DagsHome } from "../test-support/dags-home.ts";
 
 const dagFile = (dagId: string, isolation: string) => `import { dag, task } from "updraft";
 const leave = task("leave", () => {
@@ -26,32 +17,22 @@ export default dag({ dagId: "${dagId}" }, () => {
   leave();
 });`;
 
-let home: string;
-let config: Config;
-let database: Database;
-before(async () => {
-  home = mkdtempSync(join(tmpdir(), "updraft-isolation-"));
-  mkdirSync(join(home, "dags"));
-  writeFileSync(join(home, "dags", "first.ts"), dagFile("first", ""));
-  writeFileSync(join(home, "dags", "alone.ts"), dagFile("alone", ', { isolation: "process" }'));
-  config = loadConfig({ env: { UPDRAFT_HOME: home, UPDRAFT__CORE__LOAD_EXAMPLES: "false" } });
-  database = openDatabase(config.values.database.url);
-  await migrateDatabase(database);
-  assert.equal((await processDagFiles(config, database)).importErrors, 0);
-});
-after(async () => {
-  await database.close();
-  rmSync(home, { recursive: true, force: true });
-});
+let h: DagsHome;
+before(
+  async () =>
+    (h = await dagsHome({
+      "first.ts": dagFile("first", ""),
+      "alone.ts": dagFile("alone", ', { isolation: "process" }'),
+    })),
+);
+after(() => h.close());
 
 test("isolation: process starts every try in a fresh process; a shared worker is reused", async () => {
-  const pool = createTaskFlowPool(config);
-  const log = pino({ level: "silent" });
-  const deps = createTaskRunnerDeps({ config, database, log }, pool);
+  const runner = h.runner();
   const seen = async (dagId: string) => {
-    const run = await triggerDagRun(database, { dagId });
-    assert.equal(await driveRun(database, deps, run, { log, parallelism: 1 }), "success");
-    return (await xcomStore(database).pull(run.id, "leave")) as {
+    const run = await triggerDagRun(h.database, { dagId });
+    assert.equal(await runner.drive(run, 1), "success");
+    return (await xcomStore(h.database).pull(run.id, "leave")) as {
       global: string[] | null;
       env: string | null;
       pid: number;
@@ -69,6 +50,6 @@ test("isolation: process starts every try in a fresh process; a shared worker is
     assert.notEqual(alone2.pid, alone1.pid);
     assert.notEqual(alone1.pid, first.pid);
   } finally {
-    await pool.close();
+    await runner.close();
   }
 });

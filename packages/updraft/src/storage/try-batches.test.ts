@@ -7,9 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { openedAs, forEachDatabase } from "../test-support/databases.ts";
-import { serializedDag, serializedTask } from "../test-support/serialized.ts";
-import { dagRunStore } from "./dag-runs.ts";
-import { openDatabase, type Database } from "./database.ts";
+import { openDatabase } from "./database.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { jobStore } from "./jobs.ts";
 import { poolStore } from "./pools.ts";
@@ -17,30 +15,10 @@ import { claimTaskInstances } from "./sql/claim-task-instances.ts";
 import { taskInstanceStore, type TaskInstanceKey } from "./task-instances.ts";
 import { finishMany, startMany, tryWrites, type FinishRequest } from "./try-batches.ts";
 import { watchForWork, wakeSchedulers } from "./wakeups.ts";
+import { scheduledRun } from "../test-support/runs.ts";
 
 /** Past SQLite's 32,766 bound values and PostgreSQL's 65,535 for 16-column rows, were it one statement. */
 const WIDE = 6000;
-
-async function runOf(database: Database, dagId: string, width: number) {
-  const tasks = Array.from({ length: width }, (_, i) => serializedTask(`t${i}`));
-  const dag = serializedDag(dagId, tasks);
-  await dagRunStore(database).create({
-    dag,
-    runId: "r",
-    runType: "manual",
-    logicalDate: "2025-01-01T00:00:00.000Z",
-    dataIntervalStart: "2025-01-01T00:00:00.000Z",
-    dataIntervalEnd: "2025-01-01T00:00:00.000Z",
-    runAfter: "2025-01-01T00:00:00.000Z",
-    conf: {},
-  });
-  await database.db
-    .updateTable("task_instance")
-    .set({ state: "scheduled", scheduled_dttm: "2025-01-01T00:00:00.000Z" })
-    .where("dag_id", "=", dagId)
-    .execute();
-  return tasks.map((t): TaskInstanceKey => ({ dagId, runId: "r", taskId: t.taskId, mapIndex: -1 }));
-}
 
 const started = (key: TaskInstanceKey, owner: number, at: string) => ({
   key,
@@ -54,7 +32,7 @@ forEachDatabase("batched claims, starts and ends of tries", (get) => {
   test(`${WIDE} tries claimed, started and ended in batches past every driver's parameter limit`, async () => {
     const database = get();
     await poolStore(database).set({ name: "default_pool", slots: -1 });
-    const keys = await runOf(database, "wide", WIDE);
+    const keys = await scheduledRun(database, "wide", WIDE);
     const owner = await jobStore(database).start("scheduler");
     const before = database.statements();
     const claimed = await claimTaskInstances(database, {
@@ -106,7 +84,7 @@ forEachDatabase("batched claims, starts and ends of tries", (get) => {
 
   test("a stale, foreign or missing row in a batch is refused alone; a repeated commit is recognised", async () => {
     const database = get();
-    const keys = await runOf(database, "mixed", 5);
+    const keys = await scheduledRun(database, "mixed", 5);
     const a = await jobStore(database).start("scheduler");
     const b = await jobStore(database).start("scheduler");
     await database.db
@@ -175,7 +153,7 @@ forEachDatabase("batched claims, starts and ends of tries", (get) => {
 
   test("gathered writes: a request the database or the state machine refuses fails alone", async () => {
     const database = get();
-    const keys = await runOf(database, "gathered", 4);
+    const keys = await scheduledRun(database, "gathered", 4);
     const owner = await jobStore(database).start("scheduler");
     await database.db
       .updateTable("task_instance")
@@ -218,7 +196,7 @@ forEachDatabase("batched claims, starts and ends of tries", (get) => {
     try {
       await new Promise((r) => setTimeout(r, 300)); // the watch has had a first look
       woken = 0;
-      await runOf(other, "woken", 1);
+      await scheduledRun(other, "woken", 1);
       await wakeSchedulers(other);
       const deadline = Date.now() + 5000;
       while (woken === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
