@@ -8,7 +8,7 @@ import nunjucks from "nunjucks";
 import { pythonIsoformat } from "../core/timetables/index.ts";
 import { resolveParams } from "../core/params.ts";
 import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
-import { environmentEntries } from "../secrets/backends.ts";
+import { environmentConnections, environmentVariables } from "../secrets/backends.ts";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
@@ -221,10 +221,10 @@ export async function loadLookups(
   const connections = new Map<string, Record<string, unknown>>();
   if (needs.variables) {
     for (const v of await sources.variables()) variables.set(v.key, v.value);
-    for (const [key, value] of environmentEntries().variables) variables.set(key, value);
+    for (const [key, value] of environmentVariables()) variables.set(key, value);
   }
   if (needs.connections) {
-    for (const c of [...(await sources.connections()), ...environmentEntries().connections]) {
+    for (const c of [...(await sources.connections()), ...environmentConnections()]) {
       connections.set(c.connId, {
         conn_type: c.connType,
         host: c.host,

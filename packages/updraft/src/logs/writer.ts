@@ -163,7 +163,15 @@ export async function writeWholeLog(
     const made = foldersMade(dirname(path), first);
     if (o.budget && !o.budget.take(made * BLOCK)) {
       // No room for its folders: they go again, and the caller takes the usual way (which waits for room).
-      for (let dir = dirname(path), n = 0; n < made; dir = dirname(dir), n++) await rmdirAsync(dir);
+      // One that another try has begun to use meanwhile is not empty: it stays, as theirs.
+      for (let dir = dirname(path), n = 0; n < made; dir = dirname(dir), n++)
+        if (
+          !(await rmdirAsync(dir).then(
+            () => true,
+            () => false,
+          ))
+        )
+          break;
       o.budget.give(taken);
       return undefined;
     }

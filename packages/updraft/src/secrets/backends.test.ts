@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
 import { forEachDatabase } from "../test-support/databases.ts";
-import { defaultSecrets, environmentEntries } from "./backends.ts";
+import { defaultSecrets, environmentConnections, environmentVariables } from "./backends.ts";
 import { createCipher, generateKey } from "./cipher.ts";
 import { lookupForTask } from "../executor/lookups.ts";
 
@@ -60,14 +60,14 @@ forEachDatabase("secrets chain", (get) => {
 });
 
 test("environment entries for templates; a malformed connection names its id", () => {
-  const entries = environmentEntries({ UPDRAFT_VAR_A_B: "1", UPDRAFT_CONN_X: "http://h:80", OTHER: "no" });
-  assert.deepEqual(entries.variables, [["a_b", "1"]]);
+  const env = { UPDRAFT_VAR_A_B: "1", UPDRAFT_CONN_X: "http://h:80", OTHER: "no" };
+  assert.deepEqual(environmentVariables(env), [["a_b", "1"]]);
   assert.deepEqual(
-    entries.connections.map((c) => [c.connId, c.host]),
+    environmentConnections(env).map((c) => [c.connId, c.host]),
     [["x", "h"]],
   );
   assert.throws(
-    () => environmentEntries({ UPDRAFT_CONN_BAD: "   " }),
+    () => environmentConnections({ UPDRAFT_CONN_BAD: "   " }),
     /connection "bad": the value is empty/,
   );
 });

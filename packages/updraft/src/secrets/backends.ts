@@ -82,19 +82,21 @@ export function defaultSecrets(database: Database, cipher: SecretCipher, env = p
   return secretsChain([environmentSecrets(env), metastoreSecrets(database, cipher)]);
 }
 
-/** The variables and connections the environment gives, for templates (var.value.*, conn.*). */
-export function environmentEntries(env: NodeJS.ProcessEnv = process.env): {
-  variables: [key: string, value: string][];
-  connections: Connection[];
-} {
-  const variables: [string, string][] = [];
-  const connections: Connection[] = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined) continue;
-    if (name.startsWith(VARIABLE_PREFIX))
-      variables.push([name.slice(VARIABLE_PREFIX.length).toLowerCase(), value]);
-    else if (name.startsWith(CONNECTION_PREFIX))
-      connections.push(parseConnectionValue(name.slice(CONNECTION_PREFIX.length).toLowerCase(), value));
-  }
-  return { variables, connections };
+/** The environment's variables (UPDRAFT_VAR_*), for templates (var.value.*): key, value. */
+export function environmentVariables(env: NodeJS.ProcessEnv = process.env): [key: string, value: string][] {
+  return withPrefix(env, VARIABLE_PREFIX);
+}
+
+/**
+ * The environment's connections (UPDRAFT_CONN_*), for templates (conn.*). Read apart from the
+ * variables: a malformed connection fails only what reads connections, naming it.
+ */
+export function environmentConnections(env: NodeJS.ProcessEnv = process.env): Connection[] {
+  return withPrefix(env, CONNECTION_PREFIX).map(([id, value]) => parseConnectionValue(id, value));
+}
+
+function withPrefix(env: NodeJS.ProcessEnv, prefix: string): [string, string][] {
+  return Object.entries(env)
+    .filter((e): e is [string, string] => e[0].startsWith(prefix) && e[1] !== undefined)
+    .map(([name, value]) => [name.slice(prefix.length).toLowerCase(), value]);
 }

@@ -38,6 +38,24 @@ export function encodeXCom(value: unknown, maxBytes: number, where: string): str
 
 export function xcomStore(database: Database) {
   const { db } = database;
+  /** The entry, if one was pushed: `{ value }` (undefined for a stored null), else undefined. */
+  const find = async (
+    dagRunId: number,
+    taskId: string,
+    key = RETURN_VALUE,
+    mapIndex = -1,
+  ): Promise<{ value: unknown } | undefined> => {
+    const row = await db
+      .selectFrom("xcom")
+      .select("value")
+      .where("dag_run_id", "=", dagRunId)
+      .where("task_id", "=", taskId)
+      .where("map_index", "=", mapIndex)
+      .where("key", "=", key)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return { value: row.value == null ? undefined : JSON.parse(row.value) };
+  };
   return {
     async push(key: XComKey, encoded: string, now = nowIso()): Promise<void> {
       const row = {
@@ -62,27 +80,10 @@ export function xcomStore(database: Database) {
 
     /** The decoded value, or undefined when the task pushed nothing under that key. */
     async pull(dagRunId: number, taskId: string, key = RETURN_VALUE, mapIndex = -1): Promise<unknown> {
-      return (await this.find(dagRunId, taskId, key, mapIndex))?.value;
+      return (await find(dagRunId, taskId, key, mapIndex))?.value;
     },
 
-    /** The entry, if one was pushed: `{ value }` (undefined for a stored null), else undefined. */
-    async find(
-      dagRunId: number,
-      taskId: string,
-      key = RETURN_VALUE,
-      mapIndex = -1,
-    ): Promise<{ value: unknown } | undefined> {
-      const row = await db
-        .selectFrom("xcom")
-        .select("value")
-        .where("dag_run_id", "=", dagRunId)
-        .where("task_id", "=", taskId)
-        .where("map_index", "=", mapIndex)
-        .where("key", "=", key)
-        .executeTakeFirst();
-      if (!row) return undefined;
-      return { value: row.value == null ? undefined : JSON.parse(row.value) };
-    },
+    find,
 
     async list(dagRunId: number, taskId?: string) {
       let q = db.selectFrom("xcom").selectAll().where("dag_run_id", "=", dagRunId);
