@@ -82,6 +82,12 @@ export const OPTIONS = {
       description:
         "Only load files whose text mentions both 'updraft' and 'dag' (skips helper modules quickly).",
     },
+    max_map_length: {
+      type: "integer",
+      default: 1024,
+      description:
+        "The most task instances one mapped task may expand to (Airflow's max_map_length); a mapped task past it fails, and so does a task pushing a longer list for one.",
+    },
     xcom_max_size: { type: "integer", default: 1048576, description: "Largest XCom value in bytes (JSON)." },
     executor: {
       type: "string",

@@ -4,6 +4,7 @@
  * change a reader of an older form would misread (see ADR in ./ADR.md).
  */
 import { z } from "zod";
+import { ExpandSchema } from "./mapping.ts";
 import { TRIGGER_RULES, WEIGHT_RULES } from "./trigger-rules.ts";
 
 export const SERIALIZED_DAG_VERSION = 1;
@@ -100,6 +101,10 @@ export const SerializedTaskSchema = z.object({
   isTeardown: z.boolean().optional(),
   /** A teardown whose failure fails the run (Airflow's on_failure_fail_dagrun; absent: false). */
   onFailureFailDagrun: z.boolean().optional(),
+  /** A mapped task (core/mapping.ts): how its instances get their elements (absent: not mapped). */
+  expand: ExpandSchema.optional(),
+  /** A mapped instance's label, a template rendered when its try ends (Airflow's map_index_template). */
+  mapIndexTemplate: z.string().optional(),
   /** Template fields of the task kind (bash: command, env, cwd), unrendered. */
   templateFields: z.record(z.string(), JsonValue),
   /** TaskFlow arguments: JSON with XComRef objects where another task's output is passed. */

@@ -130,17 +130,24 @@ export function passes(rule: TriggerRule, c: UpstreamCounts): boolean {
 /** `setups`: the DAG's setup tasks (counted apart for a teardown's rule). */
 export function countUpstream(
   upstream: readonly string[],
-  states: ReadonlyMap<string, string>,
+  states: ReadonlyMap<string, string | readonly string[]>,
   setups: ReadonlySet<string> = NO_SETUPS,
 ): UpstreamCounts {
-  const c = emptyCounts(upstream.length);
+  // A mapped upstream task counts each of its instances, as Airflow counts task instances.
+  const of = (id: string): readonly string[] => {
+    const s = states.get(id) ?? "none";
+    return typeof s === "string" ? [s] : s.length > 0 ? s : ["none"];
+  };
+  const c = emptyCounts(upstream.reduce((n, id) => n + of(id).length, 0));
   for (const id of upstream) {
-    const state = states.get(id) ?? "none";
-    tally(c, state, 1);
-    if (!setups.has(id)) continue;
-    c.setups++;
-    if (state === "success") c.setupSuccess++;
-    else if (state === "skipped") c.setupSkipped++;
+    const setup = setups.has(id);
+    for (const state of of(id)) {
+      tally(c, state, 1);
+      if (!setup) continue;
+      c.setups++;
+      if (state === "success") c.setupSuccess++;
+      else if (state === "skipped") c.setupSkipped++;
+    }
   }
   return c;
 }

@@ -15,7 +15,7 @@
 import { hostname as osHostname } from "node:os";
 import { canRetry, retryDelaySeconds } from "../core/retry.ts";
 import { allDownstream } from "../core/graph.ts";
-import { downstreamOf, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
+import { downstreamOf, taskById, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
 import { findXComRefs, resolveXComRefs } from "../sdk/index.ts";
 import { nextDagRunInfo, timetableDagOf } from "../core/timetables/index.ts";
 import type { Database } from "../storage/database.ts";
@@ -27,6 +27,9 @@ import { SHUTDOWN } from "./local-executor.ts";
 import { taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { tryWrites } from "../storage/try-batches.ts";
 import { encodeXCom, RETURN_VALUE, xcomStore } from "../storage/xcom.ts";
+import { elementOf } from "../storage/mapped-inputs.ts";
+import { mappedConsumers, unmapTask, unmappableReason, DEFAULT_MAX_MAP_LENGTH } from "../core/mapping.ts";
+import { renderFields } from "./task-context.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
 import { sudoUnsupported, type TaskFlowPool } from "../runner/taskflow-pool.ts";
 import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonation.ts";
@@ -46,6 +49,8 @@ export interface TaskRunnerDeps {
   render(input: RenderInput): Promise<{ fields: Record<string, unknown>; context: Record<string, unknown> }>;
   openLog(ti: TaskInstanceRow): Promise<TaskLog>;
   xcomMaxSize: number;
+  /** `[core] max_map_length`: the longest list a mapped task may map over (default 1024). */
+  maxMapLength?: number;
   /** `[core] default_impersonation`: the user tasks without runAsUser run as ("" = this process's). */
   defaultImpersonation?: string;
   clock?: () => number;
@@ -183,8 +188,8 @@ export async function prepareWorkload(
 ): Promise<Prepared> {
   const run = await deps.loadRun(ti.dag_run_id);
   const dag = await deps.loadDag(ti.dag_id, run.dag_hash);
-  const task = dag.tasks.find((t) => t.taskId === ti.task_id);
-  if (!task)
+  const declared = dag.tasks.find((t) => t.taskId === ti.task_id);
+  if (!declared)
     return {
       dag,
       failure: {
@@ -193,23 +198,36 @@ export async function prepareWorkload(
         retryable: false,
       },
     };
-  const { fields, context } =
+  const mapped = await unmapped(deps, dag, declared, ti);
+  if ("failure" in mapped) return { dag, task: declared, failure: mapped.failure };
+  const { task } = mapped;
+  const taskflow = TASKFLOW.has(task.kind);
+  // A TypeScript task's arguments are templates too (Airflow renders op_args / op_kwargs): rendered
+  // with its fields, before the upstream values they name are put in (those are not templates).
+  const rendering = taskflow
+    ? { ...task, templateFields: { ...task.templateFields, args: task.args } }
+    : task;
+  const rendered =
     task.kind === "empty"
       ? { fields: {}, context: {} }
       : task.kind === "latest_only"
         ? { fields: { latest: isLatestRun(dag, run) }, context: {} }
-        : await deps.render({ dag, task, run, ti });
-  if (
-    Object.keys(fields).length > 0 &&
-    task.kind !== "latest_only" &&
-    !(await taskInstanceStore(deps.database).updateTry(fence, { rendered_fields: JSON.stringify(fields) }))
-  )
+        : await deps.render({ dag, task: rendering, run, ti });
+  const { context } = rendered;
+  const { args: renderedArgs, ...fields } = rendered.fields;
+  const args = taskflow ? await resolveArgs(deps, dag, { ...task, args: renderedArgs as never[] }, ti) : [];
+  const patch: { rendered_fields?: string; rendered_map_index?: string } = {};
+  const shown = taskflow && args.length > 0 ? { ...fields, args } : fields;
+  if (Object.keys(shown).length > 0 && task.kind !== "latest_only")
+    patch.rendered_fields = JSON.stringify(shown);
+  const label = task.mapIndexTemplate ? mapIndexLabel(task, context, mapped.keywords) : undefined;
+  if (label !== undefined) patch.rendered_map_index = label;
+  if (Object.keys(patch).length > 0 && !(await taskInstanceStore(deps.database).updateTry(fence, patch)))
     return {
       dag,
       task,
       failure: { state: "failed", reason: "this try no longer owns its task instance", retryable: false },
     };
-  const taskflow = task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit";
   const workload: Workload = {
     dagId: ti.dag_id,
     runId: ti.run_id,
@@ -223,9 +241,57 @@ export async function prepareWorkload(
     task,
     fields,
     context,
-    args: taskflow ? await resolveArgs(deps, task, ti) : [],
+    args,
   };
   return { workload, dag, task };
+}
+
+/**
+ * A mapped task instance's task: its element (read from the sources as they are now) merged into the
+ * arguments or fields, and the mapped keywords (what mapIndexTemplate sees). Others: the task itself.
+ */
+async function unmapped(
+  deps: TaskRunnerDeps,
+  dag: SerializedDag,
+  task: SerializedTask,
+  ti: TaskInstanceRow,
+): Promise<{ task: SerializedTask; keywords: Record<string, unknown> } | { failure: Result }> {
+  if (!task.expand || ti.map_index < 0) return { task, keywords: {} };
+  const found = await elementOf(deps.database.db, dag, ti.dag_run_id, task.expand, ti.map_index);
+  if ("problem" in found)
+    return { failure: { state: "failed", reason: found.problem.message, retryable: false } };
+  try {
+    const concrete = unmapTask(task, found.element);
+    // What mapIndexTemplate sees: the element of expand(items) as `item`, else every keyword argument.
+    const keywords =
+      task.expand.mode === "list"
+        ? { item: found.element }
+        : TASKFLOW.has(task.kind)
+          ? { ...(concrete.args[0] as Record<string, unknown>) }
+          : { ...concrete.templateFields };
+    return { task: concrete, keywords };
+  } catch (error) {
+    return { failure: { state: "failed", reason: (error as Error).message, retryable: false } };
+  }
+}
+
+/** A mapped instance's label: its mapIndexTemplate rendered with the context and its mapped keywords. */
+function mapIndexLabel(
+  task: SerializedTask,
+  context: Record<string, unknown>,
+  keywords: Record<string, unknown>,
+): string | undefined {
+  try {
+    const { label } = renderFields(
+      { label: task.mapIndexTemplate },
+      { ...context, ...keywords },
+      `task "${task.taskId}"`,
+    );
+    return String(label).slice(0, 250);
+  } catch {
+    // A label is a convenience: the instance runs without one, shown by its index (as Airflow does).
+    return undefined;
+  }
 }
 
 /** What runs a workload on this machine: the TaskFlow pool, the DAGs folder, the default user. */
@@ -278,7 +344,41 @@ export async function completeTry(
   const { dag, task } = prepared ?? {};
   if (result.state === "success" && dag && task && CHOOSING.has(task.kind))
     result = applyChoice(dag, task, result.value, log);
+  if (result.state === "success" && dag && task)
+    result = checkMappable(dag, task, result, deps.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH);
   return record(deps, ti, fence, task, result, log, handOver);
+}
+
+/**
+ * A value a mapped task maps over must suit it (Airflow fails the pushing task, so the error is in
+ * its log): a list (of objects, for expandKwargs), at most `[core] max_map_length` long.
+ */
+function checkMappable(dag: SerializedDag, task: SerializedTask, result: Result, max: number): Result {
+  // A mapped task's output is its instances' values gathered: its expansion checks that list.
+  if (result.state !== "success" || taskById(dag, task.taskId)?.task.expand) return result;
+  const value = result.value;
+  const keys = [
+    RETURN_VALUE,
+    ...(task.multipleOutputs && value && typeof value === "object" ? Object.keys(value) : []),
+  ];
+  for (const key of keys) {
+    const pushed = key === RETURN_VALUE ? value : (value as Record<string, unknown>)[key];
+    for (const consumer of mappedConsumers(dag, task.taskId, key)) {
+      // Nothing pushed: the mapped task is skipped, as Airflow does.
+      if (pushed === undefined || pushed === null) continue;
+      const what = `the XCom "${key}" is mapped over by task "${consumer.taskId}"`;
+      const reason = unmappableReason(pushed, consumer.expand!.mode);
+      if (reason)
+        return { state: "failed", reason: `${what}, but ${reason}: return a list`, retryable: false };
+      if ((pushed as unknown[]).length > max)
+        return {
+          state: "failed",
+          reason: `${what}, but it has ${(pushed as unknown[]).length} elements, over [core] max_map_length (${max}): return fewer, or raise the setting`,
+          retryable: false,
+        };
+    }
+  }
+  return result;
 }
 
 /** A counting semaphore: at most `n` holders at once, the others served in order. */
@@ -380,6 +480,7 @@ function bashResult(outcome: TaskOutcome): Result {
 /** A TypeScript task's arguments: its XComArgs replaced by the upstream values they name. */
 async function resolveArgs(
   deps: TaskRunnerDeps,
+  dag: SerializedDag,
   task: SerializedTask,
   ti: TaskInstanceRow,
 ): Promise<unknown[]> {
@@ -388,6 +489,11 @@ async function resolveArgs(
   for (const ref of findXComRefs(task.args as never)) {
     const id = `${ref.taskId}\u0000${ref.key}`;
     if (pulled.has(id)) continue;
+    // A mapped task's output: its instances' values in map-index order (Airflow's lazy sequence).
+    if (taskById(dag, ref.taskId)?.task.expand) {
+      pulled.set(id, await xcoms.mapped(ti.dag_run_id, ref.taskId, ref.key));
+      continue;
+    }
     const found = await xcoms.find(ti.dag_run_id, ref.taskId, ref.key);
     // As Airflow: a task that returned nothing gives null; any other key must have been pushed.
     if (!found && ref.key !== RETURN_VALUE)
@@ -577,6 +683,8 @@ function encodeOutputs(value: unknown, maxSize: number, taskId: string): Record<
 
 /** Task kinds whose result picks what runs next (their skips are written with their end). */
 const CHOOSING = new Set(["branch", "short_circuit", "latest_only"]);
+/** The kinds whose work is a TypeScript function (TaskFlow). */
+const TASKFLOW = new Set(["task", "branch", "short_circuit"]);
 
 /**
  * Airflow's LatestOnlyOperator: a run goes on past it when it was triggered by hand, or when now

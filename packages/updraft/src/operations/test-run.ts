@@ -53,7 +53,15 @@ export async function driveRun(
     return entry !== undefined;
   };
   for (;;) {
-    await examineRuns(database, { now: nowIso(), log: o.log, cancel, runIds: [run.id] });
+    await examineRuns(database, {
+      now: nowIso(),
+      log: o.log,
+      cancel,
+      runIds: [run.id],
+      maxMapLength: deps.maxMapLength,
+      // One run: examined every time (a try that ended during the last examination is seen now).
+      always: true,
+    });
     const current = await database.db
       .selectFrom("dag_run")
       .select("state")

@@ -35,6 +35,8 @@ export async function decideDownstream(
   changed: readonly string[],
   o: DecideDownstreamOptions,
 ): Promise<"done" | "full"> {
+  // Mapped tasks have many instances and expand when they may run: the full examination does that.
+  if (dag.tasks.some((t) => t.expand)) return "full";
   const reader = new RunStates(trx, run);
   const tis = taskInstanceStore(database);
   const key = (taskId: string) => ({ dagId: run.dag_id, runId: run.run_id, taskId, mapIndex: -1 });

@@ -16,18 +16,35 @@ export interface Decision {
   settled: Map<string, "skipped" | "upstream_failed">;
 }
 
-/** Decides every not-yet-started task of a run, propagating settled states to a fixed point. */
+/**
+ * A run's task instance states by task id: one state, or for a mapped task the states of its
+ * instances (a mapped task not yet expanded has the one state of its placeholder instance).
+ */
+export type RunStates = ReadonlyMap<string, TiState | readonly TiState[]>;
+
+/** A task's instance states as a list. */
+export function statesOf(states: RunStates, taskId: string): readonly TiState[] {
+  const s = states.get(taskId);
+  return s === undefined ? ["none"] : typeof s === "string" ? [s] : s;
+}
+
+/**
+ * Decides every not-yet-started task of a run, propagating settled states to a fixed point. A task
+ * is decided when any of its instances is unstarted; the decision holds for all of them (their
+ * upstream is the same), as Airflow decides each mapped instance from the whole upstream.
+ */
 export function decideRun(
   dag: SerializedDag,
-  current: ReadonlyMap<string, TiState>,
+  current: RunStates,
   mayStart: (taskId: string) => boolean = () => true,
 ): Decision {
-  const states = new Map(current);
+  const states = new Map<string, TiState | readonly TiState[]>(current);
   const settled = new Map<string, "skipped" | "upstream_failed">();
   const ready: string[] = [];
   // Tasks are stored in topological order, so one pass settles everything upstream first.
   for (const task of dag.tasks) {
-    if ((states.get(task.taskId) ?? "none") !== "none") continue;
+    const own = statesOf(states, task.taskId);
+    if (!own.includes("none")) continue;
     // A task held back by its previous run (dependsOnPast) neither runs nor settles yet (Airflow's
     // wait_for_past_depends_before_skipping).
     if (!mayStart(task.taskId)) continue;
@@ -37,7 +54,10 @@ export function decideRun(
         : evaluateRule(task.triggerRule, countUpstream(task.upstream, states, setupIds(dag)));
     if (outcome === "skipped" || outcome === "upstream_failed") {
       settled.set(task.taskId, outcome);
-      states.set(task.taskId, outcome);
+      states.set(
+        task.taskId,
+        own.map((s) => (s === "none" ? outcome : s)),
+      );
     } else if (outcome === "run") ready.push(task.taskId);
   }
   return { ready, settled };

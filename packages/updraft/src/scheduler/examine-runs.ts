@@ -8,7 +8,8 @@
  */
 import { sql, type Transaction } from "kysely";
 import { blockedByPast, dependsOnPrevious } from "../core/depends-on-past.ts";
-import type { SerializedDag } from "../core/serialized.ts";
+import { DEFAULT_MAX_MAP_LENGTH } from "../core/mapping.ts";
+import { taskById, type SerializedDag } from "../core/serialized.ts";
 import { runStateLeaves } from "../core/setup-teardown.ts";
 import { isFinished, type TaskInstanceState } from "../core/states.ts";
 import type { Logger } from "../logging.ts";
@@ -20,7 +21,8 @@ import type { DagRunRow, Tables, TaskInstanceRow } from "../storage/schema.ts";
 import { startQueuedRuns } from "../storage/sql/start-queued-runs.ts";
 import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
 import { fromDb, taskInstanceStore, type TaskInstanceKey } from "../storage/task-instances.ts";
-import { decideRun } from "./decide.ts";
+import { decideRun, statesOf, type RunStates } from "./decide.ts";
+import { expandMapped } from "./expand-mapped.ts";
 import { decideDownstream } from "./decide-downstream.ts";
 
 /** The columns of a task instance that scheduling decisions read. */
@@ -50,6 +52,13 @@ export interface ExamineOptions {
    * answer is returned. Not called when no run was examined: the caller claims on its own then.
    */
   alsoClaim?: (trx: Transaction<Tables>) => Promise<ClaimedTaskInstance[]>;
+  /** `[core] max_map_length`: the most instances a mapped task may have (default 1024). */
+  maxMapLength?: number;
+  /**
+   * Examine the runs even where nothing seems to have happened since their last decision: a try's
+   * end stamped before a decision that did not see it would otherwise wait for the next change.
+   */
+  always?: boolean;
 }
 
 /** Examines the runs; returns what `alsoClaim` claimed, or undefined when it was not called. */
@@ -96,7 +105,7 @@ export async function examineRuns(
     return claimed;
   }
   // A full examination skips, in one read, the runs where nothing happened since their last decision.
-  const touched = await touchedRuns(database, examined, dags, o.now);
+  const touched = o.always ? examined : await touchedRuns(database, examined, dags, o.now);
   for (let i = 0; i < touched.length; i += FULL_BATCH)
     await examineBatch(database, touched.slice(i, i + FULL_BATCH), dags, o);
   return undefined;
@@ -306,33 +315,42 @@ async function examineRun(
     await timeOut(database, trx, run, rows, o);
     return pauseAfterFailures(trx, dag, o);
   }
-  const states = new Map(rows.map((r) => [r.task_id, fromDb(r.state) as string]));
+  // Each task's instances (one, unless mapped), kept up to date as this examination moves them.
+  const instances = new Map<string, { map_index: number; state: string | null }[]>();
   for (const ti of rows) {
+    const list = instances.get(ti.task_id);
+    const own = { map_index: ti.map_index, state: ti.state };
+    if (list) list.push(own);
+    else instances.set(ti.task_id, [own]);
     if (ti.state === "up_for_retry" && (ti.next_retry_at === null || ti.next_retry_at <= o.now)) {
       if (await tis.transition(keyOf(ti), "up_for_retry", "scheduled", { scheduled_dttm: o.now }, o.now))
-        states.set(ti.task_id, "scheduled");
+        own.state = "scheduled";
     }
   }
+  const statesOf = () =>
+    new Map([...instances].map(([taskId, list]) => [taskId, list.map((i) => fromDb(i.state) as string)]));
   const past = await pastDependencies(database, trx, dag, run);
-  const decision = decideRun(dag, states, (taskId) => past(taskId));
+  const decision = decideRun(dag, statesOf(), (taskId) => past(taskId));
   for (const [taskId, state] of decision.settled) {
-    if (
-      await tis.transition(
-        keyOf({ ...run, task_id: taskId, map_index: -1 }),
-        "none",
-        state,
-        { end_date: o.now },
-        o.now,
-      )
-    )
-      states.set(taskId, state);
+    for (const ti of instances.get(taskId) ?? [{ map_index: -1, state: null }]) {
+      if (ti.state !== null) continue;
+      const key = keyOf({ ...run, task_id: taskId, map_index: ti.map_index });
+      if (await tis.transition(key, "none", state, { end_date: o.now }, o.now)) ti.state = state;
+    }
   }
-  if (decision.ready.length > 0) {
-    await tis.scheduleReady({ dagId: run.dag_id, runId: run.run_id }, decision.ready, o.now);
+  const plain = decision.ready.filter((taskId) => !taskById(dag, taskId)?.task.expand);
+  if (plain.length > 0) {
+    await tis.scheduleReady({ dagId: run.dag_id, runId: run.run_id }, plain, o.now);
     // One another process moved first counts as scheduled here: scheduled is unfinished, so at worst
     // the run's outcome waits for its next examination.
-    for (const taskId of decision.ready) states.set(taskId, "scheduled");
+    for (const taskId of plain) for (const ti of instances.get(taskId) ?? []) ti.state = "scheduled";
   }
+  for (const taskId of decision.ready.filter((id) => !plain.includes(id))) {
+    const expansion = { now: o.now, maxMapLength: o.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH, log: o.log };
+    const task = taskById(dag, taskId)!.task;
+    instances.set(taskId, await expandMapped(trx, dag, run, task, instances.get(taskId) ?? [], expansion));
+  }
+  const states = statesOf();
   const finalState = runOutcome(dag, states);
   const update = finalState ? { end_date: o.now } : {};
   await dagRunStore({ ...database, db: trx }).transition(
@@ -387,14 +405,13 @@ function overdue(dag: SerializedDag, run: DagRunRow, now: string): boolean {
  * Airflow: a finished run succeeded when every leaf succeeded or was skipped, else it failed. The
  * leaves are those that decide the run's state: teardowns are left out (core/setup-teardown.ts).
  */
-export function runOutcome(
-  dag: SerializedDag,
-  states: ReadonlyMap<string, string>,
-): "success" | "failed" | null {
-  if (![...states.values()].every((s) => isFinished(s as TaskInstanceState))) return null;
-  return runStateLeaves(dag).every((id) => ["success", "skipped"].includes(states.get(id) ?? "none"))
-    ? "success"
-    : "failed";
+export function runOutcome(dag: SerializedDag, states: RunStates): "success" | "failed" | null {
+  for (const taskStates of states.values())
+    for (const s of typeof taskStates === "string" ? [taskStates] : taskStates)
+      if (!isFinished(s as TaskInstanceState)) return null;
+  // Every instance of a mapped leaf counts (a removed one, past a shorter list, does not).
+  const ok = (s: string) => s === "success" || s === "skipped" || s === "removed";
+  return runStateLeaves(dag).every((id) => statesOf(states, id).every(ok)) ? "success" : "failed";
 }
 
 async function timeOut(

@@ -71,6 +71,7 @@ export function createTaskRunnerDeps(
     render: o.render ?? defaultRender(o.database, o.cipher, secrets),
     openLog: o.openLog ?? fileLogs(o, o.logEcho, secrets),
     xcomMaxSize: core.xcom_max_size,
+    maxMapLength: core.max_map_length,
     lookup: databaseLookup(o.database, o.cipher),
     secretsIn: async (text) => (await secrets.current()).found(text),
     defaultImpersonation: core.default_impersonation,
@@ -142,6 +143,7 @@ export function createScheduler(o: RuntimeOptions): {
     gracefulShutdownMs: o.gracefulShutdownMs ?? o.config.values.scheduler.graceful_shutdown_timeout * 1000,
     clock: o.clock,
     metrics: o.metrics,
+    maxMapLength: core.max_map_length,
   });
   return { scheduler, taskflow, close: () => taskflow.close() };
 }

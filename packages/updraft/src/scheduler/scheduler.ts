@@ -33,6 +33,8 @@ export interface SchedulerOptions {
   gracefulShutdownMs: number;
   clock?: () => number;
   metrics?: SchedulerMetrics;
+  /** `[core] max_map_length` (default 1024). */
+  maxMapLength?: number;
 }
 
 export type SchedulerState = "idle" | "running" | "stopping" | "draining" | "stopped";
@@ -214,6 +216,7 @@ export class Scheduler {
         changed: o.changed,
         dagIds: o.dagIds,
         alsoClaim: o.changed ? claim : undefined,
+        maxMapLength: this.#o.maxMapLength,
       });
       if (!o.changed) await this.#stopCleared();
       return claimed;

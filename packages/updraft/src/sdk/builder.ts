@@ -30,6 +30,8 @@ export interface TaskNode {
   multipleOutputs?: boolean;
   /** Where a TaskFlow task runs: a worker of its DAG, or a process of its own per try. */
   isolation?: "dag" | "process";
+  /** A mapped task: how its instances get their elements (core/mapping.ts), sources as JSON. */
+  expand?: { mode: "list" | "dict" | "kwargs"; value: JsonValue };
 }
 
 export class DagBuilder {

@@ -192,6 +192,8 @@ interface DagSpec {
 interface BuiltTask {
   definition: TaskDefinition;
   resolved: ResolvedTaskOptions;
+  /** A mapped task: how its instances get their elements. */
+  expand?: TaskNode["expand"];
 }
 
 /** A built, checked DAG. Made by dag(); recognise one with isDag(). */
@@ -310,6 +312,8 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
     ...(r.isSetup ? { isSetup: true } : {}),
     ...(r.isTeardown ? { isTeardown: true } : {}),
     ...(r.onFailureFailDagrun ? { onFailureFailDagrun: true } : {}),
+    ...(task.expand ? { expand: structuredClone(task.expand) } : {}),
+    ...(task.expand && r.mapIndexTemplate ? { mapIndexTemplate: r.mapIndexTemplate } : {}),
     templateFields: structuredClone(t.templateFields) as Record<string, JsonValue>,
     args: structuredClone(t.serializedArgs) as JsonValue[],
   };
@@ -491,7 +495,11 @@ function orderTasks(builder: DagBuilder): Map<string, BuiltTask> {
       const node = builder.nodes.get(id)!;
       return [
         id,
-        { definition: freezeTask(builder.dagId, node, downstream.get(id)!), resolved: node.resolved },
+        {
+          definition: freezeTask(builder.dagId, node, downstream.get(id)!),
+          resolved: node.resolved,
+          expand: node.expand,
+        },
       ];
     }),
   );

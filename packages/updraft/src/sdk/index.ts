@@ -7,7 +7,13 @@ export type { Dag, DagOptions, SerializeDefaults, SerializeOptions, TaskDefiniti
 export { task, branch, shortCircuit, bash, empty, latestOnly } from "./tasks.ts";
 export type {
   ArgInput,
+  BashMappedFields,
   BashOptions,
+  BashPartialOptions,
+  Keywords,
+  MapInput,
+  MapKeywords,
+  PartialTask,
   ShortCircuitOptions,
   TaskArgs,
   TaskFactory,

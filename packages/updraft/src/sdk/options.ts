@@ -64,6 +64,12 @@ export interface TaskOptions {
   teardown?: boolean;
   /** A teardown whose failure fails the run (Airflow's on_failure_fail_dagrun). Default false. */
   onFailureFailDagrun?: boolean;
+  /**
+   * A mapped task's label for each of its instances (Airflow's map_index_template), a template
+   * rendered when the try ends, e.g. "{{ file }}" for `expand({ file: [...] })`: each mapped keyword
+   * is in the context by its name (and the element of `expand(items)` as `item`).
+   */
+  mapIndexTemplate?: string;
 }
 
 export const TASK_OPTION_KEYS = [
@@ -87,6 +93,7 @@ export const TASK_OPTION_KEYS = [
   "setup",
   "teardown",
   "onFailureFailDagrun",
+  "mapIndexTemplate",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** Options that say what one task is: never inherited from defaultArgs. */
@@ -114,6 +121,7 @@ export interface ResolvedTaskOptions {
   isSetup: boolean;
   isTeardown: boolean;
   onFailureFailDagrun: boolean;
+  mapIndexTemplate: string | null;
 }
 
 /** Throws if `value` is not a plain object or has keys outside `allowed`; says which keys exist. */
@@ -196,6 +204,8 @@ export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "optio
     docMd: docText(o.docMd, "docMd", where) ?? null,
     memoryLimit: memory(o.memoryLimit, where),
     runAsUser: userName(o.runAsUser, where),
+    mapIndexTemplate:
+      text(o.mapIndexTemplate, "mapIndexTemplate", where, 'mapIndexTemplate: "{{ file }}"') ?? null,
   };
 }
 

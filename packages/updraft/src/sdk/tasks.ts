@@ -3,10 +3,11 @@
  * XComs), bash() and empty(). task() only defines; calling the returned factory adds a task to the
  * DAG being built. bash() and empty() add their task at once.
  */
-import { currentBuilder, peekBuilder, type DagBuilder, type TaskKind } from "./builder.ts";
+import { currentBuilder, peekBuilder, type DagBuilder, type TaskKind, type TaskNode } from "./builder.ts";
 import { definitionError, describe, idProblem, type Where } from "./fail.ts";
 import { connect, TaskHandle, XComArg } from "./handles.ts";
-import { argToJson, type JsonValue } from "./json.ts";
+import { argToJson, toJson, type JsonValue } from "./json.ts";
+import { mappableFields } from "../core/mapping.ts";
 import {
   assertKnownKeys,
   definedEntries,
@@ -52,6 +53,29 @@ export interface TaskFlowOptions extends TaskFunctionOptions {
   taskId?: string;
 }
 
+/**
+ * What a mapped task maps over: a list written here, or the output of a task that returns a list (a
+ * mapped task's output is the list of its instances' results).
+ */
+export type MapInput<T> = readonly ArgInput<T>[] | XComArg<readonly T[]>;
+/** Keyword arguments of a function taking one object, each given a list to map over. */
+export type MapKeywords<A> = { [K in keyof A]?: MapInput<A[K]> };
+/** Some keyword arguments of a function taking one object. */
+export type Keywords<A> = { [K in keyof A]?: ArgInput<A[K]> };
+/** The one parameter of a task function, or never when it takes another number. */
+type OnlyParam<Args extends unknown[]> = Args extends [infer A] ? A : never;
+
+/** A task with some keyword arguments fixed (Airflow's partial()), still to be mapped. */
+export interface PartialTask<A, R> {
+  /**
+   * One task instance per combination of the given lists (the cross product, the last key varying
+   * fastest), each called with the fixed arguments and its combination. Returns the list of results.
+   */
+  expand(mapped: MapKeywords<A>): XComArg<R[]>;
+  /** One task instance per object of the list, each merged over the fixed arguments. */
+  expandKwargs(items: readonly Keywords<A>[] | XComArg<readonly Keywords<A>[]>): XComArg<R[]>;
+}
+
 /** What task() returns: call it inside a dag() build to add the task; the call returns its output. */
 export interface TaskFactory<Args extends unknown[], R> {
   (...args: TaskArgs<Args>): XComArg<Awaited<R>>;
@@ -59,6 +83,18 @@ export interface TaskFactory<Args extends unknown[], R> {
   readonly taskId: string;
   /** The same function with other options (and possibly another id), like Airflow's `.override()`. */
   override(options: TaskFlowOptions): TaskFactory<Args, R>;
+  /**
+   * Dynamic task mapping (Airflow's expand): one task instance per element of `items`, each called
+   * with its element; for a function taking one object, `expand({ x: items })` maps keyword `x`.
+   * The lists may be task outputs, known at run time. Returns the list of results, in map-index order.
+   */
+  expand(items: MapInput<OnlyParam<Args>> | MapKeywords<OnlyParam<Args>>): XComArg<Awaited<R>[]>;
+  /** Fixes some keyword arguments of a function taking one object; map the rest with expand(). */
+  partial(fixed: Keywords<OnlyParam<Args>>): PartialTask<OnlyParam<Args>, Awaited<R>>;
+  /** One task instance per object of the list, the function's one object argument. */
+  expandKwargs(
+    items: readonly Keywords<OnlyParam<Args>>[] | XComArg<readonly Keywords<OnlyParam<Args>>[]>,
+  ): XComArg<Awaited<R>[]>;
 }
 
 interface FactorySpec {
@@ -181,15 +217,118 @@ function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<
     const isolation = rest.isolation === undefined ? spec.isolation : split.isolation;
     return makeFactory({ ...spec, taskId, options: merged, multipleOutputs, isolation });
   };
+  const partial = (fixed: unknown) => partialTask(spec, fixed);
   Object.defineProperties(factory, {
     name: { value: spec.taskId },
     taskId: { value: spec.taskId, enumerable: true },
     override: { value: override },
+    expand: { value: (items: unknown) => partialTask(spec, undefined).expand(items as never) },
+    partial: { value: partial },
+    expandKwargs: { value: (items: unknown) => partialTask(spec, undefined).expandKwargs(items as never) },
   });
   return factory as unknown as TaskFactory<Args, R>;
 }
 
-function invoke(spec: FactorySpec, args: unknown[]): XComArg {
+/** The mapped calls of a TaskFlow task; `fixed` is its partial() keyword arguments. */
+function partialTask(spec: FactorySpec, fixed: unknown): PartialTask<never, unknown> {
+  const what = `the factory returned by task("${spec.taskId}", ...)`;
+  const fixedArgs = () => {
+    if (fixed === undefined) return [];
+    if (!isPlainObject(fixed))
+      throw definitionError(
+        { dagId: peekBuilder()?.dagId, taskId: spec.taskId },
+        `partial() takes an object of keyword arguments for a function taking one object, got ${describe(fixed)}: write partial({ y: 10 }).expand({ x: [1, 2] })`,
+      );
+    return [fixed];
+  };
+  return {
+    expand: (items) => {
+      const builder = currentBuilder(what, spec.taskId);
+      const keywords = isPlainObject(items);
+      if (!keywords && fixed !== undefined)
+        throw definitionError(
+          builder.where(spec.taskId),
+          `after partial(), expand() takes an object of lists by keyword, got ${describe(items)}: write partial({ y: 10 }).expand({ x: [1, 2] })`,
+        );
+      return invoke(spec, keywords ? fixedArgs() : [], {
+        mode: keywords ? "dict" : "list",
+        items,
+      }) as XComArg<unknown[]>;
+    },
+    expandKwargs: (items) => invoke(spec, fixedArgs(), { mode: "kwargs", items }) as XComArg<unknown[]>,
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    !(value instanceof TaskHandle) &&
+    Object.getPrototypeOf(value) === Object.prototype
+  );
+}
+
+/** What a mapped call maps over, as given. */
+interface Mapping {
+  mode: "list" | "dict" | "kwargs";
+  items: unknown;
+}
+
+/**
+ * A mapped task's sources as JSON, each a list written in the DAG file or a task output; `onXCom`
+ * receives every task output found (they become upstream tasks).
+ */
+function mapSourcesToJson(
+  mapping: Mapping,
+  fixed: unknown[],
+  where: Where,
+  onXCom: (x: XComArg) => void,
+): NonNullable<TaskNode["expand"]> {
+  const source = (items: unknown, name: string): JsonValue => {
+    if (items instanceof XComArg) {
+      onXCom(items);
+      return { __xcom__: { taskId: items.taskId, key: items.xcomKey } };
+    }
+    if (!Array.isArray(items))
+      throw definitionError(
+        where,
+        `${name} must be a list or the output of a task returning a list, got ${describe(items)}`,
+      );
+    if (mapping.mode === "kwargs") {
+      const bad = items.findIndex((item) => !isPlainObject(item) && !(item instanceof XComArg));
+      if (bad >= 0)
+        throw definitionError(
+          where,
+          `expandKwargs() takes a list of objects; element ${bad} is ${describe(items[bad])}`,
+        );
+    }
+    return toJson(items, onXCom, (path, problem) => {
+      throw definitionError(where, `${name}${path} ${problem}: mapped lists are stored as JSON`);
+    });
+  };
+  if (mapping.mode !== "dict")
+    return {
+      mode: mapping.mode,
+      value: source(mapping.items, mapping.mode === "list" ? "expand()'s items" : "expandKwargs()'s items"),
+    };
+  const entries = Object.entries(mapping.items as Record<string, unknown>);
+  if (entries.length === 0)
+    throw definitionError(where, "expand() was given no keyword to map over: write expand({ x: [1, 2, 3] })");
+  const given = fixed[0] as Record<string, unknown> | undefined;
+  const twice = entries.find(([name]) => given && name in given);
+  if (twice)
+    throw definitionError(
+      where,
+      `"${twice[0]}" is given both to partial() and to expand(): give each keyword argument once`,
+    );
+  return {
+    mode: "dict",
+    value: Object.fromEntries(entries.map(([name, items]) => [name, source(items, `expand()'s "${name}"`)])),
+  };
+}
+
+function invoke(spec: FactorySpec, args: unknown[], mapping?: Mapping): XComArg {
   const builder = currentBuilder(`the factory returned by task("${spec.taskId}", ...)`, spec.taskId);
   const taskId = builder.taskFlowId(spec.taskId, spec.origin);
   const where = builder.where(taskId);
@@ -200,6 +339,7 @@ function invoke(spec: FactorySpec, args: unknown[]): XComArg {
   while (count > 0 && args[count - 1] === undefined) count--;
   const inputs: XComArg[] = [];
   const json = args.slice(0, count).map((arg, i) => argToJson(arg, where, i, (x) => inputs.push(x)));
+  const expand = mapping && mapSourcesToJson(mapping, args, where, (x) => inputs.push(x));
   builder.add({
     taskId,
     kind: spec.kind,
@@ -213,6 +353,7 @@ function invoke(spec: FactorySpec, args: unknown[]): XComArg {
     origin: spec.origin,
     multipleOutputs: spec.multipleOutputs,
     isolation: spec.isolation,
+    ...(expand ? { expand } : {}),
   });
   const output = new XComArg(builder, taskId);
   for (const input of inputs) connect(input, output);
@@ -236,18 +377,51 @@ const BASH_KEYS = ["command", "env", "cwd", ...TASK_OPTION_KEYS];
  * failed (Airflow's BashOperator). The command, env and cwd are templates rendered at run time.
  */
 export function bash(taskId: string, options: BashOptions): TaskHandle {
+  return addBash(taskId, options, undefined);
+}
+
+/** bash()'s options that partial() fixes: the command may be left to expand(). */
+export type BashPartialOptions = Omit<BashOptions, "command"> & { command?: string };
+/** bash()'s fields that can be mapped over. */
+export interface BashMappedFields {
+  command?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/**
+ * A bash task with some options fixed (Airflow's BashOperator.partial()), to map with expand({ command:
+ * [...] }) (the cross product of the lists given) or expandKwargs([{ command, env }, ...]).
+ */
+bash.partial = function partial(
+  taskId: string,
+  options: BashPartialOptions = {},
+): {
+  expand(mapped: { [K in keyof BashMappedFields]?: MapInput<BashMappedFields[K]> }): TaskHandle;
+  expandKwargs(items: readonly BashMappedFields[] | XComArg<readonly BashMappedFields[]>): TaskHandle;
+} {
+  return {
+    expand: (mapped) => addBash(taskId, options, { mode: "dict", items: mapped }),
+    expandKwargs: (items) => addBash(taskId, options, { mode: "kwargs", items }),
+  };
+};
+
+function addBash(taskId: string, options: BashPartialOptions, mapping: Mapping | undefined): TaskHandle {
   const builder = currentBuilder(`bash("${taskId}")`, taskId);
   const where = builder.where(taskId);
   checkTaskId(taskId, { dagId: builder.dagId });
   assertKnownKeys(options, BASH_KEYS, "bash() options", where);
   const { command, env, cwd, ...rest } = options;
-  if (typeof command !== "string" || command.trim() === "") {
-    throw definitionError(
-      where,
-      `bash() needs a command, got ${describe(command)}: write bash("${taskId}", { command: "echo hello" })`,
-    );
+  const templateFields: Record<string, JsonValue> = {};
+  if (command !== undefined || !mapping) {
+    if (typeof command !== "string" || command.trim() === "") {
+      throw definitionError(
+        where,
+        `bash() needs a command, got ${describe(command)}: write bash("${taskId}", { command: "echo hello" })`,
+      );
+    }
+    templateFields.command = command;
   }
-  const templateFields: Record<string, JsonValue> = { command };
   if (env !== undefined) templateFields.env = checkEnv(env, where);
   if (cwd !== undefined) {
     if (typeof cwd !== "string" || cwd.trim() === "") {
@@ -258,7 +432,35 @@ export function bash(taskId: string, options: BashOptions): TaskHandle {
     }
     templateFields.cwd = cwd;
   }
-  return addOperator(builder, "bash", taskId, rest, templateFields);
+  if (!mapping) return addOperator(builder, "bash", taskId, rest, templateFields);
+  if (mapping.mode === "dict") {
+    if (!isPlainObject(mapping.items))
+      throw definitionError(
+        where,
+        `bash.partial().expand() takes an object of lists by field, got ${describe(mapping.items)}: write expand({ command: ["echo 1", "echo 2"] })`,
+      );
+    const unknown = Object.keys(mapping.items).find((k) => !mappableFields("bash").includes(k));
+    if (unknown)
+      throw definitionError(
+        where,
+        `bash tasks cannot be mapped over "${unknown}": map over ${mappableFields("bash").join(", ")}`,
+      );
+  }
+  const inputs: XComArg[] = [];
+  const expand = mapSourcesToJson(mapping, [templateFields], where, (x) => inputs.push(x));
+  if (
+    !("command" in templateFields) &&
+    !(mapping.mode === "dict" && "command" in (mapping.items as object)) &&
+    mapping.mode !== "kwargs"
+  )
+    throw definitionError(
+      where,
+      `bash() needs a command: give it to partial() or map over it, e.g. expand({ command: ["echo 1", "echo 2"] })`,
+    );
+  const handle = addOperator(builder, "bash", taskId, rest, templateFields);
+  builder.nodes.get(taskId)!.expand = expand;
+  for (const input of inputs) connect(input, handle);
+  return handle;
 }
 
 function checkEnv(env: unknown, where: Where): Record<string, string> {

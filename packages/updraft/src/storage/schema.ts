@@ -110,6 +110,8 @@ export interface TaskInstanceTable {
   claimed_by_job_id: number | null;
   last_heartbeat_at: Timestamp | null;
   rendered_fields: string | null;
+  /** A mapped instance's label (its task's mapIndexTemplate, rendered; migration 0010). */
+  rendered_map_index: string | null;
   note: string | null;
   updated_at: Timestamp;
 }

@@ -85,6 +85,20 @@ export function xcomStore(database: Database) {
 
     find,
 
+    /** A mapped task's values under `key`, in map-index order (instances that pushed none left out). */
+    async mapped(dagRunId: number, taskId: string, key = RETURN_VALUE): Promise<unknown[]> {
+      const rows = await db
+        .selectFrom("xcom")
+        .select("value")
+        .where("dag_run_id", "=", dagRunId)
+        .where("task_id", "=", taskId)
+        .where("key", "=", key)
+        .where("map_index", ">=", 0)
+        .orderBy("map_index")
+        .execute();
+      return rows.map((r) => (r.value == null ? null : (JSON.parse(r.value) as unknown)));
+    },
+
     async list(dagRunId: number, taskId?: string) {
       let q = db.selectFrom("xcom").selectAll().where("dag_run_id", "=", dagRunId);
       if (taskId) q = q.where("task_id", "=", taskId);

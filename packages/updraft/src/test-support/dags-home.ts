@@ -26,8 +26,8 @@ export interface DagsHome {
   drive(run: DagRunRow, parallelism?: number): Promise<string>;
   /** The run's task instances' states, by task id. */
   states(run: DagRunRow): Promise<Record<string, string | null>>;
-  /** A try's log text ("" when there is none). */
-  log(run: DagRunRow, taskId: string, tryNumber?: number): string;
+  /** A try's log text ("" when there is none); `mapIndex` for a mapped task's instance. */
+  log(run: DagRunRow, taskId: string, tryNumber?: number, mapIndex?: number): string;
   close(): Promise<void>;
 }
 
@@ -43,7 +43,7 @@ export async function dagsHome(
   const database = openDatabase(config.values.database.url);
   await migrateDatabase(database);
   assert.equal((await processDagFiles(config, database)).importErrors, 0, "the DAG files load");
-  const log = pino({ level: "silent" });
+  const log = pino({ level: process.env.DAGS_HOME_LOG ?? "silent" });
   const runner = () => {
     const pool = createTaskFlowPool(config);
     const deps = createTaskRunnerDeps({ config, database, log }, pool);
@@ -68,12 +68,12 @@ export async function dagsHome(
       const tis = await taskInstanceStore(database).listByRun(run.id);
       return Object.fromEntries(tis.map((t) => [t.task_id, t.state]));
     },
-    log(run, taskId, tryNumber = 1) {
+    log(run, taskId, tryNumber = 1, mapIndex = -1) {
       const path = taskLogPath(config.values.logging.base_log_folder, {
         dag_id: run.dag_id,
         run_id: run.run_id,
         task_id: taskId,
-        map_index: -1,
+        map_index: mapIndex,
         try_number: tryNumber,
       });
       return readTaskLog(path) ?? "";
