@@ -28,11 +28,17 @@ export interface ClearOptions {
   downstream?: boolean;
   onlyFailed?: boolean;
   dryRun?: boolean;
+  /**
+   * Only these instances of mapped tasks (task id -> map indexes), as Airflow's task_ids entries
+   * [task_id, map_index]; a task not named here has all its instances cleared.
+   */
+  mapIndexes?: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 export interface Cleared {
   runId: string;
   taskId: string;
+  mapIndex: number;
   from: string;
 }
 
@@ -56,7 +62,9 @@ export async function clearTaskInstances(database: Database, o: ClearOptions): P
     for (const ti of await tis.listByRun(run.id)) {
       const state = fromDb(ti.state);
       if (!taskIds.has(ti.task_id) || state === "none" || (o.onlyFailed && !FAILED.has(state))) continue;
-      cleared.push({ runId: run.run_id, taskId: ti.task_id, from: state });
+      const indexes = o.mapIndexes?.get(ti.task_id);
+      if (indexes && !indexes.has(ti.map_index)) continue;
+      cleared.push({ runId: run.run_id, taskId: ti.task_id, mapIndex: ti.map_index, from: state });
       if (o.dryRun) continue;
       const to: TaskInstanceState = state === "running" ? "restarting" : "none";
       const key = { dagId: ti.dag_id, runId: ti.run_id, taskId: ti.task_id, mapIndex: ti.map_index };
@@ -112,6 +120,7 @@ export async function clearChecked(database: Database, o: CheckedClear): Promise
       dagId: o.dagId,
       runId,
       taskRegex: exactly(cs.map((c) => c.taskId)),
+      mapIndexes: o.mapIndexes,
       onlyFailed: false,
     });
   return candidates;

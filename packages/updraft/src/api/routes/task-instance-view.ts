@@ -76,7 +76,7 @@ export function tiResponse(ti: TiRow): TaskInstanceResponse {
     executor: ti.executor,
     executor_config: "{}",
     note: ti.note,
-    rendered_map_index: ti.map_index >= 0 ? String(ti.map_index) : null,
+    rendered_map_index: ti.rendered_map_index ?? (ti.map_index >= 0 ? String(ti.map_index) : null),
     rendered_fields: parseObject(ti.rendered_fields),
     trigger: null,
     triggerer_job: null,

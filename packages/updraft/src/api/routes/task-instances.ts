@@ -385,10 +385,16 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       taskId: params.task_id,
       mapIndex: -1,
     });
-    if (!ti)
+    if (!ti) {
+      const dag = await dagStore(database).getSerialized(params.dag_id);
+      if (dag && taskById(dag, params.task_id)?.task.expand)
+        throw notFound(
+          `Task instance ${params.task_id} of run ${params.dag_run_id} is mapped: add its map_index to the URL (.../taskInstances/${params.task_id}/{map_index}), or list them with .../listMapped`,
+        );
       throw notFound(
         `The Task Instance with dag_id: \`${params.dag_id}\`, run_id: \`${params.dag_run_id}\` and task_id: \`${params.task_id}\` was not found`,
       );
+    }
     return tiResponse(ti);
   });
 
@@ -406,11 +412,34 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
     return tiResponse(ti);
   });
 
-  ctx.route("get_mapped_task_instances", async ({ params }) => {
-    // Updraft has no dynamic task mapping: no task has mapped instances (map_index >= 0).
+  ctx.route("get_mapped_task_instances", async ({ params, query }) => {
     const dag = await requireDag(database, params.dag_id);
-    if (!taskById(dag, params.task_id)) throw notFound(`Task id ${params.task_id} not found`);
-    throw notFound(`Task id ${params.task_id} is not mapped`);
+    const found = taskById(dag, params.task_id);
+    if (!found) throw notFound(`Task id ${params.task_id} not found`);
+    if (!found.task.expand) throw notFound(`Task id ${params.task_id} is not mapped`);
+    const run = await database.db
+      .selectFrom("dag_run")
+      .select("id")
+      .where("dag_id", "=", params.dag_id)
+      .where("run_id", "=", params.dag_run_id)
+      .executeTakeFirst();
+    if (!run) throw notFound(`DagRun with run_id: \`${params.dag_run_id}\` was not found`);
+    const filter: TiFilter = {
+      dagIds: [params.dag_id],
+      runIds: [params.dag_run_id],
+      taskIds: [params.task_id],
+      states: parseStates(query.state),
+      pools: query.pool,
+      queues: query.queue,
+      executors: query.executor,
+      tryNumbers: query.try_number,
+      operators: query.operator,
+      mapIndexes: query.map_index,
+      versionNumbers: query.version_number,
+      // The instances of the expansion (a task not expanded yet has none).
+      ranges: [...dateRanges(query), ["ti.map_index", ">=", 0]],
+    };
+    return listTis(database, filter, query.order_by, ORDER_FIELDS, paging(query));
   });
 
   const tries = async (dagId: string, runId: string, taskId: string, mapIndex: number) => {
@@ -627,8 +656,21 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       if (body.include_future) o.endDate = undefined;
     }
     if (body.task_ids) {
-      const ids = body.task_ids.map((t) => (typeof t === "string" ? t : t[0]!));
+      const ids = body.task_ids.map((t) => (typeof t === "string" ? t : String(t[0])));
       o.taskRegex = exactly(ids);
+      // [task_id, map_index] entries clear single mapped instances (a plain id: all of them).
+      const pairs = body.task_ids.filter((t) => typeof t !== "string" && t.length > 1);
+      if (pairs.length > 0) {
+        const mapIndexes = new Map<string, Set<number>>();
+        for (const [taskId, mapIndex] of pairs as unknown as [string, number][]) {
+          if (!Number.isInteger(mapIndex))
+            throw badRequest(
+              `task_ids: the map index of "${taskId}" must be a whole number, got ${JSON.stringify(mapIndex)}`,
+            );
+          mapIndexes.set(taskId, (mapIndexes.get(taskId) ?? new Set()).add(mapIndex));
+        }
+        o.mapIndexes = mapIndexes;
+      }
       o.upstream = body.include_upstream ?? false;
       o.downstream = body.include_downstream ?? false;
     }
@@ -650,7 +692,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
         },
       });
     }
-    const wanted = new Set(candidates.map((c) => `${c.runId}\u0000${c.taskId}`));
+    const wanted = new Set(candidates.map((c) => `${c.runId}\u0000${c.taskId}\u0000${c.mapIndex}`));
     const rows =
       candidates.length === 0
         ? []
@@ -662,7 +704,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
             .orderBy("ti.task_id")
             .orderBy("ti.map_index")
             .execute()) as TiRow[]);
-    const tis = rows.filter((r) => wanted.has(`${r.run_id}\u0000${r.task_id}`));
+    const tis = rows.filter((r) => wanted.has(`${r.run_id}\u0000${r.task_id}\u0000${r.map_index}`));
     return { task_instances: tis.map(tiResponse), total_entries: tis.length };
   });
 
