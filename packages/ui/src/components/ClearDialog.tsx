@@ -41,8 +41,8 @@ export function ClearDialog({
   dagId: string;
   /** The run whose task instances are cleared; null clears across runs. */
   runId: string | null;
-  /** The tasks to clear; null clears every task of the run. */
-  taskIds: string[] | null;
+  /** The tasks to clear ([task id, map index] for one mapped instance); null clears every task of the run. */
+  taskIds: (string | [string, number])[] | null;
   open: boolean;
   onClose: () => void;
   onCleared?: (cleared: TaskInstanceRow[]) => void;
@@ -86,7 +86,13 @@ export function ClearDialog({
     },
   });
   const what =
-    taskIds === null ? `run ${runId}` : taskIds.length === 1 ? taskIds[0]! : `${taskIds.length} tasks`;
+    taskIds === null
+      ? `run ${runId}`
+      : taskIds.length === 1
+        ? typeof taskIds[0] === "string"
+          ? taskIds[0]
+          : `${taskIds[0]![0]} [${taskIds[0]![1]}]`
+        : `${taskIds.length} tasks`;
   const count = preview.data?.total_entries ?? 0;
   return (
     <Dialog

@@ -74,6 +74,7 @@ export function MarkDialog({
   dagId,
   runId,
   taskId,
+  mapIndex = -1,
   state,
   open,
   onClose,
@@ -82,6 +83,8 @@ export function MarkDialog({
   dagId: string;
   runId: string;
   taskId: string;
+  /** One instance of a mapped task (-1: the task's every instance). */
+  mapIndex?: number;
   state: "success" | "failed";
   open: boolean;
   onClose: () => void;
@@ -94,13 +97,14 @@ export function MarkDialog({
     include_future: false,
   });
   const path = { dag_id: dagId, dag_run_id: runId, task_id: taskId };
+  const query = mapIndex >= 0 ? { map_index: mapIndex } : {};
   const body: PatchBody = { ...options, new_state: state };
   const preview = useQuery({
-    queryKey: ["markPreview", dagId, runId, taskId, state, options],
+    queryKey: ["markPreview", dagId, runId, taskId, mapIndex, state, options],
     queryFn: async () =>
       must(
         await api.PATCH("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dry_run", {
-          params: { path },
+          params: { path, query },
           body,
         }),
       ),
@@ -112,7 +116,7 @@ export function MarkDialog({
     mutationFn: async () =>
       must(
         await api.PATCH("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", {
-          params: { path },
+          params: { path, query },
           body,
         }),
       ),

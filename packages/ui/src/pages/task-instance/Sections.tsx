@@ -3,7 +3,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { api, must } from "../../api.ts";
 import { Pager } from "../../components/Pager.tsx";
-import { StateBadge } from "../../components/StateBadge.tsx";
+import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
+import { hrefs, Link } from "../../router.tsx";
 import { formatDate, formatDuration } from "../../components/time.ts";
 import type { TaskInstance } from "../../live.ts";
 
@@ -11,9 +12,13 @@ export interface TiKey {
   dagId: string;
   runId: string;
   taskId: string;
+  /** A mapped task's instance; -1 (or absent) for a task that is not mapped. */
+  mapIndex?: number;
 }
 
 const path = (k: TiKey) => ({ dag_id: k.dagId, dag_run_id: k.runId, task_id: k.taskId });
+/** The map_index query of a mapped instance's requests (none for an unmapped task). */
+const mapQuery = (k: TiKey) => ((k.mapIndex ?? -1) >= 0 ? { map_index: k.mapIndex } : {});
 
 export function Summary({ ti }: { ti: TaskInstance }) {
   const rows: [string, ReactNode][] = [
@@ -63,11 +68,11 @@ export function Tries({
   onSelect: (tryNumber: number) => void;
 }) {
   const tries = useQuery({
-    queryKey: ["tiTries", tiKey.dagId, tiKey.runId, tiKey.taskId, ti.try_number, ti.state],
+    queryKey: ["tiTries", tiKey.dagId, tiKey.runId, tiKey.taskId, tiKey.mapIndex, ti.try_number, ti.state],
     queryFn: async () =>
       must(
         await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries", {
-          params: { path: path(tiKey) },
+          params: { path: path(tiKey), query: mapQuery(tiKey) },
         }),
       ),
   });
@@ -122,11 +127,11 @@ export function Tries({
 
 export function Dependencies({ tiKey, ti }: { tiKey: TiKey; ti: TaskInstance }) {
   const deps = useQuery({
-    queryKey: ["tiDeps", tiKey.dagId, tiKey.runId, tiKey.taskId, ti.state, ti.try_number],
+    queryKey: ["tiDeps", tiKey.dagId, tiKey.runId, tiKey.taskId, tiKey.mapIndex, ti.state, ti.try_number],
     queryFn: async () =>
       must(
         await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dependencies", {
-          params: { path: path(tiKey) },
+          params: { path: path(tiKey), query: mapQuery(tiKey) },
         }),
       ),
     refetchInterval: 3000,
@@ -186,11 +191,20 @@ const XCOM_PAGE = 10;
 export function XComs({ tiKey, ti }: { tiKey: TiKey; ti: TaskInstance }) {
   const [offset, setOffset] = useState(0);
   const entries = useQuery({
-    queryKey: ["tiXcom", tiKey.dagId, tiKey.runId, tiKey.taskId, ti.state, ti.try_number, offset],
+    queryKey: [
+      "tiXcom",
+      tiKey.dagId,
+      tiKey.runId,
+      tiKey.taskId,
+      tiKey.mapIndex,
+      ti.state,
+      ti.try_number,
+      offset,
+    ],
     queryFn: async () =>
       must(
         await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries", {
-          params: { path: path(tiKey), query: { limit: XCOM_PAGE, offset } },
+          params: { path: path(tiKey), query: { limit: XCOM_PAGE, offset, ...mapQuery(tiKey) } },
         }),
       ),
   });
@@ -223,12 +237,12 @@ export function XComs({ tiKey, ti }: { tiKey: TiKey; ti: TaskInstance }) {
 
 function XComValue({ tiKey, xcomKey, stamp }: { tiKey: TiKey; xcomKey: string; stamp: string }) {
   const value = useQuery({
-    queryKey: ["tiXcomValue", tiKey.dagId, tiKey.runId, tiKey.taskId, xcomKey, stamp],
+    queryKey: ["tiXcomValue", tiKey.dagId, tiKey.runId, tiKey.taskId, tiKey.mapIndex, xcomKey, stamp],
     queryFn: async () =>
       must(
         await api.GET(
           "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}",
-          { params: { path: { ...path(tiKey), xcom_key: xcomKey } } },
+          { params: { path: { ...path(tiKey), xcom_key: xcomKey }, query: mapQuery(tiKey) } },
         ),
       ),
   });
@@ -245,5 +259,75 @@ function XComValue({ tiKey, xcomKey, stamp }: { tiKey: TiKey; xcomKey: string; s
         )}
       </dd>
     </div>
+  );
+}
+
+const MAPPED_PAGE = 50;
+
+/** A mapped task's instances in a run (Airflow's listMapped): state and label, each a link to its page. */
+export function MappedInstances({ tiKey }: { tiKey: TiKey }) {
+  const [offset, setOffset] = useState(0);
+  const list = useQuery({
+    queryKey: ["tiMapped", tiKey.dagId, tiKey.runId, tiKey.taskId, offset],
+    queryFn: async () =>
+      must(
+        await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped", {
+          params: { path: path(tiKey), query: { limit: MAPPED_PAGE, offset, order_by: ["map_index"] } },
+        }),
+      ),
+    refetchInterval: (q) =>
+      q.state.data?.task_instances.some((t) => t.state === null || LIVE_STATES.has(t.state)) ? 2000 : false,
+  });
+  const rows = list.data?.task_instances ?? [];
+  const total = list.data?.total_entries ?? 0;
+  return (
+    <section className="ti-card" aria-label="Mapped task instances">
+      <h2>Mapped task instances{list.data ? ` (${total})` : ""}</h2>
+      {list.isError && (
+        <p role="alert" className="error">
+          Reading the mapped task instances failed: {list.error.message}
+        </p>
+      )}
+      {list.data && total === 0 && (
+        <p className="muted">Not expanded yet: its upstream tasks have not finished.</p>
+      )}
+      {rows.length > 0 && (
+        <table className="ti-tries">
+          <thead>
+            <tr>
+              <th>Map index</th>
+              <th>Label</th>
+              <th>State</th>
+              <th>Tries</th>
+              <th>Duration</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((t) => (
+              <tr key={t.map_index}>
+                <td>
+                  <Link
+                    href={hrefs.taskInstance(tiKey.dagId, tiKey.runId, tiKey.taskId, {
+                      map_index: t.map_index,
+                    })}
+                  >
+                    {t.map_index}
+                  </Link>
+                </td>
+                <td>{t.rendered_map_index ?? ""}</td>
+                <td>
+                  <StateBadge state={t.state} />
+                </td>
+                <td>{t.try_number}</td>
+                <td>{formatDuration(t.duration)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {total > MAPPED_PAGE && (
+        <Pager offset={offset} limit={MAPPED_PAGE} total={total} onChange={setOffset} />
+      )}
+    </section>
   );
 }

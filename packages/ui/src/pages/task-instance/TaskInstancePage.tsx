@@ -12,7 +12,7 @@ import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
 import { hrefs, Link } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
 import { LogView } from "./LogView.tsx";
-import { Dependencies, Rendered, Summary, Tries, XComs, type TiKey } from "./Sections.tsx";
+import { Dependencies, MappedInstances, Rendered, Summary, Tries, XComs, type TiKey } from "./Sections.tsx";
 import "./task-instance.css";
 
 const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed", "removed"]);
@@ -22,21 +22,30 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
   const [params, update] = useUrlState();
   const [action, setAction] = useState<Action>(null);
   const queries = useQueryClient();
-  const tiKey = { dagId, runId, taskId };
+  // A mapped task's instance is named by ?map_index=N; without it, a mapped task lists its instances.
+  const mapIndex = params.get("map_index") === null ? -1 : Number(params.get("map_index"));
+  const tiKey = { dagId, runId, taskId, mapIndex };
   const ti = useQuery({
-    queryKey: ["ti", dagId, runId, taskId],
+    queryKey: ["ti", dagId, runId, taskId, mapIndex],
     queryFn: async () =>
-      must(
-        await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", {
-          params: { path: { dag_id: dagId, dag_run_id: runId, task_id: taskId } },
-        }),
-      ),
+      mapIndex >= 0
+        ? must(
+            await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}", {
+              params: { path: { dag_id: dagId, dag_run_id: runId, task_id: taskId, map_index: mapIndex } },
+            }),
+          )
+        : must(
+            await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", {
+              params: { path: { dag_id: dagId, dag_run_id: runId, task_id: taskId } },
+            }),
+          ),
     // Polled only while it can still change by itself.
     refetchInterval: (q) => {
       const state = q.state.data?.state ?? null;
       return state === null || LIVE_STATES.has(state) ? 1500 : false;
     },
   });
+  const mapped = mapIndex < 0 && ti.isError && /is mapped/.test(ti.error.message);
   const changed = () => {
     void queries.invalidateQueries({ queryKey: ["ti", dagId, runId] });
     void queries.invalidateQueries({ queryKey: ["runTis", dagId] });
@@ -56,7 +65,16 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
         <span aria-hidden>/</span>
         <Link href={hrefs.dag(dagId, { run: runId })}>{runId}</Link>
         <span aria-hidden>/</span>
-        <h1>{taskId}</h1>
+        <h1>
+          {mapIndex >= 0 ? (
+            <>
+              <Link href={hrefs.taskInstance(dagId, runId, taskId)}>{taskId}</Link>{" "}
+              <span className="ti-map-index">[{data?.rendered_map_index ?? mapIndex}]</span>
+            </>
+          ) : (
+            taskId
+          )}
+        </h1>
         {data && <StateBadge state={data.state} />}
         <span className="spacer" />
         {canEdit && data && (
@@ -73,7 +91,8 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
           </>
         )}
       </nav>
-      {ti.isError && (
+      {mapped && <MappedInstances tiKey={tiKey} />}
+      {ti.isError && !mapped && (
         <p role="alert" className="error">
           Task instance {taskId} of {runId}: {ti.error.message}
         </p>
@@ -109,7 +128,7 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
           <ClearDialog
             dagId={dagId}
             runId={runId}
-            taskIds={[taskId]}
+            taskIds={mapIndex >= 0 ? [[taskId, mapIndex]] : [taskId]}
             open={action === "clear"}
             onClose={() => setAction(null)}
             onCleared={() => {
@@ -123,6 +142,7 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
               dagId={dagId}
               runId={runId}
               taskId={taskId}
+              mapIndex={mapIndex}
               state={state}
               open={action === state}
               onClose={() => setAction(null)}

@@ -26,7 +26,11 @@ export interface TryKey {
   runId: string;
   taskId: string;
   tryNumber: number;
+  /** A mapped task's instance; -1 (or absent) for a task that is not mapped. */
+  mapIndex?: number;
 }
+
+const mapped = (k: TryKey) => (k.mapIndex ?? -1) >= 0;
 
 const FOLLOW_MS = 1000;
 
@@ -48,14 +52,14 @@ async function readLog(k: TryKey, token: string | null): Promise<TaskLog> {
     await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}", {
       params: {
         path: { dag_id: k.dagId, dag_run_id: k.runId, task_id: k.taskId, try_number: k.tryNumber },
-        query: token ? { token } : {},
+        query: { ...(token ? { token } : {}), ...(mapped(k) ? { map_index: k.mapIndex } : {}) },
       },
     }),
   ) as LogPage;
   return { lines: (page.content as Message[]).map(toLine), token: page.continuation_token };
 }
 
-export const logQueryKey = (k: TryKey) => ["log", k.dagId, k.runId, k.taskId, k.tryNumber];
+export const logQueryKey = (k: TryKey) => ["log", k.dagId, k.runId, k.taskId, k.mapIndex ?? -1, k.tryNumber];
 
 export function useTaskLog(k: TryKey, enabled: boolean) {
   const queries = useQueryClient();
@@ -91,7 +95,7 @@ export function useTaskLog(k: TryKey, enabled: boolean) {
 
 /** The whole log of a try as the file it is, for saving. */
 export async function downloadLog(k: TryKey): Promise<void> {
-  const url = `/api/v2/dags/${encodeURIComponent(k.dagId)}/dagRuns/${encodeURIComponent(k.runId)}/taskInstances/${encodeURIComponent(k.taskId)}/logs/${k.tryNumber}?full_content=true`;
+  const url = `/api/v2/dags/${encodeURIComponent(k.dagId)}/dagRuns/${encodeURIComponent(k.runId)}/taskInstances/${encodeURIComponent(k.taskId)}/logs/${k.tryNumber}?full_content=true${mapped(k) ? `&map_index=${k.mapIndex}` : ""}`;
   const r = await fetch(url, { headers: { accept: "text/plain" }, credentials: "same-origin" });
   if (!r.ok) throw new Error(`downloading the log answered ${r.status}`);
   const blob = new Blob([await r.text()], { type: "text/plain;charset=utf-8" });

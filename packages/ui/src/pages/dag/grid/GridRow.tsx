@@ -146,11 +146,15 @@ function segmentHtml(
       html += '<span aria-hidden="true" class="grid-cell pending"></span>';
       return;
     }
-    const state = byTask.get(taskId)?.ti.state ?? null;
+    const cell = byTask.get(taskId);
+    const state = cell?.ti.state ?? null;
+    // A mapped task: the state that matters most among its instances, and how many there are.
+    const mapped = cell && (cell.count > 1 || cell.ti.map_index >= 0) ? cell.count : 0;
     html +=
-      `<a role="gridcell" class="${state ? "grid-cell" : "grid-cell none"}"` +
+      `<a role="gridcell" class="${state ? "grid-cell" : "grid-cell none"}${mapped ? " mapped" : ""}"` +
       ` href="${escape(runHref(dagId, run.dag_run_id) + task)}"` +
-      ` aria-label="${label} ${escape(run.dag_run_id)}: ${escape(state ?? "no status")}"` +
+      (mapped ? ` data-mapped="${mapped}" title="${mapped} mapped task instances"` : "") +
+      ` aria-label="${label} ${escape(run.dag_run_id)}: ${escape(state ?? "no status")}${mapped ? ` (${mapped} mapped)` : ""}"` +
       ` aria-colindex="${col + 2}" tabindex="${activeCol === col ? 0 : -1}" data-state="${escape(state ?? "none")}"></a>`;
   });
   return html;

@@ -138,7 +138,8 @@ function pair<K, V>(keys: K[], values: (V | undefined)[]): Map<K, V> {
 
 async function readTis(dagId: string, runIds: string[], taskIds: string[]): Promise<TaskInstance[]> {
   const all: TaskInstance[] = [];
-  for (let offset = 0; ; offset += PAGE) {
+  // Mapped tasks have several instances a cell: pages go on until every instance is read.
+  for (let offset = 0; ;) {
     const page = must(
       await api.POST("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/list", {
         params: { path: { dag_id: "~", dag_run_id: "~" } },
@@ -152,7 +153,8 @@ async function readTis(dagId: string, runIds: string[], taskIds: string[]): Prom
       }),
     );
     all.push(...page.task_instances);
-    if (page.task_instances.length === 0 || offset + PAGE >= page.total_entries) return all;
+    offset += page.task_instances.length;
+    if (page.task_instances.length === 0 || offset >= page.total_entries) return all;
   }
 }
 

@@ -1,0 +1,113 @@
+/**
+ * Mapped tasks in a real browser against `updraft standalone`: the grid shows a mapped task's cell as
+ * the summary of its instances, its page lists them with their labels, and one instance opens with
+ * its own log, where it can be cleared alone.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import {
+  eventually,
+  launchBrowser,
+  loggedInPage,
+  missing,
+  startStandalone,
+  type Standalone,
+} from "./harness.ts";
+
+const DAG = "mapped_ui";
+const MAPPED_DAG = `
+import { dag, task } from "updraft";
+
+export default dag({ dagId: "${DAG}", schedule: null, isPausedUponCreation: false }, () => {
+  const files = task("files", () => ["a.csv", "b.csv", "bad.csv"]);
+  const load = task(
+    "load",
+    (file: string) => {
+      console.log("loading " + file);
+      if (file === "bad.csv") throw new Error("cannot load " + file);
+      return file.length;
+    },
+    { mapIndexTemplate: "{{ item }}" },
+  );
+  load.expand(files());
+});
+`;
+
+let server: Standalone;
+let browser: Browser;
+let page: Page;
+const runId = "mapped_run";
+
+before(async () => {
+  if (missing) return;
+  server = await startStandalone({
+    dagFiles: { "mapped_ui.ts": MAPPED_DAG },
+    env: { UPDRAFT__CORE__LOAD_EXAMPLES: "false" },
+  });
+  await eventually(async () =>
+    assert.equal((await server.apiGet(`/api/v2/dags/${DAG}/tasks`)).total_entries, 2),
+  );
+  const made = await server.apiSend("POST", `/api/v2/dags/${DAG}/dagRuns`, {
+    dag_run_id: runId,
+    logical_date: null,
+  });
+  assert.equal(made.status, 200, JSON.stringify(made.body));
+  await eventually(async () => {
+    const run = await server.apiGet(`/api/v2/dags/${DAG}/dagRuns/${runId}`);
+    assert.equal(run.state, "failed");
+  }, 120_000);
+  browser = await launchBrowser();
+  page = await loggedInPage(browser, server.base, "admin", server.password);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("the grid summarises a mapped task's instances and its page lists them", { skip: missing }, async () => {
+  await page.goto(`${server.base}/dags/${DAG}`);
+  // Three instances, one failed: the cell shows the state that matters most.
+  const cell = page.getByRole("gridcell", { name: `load ${runId}: failed (3 mapped)`, exact: true });
+  await cell.waitFor();
+  await cell.click();
+  const list = page.getByRole("region", { name: "Mapped task instances" });
+  await list.getByRole("heading", { name: "Mapped task instances (3)" }).waitFor();
+  const rows = list.getByRole("row");
+  await eventually(async () => assert.equal(await rows.count(), 4));
+  assert.deepEqual(
+    (await rows.allInnerTexts()).slice(1).map((r) => r.split("\t").slice(0, 3)),
+    [
+      ["0", "a.csv", "Success"],
+      ["1", "b.csv", "Success"],
+      ["2", "bad.csv", "Failed"],
+    ],
+  );
+});
+
+test("one mapped instance opens with its own log and can be cleared alone", { skip: missing }, async () => {
+  await page.goto(`${server.base}/dags/${DAG}/runs/${runId}/tasks/load`);
+  await page.getByRole("link", { name: "2", exact: true }).click();
+  await page.getByRole("heading", { name: /load \[bad\.csv\]/ }).waitFor();
+  const log = page.getByRole("region", { name: "Log" });
+  await log.getByText("loading bad.csv").waitFor();
+  assert.equal(await log.getByText("loading a.csv").count(), 0);
+  await page.getByRole("button", { name: "Clear" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByText("load [2]").first().waitFor();
+  await dialog.getByRole("button", { name: "Clear 1 task instance" }).click();
+  // Only instance 2 runs again (and fails again); 0 and 1 keep their first try.
+  await eventually(async () => {
+    const tis = (await server.apiGet(`/api/v2/dags/${DAG}/dagRuns/${runId}/taskInstances/load/listMapped`))
+      .task_instances as { map_index: number; try_number: number; state: string }[];
+    assert.deepEqual(
+      tis.map((t) => [t.map_index, t.try_number, t.state]),
+      [
+        [0, 1, "success"],
+        [1, 1, "success"],
+        [2, 2, "failed"],
+      ],
+    );
+  }, 60_000);
+});
