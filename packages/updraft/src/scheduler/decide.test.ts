@@ -93,4 +93,32 @@ describe("decideRun", () => {
     assert.deepEqual(Object.fromEntries(d.settled), {});
     assert.deepEqual(d.ready, []);
   });
+
+  test("a mapped upstream counts each of its instances, as Airflow counts task instances", () => {
+    const fan = {
+      tasks: [
+        task("m", []),
+        task("all", ["m"]),
+        task("one", ["m"], "one_success"),
+        task("done", ["m"], "all_done"),
+        task("failed", ["m"], "one_failed"),
+      ],
+    } as SerializedDag;
+    const d = decideRun(fan, new Map([["m", ["success", "failed", "running"]]]));
+    // One failed instance fails all_success at once; one success is enough for one_success.
+    assert.deepEqual(Object.fromEntries(d.settled), { all: "upstream_failed" });
+    assert.deepEqual(d.ready, ["one", "failed"]);
+    // all_done waits for the running instance; then every instance is done.
+    const later = decideRun(fan, new Map([["m", ["success", "failed", "success"]]]));
+    assert.ok(later.ready.includes("done"));
+    // A mapped task's unstarted instances are decided together.
+    const mapped = decideRun(
+      fan,
+      new Map<string, string | string[]>([
+        ["m", "failed"],
+        ["all", ["none", "none"]],
+      ]),
+    );
+    assert.equal(mapped.settled.get("all"), "upstream_failed");
+  });
 });

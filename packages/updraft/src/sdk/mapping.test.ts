@@ -1,0 +1,80 @@
+/**
+ * Dynamic task mapping in the SDK: what expand(), partial().expand(), expandKwargs() and
+ * bash.partial() store, their typing (checked by `npm run typecheck`), and the errors of bad calls.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { bash, dag, task, type XComArg } from "./index.ts";
+
+const build = (body: () => void) => dag({ dagId: "mapping" }, body).serialize({ fileloc: "mapping.ts" });
+const byId = (s: ReturnType<typeof build>, id: string) => s.tasks.find((t) => t.taskId === id)!;
+
+test("expand over a list, a task's output, or a mapped task's output; the output is a list", () => {
+  const s = build(() => {
+    const files = task("files", () => ["a", "b"]);
+    const size = task("size", (file: string) => file.length);
+    const twice = task("twice", (n: number) => n * 2);
+    const total = task("total", (ns: number[]) => ns.length);
+    const sizes: XComArg<number[]> = size.expand(files());
+    total(twice.expand(sizes));
+    size.expand(["x", "yy"]);
+    // @ts-expect-error the elements must be the parameter's type
+    size.expand([1, 2]);
+    // @ts-expect-error a task's output must be a list of the parameter's type
+    twice.expand(files());
+  });
+  assert.deepEqual(byId(s, "size").expand, {
+    mode: "list",
+    value: { __xcom__: { taskId: "files", key: "return_value" } },
+  });
+  assert.deepEqual(byId(s, "size").upstream, ["files"]);
+  assert.deepEqual(byId(s, "twice").expand?.value, { __xcom__: { taskId: "size", key: "return_value" } });
+  assert.deepEqual(byId(s, "size__1").expand, { mode: "list", value: ["x", "yy"] });
+  assert.equal(byId(s, "total").expand, undefined);
+});
+
+test("keyword mapping: partial() fixes keywords, expand() maps the others, expandKwargs() maps objects", () => {
+  const s = build(() => {
+    const add = task("add", (o: { x: number; y: number }) => o.x + o.y, { mapIndexTemplate: "{{ x }}" });
+    const ys = task("ys", () => [10, 20]);
+    add.partial({ y: 1 }).expand({ x: [1, 2, 3] });
+    add.expand({ x: [1, 2], y: ys() });
+    add.expandKwargs([{ x: 1, y: 2 }, { x: 3 }]);
+    // @ts-expect-error a key the parameter does not have
+    add.partial({ y: 1 }).expand({ z: [1] });
+    // @ts-expect-error a list of the wrong element type
+    add.expand({ x: ["a"] });
+  });
+  assert.deepEqual(byId(s, "add").expand, { mode: "dict", value: { x: [1, 2, 3] } });
+  assert.deepEqual(byId(s, "add").args, [{ y: 1 }]);
+  assert.equal(byId(s, "add").mapIndexTemplate, "{{ x }}");
+  assert.deepEqual(byId(s, "add__1").upstream, ["ys"]);
+  assert.deepEqual(byId(s, "add__2").expand, { mode: "kwargs", value: [{ x: 1, y: 2 }, { x: 3 }] });
+});
+
+test("bash.partial() maps commands, env or cwd over instances", () => {
+  const s = build(() => {
+    bash.partial("echo", { env: { A: "1" } }).expand({ command: ["echo 1", "echo 2"] });
+    bash.partial("run", { command: "echo $A" }).expandKwargs([{ env: { A: "x" } }, { env: { A: "y" } }]);
+  });
+  assert.deepEqual(byId(s, "echo").expand, { mode: "dict", value: { command: ["echo 1", "echo 2"] } });
+  assert.deepEqual(byId(s, "echo").templateFields, { env: { A: "1" } });
+  assert.equal(byId(s, "run").templateFields.command, "echo $A");
+});
+
+test("bad mapping calls fail when the DAG is built, naming the task and what to write", () => {
+  const add = task("add", (o: { x: number; y: number }) => o.x + o.y);
+  const one = task("one", (x: number) => x);
+  assert.throws(
+    () => build(() => add.partial({ y: 1 }).expand({ y: [2] } as never)),
+    /"y" is given both to partial\(\) and to expand\(\)/,
+  );
+  assert.throws(() => build(() => one.expand(5 as never)), /must be a list or the output of a task/);
+  assert.throws(() => build(() => add.expand({} as never)), /no keyword to map over/);
+  assert.throws(() => build(() => add.expandKwargs([1] as never)), /takes a list of objects; element 0/);
+  assert.throws(
+    () => build(() => bash.partial("b", {}).expand({ shell: ["x"] } as never)),
+    /cannot be mapped over "shell": map over command, cwd, env/,
+  );
+  assert.throws(() => build(() => bash.partial("b", {}).expand({ env: [{ A: "1" }] })), /needs a command/);
+});
