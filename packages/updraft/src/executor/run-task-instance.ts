@@ -257,7 +257,7 @@ async function unmapped(
   ti: TaskInstanceRow,
 ): Promise<{ task: SerializedTask; keywords: Record<string, unknown> } | { failure: Result }> {
   if (!task.expand || ti.map_index < 0) return { task, keywords: {} };
-  const found = await elementOf(deps.database.db, dag, ti.dag_run_id, task.expand, ti.map_index);
+  const found = await elementOf(deps.database, dag, ti.dag_run_id, task.expand, ti.map_index);
   if ("problem" in found)
     return { failure: { state: "failed", reason: found.problem.message, retryable: false } };
   try {

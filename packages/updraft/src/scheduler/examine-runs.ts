@@ -348,7 +348,10 @@ async function examineRun(
   for (const taskId of decision.ready.filter((id) => !plain.includes(id))) {
     const expansion = { now: o.now, maxMapLength: o.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH, log: o.log };
     const task = taskById(dag, taskId)!.task;
-    instances.set(taskId, await expandMapped(trx, dag, run, task, instances.get(taskId) ?? [], expansion));
+    instances.set(
+      taskId,
+      await expandMapped(database, trx, dag, run, task, instances.get(taskId) ?? [], expansion),
+    );
   }
   const states = statesOf();
   const finalState = runOutcome(dag, states);

@@ -9,6 +9,7 @@ import type { Transaction } from "kysely";
 import { mappedLength } from "../core/mapping.ts";
 import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
 import type { Logger } from "../logging.ts";
+import type { Database } from "../storage/database.ts";
 import { sourceLengths } from "../storage/mapped-inputs.ts";
 import type { DagRunRow, Tables } from "../storage/schema.ts";
 import { fromDb } from "../storage/task-instances.ts";
@@ -26,6 +27,7 @@ export interface ExpandOptions {
 
 /** Expands `task` of `run`; returns its instances as they now are. */
 export async function expandMapped(
+  database: Database,
   trx: Transaction<Tables>,
   dag: SerializedDag,
   run: DagRunRow,
@@ -34,7 +36,7 @@ export async function expandMapped(
   o: ExpandOptions,
 ): Promise<Instance[]> {
   const where = { dagId: run.dag_id, runId: run.run_id, taskId: task.taskId };
-  const read = await sourceLengths(trx, dag, run.id, task.expand!);
+  const read = await sourceLengths({ ...database, db: trx }, dag, run.id, task.expand!);
   if ("problem" in read) {
     // Nothing pushed (an upstream that was skipped, or returned nothing): skipped, as Airflow does.
     const to = read.problem.missing ? "skipped" : "failed";

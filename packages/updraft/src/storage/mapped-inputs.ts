@@ -4,21 +4,18 @@
  * themselves to find its instance's element. A mapped upstream's output is the list of its
  * instances' results in map-index order (those that pushed none are left out, as in Airflow).
  */
-import { sql } from "kysely";
 import { elementAt, mapSources, unmappableReason, xcomRefOf, type Expand } from "../core/mapping.ts";
 import type { SerializedDag } from "../core/serialized.ts";
 import { taskById } from "../core/serialized.ts";
-import type { Kysely } from "kysely";
-import type { Tables } from "./schema.ts";
-
-type Db = Kysely<Tables>;
+import type { Database } from "./database.ts";
+import { xcomStore } from "./xcom.ts";
 
 /** A source that cannot be mapped: `missing` when its upstream pushed nothing (the task is skipped). */
 export type SourceProblem = { missing: true; message: string } | { missing: false; message: string };
 
 /** Each source's length, or why one cannot be mapped over. */
 export async function sourceLengths(
-  db: Db,
+  database: Database,
   dag: SerializedDag,
   dagRunId: number,
   expand: Expand,
@@ -28,18 +25,10 @@ export async function sourceLengths(
     const ref = xcomRefOf(source);
     if (ref && taskById(dag, ref.taskId)?.task.expand) {
       // A mapped upstream: its length is how many of its instances pushed, counted, not read.
-      const row = await db
-        .selectFrom("xcom")
-        .select(sql<number>`count(*)`.as("n"))
-        .where("dag_run_id", "=", dagRunId)
-        .where("task_id", "=", ref.taskId)
-        .where("key", "=", ref.key)
-        .where("map_index", ">=", 0)
-        .executeTakeFirstOrThrow();
-      lengths.push(Number(row.n));
+      lengths.push(await xcomStore(database).countMapped(dagRunId, ref.taskId, ref.key));
       continue;
     }
-    const values = await sourceValues(db, dag, dagRunId, source, expand.mode, name);
+    const values = await sourceValues(database, dag, dagRunId, source, expand.mode, name);
     if ("problem" in values) return values;
     lengths.push(values.values.length);
   }
@@ -48,7 +37,7 @@ export async function sourceLengths(
 
 /** The element of map index `index`, from the sources' lists as they are now. */
 export async function elementOf(
-  db: Db,
+  database: Database,
   dag: SerializedDag,
   dagRunId: number,
   expand: Expand,
@@ -56,7 +45,7 @@ export async function elementOf(
 ): Promise<{ element: unknown } | { problem: SourceProblem }> {
   const lists: unknown[][] = [];
   for (const { name, source } of mapSources(expand)) {
-    const values = await sourceValues(db, dag, dagRunId, source, expand.mode, name);
+    const values = await sourceValues(database, dag, dagRunId, source, expand.mode, name);
     if ("problem" in values) return values;
     lists.push(values.values);
   }
@@ -72,7 +61,7 @@ export async function elementOf(
 }
 
 async function sourceValues(
-  db: Db,
+  database: Database,
   dag: SerializedDag,
   dagRunId: number,
   source: unknown,
@@ -83,32 +72,18 @@ async function sourceValues(
   const ref = xcomRefOf(source);
   if (!ref) return { values: source as unknown[] };
   const from = `the XCom "${ref.key}" of task "${ref.taskId}"`;
+  const xcoms = xcomStore(database);
   if (taskById(dag, ref.taskId)?.task.expand) {
-    const rows = await db
-      .selectFrom("xcom")
-      .select("value")
-      .where("dag_run_id", "=", dagRunId)
-      .where("task_id", "=", ref.taskId)
-      .where("key", "=", ref.key)
-      .where("map_index", ">=", 0)
-      .orderBy("map_index")
-      .execute();
-    const values = rows.map((r) => (r.value == null ? null : JSON.parse(r.value)) as unknown);
+    const values = await xcoms.mapped(dagRunId, ref.taskId, ref.key);
     const reason = unmappableReason(values, mode);
     if (reason)
       return { problem: { missing: false, message: `${what}, ${from}, cannot be mapped over: ${reason}` } };
     return { values };
   }
-  const row = await db
-    .selectFrom("xcom")
-    .select("value")
-    .where("dag_run_id", "=", dagRunId)
-    .where("task_id", "=", ref.taskId)
-    .where("key", "=", ref.key)
-    .where("map_index", "=", -1)
-    .executeTakeFirst();
-  if (!row) return { problem: { missing: true, message: `${what}, ${from}, was never pushed in this run` } };
-  const value = row.value == null ? null : JSON.parse(row.value);
+  const found = await xcoms.find(dagRunId, ref.taskId, ref.key);
+  if (!found)
+    return { problem: { missing: true, message: `${what}, ${from}, was never pushed in this run` } };
+  const value = found.value ?? null;
   const reason = unmappableReason(value, mode);
   if (reason)
     return { problem: { missing: false, message: `${what}, ${from}, cannot be mapped over: ${reason}` } };

@@ -56,6 +56,13 @@ export function xcomStore(database: Database) {
     if (!row) return undefined;
     return { value: row.value == null ? undefined : JSON.parse(row.value) };
   };
+  const ofMapped = (dagRunId: number, taskId: string, key: string) =>
+    db
+      .selectFrom("xcom")
+      .where("dag_run_id", "=", dagRunId)
+      .where("task_id", "=", taskId)
+      .where("key", "=", key)
+      .where("map_index", ">=", 0);
   return {
     async push(key: XComKey, encoded: string, now = nowIso()): Promise<void> {
       const row = {
@@ -87,16 +94,16 @@ export function xcomStore(database: Database) {
 
     /** A mapped task's values under `key`, in map-index order (instances that pushed none left out). */
     async mapped(dagRunId: number, taskId: string, key = RETURN_VALUE): Promise<unknown[]> {
-      const rows = await db
-        .selectFrom("xcom")
-        .select("value")
-        .where("dag_run_id", "=", dagRunId)
-        .where("task_id", "=", taskId)
-        .where("key", "=", key)
-        .where("map_index", ">=", 0)
-        .orderBy("map_index")
-        .execute();
+      const rows = await ofMapped(dagRunId, taskId, key).select("value").orderBy("map_index").execute();
       return rows.map((r) => (r.value == null ? null : (JSON.parse(r.value) as unknown)));
+    },
+
+    /** How many instances of a mapped task pushed `key` (counted, not read). */
+    async countMapped(dagRunId: number, taskId: string, key = RETURN_VALUE): Promise<number> {
+      const row = await ofMapped(dagRunId, taskId, key)
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
 
     async list(dagRunId: number, taskId?: string) {

@@ -98,6 +98,29 @@ function parseStates(states: (string | null)[] | null | undefined): (string | nu
   });
 }
 
+/** The filters the task-instance lists (all of a run's, a mapped task's) take alike. */
+function listFilter(query: {
+  state?: (string | null)[] | null;
+  pool?: string[] | null;
+  queue?: string[] | null;
+  executor?: string[] | null;
+  try_number?: number[] | null;
+  operator?: string[] | null;
+  map_index?: number[] | null;
+  version_number?: number[] | null;
+}): TiFilter {
+  return {
+    states: parseStates(query.state),
+    pools: query.pool,
+    queues: query.queue,
+    executors: query.executor,
+    tryNumbers: query.try_number,
+    operators: query.operator,
+    mapIndexes: query.map_index,
+    versionNumbers: query.version_number,
+  };
+}
+
 const nonEmpty = <T>(list: T[] | null | undefined): list is T[] => Array.isArray(list) && list.length > 0;
 
 function applyFilter(q: TiQuery, f: TiFilter): TiQuery {
@@ -334,14 +357,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       dagIds: params.dag_id !== "~" ? [params.dag_id] : null,
       runIds: params.dag_run_id !== "~" ? [params.dag_run_id] : null,
       taskIds: query.task_id ? [query.task_id] : null,
-      states: parseStates(query.state),
-      pools: query.pool,
-      queues: query.queue,
-      executors: query.executor,
-      tryNumbers: query.try_number,
-      operators: query.operator,
-      mapIndexes: query.map_index,
-      versionNumbers: query.version_number,
+      ...listFilter(query),
       patterns: [
         ["ti.task_id", query.task_display_name_pattern],
         ["ti.dag_id", query.dag_id_pattern],
@@ -428,14 +444,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       dagIds: [params.dag_id],
       runIds: [params.dag_run_id],
       taskIds: [params.task_id],
-      states: parseStates(query.state),
-      pools: query.pool,
-      queues: query.queue,
-      executors: query.executor,
-      tryNumbers: query.try_number,
-      operators: query.operator,
-      mapIndexes: query.map_index,
-      versionNumbers: query.version_number,
+      ...listFilter(query),
       // The instances of the expansion (a task not expanded yet has none).
       ranges: [...dateRanges(query), ["ti.map_index", ">=", 0]],
     };
