@@ -489,7 +489,7 @@ function refuseScheduleSemantics(options: object, where: Where): void {
   throw definitionError(
     where,
     'scheduleSemantics is no longer an option: a cron string\'s semantics come from [scheduler] create_cron_data_intervals; for this DAG alone write schedule: cronTriggerTimetable("...") (a run at each tick) or cronDataIntervalTimetable("...") (a run per interval, created when it ends)',
-  )
+  );
 }
 
 function checkDateOrder(start: string | null, end: string | null, timezone: string, where: Where): void {
