@@ -195,7 +195,10 @@ export function checkSchedule(value: unknown, where: Where): ScheduleSpec {
     const delta = checkDelta(every, anchor, 0, names, where);
     return { schedule: delta, semantics: null, timezone: null };
   }
-  throw definitionError(where, `schedule ${describe(value)} is not a schedule: ${SCHEDULE_FORMS}`);
+  const several = Array.isArray(value)
+    ? `; for several crons write multipleCronTriggerTimetable(${describe(value)})`
+    : "";
+  throw definitionError(where, `schedule ${describe(value)} is not a schedule: ${SCHEDULE_FORMS}${several}`);
 }
 
 function parsed(text: string, where: Where): Schedule {
