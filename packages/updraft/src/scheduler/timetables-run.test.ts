@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { pino } from "pino";
 import { describeSummary } from "../core/timetables/index.ts";
+import { backfillIntervals } from "../operations/backfill.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
 import { dagsHome, type DagsHome } from "../test-support/dags-home.ts";
@@ -90,7 +91,7 @@ test("several crons: a run at each tick of any of them, each covering the hour b
   assert.match(h.log(run, "work"), /covering 2025-01-06T14:30:00\+00:00 to 2025-01-06T15:30:00\+00:00/);
 });
 
-test("@continuous: the next run is created once the previous one has ended, covering the time since", async () => {
+test("@continuous: the next run is created once the previous one has ended, covering the time since; nothing to backfill", async () => {
   assert.equal((await dagStore(h.database).get("forever"))!.max_active_runs, 1);
   // Paused until now (the test before ran the scheduler too): its first run is computed when created.
   await dagStore(h.database).setPaused("forever", false);
@@ -113,4 +114,8 @@ test("@continuous: the next run is created once the previous one has ended, cove
     "up to when it was created, not when the first one was",
   );
   assert.equal((await runsOf("forever")).length, 2);
+  await assert.rejects(
+    backfillIntervals(h.database, "forever", new Date("2025-01-01"), new Date("2025-01-05")),
+    /dag "forever" runs continuously \("@continuous"\), so it has no intervals to backfill/,
+  );
 });
