@@ -8,5 +8,5 @@ export { TRIGGER_RULES, WEIGHT_RULES } from "./core/trigger-rules.ts";
 export type { TriggerRule, WeightRule } from "./core/trigger-rules.ts";
 export { SERIALIZED_DAG_VERSION, SerializedDagSchema } from "./core/serialized.ts";
 export type { ParamSpec, SerializedDag, SerializedTask, XComRef } from "./core/serialized.ts";
-export type { Schedule, ScheduleInput } from "./core/schedule.ts";
+export type { Schedule } from "./core/schedule.ts";
 export type { DurationInput } from "./core/duration.ts";

@@ -1,7 +1,9 @@
 /**
- * An interval schedule: `{ every: "30m" }` runs the DAG every 30 minutes from startDate (each run
- * covers the 30 minutes before it, Airflow's data intervals). With catchup false, only the latest
- * interval is run when the DAG is switched on, not every one since startDate.
+ * An interval schedule: `{ every: "30m" }` runs the DAG every 30 minutes from startDate. By default
+ * (Airflow 3's DeltaTriggerTimetable) a run's logical date and data interval are the moment it is
+ * due; with `[scheduler] create_delta_data_intervals` (or deltaDataIntervalTimetable("30m")) each run
+ * covers the 30 minutes before it. With catchup false, only the latest run is made when the DAG is
+ * switched on, not every one since startDate.
  */
 import { bash, dag } from "updraft";
 

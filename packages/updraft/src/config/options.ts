@@ -185,6 +185,18 @@ export const OPTIONS = {
       default: 512,
       description: "Memory limit in MiB of TypeScript tasks that set no memoryLimit.",
     },
+    create_cron_data_intervals: {
+      type: "boolean",
+      default: false,
+      description:
+        "What a cron string or preset schedule means (Airflow 3's key and default). false: a run at each tick, whose logical date is the tick (CronTriggerTimetable). true: a run per interval between two ticks, created when it ends, whose logical date is its start (CronDataIntervalTimetable, Airflow 2's meaning). Timetable objects choose for themselves. Read when DAG files are parsed: run `updraft dags reserialize` after changing it.",
+    },
+    create_delta_data_intervals: {
+      type: "boolean",
+      default: false,
+      description:
+        "The same for `{ every }` schedules: false gives DeltaTriggerTimetable (a run every step, logical date = its time), true DeltaDataIntervalTimetable (a run per step-long interval, created when it ends). Read when DAG files are parsed.",
+    },
   },
   bullmq: {
     redis_url: {

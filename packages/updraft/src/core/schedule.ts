@@ -4,7 +4,9 @@
  */
 import { Cron } from "croner";
 import { IANAZone } from "luxon";
+import type { z } from "zod";
 import { parseDuration, type DurationInput } from "./duration.ts";
+import type { ScheduleSchema } from "./serialized.ts";
 
 export const CRON_PRESETS: Record<string, string> = {
   "@hourly": "0 * * * *",
@@ -17,13 +19,11 @@ export const CRON_PRESETS: Record<string, string> = {
   "@annually": "0 0 1 1 *",
 };
 
+/** A schedule as a string or `{ every }` gives it; the SDK also takes timetable objects (sdk/timetables.ts). */
 export type ScheduleInput = string | { every: DurationInput } | null;
 
-export type Schedule =
-  | { kind: "cron"; expression: string; preset: string | null }
-  | { kind: "interval"; seconds: number }
-  | { kind: "once" }
-  | null;
+/** The normalised schedule, as stored in the serialized DAG. */
+export type Schedule = z.infer<typeof ScheduleSchema>;
 
 /** Returns the normalised schedule, or throws an Error whose message says what to write instead. */
 export function parseSchedule(input: ScheduleInput | undefined, timezone: string): Schedule {
@@ -36,17 +36,24 @@ export function parseSchedule(input: ScheduleInput | undefined, timezone: string
   }
   const text = input.trim();
   if (text === "@once") return { kind: "once" };
+  if (text === "@continuous") return { kind: "continuous" };
+  const expression = cronExpression(text, timezone);
+  return { kind: "cron", expression, preset: text.startsWith("@") ? text : null };
+}
+
+/** The 5-field expression of a cron or cron preset; throws when it is neither. */
+export function cronExpression(text: string, timezone: string): string {
   if (text.startsWith("@")) {
     const expression = CRON_PRESETS[text];
     if (!expression) {
       throw new Error(
-        `unknown schedule preset "${text}": use one of @once, ${Object.keys(CRON_PRESETS).join(", ")}`,
+        `unknown schedule preset "${text}": use one of @once, @continuous, ${Object.keys(CRON_PRESETS).join(", ")}`,
       );
     }
-    return { kind: "cron", expression, preset: text };
+    return expression;
   }
   assertCron(text, timezone);
-  return { kind: "cron", expression: text, preset: null };
+  return text;
 }
 
 function assertCron(expression: string, timezone: string): void {
@@ -69,9 +76,29 @@ export function isValidTimezone(timezone: string): boolean {
   return IANAZone.isValidZone(timezone);
 }
 
+/**
+ * The short summary listings show (Airflow's timetable_summary), stored on the DAG row. It is
+ * read back by scheduleOfSummary (timetables/describe.ts), so each kind keeps a form it can parse.
+ */
 export function describeSchedule(schedule: Schedule): string {
   if (schedule === null) return "None";
-  if (schedule.kind === "once") return "@once";
-  if (schedule.kind === "interval") return `every ${schedule.seconds}s`;
-  return schedule.preset ?? schedule.expression;
+  switch (schedule.kind) {
+    case "once":
+    case "continuous":
+      return `@${schedule.kind}`;
+    case "interval":
+      return `every ${schedule.seconds}s`;
+    case "delta":
+      return `every ${schedule.seconds}s${schedule.anchor === null ? "" : ` from ${schedule.anchor}`}`;
+    case "cron_trigger":
+      // Airflow's summary of MultipleCronTriggerTimetable: the expressions, comma-separated.
+      return clip(schedule.expressions.join(", "));
+    case "cron":
+      return schedule.preset ?? schedule.expression;
+  }
+}
+
+/** The DAG row keeps at most 250 characters of summary. */
+function clip(summary: string): string {
+  return summary.length <= 250 ? summary : `${summary.slice(0, 249)}…`;
 }

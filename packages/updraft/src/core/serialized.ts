@@ -20,18 +20,48 @@ const JsonValue: z.ZodType<unknown> = z.lazy(() =>
   ]),
 );
 
+/**
+ * A DAG's schedule. "cron" and "interval" take their semantics from the DAG's scheduleSemantics.
+ * The kinds after them say what those two cannot, so they are only written when needed: a reader
+ * older than a kind refuses it instead of misreading it (extra keys on an old kind would be dropped
+ * silently). Durations are seconds; the anchor is an ISO-8601 UTC instant.
+ */
 export const ScheduleSchema = z
   .discriminatedUnion("kind", [
     z.object({ kind: z.literal("cron"), expression: z.string(), preset: z.string().nullable() }),
     z.object({ kind: z.literal("interval"), seconds: z.number().positive() }),
     z.object({ kind: z.literal("once") }),
+    /**
+     * Airflow's CronTriggerTimetable with an interval, and MultipleCronTriggerTimetable: a run at
+     * each tick of any of the expressions (presets as written), covering [tick - interval, tick].
+     * Always trigger semantics.
+     */
+    z.object({
+      kind: z.literal("cron_trigger"),
+      expressions: z.array(z.string()).min(1),
+      interval: z.number().min(0),
+    }),
+    /**
+     * A fixed step with an anchor (ticks at anchor + k * seconds) or, with trigger semantics, an
+     * interval the data interval reaches back over; semantics from scheduleSemantics.
+     */
+    z.object({
+      kind: z.literal("delta"),
+      seconds: z.number().positive(),
+      anchor: z.string().nullable(),
+      interval: z.number().min(0),
+    }),
+    /** Airflow's ContinuousTimetable ("@continuous"): a new run as soon as the previous one ended. */
+    z.object({ kind: z.literal("continuous") }),
   ])
   .nullable();
 
 /**
  * How a cron or interval schedule maps to runs: "data_interval" (Airflow 2's default: a run covers
- * the interval that just ended, logical date = its start) or "trigger" (Airflow 3's default for cron:
- * a run at each tick, logical date = the tick, an empty interval).
+ * the interval that just ended, logical date = its start) or "trigger" (Airflow 3's default: a run
+ * at each tick, logical date = the tick, an empty interval). The DAG processor fills it in from the
+ * timetable a DAG names, else from `[scheduler] create_cron_data_intervals` /
+ * `create_delta_data_intervals`.
  */
 export const SCHEDULE_SEMANTICS = ["data_interval", "trigger"] as const;
 export type ScheduleSemantics = (typeof SCHEDULE_SEMANTICS)[number];

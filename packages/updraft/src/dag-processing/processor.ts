@@ -45,6 +45,8 @@ export function serializeDefaults(config: Config): SerializeDefaults {
     maxActiveTasks: core.max_active_tasks_per_dag,
     maxConsecutiveFailedDagRuns: core.max_consecutive_failed_dag_runs_per_dag,
     catchup: core.catchup_by_default,
+    createCronDataIntervals: config.values.scheduler.create_cron_data_intervals,
+    createDeltaDataIntervals: config.values.scheduler.create_delta_data_intervals,
   };
 }
 

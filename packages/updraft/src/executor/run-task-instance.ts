@@ -17,7 +17,7 @@ import { canRetry, retryDelaySeconds } from "../core/retry.ts";
 import { allDownstream } from "../core/graph.ts";
 import { downstreamOf, taskById, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
 import { findXComRefs, resolveXComRefs } from "../sdk/index.ts";
-import { nextDagRunInfo, timetableDagOf } from "../core/timetables/index.ts";
+import { latestRunWindow, timetableDagOf } from "../core/timetables/index.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
@@ -688,21 +688,16 @@ const TASKFLOW = new Set(["task", "branch", "short_circuit"]);
 
 /**
  * Airflow's LatestOnlyOperator: a run goes on past it when it was triggered by hand, or when now
- * lies in the interval after the run's own (it is the latest scheduled run); otherwise every task
- * directly after it is skipped (and what follows, by trigger rules).
+ * lies in its window (latestRunWindow: from its interval's start to the end of the run after it);
+ * otherwise every task directly after it is skipped (and what follows, by trigger rules).
  */
 function isLatestRun(dag: SerializedDag, run: DagRunRow): boolean {
   if (run.run_type === "manual" || run.data_interval_start === null || run.data_interval_end === null)
     return true;
   const now = new Date();
-  const next = nextDagRunInfo(timetableDagOf(dag), {
-    lastAutomatedDataInterval: {
-      start: new Date(run.data_interval_start),
-      end: new Date(run.data_interval_end),
-    },
-    now,
-  });
-  return next === null || (next.dataIntervalStart < now && now <= next.dataIntervalEnd);
+  const interval = { start: new Date(run.data_interval_start), end: new Date(run.data_interval_end) };
+  const window = latestRunWindow(timetableDagOf(dag), interval, now);
+  return window === null || (window.start < now && now <= window.end);
 }
 
 function latestOnly(w: Workload, log: LogSink): Result {

@@ -26,6 +26,10 @@ export async function backfillIntervals(
     throw new InvalidInputError(
       `dag "${dagId}" has no schedule, so it has no intervals to backfill: trigger runs instead`,
     );
+  if (dag.schedule.kind === "continuous")
+    throw new InvalidInputError(
+      `dag "${dagId}" runs continuously ("@continuous"), so it has no intervals to backfill: trigger runs instead`,
+    );
   const timetable = { ...timetableDagOf(dag), startDate: start, endDate: end, catchup: true };
   const infos: DagRunInfo[] = [];
   let previous: { start: Date; end: Date } | null = null;

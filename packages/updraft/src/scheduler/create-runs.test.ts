@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { pino } from "pino";
-import { dag as defineDag, empty } from "../sdk/index.ts";
+import { cronDataIntervalTimetable, dag as defineDag, empty } from "../sdk/index.ts";
 import type { Executor } from "../executor/executor.ts";
 import { forEachDatabase } from "../test-support/databases.ts";
 import type { Database } from "../storage/database.ts";
@@ -29,7 +29,8 @@ async function addDag(
   const d = defineDag(
     {
       dagId,
-      schedule: "@daily",
+      // Data intervals, named rather than left to configuration (Airflow 3's default is trigger).
+      schedule: cronDataIntervalTimetable("@daily"),
       startDate: "2025-01-01",
       catchup: options.catchup,
       maxActiveRuns: options.maxActiveRuns ?? 16,

@@ -6,7 +6,7 @@
  * in the same transaction, with the definition starting runs uses (storage/sql/start-queued-runs.ts);
  * a deadlock or a lost connection runs the DAG's transaction again.
  */
-import type { Transaction } from "kysely";
+import type { Selectable, Transaction } from "kysely";
 import type { SerializedDag } from "../core/serialized.ts";
 import { nextDagRunInfo, runIdFor, timetableDagOf, type DagRunInfo } from "../core/timetables/index.ts";
 import type { Logger } from "../logging.ts";
@@ -86,22 +86,18 @@ async function createUnderLock(database: Database, dag: SerializedDag, now: stri
       .where("next_dagrun_create_after", "<=", now);
     if (database.adapter.capabilities.supportsSkipLocked) q = q.forUpdate().skipLocked();
     const row = await q.executeTakeFirst();
-    if (
-      !row ||
-      row.next_dagrun === null ||
-      row.next_dagrun_data_interval_start === null ||
-      row.next_dagrun_data_interval_end === null
-    )
-      return null;
+    if (!row) return null;
     // maxActiveRuns: wait, the run stays due.
     const active = await countRuns(trx, [dagId], ACTIVE_RUN_STATES);
     if ((active.get(dagId) ?? 0) >= row.max_active_runs) return null;
-    const runId = runIdFor("scheduled", new Date(row.next_dagrun));
-    await insertRunWithTasks(database, trx, scheduledRun(dag, runId, row), now);
-    const interval = {
-      start: new Date(row.next_dagrun_data_interval_start),
-      end: new Date(row.next_dagrun_data_interval_end),
-    };
+    const next = await runToCreate(trx, dag, row, now);
+    if (next === null) {
+      await storeNext(trx, dagId, null);
+      return null;
+    }
+    const runId = runIdFor("scheduled", new Date(next.logicalDate));
+    await insertRunWithTasks(database, trx, scheduledRun(dag, runId, next), now);
+    const interval = { start: new Date(next.dataIntervalStart), end: new Date(next.dataIntervalEnd) };
     await storeNext(
       trx,
       dagId,
@@ -111,24 +107,60 @@ async function createUnderLock(database: Database, dag: SerializedDag, now: stri
   });
 }
 
-function scheduledRun(
+/** The dates of a run to create, as ISO strings. */
+interface NextRun {
+  logicalDate: string;
+  dataIntervalStart: string;
+  dataIntervalEnd: string;
+  runAfter: string;
+}
+
+/**
+ * The run stored as the DAG's next one. A continuous DAG's is computed again now: its interval
+ * runs up to the moment it is created, which is only known once maxActiveRuns (1) lets it start
+ * (Airflow computes it when the previous run ends). Null when there is none (a broken row, or a
+ * continuous DAG past its endDate).
+ */
+async function runToCreate(
+  trx: Transaction<Tables>,
   dag: SerializedDag,
-  runId: string,
-  row: {
-    next_dagrun: string | null;
-    next_dagrun_data_interval_start: string | null;
-    next_dagrun_data_interval_end: string | null;
-    next_dagrun_create_after: string | null;
-  },
-) {
+  row: Pick<
+    Selectable<Tables["dag"]>,
+    | "next_dagrun"
+    | "next_dagrun_data_interval_start"
+    | "next_dagrun_data_interval_end"
+    | "next_dagrun_create_after"
+  >,
+  now: string,
+): Promise<NextRun | null> {
+  if (dag.schedule?.kind === "continuous") {
+    const last = await lastInterval(trx, dag.dagId);
+    const info = nextDagRunInfo(timetableDagOf(dag), { lastAutomatedDataInterval: last, now: new Date(now) });
+    return (
+      info && {
+        logicalDate: info.logicalDate.toISOString(),
+        dataIntervalStart: info.dataIntervalStart.toISOString(),
+        dataIntervalEnd: info.dataIntervalEnd.toISOString(),
+        runAfter: info.runAfter.toISOString(),
+      }
+    );
+  }
+  const { next_dagrun, next_dagrun_data_interval_start: start, next_dagrun_data_interval_end: end } = row;
+  if (next_dagrun === null || start === null || end === null) return null;
+  return {
+    logicalDate: next_dagrun,
+    dataIntervalStart: start,
+    dataIntervalEnd: end,
+    runAfter: row.next_dagrun_create_after!,
+  };
+}
+
+function scheduledRun(dag: SerializedDag, runId: string, next: NextRun) {
   return {
     dag,
     runId,
     runType: "scheduled" as const,
-    logicalDate: row.next_dagrun,
-    dataIntervalStart: row.next_dagrun_data_interval_start,
-    dataIntervalEnd: row.next_dagrun_data_interval_end,
-    runAfter: row.next_dagrun_create_after!,
+    ...next,
     triggeredBy: "scheduler",
   };
 }

@@ -11,8 +11,8 @@ import { dagStore } from "../storage/dags.ts";
 import type { DagRunRow } from "../storage/schema.ts";
 import { dagsHome, type DagsHome } from "../test-support/dags-home.ts";
 
-const DAG = `import { dag, bash, latestOnly } from "updraft";
-export default dag({ dagId: "latest", schedule: "@daily", startDate: "2024-01-01" }, () => {
+const DAG = `import { dag, bash, cronDataIntervalTimetable, latestOnly } from "updraft";
+export default dag({ dagId: "latest", schedule: cronDataIntervalTimetable("@daily"), startDate: "2024-01-01" }, () => {
   const gate = latestOnly("latest_only");
   const notify = bash("notify", { command: "echo notified" });
   const always = bash("always", { command: "echo always", triggerRule: "all_done" });

@@ -31,7 +31,7 @@ test("the ETL example serializes with dependencies, XCom refs, defaults and the 
   assert.equal(s.dagId, "example_etl");
   assert.equal(s.fileloc, "example_etl.ts");
   assert.deepEqual(s.schedule, { kind: "cron", expression: "0 0 * * *", preset: "@daily" });
-  assert.equal(s.scheduleSemantics, "data_interval");
+  assert.equal(s.scheduleSemantics, "trigger");
   assert.equal(s.startDate, "2024-12-31T23:00:00.000Z");
   assert.equal(s.endDate, null);
   assert.equal(s.timezone, "Europe/Amsterdam");
@@ -147,23 +147,21 @@ test("schedules: presets, cron, intervals, once and manual", () => {
   assert.equal(schedule(undefined), null);
 });
 
-test("scheduleSemantics: data intervals by default, trigger on request, anything else rejected", () => {
-  const semantics = (scheduleSemantics?: unknown) =>
-    dag(
-      { dagId: "sem", schedule: "@daily", scheduleSemantics: scheduleSemantics as never },
-      () => {},
-    ).serialize({
-      fileloc: "sem.ts",
-    }).scheduleSemantics;
-  assert.equal(semantics(), "data_interval");
-  assert.equal(semantics("data_interval"), "data_interval");
-  assert.equal(semantics("trigger"), "trigger");
+test("a cron string's semantics come from configuration (Airflow 3: trigger); scheduleSemantics is refused", () => {
+  const semantics = (schedule: string | { every: string }, defaults = {}) =>
+    dag({ dagId: "sem", schedule }, () => {}).serialize({ fileloc: "sem.ts", defaults }).scheduleSemantics;
+  assert.equal(semantics("@daily"), "trigger");
+  assert.equal(semantics("@daily", { createCronDataIntervals: true }), "data_interval");
+  assert.equal(semantics("@daily", { createDeltaDataIntervals: true }), "trigger");
+  assert.equal(semantics({ every: "1h" }), "trigger");
+  assert.equal(semantics({ every: "1h" }, { createDeltaDataIntervals: true }), "data_interval");
+  assert.equal(semantics({ every: "1h" }, { createCronDataIntervals: true }), "trigger");
   assert.throws(
-    () => semantics("cron"),
+    () => dag({ dagId: "sem", schedule: "@daily", scheduleSemantics: "trigger" } as never, () => {}),
     (error: Error) =>
-      error.message.startsWith(
-        'dag "sem": scheduleSemantics "cron" is not one of "data_interval", "trigger"',
-      ),
+      error.message.startsWith('dag "sem": scheduleSemantics is no longer an option') &&
+      error.message.includes("create_cron_data_intervals") &&
+      error.message.includes('cronDataIntervalTimetable("...")'),
   );
 });
 

@@ -5,9 +5,8 @@
  */
 import type { DurationInput } from "../core/duration.ts";
 import { DagDefinitionError } from "../core/errors.ts";
-import { parseSchedule, isValidTimezone, type Schedule, type ScheduleInput } from "../core/schedule.ts";
+import { isValidTimezone, type Schedule } from "../core/schedule.ts";
 import {
-  SCHEDULE_SEMANTICS,
   SERIALIZED_DAG_VERSION,
   SerializedDagSchema,
   type ParamSpec,
@@ -33,6 +32,7 @@ import {
   type TaskOptions,
 } from "./options.ts";
 import { normalizeParams, type ParamInput } from "./params.ts";
+import { checkSchedule, type ScheduleInput, type ScheduleSpec } from "./timetables.ts";
 
 /** dag()'s options; each has Airflow's meaning. */
 export interface DagOptions {
@@ -40,14 +40,21 @@ export interface DagOptions {
   dagId: string;
   description?: string;
   docMd?: string;
-  /** Cron ("30 2 * * *"), a preset ("@daily", "@once", ...), `{ every: "30m" }`, or null = manual only (default). */
-  schedule?: ScheduleInput;
   /**
-   * "data_interval" (default; Airflow 2): a run covers the interval that just ended and its logical
-   * date is the interval's start. "trigger" (Airflow 3's CronTriggerTimetable): a run at each tick,
-   * logical date = the tick.
+   * When the DAG runs; null = manual runs only (default).
+   * - A cron ("30 2 * * *") or preset ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly",
+   *   "@yearly"): by default a run at each tick whose logical date is the tick (Airflow 3's
+   *   CronTriggerTimetable); with `[scheduler] create_cron_data_intervals` a run per interval
+   *   between ticks, created when it ends (CronDataIntervalTimetable).
+   * - `{ every: "30m" }`, optionally `{ every: "6h", anchor: "2025-01-01T03:00" }`: the same, for
+   *   fixed steps (`create_delta_data_intervals`).
+   * - "@once": one run at startDate. "@continuous": a new run as soon as the previous one ended.
+   * - A timetable, which fixes its own semantics: cronTriggerTimetable(), multipleCronTriggerTimetable(),
+   *   cronDataIntervalTimetable(), deltaTriggerTimetable(), deltaDataIntervalTimetable(), continuousTimetable().
+   *
+   * @example schedule: multipleCronTriggerTimetable(["0 3 * * *", "30 15 * * 1-5"], { interval: "1d" })
    */
-  scheduleSemantics?: ScheduleSemantics;
+  schedule?: ScheduleInput;
   /** "2025-01-01", "2025-01-01T06:00" (wall clock in `timezone`), an ISO time with an offset, or a Date. */
   startDate?: DateInput;
   endDate?: DateInput;
@@ -84,7 +91,6 @@ const DAG_OPTION_KEYS = [
   "description",
   "docMd",
   "schedule",
-  "scheduleSemantics",
   "startDate",
   "endDate",
   "timezone",
@@ -122,6 +128,10 @@ export interface SerializeDefaults {
   maxActiveTasks: number;
   maxConsecutiveFailedDagRuns: number;
   catchup: boolean;
+  /** A cron string or preset gets data-interval semantics (else trigger): `[scheduler] create_cron_data_intervals`. */
+  createCronDataIntervals: boolean;
+  /** The same for `{ every }`: `[scheduler] create_delta_data_intervals`. */
+  createDeltaDataIntervals: boolean;
 }
 
 export const BUILTIN_DEFAULTS: Readonly<SerializeDefaults> = Object.freeze({
@@ -135,6 +145,8 @@ export const BUILTIN_DEFAULTS: Readonly<SerializeDefaults> = Object.freeze({
   maxActiveTasks: 16,
   maxConsecutiveFailedDagRuns: 0,
   catchup: false,
+  createCronDataIntervals: false,
+  createDeltaDataIntervals: false,
 });
 
 export interface SerializeOptions {
@@ -173,8 +185,7 @@ export const DAG_BRAND: unique symbol = Symbol.for("updraft.dag") as never;
 interface DagSpec {
   description: string | null;
   docMd: string | null;
-  schedule: Schedule;
-  scheduleSemantics: ScheduleSemantics;
+  schedule: ScheduleSpec;
   startDate: string | null;
   endDate: string | null;
   timezone: string | null;
@@ -246,19 +257,21 @@ export class Dag {
     }
     checkDateOrder(spec.startDate, spec.endDate, timezone, where);
     const owner = spec.owner ?? d.owner;
+    const continuous = spec.schedule.schedule?.kind === "continuous";
     const dag = {
       version: SERIALIZED_DAG_VERSION,
       dagId: this.dagId,
       fileloc: options.fileloc,
       description: spec.description,
       docMd: spec.docMd,
-      schedule: spec.schedule,
-      scheduleSemantics: spec.scheduleSemantics,
+      schedule: anchored(spec.schedule.schedule, timezone),
+      scheduleSemantics: semanticsOf(spec.schedule, d),
       startDate: toUtcIso(spec.startDate, timezone),
       endDate: toUtcIso(spec.endDate, timezone),
       timezone,
       catchup: spec.catchup ?? d.catchup,
-      maxActiveRuns: spec.maxActiveRuns ?? d.maxActiveRuns,
+      // A continuous DAG runs one run at a time whatever the configured default says.
+      maxActiveRuns: spec.maxActiveRuns ?? (continuous ? 1 : d.maxActiveRuns),
       maxActiveTasks: spec.maxActiveTasks ?? d.maxActiveTasks,
       maxConsecutiveFailedDagRuns: spec.maxConsecutiveFailedDagRuns ?? d.maxConsecutiveFailedDagRuns,
       dagrunTimeout: spec.dagrunTimeout,
@@ -282,6 +295,29 @@ export class Dag {
   toString(): string {
     return `<Dag ${this.dagId}>`;
   }
+}
+
+/**
+ * A schedule's semantics: its timetable's, else for a plain cron string or `{ every }` the
+ * configuration's (Airflow 3: trigger unless create_*_data_intervals). Schedules without ticks
+ * store "trigger"; nothing reads it for them.
+ */
+function semanticsOf(spec: ScheduleSpec, d: SerializeDefaults): ScheduleSemantics {
+  if (spec.semantics !== null) return spec.semantics;
+  const kind = spec.schedule?.kind;
+  const dataIntervals =
+    kind === "cron"
+      ? d.createCronDataIntervals
+      : kind === "interval" || kind === "delta"
+        ? d.createDeltaDataIntervals
+        : false;
+  return dataIntervals ? "data_interval" : "trigger";
+}
+
+/** The anchor as written is a wall-clock time in the DAG's timezone unless it has an offset. */
+function anchored(schedule: Schedule, timezone: string): Schedule {
+  if (schedule?.kind !== "delta" || schedule.anchor === null) return schedule;
+  return { ...schedule, anchor: toUtcIso(schedule.anchor, timezone) };
 }
 
 function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults): SerializedTask {
@@ -334,6 +370,7 @@ export function isDag(value: unknown): value is Dag {
 export function dag(options: DagOptions, build: () => void): Dag {
   const dagId = checkDagId(options);
   const where: Where = { dagId };
+  refuseScheduleSemantics(options, where);
   assertKnownKeys(options, DAG_OPTION_KEYS, "dag() options", where, DAG_OPTION_HINTS);
   const spec = checkDagOptions(options, where);
   const builder = new DagBuilder(dagId);
@@ -383,20 +420,22 @@ function checkDagId(options: unknown): string {
 }
 
 function checkDagOptions(o: DagOptions, where: Where): DagSpec {
-  const timezone = checkTimezone(o.timezone, where);
+  const schedule = checkSchedule(o.schedule, where);
+  const timezone = sameTimezone(checkTimezone(o.timezone, where), schedule.timezone, where);
   const startDate = checkDate(o.startDate, "startDate", where);
   const endDate = checkDate(o.endDate, "endDate", where);
   checkDateOrder(startDate, endDate, timezone ?? "UTC", where);
+  const maxActiveRuns = integer(o.maxActiveRuns, "maxActiveRuns", where, 1, "maxActiveRuns: 1") ?? null;
+  checkContinuous(schedule.schedule, maxActiveRuns, where);
   return {
     description: docText(o.description, "description", where) ?? null,
     docMd: docText(o.docMd, "docMd", where) ?? null,
-    schedule: checkSchedule(o.schedule, timezone ?? "UTC", where),
-    scheduleSemantics: checkScheduleSemantics(o.scheduleSemantics, where),
+    schedule,
     startDate,
     endDate,
     timezone,
     catchup: o.catchup === undefined ? null : bool(o.catchup, "catchup", where, false),
-    maxActiveRuns: integer(o.maxActiveRuns, "maxActiveRuns", where, 1, "maxActiveRuns: 1") ?? null,
+    maxActiveRuns,
     maxActiveTasks: integer(o.maxActiveTasks, "maxActiveTasks", where, 1, "maxActiveTasks: 8") ?? null,
     maxConsecutiveFailedDagRuns:
       integer(
@@ -428,32 +467,33 @@ function checkTimezone(value: unknown, where: Where): string | null {
   return value;
 }
 
-function checkSchedule(value: unknown, timezone: string, where: Where): Schedule {
-  const isEvery = value !== null && typeof value === "object" && !Array.isArray(value) && "every" in value;
-  if (value !== undefined && value !== null && typeof value !== "string" && !isEvery) {
+/** A timetable's timezone is the DAG's: either may name it, and both may only name the same. */
+function sameTimezone(dag: string | null, timetable: string | null, where: Where): string | null {
+  if (dag !== null && timetable !== null && dag !== timetable) {
     throw definitionError(
       where,
-      `schedule ${describe(value)} is not a schedule: write a cron expression ("30 2 * * *"), a preset ("@daily", "@once"), { every: "30m" }, or null for manual runs only`,
+      `timezone "${dag}" and the schedule's timezone "${timetable}" differ: a DAG's crons are read in its timezone, so give it once (on the DAG or the timetable)`,
     );
   }
-  try {
-    if (isEvery) duration((value as { every: unknown }).every, "schedule { every }", where, true);
-    return parseSchedule(value as ScheduleInput | undefined, timezone);
-  } catch (error) {
-    if (error instanceof DagDefinitionError) throw error;
-    throw definitionError(where, `schedule: ${(error as Error).message}`);
-  }
+  return dag ?? timetable;
 }
 
-function checkScheduleSemantics(value: unknown, where: Where): ScheduleSemantics {
-  if (value === undefined) return "data_interval";
-  if (!SCHEDULE_SEMANTICS.includes(value as ScheduleSemantics)) {
-    throw definitionError(
-      where,
-      `scheduleSemantics ${describe(value)} is not one of ${SCHEDULE_SEMANTICS.map((s) => `"${s}"`).join(", ")}: write "data_interval" (the default: a run covers the interval that just ended) or "trigger" (a run at each cron tick)`,
-    );
-  }
-  return value as ScheduleSemantics;
+/** Airflow's ContinuousTimetable allows one active run; more would start runs back to back at once. */
+function checkContinuous(schedule: Schedule, maxActiveRuns: number | null, where: Where): void {
+  if (schedule?.kind !== "continuous" || maxActiveRuns === null || maxActiveRuns === 1) return;
+  throw definitionError(
+    where,
+    `schedule "@continuous" starts a run once the previous one has ended, so maxActiveRuns must be 1, got ${maxActiveRuns}: leave maxActiveRuns out or set it to 1`,
+  );
+}
+
+/** The per-DAG switch of earlier versions; timetables say the same, per DAG, in Airflow's words. */
+function refuseScheduleSemantics(options: object, where: Where): void {
+  if (!("scheduleSemantics" in options)) return;
+  throw definitionError(
+    where,
+    'scheduleSemantics is no longer an option: a cron string\'s semantics come from [scheduler] create_cron_data_intervals; for this DAG alone write schedule: cronTriggerTimetable("...") (a run at each tick) or cronDataIntervalTimetable("...") (a run per interval, created when it ends)',
+  );
 }
 
 function checkDateOrder(start: string | null, end: string | null, timezone: string, where: Where): void {

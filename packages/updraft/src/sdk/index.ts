@@ -29,4 +29,24 @@ export type { JsonValue } from "./json.ts";
 export type { TaskOptions, TriggerRuleInput } from "./options.ts";
 export type { ParamInput, ParamSpecInput, ParamType } from "./params.ts";
 export type { DateInput } from "./dates.ts";
+export {
+  continuousTimetable,
+  cronDataIntervalTimetable,
+  cronTriggerTimetable,
+  deltaDataIntervalTimetable,
+  deltaTriggerTimetable,
+  isTimetable,
+  multipleCronTriggerTimetable,
+  TIMETABLE_BRAND,
+} from "./timetables.ts";
+export type {
+  CronDataIntervalOptions,
+  CronTriggerOptions,
+  DeltaDataIntervalOptions,
+  DeltaTriggerOptions,
+  EveryInput,
+  ScheduleInput,
+  Timetable,
+  TimetableName,
+} from "./timetables.ts";
 export type { TaskKind } from "./builder.ts";

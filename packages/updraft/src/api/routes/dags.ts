@@ -8,9 +8,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { sql } from "kysely";
-import { parseSchedule, type Schedule } from "../../core/schedule.ts";
 import { downstreamOf, taskById, type SerializedDag, type SerializedTask } from "../../core/serialized.ts";
-import { describeTimetable } from "../../core/timetables/index.ts";
+import { describeSummary } from "../../core/timetables/index.ts";
 import { resolveFileloc } from "../../dag-processing/discover.ts";
 import { NEVER } from "../../scheduler/create-runs.ts";
 import { dagRunStore } from "../../storage/dag-runs.ts";
@@ -578,15 +577,5 @@ function checkUpdateMask(mask: string[] | null | undefined): void {
 
 /** Airflow's timetable_description: a human summary of the schedule ("At 02:30, UTC"). */
 function timetableDescription(row: Pick<DagRow, "schedule_description" | "timezone">): string {
-  let schedule: Schedule;
-  const text = row.schedule_description;
-  const every = /^every (\d+(?:\.\d+)?)s$/.exec(text);
-  try {
-    if (text === "None") schedule = null;
-    else if (every) schedule = { kind: "interval", seconds: Number(every[1]) };
-    else schedule = parseSchedule(text, row.timezone);
-  } catch {
-    return text;
-  }
-  return describeTimetable({ schedule, timezone: row.timezone });
+  return describeSummary(row.schedule_description, row.timezone);
 }

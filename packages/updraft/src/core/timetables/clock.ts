@@ -21,17 +21,45 @@ export interface Clock {
 /** Thrown when a cron expression has no tick in the direction asked (e.g. "0 0 30 2 *"). */
 export class NeverFiresError extends Error {}
 
+/** `compute()`, or null when it runs into a cron that never fires. */
+export function unlessNeverFires<T>(compute: () => T): T | null {
+  try {
+    return compute();
+  } catch (error) {
+    if (error instanceof NeverFiresError) return null;
+    throw error;
+  }
+}
+
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 
-/** Steps of a fixed length (Airflow's timedelta schedules): no grid, so alignment changes nothing. */
-export function deltaClock(seconds: number): Clock {
+/**
+ * Steps of a fixed length (Airflow's timedelta schedules). Without an anchor there is no grid, so
+ * alignment changes nothing and each step counts from the last run (or startDate, or now). With
+ * one, the ticks are anchor + k * step for every whole k, before the anchor too, like a cron's.
+ */
+export function deltaClock(seconds: number, anchor: Date | null = null): Clock {
   const ms = seconds * 1000;
+  if (anchor === null) {
+    return {
+      next: (t) => new Date(t.getTime() + ms),
+      prev: (t) => new Date(t.getTime() - ms),
+      alignNext: (t) => t,
+      alignPrev: (t) => t,
+    };
+  }
+  const origin = anchor.getTime();
+  // Whole milliseconds, so that a tick's step count divides out exactly.
+  const step = Math.max(1, Math.round(ms));
+  const tick = (k: number) => new Date(origin + k * step);
+  // Steps from the anchor to t, as a fraction; whole numbers are ticks.
+  const steps = (t: Date) => (t.getTime() - origin) / step;
   return {
-    next: (t) => new Date(t.getTime() + ms),
-    prev: (t) => new Date(t.getTime() - ms),
-    alignNext: (t) => t,
-    alignPrev: (t) => t,
+    next: (t) => tick(Math.floor(steps(t)) + 1),
+    prev: (t) => tick(Math.ceil(steps(t)) - 1),
+    alignNext: (t) => tick(Math.ceil(steps(t))),
+    alignPrev: (t) => tick(Math.floor(steps(t))),
   };
 }
 

@@ -2,6 +2,7 @@
  * A one-line human summary of when a DAG runs, for listings: "At 02:30, Europe/Amsterdam",
  * "@daily, UTC", "Every 30 minutes". Cron expressions it cannot phrase are shown as written.
  */
+import { cronExpression, parseSchedule, type Schedule } from "../schedule.ts";
 import type { TimetableDag } from "./types.ts";
 
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -9,11 +10,59 @@ const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", 
 export function describeTimetable(dag: Pick<TimetableDag, "schedule" | "timezone">): string {
   const { schedule } = dag;
   if (schedule === null) return "Manual runs only";
-  if (schedule.kind === "once") return "@once";
-  if (schedule.kind === "interval") return `Every ${describeSeconds(schedule.seconds)}`;
-  // A cron time means nothing without its zone, so the zone is always shown.
-  const when = schedule.preset ?? describeCron(schedule.expression) ?? schedule.expression;
-  return `${when}, ${dag.timezone}`;
+  switch (schedule.kind) {
+    case "once":
+      return "@once";
+    case "continuous":
+      return "As often as possible, one run at a time";
+    case "interval":
+      return `Every ${describeSeconds(schedule.seconds)}`;
+    case "delta": {
+      const every = `Every ${describeSeconds(schedule.seconds)}`;
+      return schedule.anchor === null ? every : `${every}, aligned to ${shortIso(schedule.anchor)}`;
+    }
+    // A cron time means nothing without its zone, so the zone is always shown.
+    case "cron":
+      return `${schedule.preset ?? describeCron(schedule.expression) ?? schedule.expression}, ${dag.timezone}`;
+    case "cron_trigger":
+      return `${schedule.expressions.map(describeWritten).join("; ")}, ${dag.timezone}`;
+  }
+}
+
+/**
+ * The description of a stored summary (describeSchedule's output, which the DAG row keeps), or
+ * the summary itself when it cannot be read back.
+ */
+export function describeSummary(summary: string, timezone: string): string {
+  try {
+    return describeTimetable({ schedule: scheduleOfSummary(summary, timezone), timezone });
+  } catch {
+    return summary;
+  }
+}
+
+function scheduleOfSummary(summary: string, timezone: string): Schedule {
+  if (summary === "None") return null;
+  const every = /^every (\d+(?:\.\d+)?)s(?: from (\S+))?$/.exec(summary);
+  if (every) {
+    const seconds = Number(every[1]);
+    return every[2] === undefined
+      ? { kind: "interval", seconds }
+      : { kind: "delta", seconds, anchor: every[2], interval: 0 };
+  }
+  const expressions = summary.split(", ");
+  if (expressions.length === 1) return parseSchedule(summary, timezone);
+  for (const written of expressions) cronExpression(written, timezone);
+  return { kind: "cron_trigger", expressions, interval: 0 };
+}
+
+/** A cron or preset as written in a list of crons. */
+function describeWritten(written: string): string {
+  return written.startsWith("@") ? written : (describeCron(written) ?? written);
+}
+
+function shortIso(iso: string): string {
+  return new Date(iso).toISOString().replace(".000Z", "Z");
 }
 
 /** "At 02:30", "At minute 15 of every hour, Monday through Friday", ...; null when too irregular. */

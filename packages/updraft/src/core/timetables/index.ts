@@ -1,6 +1,6 @@
 /** Timetable maths: when a DAG's scheduled runs happen and what data interval each covers. */
 export type { DagRunInfo, DataInterval, LastRun, RunType, ScheduleSemantics, TimetableDag } from "./types.ts";
-export { inferManualDataInterval, nextDagRunInfo, timetableDagOf } from "./timetable.ts";
+export { inferManualDataInterval, latestRunWindow, nextDagRunInfo, timetableDagOf } from "./timetable.ts";
 export { pythonIsoformat, runIdFor } from "./run-id.ts";
-export { describeCron, describeTimetable } from "./describe.ts";
-export { cronClock, deltaClock, NeverFiresError, type Clock } from "./clock.ts";
+export { describeCron, describeSummary, describeTimetable } from "./describe.ts";
+export { cronClock, deltaClock, NeverFiresError, unlessNeverFires, type Clock } from "./clock.ts";
