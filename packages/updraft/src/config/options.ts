@@ -187,15 +187,15 @@ export const OPTIONS = {
     },
     create_cron_data_intervals: {
       type: "boolean",
-      default: false,
+      default: true,
       description:
-        "What a cron string or preset schedule means (Airflow 3's key and default). false: a run at each tick, whose logical date is the tick (CronTriggerTimetable). true: a run per interval between two ticks, created when it ends, whose logical date is its start (CronDataIntervalTimetable, Airflow 2's meaning). Timetable objects choose for themselves. Read when DAG files are parsed: run `updraft dags reserialize` after changing it.",
+        "What a cron string or preset schedule means (Airflow 3's key; Updraft keeps data intervals as its default, Airflow 3's is false). true: a run per interval between two ticks, created when it ends, whose logical date is its start (CronDataIntervalTimetable). false: a run at each tick, whose logical date is the tick (CronTriggerTimetable). A DAG's scheduleSemantics and timetable objects choose for themselves. Read when DAG files are parsed: run `updraft dags reserialize` after changing it.",
     },
     create_delta_data_intervals: {
       type: "boolean",
-      default: false,
+      default: true,
       description:
-        "The same for `{ every }` schedules: false gives DeltaTriggerTimetable (a run every step, logical date = its time), true DeltaDataIntervalTimetable (a run per step-long interval, created when it ends). Read when DAG files are parsed.",
+        "The same for `{ every }` schedules: true (default) gives DeltaDataIntervalTimetable (a run per step-long interval, created when it ends), false DeltaTriggerTimetable (a run every step, logical date = its time). Read when DAG files are parsed.",
     },
   },
   bullmq: {

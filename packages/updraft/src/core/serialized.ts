@@ -60,8 +60,8 @@ export const ScheduleSchema = z
  * How a cron or interval schedule maps to runs: "data_interval" (Airflow 2's default: a run covers
  * the interval that just ended, logical date = its start) or "trigger" (Airflow 3's default: a run
  * at each tick, logical date = the tick, an empty interval). The DAG processor fills it in from the
- * timetable a DAG names, else from `[scheduler] create_cron_data_intervals` /
- * `create_delta_data_intervals`.
+ * timetable a DAG names, else the DAG's scheduleSemantics, else `[scheduler] create_cron_data_intervals`
+ * / `create_delta_data_intervals` (true by default: Updraft keeps data intervals as its default).
  */
 export const SCHEDULE_SEMANTICS = ["data_interval", "trigger"] as const;
 export type ScheduleSemantics = (typeof SCHEDULE_SEMANTICS)[number];

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SerializedDagSchema } from "../core/serialized.ts";
-import { BUILTIN_DEFAULTS, bash, chain, dag, empty, isDag, task } from "./index.ts";
+import { BUILTIN_DEFAULTS, bash, chain, cronTriggerTimetable, dag, empty, isDag, task } from "./index.ts";
 
 function exampleEtl() {
   return dag(
@@ -31,7 +31,7 @@ test("the ETL example serializes with dependencies, XCom refs, defaults and the 
   assert.equal(s.dagId, "example_etl");
   assert.equal(s.fileloc, "example_etl.ts");
   assert.deepEqual(s.schedule, { kind: "cron", expression: "0 0 * * *", preset: "@daily" });
-  assert.equal(s.scheduleSemantics, "trigger");
+  assert.equal(s.scheduleSemantics, "data_interval");
   assert.equal(s.startDate, "2024-12-31T23:00:00.000Z");
   assert.equal(s.endDate, null);
   assert.equal(s.timezone, "Europe/Amsterdam");
@@ -147,21 +147,36 @@ test("schedules: presets, cron, intervals, once and manual", () => {
   assert.equal(schedule(undefined), null);
 });
 
-test("a cron string's semantics come from configuration (Airflow 3: trigger); scheduleSemantics is refused", () => {
-  const semantics = (schedule: string | { every: string }, defaults = {}) =>
-    dag({ dagId: "sem", schedule }, () => {}).serialize({ fileloc: "sem.ts", defaults }).scheduleSemantics;
-  assert.equal(semantics("@daily"), "trigger");
-  assert.equal(semantics("@daily", { createCronDataIntervals: true }), "data_interval");
-  assert.equal(semantics("@daily", { createDeltaDataIntervals: true }), "trigger");
-  assert.equal(semantics({ every: "1h" }), "trigger");
-  assert.equal(semantics({ every: "1h" }, { createDeltaDataIntervals: true }), "data_interval");
-  assert.equal(semantics({ every: "1h" }, { createCronDataIntervals: true }), "trigger");
+test("a cron string's semantics: the DAG's scheduleSemantics, else configuration (data intervals by default)", () => {
+  const semantics = (
+    schedule: string | { every: string },
+    defaults = {},
+    own?: "trigger" | "data_interval",
+  ) =>
+    dag({ dagId: "sem", schedule, scheduleSemantics: own }, () => {}).serialize({
+      fileloc: "sem.ts",
+      defaults,
+    }).scheduleSemantics;
+  assert.equal(semantics("@daily"), "data_interval");
+  assert.equal(semantics("@daily", { createCronDataIntervals: false }), "trigger");
+  assert.equal(semantics("@daily", { createDeltaDataIntervals: false }), "data_interval");
+  assert.equal(semantics({ every: "1h" }), "data_interval");
+  assert.equal(semantics({ every: "1h" }, { createDeltaDataIntervals: false }), "trigger");
+  assert.equal(semantics({ every: "1h" }, { createCronDataIntervals: false }), "data_interval");
+  // The DAG's own choice wins over configuration.
+  assert.equal(semantics("@daily", {}, "trigger"), "trigger");
+  assert.equal(semantics("@daily", { createCronDataIntervals: false }, "data_interval"), "data_interval");
   assert.throws(
-    () => dag({ dagId: "sem", schedule: "@daily", scheduleSemantics: "trigger" } as never, () => {}),
-    (error: Error) =>
-      error.message.startsWith('dag "sem": scheduleSemantics is no longer an option') &&
-      error.message.includes("create_cron_data_intervals") &&
-      error.message.includes('cronDataIntervalTimetable("...")'),
+    () => dag({ dagId: "sem", schedule: "@daily", scheduleSemantics: "ticks" } as never, () => {}),
+    /scheduleSemantics "ticks" is not one of "data_interval", "trigger"/,
+  );
+  assert.throws(
+    () =>
+      dag(
+        { dagId: "sem", schedule: cronTriggerTimetable("0 3 * * *"), scheduleSemantics: "data_interval" },
+        () => {},
+      ),
+    /contradicts the timetable given as schedule, which is "trigger": remove scheduleSemantics/,
   );
 });
 

@@ -7,6 +7,7 @@ import type { DurationInput } from "../core/duration.ts";
 import { DagDefinitionError } from "../core/errors.ts";
 import { isValidTimezone, type Schedule } from "../core/schedule.ts";
 import {
+  SCHEDULE_SEMANTICS,
   SERIALIZED_DAG_VERSION,
   SerializedDagSchema,
   type ParamSpec,
@@ -55,6 +56,13 @@ export interface DagOptions {
    * @example schedule: multipleCronTriggerTimetable(["0 3 * * *", "30 15 * * 1-5"], { interval: "1d" })
    */
   schedule?: ScheduleInput;
+  /**
+   * For a cron string, preset or `{ every }`: "data_interval" (a run per interval, created when it
+   * ends, logical date = its start) or "trigger" (a run at each tick, logical date = the tick).
+   * Default: `[scheduler] create_cron_data_intervals` / `create_delta_data_intervals` (data
+   * intervals). A timetable object says it itself.
+   */
+  scheduleSemantics?: ScheduleSemantics;
   /** "2025-01-01", "2025-01-01T06:00" (wall clock in `timezone`), an ISO time with an offset, or a Date. */
   startDate?: DateInput;
   endDate?: DateInput;
@@ -91,6 +99,7 @@ const DAG_OPTION_KEYS = [
   "description",
   "docMd",
   "schedule",
+  "scheduleSemantics",
   "startDate",
   "endDate",
   "timezone",
@@ -145,8 +154,8 @@ export const BUILTIN_DEFAULTS: Readonly<SerializeDefaults> = Object.freeze({
   maxActiveTasks: 16,
   maxConsecutiveFailedDagRuns: 0,
   catchup: false,
-  createCronDataIntervals: false,
-  createDeltaDataIntervals: false,
+  createCronDataIntervals: true,
+  createDeltaDataIntervals: true,
 });
 
 export interface SerializeOptions {
@@ -370,9 +379,9 @@ export function isDag(value: unknown): value is Dag {
 export function dag(options: DagOptions, build: () => void): Dag {
   const dagId = checkDagId(options);
   const where: Where = { dagId };
-  refuseScheduleSemantics(options, where);
   assertKnownKeys(options, DAG_OPTION_KEYS, "dag() options", where, DAG_OPTION_HINTS);
   const spec = checkDagOptions(options, where);
+  spec.schedule = scheduleSemanticsOf(options, spec.schedule, where);
   const builder = new DagBuilder(dagId);
   if (options.defaultArgs !== undefined) {
     resolveTaskOptions(options.defaultArgs, { ...where, part: "defaultArgs" }, "defaultArgs");
@@ -487,13 +496,21 @@ function checkContinuous(schedule: Schedule, maxActiveRuns: number | null, where
   );
 }
 
-/** The per-DAG switch of earlier versions; timetables say the same, per DAG, in Airflow's words. */
-function refuseScheduleSemantics(options: object, where: Where): void {
-  if (!("scheduleSemantics" in options)) return;
-  throw definitionError(
-    where,
-    'scheduleSemantics is no longer an option: a cron string\'s semantics come from [scheduler] create_cron_data_intervals; for this DAG alone write schedule: cronTriggerTimetable("...") (a run at each tick) or cronDataIntervalTimetable("...") (a run per interval, created when it ends)',
-  );
+/** The per-DAG choice of semantics for a cron string or `{ every }` (a timetable object has its own). */
+function scheduleSemanticsOf(options: DagOptions, schedule: ScheduleSpec, where: Where): ScheduleSpec {
+  const value = options.scheduleSemantics;
+  if (value === undefined) return schedule;
+  if (!SCHEDULE_SEMANTICS.includes(value))
+    throw definitionError(
+      where,
+      `scheduleSemantics ${describe(value)} is not one of "data_interval", "trigger": write "data_interval" (a run per interval, created when it ends) or "trigger" (a run at each tick)`,
+    );
+  if (schedule.semantics !== null && schedule.semantics !== value)
+    throw definitionError(
+      where,
+      `scheduleSemantics "${value}" contradicts the timetable given as schedule, which is "${schedule.semantics}": remove scheduleSemantics`,
+    );
+  return { ...schedule, semantics: value };
 }
 
 function checkDateOrder(start: string | null, end: string | null, timezone: string, where: Where): void {

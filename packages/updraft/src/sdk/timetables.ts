@@ -1,8 +1,8 @@
 /**
  * Timetables for `dag({ schedule })`, named after Airflow 3's timetable classes. A timetable fixes
- * its own semantics; a plain cron string or `{ every }` takes them from configuration
- * (`[scheduler] create_cron_data_intervals` / `create_delta_data_intervals`, both false: trigger
- * semantics, as in Airflow 3), which the DAG processor applies at serialize time.
+ * its own semantics; a plain cron string or `{ every }` takes the DAG's scheduleSemantics, else
+ * configuration (`[scheduler] create_cron_data_intervals` / `create_delta_data_intervals`, both true
+ * in Updraft: data intervals; Airflow 3's are false), which the DAG processor applies at serialize time.
  *
  * The factories only record what they were given; dag() checks it, so an error names the DAG.
  */
