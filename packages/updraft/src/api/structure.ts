@@ -117,16 +117,29 @@ function siblingsInOrder(dag: SerializedDag, parent: string | null): string[] {
     }
   });
   const rank = (id: string) => first.get(id) ?? Number.MAX_SAFE_INTEGER;
-  const left = [...siblings].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
-  const placed = new Set<string>();
+  const byRank = (a: string, b: string) => rank(a) - rank(b) || (a < b ? -1 : 1);
+  // Kahn's sort in passes, as Airflow's: each pass takes every child whose siblings before it are
+  // placed, in the DAG's order.
+  const waiting = new Map(siblings.map((id) => [id, after.get(id)!.size]));
+  const before = new Map<string, string[]>(siblings.map((id) => [id, []]));
+  for (const [id, ups] of after) for (const up of ups) before.get(up)!.push(id);
   const out: string[] = [];
-  while (left.length > 0) {
-    // Group-level dependencies can loop where task-level ones do not (a -> g.x, g.y -> b -> ... ): take the
-    // first ready child, else the first left, so every child is shown.
-    const next = left.findIndex((id) => [...after.get(id)!].every((up) => placed.has(up)));
-    const [id] = left.splice(Math.max(0, next), 1);
-    placed.add(id!);
-    out.push(id!);
+  let pass = siblings.filter((id) => waiting.get(id) === 0).sort(byRank);
+  while (out.length < siblings.length) {
+    // Group-level dependencies can loop where task-level ones do not (t -> g.a, g.b -> t): then the
+    // first child left goes next, so every child is shown.
+    if (pass.length === 0) pass = [siblings.filter((id) => waiting.get(id)! > 0).sort(byRank)[0]!];
+    const next: string[] = [];
+    for (const id of pass) {
+      waiting.set(id, -1);
+      out.push(id);
+      for (const down of before.get(id)!) {
+        const left = waiting.get(down)! - 1;
+        waiting.set(down, left);
+        if (left === 0) next.push(down);
+      }
+    }
+    pass = next.sort(byRank);
   }
   return out;
 }

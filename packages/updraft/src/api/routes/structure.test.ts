@@ -46,19 +46,20 @@ forEachApiDatabase("task groups in the API", { dags: { "grouped.ts": DAG } }, (g
       { label: load.label, tooltip: load.tooltip, ui_color: load.ui_color, is_mapped: load.is_mapped },
       { label: "load", tooltip: "Loads", ui_color: "#abcdef", is_mapped: false },
     );
+    // In dependency order: a and the inner group first (nothing inside "load" comes before them), then b.
     assert.deepEqual(ids(load.children), [
       "load.a",
-      "load.b",
       "load.inner",
+      "load.b",
       "load.upstream_join_id",
       "load.downstream_join_id",
     ]);
     assert.deepEqual(
       load.children.map((c: { label: string; type: string }) => `${c.label}:${c.type}`),
-      ["a:task", "b:task", "inner:task", ":join", ":join"],
+      ["a:task", "inner:task", "b:task", ":join", ":join"],
     );
     // "inner" does not prefix: its task keeps its id, and its label is that id.
-    assert.deepEqual(load.children[2].children, [
+    assert.deepEqual(load.children[1].children, [
       {
         id: "x",
         label: "x",
