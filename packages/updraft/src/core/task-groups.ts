@@ -98,3 +98,20 @@ export function serializedGroupGraph(dag: SerializedDag, downstream: Map<string,
     isTeardown: (id) => byId.get(id)?.isTeardown === true,
   };
 }
+
+/**
+ * Ids a branch returned, with any task group's id replaced by the group's roots (Airflow's
+ * _expand_task_group_roots): returning a group follows the tasks it starts with.
+ */
+export function expandGroupIds(
+  dag: SerializedDag,
+  ids: readonly unknown[],
+  downstream: Map<string, string[]>,
+): unknown[] {
+  const groups = groupsOf(dag);
+  if (groups.size === 0) return [...ids];
+  const graph = serializedGroupGraph(dag, downstream);
+  return ids.flatMap((id) =>
+    typeof id === "string" && groups.has(id) ? groupRoots(groupMembers(dag, id), graph) : [id],
+  );
+}

@@ -39,9 +39,23 @@ export default dag({ dagId: "grouped_run" }, () => {
   check.before(failing).before(bash("after_failure", { command: "true" }));
 });`;
 
+/** A branch may return a task group's id: the group's first tasks run, the other branch is skipped. */
+const BRANCHING = `import { branch, dag, empty, taskGroup } from "updraft";
+export default dag({ dagId: "branch_to_group" }, () => {
+  const pick = branch("pick", () => "chosen")();
+  const chosen = taskGroup("chosen", () => {
+    const a = empty("a");
+    const b = empty("b");
+    a.before(b);
+    empty("c");
+  })();
+  const other = taskGroup("other", () => { empty("x"); })();
+  pick.before([chosen, other]);
+});`;
+
 describe("task groups, run for real", () => {
   let h: DagsHome;
-  before(async () => (h = await dagsHome({ "grouped_run.ts": DAG })));
+  before(async () => (h = await dagsHome({ "grouped_run.ts": DAG, "branch_to_group.ts": BRANCHING })));
   after(async () => {
     await h.close();
     rmSync(scratch, { recursive: true, force: true });
@@ -67,5 +81,17 @@ describe("task groups, run for real", () => {
     assert.equal(tries["failing.boom"], 1);
     assert.equal(await xcomStore(h.database).pull(run.id, "report"), "total 41");
     assert.match(h.log(run, "failing.boom"), /bash exited with code 3/);
+  });
+
+  test("a branch that returns a group's id follows the group's first tasks (Airflow's task group roots)", async () => {
+    const run = await triggerDagRun(h.database, { dagId: "branch_to_group" });
+    assert.equal(await h.drive(run), "success");
+    assert.deepEqual(await h.states(run), {
+      pick: "success",
+      "chosen.a": "success",
+      "chosen.b": "success",
+      "chosen.c": "success",
+      "other.x": "skipped",
+    });
   });
 });
