@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { uiApiPaths, uiApiSchemas } from "./ui-spec.ts";
 import { usersApiPaths } from "./users-spec.ts";
 import { workersApiPaths } from "./workers-spec.ts";
 
@@ -39,9 +40,17 @@ export interface Operation {
 
 let cached: OpenApiDocument | null = null;
 
+/** Airflow's document, with the schemas of the UI operation Updraft serves too (ui-spec.ts). */
 export function loadSpec(): OpenApiDocument {
-  cached ??= parse(readFileSync(SPEC_FILE, "utf8")) as OpenApiDocument;
-  return cached;
+  if (cached) return cached;
+  const spec = parse(readFileSync(SPEC_FILE, "utf8")) as OpenApiDocument;
+  Object.assign(spec.components.schemas, uiApiSchemas());
+  return (cached = spec);
+}
+
+/** Every path served: Airflow's public ones, its FAB users API, Updraft's workers, and the UI's structure. */
+export function allPaths(): Record<string, Record<string, Json>> {
+  return { ...loadSpec().paths, ...usersApiPaths(), ...workersApiPaths(), ...uiApiPaths() };
 }
 
 /**
@@ -52,7 +61,7 @@ export function servedSpec(version: string): OpenApiDocument {
   const spec = loadSpec();
   return {
     ...spec,
-    paths: { ...spec.paths, ...usersApiPaths(), ...workersApiPaths() },
+    paths: allPaths(),
     info: {
       ...spec.info,
       title: "Updraft API",
@@ -70,7 +79,7 @@ export function operations(): Map<string, Operation> {
   if (byId) return byId;
   const spec = loadSpec();
   byId = new Map();
-  for (const [path, item] of Object.entries({ ...spec.paths, ...usersApiPaths(), ...workersApiPaths() })) {
+  for (const [path, item] of Object.entries(allPaths())) {
     for (const method of METHODS) {
       const op = item[method] as Json | undefined;
       if (!op) continue;

@@ -135,12 +135,38 @@ export const SerializedTaskSchema = z.object({
   expand: ExpandSchema.optional(),
   /** A mapped instance's label, a template rendered when its try ends (Airflow's map_index_template). */
   mapIndexTemplate: z.string().optional(),
+  /** The task group the task is directly inside (absent: the top level); see taskGroups. */
+  taskGroup: z.string().optional(),
   /** Template fields of the task kind (bash: command, env, cwd), unrendered. */
   templateFields: z.record(z.string(), JsonValue),
   /** TaskFlow arguments: JSON with XComRef objects where another task's output is passed. */
   args: z.array(JsonValue),
 });
 export type SerializedTask = z.infer<typeof SerializedTaskSchema>;
+
+/**
+ * A task group (Airflow's TaskGroup): tasks shown together, collapsed or expanded, in the graph and the
+ * grid. Only people and the API read groups: the scheduler runs the tasks' own dependencies.
+ */
+export const SerializedTaskGroupSchema = z.object({
+  /** The full id: "outer.inner" when "outer" prefixes the ids of what it holds. */
+  groupId: z.string(),
+  /** The group it is directly inside; null at the top level. */
+  parent: z.string().nullable(),
+  /** Whether the ids of its tasks and inner groups start with "<groupId>." (Airflow's prefix_group_id). */
+  prefixGroupId: z.boolean(),
+  tooltip: z.string(),
+  uiColor: z.string(),
+  uiFgColor: z.string(),
+  /** The ids of the tasks and groups directly inside it, in the order they were added. */
+  children: z.array(z.string()),
+  /** Dependencies set on the group as a whole (`group >> x`, `x >> group`), sorted: the graph's join nodes. */
+  upstreamGroupIds: z.array(z.string()),
+  upstreamTaskIds: z.array(z.string()),
+  downstreamGroupIds: z.array(z.string()),
+  downstreamTaskIds: z.array(z.string()),
+});
+export type SerializedTaskGroup = z.infer<typeof SerializedTaskGroupSchema>;
 
 export const SerializedDagSchema = z.object({
   version: z.literal(SERIALIZED_DAG_VERSION),
@@ -168,6 +194,8 @@ export const SerializedDagSchema = z.object({
   isPausedUponCreation: z.boolean().nullable(),
   /** Topologically sorted (ties by task id), so readers can walk it in order. */
   tasks: z.array(SerializedTaskSchema),
+  /** Task groups, outer before inner; absent when the DAG has none (so older forms parse, and hash the same). */
+  taskGroups: z.array(SerializedTaskGroupSchema).optional(),
 });
 export type SerializedDag = z.infer<typeof SerializedDagSchema>;
 

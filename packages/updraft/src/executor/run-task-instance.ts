@@ -16,6 +16,7 @@ import { hostname as osHostname } from "node:os";
 import { canRetry, retryDelaySeconds } from "../core/retry.ts";
 import { allDownstream } from "../core/graph.ts";
 import { downstreamOf, taskById, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
+import { expandGroupIds } from "../core/task-groups.ts";
 import { findXComRefs, resolveXComRefs } from "../sdk/index.ts";
 import { latestRunWindow, timetableDagOf } from "../core/timetables/index.ts";
 import type { Database } from "../storage/database.ts";
@@ -549,7 +550,9 @@ function applyChoice(dag: SerializedDag, task: SerializedTask, value: unknown, l
   let skip: string[];
   if (task.kind === "latest_only") return { state: "success", skip: value === true ? [] : direct };
   if (task.kind === "branch") {
-    const followed = value === null || value === undefined ? [] : Array.isArray(value) ? value : [value];
+    const chosen = value === null || value === undefined ? [] : Array.isArray(value) ? value : [value];
+    // A task group's id stands for its first tasks, as in Airflow.
+    const followed = expandGroupIds(dag, chosen, downstreamOf(dag));
     const stray = followed.filter((id) => typeof id !== "string" || !direct.includes(id));
     if (stray.length > 0) {
       return {

@@ -32,6 +32,31 @@ export interface TaskNode {
   isolation?: "dag" | "process";
   /** A mapped task: how its instances get their elements (core/mapping.ts), sources as JSON. */
   expand?: { mode: "list" | "dict" | "kwargs"; value: JsonValue };
+  /** The id of the task group the task is directly inside; undefined at the top level. */
+  group?: string;
+}
+
+/** A task group while its DAG is built (Airflow's TaskGroup); see groups.ts. */
+export interface GroupNode {
+  /** The full id: the label, after "<outer id>." when the enclosing group prefixes. */
+  groupId: string;
+  parent: GroupNode | undefined;
+  /** Whether the ids of what it holds start with "<groupId>.". */
+  prefixGroupId: boolean;
+  tooltip: string;
+  uiColor: string;
+  uiFgColor: string;
+  /** The DAG's defaultArgs, then each enclosing group's, then its own: what its tasks inherit. */
+  defaultArgs: TaskOptions;
+  /** Ids of the tasks and groups directly inside, in the order they were added. */
+  children: string[];
+  /** Dependencies set on the group as a whole, for the graph's join nodes. */
+  upstreamGroupIds: Set<string>;
+  upstreamTaskIds: Set<string>;
+  downstreamGroupIds: Set<string>;
+  downstreamTaskIds: Set<string>;
+  /** The taskGroup() definition it comes from; calling it again gets __1, __2 suffixes. */
+  origin: object;
 }
 
 export class DagBuilder {
@@ -40,6 +65,10 @@ export class DagBuilder {
   /** The DAG's defaultArgs, already checked; every task's own options override them. */
   defaultArgs: TaskOptions = {};
   sealed = false;
+  /** Task groups by full id, outer before inner. */
+  readonly groups = new Map<string, GroupNode>();
+  /** The group whose body is running: tasks added now go inside it. */
+  currentGroup: GroupNode | undefined;
 
   constructor(dagId: string) {
     this.dagId = dagId;
@@ -58,7 +87,40 @@ export class DagBuilder {
         `the task id is already used by another task of this DAG (of kind "${existing.kind}"): task ids must be unique within a DAG, rename one of them`,
       );
     }
+    if (this.groups.has(node.taskId)) {
+      throw definitionError(
+        this.where(node.taskId),
+        "the task id is already used by a task group of this DAG: task and group ids share one namespace, rename one of them",
+      );
+    }
     this.nodes.set(node.taskId, node);
+    if (this.currentGroup) {
+      node.group = this.currentGroup.groupId;
+      this.currentGroup.children.push(node.taskId);
+    }
+  }
+
+  /**
+   * The id a task or group named `label` gets where the build is now: "<group>.<label>" inside a
+   * group that prefixes (Airflow's child_id), else the label itself.
+   */
+  qualify(label: string): string {
+    const group = this.currentGroup;
+    const id = group?.prefixGroupId ? `${group.groupId}.${label}` : label;
+    if (id.length > MAX_ID_LENGTH) {
+      throw definitionError(
+        this.where(),
+        `the id "${id}" (with its group's prefix) is longer than ${MAX_ID_LENGTH} characters: shorten the task or group id, or set prefixGroupId: false on the group`,
+      );
+    }
+    return id;
+  }
+
+  /** The defaultArgs a task inherited: its group's (merged over the DAG's), else the DAG's. */
+  inheritedArgs(node: TaskNode): TaskOptions {
+    return (
+      (node.group === undefined ? undefined : this.groups.get(node.group)?.defaultArgs) ?? this.defaultArgs
+    );
   }
 
   /**

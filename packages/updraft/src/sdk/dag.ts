@@ -14,11 +14,13 @@ import {
   type ScheduleSemantics,
   type SerializedDag,
   type SerializedTask,
+  type SerializedTaskGroup,
 } from "../core/serialized.ts";
 import { DagBuilder, withBuilder, type TaskKind, type TaskNode } from "./builder.ts";
 import { checkDate, toUtc, toUtcIso, type DateInput } from "./dates.ts";
 import { definitionError, describe, idProblem, type Where } from "./fail.ts";
 import { topologicalOrder } from "./graph.ts";
+import { serializeGroups } from "./groups.ts";
 import type { JsonValue } from "./json.ts";
 import {
   assertKnownKeys,
@@ -185,6 +187,8 @@ export interface TaskDefinition {
   /** Direct upstream and downstream task ids, sorted. */
   readonly upstream: readonly string[];
   readonly downstream: readonly string[];
+  /** The id of the task group the task is directly inside; undefined at the top level. */
+  readonly taskGroup: string | undefined;
 }
 
 /** Marks Dag objects, across copies of the SDK too (a DAG file may load another copy than the loader). */
@@ -223,12 +227,19 @@ export class Dag {
   readonly #spec: DagSpec;
   /** In topological order. */
   readonly #tasks: Map<string, BuiltTask>;
+  readonly #groups: readonly SerializedTaskGroup[];
 
   /** @internal */
-  constructor(dagId: string, spec: DagSpec, tasks: Map<string, BuiltTask>) {
+  constructor(
+    dagId: string,
+    spec: DagSpec,
+    tasks: Map<string, BuiltTask>,
+    groups: SerializedTaskGroup[] = [],
+  ) {
     this.dagId = dagId;
     this.#spec = spec;
     this.#tasks = tasks;
+    this.#groups = groups;
     Object.freeze(this);
   }
 
@@ -289,6 +300,9 @@ export class Dag {
       owner,
       isPausedUponCreation: spec.isPausedUponCreation,
       tasks: [...this.#tasks.values()].map((t) => serializeTask(t, owner, d)),
+      ...(this.#groups.length > 0
+        ? { taskGroups: structuredClone(this.#groups) as SerializedTaskGroup[] }
+        : {}),
     } satisfies SerializedDag;
     const parsed = SerializedDagSchema.safeParse(dag);
     if (!parsed.success) {
@@ -359,6 +373,7 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
     ...(r.onFailureFailDagrun ? { onFailureFailDagrun: true } : {}),
     ...(task.expand ? { expand: structuredClone(task.expand) } : {}),
     ...(task.expand && r.mapIndexTemplate ? { mapIndexTemplate: r.mapIndexTemplate } : {}),
+    ...(t.taskGroup !== undefined ? { taskGroup: t.taskGroup } : {}),
     templateFields: structuredClone(t.templateFields) as Record<string, JsonValue>,
     args: structuredClone(t.serializedArgs) as JsonValue[],
   };
@@ -410,7 +425,7 @@ export function dag(options: DagOptions, build: () => void): Dag {
       "the build function returned a promise: it must be synchronous, so write () => { ... } rather than async () => { ... }",
     );
   }
-  return new Dag(dagId, spec, orderTasks(builder));
+  return new Dag(dagId, spec, orderTasks(builder), serializeGroups(builder));
 }
 
 function checkDagId(options: unknown): string {
@@ -576,6 +591,7 @@ function freezeTask(dagId: string, node: TaskNode, downstream: string[]): TaskDe
     isolation: node.isolation ?? "dag",
     upstream: Object.freeze([...node.upstream].sort()),
     downstream: Object.freeze(downstream.sort()),
+    taskGroup: node.group,
   });
 }
 

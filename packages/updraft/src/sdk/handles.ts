@@ -1,22 +1,26 @@
 /**
- * Handles to tasks added to a DAG, and the ways to connect them: setUpstream/setDownstream,
- * before/after (Airflow's >> and <<), chain and crossDownstream.
+ * Handles to tasks (and task groups) added to a DAG, and the ways to connect them:
+ * setUpstream/setDownstream, before/after (Airflow's >> and <<), chain and crossDownstream.
  *
  * A handle must never have a `then` property: `await handle` would then call it. Keep it that way
  * when adding methods (a test checks).
  */
-import { peekBuilder, type DagBuilder, type TaskNode } from "./builder.ts";
-import { definitionError, describe } from "./fail.ts";
+import { peekBuilder, type DagBuilder, type GroupNode, type TaskNode } from "./builder.ts";
+import { definitionError, describe, type Where } from "./fail.ts";
+import { groupLeaves, groupRoots, type GroupGraph } from "../core/task-groups.ts";
 import { normalizeTriggerRule } from "../core/trigger-rules.ts";
 import { assertKnownKeys, bool } from "./options.ts";
 
-/** A task handle or a list of them, wherever dependencies are set. */
-export type HandleOrList = TaskHandle | readonly TaskHandle[];
+/** What dependencies join: a task, or a task group (its roots downstream, its leaves upstream). */
+export type Dependable = TaskHandle | TaskGroupHandle;
+
+/** A task or group handle, or a list of them, wherever dependencies are set. */
+export type HandleOrList = Dependable | readonly Dependable[];
 
 /** The DAG each handle belongs to; kept off the handle so its public surface stays small. */
-const owners = new WeakMap<TaskHandle, DagBuilder>();
+const owners = new WeakMap<Dependable, DagBuilder>();
 
-export function builderOf(handle: TaskHandle): DagBuilder {
+export function builderOf(handle: Dependable): DagBuilder {
   return owners.get(handle)!;
 }
 
@@ -93,7 +97,7 @@ export class TaskHandle {
       throw definitionError(where, "asTeardown(): this task is a setup; a task cannot be both");
     // Its own rule, not the DAG's default one, would be overridden: refused, as Airflow does.
     const explicit = node.options.triggerRule;
-    const inherited = builderOf(this).defaultArgs.triggerRule;
+    const inherited = builderOf(this).inheritedArgs(node).triggerRule;
     if (
       explicit !== undefined &&
       explicit !== inherited &&
@@ -108,6 +112,8 @@ export class TaskHandle {
     node.resolved.onFailureFailDagrun = bool(o.onFailureFailDagrun, "onFailureFailDagrun", where, false);
     const setups = o.setups === undefined ? [] : flatten([o.setups], this, "asTeardown");
     for (const setup of setups) {
+      if (!(setup instanceof TaskHandle))
+        throw definitionError(where, `asTeardown(): setups must be tasks, got task group "${setup.groupId}"`);
       setup.asSetup();
       connect(setup, this);
     }
@@ -155,22 +161,24 @@ function checkKey(key: unknown, handle: TaskHandle): string {
   return key;
 }
 
-/** Adds the edge upstream -> downstream, both of the same DAG. */
-export function connect(upstream: TaskHandle, downstream: TaskHandle): void {
+/** Adds the edge upstream -> downstream, both of the same DAG (a group: its leaves -> its roots). */
+export function connect(upstream: Dependable, downstream: Dependable): void {
   const up = builderOf(upstream);
   const down = builderOf(downstream);
   if (up !== down) {
     throw definitionError(
-      down.where(downstream.taskId),
-      `cannot depend on task "${upstream.taskId}" of dag "${up.dagId}": dependencies join tasks of the same DAG only; ` +
+      whereOf(downstream),
+      `cannot depend on ${nameOf(upstream)} of dag "${up.dagId}": dependencies join tasks of the same DAG only; ` +
         `create the task inside dag "${down.dagId}"'s build function (call its task() factory there)`,
     );
   }
+  if (upstream instanceof TaskGroupHandle || downstream instanceof TaskGroupHandle)
+    return connectGroup(down, upstream, downstream);
   down.addEdge(upstream.taskId, downstream.taskId);
 }
 
-function flatten(items: readonly unknown[], self: TaskHandle | undefined, method: string): TaskHandle[] {
-  const out: TaskHandle[] = [];
+function flatten(items: readonly unknown[], self: Dependable | undefined, method: string): Dependable[] {
+  const out: Dependable[] = [];
   for (const item of items) {
     if (Array.isArray(item)) {
       for (const inner of item) out.push(assertHandle(inner, self, method));
@@ -181,14 +189,14 @@ function flatten(items: readonly unknown[], self: TaskHandle | undefined, method
   return out;
 }
 
-export function assertHandle(value: unknown, self: TaskHandle | undefined, method: string): TaskHandle {
-  if (value instanceof TaskHandle) return value;
+export function assertHandle(value: unknown, self: Dependable | undefined, method: string): Dependable {
+  if (value instanceof TaskHandle || value instanceof TaskGroupHandle) return value;
   const hint =
     typeof value === "function"
       ? `: this is a task() definition, call it to add the task, e.g. ${method}(${value.name || "extract"}())`
       : "";
   throw definitionError(
-    self ? { dagId: self.dagId, taskId: self.taskId } : { dagId: peekBuilder()?.dagId },
+    self ? whereOf(self) : { dagId: peekBuilder()?.dagId },
     `${method}() takes task handles or arrays of them, got ${describe(value)}${hint}`,
   );
 }
@@ -222,12 +230,126 @@ export function chain(...items: HandleOrList[]): void {
 }
 
 /** Airflow's cross_downstream(): every task of `from` runs before every task of `to`. */
-export function crossDownstream(from: readonly TaskHandle[], to: readonly TaskHandle[]): void {
+export function crossDownstream(from: readonly Dependable[], to: readonly Dependable[]): void {
   const ups = flatten([from], undefined, "crossDownstream");
   const downs = flatten([to], undefined, "crossDownstream");
   for (const up of ups) for (const down of downs) connect(up, down);
 }
 
-function ids(handles: readonly TaskHandle[]): string {
-  return `[${handles.map((h) => h.taskId).join(", ")}]`;
+function ids(handles: readonly Dependable[]): string {
+  return `[${handles.map((h) => (h instanceof TaskHandle ? h.taskId : h.groupId)).join(", ")}]`;
+}
+
+/**
+ * A task group added to a DAG: what calling a taskGroup() factory returns. In dependencies it stands
+ * for its tasks as Airflow's TaskGroup does: `group.before(x)` makes x wait for the group's leaves,
+ * `x.before(group)` makes the group's roots wait for x. What the group's function returned is
+ * `output` (e.g. the output of its last task), to pass on to other tasks.
+ */
+export class TaskGroupHandle<R = unknown> {
+  /** The group's full id ("outer.inner" inside a group that prefixes). */
+  readonly groupId: string;
+  /** What the group's function returned, as it returned it. */
+  readonly output: R;
+
+  /** @internal Made by the factories taskGroup() returns. */
+  constructor(builder: DagBuilder, groupId: string, output: R) {
+    this.groupId = groupId;
+    this.output = output;
+    owners.set(this, builder);
+  }
+
+  get dagId(): string {
+    return builderOf(this).dagId;
+  }
+
+  /** The ids of the group's tasks, inner groups' included, in the order they were added. */
+  get taskIds(): string[] {
+    const builder = builderOf(this);
+    return membersOf(builder, builder.groups.get(this.groupId)!);
+  }
+
+  /** Makes every given task (or group) run after this group's leaves. */
+  setDownstream(...items: HandleOrList[]): void {
+    for (const other of flatten(items, this, "setDownstream")) connect(this, other);
+  }
+
+  /** Makes this group's roots run after every given task (or group). */
+  setUpstream(...items: HandleOrList[]): void {
+    for (const other of flatten(items, this, "setUpstream")) connect(other, this);
+  }
+
+  /** `group.before(b)` is Airflow's `group >> b`; returns `b`. */
+  before<T extends HandleOrList>(other: T): T {
+    this.setDownstream(other);
+    return other;
+  }
+
+  /** `group.after(a)` is Airflow's `group << a`; returns `a`. */
+  after<T extends HandleOrList>(other: T): T {
+    this.setUpstream(other);
+    return other;
+  }
+}
+
+function whereOf(handle: Dependable): Where {
+  return handle instanceof TaskHandle
+    ? { dagId: handle.dagId, taskId: handle.taskId }
+    : { dagId: handle.dagId, part: `task group "${handle.groupId}"` };
+}
+
+function nameOf(handle: Dependable): string {
+  return handle instanceof TaskHandle ? `task "${handle.taskId}"` : `task group "${handle.groupId}"`;
+}
+
+/**
+ * A dependency with a group at one end or both, as Airflow sets it: the group's leaves (upstream) or
+ * roots (downstream) as they are now, plus the group-level relation the graph view draws once.
+ */
+function connectGroup(builder: DagBuilder, upstream: Dependable, downstream: Dependable): void {
+  const up = upstream instanceof TaskGroupHandle ? builder.groups.get(upstream.groupId)! : undefined;
+  const down = downstream instanceof TaskGroupHandle ? builder.groups.get(downstream.groupId)! : undefined;
+  builder.assertOpen(down?.groupId ?? (downstream as TaskHandle).taskId);
+  if (up && down) {
+    up.downstreamGroupIds.add(down.groupId);
+    down.upstreamGroupIds.add(up.groupId);
+  } else if (up) up.downstreamTaskIds.add((downstream as TaskHandle).taskId);
+  else if (down) down.upstreamTaskIds.add((upstream as TaskHandle).taskId);
+  const sources = up ? groupEnd(builder, up, "leaves") : [(upstream as TaskHandle).taskId];
+  const targets = down ? groupEnd(builder, down, "roots") : [(downstream as TaskHandle).taskId];
+  for (const source of sources) for (const target of targets) builder.addEdge(source, target);
+}
+
+/** A group's roots or leaves; an empty group's leaves are what it was set to follow (as in Airflow). */
+function groupEnd(builder: DagBuilder, group: GroupNode, end: "roots" | "leaves"): string[] {
+  const members = membersOf(builder, group);
+  if (members.length === 0) return end === "leaves" ? [...group.upstreamTaskIds] : [];
+  return end === "roots"
+    ? groupRoots(members, graphOf(builder, members))
+    : groupLeaves(members, graphOf(builder, members));
+}
+
+function membersOf(builder: DagBuilder, group: GroupNode): string[] {
+  return group.children.flatMap((id) => {
+    const inner = builder.groups.get(id);
+    return inner ? membersOf(builder, inner) : [id];
+  });
+}
+
+/** The builder's tasks as roots and leaves read them; downstream edges within the members only. */
+function graphOf(builder: DagBuilder, members: readonly string[]): GroupGraph {
+  const downstream = new Map<string, string[]>();
+  for (const id of members)
+    for (const up of builder.nodes.get(id)!.upstream) {
+      const list = downstream.get(up);
+      if (list) list.push(id);
+      else downstream.set(up, [id]);
+    }
+  const node = (id: string) => builder.nodes.get(id);
+  return {
+    upstream: (id) => node(id)?.upstream ?? [],
+    downstream: (id) => downstream.get(id) ?? [],
+    isSetup: (id) => node(id)?.resolved.isSetup === true,
+    isTeardown: (id) => node(id)?.resolved.isTeardown === true,
+  };
 }

@@ -20,7 +20,9 @@ export type {
   TaskFlowOptions,
 } from "./tasks.ts";
 export { chain, crossDownstream } from "./handles.ts";
-export type { HandleOrList, TaskHandle, XComArg } from "./handles.ts";
+export type { Dependable, HandleOrList, TaskGroupHandle, TaskHandle, XComArg } from "./handles.ts";
+export { taskGroup } from "./groups.ts";
+export type { TaskGroupFactory, TaskGroupOptions, TaskGroupOverrideOptions } from "./groups.ts";
 export { findXComRefs, isXComRef, resolveXComRefs } from "./json.ts";
 export { FailTask, SkipTask, getCurrentContext, setCurrentContext, taskControlOf } from "./control.ts";
 export { getConnection, getVariable, setLookup } from "./lookups.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bash, dag, task, type XComArg } from "./index.ts";
+import { bash, dag, task, taskGroup, type XComArg } from "./index.ts";
 
 const build = (body: () => void) => dag({ dagId: "mapping" }, body).serialize({ fileloc: "mapping.ts" });
 const byId = (s: ReturnType<typeof build>, id: string) => s.tasks.find((t) => t.taskId === id)!;
@@ -77,4 +77,22 @@ test("bad mapping calls fail when the DAG is built, naming the task and what to 
     /cannot be mapped over "shell": map over command, cwd, env/,
   );
   assert.throws(() => build(() => bash.partial("b", {}).expand({ env: [{ A: "1" }] })), /needs a command/);
+});
+
+test("mapped tasks inside a task group get its prefix and its defaultArgs", () => {
+  const s = build(() => {
+    const load = task("load", (file: string) => file.length);
+    taskGroup(
+      "ingest",
+      () => {
+        load.expand(["a", "bb"]);
+        bash.partial("echo", {}).expand({ command: ["echo 1"] });
+      },
+      { defaultArgs: { retries: 3 } },
+    )();
+  });
+  assert.deepEqual(byId(s, "ingest.load").expand, { mode: "list", value: ["a", "bb"] });
+  assert.equal(byId(s, "ingest.load").retries, 3);
+  assert.deepEqual(byId(s, "ingest.echo").expand, { mode: "dict", value: { command: ["echo 1"] } });
+  assert.equal(byId(s, "ingest.echo").retries, 3);
 });

@@ -330,7 +330,7 @@ function mapSourcesToJson(
 
 function invoke(spec: FactorySpec, args: unknown[], mapping?: Mapping): XComArg {
   const builder = currentBuilder(`the factory returned by task("${spec.taskId}", ...)`, spec.taskId);
-  const taskId = builder.taskFlowId(spec.taskId, spec.origin);
+  const taskId = builder.taskFlowId(builder.qualify(spec.taskId), spec.origin);
   const where = builder.where(taskId);
   const options = mergeOptions(builder, spec.options);
   const resolved = resolveTaskOptions(options, where);
@@ -458,7 +458,7 @@ function addBash(taskId: string, options: BashPartialOptions, mapping: Mapping |
       `bash() needs a command: give it to partial() or map over it, e.g. expand({ command: ["echo 1", "echo 2"] })`,
     );
   const handle = addOperator(builder, "bash", taskId, rest, templateFields);
-  builder.nodes.get(taskId)!.expand = expand;
+  builder.nodes.get(handle.taskId)!.expand = expand;
   for (const input of inputs) connect(input, handle);
   return handle;
 }
@@ -512,10 +512,11 @@ export function empty(taskId: string, options: TaskOptions = {}): TaskHandle {
 function addOperator(
   builder: DagBuilder,
   kind: TaskKind,
-  taskId: string,
+  label: string,
   own: TaskOptions,
   templateFields: Record<string, JsonValue>,
 ): TaskHandle {
+  const taskId = builder.qualify(label);
   const where = builder.where(taskId);
   assertKnownKeys(own, TASK_OPTION_KEYS, "options", where);
   checkRole(own, where);
@@ -535,9 +536,9 @@ function addOperator(
   return new TaskHandle(builder, taskId);
 }
 
-/** defaultArgs, overridden by the task's own options (unset = undefined = not given). */
+/** defaultArgs (the task group's, if any), overridden by the task's own options (unset = undefined = not given). */
 function mergeOptions(builder: DagBuilder, own: TaskOptions): TaskOptions {
-  const inherited = definedEntries(builder.defaultArgs);
+  const inherited = definedEntries(builder.currentGroup?.defaultArgs ?? builder.defaultArgs);
   // A teardown's trigger rule is its own (checkRole), never the DAG's default one.
   if (own.teardown === true) delete inherited.triggerRule;
   return { ...inherited, ...definedEntries(own) };

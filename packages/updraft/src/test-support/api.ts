@@ -13,7 +13,7 @@ import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { buildApi } from "../api/app.ts";
 import { hashPassword } from "../api/auth/passwords.ts";
-import { loadSpec, operation } from "../api/spec.ts";
+import { allPaths, loadSpec, operation } from "../api/spec.ts";
 import { loadConfig, type Config } from "../config/load.ts";
 import { processDagFiles } from "../dag-processing/processor.ts";
 import { createCipher } from "../secrets/cipher.ts";
@@ -65,7 +65,7 @@ export function responseValidator(operationId: string, status: number): Validate
   if (validators.has(key)) return validators.get(key)!;
   const op = operation(operationId);
   const spec = loadSpec();
-  const response = (spec.paths[op.path]![op.method.toLowerCase()] as any).responses[String(status)]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const response = (allPaths()[op.path]![op.method.toLowerCase()] as any).responses[String(status)]; // eslint-disable-line @typescript-eslint/no-explicit-any
   if (!response) return null;
   const schema = response.content?.["application/json"]?.schema;
   if (!schema) return null;

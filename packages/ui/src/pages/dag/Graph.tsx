@@ -2,20 +2,25 @@
  * The DAG's graph view: its tasks laid out left to right in a web worker (ELK for ordinary DAGs, a
  * fast layered layout for huge ones), drawn by React Flow with only what is on screen rendered, the
  * selected run's states (`?run=`, else the latest run) coloured on it and kept live, and the task
- * chosen (`?task=`) detailed in a side panel.
+ * chosen (`?task=`) detailed in a side panel. Task groups (from the structure endpoint) start
+ * collapsed, each one node, and open in place on click.
  */
 import "@xyflow/react/dist/base.css";
 import { useQuery } from "@tanstack/react-query";
-import { useMemo, useRef, useState, type FormEvent } from "react";
+import { useCallback, useMemo, useRef, useState, type FormEvent } from "react";
 import { api, must } from "../../api.ts";
 import { LIVE_STATES } from "../../components/StateBadge.tsx";
 import { useRunTaskInstances } from "../../live.ts";
 import { useUrlState } from "../../url.ts";
-import { GraphCanvas } from "./graph/GraphCanvas.tsx";
+import { ancestorsOf, indexStructure, visibleGraph } from "./groups.ts";
+import { useOpenGroups } from "./open-groups.ts";
+import { GraphCanvas, type Focus, type NodeInfo } from "./graph/GraphCanvas.tsx";
 import { RunPicker, useRecentRuns } from "./graph/RunPicker.tsx";
 import { GraphMarksContext } from "./graph/TaskNode.tsx";
 import { TaskPanel, type Task } from "./graph/TaskPanel.tsx";
+import type { LayoutAnswer } from "./graph/types.ts";
 import { useLayout, type GraphShape } from "./graph/useLayout.ts";
+import { useStructure } from "./structure-api.ts";
 import "./graph.css";
 
 function useTasks(dagId: string) {
@@ -27,58 +32,99 @@ function useTasks(dagId: string) {
   });
 }
 
-/** Task ids and edges as the layout takes them, plus each task's upstream ids for the panel. */
-function shapeOf(tasks: Task[]): GraphShape & { upstream: Map<string, string[]> } {
-  const ids = tasks.map((t) => t.task_id!);
-  const index = new Map(ids.map((id, i) => [id, i]));
-  const edges: number[] = [];
-  const upstream = new Map<string, string[]>(ids.map((id) => [id, []]));
-  tasks.forEach((t, i) => {
-    for (const down of t.downstream_task_ids ?? []) {
-      const j = index.get(down);
-      if (j === undefined) continue;
-      edges.push(i, j);
-      upstream.get(down)!.push(ids[i]!);
-    }
-  });
-  return { ids, edges: Int32Array.from(edges), upstream };
+/** Each task's direct upstream tasks, for the panel. */
+function upstreamOf(tasks: Task[]): Map<string, string[]> {
+  const upstream = new Map<string, string[]>(tasks.map((t) => [t.task_id!, []]));
+  for (const t of tasks) for (const down of t.downstream_task_ids ?? []) upstream.get(down)?.push(t.task_id!);
+  return upstream;
+}
+
+/**
+ * The last shape whose layout is ready, with that layout: while a group opens or closes, the graph
+ * stays drawn (and where the user moved it) until the new layout arrives.
+ */
+function useSettled(shape: GraphShape | undefined, layout: LayoutAnswer | undefined) {
+  const settled = useRef<{ shape: GraphShape; layout: LayoutAnswer } | null>(null);
+  if (shape && layout) settled.current = { shape, layout };
+  return settled.current;
 }
 
 export function GraphTab({ dagId }: { dagId: string }) {
   const [params, update] = useUrlState();
   const tasks = useTasks(dagId);
-  const shape = useMemo(() => (tasks.data ? shapeOf(tasks.data) : undefined), [tasks.data]);
-  const layout = useLayout(dagId, shape);
+  const structure = useStructure(dagId);
+  const index = useMemo(
+    () => (structure.data ? indexStructure(structure.data) : undefined),
+    [structure.data],
+  );
+  const { open: expanded, update: setExpanded, toggle: flip } = useOpenGroups(dagId);
+  const shape = useMemo(() => {
+    if (!structure.data || !index) return undefined;
+    const visible = visibleGraph(structure.data, expanded);
+    // Without groups the layout gets what it always got: tasks and edges.
+    return index.groups.size > 0 ? visible : { ids: visible.ids, edges: visible.edges };
+  }, [structure.data, index, expanded]);
+  const drawn = useSettled(shape, useLayout(dagId, shape));
+  const layout = drawn?.layout;
   const runs = useRecentRuns(dagId, params.get("run"));
   const runId = params.get("run") ?? runs.data?.[0]?.dag_run_id ?? null;
   const run = runs.data?.find((r) => r.dag_run_id === runId);
   const live = !run || LIVE_STATES.has(run.state) || run.state === "running";
   const tis = useRunTaskInstances(dagId, runId, live);
   const selected = params.get("task");
-  const [focus, setFocus] = useState<{ id: string } | null>(null);
+  const [focus, setFocus] = useState<Focus | null>(null);
   const byId = useMemo(() => new Map((tasks.data ?? []).map((t) => [t.task_id!, t])), [tasks.data]);
-  const marks = useMemo(() => ({ states: tis.data?.byTask, selected }), [tis.data, selected]);
+  const upstream = useMemo(() => upstreamOf(tasks.data ?? []), [tasks.data]);
+  const info = useMemo<NodeInfo | undefined>(
+    () => index && { labels: index.labels, operators: index.operators, groups: index.groups },
+    [index],
+  );
+  /** Opens or closes a group, and keeps it in view once the graph is laid out again. */
+  const toggle = useCallback(
+    (groupId: string) => {
+      flip(groupId);
+      setFocus({ id: groupId, whole: true });
+    },
+    [flip],
+  );
+  const marks = useMemo(() => ({ states: tis.data?.byTask, selected, toggle }), [tis.data, selected, toggle]);
   const select = (taskId: string | null, replace = false) => update({ task: taskId }, { replace });
+  /** Selects a task and brings it into view, opening the groups it is in. */
+  const reveal = (taskId: string) => {
+    const around = index ? ancestorsOf(index, taskId) : [];
+    if (around.some((g) => !expanded.has(g))) setExpanded((open) => new Set([...open, ...around]));
+    select(taskId);
+    setFocus({ id: taskId });
+  };
 
   return (
     <div className="graph-view">
       <div className="toolbar graph-toolbar">
         <RunPicker dagId={dagId} runs={runs.data ?? []} runId={runId} onPick={(r) => update({ run: r })} />
-        <FindTask
-          ids={shape?.ids ?? []}
-          onFound={(id) => {
-            select(id);
-            setFocus({ id });
-          }}
-        />
+        <FindTask ids={index?.taskIds ?? []} onFound={reveal} />
+        {index && index.groups.size > 0 && (
+          <>
+            <button type="button" onClick={() => setExpanded(() => new Set(index.groups.keys()))}>
+              Expand all groups
+            </button>
+            <button type="button" onClick={() => setExpanded(() => new Set())}>
+              Collapse all groups
+            </button>
+          </>
+        )}
         <span className="spacer" />
         {layout?.ok && (
           <span className="muted graph-stats" data-testid="graph-stats">
-            {shape?.ids.length} tasks · laid out in {Math.round(layout.ms)} ms (
+            {index?.taskIds.length} tasks · laid out in {Math.round(layout.ms)} ms (
             {layout.engine === "elk" ? "ELK" : "fast layered"})
           </span>
         )}
       </div>
+      {structure.isError && (
+        <p role="alert" className="error">
+          Could not read the tasks of {dagId}: {structure.error.message}
+        </p>
+      )}
       {tasks.isError && (
         <p role="alert" className="error">
           Could not read the tasks of {dagId}: {tasks.error.message}
@@ -101,18 +147,18 @@ export function GraphTab({ dagId }: { dagId: string }) {
       )}
       <div className="graph-body">
         <GraphMarksContext value={marks}>
-          {shape && layout?.ok ? (
+          {drawn && layout?.ok && info ? (
             <GraphCanvas
-              shape={shape}
+              shape={drawn.shape}
               layout={layout}
-              operators={byId}
+              info={info}
               focus={focus}
               onSelect={(id) => select(id)}
             />
           ) : (
-            !tasks.isError && (
+            !structure.isError && (
               <p className="muted graph-loading" role="status">
-                {tasks.isPending ? "Reading the tasks…" : "Laying out the graph…"}
+                {structure.isPending ? "Reading the tasks…" : "Laying out the graph…"}
               </p>
             )
           )}
@@ -121,13 +167,10 @@ export function GraphTab({ dagId }: { dagId: string }) {
           <TaskPanel
             dagId={dagId}
             task={byId.get(selected)!}
-            upstream={shape?.upstream.get(selected) ?? []}
+            upstream={upstream.get(selected) ?? []}
             runId={runId}
             ti={tis.data?.byTask.get(selected)}
-            onSelect={(id) => {
-              select(id);
-              setFocus({ id });
-            }}
+            onSelect={reveal}
             onClose={() => select(null)}
           />
         )}

@@ -1,6 +1,7 @@
 /**
  * The DAG's grid: runs as columns (newest at the right) by tasks as rows (in the DAG's order), each
- * cell a task instance coloured by its state. Both directions are virtualised and only the blocks
+ * cell a task instance coloured by its state. A task group is a row of its own, its cells showing
+ * its tasks' summary state, and opens (its tasks below it, indented) with its row's button. Both directions are virtualised and only the blocks
  * in view are read (grid/blocks.ts), so 500 runs x 5,000 tasks scroll like 5 x 5. Arrow keys move
  * between cells, Enter opens the task instance; a run's bar selects the run (`?run=`).
  */
@@ -41,7 +42,9 @@ import {
   type Position,
 } from "./grid/GridRow.tsx";
 import { nextPosition } from "./grid/keys.ts";
-import { useGridTasks } from "./grid/tasks.ts";
+import { useGridRows } from "./grid/tasks.ts";
+import { useOpenGroups } from "./open-groups.ts";
+import { groupState, type GridRowItem } from "./groups.ts";
 import { GridTooltip, type Describe } from "./grid/Tooltip.tsx";
 import "./grid.css";
 
@@ -49,7 +52,8 @@ const HEAD_H = 64;
 const ROW_H = 22;
 
 export function GridTab({ dagId }: { dagId: string }) {
-  const tasks = useGridTasks(dagId);
+  const { open: expanded, update: setExpanded, toggle } = useOpenGroups(dagId);
+  const tasks = useGridRows(dagId, expanded);
   const total = useRunTotal(dagId);
   const failed = tasks.error ?? total.error;
   if (failed)
@@ -58,9 +62,39 @@ export function GridTab({ dagId }: { dagId: string }) {
         The grid of {dagId} could not be read: {failed.message}
       </p>
     );
-  if (!tasks.data || total.data === undefined) return <p className="muted">Loading the grid…</p>;
-  return <GridView dagId={dagId} taskIds={tasks.data} runCount={total.data} />;
+  if (!tasks.rows || total.data === undefined) return <p className="muted">Loading the grid…</p>;
+  return (
+    <>
+      {tasks.groups && tasks.groups.size > 0 && (
+        <div className="toolbar grid-toolbar">
+          <button type="button" onClick={() => setExpanded(() => new Set(tasks.groups!.keys()))}>
+            Expand all groups
+          </button>
+          <button type="button" onClick={() => setExpanded(() => new Set())}>
+            Collapse all groups
+          </button>
+        </div>
+      )}
+      <GridView dagId={dagId} rows={tasks.rows} runCount={total.data} onToggle={toggle} />
+    </>
+  );
 }
+
+/** What a group's cell shows for a run: its tasks' summary state and how many are in each state. */
+export interface GroupCell {
+  state: string | null;
+  counts: Map<string, number>;
+}
+
+function groupCell(byTask: Map<string, Cell>, tasks: string[]): GroupCell {
+  const states = tasks.map((id) => byTask.get(id)?.ti.state ?? null);
+  const counts = new Map<string, number>();
+  for (const state of states) counts.set(state ?? "no status", (counts.get(state ?? "no status") ?? 0) + 1);
+  return { state: groupState(states), counts };
+}
+
+/** A block's task ids: every task a row of it shows (a group's, all of them), once. */
+const blockTasks = (rows: GridRowItem[]) => [...new Set(rows.flatMap((r) => r.tasks))];
 
 /** The blocks in view (block starts kept as the same array while they do not change). */
 function useStarts(items: VirtualItem[], size: number) {
@@ -71,7 +105,7 @@ function useStarts(items: VirtualItem[], size: number) {
 
 function useGridData(
   dagId: string,
-  taskIds: string[],
+  items: GridRowItem[],
   rows: VirtualItem[],
   cols: VirtualItem[],
   runCount: number,
@@ -86,21 +120,23 @@ function useGridData(
       runStart,
       taskStart,
       runs: blockRuns,
-      taskIds: taskIds.slice(taskStart, taskStart + TASK_BLOCK),
+      taskIds: blockTasks(items.slice(taskStart, taskStart + TASK_BLOCK)),
     }));
   });
   const cells = useCellBlocks(dagId, requests);
   /** What is known of a run (by column) and a cell; undefined: not read yet, null: no instance. */
   const lookup = useMemo(() => {
     const run = (col: number) => runs.byStart.get(col - (col % RUN_BLOCK))?.[col % RUN_BLOCK];
-    const cell = (row: number, col: number): Cell | null | undefined => {
+    const cell = (row: number, col: number): Cell | GroupCell | null | undefined => {
       const r = run(col);
       const block = cells.byBlock.get(`${col - (col % RUN_BLOCK)}:${row - (row % TASK_BLOCK)}`);
       const byTask = r && block?.byRun.get(r.dag_run_id);
-      return byTask ? (byTask.get(taskIds[row]!) ?? null) : undefined;
+      const item = items[row]!;
+      if (!byTask) return undefined;
+      return item.group ? groupCell(byTask, item.tasks) : (byTask.get(item.id) ?? null);
     };
     return { run, cell };
-  }, [runs.byStart, cells.byBlock, taskIds]);
+  }, [runs.byStart, cells.byBlock, items]);
   return { runStarts, runs: runs.byStart, cells: cells.byBlock, lookup, error: runs.error ?? cells.error };
 }
 
@@ -126,6 +162,23 @@ function useShowSelected(dagId: string, runId: string | null, cols: Virtualizer<
   useEffect(() => {
     if (column.data !== undefined) cols.scrollToIndex(column.data, { align: "auto" });
   }, [column.data, cols]);
+}
+
+function GroupCard({ item, run, cell }: { item: GridRowItem; run: Run; cell: GroupCell }) {
+  return (
+    <dl>
+      <dt>Task group</dt>
+      <dd>{item.id}</dd>
+      <dt>Run</dt>
+      <dd>{run.dag_run_id}</dd>
+      <dt>State</dt>
+      <dd>
+        <StateBadge state={cell.state} />
+      </dd>
+      <dt>Tasks</dt>
+      <dd>{[...cell.counts].map(([state, n]) => `${n} ${state.replace(/_/g, " ")}`).join(", ")}</dd>
+    </dl>
+  );
 }
 
 function CellCard({ taskId, run, cell }: { taskId: string; run: Run; cell: Cell | null }) {
@@ -191,12 +244,22 @@ const selectorOf = ({ row, col }: Position) =>
     ? `[data-pos="-1:${col}"]`
     : `[role=row][aria-rowindex="${row + 2}"] [role=gridcell][aria-colindex="${col + 2}"]`;
 
-function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string[]; runCount: number }) {
+function GridView({
+  dagId,
+  rows: items,
+  runCount,
+  onToggle,
+}: {
+  dagId: string;
+  rows: GridRowItem[];
+  runCount: number;
+  onToggle: (groupId: string) => void;
+}) {
   const [params, update] = useUrlState();
   const selected = params.get("run");
   const scroller = useRef<HTMLDivElement>(null);
   const rowsV = useVirtualizer({
-    count: taskIds.length,
+    count: items.length,
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_H,
     paddingStart: HEAD_H,
@@ -216,7 +279,7 @@ function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string
   });
   const rows = rowsV.getVirtualItems();
   const cols = colsV.getVirtualItems();
-  const { runStarts, runs, cells, lookup, error } = useGridData(dagId, taskIds, rows, cols, runCount);
+  const { runStarts, runs, cells, lookup, error } = useGridData(dagId, items, rows, cols, runCount);
   useFollowNewest(colsV, runCount, scroller);
   useShowSelected(dagId, selected, colsV);
 
@@ -250,14 +313,17 @@ function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string
     if (!pos || !run) return null;
     if (pos.row < 0) return <RunCard run={run} />;
     const cell = lookup.cell(pos.row, pos.col);
-    return cell === undefined ? null : <CellCard taskId={taskIds[pos.row]!} run={run} cell={cell} />;
+    const item = items[pos.row];
+    if (cell === undefined || !item) return null;
+    if (item.group) return <GroupCard item={item} run={run} cell={cell as GroupCell} />;
+    return <CellCard taskId={item.id} run={run} cell={cell as Cell | null} />;
   };
 
   const onKeyDown = (event: KeyboardEvent) => {
     const at = positionOf(event.target as Element);
     if (!at) return;
     const page = Math.max(1, Math.floor((scroller.current?.clientHeight ?? 400) / ROW_H) - 3);
-    const size = { rows: taskIds.length, cols: runCount, page };
+    const size = { rows: items.length, cols: runCount, page };
     const to = nextPosition(event.key, at, size, event.ctrlKey || event.metaKey);
     if (!to) return;
     event.preventDefault();
@@ -303,7 +369,7 @@ function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string
         data-testid="grid-scroll"
         role="grid"
         aria-label={`Grid of ${dagId}`}
-        aria-rowcount={taskIds.length + 1}
+        aria-rowcount={items.length + 1}
         aria-colcount={runCount + 1}
         tabIndex={activeDrawn ? -1 : 0}
         onKeyDown={onKeyDown}
@@ -324,7 +390,8 @@ function GridView({ dagId, taskIds, runCount }: { dagId: string; taskIds: string
             <GridRow
               key={r.index}
               dagId={dagId}
-              taskId={taskIds[r.index]!}
+              item={items[r.index]!}
+              onToggle={onToggle}
               row={r.index}
               top={r.start}
               runStarts={runStarts}

@@ -5,6 +5,7 @@ import { registerAdminRoutes } from "./admin.ts";
 import { registerDagRunRoutes } from "./dag-runs.ts";
 import { registerDagRoutes } from "./dags.ts";
 import { registerMonitorRoutes } from "./monitor.ts";
+import { registerStructureRoutes } from "./structure.ts";
 import { registerTaskInstanceRoutes } from "./task-instances.ts";
 import { registerUserRoutes } from "./users.ts";
 
@@ -16,4 +17,5 @@ export const ROUTE_GROUPS: ((ctx: ApiContext) => void)[] = [
   registerAdminRoutes,
   registerUserRoutes,
   registerWorkerRoutes,
+  registerStructureRoutes,
 ];

@@ -2,6 +2,7 @@
 import { sql } from "kysely";
 import { UpdraftError } from "../../core/errors.ts";
 import { taskById, type SerializedDag } from "../../core/serialized.ts";
+import { groupMembers, groupsOf } from "../../core/task-groups.ts";
 import type { TaskInstanceState } from "../../core/states.ts";
 import { clearChecked, exactly, type ClearOptions } from "../../operations/clear.ts";
 import { explainDependencies } from "../../operations/explain-dependencies.ts";
@@ -341,6 +342,15 @@ async function patchTaskInstances(ctx: ApiContext, p: PatchInput) {
 export function registerTaskInstanceRoutes(ctx: ApiContext): void {
   const { database } = ctx;
 
+  /** The tasks of a group, inner groups' included (Airflow's task_group_id filter: exact group id). */
+  async function tasksOfGroup(dagId: string, groupId: string): Promise<string[]> {
+    if (dagId === "~")
+      throw badRequest("task_group_id filters the tasks of one DAG: give its dag_id in the path");
+    const dag = await dagStore(database).getSerialized(dagId);
+    if (!dag || !groupsOf(dag).has(groupId)) throw notFound(`Task group ${groupId} not found`);
+    return groupMembers(dag, groupId);
+  }
+
   ctx.route("get_task_instances", async ({ params, query }) => {
     if (params.dag_run_id !== "~") {
       const run = await database.db
@@ -353,6 +363,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
     }
     if (params.dag_id !== "~" && !(await dagStore(database).get(params.dag_id)))
       throw dagNotFound(params.dag_id);
+    const groupTasks = query.task_group_id ? await tasksOfGroup(params.dag_id, query.task_group_id) : null;
     const filter: TiFilter = {
       dagIds: params.dag_id !== "~" ? [params.dag_id] : null,
       runIds: params.dag_run_id !== "~" ? [params.dag_run_id] : null,
@@ -368,8 +379,8 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       ],
       ranges: dateRanges(query),
     };
-    // Updraft has no task groups: a group filter matches no task.
-    if (query.task_group_id) filter.taskIds = [];
+    if (groupTasks)
+      filter.taskIds = filter.taskIds ? filter.taskIds.filter((id) => groupTasks.includes(id)) : groupTasks;
     if (filter.taskIds && filter.taskIds.length === 0) return { task_instances: [], total_entries: 0 };
     return listTis(database, filter, query.order_by, ORDER_FIELDS, paging(query));
   });

@@ -19,7 +19,8 @@ import {
 } from "@xyflow/react";
 import { use, useEffect, useMemo, useRef, useState } from "react";
 import { stateColor } from "../../../components/StateBadge.tsx";
-import type { Task } from "./TaskPanel.tsx";
+import { KIND, type GroupInfo } from "../groups.ts";
+import { JOIN_SIZE } from "./boxes.ts";
 import { NODE_TYPES, type TaskNodeType, GraphMarksContext } from "./TaskNode.tsx";
 import type { GraphShape } from "./useLayout.ts";
 import { NODE_HEIGHT, NODE_WIDTH } from "./useLayout.ts";
@@ -40,28 +41,65 @@ const OVERVIEW_MIN = 500;
 const NO_NODES: TaskNodeType[] = [];
 const NO_EDGES: Edge[] = [];
 
-const HANDLES = [
-  { type: "target" as const, position: Position.Left, x: 0, y: NODE_HEIGHT / 2, width: 1, height: 1 },
-  {
-    type: "source" as const,
-    position: Position.Right,
-    x: NODE_WIDTH,
-    y: NODE_HEIGHT / 2,
-    width: 1,
-    height: 1,
-  },
+const handlesFor = (width: number, height: number) => [
+  { type: "target" as const, position: Position.Left, x: 0, y: height / 2, width: 1, height: 1 },
+  { type: "source" as const, position: Position.Right, x: width, y: height / 2, width: 1, height: 1 },
 ];
+const HANDLES = handlesFor(NODE_WIDTH, NODE_HEIGHT);
+const JOIN_HANDLES = handlesFor(JOIN_SIZE, JOIN_SIZE);
 
-function buildElements(shape: GraphShape, layout: LayoutResult, operators: Map<string, Task>) {
-  const nodes: TaskNodeType[] = shape.ids.map((id, i) => ({
+/** What the boxes show besides their place: names, operators, groups (with their tasks and colour). */
+export interface NodeInfo {
+  labels: Map<string, string>;
+  operators: Map<string, string>;
+  groups: Map<string, GroupInfo>;
+}
+
+function nodeOf(
+  id: string,
+  i: number,
+  shape: GraphShape,
+  layout: LayoutResult,
+  info: NodeInfo,
+): TaskNodeType {
+  const position = { x: layout.xs[i]!, y: layout.ys[i]! };
+  const kind = shape.kinds?.[i] ?? KIND.task;
+  const group = info.groups.get(id);
+  const groupData = {
+    label: group?.label ?? id,
+    tooltip: group?.tooltip ?? "",
+    members: group?.members ?? [],
+    color: group?.color ?? "CornflowerBlue",
+  };
+  if (kind === KIND.box) {
+    const [width, height] = [layout.ws?.[i] ?? NODE_WIDTH, layout.hs?.[i] ?? NODE_HEIGHT];
+    // A frame lets clicks through to what it holds and to the pane; only its header takes them.
+    return { id, type: "box", position, width, height, style: { pointerEvents: "none" }, data: groupData };
+  }
+  if (kind === KIND.join)
+    return {
+      id,
+      type: "join",
+      position,
+      width: JOIN_SIZE,
+      height: JOIN_SIZE,
+      handles: JOIN_HANDLES,
+      data: {},
+    };
+  const size = { position, width: NODE_WIDTH, height: NODE_HEIGHT, handles: HANDLES };
+  if (kind === KIND.group) return { id, type: "group", ...size, data: groupData };
+  return {
     id,
     type: "task",
-    position: { x: layout.xs[i]!, y: layout.ys[i]! },
-    width: NODE_WIDTH,
-    height: NODE_HEIGHT,
-    handles: HANDLES,
-    data: { operator: operators.get(id)?.operator_name ?? "" },
-  }));
+    ...size,
+    data: { operator: info.operators.get(id) ?? "", label: info.labels.get(id) ?? id },
+  };
+}
+
+function buildElements(shape: GraphShape, layout: LayoutResult, info: NodeInfo) {
+  const nodes: TaskNodeType[] = shape.ids.map((id, i) => nodeOf(id, i, shape, layout, info));
+  // Boxes first: React Flow draws in order, so a box never covers what it holds.
+  if (shape.kinds) nodes.sort((a, b) => Number(b.type === "box") - Number(a.type === "box"));
   const edges: Edge[] = [];
   for (let e = 0; e < shape.edges.length; e += 2) {
     const [s, t] = [shape.ids[shape.edges[e]!]!, shape.ids[shape.edges[e + 1]!]!];
@@ -70,37 +108,40 @@ function buildElements(shape: GraphShape, layout: LayoutResult, operators: Map<s
   return { nodes, edges };
 }
 
+const PAD = 24;
+
+/** The whole graph in the box, if it can be read at that size. */
+function wholeGraph(layout: LayoutResult, box: { width: number; height: number }): Viewport | null {
+  const fit = Math.min((box.width - 2 * PAD) / layout.width, (box.height - 2 * PAD) / layout.height, 1.2);
+  if (fit < READABLE_ZOOM) return null;
+  return { zoom: fit, x: (box.width - layout.width * fit) / 2, y: (box.height - layout.height * fit) / 2 };
+}
+
 function initialViewport(
   layout: LayoutResult,
   first: number,
   box: { width: number; height: number },
 ): Viewport {
-  const pad = 24;
-  const fit = Math.min((box.width - 2 * pad) / layout.width, (box.height - 2 * pad) / layout.height, 1.2);
-  if (fit >= READABLE_ZOOM)
-    return {
-      zoom: fit,
-      x: (box.width - layout.width * fit) / 2,
-      y: (box.height - layout.height * fit) / 2,
-    };
+  const whole = wholeGraph(layout, box);
+  if (whole) return whole;
   const y = layout.ys[first] ?? 0;
-  return { zoom: OPEN_ZOOM, x: pad, y: box.height / 2 - (y + NODE_HEIGHT / 2) * OPEN_ZOOM };
+  return { zoom: OPEN_ZOOM, x: PAD, y: box.height / 2 - (y + NODE_HEIGHT / 2) * OPEN_ZOOM };
 }
 
 export function GraphCanvas({
   shape,
   layout,
-  operators,
+  info,
   focus,
   onSelect,
 }: {
   shape: GraphShape;
   layout: LayoutResult;
-  operators: Map<string, Task>;
-  focus: { id: string } | null;
+  info: NodeInfo;
+  focus: Focus | null;
   onSelect: (taskId: string) => void;
 }) {
-  const { nodes, edges } = useMemo(() => buildElements(shape, layout, operators), [shape, layout, operators]);
+  const { nodes, edges } = useMemo(() => buildElements(shape, layout, info), [shape, layout, info]);
   const box = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState<Viewport | null>(null);
   useEffect(() => {
@@ -142,11 +183,12 @@ function Flow({
   viewport: Viewport;
   shape: GraphShape;
   layout: LayoutResult;
-  focus: { id: string } | null;
+  focus: Focus | null;
   onSelect: (taskId: string) => void;
 }) {
   const zoomedOut = useStore((s) => s.transform[2] < OVERVIEW_ZOOM) && nodes.length > OVERVIEW_MIN;
   const flow = useReactFlow();
+  const { toggle } = use(GraphMarksContext);
   return (
     <ReactFlow<TaskNodeType>
       nodes={zoomedOut ? NO_NODES : nodes}
@@ -160,12 +202,15 @@ function Flow({
       nodesConnectable={false}
       elementsSelectable={false}
       edgesFocusable={false}
-      onNodeClick={(_, node) => onSelect(node.id)}
+      onNodeClick={(_, node) => node.type === "task" && onSelect(node.id)}
       onPaneClick={(event) => {
         if (!zoomedOut) return;
         const at = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
-        const id = taskAt(shape, layout, at.x, at.y);
-        if (id) onSelect(id);
+        const i = taskAt(shape, layout, at.x, at.y);
+        if (i === null) return;
+        const kind = shape.kinds?.[i] ?? KIND.task;
+        if (kind === KIND.task) onSelect(shape.ids[i]!);
+        else if (kind === KIND.group) toggle?.(shape.ids[i]!);
       }}
     >
       <Background gap={24} size={1} />
@@ -196,25 +241,37 @@ function GraphMiniMap() {
   );
 }
 
-/** Brings the task found (or picked in the panel) to the middle of the view. */
-function FocusOn({
-  focus,
-  shape,
-  layout,
-}: {
-  focus: { id: string } | null;
-  shape: GraphShape;
-  layout: LayoutResult;
-}) {
+/**
+ * What to bring into view: a task found or picked (`id`), or a group just opened or closed (`whole`):
+ * then the whole graph if it can be read at that size, else the group.
+ */
+export interface Focus {
+  id: string;
+  whole?: boolean;
+}
+
+/** Brings the task found (or picked in the panel, or the group toggled) to the middle of the view. */
+function FocusOn({ focus, shape, layout }: { focus: Focus | null; shape: GraphShape; layout: LayoutResult }) {
   const flow = useReactFlow();
+  const pane = useStore((s) => ({ width: s.width, height: s.height }), sameSize);
   useEffect(() => {
     if (!focus) return;
     const i = shape.ids.indexOf(focus.id);
     if (i < 0) return;
-    void flow.setCenter(layout.xs[i]! + NODE_WIDTH / 2, layout.ys[i]! + NODE_HEIGHT / 2, {
-      zoom: Math.max(flow.getZoom(), OPEN_ZOOM),
-      duration: 300,
-    });
-  }, [focus, shape, layout, flow]);
+    const whole = focus.whole && pane.width > 0 ? wholeGraph(layout, pane) : null;
+    if (whole) return void flow.setViewport(whole, { duration: 300 });
+    const [w, h] = [layout.ws?.[i] ?? NODE_WIDTH, layout.hs?.[i] ?? NODE_HEIGHT];
+    void flow.setCenter(
+      layout.xs[i]! + Math.min(w, NODE_WIDTH * 2) / 2,
+      layout.ys[i]! + Math.min(h, 200) / 2,
+      {
+        zoom: Math.max(flow.getZoom(), OPEN_ZOOM),
+        duration: 300,
+      },
+    );
+  }, [focus, shape, layout, flow, pane]);
   return null;
 }
+
+const sameSize = (a: { width: number; height: number }, b: { width: number; height: number }) =>
+  a.width === b.width && a.height === b.height;

@@ -7,6 +7,7 @@
  */
 import { useStoreApi, type Transform } from "@xyflow/react";
 import { use, useEffect, useRef } from "react";
+import { KIND } from "../groups.ts";
 import { GraphMarksContext } from "./TaskNode.tsx";
 import type { LayoutResult } from "./types.ts";
 import { NODE_HEIGHT, NODE_WIDTH, type GraphShape } from "./useLayout.ts";
@@ -110,8 +111,17 @@ function render(
   ctx.stroke();
   ctx.globalAlpha = 1;
 
+  // Expanded groups' frames, beneath the boxes.
+  ctx.beginPath();
+  for (let i = 0; i < shape.ids.length; i++)
+    if (shape.kinds?.[i] === KIND.box) ctx.rect(xs[i]!, ys[i]!, layout.ws![i]!, layout.hs![i]!);
+  ctx.lineWidth = 2 / scale;
+  ctx.strokeStyle = css.getPropertyValue("--muted").trim() || "#888";
+  ctx.stroke();
+
   const byColour = new Map<string, number[]>();
   for (let i = 0; i < shape.ids.length; i++) {
+    if (shape.kinds?.[i] === KIND.box) continue;
     const c = colourOf(states?.get(shape.ids[i]!)?.state ?? "none");
     let list = byColour.get(c);
     if (!list) byColour.set(c, (list = []));
@@ -132,15 +142,16 @@ function render(
   return bitmap;
 }
 
-/** The task under a point of the graph (in its coordinates), for clicks on the zoomed-out drawing. */
-export function taskAt(shape: GraphShape, layout: LayoutResult, x: number, y: number): string | null {
+/** The node under a point of the graph (its index), for clicks on the zoomed-out drawing; never a frame. */
+export function taskAt(shape: GraphShape, layout: LayoutResult, x: number, y: number): number | null {
   for (let i = 0; i < shape.ids.length; i++)
     if (
+      shape.kinds?.[i] !== KIND.box &&
       x >= layout.xs[i]! &&
       x <= layout.xs[i]! + NODE_WIDTH &&
       y >= layout.ys[i]! &&
       y <= layout.ys[i]! + NODE_HEIGHT
     )
-      return shape.ids[i]!;
+      return i;
   return null;
 }

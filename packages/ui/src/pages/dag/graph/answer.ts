@@ -12,7 +12,9 @@ export function answerWith(layout: (request: LayoutRequest) => Promise<LayoutRes
     } catch (error) {
       answer = { key: request.key, ok: false, error: String((error as Error)?.message ?? error) };
     }
-    const transfer = answer.ok ? [answer.xs.buffer, answer.ys.buffer] : [];
+    const transfer = answer.ok
+      ? [answer.xs, answer.ys, answer.ws, answer.hs].flatMap((a) => (a ? [a.buffer] : []))
+      : [];
     (self as unknown as Worker).postMessage(answer, transfer);
   };
 }

@@ -10,6 +10,10 @@ export interface LayoutRequest {
   nodeHeight: number;
   columnGap: number;
   rowGap: number;
+  /** With task groups: each node's KIND (groups.ts); boxes (expanded groups) hold, join nodes are small. */
+  kinds?: Uint8Array;
+  /** With task groups: the index of the box each node is inside, or -1. */
+  parents?: Int32Array;
 }
 
 export interface LayoutResult {
@@ -18,6 +22,9 @@ export interface LayoutResult {
   ys: Float64Array;
   width: number;
   height: number;
+  /** With task groups: each node's size (boxes are as big as what they hold). */
+  ws?: Float64Array;
+  hs?: Float64Array;
   /** Which layout ran: ELK's layered algorithm, or the fast layered fallback for big graphs. */
   engine: "elk" | "layered";
 }

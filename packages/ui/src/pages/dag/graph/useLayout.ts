@@ -11,6 +11,9 @@ export const NODE_HEIGHT = 44;
 export interface GraphShape {
   ids: string[];
   edges: Int32Array;
+  /** With task groups: how each node is drawn and the box it is in (groups.ts, VisibleGraph). */
+  kinds?: Uint8Array;
+  parents?: Int32Array;
 }
 
 /** Up to this many tasks ELK lays the graph out (well under a second); above, the fast layout. */
@@ -41,11 +44,12 @@ function layoutWorker(which: "fast" | "elk"): Worker {
 }
 
 /** A cheap fingerprint of the shape (FNV-1a over ids and edges): the cache key's second half. */
-function fingerprint({ ids, edges }: GraphShape): string {
+function fingerprint({ ids, edges, kinds }: GraphShape): string {
   let h = 0x811c9dc5;
   const mix = (x: number) => (h = Math.imul(h ^ x, 0x01000193));
   for (const id of ids) for (let i = 0; i < id.length; i++) mix(id.charCodeAt(i));
   for (const e of edges) mix(e);
+  for (const k of kinds ?? []) mix(k);
   return `${ids.length}:${edges.length / 2}:${(h >>> 0).toString(36)}`;
 }
 
@@ -64,6 +68,7 @@ function requestLayout(key: string, shape: GraphShape): Promise<LayoutAnswer> {
       nodeHeight: NODE_HEIGHT,
       columnGap: 64,
       rowGap: 16,
+      ...(shape.kinds ? { kinds: shape.kinds, parents: shape.parents } : {}),
     };
     layoutWorker(shape.ids.length <= ELK_MAX_NODES ? "elk" : "fast").postMessage(request);
   });

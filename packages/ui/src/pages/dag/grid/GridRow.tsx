@@ -1,12 +1,13 @@
 /**
  * The grid's rows as drawn: the run header row (a bar per run, its height the run's duration) and
- * one row per task. A row is cut into segments of RUN_BLOCK columns, one per block of runs in view,
+ * one row per task or task group. A row is cut into segments of RUN_BLOCK columns, one per block of runs in view,
  * each memoised on its own block's data: scrolling sideways only mounts a segment when a block comes
  * into view, and a live update re-renders only the segments whose block changed.
  */
 import { memo, useLayoutEffect, useRef } from "react";
 import { stateColor } from "../../../components/StateBadge.tsx";
 import { hrefs } from "../../../router.tsx";
+import { groupState, type GridRowItem } from "../groups.ts";
 import { RUN_BLOCK, TASK_BLOCK, type CellBlock, type Run } from "./blocks.ts";
 
 export const LABEL_W = 240;
@@ -160,23 +161,54 @@ function segmentHtml(
   return html;
 }
 
+/** A group row's cells: its tasks' summary state per run; not links (a group has no instance page). */
+function groupSegmentHtml(
+  item: GridRowItem,
+  start: number,
+  runs: Run[],
+  block: CellBlock,
+  activeCol: number,
+) {
+  const label = escape(item.id);
+  let html = "";
+  runs.forEach((run, i) => {
+    const col = start + i;
+    const byTask = block.byRun.get(run.dag_run_id);
+    if (!byTask) {
+      html += '<span aria-hidden="true" class="grid-cell pending"></span>';
+      return;
+    }
+    const state = groupState(item.tasks.map((id) => byTask.get(id)?.ti.state ?? null));
+    html +=
+      `<span role="gridcell" class="${state ? "grid-cell group" : "grid-cell group none"}"` +
+      ` aria-label="${label} ${escape(run.dag_run_id)}: ${escape(state ?? "no status")}"` +
+      ` aria-colindex="${col + 2}" tabindex="${activeCol === col ? 0 : -1}" data-state="${escape(state ?? "none")}"></span>`;
+  });
+  return html;
+}
+
 const RowSegment = memo(function RowSegment({
   dagId,
-  taskId,
+  item,
   start,
   runs,
   block,
   activeCol,
 }: {
   dagId: string;
-  taskId: string;
+  item: GridRowItem;
   start: number;
   runs: Run[] | undefined;
   block: CellBlock | undefined;
   activeCol: number;
 }) {
   const ref = useRef<HTMLDivElement>(null);
-  const html = runs && block ? segmentHtml(dagId, taskId, start, runs, block, activeCol) : "";
+  const html =
+    runs && block
+      ? item.group
+        ? groupSegmentHtml(item, start, runs, block, activeCol)
+        : segmentHtml(dagId, item.id, start, runs, block, activeCol)
+      : "";
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
@@ -201,7 +233,8 @@ const RowSegment = memo(function RowSegment({
 
 export const GridRow = memo(function GridRow({
   dagId,
-  taskId,
+  item,
+  onToggle,
   row,
   top,
   runStarts,
@@ -210,7 +243,8 @@ export const GridRow = memo(function GridRow({
   activeCol,
 }: {
   dagId: string;
-  taskId: string;
+  item: GridRowItem;
+  onToggle: (groupId: string) => void;
   row: number;
   top: number;
   runStarts: number[];
@@ -221,14 +255,30 @@ export const GridRow = memo(function GridRow({
   const taskStart = row - (row % TASK_BLOCK);
   return (
     <div role="row" aria-rowindex={row + 2} className="grid-row" style={{ top }}>
-      <div role="rowheader" className="grid-label" title={taskId}>
-        {taskId}
+      <div
+        role="rowheader"
+        className={item.group ? "grid-label grid-group" : "grid-label"}
+        title={item.id}
+        style={{ paddingLeft: `calc(0.7rem + ${item.depth * 14}px)` }}
+      >
+        {item.group && (
+          <button
+            type="button"
+            className="grid-toggle"
+            aria-expanded={item.expanded}
+            aria-label={`${item.expanded ? "Collapse" : "Expand"} task group ${item.id}`}
+            onClick={() => onToggle(item.id)}
+          >
+            {item.expanded ? "▾" : "▸"}
+          </button>
+        )}
+        {item.label}
       </div>
       {runStarts.map((start) => (
         <RowSegment
           key={start}
           dagId={dagId}
-          taskId={taskId}
+          item={item}
           start={start}
           runs={runs.get(start)}
           block={cells.get(`${start}:${taskStart}`)}

@@ -9,6 +9,7 @@ import { useQueries, useQuery, useQueryClient, type QueryClient } from "@tanstac
 import { useEffect, useMemo, useRef } from "react";
 import { api, must } from "../../../api.ts";
 import { blockQuery } from "./block-query.ts";
+import { idsKey } from "./tasks.ts";
 import type { components } from "../../../../../updraft/src/api/generated/airflow-v2.ts";
 
 export type Run = components["schemas"]["DAGRunResponse"];
@@ -209,8 +210,9 @@ export function useCellBlocks(dagId: string, requests: BlockRequest[]) {
   const combined = useQueries({
     queries: requests.map(({ runStart, taskStart, runs, taskIds }) => {
       // The run ids are in the key, so a column that now holds another run is read again; until
-      // then the block shows what the same place held before (see `seed`).
-      const place = ["gridCells", dagId, runStart, taskStart];
+      // then the block shows what the same place held before (see `seed`). The rows' tasks are in the
+      // place: opening a task group moves other tasks into the block's rows.
+      const place = ["gridCells", dagId, runStart, taskStart, idsKey(taskIds)];
       const key = [...place, runs.map((r) => r.dag_run_id).join("\n")];
       const live = runs.some(isLive);
       const complete = (block: CellBlock | undefined) =>

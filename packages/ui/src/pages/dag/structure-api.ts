@@ -1,0 +1,48 @@
+/**
+ * The DAG's structure from Airflow 3's UI API (`GET /ui/structure/structure_data`): its tasks and
+ * task groups as a tree, and the edges the graph draws (through a group's join nodes where a
+ * dependency was set on the group). Typed here because Airflow's public spec, from which the UI's
+ * client is generated, does not describe its UI API; the same client (session, CSRF) is used.
+ */
+import { useQuery } from "@tanstack/react-query";
+import type { Client } from "openapi-fetch";
+import { api, must } from "../../api.ts";
+
+/** Airflow's NodeResponse: a task, a group (with children) or a group's join node. */
+export interface StructureNode {
+  id: string;
+  label: string;
+  type: string;
+  children?: StructureNode[] | null;
+  tooltip?: string | null;
+  operator?: string | null;
+  ui_color?: string | null;
+  ui_fgcolor?: string | null;
+}
+
+export interface Structure {
+  nodes: StructureNode[];
+  edges: { source_id: string; target_id: string }[];
+}
+
+type Json<T> = { content: { "application/json": T } };
+interface StructurePaths {
+  "/ui/structure/structure_data": {
+    get: {
+      parameters: { query: { dag_id: string } };
+      responses: { 200: Json<Structure>; 404: Json<{ detail: unknown }> };
+    };
+  };
+}
+
+/** The UI's client seen through the structure endpoint's types (Airflow's public spec has no UI API). */
+const structureApi = api as unknown as Client<StructurePaths>;
+
+export function useStructure(dagId: string) {
+  return useQuery({
+    queryKey: ["structure", dagId],
+    queryFn: async () =>
+      must(await structureApi.GET("/ui/structure/structure_data", { params: { query: { dag_id: dagId } } })),
+    staleTime: 60_000,
+  });
+}
