@@ -29,7 +29,7 @@ import { tryWrites } from "../storage/try-batches.ts";
 import { encodeXCom, RETURN_VALUE, xcomStore } from "../storage/xcom.ts";
 import { elementOf } from "../storage/mapped-inputs.ts";
 import { mappedConsumers, unmapTask, unmappableReason, DEFAULT_MAX_MAP_LENGTH } from "../core/mapping.ts";
-import { renderFields } from "./task-context.ts";
+import { contextForTask, renderFields } from "./task-context.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
 import { sudoUnsupported, type TaskFlowPool } from "../runner/taskflow-pool.ts";
 import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonation.ts";
@@ -246,7 +246,7 @@ export async function prepareWorkload(
     fileVersion: taskflow ? await deps.fileVersion(dag.fileloc) : "",
     task,
     fields,
-    context,
+    context: contextForTask(context),
     args,
   };
   return { workload, dag, task };

@@ -1,7 +1,8 @@
 /**
- * setVariable from TypeScript tasks, run for real on each database: a task writes, a downstream task
- * reads; secrets stay encrypted and masked; a shadowing UPDRAFT_VAR_ is said in the log; a try that
- * no longer runs its task instance writes nothing.
+ * Variables and connections in TypeScript tasks, run for real on each database: setVariable (a task
+ * writes, a downstream task reads; secrets stay encrypted and masked; a shadowing UPDRAFT_VAR_ is
+ * said in the log; a try that no longer runs its task instance writes nothing), and the context's
+ * var, conn and macros as templates have them.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -10,12 +11,13 @@ import { triggerDagRun } from "../operations/trigger-run.ts";
 import { nowIso } from "../storage/database.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
 import { variableStore } from "../storage/variables.ts";
+import { connectionStore } from "../storage/connections.ts";
 import { xcomStore } from "../storage/xcom.ts";
 import { childUrl, forEachDatabase } from "../test-support/databases.ts";
 import { dagsHome, type DagsHome } from "../test-support/dags-home.ts";
 import { writeVariableForTask } from "./lookups.ts";
 
-const DAG = `import { dag, task, getVariable, setVariable } from "updraft";
+const DAG = `import { dag, task, getCurrentContext, getVariable, setVariable } from "updraft";
 const write = task("write", async () => {
   await setVariable("greeting", "hello");
   await setVariable("stats", { rows: 3, files: ["a", "b"] }, { description: "from write" });
@@ -37,6 +39,25 @@ export default dag({ dagId: "variables" }, () => {
 });
 export const failing = dag({ dagId: "bad_variable" }, () => {
   bad();
+});
+const context = task("context", async () => {
+  const { ds, logical_date, macros, var: vars, conn } = getCurrentContext();
+  const warehouse = await conn.get("warehouse");
+  return {
+    region: await vars.value.get("region"),
+    limits: await vars.json.get("limits"),
+    fallback: await vars.value.get("absent", "dflt"),
+    missing: await vars.value.get("absent").catch((e: Error) => e.message),
+    host: warehouse.host,
+    uri: warehouse.getUri(),
+    noConn: await conn.get("absent", null),
+    tomorrow: macros.ds_add(ds, 1),
+    weekBefore: macros.datetime.fromisoformat(logical_date).minus(macros.timedelta({ days: 7 })).strftime("%Y-%m-%d %H:%M"),
+    span: String(macros.timedelta({ hours: 25 })),
+  };
+});
+export const withContext = dag({ dagId: "context" }, () => {
+  context();
 });`;
 
 forEachDatabase("setVariable from a TypeScript task, run for real", (get) => {
@@ -86,6 +107,41 @@ forEachDatabase("setVariable from a TypeScript task, run for real", (get) => {
     const log = h.log(run, "write");
     assert.doesNotMatch(log, /tok-123-secret/, "a secret the task wrote is masked in its log");
     assert.match(log, /UPDRAFT_VAR_SHADOWED is set in the environment and wins on every read/);
+  });
+
+  test("a TypeScript task's context has var, conn and macros as templates have them", async () => {
+    await variableStore(h.database, h.cipher).set({ key: "region", value: "eu-west" });
+    await variableStore(h.database, h.cipher).set({ key: "limits", value: '{"rows": 10}' });
+    await connectionStore(h.database, h.cipher).set({
+      connId: "warehouse",
+      connType: "postgres",
+      host: "db.example",
+      login: "etl",
+      password: "pw",
+      schema: "wh",
+      port: 5432,
+      extra: null,
+      description: null,
+    });
+    const run = await triggerDagRun(h.database, {
+      dagId: "context",
+      logicalDate: new Date("2024-01-15T06:30:00Z"),
+    });
+    assert.equal(await h.drive(run, 1), "success", h.log(run, "context"));
+    const got = (await xcomStore(h.database).pull(run.id, "context")) as Record<string, unknown>;
+    assert.deepEqual(got, {
+      region: "eu-west",
+      limits: { rows: 10 },
+      fallback: "dflt",
+      missing:
+        'variable "absent" does not exist: create it (updraft variables set absent ...) or pass { default }',
+      host: "db.example",
+      uri: "postgres://etl:pw@db.example:5432/wh",
+      noConn: null,
+      tomorrow: "2024-01-16",
+      weekBefore: "2024-01-08 06:30",
+      span: "1 day, 1:00:00",
+    });
   });
 
   test("a value that is not JSON fails the task, naming the variable", async () => {

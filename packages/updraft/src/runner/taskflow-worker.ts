@@ -8,7 +8,7 @@ import { enableCompileCache } from "node:module";
 import { format } from "node:util";
 import { pathToFileURL } from "node:url";
 import { registerDagModuleHooks } from "../dag-processing/module-hooks.ts";
-import { isDag, setCurrentContext, setLookup, taskControlOf } from "../sdk/index.ts";
+import { isDag, setCurrentContext, setLookup, taskContext, taskControlOf } from "../sdk/index.ts";
 import type {
   LookupKind,
   TaskFlowMessage,
@@ -81,7 +81,7 @@ const write = (id: number, variable: VariableWrite) =>
 
 async function run(request: TaskFlowRequest): Promise<TaskFlowReply> {
   current = request.id;
-  setCurrentContext(request.context);
+  setCurrentContext(taskContext(request.context));
   setLookup(
     (what, key) => lookup(request.id, what, key),
     (variable) => write(request.id, variable),

@@ -249,8 +249,8 @@ function defaultRender(
     if (needs.previousSuccess || task.kind !== "bash") lookups.previousSuccess = await previousOf(run);
     const context = buildContext(dag, task, run, ti, lookups);
     const fields = renderFields(task.templateFields, context, `task "${task.taskId}"`);
-    // TypeScript tasks get the context as JSON: functions (macros) stay behind.
-    return { fields, context: JSON.parse(JSON.stringify(context)) as Record<string, unknown> };
+    // Whole (macros, var and conn too): the task runner makes what a TypeScript task gets of it.
+    return { fields, context };
   };
 }
 

@@ -128,11 +128,18 @@ export async function setVariable(
 }
 
 export async function getConnection(connId: string): Promise<Connection> {
-  const c = (await lookup()("connection", connId)) as Record<string, unknown> | null;
-  if (!c)
+  const found = await findConnection(connId);
+  if (!found)
     throw new Error(
       `connection "${connId}" does not exist: create it (updraft connections add ${connId} ...)`,
     );
+  return found;
+}
+
+/** The connection, or undefined when it does not exist (the context's `conn.get(id, fallback)`). */
+export async function findConnection(connId: string): Promise<Connection | undefined> {
+  const c = (await lookup()("connection", connId)) as Record<string, unknown> | null;
+  if (!c) return undefined;
   let extra: Record<string, unknown> = {};
   if (typeof c.extra === "string" && c.extra.trim()) {
     try {
