@@ -351,7 +351,9 @@ async function examineRun(
     instances.set(taskId, await expandMapped(trx, dag, run, task, instances.get(taskId) ?? [], expansion));
   }
   const states = statesOf();
-  const finalState = runOutcome(dag, states);
+  const outcome = runOutcome(dag, states);
+  // Marked by hand while its teardowns had to run: now they are done, it ends as it was marked.
+  const finalState = outcome && ((run.marked_state as "success" | "failed" | null) ?? outcome);
   const update = finalState ? { end_date: o.now } : {};
   await dagRunStore({ ...database, db: trx }).transition(
     run.id,
