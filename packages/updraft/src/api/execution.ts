@@ -9,6 +9,7 @@
  *   POST   .../logs                                                       the next piece of its log
  *   PATCH  .../state                                                      its result, recorded once
  *   GET    /execution/variables/{key}, /execution/connections/{conn_id}   read by the running try
+ *   PUT    /execution/variables/{key}                                     written by it (setVariable)
  *   GET|POST /execution/xcoms/{dag}/{run}/{task}/{key}                    XCom of the try's run
  *
  * The database-side steps are the task runner's own (executor/run-task-instance.ts: prepareWorkload,
@@ -31,7 +32,8 @@ import { tryTokenKey, tryTokens, type TryClaims } from "../secrets/try-tokens.ts
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import type { TaskInstanceRow } from "../storage/schema.ts";
-import { lookupForTask } from "../executor/lookups.ts";
+import { lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
+import { ConflictError } from "../core/errors.ts";
 import { keyString, taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
 import { HttpError } from "./errors.ts";
@@ -66,6 +68,11 @@ const LogBody = z.object({
   /** Bytes of this try's log the worker sent before this piece: a piece sent twice is written once. */
   offset: z.number().int().min(0),
   pieces: z.array(z.object({ stream: z.enum(["stdout", "stderr", "runner"]), text: z.string() })).max(10_000),
+});
+
+const VariableBody = z.object({
+  value: z.string(),
+  description: z.string().nullable().optional(),
 });
 
 const WorkerBody = z.object({
@@ -260,6 +267,26 @@ export function registerExecutionApi(
       if (!found) throw new HttpError(404, `${what} "${key}" does not exist`);
       return found;
     });
+
+  // Fenced by the token's try in the write's own transaction (storage/variables.ts setForTry): a
+  // stale try is refused with 409, as its other writes are.
+  app.put(`${EXECUTION_PREFIX}/variables/:key`, { bodyLimit: 4 * 1024 * 1024 }, async (request) => {
+    const claims = await claimsOf(request);
+    const { key } = request.params as { key: string };
+    const body = parse(VariableBody, request.body);
+    const fence: TryFence = {
+      key: { dagId: claims.dagId, runId: claims.runId, taskId: claims.taskId, mapIndex: claims.mapIndex },
+      tryNumber: claims.tryNumber,
+      owner: null,
+    };
+    try {
+      const written = await writeVariableForTask(o.database, cipherOf(o), fence, { key, ...body });
+      return { key, shadowed_by: written.shadowedBy, is_secret: written.secret };
+    } catch (error) {
+      if (error instanceof ConflictError) throw stale(await tis.get(fence.key));
+      throw error;
+    }
+  });
 
   const xcomPath = `${EXECUTION_PREFIX}/xcoms/:dag/:run/:task/:key`;
   app.get(xcomPath, async (request) => {

@@ -30,11 +30,11 @@ import { tryWrites } from "../storage/try-batches.ts";
 import { encodeXCom, RETURN_VALUE, xcomStore } from "../storage/xcom.ts";
 import { elementOf } from "../storage/mapped-inputs.ts";
 import { mappedConsumers, unmapTask, unmappableReason, DEFAULT_MAX_MAP_LENGTH } from "../core/mapping.ts";
-import { renderFields } from "./task-context.ts";
+import { contextForTask, renderFields } from "./task-context.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
 import { sudoUnsupported, type TaskFlowPool } from "../runner/taskflow-pool.ts";
 import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonation.ts";
-import type { LookupKind } from "../runner/taskflow-protocol.ts";
+import type { LookupKind, VariableWrite, VariableWritten } from "../runner/taskflow-protocol.ts";
 
 export interface TaskRunnerDeps {
   database: Database;
@@ -66,6 +66,8 @@ export interface TaskRunnerDeps {
   secretsIn?: (text: string) => Promise<string[]>;
   /** Answers a TypeScript task's getVariable / getConnection (undefined when there is none). */
   lookup?: (what: LookupKind, key: string) => Promise<unknown>;
+  /** Writes a TypeScript task's setVariable, fenced by its try (undefined when it cannot). */
+  writeVariable?: (fence: TryFence, variable: VariableWrite) => Promise<VariableWritten>;
 }
 
 /** A claimed try and its owner (the scheduler job that claimed it; none for `tasks run`). */
@@ -121,8 +123,12 @@ export async function runTaskInstance(
     );
     prepared = await prepareWorkload(deps, ti, fence);
     ungate();
+    const write = deps.writeVariable;
+    const runner = { ...deps, setVariable: write && ((v: VariableWrite) => write(fence, v)) };
     result =
-      "failure" in prepared ? prepared.failure : await executeWorkload(deps, prepared.workload, log, signal);
+      "failure" in prepared
+        ? prepared.failure
+        : await executeWorkload(runner, prepared.workload, log, signal);
   } catch (error) {
     result = { state: "failed", reason: (error as Error).message, retryable: true };
   } finally {
@@ -241,7 +247,7 @@ export async function prepareWorkload(
     fileVersion: taskflow ? await deps.fileVersion(dag.fileloc) : "",
     task,
     fields,
-    context,
+    context: contextForTask(context),
     args,
   };
   return { workload, dag, task };
@@ -295,11 +301,17 @@ function mapIndexLabel(
   }
 }
 
-/** What runs a workload on this machine: the TaskFlow pool, the DAGs folder, the default user. */
+/**
+ * What runs a workload on this machine: the TaskFlow pool, the DAGs folder, the default user, and
+ * how the task's lookups and writes reach the database (here, or through the Task Execution API).
+ */
 export type WorkloadRunner = Pick<
   TaskRunnerDeps,
   "taskflow" | "resolveFile" | "defaultImpersonation" | "lookup"
->;
+> & {
+  /** The task's setVariable, already bound to its try. */
+  setVariable?: (variable: VariableWrite) => Promise<VariableWritten>;
+};
 
 /** Runs a try's workload here and returns its result; records nothing (the caller does, or a worker reports it). */
 export async function executeWorkload(
@@ -534,6 +546,7 @@ async function runTaskFlow(
     signal,
     runAs,
     lookup: deps.lookup,
+    setVariable: deps.setVariable,
     isolation: w.task.isolation,
   });
   if (outcome.state !== "success") return outcome;

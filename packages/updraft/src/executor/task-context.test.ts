@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 import { serializedDag, serializedTask } from "../test-support/serialized.ts";
-import { buildContext, renderFields, type Lookups } from "./task-context.ts";
+import { buildContext, contextForTask, renderFields, type Lookups } from "./task-context.ts";
 
 const task = serializedTask("extract");
 const dag = serializedDag("example_dag", [task]);
@@ -128,6 +128,114 @@ describe("formatting rules and macros", () => {
       "x=None",
     );
   });
+});
+
+describe("macros.datetime and macros.timedelta (Airflow's datetime and timedelta modules)", () => {
+  const cases: [string, string][] = [
+    ["{{ macros.datetime(2024, 1, 1) }}", "2024-01-01T00:00:00+00:00"],
+    ["{{ macros.datetime(year=2024, month=2, day=29, hour=13) }}", "2024-02-29T13:00:00+00:00"],
+    ["{{ macros.datetime(2024, 1, 31).plus(macros.timedelta(days=1)) | ds }}", "2024-02-01"],
+    ["{{ macros.datetime(2024, 1, 31).plus(days=1, hours=6) }}", "2024-02-01T06:00:00+00:00"],
+    // From the run's own dates: logical_date is 2024-01-15T00:00:00+00:00 here.
+    [
+      "{{ macros.datetime.fromisoformat(logical_date).minus(macros.timedelta(hours=1)).strftime('%Y-%m-%d %H:%M') }}",
+      "2024-01-14 23:00",
+    ],
+    ["{{ macros.datetime.fromisoformat(data_interval_end).add(months=1) }}", "2024-02-16T00:00:00+00:00"],
+    ["{{ macros.datetime(2024, 3, 31).subtract(months=1) | ds }}", "2024-02-29"],
+    ["{{ macros.datetime.fromisoformat(ts) == ts }}", "true"],
+    ["{{ macros.datetime.fromisoformat(ts).isoformat() == logical_date }}", "true"],
+    [
+      "{{ macros.datetime.fromisoformat('2024-03-10T07:00:00.123+00:00').isoformat() }} {{ macros.datetime.fromisoformat('2024-03-10T07:00:00.123Z').microsecond }}",
+      "2024-03-10T07:00:00.123000+00:00 123000",
+    ],
+    ["{{ macros.datetime.strptime('05/01/2024', '%d/%m/%Y').isoformat(' ') }}", "2024-01-05 00:00:00+00:00"],
+    ["{{ macros.datetime(2024, 1, 1).replace(day=15, hour=6) }}", "2024-01-15T06:00:00+00:00"],
+    [
+      "{{ macros.datetime(2024, 1, 1).strftime('%A %d %B %Y, %j, %a %b %e, %I %p, %f, %z %Z, %%') }}",
+      "Monday 01 January 2024, 001, Mon Jan  1, 12 AM, 000000, +0000 UTC, %",
+    ],
+    [
+      "{{ macros.datetime(2024, 1, 6).strftime('%U %W') }} {{ macros.datetime(2024, 1, 7).strftime('%U %W') }}",
+      "00 01 01 01",
+    ],
+    ["{{ macros.datetime(2024, 1, 1).weekday() }} {{ macros.datetime(2024, 1, 1).isoweekday() }}", "0 1"],
+    [
+      "{{ macros.datetime(2024, 1, 1).date() }} {{ macros.datetime(2024, 1, 1).timestamp() }}",
+      "2024-01-01 1704067200",
+    ],
+    // A zone: printed with its offset, formatted in it, and moved to another.
+    ["{{ macros.datetime(2024, 7, 1, 12, tzinfo='Europe/Paris') }}", "2024-07-01T12:00:00+02:00"],
+    ["{{ macros.datetime(2024, 7, 1, 1, tzinfo='Europe/Paris') | ds }}", "2024-07-01"],
+    [
+      "{{ macros.datetime(2024, 7, 1, 1, tzinfo='Europe/Paris').in_timezone('UTC') }}",
+      "2024-06-30T23:00:00+00:00",
+    ],
+    [
+      "{{ macros.datetime.fromisoformat(logical_date).in_timezone('Asia/Tokyo') | ts_nodash_with_tz }}",
+      "20240115T090000+0900",
+    ],
+    // timedelta prints and counts as Python's does; a datetime minus a datetime is one.
+    ["{{ macros.timedelta(days=1, hours=2, minutes=3, seconds=4) }}", "1 day, 2:03:04"],
+    [
+      "{{ macros.timedelta(hours=-1) }} | {{ macros.timedelta(weeks=2) }}",
+      "-1 day, 23:00:00 | 14 days, 0:00:00",
+    ],
+    [
+      "{{ macros.timedelta(1).total_seconds() }} {{ macros.timedelta(milliseconds=1500) }}",
+      "86400 0:00:01.500000",
+    ],
+    ["{{ macros.datetime(2024, 1, 2, 6).minus(macros.datetime(2024, 1, 1)) }}", "1 day, 6:00:00"],
+    ["{{ macros.datetime(2024, 1, 2).minus(macros.datetime(2024, 1, 1)).days }}", "1"],
+    // Datetimes compare as moments.
+    ["{% if macros.datetime.now() > macros.datetime.fromisoformat(logical_date) %}later{% endif %}", "later"],
+    ["{{ macros.ds_add(macros.datetime(2024, 2, 28).date(), 1) }}", "2024-02-29"],
+  ];
+  for (const [template, expected] of cases) test(template, () => assert.equal(render(template), expected));
+
+  test("now() is now, in UTC or in a zone", () => {
+    const before = Date.now();
+    const now = Date.parse(String(render("{{ macros.datetime.now() }}")));
+    assert.ok(now >= before - 1000 && now <= Date.now() + 1000);
+    assert.match(String(render("{{ macros.datetime.now(tz='Asia/Tokyo') }}")), /\+09:00$/);
+    assert.match(String(render("{{ macros.datetime.utcnow() }}")), /\+00:00$/);
+  });
+
+  test("mistakes name the macro and what it takes", () => {
+    assert.throws(
+      () => render("{{ macros.timedelta(dayz=1) }}"),
+      /macros\.timedelta: unknown argument "dayz"/,
+    );
+    assert.throws(
+      () => render("{{ macros.datetime(2024, 1, 1).strftime('%Q') }}"),
+      /strftime does not support %Q/,
+    );
+    assert.throws(() => render("{{ macros.datetime(2024, 1) }}"), /macros\.datetime: day is required/);
+    assert.throws(() => render("{{ macros.datetime(2024, 13, 1) }}"), /not a valid datetime/);
+    assert.throws(
+      () => render("{{ macros.datetime.fromisoformat('soon') }}"),
+      /"soon" is not an ISO-8601 date/,
+    );
+    assert.throws(
+      () => render("{{ macros.datetime(2024, 1, 1).in_timezone('Mars/Olympus') }}"),
+      /unknown time zone/,
+    );
+    assert.throws(() => render("{{ macros.datetime(2024, 1, 1).plus(3) }}"), /expected a timedelta/);
+  });
+});
+
+test("a TypeScript task is sent the plain values: var, conn and macros are built in its process", () => {
+  const lookups: Lookups = { variables: new Map([["token", "s3cret"]]), connections: new Map() };
+  const sent = contextForTask(buildContext(dag, task, run({}), ti, lookups));
+  assert.equal(sent.ds, "2024-01-15");
+  assert.deepEqual(sent.dag_run, {
+    run_id: "scheduled__2024-01-15T00:00:00+00:00",
+    run_type: "scheduled",
+    conf: { x: 1 },
+    logical_date: "2024-01-15T00:00:00+00:00",
+  });
+  for (const key of ["var", "conn", "macros"]) assert.ok(!(key in sent), key);
+  assert.doesNotMatch(JSON.stringify(sent), /s3cret/);
 });
 
 describe("rendering cost", () => {

@@ -3,8 +3,8 @@
  * values a TypeScript task gets from getCurrentContext(): ds, ts, logical_date, data interval,
  * run_id, dag_run.conf, params, var, conn, macros.
  */
-import { DateTime } from "luxon";
 import nunjucks from "nunjucks";
+import { MACROS, MacroDateTime } from "../core/macros.ts";
 import { pythonIsoformat } from "../core/timetables/index.ts";
 import { resolveParams } from "../core/params.ts";
 import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
@@ -18,10 +18,19 @@ const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined
 // passes as "None" (only outputs go through it: `{% if x %}` still sees null as false).
 const runtime = nunjucks.runtime as unknown as {
   ensureDefined: (value: unknown, lineno: number, colno: number) => unknown;
+  memberLookup: (obj: unknown, name: string) => unknown;
 };
 const ensureDefined = runtime.ensureDefined;
 runtime.ensureDefined = (value, lineno, colno) =>
   value === null ? "None" : ensureDefined(value, lineno, colno);
+
+// nunjucks hands out a method as a bound copy, which drops the function's own properties: a function
+// that is also a namespace (macros.datetime, with .now() and .fromisoformat()) is handed out itself.
+const memberLookup = runtime.memberLookup;
+runtime.memberLookup = (obj, name) => {
+  const value = obj === null || obj === undefined ? undefined : (obj as Record<string, unknown>)[name];
+  return typeof value === "function" && Object.keys(value).length > 0 ? value : memberLookup(obj, name);
+};
 
 /** Python's isoformat in UTC, as Airflow prints a logical date: fractions only when there are some. */
 const iso = (d: Date) => pythonIsoformat(d);
@@ -29,15 +38,17 @@ const ds = (d: Date) => d.toISOString().slice(0, 10);
 const tsNodash = (d: Date) => iso(d).slice(0, 19).replace(/[-:]/g, "");
 const tsNodashWithTz = (d: Date) => iso(d).replace(/[-:]/g, "");
 
-// Airflow's filters, applied to a date string such as {{ data_interval_end | ds }}.
+// Airflow's filters, applied to a date string such as {{ data_interval_end | ds }}, or to a datetime
+// of macros.datetime (formatted in its own zone, as Python's strftime does).
+const dateOf = (value: unknown) => (value instanceof MacroDateTime ? value : MacroDateTime.of(String(value)));
 for (const [name, fn] of [
-  ["ds", ds],
-  ["ds_nodash", (d: Date) => ds(d).replaceAll("-", "")],
-  ["ts", iso],
-  ["ts_nodash", tsNodash],
-  ["ts_nodash_with_tz", tsNodashWithTz],
+  ["ds", (d: MacroDateTime) => d.strftime("%Y-%m-%d")],
+  ["ds_nodash", (d: MacroDateTime) => d.strftime("%Y%m%d")],
+  ["ts", (d: MacroDateTime) => d.isoformat()],
+  ["ts_nodash", (d: MacroDateTime) => d.strftime("%Y%m%dT%H%M%S")],
+  ["ts_nodash_with_tz", (d: MacroDateTime) => d.isoformat().replace(/[-:]/g, "")],
 ] as const) {
-  env.addFilter(name, (value: unknown) => fn(new Date(String(value))));
+  env.addFilter(name, (value: unknown) => fn(dateOf(value)));
 }
 
 export interface Lookups {
@@ -108,12 +119,18 @@ export function buildContext(
     conn: withGet(Object.fromEntries([...lookups.connections].map(([id, c]) => [id, c]))),
     task_instance_key_str: `${dag.dagId}__${task.taskId}__${ds(logical).replaceAll("-", "")}`,
     test_mode: false,
-    macros: {
-      ds_add: (value: string, days: number) =>
-        days ? ds(new Date(Date.parse(`${value}T00:00:00Z`) + days * 86_400_000)) : String(value),
-      ds_format: (value: string, input: string, output: string) => dsFormat(value, input, output),
-    },
+    macros: MACROS,
   };
+}
+
+/**
+ * What a TypeScript task receives of its context: the plain values, as JSON. `var`, `conn` and
+ * `macros` stay behind: its own process builds them (sdk/context.ts), reading variables and
+ * connections through its runner when it asks, so no task carries every variable with it.
+ */
+export function contextForTask(context: Record<string, unknown>): Record<string, unknown> {
+  const { var: _var, conn: _conn, macros: _macros, ...values } = context;
+  return JSON.parse(JSON.stringify(values)) as Record<string, unknown>;
 }
 
 /** Compiled templates by source: tasks of one DAG share their fields' templates. */
@@ -163,38 +180,6 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** strftime codes to luxon tokens: parsing accepts unpadded numbers as Python's strptime does. */
-const CODES: Record<string, [parse: string, format: string]> = {
-  "%Y": ["yyyy", "yyyy"],
-  "%y": ["yy", "yy"],
-  "%m": ["M", "MM"],
-  "%d": ["d", "dd"],
-  "%H": ["H", "HH"],
-  "%M": ["m", "mm"],
-  "%S": ["s", "ss"],
-  "%b": ["LLL", "LLL"],
-  "%B": ["LLLL", "LLLL"],
-  "%a": ["ccc", "ccc"],
-  "%A": ["cccc", "cccc"],
-  "%j": ["o", "ooo"],
-  "%%": ["'%'", "'%'"],
-};
-
-function toLuxon(pattern: string, which: 0 | 1): string {
-  return pattern
-    .split(/(%.)/)
-    .map((part) =>
-      part.startsWith("%") ? (CODES[part]?.[which] ?? part) : part ? `'${part.replace(/'/g, "''")}'` : "",
-    )
-    .join("");
-}
-
-/** Airflow's macros.ds_format: strptime with one format, strftime with another. */
-function dsFormat(value: string, input: string, output: string): string {
-  const parsed = DateTime.fromFormat(String(value), toLuxon(input, 0), { zone: "utc" });
-  if (!parsed.isValid) throw new Error(`macros.ds_format: "${value}" does not match "${input}"`);
-  return parsed.toFormat(toLuxon(output, 1));
-}
 /**
  * Variables and connections for templates, with those of the environment (UPDRAFT_VAR_*, UPDRAFT_CONN_*)
  * winning, as in the secrets chain (secrets/backends.ts).

@@ -32,6 +32,8 @@ import type {
   TaskFlowMessage,
   TaskFlowReply,
   TaskFlowRequest,
+  VariableWrite,
+  VariableWritten,
 } from "./taskflow-protocol.ts";
 import { userCodeEnv } from "../core/child-env.ts";
 import { identityEnv, type RunAs } from "./impersonation.ts";
@@ -64,6 +66,8 @@ export interface TaskFlowRun {
   runAs?: RunAs;
   /** Answers the task's getVariable / getConnection (undefined: there is none). */
   lookup?: (what: LookupKind, key: string) => Promise<unknown>;
+  /** Writes the task's setVariable, fenced by its try (undefined: it cannot write here). */
+  setVariable?: (variable: VariableWrite) => Promise<VariableWritten>;
   /** "process": this try gets a fresh worker of its own, gone when it ends; default: a shared worker. */
   isolation?: "dag" | "process";
 }
@@ -126,6 +130,19 @@ interface Worker {
   /** Killed or exited: no more requests, its jobs are settled. */
   gone: boolean;
   idleTimer?: NodeJS.Timeout;
+}
+
+/** Answers a task's lookup or write (unless its worker is gone meanwhile). */
+function answer(worker: Worker, ask: number, m: Omit<TaskFlowLookupReply, "kind" | "ask">): void {
+  if (!worker.gone) worker.child.send({ kind: "lookup-reply", ask, ...m } satisfies TaskFlowMessage);
+}
+
+function settleAsk(worker: Worker, ask: number, pending: Promise<unknown>): void {
+  pending.then(
+    (value) => answer(worker, ask, { value: value ?? null }),
+    (error: unknown) =>
+      answer(worker, ask, { error: error instanceof Error ? error.message : String(error) }),
+  );
 }
 
 export class TaskFlowPool {
@@ -327,6 +344,7 @@ export class TaskFlowPool {
       return;
     }
     if (reply.kind === "lookup") return this.#lookup(worker, job, reply);
+    if (reply.kind === "set-variable") return this.#setVariable(worker, job, reply);
     worker.jobs.splice(at, 1);
     this.#settle(job);
     if (reply.kind === "dropped") {
@@ -346,16 +364,15 @@ export class TaskFlowPool {
   }
 
   #lookup(worker: Worker, job: Job, ask: { ask: number; what: LookupKind; key: string }): void {
-    const answer = (m: Omit<TaskFlowLookupReply, "kind" | "ask">) => {
-      if (!worker.gone)
-        worker.child.send({ kind: "lookup-reply", ask: ask.ask, ...m } satisfies TaskFlowMessage);
-    };
     const lookup = job.task.lookup;
-    if (!lookup) return answer({ error: `no ${ask.what}s can be read here` });
-    lookup(ask.what, ask.key).then(
-      (value) => answer({ value: value ?? null }),
-      (error: unknown) => answer({ error: error instanceof Error ? error.message : String(error) }),
-    );
+    if (!lookup) return answer(worker, ask.ask, { error: `no ${ask.what}s can be read here` });
+    settleAsk(worker, ask.ask, lookup(ask.what, ask.key));
+  }
+
+  #setVariable(worker: Worker, job: Job, ask: { ask: number; variable: VariableWrite }): void {
+    const write = job.task.setVariable;
+    if (!write) return answer(worker, ask.ask, { error: "no variables can be written here" });
+    settleAsk(worker, ask.ask, write(ask.variable));
   }
 
   #settle(job: Job): void {

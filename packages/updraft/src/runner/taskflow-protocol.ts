@@ -21,7 +21,7 @@ export interface TaskFlowCancel {
   id: number;
 }
 
-/** The answer to a running task's lookup (getVariable, getConnection). */
+/** The answer to a running task's lookup (getVariable, getConnection) or write (setVariable). */
 export interface TaskFlowLookupReply {
   kind: "lookup-reply";
   ask: number;
@@ -34,10 +34,24 @@ export type TaskFlowMessage = TaskFlowRequest | TaskFlowCancel | TaskFlowLookupR
 /** What a running task may look up through its runner: it never reads the database itself. */
 export type LookupKind = "variable" | "connection";
 
+/** A variable a running task writes (setVariable), the value already a string. */
+export interface VariableWrite {
+  key: string;
+  value: string;
+  /** Kept as stored when not given. */
+  description?: string | null;
+}
+
+/** What the task learns of its write: the environment variable that wins over it on read, if any. */
+export interface VariableWritten {
+  shadowedBy: string | null;
+}
+
 export type TaskFlowReply =
   | { id: number; kind: "log"; stream: "stdout" | "stderr"; text: string }
   | { id: number; kind: "dropped" }
   | { id: number; kind: "lookup"; ask: number; what: LookupKind; key: string }
+  | { id: number; kind: "set-variable"; ask: number; variable: VariableWrite }
   | { id: number; kind: "result"; outcome: "success"; value: unknown }
   | {
       id: number;

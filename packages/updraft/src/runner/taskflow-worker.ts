@@ -8,8 +8,14 @@ import { enableCompileCache } from "node:module";
 import { format } from "node:util";
 import { pathToFileURL } from "node:url";
 import { registerDagModuleHooks } from "../dag-processing/module-hooks.ts";
-import { isDag, setCurrentContext, setLookup, taskControlOf } from "../sdk/index.ts";
-import type { LookupKind, TaskFlowMessage, TaskFlowReply, TaskFlowRequest } from "./taskflow-protocol.ts";
+import { isDag, setCurrentContext, setLookup, taskContext, taskControlOf } from "../sdk/index.ts";
+import type {
+  LookupKind,
+  TaskFlowMessage,
+  TaskFlowReply,
+  TaskFlowRequest,
+  VariableWrite,
+} from "./taskflow-protocol.ts";
 
 // V8's compiled code for the SDK and its libraries is kept on disk: a new worker starts faster.
 enableCompileCache();
@@ -56,22 +62,30 @@ async function findTask(request: TaskFlowRequest) {
   return task.fn;
 }
 
-/** Lookups asked by the running task, answered by the pool (getVariable, getConnection). */
+/** Lookups and writes asked by the running task, answered by the pool (getVariable, setVariable, ...). */
 const asked = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
 let nextAsk = 1;
 
-function ask(id: number, what: LookupKind, key: string): Promise<unknown> {
+function ask(message: (n: number) => TaskFlowReply): Promise<unknown> {
   const n = nextAsk++;
   return new Promise((resolve, reject) => {
     asked.set(n, { resolve, reject });
-    send({ id, kind: "lookup", ask: n, what, key });
+    send(message(n));
   });
 }
 
+const lookup = (id: number, what: LookupKind, key: string) =>
+  ask((n) => ({ id, kind: "lookup", ask: n, what, key }));
+const write = (id: number, variable: VariableWrite) =>
+  ask((n) => ({ id, kind: "set-variable", ask: n, variable })) as Promise<{ shadowedBy: string | null }>;
+
 async function run(request: TaskFlowRequest): Promise<TaskFlowReply> {
   current = request.id;
-  setCurrentContext(request.context);
-  setLookup((what, key) => ask(request.id, what, key));
+  setCurrentContext(taskContext(request.context));
+  setLookup(
+    (what, key) => lookup(request.id, what, key),
+    (variable) => write(request.id, variable),
+  );
   try {
     const fn = await findTask(request);
     const value = await fn(...request.args);

@@ -354,7 +354,9 @@ async function examineRun(
     );
   }
   const states = statesOf();
-  const finalState = runOutcome(dag, states);
+  const outcome = runOutcome(dag, states);
+  // Marked by hand while its teardowns had to run: now they are done, it ends as it was marked.
+  const finalState = outcome && ((run.marked_state as "success" | "failed" | null) ?? outcome);
   const update = finalState ? { end_date: o.now } : {};
   await dagRunStore({ ...database, db: trx }).transition(
     run.id,

@@ -23,7 +23,7 @@ import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
 import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
 import { openFileTaskLog } from "../executor/task-log.ts";
-import { lookupForTask } from "../executor/lookups.ts";
+import { lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
 import type { LogFolder } from "../logs/folder.ts";
 import { Masker } from "../logs/masker.ts";
 import { sensitiveValues } from "../core/sensitive.ts";
@@ -73,6 +73,13 @@ export function createTaskRunnerDeps(
     xcomMaxSize: core.xcom_max_size,
     maxMapLength: core.max_map_length,
     lookup: databaseLookup(o.database, o.cipher),
+    writeVariable: async (fence, variable) => {
+      if (!o.cipher) throw new Error("no encryption key is configured to write variables with");
+      const written = await writeVariableForTask(o.database, o.cipher, fence, variable);
+      // A secret the task wrote is masked from now on, in its log too.
+      if (written.secret) secrets.add([variable.value]);
+      return { shadowedBy: written.shadowedBy };
+    },
     secretsIn: async (text) => (await secrets.current()).found(text),
     defaultImpersonation: core.default_impersonation,
     clock: o.clock,
@@ -242,8 +249,8 @@ function defaultRender(
     if (needs.previousSuccess || task.kind !== "bash") lookups.previousSuccess = await previousOf(run);
     const context = buildContext(dag, task, run, ti, lookups);
     const fields = renderFields(task.templateFields, context, `task "${task.taskId}"`);
-    // TypeScript tasks get the context as JSON: functions (macros) stay behind.
-    return { fields, context: JSON.parse(JSON.stringify(context)) as Record<string, unknown> };
+    // Whole (macros, var and conn too): the task runner makes what a TypeScript task gets of it.
+    return { fields, context };
   };
 }
 

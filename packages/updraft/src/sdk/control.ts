@@ -2,6 +2,8 @@
  * What a running TypeScript task can use: its context, and errors that end it as skipped or as
  * failed without retries (Airflow's AirflowSkipException and AirflowFailException).
  */
+import type { TaskContext } from "./context.ts";
+
 const CONTEXT_SLOT = Symbol.for("updraft.task-context");
 const CONTROL = Symbol.for("updraft.task-control");
 
@@ -30,10 +32,19 @@ export function taskControlOf(error: unknown): "skip" | "fail" | undefined {
 }
 
 /**
- * The running task's context (ds, logical_date, params, ti, ...), as templates see it. Only defined
- * while a task runs; a worker runs one task at a time, so one slot is enough.
+ * The running task's context (ds, logical_date, params, ti, var, conn, macros, ...), as templates see
+ * it (see TaskContext). Only defined while a task runs; a worker runs one task at a time, so one slot
+ * is enough.
+ *
+ * @example
+ * ```ts
+ * const stamp = task("stamp", async () => {
+ *   const { ds, ti, var: vars } = getCurrentContext();
+ *   return `${ds} try ${ti.try_number} in ${await vars.value.get("region", "eu")}`;
+ * });
+ * ```
  */
-export function getCurrentContext<T = Record<string, unknown>>(): T {
+export function getCurrentContext<T = TaskContext>(): T {
   const context = (globalThis as Record<symbol, unknown>)[CONTEXT_SLOT];
   if (context === undefined)
     throw new Error("getCurrentContext() is only available while a task runs, inside its function");

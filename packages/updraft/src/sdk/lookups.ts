@@ -1,14 +1,21 @@
 /**
- * Variables and connections for a running TypeScript task (Airflow's Variable.get and
- * BaseHook.get_connection). A task never reads the database: it asks its runner (the scheduler's
+ * Variables and connections for a running TypeScript task (Airflow's Variable.get, Variable.set and
+ * BaseHook.get_connection). A task never touches the database: it asks its runner (the scheduler's
  * TaskFlow pool, or a worker that asks the Task Execution API with the try's token), and secret
- * values it receives are masked in its log.
+ * values it receives are masked in its log. Its writes are fenced by its try: a try that no longer
+ * runs its task instance (cleared, replaced) writes nothing.
  */
 import { connectionToUri } from "../connections/uri.ts";
 
 const LOOKUP_SLOT = Symbol.for("updraft.task-lookup");
+const WRITE_SLOT = Symbol.for("updraft.task-write");
 
 type Lookup = (what: "variable" | "connection", key: string) => Promise<unknown>;
+type Write = (variable: {
+  key: string;
+  value: string;
+  description?: string | null;
+}) => Promise<{ shadowedBy: string | null }>;
 
 /** A connection as a task receives it; `extra` is parsed when it is JSON. */
 export interface Connection {
@@ -33,18 +40,21 @@ export interface GetVariableOptions<T> {
   deserializeJson?: boolean;
 }
 
-function lookup(): Lookup {
-  const fn = (globalThis as Record<symbol, unknown>)[LOOKUP_SLOT];
+function slot<T>(name: symbol): T {
+  const fn = (globalThis as Record<symbol, unknown>)[name];
   if (typeof fn !== "function")
     throw new Error(
-      "getVariable() and getConnection() are only available while a task runs, inside its function",
+      "getVariable(), setVariable() and getConnection() are only available while a task runs, inside its function",
     );
-  return fn as Lookup;
+  return fn as T;
 }
 
-/** For the TaskFlow worker: sets (or clears) how lookups reach the runner. */
-export function setLookup(fn: Lookup | undefined): void {
+const lookup = () => slot<Lookup>(LOOKUP_SLOT);
+
+/** For the TaskFlow worker: sets (or clears) how lookups and writes reach the runner. */
+export function setLookup(fn: Lookup | undefined, write?: Write): void {
   (globalThis as Record<symbol, unknown>)[LOOKUP_SLOT] = fn;
+  (globalThis as Record<symbol, unknown>)[WRITE_SLOT] = fn ? write : undefined;
 }
 
 export async function getVariable<T = string>(key: string, options: GetVariableOptions<T> = {}): Promise<T> {
@@ -63,12 +73,73 @@ export async function getVariable<T = string>(key: string, options: GetVariableO
   }
 }
 
+export interface SetVariableOptions {
+  /** The variable's description (shown in the UI); without it, the stored one is kept. */
+  description?: string;
+  /**
+   * Write the value as JSON even when it is a string (Airflow's serialize_json). Values that are not
+   * strings are always written as JSON.
+   */
+  serializeJson?: boolean;
+}
+
+/**
+ * Writes a variable to the metadata database from a running task (Airflow's Variable.set). A string
+ * is stored as it is; any other value (or any value with `serializeJson`) as JSON, indented two spaces
+ * as Airflow's serialize_json writes it; read it back with `getVariable(key, { json: true })`. A
+ * variable stored as secret stays secret (encrypted, masked in logs); a new one is secret when its
+ * name says so (`password`, `token`, ...).
+ *
+ * The write belongs to this try: a try that no longer runs its task instance (it was cleared, marked,
+ * or replaced after being presumed dead) writes nothing, and setVariable rejects. An environment
+ * variable `UPDRAFT_VAR_<KEY>` wins over the database on every read, so a write it shadows is not what
+ * getVariable returns: setVariable says so in the task's log.
+ *
+ * @example
+ * ```ts
+ * import { getVariable, setVariable, task } from "updraft";
+ *
+ * const remember = task("remember", async () => {
+ *   await setVariable("last_export", new Date().toISOString());
+ *   await setVariable("export_stats", { rows: 1200, files: 3 }, { description: "written by remember" });
+ * });
+ * const report = task("report", async () => {
+ *   const stats = await getVariable<{ rows: number }>("export_stats", { json: true });
+ *   return stats.rows;
+ * });
+ * ```
+ */
+export async function setVariable(
+  key: string,
+  value: unknown,
+  options: SetVariableOptions = {},
+): Promise<void> {
+  const write = slot<Write>(WRITE_SLOT);
+  const text = typeof value === "string" && !options.serializeJson ? value : JSON.stringify(value, null, 2);
+  if (typeof text !== "string")
+    throw new Error(
+      `variable "${key}": ${typeof value} cannot be stored; pass a string or a JSON value (object, array, number, boolean, null)`,
+    );
+  const written = await write({ key, value: text, description: options.description });
+  if (written?.shadowedBy)
+    console.warn(
+      `variable "${key}" was written, but ${written.shadowedBy} is set in the environment and wins on every read: getVariable("${key}") returns that value`,
+    );
+}
+
 export async function getConnection(connId: string): Promise<Connection> {
-  const c = (await lookup()("connection", connId)) as Record<string, unknown> | null;
-  if (!c)
+  const found = await findConnection(connId);
+  if (!found)
     throw new Error(
       `connection "${connId}" does not exist: create it (updraft connections add ${connId} ...)`,
     );
+  return found;
+}
+
+/** The connection, or undefined when it does not exist (the context's `conn.get(id, fallback)`). */
+export async function findConnection(connId: string): Promise<Connection | undefined> {
+  const c = (await lookup()("connection", connId)) as Record<string, unknown> | null;
+  if (!c) return undefined;
   let extra: Record<string, unknown> = {};
   if (typeof c.extra === "string" && c.extra.trim()) {
     try {

@@ -28,12 +28,15 @@ export interface SecretsBackend {
 export const VARIABLE_PREFIX = "UPDRAFT_VAR_";
 export const CONNECTION_PREFIX = "UPDRAFT_CONN_";
 
+/** The environment variable that holds variable `key` (and wins over the database on read). */
+export const environmentVariableName = (key: string) => `${VARIABLE_PREFIX}${key.toUpperCase()}`;
+
 /** UPDRAFT_VAR_<KEY> and UPDRAFT_CONN_<ID> (a URI, or JSON when it starts with "{"). */
 export function environmentSecrets(env: NodeJS.ProcessEnv = process.env): SecretsBackend {
   return {
     name: "environment",
     async getVariable(key) {
-      const value = env[`${VARIABLE_PREFIX}${key.toUpperCase()}`];
+      const value = env[environmentVariableName(key)];
       return value === undefined ? undefined : { key, value, isSecret: false };
     },
     async getConnection(connId) {

@@ -111,6 +111,8 @@ export interface RunPatch {
   end_date?: string | null;
   queued_at?: string | null;
   last_scheduling_decision?: string | null;
+  /** The state a user marked the run with while its teardowns run (operations/mark-run.ts). */
+  marked_state?: "success" | "failed" | null;
 }
 
 /** The dates that go with entering `state` by hand (Airflow's DagRun.set_state). */
@@ -210,9 +212,11 @@ export function dagRunStore(database: Database) {
                   ? null
                   : database.adapter.secondsBetween(sql.ref("start_date"), sql.val(patch.end_date)),
             };
+      // Queued again (cleared, marked queued): the run decides its own outcome afresh.
+      const marked = to === "queued" ? { marked_state: null } : {};
       const result = await db
         .updateTable("dag_run")
-        .set({ ...patch, ...duration, state: to, updated_at: now })
+        .set({ ...marked, ...patch, ...duration, state: to, updated_at: now })
         .where("id", "=", id)
         .where("state", "in", froms)
         .executeTakeFirst();

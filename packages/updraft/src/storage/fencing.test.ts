@@ -14,6 +14,8 @@ import { nowIso } from "./database.ts";
 import { jobStore } from "./jobs.ts";
 import { taskInstanceStore } from "./task-instances.ts";
 import { xcomStore } from "./xcom.ts";
+import { variableStore } from "./variables.ts";
+import { createCipher, generateKey } from "../secrets/cipher.ts";
 
 const dag = serializedDag("fenced", [
   serializedTask("branch", [], { kind: "branch", retries: 0 }),
@@ -77,12 +79,20 @@ forEachDatabase("fenced writes of a try", (get) => {
     assert.notEqual(now?.last_heartbeat_at, "2030-01-01T00:00:00.000Z");
     assert.equal(await xcomStore(database).pull(run.id, "branch"), undefined);
     assert.equal((await tis.get({ ...key, taskId: "left" }))?.state, null);
+    // Nor a variable (setVariable): the write and its fence are one transaction; B's try writes.
+    const variables = variableStore(database, createCipher(generateKey()));
+    assert.equal(await variables.setForTry(fenceA, { key: "v", value: "stale" }), undefined);
+    assert.equal(await variables.get("v"), undefined);
+    const fenceB = { key, tryNumber: 2, owner: b };
+    assert.equal((await variables.setForTry(fenceB, { key: "v", value: "b" }))?.value, "b");
 
     // B's try records its result, its XCom and its skip in one go, and only once.
-    const fenceB = { key, tryNumber: 2, owner: b };
     const endB = { end_date: nowIso(), duration: 1 };
     assert.ok(await tis.finishTry(fenceB, "running", "success", endB, { xcom: '"b"', skip: ["left"] }));
     assert.ok(await tis.finishTry(fenceB, "running", "success", endB), "a repeated commit is recognised");
+    // A try that has ended writes no variable any more.
+    assert.equal(await variables.setForTry(fenceB, { key: "v", value: "late" }), undefined);
+    assert.equal((await variables.get("v"))?.value, "b");
     assert.equal(await xcomStore(database).pull(run.id, "branch"), "b");
     assert.equal((await tis.get({ ...key, taskId: "left" }))?.state, "skipped");
     const history = await tis.archivedTries(key);

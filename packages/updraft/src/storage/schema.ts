@@ -82,6 +82,11 @@ export interface DagRunTable {
   updated_at: Timestamp;
   /** Seconds from start to end, written with the end (migration 0008): lists sort and filter by it. */
   duration: number | null;
+  /**
+   * Marked success or failed by hand while teardowns still had to run (migration 0011): the run
+   * ends in this state once they are done. Null otherwise; a run queued again decides afresh.
+   */
+  marked_state: Generated<string | null>;
 }
 
 export interface TaskInstanceTable {

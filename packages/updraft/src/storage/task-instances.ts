@@ -101,6 +101,25 @@ const rowOf = (db: Kysely<Tables> | Transaction<Tables>, key: TaskInstanceKey) =
     .where("task_id", "=", key.taskId)
     .where("map_index", "=", key.mapIndex ?? -1);
 
+/**
+ * Inside `trx`: whether `fence`'s try still runs its task instance (its try number, its owner, state
+ * running), with the row locked until `trx` ends where the database locks rows (one writer on SQLite).
+ * A try's write to another table (a variable) is made after this in the same transaction: a clear, a
+ * mark or a takeover then waits for it, or came first and the write is refused.
+ */
+export async function holdsTry(
+  database: Database,
+  trx: Transaction<Tables>,
+  fence: TryFence,
+): Promise<boolean> {
+  let q = rowOf(trx, fence.key);
+  if (database.adapter.capabilities.supportsMultipleWriters) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return (
+    row?.state === "running" && row.try_number === fence.tryNumber && row.claimed_by_job_id === fence.owner
+  );
+}
+
 export function taskInstanceStore(database: Database) {
   const { db } = database;
   const byKey = (key: TaskInstanceKey) => rowOf(db, key);

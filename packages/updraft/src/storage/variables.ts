@@ -4,6 +4,7 @@ import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "./database.ts";
 import { upsert } from "./upsert.ts";
 import { isSensitiveName } from "../core/sensitive.ts";
+import { holdsTry, type TryFence } from "./task-instances.ts";
 
 export interface Variable {
   key: string;
@@ -77,6 +78,35 @@ export function variableStore(database: Database, cipher: SecretCipher) {
         is_encrypted: secret ? 1 : 0,
       };
       await upsert(database, db, "variable", row, ["key"], ["val", "description", "is_encrypted"]);
+    },
+    /**
+     * A running try's write (setVariable), fenced by the try: nothing is written, and undefined is
+     * returned, unless the try still runs its task instance. A secret variable stays secret (encrypted)
+     * whatever its name; a description not given keeps the one stored.
+     */
+    async setForTry(
+      fence: TryFence,
+      variable: { key: string; value: string; description?: string | null },
+    ): Promise<Variable | undefined> {
+      checkVariable(variable.key, variable.value);
+      return db.transaction().execute(async (trx) => {
+        if (!(await holdsTry(database, trx, fence))) return undefined;
+        const stored = await trx
+          .selectFrom("variable")
+          .select(["description", "is_encrypted"])
+          .where("key", "=", variable.key)
+          .executeTakeFirst();
+        const isSecret = Boolean(stored?.is_encrypted) || isSensitiveName(variable.key);
+        const description = variable.description ?? stored?.description ?? null;
+        const row = {
+          key: variable.key,
+          val: isSecret ? cipher.encrypt(variable.value) : variable.value,
+          description,
+          is_encrypted: isSecret ? 1 : 0,
+        };
+        await upsert(database, trx, "variable", row, ["key"], ["val", "description", "is_encrypted"]);
+        return { key: variable.key, value: variable.value, description, isSecret };
+      });
     },
     async list(): Promise<Variable[]> {
       const rows = await db.selectFrom("variable").selectAll().orderBy("key").execute();

@@ -12,6 +12,7 @@ import { processDagFiles } from "../dag-processing/processor.ts";
 import { readTaskLog, taskLogPath } from "../logs/files.ts";
 import { driveRun } from "../operations/test-run.ts";
 import { createTaskFlowPool, createTaskRunnerDeps } from "../scheduler/runtime.ts";
+import { createCipher, type SecretCipher } from "../secrets/cipher.ts";
 import { openDatabase, type Database } from "../storage/database.ts";
 import { migrateDatabase } from "../storage/migrate.ts";
 import type { DagRunRow } from "../storage/schema.ts";
@@ -20,6 +21,8 @@ import { taskInstanceStore } from "../storage/task-instances.ts";
 export interface DagsHome {
   config: Config;
   database: Database;
+  /** The installation's cipher (its generated key): tasks read and write variables with it. */
+  cipher: SecretCipher;
   /** A task runner with a TaskFlow pool of its own, kept until close(): its workers are reused. */
   runner(): { drive(run: DagRunRow, parallelism?: number): Promise<string>; close(): Promise<void> };
   /** Drives one run to its end with a runner of its own. */
@@ -44,9 +47,10 @@ export async function dagsHome(
   await migrateDatabase(database);
   assert.equal((await processDagFiles(config, database)).importErrors, 0, "the DAG files load");
   const log = pino({ level: process.env.DAGS_HOME_LOG ?? "silent" });
+  const cipher = createCipher(config.values.security.encryption_key);
   const runner = () => {
     const pool = createTaskFlowPool(config);
-    const deps = createTaskRunnerDeps({ config, database, log }, pool);
+    const deps = createTaskRunnerDeps({ config, database, log, cipher }, pool);
     return {
       drive: (run: DagRunRow, parallelism = 4) => driveRun(database, deps, run, { log, parallelism }),
       close: () => pool.close(),
@@ -55,6 +59,7 @@ export async function dagsHome(
   return {
     config,
     database,
+    cipher,
     runner,
     async drive(run, parallelism) {
       const r = runner();

@@ -19,7 +19,7 @@ import { signingKey, tokenIssuer } from "../../api/auth/tokens.ts";
 
 assertBuilt();
 
-const DIST_DAG = `import { dag, task, bash, getVariable, getConnection } from "updraft";
+const DIST_DAG = `import { dag, task, bash, getVariable, getConnection, setVariable } from "updraft";
 export default dag({ dagId: "dist", schedule: null }, () => {
   const hello = bash("hello", { command: 'echo "secret={{ var.value.api_password }}"' });
   const special = bash("special", { command: "echo special queue", queue: "special" });
@@ -27,9 +27,10 @@ export default dag({ dagId: "dist", schedule: null }, () => {
     const v = await getVariable("api_password");
     const c = await getConnection("warehouse");
     console.log("variable", v, "password", c.password);
+    await setVariable("made_on", "a worker");
     return { n: 42, host: c.host };
   });
-  const after = task("after", (x: { n: number; host: string | null }) => \`\${x.host}:\${x.n + 1}\`);
+  const after = task("after", async (x: { n: number; host: string | null }) => \`\${x.host}:\${x.n + 1}:\${await getVariable("made_on")}\`);
   const made = make();
   hello.before(made);
   special.before(made);
@@ -190,7 +191,8 @@ forEachDatabase("distributed execution through BullMQ", (get) => {
         .select("value")
         .where("task_id", "=", "after")
         .executeTakeFirstOrThrow();
-      assert.equal(JSON.parse(xcom.value!), "db.example:43");
+      // A variable the TypeScript task wrote on its worker (setVariable, through the execution API).
+      assert.equal(JSON.parse(xcom.value!), "db.example:43:a worker");
       assert.ok(scheduler.alive());
 
       // What the API, health and metrics say of the workers (read from Redis by the webserver).
@@ -306,6 +308,17 @@ forEachDatabase(
           body: JSON.stringify({ state: "success" }),
         });
         assert.equal(lateResult.status, 409, "a late result of the dead try is refused");
+        const lateWrite = await fetch(`${c.apiUrl}/execution/variables/late_write`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ value: "from the dead try" }),
+        });
+        assert.equal(lateWrite.status, 409, "a variable write of the dead try is refused");
+        const written = await database.db
+          .selectFrom("variable")
+          .select("key")
+          .where("key", "=", "late_write");
+        assert.equal(await written.executeTakeFirst(), undefined);
         assert.equal(await waitForRun(database, "k1", 60_000, c), "success");
         const [ti] = await tis(database, "slow_k");
         assert.equal(ti!.try_number, 2);

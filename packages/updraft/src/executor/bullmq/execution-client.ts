@@ -87,6 +87,15 @@ export class ExecutionClient {
     return this.#optional(`connections/${encodeURIComponent(connId)}`, token);
   }
 
+  /** Writes a variable as the token's try; throws StaleTry when the try no longer runs its task instance. */
+  setVariable(
+    token: string,
+    variable: { key: string; value: string; description?: string | null },
+  ): Promise<{ shadowed_by: string | null; is_secret: boolean }> {
+    const { key, ...body } = variable;
+    return this.#json("PUT", `variables/${encodeURIComponent(key)}`, token, body, 30_000);
+  }
+
   async #optional<T>(path: string, token: string): Promise<T | undefined> {
     try {
       return await this.#json<T>("GET", path, token, undefined, 30_000);

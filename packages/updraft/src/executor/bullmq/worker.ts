@@ -21,6 +21,7 @@ import { LogFolder } from "../../logs/folder.ts";
 import { Masker } from "../../logs/masker.ts";
 import type { LogStream } from "../../logs/writer.ts";
 import { TaskFlowPool } from "../../runner/taskflow-pool.ts";
+import type { VariableWrite } from "../../runner/taskflow-protocol.ts";
 import { sensitiveSettings } from "../../scheduler/runtime.ts";
 import { resolveFileloc } from "../../dag-processing/discover.ts";
 import { sensitiveValues } from "../../core/sensitive.ts";
@@ -218,7 +219,21 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         }
         return found ?? null;
       };
-      result = await executeWorkload({ ...runner, lookup }, start.workload, tee, controller.signal);
+      const setVariable = async (variable: VariableWrite) => {
+        try {
+          const written = await client.setVariable(token.current, variable);
+          if (written.is_secret) masker.add(variable.value);
+          return { shadowedBy: written.shadowed_by };
+        } catch (error) {
+          if (!(error instanceof StaleTry)) throw error;
+          throw new Error(
+            `this try no longer runs its task instance (cleared, replaced or ended): variable "${variable.key}" was not written`,
+            { cause: error },
+          );
+        }
+      };
+      const workloadRunner = { ...runner, lookup, setVariable };
+      result = await executeWorkload(workloadRunner, start.workload, tee, controller.signal);
     } catch (error) {
       result = { state: "failed", reason: (error as Error).message, retryable: true };
     } finally {
