@@ -17,10 +17,10 @@ import {
 
 const DAG = "mapped_ui";
 const MAPPED_DAG = `
-import { dag, task } from "updraft";
+import { bash, dag, task } from "updraft";
 
 export default dag({ dagId: "${DAG}", schedule: null, isPausedUponCreation: false }, () => {
-  const files = task("files", () => ["a.csv", "b.csv", "bad.csv"]);
+  const files = task("files", () => ["a.csv", "b.csv", "bad.csv"], { setup: true });
   const load = task(
     "load",
     (file: string) => {
@@ -30,7 +30,9 @@ export default dag({ dagId: "${DAG}", schedule: null, isPausedUponCreation: fals
     },
     { mapIndexTemplate: "{{ item }}" },
   );
-  load.expand(files());
+  const listed = files();
+  const loaded = load.expand(listed);
+  loaded.before(bash("cleanup", { command: "echo cleaning up" }).asTeardown({ setups: listed }));
 });
 `;
 
@@ -46,7 +48,7 @@ before(async () => {
     env: { UPDRAFT__CORE__LOAD_EXAMPLES: "false" },
   });
   await eventually(async () =>
-    assert.equal((await server.apiGet(`/api/v2/dags/${DAG}/tasks`)).total_entries, 2),
+    assert.equal((await server.apiGet(`/api/v2/dags/${DAG}/tasks`)).total_entries, 3),
   );
   const made = await server.apiSend("POST", `/api/v2/dags/${DAG}/dagRuns`, {
     dag_run_id: runId,
@@ -86,7 +88,7 @@ test("the grid summarises a mapped task's instances and its page lists them", { 
   );
 });
 
-test("one mapped instance opens with its own log and can be cleared alone", { skip: missing }, async () => {
+test("one mapped instance opens with its own log and can be cleared alone (with its setup and teardown)", { skip: missing }, async () => {
   await page.goto(`${server.base}/dags/${DAG}/runs/${runId}/tasks/load`);
   await page.getByRole("link", { name: "2", exact: true }).click();
   await page.getByRole("heading", { name: /load \[bad\.csv\]/ }).waitFor();
@@ -96,7 +98,8 @@ test("one mapped instance opens with its own log and can be cleared alone", { sk
   await page.getByRole("button", { name: "Clear" }).click();
   const dialog = page.getByRole("dialog");
   await dialog.getByText("load [2]").first().waitFor();
-  await dialog.getByRole("button", { name: "Clear 1 task instance" }).click();
+  // Instance 2 alone, with its setup and teardown (Airflow clears those with their work).
+  await dialog.getByRole("button", { name: "Clear 3 task instances" }).click();
   // Only instance 2 runs again (and fails again); 0 and 1 keep their first try.
   await eventually(async () => {
     const tis = (await server.apiGet(`/api/v2/dags/${DAG}/dagRuns/${runId}/taskInstances/load/listMapped`))
@@ -111,3 +114,21 @@ test("one mapped instance opens with its own log and can be cleared alone", { sk
     );
   }, 60_000);
 });
+
+test(
+  "the graph marks the mapped task and draws the setup's edge to its teardown dashed",
+  { skip: missing },
+  async () => {
+    await page.goto(`${server.base}/dags/${DAG}?tab=graph`);
+    const node = (id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
+    await node("load").waitFor();
+    assert.equal(await node("load").getByLabel("mapped").textContent(), " [ ]");
+    assert.equal(await node("files").getByLabel("setup").count(), 1);
+    assert.equal(await node("cleanup").getByLabel("teardown").count(), 1);
+    assert.equal(await node("files").getByLabel("mapped").count(), 0);
+    const dashed = page.locator(".react-flow__edge.setup-teardown");
+    await dashed.first().waitFor({ state: "attached" });
+    assert.equal(await dashed.count(), 1);
+    assert.equal(await page.locator(".react-flow__edge").count(), 3);
+  },
+);

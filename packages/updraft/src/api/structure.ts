@@ -65,6 +65,7 @@ function taskNode(dag: SerializedDag, taskId: string): StructureNode {
     type: "task",
     ui_color: operatorColorOf(task.kind),
     ui_fgcolor: "#000",
+    ...(task.expand ? { is_mapped: true } : {}),
     ...(task.isSetup ? { setup_teardown_type: "setup" as const } : {}),
     ...(task.isTeardown ? { setup_teardown_type: "teardown" as const } : {}),
   };

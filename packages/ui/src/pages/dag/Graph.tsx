@@ -76,7 +76,14 @@ export function GraphTab({ dagId }: { dagId: string }) {
   const byId = useMemo(() => new Map((tasks.data ?? []).map((t) => [t.task_id!, t])), [tasks.data]);
   const upstream = useMemo(() => upstreamOf(tasks.data ?? []), [tasks.data]);
   const info = useMemo<NodeInfo | undefined>(
-    () => index && { labels: index.labels, operators: index.operators, groups: index.groups },
+    () =>
+      index && {
+        labels: index.labels,
+        operators: index.operators,
+        groups: index.groups,
+        marks: index.marks,
+        setupTeardownEdges: index.setupTeardownEdges,
+      },
     [index],
   );
   /** Opens or closes a group, and keeps it in view once the graph is laid out again. */

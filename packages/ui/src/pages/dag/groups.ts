@@ -25,6 +25,10 @@ export interface StructureIndex {
   /** Each task's operator name. */
   operators: Map<string, string>;
   taskIds: string[];
+  /** How a task is marked in the graph: "mapped", "setup", "teardown" (absent: plain). */
+  marks: Map<string, string[]>;
+  /** Edges from a setup to its teardown ("source>target"), drawn apart as Airflow does. */
+  setupTeardownEdges: Set<string>;
 }
 
 const isGroup = (node: StructureNode) => node.type === "task" && Array.isArray(node.children);
@@ -36,6 +40,8 @@ export function indexStructure(structure: Structure): StructureIndex {
     labels: new Map(),
     operators: new Map(),
     taskIds: [],
+    marks: new Map(),
+    setupTeardownEdges: new Set(),
   };
   const walk = (nodes: StructureNode[], parent: string | undefined): string[] => {
     const tasks: string[] = [];
@@ -56,12 +62,19 @@ export function indexStructure(structure: Structure): StructureIndex {
       } else if (node.type !== "join") {
         index.taskIds.push(node.id);
         index.operators.set(node.id, node.operator ?? "");
+        const marks = [
+          ...(node.is_mapped ? ["mapped"] : []),
+          ...(node.setup_teardown_type ? [node.setup_teardown_type] : []),
+        ];
+        if (marks.length > 0) index.marks.set(node.id, marks);
         tasks.push(node.id);
       }
     }
     return tasks;
   };
   walk(structure.nodes, undefined);
+  for (const e of structure.edges)
+    if (e.is_setup_teardown) index.setupTeardownEdges.add(`${e.source_id}>${e.target_id}`);
   return index;
 }
 

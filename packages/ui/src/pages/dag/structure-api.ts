@@ -18,11 +18,14 @@ export interface StructureNode {
   operator?: string | null;
   ui_color?: string | null;
   ui_fgcolor?: string | null;
+  /** A mapped task (or a task in a mapped group). */
+  is_mapped?: boolean | null;
+  setup_teardown_type?: "setup" | "teardown" | null;
 }
 
 export interface Structure {
   nodes: StructureNode[];
-  edges: { source_id: string; target_id: string }[];
+  edges: { source_id: string; target_id: string; is_setup_teardown?: boolean | null }[];
 }
 
 type Json<T> = { content: { "application/json": T } };

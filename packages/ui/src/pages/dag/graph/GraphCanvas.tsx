@@ -53,6 +53,10 @@ export interface NodeInfo {
   labels: Map<string, string>;
   operators: Map<string, string>;
   groups: Map<string, GroupInfo>;
+  /** Marks of tasks: "mapped", "setup", "teardown". */
+  marks?: Map<string, string[]>;
+  /** Setup-to-teardown edges ("source>target"), drawn dashed. */
+  setupTeardownEdges?: Set<string>;
 }
 
 function nodeOf(
@@ -92,9 +96,17 @@ function nodeOf(
     id,
     type: "task",
     ...size,
-    data: { operator: info.operators.get(id) ?? "", label: info.labels.get(id) ?? id },
+    data: {
+      operator: info.operators.get(id) ?? "",
+      label: info.labels.get(id) ?? id,
+      marks: info.marks?.get(id) ?? NO_MARKS,
+    },
   };
 }
+
+const NO_MARKS: string[] = [];
+/** A setup's edge to its teardown: dashed, as Airflow draws it. */
+const SETUP_TEARDOWN_EDGE = { strokeDasharray: "5 4" };
 
 function buildElements(shape: GraphShape, layout: LayoutResult, info: NodeInfo) {
   const nodes: TaskNodeType[] = shape.ids.map((id, i) => nodeOf(id, i, shape, layout, info));
@@ -103,7 +115,15 @@ function buildElements(shape: GraphShape, layout: LayoutResult, info: NodeInfo) 
   const edges: Edge[] = [];
   for (let e = 0; e < shape.edges.length; e += 2) {
     const [s, t] = [shape.ids[shape.edges[e]!]!, shape.ids[shape.edges[e + 1]!]!];
-    edges.push({ id: `${s}>${t}`, source: s, target: t, focusable: false });
+    const id = `${s}>${t}`;
+    const setupTeardown = info.setupTeardownEdges?.has(id) === true;
+    edges.push({
+      id,
+      source: s,
+      target: t,
+      focusable: false,
+      ...(setupTeardown ? { className: "setup-teardown", style: SETUP_TEARDOWN_EDGE } : {}),
+    });
   }
   return { nodes, edges };
 }

@@ -15,6 +15,8 @@ export interface TaskNodeData extends Record<string, unknown> {
   operator: string;
   /** The name shown: the task's id without its groups' prefix. */
   label: string;
+  /** "mapped" (shown as Airflow's "[ ]"), "setup" (↑), "teardown" (↓). */
+  marks: string[];
 }
 export interface GroupNodeData extends Record<string, unknown> {
   label: string;
@@ -61,7 +63,25 @@ export const TaskNode = memo(function TaskNode({ id, data }: NodeProps<Node<Task
       title={`${id} (${data.operator})${state ? `: ${pretty(state)}` : ""}`}
     >
       <Handles>
-        <span className="graph-node-id">{data.label}</span>
+        <span className="graph-node-id">
+          {data.marks.includes("setup") && (
+            <span aria-label="setup" title="setup">
+              ↑{" "}
+            </span>
+          )}
+          {data.marks.includes("teardown") && (
+            <span aria-label="teardown" title="teardown">
+              ↓{" "}
+            </span>
+          )}
+          {data.label}
+          {data.marks.includes("mapped") && (
+            <span className="graph-node-mapped" aria-label="mapped" title="mapped">
+              {" "}
+              [ ]
+            </span>
+          )}
+        </span>
         <span className="graph-node-op">
           {data.operator}
           {state && <span className="graph-node-state"> · {pretty(state)}</span>}
