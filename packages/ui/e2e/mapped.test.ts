@@ -88,32 +88,36 @@ test("the grid summarises a mapped task's instances and its page lists them", { 
   );
 });
 
-test("one mapped instance opens with its own log and can be cleared alone (with its setup and teardown)", { skip: missing }, async () => {
-  await page.goto(`${server.base}/dags/${DAG}/runs/${runId}/tasks/load`);
-  await page.getByRole("link", { name: "2", exact: true }).click();
-  await page.getByRole("heading", { name: /load \[bad\.csv\]/ }).waitFor();
-  const log = page.getByRole("region", { name: "Log" });
-  await log.getByText("loading bad.csv").waitFor();
-  assert.equal(await log.getByText("loading a.csv").count(), 0);
-  await page.getByRole("button", { name: "Clear" }).click();
-  const dialog = page.getByRole("dialog");
-  await dialog.getByText("load [2]").first().waitFor();
-  // Instance 2 alone, with its setup and teardown (Airflow clears those with their work).
-  await dialog.getByRole("button", { name: "Clear 3 task instances" }).click();
-  // Only instance 2 runs again (and fails again); 0 and 1 keep their first try.
-  await eventually(async () => {
-    const tis = (await server.apiGet(`/api/v2/dags/${DAG}/dagRuns/${runId}/taskInstances/load/listMapped`))
-      .task_instances as { map_index: number; try_number: number; state: string }[];
-    assert.deepEqual(
-      tis.map((t) => [t.map_index, t.try_number, t.state]),
-      [
-        [0, 1, "success"],
-        [1, 1, "success"],
-        [2, 2, "failed"],
-      ],
-    );
-  }, 60_000);
-});
+test(
+  "one mapped instance opens with its own log and can be cleared alone (with its setup and teardown)",
+  { skip: missing },
+  async () => {
+    await page.goto(`${server.base}/dags/${DAG}/runs/${runId}/tasks/load`);
+    await page.getByRole("link", { name: "2", exact: true }).click();
+    await page.getByRole("heading", { name: /load \[bad\.csv\]/ }).waitFor();
+    const log = page.getByRole("region", { name: "Log" });
+    await log.getByText("loading bad.csv").waitFor();
+    assert.equal(await log.getByText("loading a.csv").count(), 0);
+    await page.getByRole("button", { name: "Clear" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByText("load [2]").first().waitFor();
+    // Instance 2 alone, with its setup and teardown (Airflow clears those with their work).
+    await dialog.getByRole("button", { name: "Clear 3 task instances" }).click();
+    // Only instance 2 runs again (and fails again); 0 and 1 keep their first try.
+    await eventually(async () => {
+      const tis = (await server.apiGet(`/api/v2/dags/${DAG}/dagRuns/${runId}/taskInstances/load/listMapped`))
+        .task_instances as { map_index: number; try_number: number; state: string }[];
+      assert.deepEqual(
+        tis.map((t) => [t.map_index, t.try_number, t.state]),
+        [
+          [0, 1, "success"],
+          [1, 1, "success"],
+          [2, 2, "failed"],
+        ],
+      );
+    }, 60_000);
+  },
+);
 
 test(
   "the graph marks the mapped task and draws the setup's edge to its teardown dashed",
