@@ -3,9 +3,11 @@
  * `count_lines` gets one task instance per file, each labelled with its file (mapIndexTemplate). The
  * results reach `total` as one list, in map-index order. `compress` maps keyword arguments (the cross
  * product of levels and formats, partial() fixing the rest), and `archive` maps a bash command.
+ * `per_file` is a mapped task group: each file gets its own `check` and `publish`, and publish of a
+ * file waits only for check of the same file.
  * Trigger it with `{"files": 0}` to see an empty list skip the mapped tasks.
  */
-import { bash, dag, task } from "updraft";
+import { bash, dag, task, taskGroup } from "updraft";
 
 const listFiles = task("list_files", (count: string) =>
   Array.from({ length: Number(count) }, (_, i) => `part-${i}.csv`),
@@ -20,6 +22,10 @@ const compress = task(
   { mapIndexTemplate: "{{ format }} level {{ level }}" },
 );
 
+const check = task("check", (file: string) => `${file} ok`);
+const publish = task("publish", (file: string, verdict: string) => `${file}: ${verdict}`);
+const perFile = taskGroup("per_file", (file: string) => publish(file, check(file)));
+
 export default dag(
   {
     dagId: "example_dynamic_task_mapping",
@@ -29,8 +35,10 @@ export default dag(
     params: { files: 4 },
   },
   () => {
-    const counts = countLines.expand(listFiles("{{ params.files }}"));
+    const files = listFiles("{{ params.files }}");
+    const counts = countLines.expand(files);
     total(counts);
+    perFile.expand(files);
     compress.partial({ bucket: "s3://archive" }).expand({ level: [1, 9], format: ["gz", "zst"] });
     bash.partial("archive", { env: { TARGET: "/tmp/archive" } }).expand({
       command: ["echo archiving logs to $TARGET", "echo archiving metrics to $TARGET"],

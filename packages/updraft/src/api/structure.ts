@@ -81,7 +81,7 @@ function groupNode(dag: SerializedDag, group: SerializedTaskGroup): StructureNod
     id: group.groupId,
     label: labelOf(dag, group.groupId),
     tooltip: group.tooltip,
-    is_mapped: false,
+    is_mapped: group.isMapped === true,
     children,
     type: "task",
     ui_color: group.uiColor,

@@ -16,13 +16,19 @@ import type { SerializedDag, SerializedTask, XComRef } from "./serialized.ts";
 /** A source of elements: a list written in the DAG file, or an upstream task's XCom. */
 export type MapSource = unknown[] | XComRef;
 
-export const EXPAND_MODES = ["list", "dict", "kwargs"] as const;
+export const EXPAND_MODES = ["list", "dict", "kwargs", "group"] as const;
 export type ExpandMode = (typeof EXPAND_MODES)[number];
 
 export const ExpandSchema = z.object({
   mode: z.enum(EXPAND_MODES),
-  /** list / kwargs: one source; dict: an object of sources, in the order the keys were written. */
+  /** list / kwargs / group: one source; dict: an object of sources, in the order the keys were written. */
   value: z.unknown(),
+  /**
+   * "group": the mapped task group the task is in (Airflow's `group.expand(...)`): every task of the
+   * group maps over the group's list, and instance i of a task follows instance i of the group's
+   * tasks before it. Its element replaces the `{ "__map_element__": group }` placeholders of its arguments.
+   */
+  group: z.string().optional(),
 });
 export type Expand = z.infer<typeof ExpandSchema>;
 
@@ -76,7 +82,7 @@ export function positionsAt(lengths: readonly number[], index: number): number[]
  * itself; for "dict" and "kwargs" an object of keyword values (to merge over the partial arguments).
  */
 export function elementAt(expand: Expand, lists: readonly unknown[][], index: number): unknown {
-  if (expand.mode === "list" || expand.mode === "kwargs") return lists[0]![index];
+  if (expand.mode !== "dict") return lists[0]![index];
   const names = mapSources(expand).map((s) => s.name!);
   const at = positionsAt(
     lists.map((l) => l.length),
@@ -116,6 +122,8 @@ export function unmapTask(task: SerializedTask, element: unknown): SerializedTas
   const { expand, ...rest } = task;
   if (!expand) return task;
   const taskflow = task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit";
+  if (expand.mode === "group")
+    return taskflow ? { ...rest, args: replaceElement(task.args, element) as never[] } : rest;
   if (expand.mode === "list") {
     if (taskflow) return { ...rest, args: [element as never] };
     throw new Error(`task "${task.taskId}" of kind ${task.kind} maps over keyword arguments only`);
@@ -158,4 +166,21 @@ const OPERATOR_FIELDS: Record<string, Record<string, (v: unknown) => string | nu
 /** The operator fields a kind can be mapped over (for the SDK's checks). */
 export function mappableFields(kind: string): string[] {
   return Object.keys(OPERATOR_FIELDS[kind] ?? {});
+}
+
+/** The key of the placeholder a mapped task group's argument leaves in its tasks' arguments. */
+export const MAP_ELEMENT_KEY = "__map_element__";
+
+/** `value` with every mapped-group placeholder replaced by `element`. */
+function replaceElement(value: unknown, element: unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => replaceElement(v, element));
+  if (value === null || typeof value !== "object") return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0] === MAP_ELEMENT_KEY) return element;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceElement(v, element)]));
+}
+
+/** The mapped task group a task maps with, if any (its instance i follows instance i of the group's tasks). */
+export function mappedGroupOf(task: SerializedTask | undefined): string | undefined {
+  return task?.expand?.mode === "group" ? task.expand.group : undefined;
 }

@@ -165,6 +165,8 @@ export const SerializedTaskGroupSchema = z.object({
   upstreamTaskIds: z.array(z.string()),
   downstreamGroupIds: z.array(z.string()),
   downstreamTaskIds: z.array(z.string()),
+  /** A mapped task group (`group.expand(items)`): its tasks map over its list (absent: false). */
+  isMapped: z.boolean().optional(),
 });
 export type SerializedTaskGroup = z.infer<typeof SerializedTaskGroupSchema>;
 

@@ -29,7 +29,13 @@ import { taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { tryWrites } from "../storage/try-batches.ts";
 import { encodeXCom, RETURN_VALUE, xcomStore } from "../storage/xcom.ts";
 import { elementOf } from "../storage/mapped-inputs.ts";
-import { mappedConsumers, unmapTask, unmappableReason, DEFAULT_MAX_MAP_LENGTH } from "../core/mapping.ts";
+import {
+  mappedConsumers,
+  mappedGroupOf,
+  unmapTask,
+  unmappableReason,
+  DEFAULT_MAX_MAP_LENGTH,
+} from "../core/mapping.ts";
 import { contextForTask, renderFields } from "./task-context.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
 import { sudoUnsupported, type TaskFlowPool } from "../runner/taskflow-pool.ts";
@@ -499,11 +505,18 @@ async function resolveArgs(
 ): Promise<unknown[]> {
   const xcoms = xcomStore(deps.database);
   const pulled = new Map<string, unknown>();
+  const group = mappedGroupOf(taskById(dag, task.taskId)?.task);
   for (const ref of findXComRefs(task.args as never)) {
     const id = `${ref.taskId}\u0000${ref.key}`;
     if (pulled.has(id)) continue;
+    const from = taskById(dag, ref.taskId)?.task;
+    // In a mapped task group, instance i of a task gets instance i's value of the group's tasks.
+    if (group !== undefined && ti.map_index >= 0 && mappedGroupOf(from) === group) {
+      pulled.set(id, (await xcoms.find(ti.dag_run_id, ref.taskId, ref.key, ti.map_index))?.value);
+      continue;
+    }
     // A mapped task's output: its instances' values in map-index order (Airflow's lazy sequence).
-    if (taskById(dag, ref.taskId)?.task.expand) {
+    if (from?.expand) {
       pulled.set(id, await xcoms.mapped(ti.dag_run_id, ref.taskId, ref.key));
       continue;
     }

@@ -8,7 +8,7 @@
  */
 import { sql, type Transaction } from "kysely";
 import { blockedByPast, dependsOnPrevious } from "../core/depends-on-past.ts";
-import { DEFAULT_MAX_MAP_LENGTH } from "../core/mapping.ts";
+import { DEFAULT_MAX_MAP_LENGTH, mappedGroupOf, mapSources, xcomRefOf } from "../core/mapping.ts";
 import { taskById, type SerializedDag } from "../core/serialized.ts";
 import { runStateLeaves } from "../core/setup-teardown.ts";
 import { isFinished, type TaskInstanceState } from "../core/states.ts";
@@ -329,8 +329,17 @@ async function examineRun(
   }
   const statesOf = () =>
     new Map([...instances].map(([taskId, list]) => [taskId, list.map((i) => fromDb(i.state) as string)]));
+  const expansion = { now: o.now, maxMapLength: o.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH, log: o.log };
+  await expandGroups(database, trx, dag, run, instances, statesOf(), expansion);
   const past = await pastDependencies(database, trx, dag, run);
-  const decision = decideRun(dag, statesOf(), (taskId) => past(taskId));
+  const decision = decideRun(dag, statesOf(), (taskId) => past(taskId), indexedOf(dag, instances));
+  for (const { taskId, mapIndex, to } of decision.instances) {
+    const key = keyOf({ ...run, task_id: taskId, map_index: mapIndex });
+    const patch = to === "scheduled" ? { scheduled_dttm: o.now } : { end_date: o.now };
+    if (!(await tis.transition(key, "none", to, patch, o.now))) continue;
+    const ti = instances.get(taskId)?.find((i) => i.map_index === mapIndex);
+    if (ti) ti.state = to;
+  }
   for (const [taskId, state] of decision.settled) {
     for (const ti of instances.get(taskId) ?? [{ map_index: -1, state: null }]) {
       if (ti.state !== null) continue;
@@ -346,7 +355,6 @@ async function examineRun(
     for (const taskId of plain) for (const ti of instances.get(taskId) ?? []) ti.state = "scheduled";
   }
   for (const taskId of decision.ready.filter((id) => !plain.includes(id))) {
-    const expansion = { now: o.now, maxMapLength: o.maxMapLength ?? DEFAULT_MAX_MAP_LENGTH, log: o.log };
     const task = taskById(dag, taskId)!.task;
     instances.set(
       taskId,
@@ -367,6 +375,45 @@ async function examineRun(
   );
   if (finalState) o.log.info({ dagId: run.dag_id, runId: run.run_id, state: finalState }, "run finished");
   if (finalState === "failed") await pauseAfterFailures(trx, dag, o);
+}
+
+type Instances = Map<string, { map_index: number; state: string | null }[]>;
+
+/**
+ * Tasks of mapped task groups are expanded as soon as their group's list is known (its producers
+ * succeeded), unstarted: each instance is then decided by its own upstream (decide.ts).
+ */
+async function expandGroups(
+  database: Database,
+  trx: Transaction<Tables>,
+  dag: SerializedDag,
+  run: DagRunRow,
+  instances: Instances,
+  states: ReadonlyMap<string, readonly string[]>,
+  o: { now: string; maxMapLength: number; log: Logger },
+): Promise<void> {
+  for (const task of dag.tasks) {
+    if (mappedGroupOf(task) === undefined) continue;
+    const list = instances.get(task.taskId) ?? [];
+    if (list.length !== 1 || list[0]!.map_index !== -1 || list[0]!.state !== null) continue;
+    const producers = mapSources(task.expand!).flatMap((s) => xcomRefOf(s.source)?.taskId ?? []);
+    if (!producers.every((id) => (states.get(id) ?? []).every((s) => s === "success"))) continue;
+    instances.set(
+      task.taskId,
+      await expandMapped(database, trx, dag, run, task, list, { ...o, initial: "none" }),
+    );
+  }
+}
+
+/** The instances of tasks of mapped task groups, by map index. */
+function indexedOf(dag: SerializedDag, instances: Instances): Map<string, Map<number, string>> {
+  const out = new Map<string, Map<number, string>>();
+  for (const task of dag.tasks) {
+    if (mappedGroupOf(task) === undefined) continue;
+    const list = instances.get(task.taskId) ?? [];
+    out.set(task.taskId, new Map(list.map((i) => [i.map_index, fromDb(i.state) as string])));
+  }
+  return out;
 }
 
 /**

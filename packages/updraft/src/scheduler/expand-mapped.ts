@@ -23,6 +23,11 @@ export interface ExpandOptions {
   now: string;
   maxMapLength: number;
   log: Logger;
+  /**
+   * "scheduled" (default): the instances may run now. "none": they are made unstarted, each to be
+   * decided by its own upstream (a task of a mapped task group, expanded as soon as its list is known).
+   */
+  initial?: "scheduled" | "none";
 }
 
 /** Expands `task` of `run`; returns its instances as they now are. */
@@ -55,7 +60,7 @@ export async function expandMapped(
     o.log.info(where, "mapped task skipped: it maps over an empty list");
     return settle(trx, run, task, instances, "skipped", o.now);
   }
-  const out = await revise(trx, run, task, instances, length, o.now);
+  const out = await revise(trx, run, task, instances, length, o.now, o.initial ?? "scheduled");
   o.log.debug({ ...where, length }, "mapped task expanded");
   return out;
 }
@@ -67,6 +72,7 @@ async function revise(
   instances: readonly Instance[],
   length: number,
   now: string,
+  initial: "scheduled" | "none",
 ): Promise<Instance[]> {
   const key = trx
     .updateTable("task_instance")
@@ -84,7 +90,11 @@ async function revise(
     .orderBy("map_index")
     .executeTakeFirst();
   if (!template) return [];
-  const scheduled = { state: "scheduled", scheduled_dttm: now, updated_at: now };
+  const scheduled =
+    initial === "scheduled"
+      ? { state: "scheduled", scheduled_dttm: now, updated_at: now }
+      : { state: null, updated_at: now };
+  const state = initial === "scheduled" ? "scheduled" : null;
   let first = 0;
   const placeholder = have.get(-1);
   if (placeholder) {
@@ -96,7 +106,7 @@ async function revise(
       .executeTakeFirst();
     // Moved by another process meanwhile: its next examination sees what it did.
     if (Number(moved.numUpdatedRows) !== 1) return [...instances];
-    out.push({ map_index: 0, state: "scheduled" });
+    out.push({ map_index: 0, state });
     first = 1;
   }
   const added = [];
@@ -109,7 +119,7 @@ async function revise(
         task_id: task.taskId,
         map_index: i,
         dag_run_id: run.id,
-        state: "scheduled",
+        state,
         try_number: 0,
         max_tries: task.retries,
         operator: template.operator,
@@ -117,11 +127,11 @@ async function revise(
         pool_slots: template.pool_slots,
         queue: template.queue,
         priority_weight: template.priority_weight,
-        scheduled_dttm: now,
+        scheduled_dttm: state === null ? null : now,
         updated_at: now,
       });
-      out.push({ map_index: i, state: "scheduled" });
-    } else if (current.state === null || fromDb(current.state) === "none") {
+      out.push({ map_index: i, state });
+    } else if (initial === "scheduled" && (current.state === null || fromDb(current.state) === "none")) {
       const moved = await key
         .set(scheduled)
         .where("map_index", "=", i)

@@ -101,3 +101,46 @@ describe("mapping past [core] max_map_length", () => {
     assert.equal(states["add__1[-1]"], "failed");
   });
 });
+
+const GROUP_DAG = `import { dag, task, taskGroup } from "updraft";
+export default dag({ dagId: "mapped_group" }, () => {
+  const files = task("files", () => ["a", "bb", "bad", "dddd"]);
+  const size = task("size", (file: string) => {
+    if (file === "bad") throw new Error("cannot read " + file);
+    return file.length;
+  });
+  const double = task("double", (n: number) => n * 2);
+  const note = task("note", (file: string, doubled: number) => file + "=" + doubled);
+  const perFile = taskGroup("per_file", (file: string) => note(file, double(size(file))));
+  const group = perFile.expand(files());
+  task("report", (notes: string[]) => notes.join(","), { triggerRule: "all_done" })(group.output);
+});`;
+
+forEachDatabase("a mapped task group, run for real", (get) => {
+  let h: DagsHome;
+  before(
+    async () =>
+      (h = await dagsHome({ "mapped_group.ts": GROUP_DAG }, { UPDRAFT__DATABASE__URL: childUrl(get()) })),
+  );
+  after(() => h.close());
+
+  test("instance i of each task follows instance i before it; a failure stops only its own index", async () => {
+    const run = await triggerDagRun(h.database, { dagId: "mapped_group" });
+    const ended = await h.drive(run);
+    const states = await instances(h, run);
+    // The run's one leaf, report (all_done), succeeded: so did the run, as in Airflow.
+    assert.equal(ended, "success");
+    for (const t of ["per_file.size", "per_file.double", "per_file.note"])
+      assert.deepEqual(
+        [0, 1, 2, 3].map((i) => states[`${t}[${i}]`]),
+        t === "per_file.size"
+          ? ["success", "success", "failed", "success"]
+          : ["success", "success", "upstream_failed", "success"],
+        t,
+      );
+    const xcoms = xcomStore(h.database);
+    // Each instance got its own element and its own upstream instance's value.
+    assert.deepEqual(await xcoms.mapped(run.id, "per_file.note"), ["a=2", "bb=4", "dddd=8"]);
+    assert.equal(await xcoms.pull(run.id, "report"), "a=2,bb=4,dddd=8");
+  });
+});

@@ -31,7 +31,7 @@ export interface TaskNode {
   /** Where a TaskFlow task runs: a worker of its DAG, or a process of its own per try. */
   isolation?: "dag" | "process";
   /** A mapped task: how its instances get their elements (core/mapping.ts), sources as JSON. */
-  expand?: { mode: "list" | "dict" | "kwargs"; value: JsonValue };
+  expand?: { mode: "list" | "dict" | "kwargs" | "group"; value: JsonValue; group?: string };
   /** The id of the task group the task is directly inside; undefined at the top level. */
   group?: string;
 }
@@ -57,6 +57,8 @@ export interface GroupNode {
   downstreamTaskIds: Set<string>;
   /** The taskGroup() definition it comes from; calling it again gets __1, __2 suffixes. */
   origin: object;
+  /** A mapped group (`group.expand(items)`): its list as JSON, and the tasks whose outputs it names. */
+  mapped?: { source: JsonValue; producers: string[] };
 }
 
 export class DagBuilder {
@@ -93,11 +95,28 @@ export class DagBuilder {
         "the task id is already used by a task group of this DAG: task and group ids share one namespace, rename one of them",
       );
     }
+    const mapped = this.mappedGroup();
+    if (mapped && node.expand)
+      throw definitionError(
+        this.where(node.taskId),
+        `the task is mapped inside the mapped task group "${mapped.groupId}": its tasks already map over the group's list; call the task plainly (mapping inside a mapped group is not supported)`,
+      );
     this.nodes.set(node.taskId, node);
     if (this.currentGroup) {
       node.group = this.currentGroup.groupId;
       this.currentGroup.children.push(node.taskId);
     }
+    if (mapped) {
+      // Every task of a mapped group maps over the group's list, so it waits for what makes the list.
+      node.expand = { mode: "group", value: mapped.mapped!.source, group: mapped.groupId };
+      for (const producer of mapped.mapped!.producers) node.upstream.add(producer);
+    }
+  }
+
+  /** The innermost mapped task group being built around the current one, if any. */
+  mappedGroup(): GroupNode | undefined {
+    for (let g = this.currentGroup; g; g = g.parent) if (g.mapped) return g;
+    return undefined;
   }
 
   /**

@@ -11,7 +11,9 @@
 import type { SerializedTaskGroup } from "../core/serialized.ts";
 import { currentBuilder, peekBuilder, type DagBuilder, type GroupNode } from "./builder.ts";
 import { definitionError, describe, idProblem, MAX_ID_LENGTH, type Where } from "./fail.ts";
-import { TaskGroupHandle } from "./handles.ts";
+import { TaskGroupHandle, XComArg } from "./handles.ts";
+import { MapElement, toJson } from "./json.ts";
+import type { MapInput } from "./tasks.ts";
 import { assertKnownKeys, bool, definedEntries, resolveTaskOptions, type TaskOptions } from "./options.ts";
 
 /** Options of taskGroup(); each has the meaning of Airflow's TaskGroup argument of the same name. */
@@ -40,9 +42,20 @@ export interface TaskGroupOverrideOptions extends TaskGroupOptions {
   groupId?: string;
 }
 
+/** A mapped group's output: a task's output becomes the list of its instances' values. */
+export type Gathered<R> = R extends XComArg<infer T> ? XComArg<T[]> : R;
+
 /** What taskGroup() returns: call it inside a dag() build to add the group; the call returns its handle. */
 export interface TaskGroupFactory<Args extends unknown[], R> {
   (...args: Args): TaskGroupHandle<R>;
+  /**
+   * A mapped task group (Airflow's `group.expand(...)`): the function runs once with a stand-in for
+   * its one argument, and every task of the group gets one instance per element of `items` (a list,
+   * or a task's output); instance i of a task follows instance i of the group's tasks before it, and
+   * a task inside given the argument gets element i. Downstream of the group, a task's output is the
+   * list of its instances' results.
+   */
+  expand(items: MapInput<Args extends [infer A] ? A : never>): TaskGroupHandle<Gathered<R>>;
   /** The id the first call gets; later calls get `<groupId>__1`, `<groupId>__2`, ... */
   readonly groupId: string;
   /** The same group with other options (and possibly another id), like Airflow's `.override()`. */
@@ -120,6 +133,7 @@ function label(value: unknown, name: string, where: Where, fallback: string): st
 
 function makeFactory<Args extends unknown[], R>(spec: GroupSpec): TaskGroupFactory<Args, R> {
   const factory = (...args: unknown[]) => invoke(spec, args);
+  const expand = (items: unknown) => invoke(spec, [], { items });
   const override = (options: TaskGroupOverrideOptions): TaskGroupFactory<Args, R> => {
     const where = { dagId: peekBuilder()?.dagId, part: `task group "${spec.groupId}"` };
     assertKnownKeys(options, ["groupId", ...OPTION_KEYS], "override()", where);
@@ -144,11 +158,12 @@ function makeFactory<Args extends unknown[], R>(spec: GroupSpec): TaskGroupFacto
     name: { value: spec.groupId },
     groupId: { value: spec.groupId, enumerable: true },
     override: { value: override },
+    expand: { value: expand },
   });
   return factory as unknown as TaskGroupFactory<Args, R>;
 }
 
-function invoke(spec: GroupSpec, args: unknown[]): TaskGroupHandle {
+function invoke(spec: GroupSpec, args: unknown[], mapping?: { items: unknown }): TaskGroupHandle {
   const builder = currentBuilder(`the factory returned by taskGroup("${spec.groupId}", ...)`, undefined);
   const parent = builder.currentGroup;
   const group: GroupNode = {
@@ -167,6 +182,10 @@ function invoke(spec: GroupSpec, args: unknown[]): TaskGroupHandle {
     origin: spec.origin,
   };
   builder.assertOpen(group.groupId);
+  if (mapping) {
+    group.mapped = mappedSource(builder, group.groupId, mapping.items);
+    args = [new MapElement(group.groupId)];
+  }
   builder.groups.set(group.groupId, group);
   parent?.children.push(group.groupId);
   builder.currentGroup = group;
@@ -188,6 +207,35 @@ function invoke(spec: GroupSpec, args: unknown[]): TaskGroupHandle {
     );
   }
   return new TaskGroupHandle(builder, group.groupId, output);
+}
+
+/** A mapped group's list as JSON, and the tasks whose outputs it names (its tasks wait for them). */
+function mappedSource(
+  builder: DagBuilder,
+  groupId: string,
+  items: unknown,
+): NonNullable<GroupNode["mapped"]> {
+  const where = { dagId: builder.dagId, part: `task group "${groupId}"` };
+  const outer = builder.mappedGroup();
+  if (outer)
+    throw definitionError(
+      where,
+      `a mapped task group inside the mapped task group "${outer.groupId}" is not supported (Airflow does not map nested groups either): call the inner group plainly`,
+    );
+  if (!(items instanceof XComArg) && !Array.isArray(items))
+    throw definitionError(
+      where,
+      `expand() takes a list or the output of a task returning a list, got ${describe(items)}: write ${groupId}.expand([1, 2, 3])`,
+    );
+  const producers: string[] = [];
+  const source = toJson(
+    items,
+    (x) => producers.push(x.taskId),
+    (path, problem) => {
+      throw definitionError(where, `expand()'s items${path} ${problem}: mapped lists are stored as JSON`);
+    },
+  );
+  return { source, producers };
 }
 
 /**
@@ -250,5 +298,6 @@ export function serializeGroups(builder: DagBuilder): SerializedTaskGroup[] {
     upstreamTaskIds: sorted(g.upstreamTaskIds),
     downstreamGroupIds: sorted(g.downstreamGroupIds),
     downstreamTaskIds: sorted(g.downstreamTaskIds),
+    ...(g.mapped ? { isMapped: true } : {}),
   }));
 }

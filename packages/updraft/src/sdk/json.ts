@@ -4,12 +4,30 @@
  * `{ "__xcom__": { taskId, key } }`. The task runner turns those back into values with resolveXComRefs.
  */
 import type { XComRef } from "../core/serialized.ts";
+import { MAP_ELEMENT_KEY } from "../core/mapping.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
 import { TaskHandle, XComArg } from "./handles.ts";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 const XCOM_KEY = "__xcom__";
+
+/**
+ * What the function of a mapped task group (`group.expand(items)`) gets for its mapped argument: a
+ * stand-in for "this instance's element", stored as `{ "__map_element__": group }` wherever a task
+ * of the group is given it, and replaced by the element at run time.
+ */
+export class MapElement {
+  /** @internal */
+  readonly groupId: string;
+  /** @internal */
+  constructor(groupId: string) {
+    this.groupId = groupId;
+  }
+  toString(): string {
+    return `<the element of mapped task group ${this.groupId}>`;
+  }
+}
 
 /**
  * Converts argument `index` to JSON, calling `onXCom` for every task output found in it.
@@ -46,6 +64,7 @@ export function toJson(
     if (v === null || typeof v === "string" || typeof v === "boolean") return v;
     if (typeof v === "number")
       return Number.isFinite(v) ? v : fail(path, `is ${v}, which JSON cannot represent`);
+    if (v instanceof MapElement) return { [MAP_ELEMENT_KEY]: v.groupId };
     if (v instanceof XComArg && onXCom) {
       onXCom(v);
       return { [XCOM_KEY]: { taskId: v.taskId, key: v.xcomKey } };

@@ -96,3 +96,47 @@ test("mapped tasks inside a task group get its prefix and its defaultArgs", () =
   assert.deepEqual(byId(s, "ingest.echo").expand, { mode: "dict", value: { command: ["echo 1"] } });
   assert.equal(byId(s, "ingest.echo").retries, 3);
 });
+
+test("a mapped task group: every task maps over the group's list, its argument stands for the element", () => {
+  const s = build(() => {
+    const files = task("files", () => ["a", "b"]);
+    const size = task("size", (file: string) => file.length);
+    const label = task("label", (file: string, n: number) => `${file}:${n}`);
+    const perFile = taskGroup("per_file", (file: string) => label(file, size(file)));
+    const g = perFile.expand(files());
+    task("all", (labels: string[]) => labels.length)(g.output);
+    taskGroup("fixed", (n: number) => size(String(n) as never)).expand([1, 2]);
+    // @ts-expect-error the list's elements must be the group function's parameter
+    perFile.expand([1, 2]);
+  });
+  const source = { __xcom__: { taskId: "files", key: "return_value" } };
+  assert.deepEqual(byId(s, "per_file.size").expand, { mode: "group", value: source, group: "per_file" });
+  assert.deepEqual(byId(s, "per_file.size").args, [{ __map_element__: "per_file" }]);
+  assert.deepEqual(byId(s, "per_file.label").args, [
+    { __map_element__: "per_file" },
+    { __xcom__: { taskId: "per_file.size", key: "return_value" } },
+  ]);
+  // Every task of the group waits for what makes the list.
+  assert.deepEqual(byId(s, "per_file.label").upstream, ["files", "per_file.size"]);
+  assert.deepEqual(byId(s, "fixed.size").expand, { mode: "group", value: [1, 2], group: "fixed" });
+  assert.equal(s.taskGroups?.find((g) => g.groupId === "per_file")?.isMapped, true);
+});
+
+test("mapping inside a mapped task group, or a group mapped over a non-list, fails at build time", () => {
+  const one = task("one", (x: number) => x);
+  assert.throws(
+    () => build(() => taskGroup("g", (x: number) => one.expand([x])).expand([1, 2])),
+    /mapped inside the mapped task group "g"/,
+  );
+  assert.throws(
+    () => build(() => taskGroup("g", (x: number) => one(x)).expand(3 as never)),
+    /expand\(\) takes a list or the output of a task returning a list, got 3/,
+  );
+  assert.throws(
+    () =>
+      build(() =>
+        taskGroup("outer", (x: number) => taskGroup("inner", (y: number) => one(y)).expand([x])).expand([1]),
+      ),
+    /a mapped task group inside the mapped task group "outer" is not supported/,
+  );
+});

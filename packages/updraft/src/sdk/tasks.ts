@@ -457,6 +457,12 @@ function addBash(taskId: string, options: BashPartialOptions, mapping: Mapping |
       where,
       `bash() needs a command: give it to partial() or map over it, e.g. expand({ command: ["echo 1", "echo 2"] })`,
     );
+  const mappedGroup = builder.mappedGroup();
+  if (mappedGroup)
+    throw definitionError(
+      where,
+      `the task is mapped inside the mapped task group "${mappedGroup.groupId}": its tasks already map over the group's list; add it with bash() (mapping inside a mapped group is not supported)`,
+    );
   const handle = addOperator(builder, "bash", taskId, rest, templateFields);
   builder.nodes.get(handle.taskId)!.expand = expand;
   for (const input of inputs) connect(input, handle);
