@@ -134,20 +134,25 @@ export function countUpstream(
   setups: ReadonlySet<string> = NO_SETUPS,
 ): UpstreamCounts {
   // A mapped upstream task counts each of its instances, as Airflow counts task instances.
-  const of = (id: string): readonly string[] => {
-    const s = states.get(id) ?? "none";
-    return typeof s === "string" ? [s] : s.length > 0 ? s : ["none"];
-  };
-  const c = emptyCounts(upstream.reduce((n, id) => n + of(id).length, 0));
+  let total = 0;
   for (const id of upstream) {
+    const s = states.get(id);
+    total += typeof s === "object" && s.length > 0 ? s.length : 1;
+  }
+  const c = emptyCounts(total);
+  const count = (state: string, setup: boolean) => {
+    tally(c, state, 1);
+    if (!setup) return;
+    c.setups++;
+    if (state === "success") c.setupSuccess++;
+    else if (state === "skipped") c.setupSkipped++;
+  };
+  for (const id of upstream) {
+    const s = states.get(id) ?? "none";
     const setup = setups.has(id);
-    for (const state of of(id)) {
-      tally(c, state, 1);
-      if (!setup) continue;
-      c.setups++;
-      if (state === "success") c.setupSuccess++;
-      else if (state === "skipped") c.setupSkipped++;
-    }
+    if (typeof s === "string") count(s, setup);
+    else if (s.length === 0) count("none", setup);
+    else for (const state of s) count(state, setup);
   }
   return c;
 }
