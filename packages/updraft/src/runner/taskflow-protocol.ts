@@ -35,6 +35,8 @@ export type TaskFlowMessage = TaskFlowRequest | TaskFlowCancel | TaskFlowLookupR
 export type LookupKind = "variable" | "connection";
 
 export type TaskFlowReply =
+  /** Node, the SDK and the type stripper are loaded: the worker is warm (a spare may be bound). */
+  | { kind: "ready" }
   | { id: number; kind: "log"; stream: "stdout" | "stderr"; text: string }
   | { id: number; kind: "dropped" }
   | { id: number; kind: "lookup"; ask: number; what: LookupKind; key: string }
