@@ -178,7 +178,14 @@ export const OPTIONS = {
     taskflow_workers: {
       type: "integer",
       default: 8,
-      description: "Most worker processes running TypeScript tasks at once.",
+      description:
+        "Most worker processes running TypeScript tasks at once. A worker runs the tasks of one DAG only (it is reused by that DAG's later tasks); when all are taken, an idle worker of another DAG makes room.",
+    },
+    taskflow_spare_workers: {
+      type: "integer",
+      default: 1,
+      description:
+        "Started TypeScript workers kept bound to no DAG yet, besides taskflow_workers: the first task of a DAG that has no worker takes one and starts in milliseconds instead of a few hundred, and another starts in the background. Each waits holding about 90 MB resident (about 50 MB of its own, the rest shared with other Node processes); an unused one exits after a minute. 0: none.",
     },
     default_task_memory_limit: {
       type: "integer",

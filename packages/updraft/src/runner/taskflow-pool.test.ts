@@ -204,3 +204,209 @@ describe("TaskFlow pool: a task waiting behind a long one", () => {
     assert.equal(((await a) as Stamp).value.pid, warm.value.pid);
   });
 });
+
+/** Two DAGs in one file: each task tells what earlier tasks of its process left behind, then leaves its own. */
+const TWO_DAGS = `import { dag, task } from "updraft";
+globalThis.__loads = (globalThis.__loads ?? 0) + 1;
+const leave = (dagId: string) => () => {
+  const g = globalThis as { left?: string[]; __loads?: number };
+  const seen = { global: g.left ?? null, env: process.env.UPDRAFT_TEST_LEFT ?? null, pid: process.pid, loads: g.__loads };
+  g.left = [...(g.left ?? []), dagId];
+  process.env.UPDRAFT_TEST_LEFT = dagId;
+  return seen;
+};
+export const a = dag({ dagId: "dag_a" }, () => {
+  task("leave", leave("dag_a"))();
+  task("sleep", (ms: number) => new Promise((r) => setTimeout(() => r({ pid: process.pid, end: Date.now() }), ms)))(0);
+});
+export const b = dag({ dagId: "dag_b" }, () => {
+  task("leave", leave("dag_b"))();
+  task("sleep", (ms: number) => new Promise((r) => setTimeout(() => r({ pid: process.pid, end: Date.now() }), ms)))(0);
+});
+`;
+const twoDagsPath = join(dir, "two.ts");
+writeFileSync(twoDagsPath, TWO_DAGS);
+
+type Seen = { global: string[] | null; env: string | null; pid: number; loads: number };
+
+function dagRunner(pool: TaskFlowPool) {
+  return async <T = Seen>(dagId: string, taskId = "leave", args: unknown[] = []): Promise<T> => {
+    const outcome = await pool.run({
+      request: { path: twoDagsPath, version: "v1", dagId, taskId, args, context: {} },
+      memoryLimit: null,
+      timeout: null,
+      log: { write: () => undefined },
+    });
+    assert.equal(outcome.state, "success", JSON.stringify(outcome));
+    return (outcome as { value: T }).value;
+  };
+}
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("TaskFlow pool: workers per DAG", () => {
+  test("a task of another DAG never sees what a DAG's task left in globals and process.env; its own DAG's next task does, on the same worker", async () => {
+    const pool = new TaskFlowPool({ maxWorkers: 2, defaultMemoryLimit: 128 });
+    try {
+      const run = dagRunner(pool);
+      const a1 = await run("dag_a");
+      const b1 = await run("dag_b");
+      const a2 = await run("dag_a");
+      assert.deepEqual([a1.global, a1.env], [null, null]);
+      assert.deepEqual([b1.global, b1.env], [null, null], "dag_b ran in a process of its own");
+      assert.notEqual(b1.pid, a1.pid);
+      assert.deepEqual([a2.global, a2.env], [["dag_a"], "dag_a"], "dag_a's worker was reused");
+      assert.equal(a2.pid, a1.pid);
+      assert.equal(a2.loads, 1, "the DAG file was loaded once in that worker");
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("a spare worker (Node and the SDK loaded, no DAG) takes the first task of a DAG without a worker, and another spare starts", async () => {
+    const pool = new TaskFlowPool({ maxWorkers: 2, defaultMemoryLimit: 128, spareWorkers: 1 });
+    try {
+      const run = dagRunner(pool);
+      const a = await run("dag_a");
+      const spare = await until("a warm spare", () => pool.workers().find((w) => w.dagId === null && w.warm));
+      assert.notEqual(spare.pid, a.pid);
+      const b = await run("dag_b");
+      assert.equal(b.pid, spare.pid, "dag_b's task ran in the spare");
+      assert.deepEqual([b.global, b.env, b.loads], [null, null, 1], "the spare had run no task before");
+      const next = await until("the spare's replacement", () =>
+        pool.workers().find((w) => w.dagId === null && w.pid !== spare.pid),
+      );
+      assert.ok(next.pid !== a.pid && next.pid !== b.pid);
+      assert.deepEqual(
+        pool
+          .workers()
+          .map((w) => w.dagId)
+          .sort(),
+        ["dag_a", "dag_b", null],
+      );
+      assert.equal(pool.size, 2, "spares are not counted in maxWorkers");
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("an unused spare exits after idleTimeoutMs like any idle worker, and no other starts in its place", async () => {
+    const pool = new TaskFlowPool({ maxWorkers: 2, defaultMemoryLimit: 128, idleTimeoutMs: 400 });
+    try {
+      await dagRunner(pool)("dag_a");
+      const spare = await until("a spare", () => pool.workers().find((w) => w.dagId === null));
+      await until("every worker to exit", () => (pool.workers().length === 0 ? true : undefined));
+      await until("the spare's process to end", () => (alive(spare.pid!) ? undefined : true));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("spareWorkers: 0 keeps no spare", async () => {
+    const pool = new TaskFlowPool({ maxWorkers: 2, defaultMemoryLimit: 128, spareWorkers: 0 });
+    try {
+      await dagRunner(pool)("dag_a");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(
+        pool.workers().map((w) => w.dagId),
+        ["dag_a"],
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("at maxWorkers, an idle worker of another DAG makes room (its process ends); a busy one is waited for", async () => {
+    const pool = new TaskFlowPool({ maxWorkers: 1, defaultMemoryLimit: 128, spareWorkers: 0 });
+    try {
+      const run = dagRunner(pool);
+      const a = await run("dag_a");
+      const b = await run("dag_b");
+      assert.notEqual(b.pid, a.pid);
+      assert.equal(pool.size, 1);
+      await until("dag_a's worker to end", () => (alive(a.pid) ? undefined : true));
+      // dag_b's worker is busy: dag_a's task waits for it to end rather than share it.
+      const busy = run<{ pid: number; end: number }>("dag_b", "sleep", [400]);
+      const after = await run<Seen>("dag_a");
+      const ended = await busy;
+      assert.equal(ended.pid, b.pid);
+      assert.notEqual(after.pid, b.pid);
+      assert.deepEqual([after.global, after.env], [null, null]);
+      assert.ok(pool.size <= 1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("a DAG that keeps its only worker busy gives it up to a waiting DAG after a while", async () => {
+    const pool = new TaskFlowPool({ maxWorkers: 1, defaultMemoryLimit: 128, spareWorkers: 0 });
+    try {
+      const run = dagRunner(pool);
+      await run("dag_a");
+      const started = Date.now();
+      let stop = false;
+      // dag_a always has a task running and one more coming, for 6 s.
+      const loop = async () => {
+        while (!stop && Date.now() - started < 6000) await run("dag_a", "sleep", [100]);
+      };
+      const loops = Promise.all([loop(), loop()]);
+      await new Promise((r) => setTimeout(r, 300));
+      const b = await run("dag_b");
+      const waited = Date.now() - started;
+      stop = true;
+      await loops;
+      assert.deepEqual([b.global, b.env], [null, null]);
+      assert.ok(waited < 5000, `dag_b waited ${waited} ms`);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe("TaskFlow worker", () => {
+  test("refuses a task of another DAG than its first one's", async () => {
+    const { fork } = await import("node:child_process");
+    const child = fork(new URL("./taskflow-worker.ts", import.meta.url), [], {
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+      execArgv: ["--disable-warning=ExperimentalWarning"],
+    });
+    try {
+      const results = new Map<number, { outcome: string; message?: string }>();
+      child.on("message", (m: { kind: string; id: number; outcome: string; message?: string }) => {
+        if (m.kind === "result") results.set(m.id, m);
+      });
+      const request = (id: number, dagId: string) =>
+        child.send({ id, path: twoDagsPath, version: "v1", dagId, taskId: "leave", args: [], context: {} });
+      request(1, "dag_a");
+      request(2, "dag_b");
+      await until("both replies", () => (results.size === 2 ? true : undefined));
+      assert.equal(results.get(1)!.outcome, "success");
+      assert.deepEqual(results.get(2), {
+        id: 2,
+        kind: "result",
+        outcome: "failed",
+        message: 'this TaskFlow worker runs tasks of dag "dag_a" only, not of "dag_b"',
+        stack: null,
+      });
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});

@@ -1,16 +1,35 @@
 /**
- * A pool of TaskFlow workers. Workers are reused between tasks with the same memory limit (the limit
- * is the worker's heap size, fixed at start), at most `maxWorkers` at once. A task that times out, is
- * stopped, or kills its worker (out of memory, process.exit, a crash) fails alone: its worker is
- * replaced and the pool carries on.
+ * A pool of TaskFlow workers. A worker runs the tasks of one DAG, with one memory limit (the heap size
+ * fixed at its start) and as one user, for its whole life: tasks of different DAGs never share a
+ * process, so what a task leaves in globals or process.env is seen by later tasks of its own DAG at
+ * most. Workers are reused between their DAG's tasks, at most `maxWorkers` at once. A task that times
+ * out, is stopped, or kills its worker (out of memory, process.exit, a crash) fails alone: its worker
+ * is replaced and the pool carries on.
  *
- * Pipelining (`depth`, default 2): when no worker with the task's memory limit is idle, the pool may
- * hand a busy one a second request, which the worker starts as soon as its current task has
- * answered, instead of sitting idle while the reply travels to the scheduler and the next request
- * comes back. Measured on 2 cores (bench/scheduler.ts, fan-out of 1,000 no-op tasks, 20 runs each,
- * alternated): median 945 TI/s without, 1,143 with depth 2 (one worker: a second one measured
- * worse). Deeper (3, 8, 32) showed no clear further gain and holds more tasks behind a slow one.
- * Tasks that find no place wait in one queue, oldest first, and take a place as it comes free.
+ * Spare workers (`spareWorkers`, default 1). A new worker spends a few hundred milliseconds of CPU on
+ * Node, the SDK and Node's type stripper before it can load a DAG file; a spare has done that and is
+ * bound to no DAG yet. The first task of a DAG that has no worker takes it and loads only its DAG file
+ * (milliseconds); once that task has answered, another spare starts in the background. Spares are
+ * not counted in `maxWorkers` (they run no task); an unused spare exits after `idleTimeoutMs` like any
+ * idle worker, and none starts again until a task takes a worker. Measured in ADR RN3.
+ *
+ * Making room. When `maxWorkers` are bound, a task whose DAG has no worker takes the place of an idle
+ * worker of another DAG, least recently used first (tasks wait oldest first, so it comes before that
+ * DAG's own waiting tasks), if that worker's DAG
+ * - has no task waiting and the worker has been idle EVICT_GRACE_MS: a DAG's next tasks usually
+ *   follow its last one within milliseconds (the scheduler examines the downstream at once), and a
+ *   worker given away then must be started again for them;
+ * - has tasks waiting but another worker too, or has held this one for TENURE_MS: a DAG with a long
+ *   queue keeps a worker, but not every worker, and not for ever (another DAG waits at most about
+ *   TENURE_MS plus a task).
+ *
+ * Pipelining (`depth`, default 2): when no worker of the task's DAG is idle, the pool may hand a busy
+ * one a second request, which the worker starts as soon as its current task has answered, instead of
+ * sitting idle while the reply travels to the scheduler and the next request comes back. Measured on
+ * 2 cores (bench/scheduler.ts, fan-out of 1,000 no-op tasks, 20 runs each, alternated): median 945
+ * TI/s without, 1,143 with depth 2 (one worker: a second one measured worse). Deeper (3, 8, 32) showed
+ * no clear further gain and holds more tasks behind a slow one. Tasks that find no place wait in one
+ * queue, oldest first, and take a place as it comes free.
  * - Only `depth - 1` requests wait in a worker, only behind a task that started less than
  *   `spawnDelayMs` ago, and one still waiting after `spawnDelayMs` is taken back (the worker drops it)
  *   and placed again like any task that waited that long: a long task never holds another up for
@@ -44,7 +63,13 @@ const WORKER_URL = new URL(
 );
 const STDERR_TAIL = 4000;
 
+/** An idle worker is not given to another DAG before this (see the header). */
+const EVICT_GRACE_MS = 100;
+/** A DAG's only worker may go to a DAG that has none, between two of its tasks, after this. */
+const TENURE_MS = 2_000;
+
 export interface TaskFlowPoolOptions {
+  /** Most workers bound to DAGs at once (spares not counted). */
   maxWorkers: number;
   /** MiB, for tasks that set no memoryLimit. */
   defaultMemoryLimit: number;
@@ -54,6 +79,8 @@ export interface TaskFlowPoolOptions {
   spawnDelayMs?: number;
   /** Requests a worker holds at once: the running one and those waiting behind it (default 2). */
   depth?: number;
+  /** Started workers bound to no DAG yet, for DAGs that have no worker (default 1; 0: none). */
+  spareWorkers?: number;
 }
 
 export interface TaskFlowRun {
@@ -68,7 +95,7 @@ export interface TaskFlowRun {
   lookup?: (what: LookupKind, key: string) => Promise<unknown>;
   /** Writes the task's setVariable, fenced by its try (undefined: it cannot write here). */
   setVariable?: (variable: VariableWrite) => Promise<VariableWritten>;
-  /** "process": this try gets a fresh worker of its own, gone when it ends; default: a shared worker. */
+  /** "process": this try gets a fresh worker of its own, gone when it ends; default: its DAG's worker. */
   isolation?: "dag" | "process";
 }
 
@@ -77,15 +104,27 @@ export type TaskFlowOutcome =
   | { state: "skipped"; reason: string }
   | { state: "failed"; reason: string; retryable: boolean };
 
+/** What the pool holds, for tests and diagnostics. */
+export interface TaskFlowWorkerInfo {
+  pid: number | undefined;
+  /** The DAG it runs tasks of, or null: a spare. */
+  dagId: string | null;
+  /** Node and the SDK are loaded. */
+  warm: boolean;
+  busy: boolean;
+}
+
+/** What a worker is started with, the memory limit and user: a spare takes only tasks that match. */
+function baseKind(memoryLimit: number, runAs: RunAs | undefined): string {
+  return `${memoryLimit}${runAs ? `@${runAs.user}` : ""}`;
+}
+
 /**
- * Which workers may run a task: the same memory limit and user; a try isolated in a process of its
- * own shares with nobody. (Workers are not kept per DAG: with many DAGs that spawns a worker per DAG,
- * measured 0.9 s -> 42 s for 100 DAGs of 10 tasks; `isolation: "process"` is the way to a clean process.)
+ * Which worker may run a task: one started like it (baseKind) and bound to its DAG; a try isolated in
+ * a process of its own shares with nobody.
  */
-function workerKind(task: TaskFlowRun, memoryLimit: number, jobId: number): string {
-  const user = task.runAs ? `@${task.runAs.user}` : "";
-  const own = task.isolation === "process" ? `!${jobId}` : "";
-  return `${memoryLimit}${user}${own}`;
+function workerKind(task: TaskFlowRun, base: string, jobId: number): string {
+  return task.isolation === "process" ? `${base}!${jobId}` : `${base}#${task.request.dagId}`;
 }
 
 const STOPPED: TaskFlowOutcome = {
@@ -99,7 +138,9 @@ interface Job {
   id: number;
   task: TaskFlowRun;
   memoryLimit: number;
-  /** Which workers may run it: the same memory limit and user (workerKind). */
+  /** baseKind: which spares may take it. */
+  base: string;
+  /** workerKind: which bound workers may run it. */
   kind: string;
   /** When its task first asked for a worker. */
   since: number;
@@ -118,15 +159,25 @@ interface Job {
 interface Worker {
   child: ChildProcess;
   memoryLimit: number;
-  /** Its memory limit and user (Job.kind). */
-  kind: string;
+  runAs: RunAs | undefined;
+  /** How it was started (baseKind). */
+  base: string;
+  /** What it runs, for good (Job.kind); null while it is a spare. */
+  kind: string | null;
+  dagId: string | null;
   /** Requests sent and not answered yet, in order: the first one runs, the others wait. */
   jobs: Job[];
   stderr: string;
-  /** It has answered once (its DAG module is loaded). */
+  /** Node and the SDK are loaded (it said "ready"). */
+  warm: boolean;
+  /** It has answered a task (its DAG module is loaded). */
   started: boolean;
   /** When its running task started (null when idle). */
   busySince: number | null;
+  /** When it last became idle (or was started). */
+  idleSince: number;
+  /** When it was bound to its DAG. */
+  boundAt: number;
   /** Killed or exited: no more requests, its jobs are settled. */
   gone: boolean;
   idleTimer?: NodeJS.Timeout;
@@ -148,20 +199,33 @@ function settleAsk(worker: Worker, ask: number, pending: Promise<unknown>): void
 export class TaskFlowPool {
   readonly #options: TaskFlowPoolOptions;
   readonly #depth: number;
+  readonly #delay: number;
+  /** Workers bound to a DAG (or an isolated try). */
   readonly #workers = new Set<Worker>();
+  /** Workers bound to nothing yet, oldest first. */
+  readonly #spares: Worker[] = [];
   /** Jobs waiting for a place, oldest first. */
   readonly #pending: Job[] = [];
-  #growthTimer?: NodeJS.Timeout;
+  #lookTimer?: NodeJS.Timeout;
+  /** When a waiting job may find a place by time alone (a worker held long enough, a grace ended). */
+  #lookAt = Infinity;
+  /**
+   * A task whose DAG has no worker found no room (as of the last look): a worker that has served its
+   * DAG for TENURE_MS takes no request behind its running one, so that it comes free.
+   */
+  #roomWanted = false;
+  /** When #lookTimer fires. */
+  #armedAt = Infinity;
   #nextId = 1;
   #closed = false;
-  /** Workers started that have not answered their first task yet. */
-  #starting = 0;
 
   constructor(options: TaskFlowPoolOptions) {
     this.#options = options;
     this.#depth = Math.max(1, options.depth ?? 2);
+    this.#delay = options.spawnDelayMs ?? 25;
   }
 
+  /** Workers bound to a DAG (at most maxWorkers). */
   get size(): number {
     return this.#workers.size;
   }
@@ -173,18 +237,31 @@ export class TaskFlowPool {
     return n;
   }
 
+  /** Every worker: those bound to a DAG, then the spares. */
+  workers(): TaskFlowWorkerInfo[] {
+    return [...this.#workers, ...this.#spares].map((w) => ({
+      pid: w.child.pid,
+      dagId: w.dagId,
+      warm: w.warm,
+      busy: w.jobs.length > 0,
+    }));
+  }
+
   async run(task: TaskFlowRun): Promise<TaskFlowOutcome> {
     const memoryLimit = task.memoryLimit ?? this.#options.defaultMemoryLimit;
+    const base = baseKind(memoryLimit, task.runAs);
     const since = performance.now();
     for (let again = false; ; again = true) {
       if (task.signal?.aborted) return STOPPED;
       const outcome = await new Promise<TaskFlowOutcome | null>((resolve, reject) => {
         if (this.#closed) return reject(new Error("the TaskFlow pool is closed"));
+        const id = this.#nextId++;
         const job: Job = {
-          id: this.#nextId++,
+          id,
           task,
           memoryLimit,
-          kind: workerKind(task, memoryLimit, this.#nextId - 1),
+          base,
+          kind: workerKind(task, base, id),
           since,
           resolve,
           reject,
@@ -196,7 +273,7 @@ export class TaskFlowPool {
         // Sent again (it never started): it goes first.
         if (again) this.#pending.unshift(job);
         else this.#pending.push(job);
-        this.#armGrowth();
+        this.#arm();
       });
       if (outcome) return outcome;
     }
@@ -204,41 +281,41 @@ export class TaskFlowPool {
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#growthTimer);
+    clearTimeout(this.#lookTimer);
     for (const job of this.#pending.splice(0)) job.reject(new Error("the TaskFlow pool is closed"));
-    for (const worker of this.#workers) this.#discard(worker);
+    for (const worker of [...this.#workers, ...this.#spares]) this.#discard(worker);
   }
 
   /**
-   * Sends the job to an idle worker with the same memory limit, behind a task that has just started
-   * (pipelining), or to a new worker; false when it must wait. Starting a worker costs a few hundred
-   * milliseconds of CPU (Node, the SDK, the DAG module), so the pool grows one worker at a time and
-   * only when a task has waited `spawnDelayMs` for a free one: short tasks share a few workers, long
-   * ones get up to `maxWorkers`.
+   * Sends the job to an idle worker of its DAG, behind a task that has just started there
+   * (pipelining), or to a worker of its own (a spare, or a new one); false when it must wait. Starting
+   * a worker costs a few hundred milliseconds of CPU, so a DAG gets a second worker only when a task
+   * has waited `spawnDelayMs` for a free one and none of its workers is still starting: short tasks
+   * share a few workers, long ones get up to `maxWorkers`.
    */
   #place(job: Job): boolean {
-    const delay = this.#options.spawnDelayMs ?? 25;
     const now = performance.now();
     let behind: Worker | undefined;
-    let spare: Worker | undefined;
-    let noneFits = true;
-    let allHeld = true;
+    let own = 0;
+    let starting = false;
+    /** When every worker of the DAG has been busy `spawnDelayMs` (it may grow then). */
+    let allHeldAt = job.since + this.#delay;
     for (const w of this.#workers) {
-      if (w.kind === job.kind) noneFits = false;
-      if (w.busySince === null || now - w.busySince < delay) allHeld = false;
+      if (w.kind !== job.kind) continue;
+      own++;
       if (w.jobs.length === 0) {
-        if (w.kind === job.kind) {
-          this.#send(w, job);
-          return true;
-        }
-        spare ??= w;
-      } else if (
+        this.#send(w, job);
+        return true;
+      }
+      if (!w.started) starting = true;
+      const heldAt = (w.busySince ?? now) + this.#delay;
+      allHeldAt = Math.max(allHeldAt, heldAt);
+      if (
         !behind &&
+        heldAt > now &&
         w.started &&
+        !(this.#roomWanted && now - w.boundAt >= TENURE_MS) &&
         w.jobs.length < this.#depth &&
-        w.kind === job.kind &&
-        w.busySince !== null &&
-        now - w.busySince < delay &&
         !w.jobs.some((j) => j.cancelled || j.withdrawn)
       ) {
         behind = w;
@@ -248,28 +325,49 @@ export class TaskFlowPool {
       this.#send(behind, job);
       return true;
     }
-    if (spare && this.#workers.size >= this.#options.maxWorkers) {
-      // An idle worker with another memory limit makes room (it held no task: all may be held now).
-      this.#discard(spare);
-      allHeld = [...this.#workers].every((w) => w.busySince !== null && now - w.busySince >= delay);
-    }
-    const mayGrow = this.#workers.size < this.#options.maxWorkers;
     // Workers that each finish a task in a millisecond serve a queue faster than a new one starts
     // (measured: one warm worker runs ~5,000 no-op tasks/s); only workers held by long tasks call for
     // another.
-    if (mayGrow && (noneFits || (this.#starting === 0 && now - job.since >= delay && allHeld))) {
-      this.#send(this.#spawn(job), job);
-      return true;
+    if (own > 0 && (starting || allHeldAt > now)) {
+      if (!starting) this.#lookBy(allHeldAt);
+      return false;
     }
-    return false;
+    if (!this.#room(job, now)) {
+      if (own === 0) this.#roomWanted = true;
+      return false;
+    }
+    this.#bind(this.#takeSpare(job.base) ?? this.#spawn(job.memoryLimit, job.task.runAs), job);
+    return true;
+  }
+
+  /** Below maxWorkers, or an idle worker of another DAG made room (see the header). */
+  #room(job: Job, now: number): boolean {
+    if (this.#workers.size < this.#options.maxWorkers) return true;
+    const waiting = new Set(this.#pending.map((j) => j.kind));
+    const holders = new Map<string | null, number>();
+    for (const w of this.#workers) holders.set(w.kind, (holders.get(w.kind) ?? 0) + 1);
+    let victim: Worker | undefined;
+    for (const w of this.#workers) {
+      if (w.jobs.length > 0 || w.kind === job.kind) continue;
+      const freeAt = !waiting.has(w.kind!)
+        ? w.idleSince + EVICT_GRACE_MS
+        : holders.get(w.kind)! >= 2
+          ? now
+          : w.boundAt + TENURE_MS;
+      if (freeAt > now) this.#lookBy(freeAt);
+      else if (!victim || w.idleSince < victim.idleSince) victim = w;
+    }
+    if (victim) this.#discard(victim);
+    return victim !== undefined;
   }
 
   /**
-   * A place may have come free: waiting jobs take it in order. Once a job finds none, later jobs
-   * with the same memory limit would not either.
+   * A place may have come free: waiting jobs take it in order. Once a job finds none, later jobs of
+   * the same DAG would not either.
    */
   #dispatch(): void {
     if (this.#pending.length === 0) return;
+    this.#roomWanted = false;
     const full = new Set<string>();
     for (let i = 0; i < this.#pending.length;) {
       const job = this.#pending[i]!;
@@ -278,23 +376,62 @@ export class TaskFlowPool {
         i++;
       } else this.#pending.splice(i, 1);
     }
-    this.#armGrowth();
+    this.#arm();
   }
 
-  /** While jobs wait and the pool may grow, looks again once the oldest has waited `spawnDelayMs`. */
-  #armGrowth(): void {
-    if (this.#growthTimer || this.#pending.length === 0) return;
-    if (this.#workers.size >= this.#options.maxWorkers) return;
-    const delay = this.#options.spawnDelayMs ?? 25;
-    const waited = performance.now() - this.#pending[0]!.since;
-    this.#growthTimer = setTimeout(
-      () => {
-        this.#growthTimer = undefined;
-        this.#dispatch();
-      },
-      Math.max(1, delay - waited),
-    );
-    this.#growthTimer.unref();
+  /** A waiting job may find a place at `at` without anything else happening: look again then. */
+  #lookBy(at: number): void {
+    this.#lookAt = Math.min(this.#lookAt, at);
+  }
+
+  /** While jobs wait, looks again when one may find a place by time alone (#lookBy). */
+  #arm(): void {
+    const at = this.#pending.length > 0 ? this.#lookAt : Infinity;
+    this.#lookAt = Infinity;
+    if (at >= this.#armedAt) return;
+    clearTimeout(this.#lookTimer);
+    this.#armedAt = at;
+    const look = () => {
+      this.#armedAt = Infinity;
+      this.#dispatch();
+    };
+    this.#lookTimer = setTimeout(look, Math.max(1, at - performance.now()));
+    this.#lookTimer.unref();
+  }
+
+  #bind(worker: Worker, job: Job): void {
+    worker.kind = job.kind;
+    worker.dagId = job.task.request.dagId;
+    worker.boundAt = performance.now();
+    clearTimeout(worker.idleTimer);
+    this.#workers.add(worker);
+    this.#send(worker, job);
+  }
+
+  /** A spare started like the job's worker must be (memory limit and user), the warmest first. */
+  #takeSpare(base: string): Worker | undefined {
+    let at = -1;
+    this.#spares.forEach((w, i) => {
+      if (w.base === base && (at < 0 || (w.warm && !this.#spares[at]!.warm))) at = i;
+    });
+    return at < 0 ? undefined : this.#spares.splice(at, 1)[0];
+  }
+
+  /**
+   * Keeps `spareWorkers` spares started like this worker, which has just answered its first task (so
+   * the spare's start competes with no first task); spares started otherwise make way, oldest first.
+   */
+  #replenish(like: Worker): void {
+    const max = this.#options.spareWorkers ?? 1;
+    if (this.#closed || max <= 0) return;
+    let same = this.#spares.filter((w) => w.base === like.base).length;
+    for (; same < max; same++) {
+      const other = this.#spares.find((w) => w.base !== like.base);
+      if (this.#spares.length >= max && other) this.#discard(other);
+      const spare = this.#spawn(like.memoryLimit, like.runAs);
+      this.#spares.push(spare);
+      this.#idle(spare);
+    }
   }
 
   #send(worker: Worker, job: Job): void {
@@ -304,7 +441,7 @@ export class TaskFlowPool {
       clearTimeout(worker.idleTimer);
       this.#started(worker);
     } else {
-      job.timer = setTimeout(() => this.#withdraw(worker, job), this.#options.spawnDelayMs ?? 25);
+      job.timer = setTimeout(() => this.#withdraw(worker, job), this.#delay);
     }
     worker.child.send({ ...job.task.request, id: job.id } satisfies TaskFlowMessage);
   }
@@ -336,8 +473,16 @@ export class TaskFlowPool {
   }
 
   #onMessage(worker: Worker, reply: TaskFlowReply): void {
+    if (reply.kind === "ready") {
+      worker.warm = true;
+      return;
+    }
     const at = worker.jobs.findIndex((j) => j.id === reply.id);
     if (at < 0) return;
+    if (!worker.started) {
+      worker.started = true;
+      this.#replenish(worker);
+    }
     const job = worker.jobs[at]!;
     if (reply.kind === "log") {
       if (!job.cancelled) job.task.log.write(reply.text, reply.stream);
@@ -345,12 +490,22 @@ export class TaskFlowPool {
     }
     if (reply.kind === "lookup") return this.#lookup(worker, job, reply);
     if (reply.kind === "set-variable") return this.#setVariable(worker, job, reply);
-    worker.jobs.splice(at, 1);
-    this.#settle(job);
     if (reply.kind === "dropped") {
+      worker.jobs.splice(at, 1);
+      this.#settle(job);
       if (!job.cancelled) job.resolve(null);
       return this.#dispatch();
     }
+    // What a child process of the task wrote to the worker's pipes before the task returned may be
+    // read after this reply (another file descriptor): the task ends once this poll phase is over.
+    setImmediate(() => this.#finish(worker, job, reply));
+  }
+
+  #finish(worker: Worker, job: Job, reply: Extract<TaskFlowReply, { kind: "result" }>): void {
+    const at = worker.jobs.indexOf(job);
+    if (at < 0) return; // settled meanwhile (its worker died)
+    worker.jobs.splice(at, 1);
+    this.#settle(job);
     if (reply.outcome === "success") job.resolve({ state: "success", value: reply.value });
     else {
       if (reply.stack) job.task.log.write(reply.stack + "\n", "stderr");
@@ -382,6 +537,7 @@ export class TaskFlowPool {
 
   #idle(worker: Worker): void {
     worker.busySince = null;
+    worker.idleSince = performance.now();
     if (worker.gone) return;
     worker.idleTimer = setTimeout(() => this.#discard(worker), this.#options.idleTimeoutMs ?? 60_000);
     worker.idleTimer.unref();
@@ -416,9 +572,8 @@ export class TaskFlowPool {
     this.#dispatch();
   }
 
-  #spawn(job: Job): Worker {
-    const { memoryLimit, kind } = job;
-    const runAs = job.task.runAs;
+  /** Starts a worker, bound to nothing yet (the caller binds it or keeps it as a spare). */
+  #spawn(memoryLimit: number, runAs: RunAs | undefined): Worker {
     const { uid, gid } = runAs?.via === "setuid" ? runAs : { uid: undefined, gid: undefined };
     const child = fork(WORKER_URL, [], {
       execArgv: [
@@ -438,32 +593,29 @@ export class TaskFlowPool {
       ...(runAs ? { cwd: "/" } : {}),
     });
     if (child.pid !== undefined) registerGroup(child.pid);
+    const now = performance.now();
     const worker: Worker = {
       child,
       memoryLimit,
-      kind,
+      runAs,
+      base: baseKind(memoryLimit, runAs),
+      kind: null,
+      dagId: null,
       jobs: [],
       stderr: "",
+      warm: false,
       started: false,
       busySince: null,
+      idleSince: now,
+      boundAt: now,
       gone: false,
     };
-    this.#starting++;
-    const ready = () => {
-      if (worker.started) return;
-      worker.started = true;
-      this.#starting--;
-    };
-    child.once("message", ready);
-    child.once("exit", ready);
     child.on("message", (reply: TaskFlowReply) => this.#onMessage(worker, reply));
     // A request sent as it dies: its exit settles the jobs. A worker that never started has no exit:
     // its jobs fail here (as another user, Node or Updraft's files may be out of its reach).
     child.on("error", (error: NodeJS.ErrnoException) => {
       if (child.pid !== undefined || worker.gone) return;
-      ready();
-      this.#workers.delete(worker);
-      worker.gone = true;
+      this.#forget(worker);
       const as = runAs
         ? ` as the user "${runAs.user}" (it must be able to read and run ${process.execPath} and Updraft's files)`
         : "";
@@ -486,8 +638,7 @@ export class TaskFlowPool {
     child.stdout?.on("data", toRunning("stdout"));
     child.once("exit", (code: number | null, signal: string | null) => {
       if (child.pid !== undefined) unregisterGroup(child.pid);
-      this.#workers.delete(worker);
-      worker.gone = true;
+      this.#forget(worker);
       // Replies and stderr written just before the exit may still be on their way.
       setTimeout(() => {
         if (worker.jobs.length > 0)
@@ -499,14 +650,20 @@ export class TaskFlowPool {
         else this.#dispatch();
       }, 20);
     });
-    this.#workers.add(worker);
     return worker;
   }
 
-  #discard(worker: Worker): void {
+  /** The worker takes no more requests (its jobs are settled by the caller). */
+  #forget(worker: Worker): void {
     clearTimeout(worker.idleTimer);
     worker.gone = true;
     this.#workers.delete(worker);
+    const at = this.#spares.indexOf(worker);
+    if (at >= 0) this.#spares.splice(at, 1);
+  }
+
+  #discard(worker: Worker): void {
+    this.#forget(worker);
     killGroup(worker.child, "SIGKILL");
   }
 }

@@ -48,6 +48,8 @@ export interface VariableWritten {
 }
 
 export type TaskFlowReply =
+  /** Node, the SDK and the type stripper are loaded: the worker is warm (a spare may be bound). */
+  | { kind: "ready" }
   | { id: number; kind: "log"; stream: "stdout" | "stderr"; text: string }
   | { id: number; kind: "dropped" }
   | { id: number; kind: "lookup"; ask: number; what: LookupKind; key: string }

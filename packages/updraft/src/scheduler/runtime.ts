@@ -108,6 +108,7 @@ export function createTaskFlowPool(config: Config): TaskFlowPool {
   return new TaskFlowPool({
     maxWorkers: Math.max(1, Math.min(core.parallelism, scheduler.taskflow_workers)),
     defaultMemoryLimit: scheduler.default_task_memory_limit,
+    spareWorkers: scheduler.taskflow_spare_workers,
   });
 }
 

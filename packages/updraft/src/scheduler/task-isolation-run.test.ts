@@ -1,4 +1,7 @@
-/** `isolation: "process"` gives each try of a TypeScript task a fresh process; by default a worker is reused. */
+/**
+ * `isolation: "process"` gives each try of a TypeScript task a fresh process; by default its DAG's
+ * worker is reused, and never shared with another DAG.
+ */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { triggerDagRun } from "../operations/trigger-run.ts";
@@ -22,12 +25,13 @@ before(
   async () =>
     (h = await dagsHome({
       "first.ts": dagFile("first", ""),
+      "second.ts": dagFile("second", ""),
       "alone.ts": dagFile("alone", ', { isolation: "process" }'),
     })),
 );
 after(() => h.close());
 
-test("isolation: process starts every try in a fresh process; a shared worker is reused", async () => {
+test("isolation: process starts every try in a fresh process; a DAG's worker is reused by that DAG alone", async () => {
   const runner = h.runner();
   const seen = async (dagId: string) => {
     const run = await triggerDagRun(h.database, { dagId });
@@ -41,8 +45,11 @@ test("isolation: process starts every try in a fresh process; a shared worker is
   try {
     const first = await seen("first");
     const again = await seen("first");
-    assert.deepEqual(again.global, ["first"], "the shared worker is reused: it starts in milliseconds");
+    assert.deepEqual(again.global, ["first"], "the DAG's worker is reused: it starts in milliseconds");
     assert.equal(again.pid, first.pid);
+    const second = await seen("second");
+    assert.deepEqual([second.global, second.env], [null, null], "nothing another DAG's task left behind");
+    assert.notEqual(second.pid, first.pid);
     const alone1 = await seen("alone");
     const alone2 = await seen("alone");
     assert.deepEqual([alone1.global, alone1.env], [null, null], "nothing another task left behind");

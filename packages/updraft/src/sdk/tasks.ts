@@ -41,9 +41,12 @@ export interface TaskFunctionOptions extends TaskOptions {
    */
   multipleOutputs?: boolean;
   /**
-   * "dag" (default): the task runs in a reused worker process, so it starts in milliseconds (its
-   * globals and process.env changes may be seen by later tasks there). "process": each try gets a
-   * fresh process of its own, for tasks that change globals or process state.
+   * "dag" (default): the task runs in a worker process of its DAG, reused by that DAG's tasks, so it
+   * starts in milliseconds; its globals and process.env changes may be seen by later tasks of the
+   * same DAG, never by another DAG's. "process": each try gets a fresh process of its own, for tasks
+   * that change globals or process state.
+   *
+   * @example task("reset", () => { process.env.TZ = "UTC"; }, { isolation: "process" })
    */
   isolation?: "dag" | "process";
 }

@@ -74,6 +74,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const taskflow = new TaskFlowPool({
     maxWorkers: Math.max(1, Math.min(o.concurrency, config.values.scheduler.taskflow_workers)),
     defaultMemoryLimit: config.values.scheduler.default_task_memory_limit,
+    spareWorkers: config.values.scheduler.taskflow_spare_workers,
   });
   const logging = config.values.logging;
   // The worker's own copy of its tries' logs, under the same caps as any logs folder: the webserver
