@@ -52,6 +52,7 @@ export async function driveRun(
     entry?.controller.abort();
     return entry !== undefined;
   };
+  let lookedAgain = false;
   for (;;) {
     await examineRuns(database, {
       now: nowIso(),
@@ -78,6 +79,12 @@ export async function driveRun(
     if (ready.length === 0 && running.size === 0) {
       const retries = rows.map((t) => (t.state === "up_for_retry" ? t.next_retry_at : null));
       if (retries.every((r) => r === null)) {
+        // A try that ended while the run was being examined was not seen by it: look once more
+        // before concluding that nothing can start.
+        if (!lookedAgain) {
+          lookedAgain = true;
+          continue;
+        }
         o.log.error(
           { waiting: rows.filter((t) => t.state === null).map((t) => t.task_id) },
           "no task can start (a dependsOnPast task whose previous run did not succeed?)",
@@ -87,6 +94,7 @@ export async function driveRun(
       await waitForRetry(retries);
       continue;
     }
+    lookedAgain = false;
     for (const t of ready) {
       const key = { dagId: t.dag_id, runId: t.run_id, taskId: t.task_id, mapIndex: t.map_index };
       if (!(await tis.transition(key, "scheduled", "queued", { queued_dttm: nowIso() }))) continue;
