@@ -1,3 +1,5 @@
+// DAG files run on Node: a DAGs project that depends on this package gets Node's types with it.
+/// <reference types="node" preserve="true" />
 /**
  * Updraft's public entry point: `import { dag, task, bash, empty, chain } from "updraft"`.
  */

@@ -11,6 +11,7 @@ import { register as dags } from "./commands/dags/index.ts";
 import { register as db } from "./commands/db/index.ts";
 import { registerTopLevelAlias as initdb } from "./commands/db/migrate.ts";
 import { register as info } from "./commands/info.ts";
+import { register as init } from "./commands/init.ts";
 import { register as pools } from "./commands/pools/index.ts";
 import { register as standalone } from "./commands/standalone.ts";
 import { register as scheduler } from "./commands/scheduler.ts";
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   for (const add of [
     version,
     info,
+    init,
     config,
     db,
     initdb,

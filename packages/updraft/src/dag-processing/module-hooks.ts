@@ -1,6 +1,7 @@
 /**
- * Module hooks for processes that load DAG files: the specifier "updraft" means this very package
- * (DAG folders have no node_modules of their own), and TypeScript files inside node_modules (the
+ * Module hooks for processes that load DAG files: the specifier "updraft" (or "updraft-orchestrator")
+ * means this very package, whatever a DAGs project's node_modules holds, so DAGs and the services
+ * that run them always share one SDK; and TypeScript files inside node_modules (the
  * bundled examples, once installed) are type-stripped, which Node refuses to do there by itself.
  */
 import { readFileSync } from "node:fs";
@@ -10,6 +11,9 @@ import { fileURLToPath } from "node:url";
 const SELF_EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 export const SDK_ENTRY_URL = new URL(`../index${SELF_EXTENSION}`, import.meta.url).href;
 
+/** DAG files import "updraft" (an npm alias in a DAGs project) or the published name itself. */
+const SDK_SPECIFIERS = new Set(["updraft", "updraft-orchestrator"]);
+
 let registered = false;
 
 export function registerDagModuleHooks(): void {
@@ -17,7 +21,7 @@ export function registerDagModuleHooks(): void {
   registered = true;
   registerHooks({
     resolve(specifier, context, nextResolve) {
-      if (specifier === "updraft") return { url: SDK_ENTRY_URL, shortCircuit: true };
+      if (SDK_SPECIFIERS.has(specifier)) return { url: SDK_ENTRY_URL, shortCircuit: true };
       return nextResolve(specifier, context);
     },
     load(url, context, nextLoad) {

@@ -8,6 +8,7 @@ import type { SerializeDefaults } from "../sdk/index.ts";
 import type { Database } from "../storage/database.ts";
 import { dagStore } from "../storage/dags.ts";
 import { discoverDagFiles } from "./discover.ts";
+import { splitByModuleScope } from "./module-scope.ts";
 import { parseFiles } from "./parser-pool.ts";
 
 export interface ProcessOptions {
@@ -58,15 +59,16 @@ export async function processDagFiles(
   const started = performance.now();
   const { core, dag_processor: processor } = config.values;
   const store = dagStore(database);
-  const files = discoverDagFiles({
+  const discovered = discoverDagFiles({
     dagsFolder: core.dags_folder,
     includeExamples: core.load_examples,
     safeMode: core.dag_discovery_safe_mode,
   });
+  const { loadable: files, commonJs } = splitByModuleScope(discovered, core.dags_folder);
   const known = options.force ? new Map<string, string>() : await store.fileHashes();
   const changed = files.filter((f) => known.get(f.fileloc) !== f.contentHash);
   const summary: ProcessSummary = {
-    files: files.length,
+    files: discovered.length,
     parsed: changed.length,
     unchanged: files.length - changed.length,
     dags: 0,
@@ -74,6 +76,19 @@ export async function processDagFiles(
     deactivated: [],
     durationMs: 0,
   };
+  for (const scope of commonJs) {
+    if (known.get(scope.fileloc) === scope.contentHash) continue;
+    summary.importErrors += 1;
+    const error = { message: scope.message, stacktrace: null };
+    const file = {
+      fileloc: scope.fileloc,
+      contentHash: scope.contentHash,
+      durationMs: 0,
+      dags: [],
+      errors: [error],
+    };
+    await store.syncFile(file, { pausedAtCreation: core.dags_are_paused_at_creation });
+  }
   let done = 0;
   await parseFiles(
     changed,
@@ -107,7 +122,9 @@ export async function processDagFiles(
     },
   );
   // With examples off, their DAGs count as gone too.
-  summary.deactivated = await store.deactivateMissingFiles(files.map((f) => f.fileloc));
+  // Files kept from loading by a CommonJS package.json keep their DAGs: nothing stored is lost.
+  const present = [...discovered.map((f) => f.fileloc), ...commonJs.map((s) => s.fileloc)];
+  summary.deactivated = await store.deactivateMissingFiles(present);
   summary.durationMs = performance.now() - started;
   return summary;
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { hashPassword, randomPassword } from "../../api/auth/passwords.ts";
@@ -12,6 +12,7 @@ import { addDaemonOptions, daemonize, type DaemonOptions } from "../daemon.ts";
 import { withContext } from "../context.ts";
 import { runServices } from "../services.ts";
 import { processDagFiles } from "../../dag-processing/processor.ts";
+import { initDagsProject } from "../../operations/init-project.ts";
 
 export function register(program: Command): void {
   addDaemonOptions(
@@ -33,6 +34,7 @@ export function register(program: Command): void {
       const applied = await migrateDatabase(database, (line) => log.info(line));
       log.info({ applied: applied.length }, "database ready");
       await ensureAdmin(database, ctx.config.home, log);
+      ensureDagsProject(ctx.config.values.core.dags_folder, log);
       if (opts.once) {
         const s = await processDagFiles(ctx.config, database);
         log.info({ files: s.files, dags: s.dags, importErrors: s.importErrors }, "DAG files processed");
@@ -52,6 +54,16 @@ export function register(program: Command): void {
       });
       log.info("stopped");
     }),
+  );
+}
+
+/** First run: the DAGs folder becomes a DAGs project with an example DAG, as `updraft init` makes. */
+function ensureDagsProject(dagsFolder: string, log: Logger): void {
+  if (existsSync(dagsFolder)) return;
+  const made = initDagsProject({ dir: dagsFolder });
+  log.info(
+    { dagsFolder: made.dir, files: made.files.length },
+    "created a DAGs project (updraft init) with an example DAG",
   );
 }
 
