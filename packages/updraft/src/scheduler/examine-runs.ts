@@ -9,7 +9,7 @@
 import { sql, type Transaction } from "kysely";
 import { blockedByPast, dependsOnPrevious } from "../core/depends-on-past.ts";
 import { DEFAULT_MAX_MAP_LENGTH, mappedGroupOf, mapSources, xcomRefOf } from "../core/mapping.ts";
-import { taskById, type SerializedDag } from "../core/serialized.ts";
+import { taskById, type SerializedDag, type SerializedTask } from "../core/serialized.ts";
 import { runStateLeaves } from "../core/setup-teardown.ts";
 import { isFinished, type TaskInstanceState } from "../core/states.ts";
 import type { Logger } from "../logging.ts";
@@ -380,6 +380,17 @@ async function examineRun(
 type Instances = Map<string, { map_index: number; state: string | null }[]>;
 
 /**
+ * The tasks of mapped task groups, found once per serialized DAG (the store hands out one object
+ * per DAG hash), so DAGs without any pay nothing per examination.
+ */
+const groupMapped = new WeakMap<SerializedDag, SerializedTask[]>();
+function groupMappedTasks(dag: SerializedDag): SerializedTask[] {
+  let tasks = groupMapped.get(dag);
+  if (!tasks) groupMapped.set(dag, (tasks = dag.tasks.filter((t) => mappedGroupOf(t) !== undefined)));
+  return tasks;
+}
+
+/**
  * Tasks of mapped task groups are expanded as soon as their group's list is known (its producers
  * succeeded), unstarted: each instance is then decided by its own upstream (decide.ts).
  */
@@ -392,8 +403,7 @@ async function expandGroups(
   states: ReadonlyMap<string, readonly string[]>,
   o: { now: string; maxMapLength: number; log: Logger },
 ): Promise<void> {
-  for (const task of dag.tasks) {
-    if (mappedGroupOf(task) === undefined) continue;
+  for (const task of groupMappedTasks(dag)) {
     const list = instances.get(task.taskId) ?? [];
     if (list.length !== 1 || list[0]!.map_index !== -1 || list[0]!.state !== null) continue;
     const producers = mapSources(task.expand!).flatMap((s) => xcomRefOf(s.source)?.taskId ?? []);
@@ -408,8 +418,7 @@ async function expandGroups(
 /** The instances of tasks of mapped task groups, by map index. */
 function indexedOf(dag: SerializedDag, instances: Instances): Map<string, Map<number, string>> {
   const out = new Map<string, Map<number, string>>();
-  for (const task of dag.tasks) {
-    if (mappedGroupOf(task) === undefined) continue;
+  for (const task of groupMappedTasks(dag)) {
     const list = instances.get(task.taskId) ?? [];
     out.set(task.taskId, new Map(list.map((i) => [i.map_index, fromDb(i.state) as string])));
   }
