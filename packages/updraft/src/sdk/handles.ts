@@ -36,28 +36,30 @@ function nodeOf(handle: TaskHandle, method: string): TaskNode {
   return node;
 }
 
-/** A task added to a DAG. Returned by bash() and empty(); XComArg (from TaskFlow calls) is one too. */
-export class TaskHandle {
-  readonly taskId: string;
-
-  /** @internal Handles are made by task(), bash() and empty(). */
-  constructor(builder: DagBuilder, taskId: string) {
-    this.taskId = taskId;
-    owners.set(this, builder);
+/**
+ * What tasks and task groups share: the DAG they belong to and the dependency methods. A group
+ * stands for its tasks as Airflow's TaskGroup does: downstream of its leaves, upstream of its roots.
+ */
+abstract class Linkable {
+  /** @internal */
+  constructor(builder: DagBuilder) {
+    owners.set(this as unknown as Dependable, builder);
   }
 
   get dagId(): string {
-    return builderOf(this).dagId;
+    return builderOf(this as unknown as Dependable).dagId;
   }
 
-  /** Makes every given task run after this one. */
+  /** Makes every given task (or group) run after this one. */
   setDownstream(...items: HandleOrList[]): void {
-    for (const other of flatten(items, this, "setDownstream")) connect(this, other);
+    const self = this as unknown as Dependable;
+    for (const other of flatten(items, self, "setDownstream")) connect(self, other);
   }
 
-  /** Makes this task run after every given task. */
+  /** Makes this one run after every given task (or group). */
   setUpstream(...items: HandleOrList[]): void {
-    for (const other of flatten(items, this, "setUpstream")) connect(other, this);
+    const self = this as unknown as Dependable;
+    for (const other of flatten(items, self, "setUpstream")) connect(other, self);
   }
 
   /** `a.before(b)` is Airflow's `a >> b`; returns `b`, so `a.before(b).before(c)` reads `a >> b >> c`. */
@@ -70,6 +72,17 @@ export class TaskHandle {
   after<T extends HandleOrList>(other: T): T {
     this.setUpstream(other);
     return other;
+  }
+}
+
+/** A task added to a DAG. Returned by bash() and empty(); XComArg (from TaskFlow calls) is one too. */
+export class TaskHandle extends Linkable {
+  readonly taskId: string;
+
+  /** @internal Handles are made by task(), bash() and empty(). */
+  constructor(builder: DagBuilder, taskId: string) {
+    super(builder);
+    this.taskId = taskId;
   }
 
   /** Makes this task a setup (Airflow's as_setup()); returns it. */
@@ -246,7 +259,7 @@ function ids(handles: readonly Dependable[]): string {
  * `x.before(group)` makes the group's roots wait for x. What the group's function returned is
  * `output` (e.g. the output of its last task), to pass on to other tasks.
  */
-export class TaskGroupHandle<R = unknown> {
+export class TaskGroupHandle<R = unknown> extends Linkable {
   /** The group's full id ("outer.inner" inside a group that prefixes). */
   readonly groupId: string;
   /** What the group's function returned, as it returned it. */
@@ -254,41 +267,15 @@ export class TaskGroupHandle<R = unknown> {
 
   /** @internal Made by the factories taskGroup() returns. */
   constructor(builder: DagBuilder, groupId: string, output: R) {
+    super(builder);
     this.groupId = groupId;
     this.output = output;
-    owners.set(this, builder);
-  }
-
-  get dagId(): string {
-    return builderOf(this).dagId;
   }
 
   /** The ids of the group's tasks, inner groups' included, in the order they were added. */
   get taskIds(): string[] {
     const builder = builderOf(this);
     return membersOf(builder, builder.groups.get(this.groupId)!);
-  }
-
-  /** Makes every given task (or group) run after this group's leaves. */
-  setDownstream(...items: HandleOrList[]): void {
-    for (const other of flatten(items, this, "setDownstream")) connect(this, other);
-  }
-
-  /** Makes this group's roots run after every given task (or group). */
-  setUpstream(...items: HandleOrList[]): void {
-    for (const other of flatten(items, this, "setUpstream")) connect(other, this);
-  }
-
-  /** `group.before(b)` is Airflow's `group >> b`; returns `b`. */
-  before<T extends HandleOrList>(other: T): T {
-    this.setDownstream(other);
-    return other;
-  }
-
-  /** `group.after(a)` is Airflow's `group << a`; returns `a`. */
-  after<T extends HandleOrList>(other: T): T {
-    this.setUpstream(other);
-    return other;
   }
 }
 
