@@ -17,6 +17,7 @@ import * as m0008 from "./migrations/0008_scale_indexes.ts";
 import * as m0009 from "./migrations/0009_max_consecutive_failed_dag_runs.ts";
 import * as m0010 from "./migrations/0010_rendered_map_index.ts";
 import * as m0011 from "./migrations/0011_run_marked_state.ts";
+import * as m0012 from "./migrations/0012_dag_versions.ts";
 import type { MigrationContext } from "./migrations/helpers.ts";
 import { TABLE_NAMES } from "./schema.ts";
 
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, { up(ctx: MigrationContext): Promise<void> }> =
   "0009_max_consecutive_failed_dag_runs": m0009,
   "0010_rendered_map_index": m0010,
   "0011_run_marked_state": m0011,
+  "0012_dag_versions": m0012,
 };
 
 export const MIGRATION_TABLE = "updraft_migration";
