@@ -81,13 +81,7 @@ export function dagStore(database: Database) {
           });
           continue;
         }
-        await storeDag(
-          trx,
-          dag,
-          result,
-          now,
-          owner === undefined ? isPaused(dag, options) : undefined,
-        );
+        await storeDag(trx, dag, result, now, owner === undefined ? isPaused(dag, options) : undefined);
         stored.push(dag.dagId);
       }
       // DAGs this file used to define but no longer does are gone from it: inactive, not deleted.
