@@ -117,6 +117,13 @@ forEachDatabase("dag versions", (get) => {
     assert.equal(tis.length, 5);
     for (const ti of tis)
       assert.equal(ti.dag_version_id, (ti.run_id === "old" ? old : fresh).created_dag_version_id);
+    assert.deepEqual(
+      (await versions.list("kept")).map((v) => [v.version_number, v.runs]),
+      [
+        [2, 1],
+        [1, 1],
+      ],
+    );
   });
 
   test("deleting a DAG deletes its versions", async () => {

@@ -103,6 +103,20 @@ export function dagVersionStore(database: Database) {
         .executeTakeFirst();
     },
 
+    /** A DAG's versions, newest first, each with how many runs were created with it. */
+    async list(dagId: string): Promise<(DagVersionMeta & { runs: number })[]> {
+      const rows = await db
+        .selectFrom("dag_version as v")
+        .leftJoin("dag_run as r", "r.created_dag_version_id", "v.id")
+        .select(META.map((c) => `v.${c}` as const))
+        .select((eb) => eb.fn.count<number | string>("r.id").as("runs"))
+        .where("v.dag_id", "=", dagId)
+        .groupBy(META.map((c) => `v.${c}` as const))
+        .orderBy("v.version_number", "desc")
+        .execute();
+      return rows.map((r) => ({ ...r, runs: Number(r.runs) }));
+    },
+
     /** The newest version of each DAG in `dagIds`. */
     async latest(dagIds: readonly string[]): Promise<Map<string, DagVersionMeta>> {
       const out = new Map<string, DagVersionMeta>();
