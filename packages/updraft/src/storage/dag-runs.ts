@@ -43,7 +43,7 @@ export async function insertRunWithTasks(
   now: string,
 ): Promise<number> {
   const hash = dagHash(run.dag);
-  // The version the run starts with and keeps (ADR.md S-versions); null for a DAG never stored.
+  // The version the run starts with and keeps (ADR.md S16); null for a DAG never stored.
   const versionId = await versionIdForHash(trx, run.dag.dagId, hash);
   const runRowId = await insertRun(database, trx, run, { now, hash, versionId });
   await insertTaskInstances(trx, run.dag, runRowId, run.runId, { now, hash, versionId });

@@ -2,7 +2,7 @@
  * DAG versions (Airflow 3's dag_version): each change of a DAG's serialized form is a new numbered
  * version with the file's source; an unchanged form keeps the newest. Written by the DAG processor in
  * the transaction that stores the file (dags.ts), read by runs (the version they were created with)
- * and by the API and UI (old graphs and code). Concurrency and retention: ADR.md S-versions.
+ * and by the API and UI (old graphs and code). Concurrency and retention: ADR.md S16.
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";

@@ -46,7 +46,7 @@ export interface SerializedDagTable {
 /**
  * One row per change of a DAG's serialized form (migration 0012, Airflow 3's dag_version): numbered
  * 1, 2, 3... per DAG, with the serialized form and the file's source at that version. Runs point at
- * the version they were created with (`dag_run.created_dag_version_id`). ADR.md S-versions.
+ * the version they were created with (`dag_run.created_dag_version_id`). ADR.md S16.
  */
 export interface DagVersionTable {
   /** A UUID, as Airflow's (the API shows it). */

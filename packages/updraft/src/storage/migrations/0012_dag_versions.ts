@@ -4,7 +4,7 @@
  * old runs keep showing the graph and code they ran. Existing DAGs get version 1 from their current
  * serialized form, and existing runs and task instances point at it (the only version known). Their
  * source is not known here (the DAGs folder is configuration, not schema): it stays null until the
- * file is parsed again, and the API reads the file meanwhile. Decisions: ../ADR.md S-versions.
+ * file is parsed again, and the API reads the file meanwhile. Decisions: ../ADR.md S16.
  */
 import { randomUUID } from "node:crypto";
 import { ID, TS, longText, type MigrationContext } from "./helpers.ts";
