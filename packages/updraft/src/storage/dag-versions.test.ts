@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import type { Kysely } from "kysely";
 import type { SerializedDag } from "../core/serialized.ts";
 import { forEachDatabase } from "../test-support/databases.ts";
 import { serializedDag, serializedTask } from "../test-support/serialized.ts";
@@ -12,7 +13,8 @@ import { closeAll, openSiblings } from "../test-support/sibling-databases.ts";
 import type { Database } from "./database.ts";
 import { dagRunStore } from "./dag-runs.ts";
 import { dagVersionStore } from "./dag-versions.ts";
-import { dagStore, type FileParseResult } from "./dags.ts";
+import { dagHash, dagStore, type FileParseResult } from "./dags.ts";
+import { dropTables, migrateDatabase } from "./migrate.ts";
 
 const v1 = (dagId: string): SerializedDag =>
   serializedDag(dagId, [serializedTask("a"), serializedTask("b", ["a"])], { fileloc: `${dagId}.ts` });
@@ -155,6 +157,94 @@ forEachDatabase("dag versions written at once", (get) => {
     assert.deepEqual(
       rows.map((r) => JSON.parse(r.data).tasks.length),
       [2, 3, 2, 3],
+    );
+  });
+});
+
+forEachDatabase("dag versions on upgrade", (get) => {
+  test("migration 0012 makes version 1 of each DAG from its serialized form; runs and task instances point at it", async () => {
+    const database = get();
+    await dropTables(database);
+    await migrateDatabase(database, undefined, "0011_run_marked_state");
+    // The schema as it was: written without the typed tables, which know the new columns.
+    const db = database.db as unknown as Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const now = "2025-01-01T00:00:00.000Z";
+    for (const dagId of ["one", "two"]) {
+      const form = v1(dagId);
+      await db
+        .insertInto("dag")
+        .values({ dag_id: dagId, fileloc: `${dagId}.ts` })
+        .execute();
+      await db
+        .insertInto("serialized_dag")
+        .values({
+          dag_id: dagId,
+          fileloc: `${dagId}.ts`,
+          data: JSON.stringify(form),
+          dag_hash: dagHash(form),
+          version: 1,
+          last_updated: now,
+        })
+        .execute();
+      await db
+        .insertInto("dag_run")
+        .values({
+          dag_id: dagId,
+          run_id: "r",
+          run_after: now,
+          state: "success",
+          run_type: "manual",
+          updated_at: now,
+        })
+        .execute();
+      const run = await db
+        .selectFrom("dag_run")
+        .select("id")
+        .where("dag_id", "=", dagId)
+        .executeTakeFirstOrThrow();
+      await db
+        .insertInto("task_instance")
+        .values({
+          dag_id: dagId,
+          run_id: "r",
+          task_id: "a",
+          dag_run_id: run.id,
+          operator: "empty",
+          pool: "default_pool",
+          queue: "default",
+          updated_at: now,
+        })
+        .execute();
+    }
+    assert.deepEqual(await migrateDatabase(database), ["0012_dag_versions"]);
+    const versions = await database.db.selectFrom("dag_version").selectAll().orderBy("dag_id").execute();
+    assert.deepEqual(
+      versions.map((v) => [
+        v.dag_id,
+        v.version_number,
+        v.created_at,
+        v.source_code,
+        v.dag_hash === dagHash(v1(v.dag_id)),
+      ]),
+      [
+        ["one", 1, now, null, true],
+        ["two", 1, now, null, true],
+      ],
+    );
+    assert.deepEqual(JSON.parse(versions[0]!.data), v1("one"));
+    const runs = await database.db
+      .selectFrom("dag_run")
+      .select(["dag_id", "created_dag_version_id"])
+      .execute();
+    const tis = await database.db.selectFrom("task_instance").select(["dag_id", "dag_version_id"]).execute();
+    const idOf = new Map(versions.map((v) => [v.dag_id, v.id]));
+    for (const r of runs) assert.equal(r.created_dag_version_id, idOf.get(r.dag_id));
+    for (const t of tis) assert.equal(t.dag_version_id, idOf.get(t.dag_id));
+    // The first parse after the upgrade fills in the text; an unchanged form is still version 1.
+    await dagStore(database).syncFile(parse(v1("one"), "// one\n"), opts);
+    assert.deepEqual(
+      (await versionsOf(database, "one")).map((v) => [v.version_number, v.source_code]),
+      [[1, "// one\n"]],
     );
   });
 });

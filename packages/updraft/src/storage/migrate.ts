@@ -69,12 +69,17 @@ export async function migrationStatus(database: Database): Promise<MigrationStat
   return list.map((m) => ({ name: m.name, appliedAt: m.executedAt ?? null }));
 }
 
-/** Applies every pending migration; returns the names applied (none when up to date). */
+/**
+ * Applies every pending migration (or those up to `upTo`, for tests of an upgrade with data); returns
+ * the names applied (none when up to date).
+ */
 export async function migrateDatabase(
   database: Database,
   onProgress: (message: string) => void = () => undefined,
+  upTo?: string,
 ): Promise<string[]> {
-  const { error, results = [] } = await (await migrator(database)).migrateToLatest();
+  const m = await migrator(database);
+  const { error, results = [] } = await (upTo === undefined ? m.migrateToLatest() : m.migrateTo(upTo));
   for (const r of results) onProgress(`migration ${r.migrationName}: ${r.status.toLowerCase()}`);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return results.filter((r) => r.status === "Success").map((r) => r.migrationName);
@@ -85,6 +90,12 @@ export async function resetDatabase(
   database: Database,
   onProgress?: (message: string) => void,
 ): Promise<void> {
+  await dropTables(database, onProgress);
+  await migrateDatabase(database, onProgress);
+}
+
+/** Drops every Updraft table and the migrations' record (reset, and upgrade tests). */
+export async function dropTables(database: Database, onProgress?: (message: string) => void): Promise<void> {
   for (const table of [...TABLE_NAMES].reverse()) {
     await database.db.schema.dropTable(table).ifExists().execute();
     onProgress?.(`dropped ${table}`);
@@ -92,7 +103,6 @@ export async function resetDatabase(
   for (const table of [MIGRATION_TABLE, MIGRATION_LOCK_TABLE]) {
     await database.db.schema.dropTable(table).ifExists().execute();
   }
-  await migrateDatabase(database, onProgress);
 }
 
 /** Round-trips a query: proves the database is reachable and answering. */
