@@ -32,6 +32,12 @@ export async function up({ db, adapter }: MigrationContext): Promise<void> {
     .columns(["dag_id", "dag_hash"])
     .execute();
   await db.schema.alterTable("dag_run").addColumn("created_dag_version_id", "varchar(36)").execute();
+  // The runs of a version: the API's dag_version filter, `dags list-versions`, a future retention.
+  await db.schema
+    .createIndex("idx_dag_run_created_dag_version")
+    .on("dag_run")
+    .column("created_dag_version_id")
+    .execute();
   await db.schema.alterTable("task_instance").addColumn("dag_version_id", "varchar(36)").execute();
 
   const current = await db
