@@ -1,6 +1,6 @@
 /**
- * How Updraft's DAGs look through Airflow's API, for every route that shows them: file tokens, the
- * one DAG version Updraft keeps, operator names of task kinds, timedeltas and durations, params.
+ * How Updraft's DAGs look through Airflow's API, for every route that shows them: file tokens, DAG
+ * versions, operator names of task kinds, timedeltas and durations, params.
  */
 import type { ParamSpec, SerializedDag } from "../core/serialized.ts";
 
@@ -16,18 +16,6 @@ export function filelocOfToken(token: string): string | null {
   return fileToken(fileloc) === token ? fileloc : null;
 }
 
-/**
- * Updraft keeps one serialized form per DAG, so a DAG has one version: number 1, the current form.
- * Its id is a UUID derived from the form's hash, so it changes when the DAG does.
- */
-export const CURRENT_VERSION_NUMBER = 1;
-
-export function dagVersionId(dagHash: string): string {
-  const hex = (dagHash.replace(/[^0-9a-f]/gi, "").toLowerCase() + "0".repeat(32)).slice(0, 32);
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
 export interface DagVersionView {
   id: string;
   version_number: number;
@@ -39,18 +27,20 @@ export interface DagVersionView {
   bundle_url: null;
 }
 
+/** A stored DAG version (storage/dag-versions.ts) as Airflow's DagVersionResponse; Updraft has no bundles. */
 export function dagVersionView(row: {
+  id: string;
   dag_id: string;
-  dag_hash: string;
-  last_updated: string;
+  version_number: number;
+  created_at: string;
 }): DagVersionView {
   return {
-    id: dagVersionId(row.dag_hash),
-    version_number: CURRENT_VERSION_NUMBER,
+    id: row.id,
+    version_number: row.version_number,
     dag_id: row.dag_id,
     bundle_name: null,
     bundle_version: null,
-    created_at: row.last_updated,
+    created_at: row.created_at,
     dag_display_name: row.dag_id,
     bundle_url: null,
   };

@@ -313,4 +313,29 @@ describe("updraft CLI", () => {
     assert.match(rerun.stdout, /running try 2 of/);
     assert.equal(cli(home, ["tasks", "run", "mine", "nope", "manual__2025-04-01T00:00:00+00:00"]).code, 5);
   });
+
+  test("dags list-versions: a new version when the DAG changes, none when the file is parsed again unchanged", () => {
+    const file = join(dags, "versioned.ts");
+    const define = (tasks: string) =>
+      `import { dag, empty, chain } from "updraft";\nexport default dag({ dagId: "versioned" }, () => { chain(${tasks}); });\n`;
+    writeFileSync(file, define('empty("a"), empty("b")'));
+    assert.equal(cli(home, ["dags", "reserialize"]).code, 0);
+    assert.equal(cli(home, ["dags", "reserialize"]).code, 0);
+    const one = json(cli(home, ["dags", "list-versions", "versioned", "-o", "json"]));
+    assert.deepEqual(
+      one.map((v: { version_number: number }) => v.version_number),
+      [1],
+    );
+    writeFileSync(file, define('empty("a"), empty("b"), empty("c")'));
+    assert.equal(cli(home, ["dags", "reserialize"]).code, 0);
+    const two = json(cli(home, ["dags", "list-versions", "versioned", "-o", "json"]));
+    assert.deepEqual(
+      two.map((v: { version_number: number }) => v.version_number),
+      [2, 1],
+    );
+    assert.match(two[0].dag_hash, /^[0-9a-f]{64}$/);
+    assert.notEqual(two[0].dag_hash, two[1].dag_hash);
+    assert.equal(two[0].runs, 0);
+    assert.equal(cli(home, ["dags", "list-versions", "nope"]).code, 5);
+  });
 });

@@ -104,6 +104,7 @@ export async function processDagFiles(
         {
           fileloc: file.fileloc,
           contentHash: file.contentHash,
+          source: file.source,
           durationMs: reply.durationMs,
           dags: reply.dags,
           errors: reply.errors,

@@ -129,6 +129,7 @@ async function revise(
         priority_weight: template.priority_weight,
         scheduled_dttm: state === null ? null : now,
         updated_at: now,
+        dag_version_id: template.dag_version_id,
       });
       out.push({ map_index: i, state });
     } else if (initial === "scheduled" && (current.state === null || fromDb(current.state) === "none")) {

@@ -8,6 +8,7 @@ import { UpdraftError } from "../core/errors.ts";
 import { priorityWeights } from "../core/graph.ts";
 import { isRunFinished, RUN_STATES, type RunState } from "../core/states.ts";
 import type { SerializedDag } from "../core/serialized.ts";
+import { versionIdForHash } from "./dag-versions.ts";
 import { dagHash } from "./dags.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
@@ -41,12 +42,23 @@ export async function insertRunWithTasks(
   run: NewRun,
   now: string,
 ): Promise<number> {
-  const runRowId = await insertRun(database, trx, run, now);
-  await insertTaskInstances(trx, run.dag, runRowId, run.runId, now);
+  const hash = dagHash(run.dag);
+  // The version the run starts with and keeps (ADR.md S16); null for a DAG never stored.
+  const versionId = await versionIdForHash(trx, run.dag.dagId, hash);
+  const runRowId = await insertRun(database, trx, run, { now, hash, versionId });
+  await insertTaskInstances(trx, run.dag, runRowId, run.runId, { now, hash, versionId });
   return runRowId;
 }
 
-async function insertRun(database: Database, trx: Db, run: NewRun, now: string): Promise<number> {
+/** What every row of a new run is written with. */
+interface RunStamp {
+  now: string;
+  hash: string;
+  versionId: string | null;
+}
+
+async function insertRun(database: Database, trx: Db, run: NewRun, stamp: RunStamp): Promise<number> {
+  const { now, hash } = stamp;
   const row = {
     dag_id: run.dag.dagId,
     run_id: run.runId,
@@ -61,7 +73,8 @@ async function insertRun(database: Database, trx: Db, run: NewRun, now: string):
     run_type: run.runType,
     triggered_by: run.triggeredBy ?? null,
     conf: JSON.stringify(run.conf ?? {}),
-    dag_hash: dagHash(run.dag),
+    dag_hash: hash,
+    created_dag_version_id: stamp.versionId,
     note: run.note ?? null,
     last_scheduling_decision: null,
     updated_at: now,
@@ -78,7 +91,7 @@ async function insertTaskInstances(
   dag: SerializedDag,
   runRowId: number,
   runId: string,
-  now: string,
+  { now, versionId }: RunStamp,
 ) {
   const weights = priorityWeights(dag);
   const rows = dag.tasks.map((task) => ({
@@ -96,6 +109,7 @@ async function insertTaskInstances(
     queue: task.queue,
     priority_weight: weights.get(task.taskId) ?? task.priorityWeight,
     updated_at: now,
+    dag_version_id: versionId,
   }));
   // Batches keep each statement under every database's bound-parameter limit.
   for (let i = 0; i < rows.length; i += 200)

@@ -12,6 +12,7 @@ import { SerializedDagSchema, type SerializedDag } from "../core/serialized.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
 import type { DagRow, ImportErrorRow, Tables } from "./schema.ts";
+import { recordVersion } from "./dag-versions.ts";
 import { isTransientDbError, isUniqueViolation, retrying } from "./retry.ts";
 import { upsert } from "./upsert.ts";
 
@@ -24,6 +25,8 @@ export interface FileParseResult {
   fileloc: string;
   contentHash: string;
   durationMs: number;
+  /** The file's text, kept with each new version of its DAGs (dag-versions.ts). */
+  source?: string;
   dags: SerializedDag[];
   errors: ImportErrorInput[];
 }
@@ -78,13 +81,7 @@ export function dagStore(database: Database) {
           });
           continue;
         }
-        await storeDag(
-          trx,
-          dag,
-          result.fileloc,
-          now,
-          owner === undefined ? isPaused(dag, options) : undefined,
-        );
+        await storeDag(trx, dag, result, now, owner === undefined ? isPaused(dag, options) : undefined);
         stored.push(dag.dagId);
       }
       // DAGs this file used to define but no longer does are gone from it: inactive, not deleted.
@@ -120,10 +117,11 @@ export function dagStore(database: Database) {
   async function storeDag(
     trx: Transaction<Tables>,
     dag: SerializedDag,
-    fileloc: string,
+    file: FileParseResult,
     now: string,
     pausedOnCreate: boolean | undefined,
   ) {
+    const { fileloc } = file;
     const hash = dagHash(dag);
     const row = {
       dag_id: dag.dagId,
@@ -190,6 +188,7 @@ export function dagStore(database: Database) {
         ["fileloc", "data", "dag_hash", "version", "last_updated"],
       );
     }
+    await recordVersion(trx, { dag, hash, fileloc, source: file.source, now });
     await trx.deleteFrom("dag_tag").where("dag_id", "=", dag.dagId).execute();
     const tags = [...new Set(dag.tags)];
     if (tags.length > 0)
@@ -236,6 +235,7 @@ export function dagStore(database: Database) {
         "dag_run",
         "dag_tag",
         "serialized_dag",
+        "dag_version",
         "dag",
       ] as const)
         await trx.deleteFrom(table).where("dag_id", "=", dagId).execute();

@@ -17,6 +17,7 @@ import * as m0008 from "./migrations/0008_scale_indexes.ts";
 import * as m0009 from "./migrations/0009_max_consecutive_failed_dag_runs.ts";
 import * as m0010 from "./migrations/0010_rendered_map_index.ts";
 import * as m0011 from "./migrations/0011_run_marked_state.ts";
+import * as m0012 from "./migrations/0012_dag_versions.ts";
 import type { MigrationContext } from "./migrations/helpers.ts";
 import { TABLE_NAMES } from "./schema.ts";
 
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, { up(ctx: MigrationContext): Promise<void> }> =
   "0009_max_consecutive_failed_dag_runs": m0009,
   "0010_rendered_map_index": m0010,
   "0011_run_marked_state": m0011,
+  "0012_dag_versions": m0012,
 };
 
 export const MIGRATION_TABLE = "updraft_migration";
@@ -67,12 +69,17 @@ export async function migrationStatus(database: Database): Promise<MigrationStat
   return list.map((m) => ({ name: m.name, appliedAt: m.executedAt ?? null }));
 }
 
-/** Applies every pending migration; returns the names applied (none when up to date). */
+/**
+ * Applies every pending migration (or those up to `upTo`, for tests of an upgrade with data); returns
+ * the names applied (none when up to date).
+ */
 export async function migrateDatabase(
   database: Database,
   onProgress: (message: string) => void = () => undefined,
+  upTo?: string,
 ): Promise<string[]> {
-  const { error, results = [] } = await (await migrator(database)).migrateToLatest();
+  const m = await migrator(database);
+  const { error, results = [] } = await (upTo === undefined ? m.migrateToLatest() : m.migrateTo(upTo));
   for (const r of results) onProgress(`migration ${r.migrationName}: ${r.status.toLowerCase()}`);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return results.filter((r) => r.status === "Success").map((r) => r.migrationName);
@@ -83,6 +90,12 @@ export async function resetDatabase(
   database: Database,
   onProgress?: (message: string) => void,
 ): Promise<void> {
+  await dropTables(database, onProgress);
+  await migrateDatabase(database, onProgress);
+}
+
+/** Drops every Updraft table and the migrations' record (reset, and upgrade tests). */
+export async function dropTables(database: Database, onProgress?: (message: string) => void): Promise<void> {
   for (const table of [...TABLE_NAMES].reverse()) {
     await database.db.schema.dropTable(table).ifExists().execute();
     onProgress?.(`dropped ${table}`);
@@ -90,7 +103,6 @@ export async function resetDatabase(
   for (const table of [MIGRATION_TABLE, MIGRATION_LOCK_TABLE]) {
     await database.db.schema.dropTable(table).ifExists().execute();
   }
-  await migrateDatabase(database, onProgress);
 }
 
 /** Round-trips a query: proves the database is reachable and answering. */

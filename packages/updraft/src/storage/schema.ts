@@ -43,6 +43,26 @@ export interface SerializedDagTable {
   last_updated: Timestamp;
 }
 
+/**
+ * One row per change of a DAG's serialized form (migration 0012, Airflow 3's dag_version): numbered
+ * 1, 2, 3... per DAG, with the serialized form and the file's source at that version. Runs point at
+ * the version they were created with (`dag_run.created_dag_version_id`). ADR.md S16.
+ */
+export interface DagVersionTable {
+  /** A UUID, as Airflow's (the API shows it). */
+  id: string;
+  dag_id: string;
+  version_number: number;
+  /** The serialized form's hash (`dagHash`); equal to serialized_dag.dag_hash for the newest. */
+  dag_hash: string;
+  fileloc: string;
+  data: string;
+  /** The file's text; null for a version 1 made by the migration until the file is parsed again. */
+  source_code: string | null;
+  source_hash: string | null;
+  created_at: Timestamp;
+}
+
 /** One row per DAG file seen: its content hash decides whether it is parsed again. */
 export interface DagFileTable {
   fileloc: string;
@@ -87,6 +107,8 @@ export interface DagRunTable {
    * ends in this state once they are done. Null otherwise; a run queued again decides afresh.
    */
   marked_state: Generated<string | null>;
+  /** The DAG version the run was created with (migration 0012); null for a DAG never stored. */
+  created_dag_version_id: Generated<string | null>;
 }
 
 export interface TaskInstanceTable {
@@ -119,6 +141,8 @@ export interface TaskInstanceTable {
   rendered_map_index: string | null;
   note: string | null;
   updated_at: Timestamp;
+  /** The DAG version the instance was created with: its run's (migration 0012). */
+  dag_version_id: Generated<string | null>;
 }
 
 /** Every finished try of a task instance (the live try stays in task_instance). */
@@ -245,6 +269,7 @@ export interface Tables {
   dag: DagTable;
   dag_tag: DagTagTable;
   serialized_dag: SerializedDagTable;
+  dag_version: DagVersionTable;
   dag_file: DagFileTable;
   import_error: ImportErrorTable;
   dag_run: DagRunTable;
@@ -262,6 +287,7 @@ export interface Tables {
 }
 
 export type DagRow = Selectable<DagTable>;
+export type DagVersionRow = Selectable<DagVersionTable>;
 export type DagRunRow = Selectable<DagRunTable>;
 export type NewDagRun = Insertable<DagRunTable>;
 export type TaskInstanceRow = Selectable<TaskInstanceTable>;
@@ -276,6 +302,7 @@ export const TABLE_NAMES: (keyof Tables)[] = [
   "dag",
   "dag_tag",
   "serialized_dag",
+  "dag_version",
   "dag_file",
   "import_error",
   "dag_run",

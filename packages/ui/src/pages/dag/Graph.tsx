@@ -21,6 +21,7 @@ import { TaskPanel, type Task } from "./graph/TaskPanel.tsx";
 import type { LayoutAnswer } from "./graph/types.ts";
 import { useLayout, type GraphShape } from "./graph/useLayout.ts";
 import { useStructure } from "./structure-api.ts";
+import { runVersion } from "./versions.ts";
 import "./graph.css";
 
 function useTasks(dagId: string) {
@@ -52,7 +53,12 @@ function useSettled(shape: GraphShape | undefined, layout: LayoutAnswer | undefi
 export function GraphTab({ dagId }: { dagId: string }) {
   const [params, update] = useUrlState();
   const tasks = useTasks(dagId);
-  const structure = useStructure(dagId);
+  const runs = useRecentRuns(dagId, params.get("run"));
+  const runId = params.get("run") ?? runs.data?.[0]?.dag_run_id ?? null;
+  const run = runs.data?.find((r) => r.dag_run_id === runId);
+  // A run's graph is of the version it was created with (the tasks it had), not the newest.
+  const version = runVersion(run);
+  const structure = useStructure(dagId, version);
   const index = useMemo(
     () => (structure.data ? indexStructure(structure.data) : undefined),
     [structure.data],
@@ -66,9 +72,6 @@ export function GraphTab({ dagId }: { dagId: string }) {
   }, [structure.data, index, expanded]);
   const drawn = useSettled(shape, useLayout(dagId, shape));
   const layout = drawn?.layout;
-  const runs = useRecentRuns(dagId, params.get("run"));
-  const runId = params.get("run") ?? runs.data?.[0]?.dag_run_id ?? null;
-  const run = runs.data?.find((r) => r.dag_run_id === runId);
   const live = !run || LIVE_STATES.has(run.state) || run.state === "running";
   const tis = useRunTaskInstances(dagId, runId, live);
   const selected = params.get("task");
@@ -108,6 +111,15 @@ export function GraphTab({ dagId }: { dagId: string }) {
     <div className="graph-view">
       <div className="toolbar graph-toolbar">
         <RunPicker dagId={dagId} runs={runs.data ?? []} runId={runId} onPick={(r) => update({ run: r })} />
+        {version !== null && (
+          <span
+            className="muted"
+            data-testid="graph-version"
+            title="The DAG version this run was created with"
+          >
+            DAG version {version}
+          </span>
+        )}
         <FindTask ids={index?.taskIds ?? []} onFound={reveal} />
         {index && index.groups.size > 0 && (
           <>

@@ -46,6 +46,7 @@ import { useGridRows } from "./grid/tasks.ts";
 import { useOpenGroups } from "./open-groups.ts";
 import { groupState, type GridRowItem } from "./groups.ts";
 import { GridTooltip, type Describe } from "./grid/Tooltip.tsx";
+import { runVersion } from "./versions.ts";
 import "./grid.css";
 
 const HEAD_H = 64;
@@ -221,6 +222,8 @@ function RunCard({ run }: { run: Run }) {
       <dd>{formatDate(run.run_after)}</dd>
       <dt>Duration</dt>
       <dd>{run.start_date ? formatDuration(runSeconds(run)) : "–"}</dd>
+      <dt>DAG version</dt>
+      <dd>{runVersion(run) ?? "–"}</dd>
     </dl>
   );
 }

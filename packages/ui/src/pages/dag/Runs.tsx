@@ -13,6 +13,7 @@ import { hrefs, Link } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
 import type { Run } from "./grid/blocks.ts";
 import { RunActionDialog, type RunAction } from "./grid/RunActionDialog.tsx";
+import { runVersion } from "./versions.ts";
 import "./runs.css";
 
 const PAGE = 25;
@@ -27,6 +28,7 @@ const SORTABLE: { field: string; label: string }[] = [
   { field: "start_date", label: "Started" },
   { field: "end_date", label: "Ended" },
   { field: "duration", label: "Duration" },
+  { field: "", label: "Version" },
 ];
 
 /** A date input's day as the start (or end) of that day in local time, as the API's ISO instant. */
@@ -208,6 +210,7 @@ function RunRow({
       <td>{formatDate(run.start_date)}</td>
       <td>{formatDate(run.end_date)}</td>
       <td>{formatDuration(run.duration)}</td>
+      <td>{runVersion(run) === null ? "–" : `v${runVersion(run)}`}</td>
       <td>
         <div className="runs-actions">
           <Link href={hrefs.dag(dagId, { run: id })} aria-label={`Show ${id} in the grid`}>

@@ -32,7 +32,7 @@ type Json<T> = { content: { "application/json": T } };
 interface StructurePaths {
   "/ui/structure/structure_data": {
     get: {
-      parameters: { query: { dag_id: string } };
+      parameters: { query: { dag_id: string; version_number?: number } };
       responses: { 200: Json<Structure>; 404: Json<{ detail: unknown }> };
     };
   };
@@ -41,11 +41,21 @@ interface StructurePaths {
 /** The UI's client seen through the structure endpoint's types (Airflow's public spec has no UI API). */
 const structureApi = api as unknown as Client<StructurePaths>;
 
-export function useStructure(dagId: string) {
+/** The newest version's structure, or (a run's graph) that of `versionNumber`. */
+export function useStructure(dagId: string, versionNumber: number | null = null) {
   return useQuery({
-    queryKey: ["structure", dagId],
+    queryKey: ["structure", dagId, versionNumber],
     queryFn: async () =>
-      must(await structureApi.GET("/ui/structure/structure_data", { params: { query: { dag_id: dagId } } })),
+      must(
+        await structureApi.GET("/ui/structure/structure_data", {
+          params: {
+            query:
+              versionNumber === null ? { dag_id: dagId } : { dag_id: dagId, version_number: versionNumber },
+          },
+        }),
+      ),
     staleTime: 60_000,
+    // While another run's version loads, the graph on screen stays.
+    placeholderData: (previous) => previous,
   });
 }

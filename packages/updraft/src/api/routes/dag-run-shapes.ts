@@ -1,8 +1,6 @@
-/**
- * DAG runs in the shape of Airflow's DAGRunResponse, with the one version Updraft keeps of each DAG
- * (dag-view.ts).
- */
+/** DAG runs in the shape of Airflow's DAGRunResponse, with the DAG version each was created with. */
 import type { Database } from "../../storage/database.ts";
+import { dagVersionStore } from "../../storage/dag-versions.ts";
 import type { DagRunRow } from "../../storage/schema.ts";
 import { dagVersionView } from "../dag-view.ts";
 import type { components } from "../generated/airflow-v2.ts";
@@ -29,22 +27,13 @@ const TRIGGERED_BY = new Set<string>([
   "backfill",
 ]);
 
-/** The current version of each DAG: the serialized DAG's hash and when it was stored. */
+/** The versions runs (or task instances) were created with, by version id. */
 export async function dagVersions(
   database: Database,
-  dagIds: Iterable<string>,
+  versionIds: Iterable<string | null>,
 ): Promise<Map<string, DagVersionResponse>> {
-  const ids = [...new Set(dagIds)];
-  const out = new Map<string, DagVersionResponse>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await database.db
-      .selectFrom("serialized_dag")
-      .select(["dag_id", "dag_hash", "last_updated"])
-      .where("dag_id", "in", ids.slice(i, i + 500))
-      .execute();
-    for (const r of rows) out.set(r.dag_id, dagVersionView(r));
-  }
-  return out;
+  const rows = await dagVersionStore(database).byIds(versionIds);
+  return new Map([...rows].map(([id, row]) => [id, dagVersionView(row)]));
 }
 
 /** Seconds between two ISO times, or null when either is missing. */
@@ -98,11 +87,18 @@ export function dagRunResponse(run: DagRunRow, version: DagVersionResponse | und
   };
 }
 
+export function versionOf(
+  versions: Map<string, DagVersionResponse>,
+  id: string | null,
+): DagVersionResponse | undefined {
+  return id === null ? undefined : versions.get(id);
+}
+
 /** Responses for several runs, reading each DAG's version once. */
 export async function dagRunResponses(database: Database, runs: DagRunRow[]): Promise<DagRunResponse[]> {
   const versions = await dagVersions(
     database,
-    runs.map((r) => r.dag_id),
+    runs.map((r) => r.created_dag_version_id),
   );
-  return runs.map((r) => dagRunResponse(r, versions.get(r.dag_id)));
+  return runs.map((r) => dagRunResponse(r, versionOf(versions, r.created_dag_version_id)));
 }

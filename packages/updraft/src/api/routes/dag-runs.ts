@@ -13,8 +13,8 @@ import type { ApiContext } from "../app.ts";
 import { badRequest, conflict, HttpError, notFound } from "../errors.ts";
 import { applyOrder, countTotal, likeAny, pageFromEnd, paging, rangeOf } from "../paging.ts";
 import { registerBackfillRoutes } from "./backfills.ts";
-import { dagRunResponse, dagRunResponses, dagVersions } from "./dag-run-shapes.ts";
-import { tiQuery, tiResponse, type TiRow } from "./task-instance-view.ts";
+import { dagRunResponse, dagRunResponses, dagVersions, versionOf } from "./dag-run-shapes.ts";
+import { tiQuery, tiResponses, type TiRow } from "./task-instance-view.ts";
 
 /** Sortable fields of the list endpoints (API name -> column); `duration` is computed. */
 const ORDER_FIELDS: Record<string, string> = {
@@ -45,6 +45,8 @@ interface RunFilter {
   confContains?: string | null;
   runIdPattern?: string | null;
   dagIdPattern?: string | null;
+  /** Runs created with one of these version numbers of their DAG. */
+  versionNumbers?: number[];
   /** Filters on values Updraft does not record (all null): a non-empty one matches no run. */
   unmatchable: boolean;
 }
@@ -62,6 +64,20 @@ function applyFilter(q: RunQuery, f: RunFilter): RunQuery {
   if (f.confContains) q = q.where(sql<boolean>`${sql.ref("conf")} like ${`%${f.confContains}%`}`);
   if (hasPattern(f.runIdPattern)) q = q.where(likeAny("run_id", f.runIdPattern));
   if (hasPattern(f.dagIdPattern)) q = q.where(likeAny("dag_id", f.dagIdPattern));
+  if (f.versionNumbers?.length) {
+    const numbers = f.versionNumbers;
+    q = q.where((eb) =>
+      eb(
+        "created_dag_version_id",
+        "in",
+        eb
+          .selectFrom("dag_version")
+          .select("dag_version.id")
+          .whereRef("dag_version.dag_id", "=", "dag_run.dag_id")
+          .where("dag_version.version_number", "in", numbers),
+      ),
+    );
+  }
   if (f.unmatchable) q = q.where(sql<boolean>`1 = 0`);
   return q;
 }
@@ -144,8 +160,8 @@ export function registerDagRunRoutes(ctx: ApiContext): void {
   }
 
   async function respond(run: DagRunRow) {
-    const versions = await dagVersions(database, [run.dag_id]);
-    return dagRunResponse(run, versions.get(run.dag_id));
+    const versions = await dagVersions(database, [run.created_dag_version_id]);
+    return dagRunResponse(run, versionOf(versions, run.created_dag_version_id));
   }
 
   ctx.route("get_dag_runs", async ({ params, query }) => {
@@ -163,12 +179,12 @@ export function registerDagRunRoutes(ctx: ApiContext): void {
       confContains: query.conf_contains,
       runIdPattern: query.run_id_pattern,
       dagIdPattern: query.dag_id_pattern,
-      // Updraft records no triggering user, bundle version or partition key, and one DAG version.
+      versionNumbers: versions,
+      // Updraft records no triggering user, bundle version or partition key.
       unmatchable:
         hasPattern(query.triggering_user_name_pattern) ||
         hasPattern(query.partition_key_pattern) ||
-        (query.bundle_version !== undefined && query.bundle_version !== null) ||
-        (versions.length > 0 && !versions.includes(1)),
+        (query.bundle_version !== undefined && query.bundle_version !== null),
     };
     const { rows, total } = await listRuns(ctx, filter, query.order_by, paging(query), true);
     return { dag_runs: await dagRunResponses(database, rows), total_entries: total };
@@ -280,7 +296,7 @@ export function registerDagRunRoutes(ctx: ApiContext): void {
         .orderBy("ti.map_index")
         .execute()) as TiRow[];
       const tis = rows.filter((ti) => chosen.has(ti.task_id));
-      return { task_instances: tis.map(tiResponse), total_entries: tis.length };
+      return { task_instances: await tiResponses(database, tis), total_entries: tis.length };
     }
     await ctx.audit(raw, "clear_dag_run", {
       dagId: run.dag_id,

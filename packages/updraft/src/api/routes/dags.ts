@@ -13,11 +13,11 @@ import { describeSummary } from "../../core/timetables/index.ts";
 import { resolveFileloc } from "../../dag-processing/discover.ts";
 import { NEVER } from "../../scheduler/create-runs.ts";
 import { dagRunStore } from "../../storage/dag-runs.ts";
+import { dagVersionStore } from "../../storage/dag-versions.ts";
 import { dagStore } from "../../storage/dags.ts";
 import type { DagRow } from "../../storage/schema.ts";
 import type { ApiContext } from "../app.ts";
 import {
-  CURRENT_VERSION_NUMBER,
   dagVersionView,
   fileToken,
   filelocOfToken,
@@ -194,13 +194,8 @@ export function registerDagRoutes(ctx: ApiContext): void {
     return dag;
   }
 
-  async function versionRow(dagId: string) {
-    return db
-      .selectFrom("serialized_dag")
-      .select(["dag_id", "dag_hash", "last_updated"])
-      .where("dag_id", "=", dagId)
-      .executeTakeFirst();
-  }
+  const versions = dagVersionStore(ctx.database);
+  const versionRow = async (dagId: string) => (await versions.latest([dagId])).get(dagId);
 
   // ---- DAG -------------------------------------------------------------------------------------
 
@@ -399,23 +394,29 @@ export function registerDagRoutes(ctx: ApiContext): void {
     const wantsText = !accept.includes("*/*") && !accept.includes("application/json");
     if (wantsText && !accept.includes("text/plain"))
       throw new HttpError(406, "Only application/json or text/plain is supported");
-    const row = await store.get(params.dag_id);
-    const version = query.version_number ?? CURRENT_VERSION_NUMBER;
-    if (!row || version !== CURRENT_VERSION_NUMBER)
+    const newest = await versionRow(params.dag_id);
+    const number = query.version_number ?? newest?.version_number;
+    const version = number === undefined ? undefined : await versions.source(params.dag_id, number);
+    if (!newest || !version)
       throw notFound(
         `The source code of the DAG ${params.dag_id}, version_number ${query.version_number ?? "None"} was not found`,
       );
-    // Updraft does not store DAG code: the file is read; gone from the DAGs folder, it is null.
-    const content = await readFile(resolveFileloc(row.fileloc, dagsFolder), "utf8").catch(() => null);
+    // A version 1 the upgrade made has no recorded text until its file is parsed again: the newest
+    // reads the file (gone from the DAGs folder, it is null); an older one has none to show.
+    const content =
+      version.source_code ??
+      (version.version_number === newest.version_number
+        ? await readFile(resolveFileloc(version.fileloc, dagsFolder), "utf8").catch(() => null)
+        : null);
     if (wantsText) {
       void reply.type("text/plain; charset=utf-8");
       return (content ?? "") as never;
     }
     return {
       content,
-      dag_id: row.dag_id,
-      version_number: CURRENT_VERSION_NUMBER,
-      dag_display_name: row.dag_id,
+      dag_id: params.dag_id,
+      version_number: version.version_number,
+      dag_display_name: params.dag_id,
     };
   });
 
@@ -501,26 +502,32 @@ export function registerDagRoutes(ctx: ApiContext): void {
 
   ctx.route("get_dag_versions", async ({ params, query }) => {
     const { limit, offset } = paging(query);
-    let qb = db.selectFrom("serialized_dag");
+    let qb = db.selectFrom("dag_version");
     if (params.dag_id !== "~") {
       if (!(await store.get(params.dag_id)))
         throw notFound(`The DAG with dag_id: \`${params.dag_id}\` was not found`);
-      qb = qb.where("serialized_dag.dag_id", "=", params.dag_id);
+      qb = qb.where("dag_version.dag_id", "=", params.dag_id);
     }
-    if (
-      (query.version_number !== undefined && query.version_number !== CURRENT_VERSION_NUMBER) ||
-      query.bundle_name ||
-      query.bundle_version
-    )
-      qb = qb.where(sql<boolean>`1 = 0`);
+    if (query.version_number !== undefined && query.version_number !== null)
+      qb = qb.where("version_number", "=", query.version_number);
+    // Updraft has no bundles (every bundle field is null): a bundle filter matches nothing.
+    if (query.bundle_name || query.bundle_version) qb = qb.where(sql<boolean>`1 = 0`);
     const total = await qb.select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow();
-    // One version per DAG: id (derived from the hash) is its only varying field; ties go by dag_id.
     const rows = await applyOrder(
-      qb.select(["dag_id", "dag_hash", "last_updated"]),
+      qb.select(["id", "dag_id", "version_number", "created_at"]),
       query.order_by,
-      { id: "dag_hash", version_number: "dag_id", bundle_name: "dag_id", bundle_version: "dag_id" },
+      // Airflow's ids are UUID v7, so its default order "id" is the order of creation: created_at here.
+      {
+        id: "created_at",
+        version_number: "version_number",
+        dag_id: "dag_id",
+        created_at: "created_at",
+        bundle_name: "version_number",
+        bundle_version: "version_number",
+        bundle_url: "version_number",
+      },
       "id",
-      ["dag_id"],
+      ["dag_id", "version_number"],
     )
       .limit(limit)
       .offset(offset)
@@ -529,8 +536,7 @@ export function registerDagRoutes(ctx: ApiContext): void {
   });
 
   ctx.route("get_dag_version", async ({ params }) => {
-    const row =
-      params.version_number === CURRENT_VERSION_NUMBER ? await versionRow(params.dag_id) : undefined;
+    const row = await versions.get(params.dag_id, params.version_number);
     if (!row)
       throw notFound(
         `The DagVersion with dag_id: \`${params.dag_id}\` and version_number: \`${params.version_number}\` was not found`,

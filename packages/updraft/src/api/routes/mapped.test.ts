@@ -48,6 +48,8 @@ forEachApiDatabase("mapped task instances over the API", { dags: { "mapped_api.t
         [2, "c.csv", "success"],
       ],
     );
+    // Instances added by the expansion have their run's DAG version, as the placeholder had.
+    for (const t of all.body.task_instances) assert.equal(t.dag_version?.version_number, 1);
     const one = await h.call("get_mapped_task_instances", { path: path("load"), query: { map_index: [1] } });
     assert.deepEqual(
       one.body.task_instances.map((t: { map_index: number }) => t.map_index),

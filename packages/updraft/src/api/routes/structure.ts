@@ -1,11 +1,12 @@
 /**
  * GET /ui/structure/structure_data (ui-spec.ts): a DAG's tasks and task groups as the graph and the
- * grid draw them (structure.ts). Updraft keeps one version of each DAG: version 1, the current one.
+ * grid draw them (structure.ts): of the newest version, or of `version_number` (a run's graph shows
+ * the version the run was created with).
  */
 import type { ApiContext } from "../app.ts";
-import { CURRENT_VERSION_NUMBER } from "../dag-view.ts";
 import { notFound } from "../errors.ts";
 import { structureData } from "../structure.ts";
+import { dagVersionStore } from "../../storage/dag-versions.ts";
 import { dagStore } from "../../storage/dags.ts";
 
 type LooseRoute = (
@@ -16,11 +17,12 @@ type LooseRoute = (
 export function registerStructureRoutes(ctx: ApiContext): void {
   const route = ctx.route as unknown as LooseRoute;
   route("structure_data", async ({ query }) => {
-    const dag = await dagStore(ctx.database).getSerialized(query.dag_id);
-    if (!dag) throw notFound(`Dag with id ${query.dag_id} was not found`);
-    const version = query.version_number ?? CURRENT_VERSION_NUMBER;
-    if (version !== CURRENT_VERSION_NUMBER)
-      throw notFound(`Dag with id ${query.dag_id} and version number ${version} was not found`);
+    const newest = await dagStore(ctx.database).getSerialized(query.dag_id);
+    if (!newest) throw notFound(`Dag with id ${query.dag_id} was not found`);
+    const version = query.version_number;
+    if (version === undefined || version === null) return structureData(newest);
+    const dag = await dagVersionStore(ctx.database).serialized(query.dag_id, version);
+    if (!dag) throw notFound(`Dag with id ${query.dag_id} and version number ${version} was not found`);
     return structureData(dag);
   });
 }

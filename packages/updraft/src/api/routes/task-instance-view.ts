@@ -7,6 +7,7 @@ import type { Database } from "../../storage/database.ts";
 import { findTi, tiNotFound, type TiKey, type TiRow } from "../../storage/task-instance-rows.ts";
 import { taskInstanceStore } from "../../storage/task-instances.ts";
 import { notFound } from "../errors.ts";
+import { dagVersions } from "./dag-run-shapes.ts";
 import type { components } from "../generated/airflow-v2.ts";
 
 export type TaskInstanceResponse = components["schemas"]["TaskInstanceResponse"];
@@ -45,7 +46,29 @@ function parseObject(text: string | null): Record<string, unknown> {
 
 type TiState = NonNullable<TaskInstanceResponse["state"]>;
 
-export function tiResponse(ti: TiRow): TaskInstanceResponse {
+type DagVersionResponse = components["schemas"]["DagVersionResponse"];
+type Versions = ReadonlyMap<string, DagVersionResponse>;
+
+/** Responses for task instances, reading the DAG versions they were created with once. */
+export async function tiResponses(
+  database: Database,
+  tis: readonly TiRow[],
+): Promise<TaskInstanceResponse[]> {
+  const versions = await dagVersions(
+    database,
+    tis.map((t) => t.dag_version_id),
+  );
+  return tis.map((t) => tiResponse(t, versions));
+}
+
+export async function oneTiResponse(database: Database, ti: TiRow): Promise<TaskInstanceResponse> {
+  return (await tiResponses(database, [ti]))[0]!;
+}
+
+const versionIn = (versions: Versions, id: string | null) =>
+  id === null ? null : (versions.get(id) ?? null);
+
+export function tiResponse(ti: TiRow, versions: Versions = new Map()): TaskInstanceResponse {
   return {
     id: tiUuid(ti.dag_id, ti.run_id, ti.task_id, ti.map_index),
     task_id: ti.task_id,
@@ -80,7 +103,7 @@ export function tiResponse(ti: TiRow): TaskInstanceResponse {
     rendered_fields: parseObject(ti.rendered_fields),
     trigger: null,
     triggerer_job: null,
-    dag_version: null,
+    dag_version: versionIn(versions, ti.dag_version_id),
   };
 }
 
@@ -104,7 +127,12 @@ export interface TryRow {
 }
 
 /** A try as Airflow's TaskInstanceHistoryResponse; what history does not keep comes from the live row. */
-export function tryResponse(t: TryRow, live: TiRow): TaskInstanceHistoryResponse {
+/** Every try of an instance ran with the DAG version the instance was created with. */
+export function tryResponse(
+  t: TryRow,
+  live: TiRow,
+  versions: Versions = new Map(),
+): TaskInstanceHistoryResponse {
   const isLive = t === live;
   return {
     task_id: t.task_id,
@@ -132,7 +160,7 @@ export function tryResponse(t: TryRow, live: TiRow): TaskInstanceHistoryResponse
     pid: t.pid,
     executor: live.executor,
     executor_config: "{}",
-    dag_version: null,
+    dag_version: versionIn(versions, live.dag_version_id),
   };
 }
 

@@ -21,11 +21,13 @@ import {
   requireTi,
   tiNotFound,
   tiQuery,
-  tiResponse,
+  oneTiResponse,
+  tiResponses,
   triesOf,
   tryResponse,
   type TiRow,
 } from "./task-instance-view.ts";
+import { dagVersions } from "./dag-run-shapes.ts";
 import { registerTaskLogRoutes } from "./task-logs.ts";
 import { registerXComRoutes } from "./xcom.ts";
 
@@ -140,8 +142,18 @@ function applyFilter(q: TiQuery, f: TiFilter): TiQuery {
   inList("ti.operator", f.operators);
   inList("ti.map_index", f.mapIndexes);
   if (nonEmpty(f.versionNumbers)) {
-    // Updraft keeps no DAG versions (every task instance's dag_version is null): nothing matches.
-    out = out.where(sql<boolean>`1 = 0`);
+    const numbers = f.versionNumbers;
+    out = out.where((eb) =>
+      eb(
+        "ti.dag_version_id",
+        "in",
+        eb
+          .selectFrom("dag_version")
+          .select("dag_version.id")
+          .whereRef("dag_version.dag_id", "=", "ti.dag_id")
+          .where("dag_version.version_number", "in", numbers),
+      ),
+    );
   }
   if (f.states) {
     const named = f.states.filter((s): s is string => s !== null);
@@ -222,7 +234,7 @@ async function listTis(
       .limit(at.limit)
       .offset(at.offset)
       .execute()) as TiRow[];
-    return { task_instances: inOrder(rows).map(tiResponse), total_entries: total };
+    return { task_instances: await tiResponses(database, inOrder(rows)), total_entries: total };
   }
   // The page's keys from task_instance alone (its indexes serve the order), then their full rows.
   const keys = await applyOrder(
@@ -241,7 +253,7 @@ async function listTis(
     .execute();
   if (keys.length === 0) return { task_instances: [], total_entries: total };
   const rows = await rowsByKey(database, inOrder(keys));
-  return { task_instances: rows.map(tiResponse), total_entries: total };
+  return { task_instances: await tiResponses(database, rows), total_entries: total };
 }
 
 type TiKey = Pick<TiRow, "dag_id" | "run_id" | "task_id" | "map_index">;
@@ -422,7 +434,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
         `The Task Instance with dag_id: \`${params.dag_id}\`, run_id: \`${params.dag_run_id}\` and task_id: \`${params.task_id}\` was not found`,
       );
     }
-    return tiResponse(ti);
+    return oneTiResponse(database, ti);
   });
 
   ctx.route("get_mapped_task_instance", async ({ params }) => {
@@ -436,7 +448,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       throw notFound(
         `The Mapped Task Instance with dag_id: \`${params.dag_id}\`, run_id: \`${params.dag_run_id}\`, task_id: \`${params.task_id}\`, and map_index: \`${params.map_index}\` was not found`,
       );
-    return tiResponse(ti);
+    return oneTiResponse(database, ti);
   });
 
   ctx.route("get_mapped_task_instances", async ({ params, query }) => {
@@ -465,7 +477,8 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
   const tries = async (dagId: string, runId: string, taskId: string, mapIndex: number) => {
     const live = await requireTi(database, { dagId, runId, taskId, mapIndex });
     const all = await triesOf(database, live);
-    return { task_instances: all.map((t) => tryResponse(t, live)), total_entries: all.length };
+    const versions = await dagVersions(database, [live.dag_version_id]);
+    return { task_instances: all.map((t) => tryResponse(t, live, versions)), total_entries: all.length };
   };
   ctx.route("get_task_instance_tries", async ({ params, query }) =>
     tries(params.dag_id, params.dag_run_id, params.task_id, query.map_index ?? -1),
@@ -481,7 +494,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       throw notFound(
         `The Task Instance with dag_id: \`${dagId}\`, run_id: \`${runId}\`, task_id: \`${taskId}\`, try_number: \`${n}\` and map_index: \`${mapIndex}\` was not found`,
       );
-    return tryResponse(found, live);
+    return tryResponse(found, live, await dagVersions(database, [live.dag_version_id]));
   };
   ctx.route("get_task_instance_try_details", async ({ params, query }) =>
     tryDetails(
@@ -527,7 +540,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
     });
     if (dryRun) {
       const shown = result.fields.includes("new_state") ? result.affected : result.targets;
-      return { task_instances: shown.map(tiResponse), total_entries: shown.length };
+      return { task_instances: await tiResponses(database, shown), total_entries: shown.length };
     }
     await ctx.audit(request.raw, "patch_task_instance", {
       dagId: params.dag_id,
@@ -540,7 +553,10 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
         changed: result.affected.map((t) => `${t.dag_id}.${t.run_id}.${t.task_id}[${t.map_index}]`),
       },
     });
-    return { task_instances: result.targets.map(tiResponse), total_entries: result.targets.length };
+    return {
+      task_instances: await tiResponses(database, result.targets),
+      total_entries: result.targets.length,
+    };
   };
   ctx.route("patch_task_instance", async (r) => patch(r, r.query.map_index ?? null, false));
   ctx.route("patch_task_instance_by_map_index", async (r) =>
@@ -725,7 +741,7 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
             .orderBy("ti.map_index")
             .execute()) as TiRow[]);
     const tis = rows.filter((r) => wanted.has(`${r.run_id}\u0000${r.task_id}\u0000${r.map_index}`));
-    return { task_instances: tis.map(tiResponse), total_entries: tis.length };
+    return { task_instances: await tiResponses(database, tis), total_entries: tis.length };
   });
 
   ctx.route("get_extra_links", async ({ params, query }) => {

@@ -46,6 +46,7 @@ export function RunPicker({
         {runs.map((r) => (
           <option key={r.dag_run_id} value={r.dag_run_id}>
             {r.dag_run_id} · {r.state}
+            {r.dag_versions[0] ? ` · v${r.dag_versions[0].version_number}` : ""}
           </option>
         ))}
       </select>

@@ -8,6 +8,7 @@ import { register as reserialize } from "./reserialize.ts";
 import { register as trigger } from "./trigger.ts";
 import { register as pause } from "./pause.ts";
 import { register as listRuns } from "./list-runs.ts";
+import { register as listVersions } from "./list-versions.ts";
 import { register as state } from "./state.ts";
 import { register as nextExecution } from "./next-execution.ts";
 import { register as testDag } from "./test.ts";
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     trigger,
     pause,
     listRuns,
+    listVersions,
     state,
     nextExecution,
     testDag,
