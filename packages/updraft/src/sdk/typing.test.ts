@@ -50,13 +50,14 @@ test("typed XCom passing compiles where types match and is rejected where they d
     chain(start, [sum, text], end);
     void same;
 
-    // Rejected by the type checker and, at run time, by dag().
-    // @ts-expect-error bash needs a command
-    assert.throws(() => bash("no_command", {}));
-    // @ts-expect-error unknown trigger rule
-    assert.throws(() => empty("bad_rule", { triggerRule: "sometimes" }));
     // @ts-expect-error a handle has no `then`
     void start.then;
   });
   assert.ok(d.taskIds.includes("total__1"));
+  // Rejected by the type checker and, at run time, by dag() (which lists such problems once built).
+  const build = (add: () => unknown) => () => dag({ dagId: "typing_bad" }, () => void add());
+  // @ts-expect-error bash needs a command
+  assert.throws(build(() => bash("no_command", {})), /bash\(\) needs a command/);
+  // @ts-expect-error unknown trigger rule
+  assert.throws(build(() => empty("bad_rule", { triggerRule: "sometimes" })), /is not a trigger rule/);
 });
