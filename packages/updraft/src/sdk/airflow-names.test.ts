@@ -47,7 +47,8 @@ test("a DAG written the Airflow way gets one error listing every problem with it
     `task "done": options has an unknown option "trigger_rule": Airflow's trigger_rule is triggerRule here`,
   ];
   assert.ok(error.message.startsWith(`dag "etl": ${lines.length} problems:\n  - `), error.message);
-  for (const line of lines) assert.ok(error.message.includes(line), `missing:\n${line}\nin:\n${error.message}`);
+  for (const line of lines)
+    assert.ok(error.message.includes(line), `missing:\n${line}\nin:\n${error.message}`);
   assert.equal(error.problems.length, lines.length);
   // The missing command is the misspelled bash_command, not a problem of its own.
   assert.doesNotMatch(error.message, /needs a command/);
@@ -87,7 +88,9 @@ test("dag_id names the DAG while its problems are listed", () => {
 });
 
 test("a task defined outside a DAG lists its problems at once", () => {
-  const error = caught(() => task("early", () => 1, { retries: -1, pool_slots: 2, multipleOutputs: 1 } as never));
+  const error = caught(() =>
+    task("early", () => 1, { retries: -1, pool_slots: 2, multipleOutputs: 1 } as never),
+  );
   assert.match(error.message, /^task "early": 3 problems:/);
   assert.match(error.message, /Airflow's pool_slots is poolSlots here/);
   assert.match(error.message, /multipleOutputs must be true or false/);
@@ -108,12 +111,38 @@ test("task groups and overrides gather too", () => {
   assert.match(error.message, /queue must be a non-empty string/);
 });
 
+test("a renamed option written with a Python value gets both hints", () => {
+  const error = caught(() =>
+    dag(
+      {
+        dagId: "d",
+        schedule_interval: "timedelta(hours=6)",
+        start_date: "datetime(2025, 1, 1)",
+        defaultArgs: { retry_delay: { minutes: 5 } },
+      } as never,
+      () => {},
+    ),
+  );
+  assert.match(error.message, /schedule_interval is schedule here; for an interval write \{ every: "6h" \}/);
+  assert.match(
+    error.message,
+    /start_date is startDate here; for Airflow's datetime write an ISO date: "2025-01-01"/,
+  );
+  assert.match(
+    error.message,
+    /retry_delay is retryDelay here; for Airflow's timedelta write a duration string: "5m"/,
+  );
+});
+
 test("hints: renames, options of another place, and what is not supported", () => {
   const task_ = ["retries", "retryDelay", "triggerRule", "poolSlots"];
   assert.equal(airflowHint("pool_slots", task_), "Airflow's pool_slots is poolSlots here");
   // Not an entry of the table: the camelCase form is enough.
   assert.equal(airflowHint("retry_delay", task_), "Airflow's retry_delay is retryDelay here");
-  assert.equal(airflowHint("max_active_runs", ["maxActiveRuns"]), "Airflow's max_active_runs is maxActiveRuns here");
+  assert.equal(
+    airflowHint("max_active_runs", ["maxActiveRuns"]),
+    "Airflow's max_active_runs is maxActiveRuns here",
+  );
   assert.match(airflowHint("start_date", task_)!, /is startDate here, an option of dag\(\)/);
   assert.match(airflowHint("bash_command", ["retries"])!, /is command here, an option of bash\(\)/);
   assert.match(airflowHint("env", ["retries"])!, /env is an option of bash\(\)/);
@@ -163,7 +192,10 @@ test("hints: schedules, durations and dates written as in Python", () => {
     dag({ dagId: "d", startDate: "datetime(2025, 1, 1)", schedule: { days: 1 } } as never, () => {}),
   );
   assert.match(error.message, /startDate "datetime\(2025, 1, 1\)" is not a date: .*"2025-01-01"/);
-  assert.match(error.message, /schedule \{"days":1\} is not a cron expression or preset: for an interval write \{ every: "1d" \}/);
+  assert.match(
+    error.message,
+    /schedule \{"days":1\} is not a cron expression or preset: for an interval write \{ every: "1d" \}/,
+  );
 });
 
 test("every Airflow name of the table is in docs/airflow-to-updraft.md", () => {

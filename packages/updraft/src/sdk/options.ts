@@ -13,7 +13,7 @@ import {
   type TriggerRule,
   type WeightRule,
 } from "../core/trigger-rules.ts";
-import { airflowHint, durationHint } from "./airflow-names.ts";
+import { airflowHint, airflowTarget, dateHint, durationHint, scheduleHint } from "./airflow-names.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
 import { report, soft } from "./problems.ts";
 
@@ -154,12 +154,24 @@ export function knownEntries(
   const known: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     if (allowed.includes(key)) known[key] = v;
-    else
+    else {
+      const hint = unknownHint(key, allowed, hints);
+      const value = valueHint(key, v);
       report(
-        definitionError(where, `${what} has an unknown option "${key}": ${unknownHint(key, allowed, hints)}`),
+        definitionError(where, `${what} has an unknown option "${key}": ${hint}${value ? `; ${value}` : ""}`),
       );
+    }
   }
   return known;
+}
+
+/** For `retry_delay: timedelta(minutes=5)`: how to write the value too, once the name is right. */
+function valueHint(key: string, value: unknown): string | undefined {
+  const target = airflowTarget(key);
+  if (target === "schedule") return scheduleHint(value);
+  if (target === "startDate" || target === "endDate") return dateHint(value);
+  if (target && /Delay$|Timeout$/.test(target)) return durationHint(value);
+  return undefined;
 }
 
 function unknownHint(key: string, allowed: readonly string[], hints: Record<string, string>): string {

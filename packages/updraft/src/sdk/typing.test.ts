@@ -56,8 +56,12 @@ test("typed XCom passing compiles where types match and is rejected where they d
   assert.ok(d.taskIds.includes("total__1"));
   // Rejected by the type checker and, at run time, by dag() (which lists such problems once built).
   const build = (add: () => unknown) => () => dag({ dagId: "typing_bad" }, () => void add());
-  // @ts-expect-error bash needs a command
-  assert.throws(build(() => bash("no_command", {})), /bash\(\) needs a command/);
-  // @ts-expect-error unknown trigger rule
-  assert.throws(build(() => empty("bad_rule", { triggerRule: "sometimes" })), /is not a trigger rule/);
+  const noCommand = () =>
+    // @ts-expect-error bash needs a command
+    bash("no_command", {});
+  assert.throws(build(noCommand), /bash\(\) needs a command/);
+  const badRule = () =>
+    // @ts-expect-error unknown trigger rule
+    empty("bad_rule", { triggerRule: "sometimes" });
+  assert.throws(build(badRule), /is not a trigger rule/);
 });
