@@ -12,6 +12,7 @@ import { register as state } from "./state.ts";
 import { register as nextExecution } from "./next-execution.ts";
 import { register as testDag } from "./test.ts";
 import { register as backfill } from "./backfill.ts";
+import { register as check } from "./check.ts";
 
 export function register(program: Command): void {
   const group = program.command("dags").description("Inspect, trigger, test and pause DAGs");
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     nextExecution,
     testDag,
     backfill,
+    check,
   ])
     add(group);
 }
