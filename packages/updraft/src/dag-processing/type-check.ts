@@ -96,6 +96,8 @@ function defaultOptions(projectDir: string): ts.CompilerOptions {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     target: ts.ScriptTarget.ESNext,
+    // Node has no DOM; without it the check also takes ~80 MiB and a few hundred ms less.
+    lib: ["lib.esnext.d.ts"],
     strict: true,
     noEmit: true,
     allowImportingTsExtensions: true,
