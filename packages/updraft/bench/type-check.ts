@@ -59,6 +59,7 @@ interface Measure {
   peakMb: number | null;
   code: number | null;
   stdout: string;
+  stderr: string;
 }
 
 function measure(bin: string, args: string[], env: Record<string, string>): Measure {
@@ -73,7 +74,13 @@ function measure(bin: string, args: string[], env: Record<string, string>): Meas
   });
   const seconds = (performance.now() - started) / 1000;
   const timed = /__time ([\d.]+) (\d+)/.exec(r.stderr);
-  return { seconds, peakMb: timed ? Number(timed[2]) / 1024 : null, code: r.status, stdout: r.stdout };
+  return {
+    seconds,
+    peakMb: timed ? Number(timed[2]) / 1024 : null,
+    code: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+  };
 }
 
 function best(bin: string, args: string[], env: Record<string, string>, expectCode: number): Measure {
@@ -81,7 +88,7 @@ function best(bin: string, args: string[], env: Record<string, string>, expectCo
   for (const run of runs)
     if (run.code !== expectCode)
       throw new Error(
-        `updraft ${args.join(" ")} exited ${run.code} (expected ${expectCode}):\n${run.stdout}`,
+        `updraft ${args.join(" ")} exited ${run.code} (expected ${expectCode}):\n${run.stdout}${run.stderr}`,
       );
   return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
