@@ -25,15 +25,23 @@ export class UpdraftError extends Error {
   }
 }
 
-/** A DAG file describes something Updraft cannot run: a cycle, a duplicate id, a bad cron, ... */
+/**
+ * A DAG file describes something Updraft cannot run: a cycle, a duplicate id, a bad cron, ... One
+ * error may list several problems (every misspelled option of a DAG at once); `problems` has each.
+ */
 export class DagDefinitionError extends UpdraftError {
   readonly dagId: string | undefined;
   readonly taskId: string | undefined;
-  constructor(message: string, where: { dagId?: string; taskId?: string } = {}) {
+  readonly problems: readonly string[];
+  constructor(
+    message: string,
+    where: { dagId?: string; taskId?: string; problems?: readonly string[] } = {},
+  ) {
     super("DAG_DEFINITION", message);
     this.name = "DagDefinitionError";
     this.dagId = where.dagId;
     this.taskId = where.taskId;
+    this.problems = where.problems ?? [message];
   }
 }
 

@@ -31,6 +31,8 @@ export const second = dag({ dagId: "two_b" }, () => { empty("y"); });`,
   "cycle.ts": `import { dag, empty } from "updraft";
 export default dag({ dagId: "cyclic" }, () => { const a = empty("a"); const b = empty("b"); a.setDownstream(b); b.setDownstream(a); });`,
   "badcron.ts": `import { dag, empty } from "updraft";\nexport default dag({ dagId: "badcron", schedule: "61 * * * *" }, () => { empty("a"); });`,
+  "airflow.ts": `import { dag, bash } from "updraft";
+export default dag({ dagId: "ported", start_date: "2025-01-01", schedule: "1d" }, () => { bash("b", { bash_command: "true" }); });`,
   "hangs.ts": `import { dag } from "updraft";\nwhile (true) {}`,
   "hog.ts": `import { dag } from "updraft";\nconst keep = []; while (true) keep.push(new Array(1e6).fill(Math.random()));`,
   "exits.ts": `import { dag } from "updraft";\nprocess.exit(3);`,
@@ -74,6 +76,7 @@ describe("DAG processor", () => {
     );
     const errors = new Map((await store.importErrors()).map((e) => [e.fileloc, e.message]));
     assert.deepEqual([...errors.keys()].sort(), [
+      "airflow.ts",
       "badcron.ts",
       "cycle.ts",
       "exits.ts",
@@ -87,10 +90,15 @@ describe("DAG processor", () => {
     assert.match(errors.get("cycle.ts")!, /cycle/i);
     assert.match(errors.get("cycle.ts")!, /a -> b -> a|b -> a -> b/);
     assert.match(errors.get("badcron.ts")!, /61 \* \* \* \*/);
+    // Every problem of a DAG written the Airflow way, in one import error.
+    assert.match(errors.get("airflow.ts")!, /dag "ported": 3 problems:/);
+    assert.match(errors.get("airflow.ts")!, /start_date is startDate here/);
+    assert.match(errors.get("airflow.ts")!, /for an interval write \{ every: "1d" \}/);
+    assert.match(errors.get("airflow.ts")!, /bash_command is command here/);
     assert.match(errors.get("hangs.ts")!, /did not finish loading within 3s/);
     assert.match(errors.get("hog.ts")!, /ran out of memory .*64 MiB/);
     assert.match(errors.get("exits.ts")!, /exited with code 3/);
-    assert.equal(summary.files, 11 - 1, "safe mode skips helper.ts, which mentions neither updraft nor dag");
+    assert.equal(summary.files, 12 - 1, "safe mode skips helper.ts, which mentions neither updraft nor dag");
     assert.equal(summary.dags, 4);
   });
 

@@ -23,17 +23,18 @@ import { topologicalOrder } from "./graph.ts";
 import { serializeGroups } from "./groups.ts";
 import type { JsonValue } from "./json.ts";
 import {
-  assertKnownKeys,
   bool,
+  checkTaskOptions,
   definedEntries,
   docText,
   duration,
   integer,
-  resolveTaskOptions,
+  knownEntries,
   text,
   type ResolvedTaskOptions,
   type TaskOptions,
 } from "./options.ts";
+import { gathering, soft } from "./problems.ts";
 import { normalizeParams, type ParamInput } from "./params.ts";
 import { checkSchedule, type ScheduleInput, type ScheduleSpec } from "./timetables.ts";
 
@@ -117,13 +118,9 @@ const DAG_OPTION_KEYS = [
   "isPausedUponCreation",
 ] as const satisfies readonly (keyof DagOptions)[];
 
+/** Near misses that are not Airflow's spelling (those are in airflow-names.ts). */
 const DAG_OPTION_HINTS: Record<string, string> = {
-  schedule_interval: "schedule",
   scheduleInterval: "schedule",
-  timetable: "schedule",
-  max_active_tasks: "maxActiveTasks",
-  concurrency: "maxActiveTasks",
-  is_paused_upon_creation: "isPausedUponCreation",
 };
 
 /** Configuration-supplied defaults for what a DAG or task leaves unset (the SDK reads no configuration). */
@@ -389,18 +386,30 @@ export function isDag(value: unknown): value is Dag {
 /**
  * Defines a DAG. `build` runs at once and adds the DAG's tasks (task factories called, bash(),
  * empty()) and their dependencies; it must be synchronous. Throws a DagDefinitionError for any
- * problem, so importing a bad DAG file fails loudly.
+ * problem, so importing a bad DAG file fails loudly: one error listing every problem found (unknown
+ * options, bad values, in the DAG's options and its tasks'), or the first structural one (a cycle).
  */
 export function dag(options: DagOptions, build: () => void): Dag {
   const dagId = checkDagId(options);
   const where: Where = { dagId };
-  assertKnownKeys(options, DAG_OPTION_KEYS, "dag() options", where, DAG_OPTION_HINTS);
-  const spec = checkDagOptions(options, where);
-  spec.schedule = scheduleSemanticsOf(options, spec.schedule, where);
+  return gathering(where, () => buildDag(dagId, options, build), true);
+}
+
+function buildDag(dagId: string, options: DagOptions, build: () => void): Dag {
+  const where: Where = { dagId };
+  const known = knownEntries(
+    options,
+    DAG_OPTION_KEYS,
+    "dag() options",
+    where,
+    DAG_OPTION_HINTS,
+  ) as Partial<DagOptions>;
+  const spec = checkDagOptions(known, where);
+  spec.schedule = soft(() => scheduleSemanticsOf(known, spec.schedule, where), spec.schedule);
   const builder = new DagBuilder(dagId);
-  if (options.defaultArgs !== undefined) {
-    resolveTaskOptions(options.defaultArgs, { ...where, part: "defaultArgs" }, "defaultArgs");
-    builder.defaultArgs = definedEntries(options.defaultArgs);
+  if (known.defaultArgs !== undefined) {
+    const at = { ...where, part: "defaultArgs" };
+    builder.defaultArgs = soft(() => checkTaskOptions(known.defaultArgs, at, "defaultArgs"), {});
   }
   if (typeof build !== "function") {
     throw definitionError(
@@ -434,7 +443,9 @@ function checkDagId(options: unknown): string {
       `dag() takes an options object first, got ${describe(options)}: write dag({ dagId: "my_dag" }, () => { ... })`,
     );
   }
-  const dagId = (options as { dagId?: unknown }).dagId;
+  // An Airflow user's dag_id names the DAG meanwhile, so its other problems are listed with it.
+  const given = options as { dagId?: unknown; dag_id?: unknown };
+  const dagId = given.dagId === undefined && typeof given.dag_id === "string" ? given.dag_id : given.dagId;
   const problem = idProblem(dagId);
   if (problem) {
     const shown = typeof dagId === "string" && dagId !== "" ? `dag "${dagId}": ` : "dag(): ";
@@ -443,40 +454,49 @@ function checkDagId(options: unknown): string {
   return dagId as string;
 }
 
-function checkDagOptions(o: DagOptions, where: Where): DagSpec {
-  const schedule = checkSchedule(o.schedule, where);
-  const timezone = sameTimezone(checkTimezone(o.timezone, where), schedule.timezone, where);
-  const startDate = checkDate(o.startDate, "startDate", where);
-  const endDate = checkDate(o.endDate, "endDate", where);
-  checkDateOrder(startDate, endDate, timezone ?? "UTC", where);
-  const maxActiveRuns = integer(o.maxActiveRuns, "maxActiveRuns", where, 1, "maxActiveRuns: 1") ?? null;
-  checkContinuous(schedule.schedule, maxActiveRuns, where);
+/** Each option checked on its own, so every bad one is reported (problems.ts); a bad one counts as unset. */
+function checkDagOptions(o: Partial<DagOptions>, where: Where): DagSpec {
+  const check = <T>(fn: () => T): T | null => soft(fn, null);
+  const schedule = soft(() => checkSchedule(o.schedule, where), {
+    schedule: null,
+    semantics: null,
+    timezone: null,
+  } as ScheduleSpec);
+  const timezone = check(() => sameTimezone(checkTimezone(o.timezone, where), schedule.timezone, where));
+  const startDate = check(() => checkDate(o.startDate, "startDate", where));
+  const endDate = check(() => checkDate(o.endDate, "endDate", where));
+  check(() => checkDateOrder(startDate, endDate, timezone ?? "UTC", where));
+  const maxActiveRuns = check(() => integer(o.maxActiveRuns, "maxActiveRuns", where, 1, "maxActiveRuns: 1"));
+  check(() => checkContinuous(schedule.schedule, maxActiveRuns ?? null, where));
   return {
-    description: docText(o.description, "description", where) ?? null,
-    docMd: docText(o.docMd, "docMd", where) ?? null,
+    description: check(() => docText(o.description, "description", where)) ?? null,
+    docMd: check(() => docText(o.docMd, "docMd", where)) ?? null,
     schedule,
     startDate,
     endDate,
     timezone,
-    catchup: o.catchup === undefined ? null : bool(o.catchup, "catchup", where, false),
-    maxActiveRuns,
-    maxActiveTasks: integer(o.maxActiveTasks, "maxActiveTasks", where, 1, "maxActiveTasks: 8") ?? null,
+    catchup: o.catchup === undefined ? null : check(() => bool(o.catchup, "catchup", where, false)),
+    maxActiveRuns: maxActiveRuns ?? null,
+    maxActiveTasks:
+      check(() => integer(o.maxActiveTasks, "maxActiveTasks", where, 1, "maxActiveTasks: 8")) ?? null,
     maxConsecutiveFailedDagRuns:
-      integer(
-        o.maxConsecutiveFailedDagRuns,
-        "maxConsecutiveFailedDagRuns",
-        where,
-        0,
-        "maxConsecutiveFailedDagRuns: 3",
+      check(() =>
+        integer(
+          o.maxConsecutiveFailedDagRuns,
+          "maxConsecutiveFailedDagRuns",
+          where,
+          0,
+          "maxConsecutiveFailedDagRuns: 3",
+        ),
       ) ?? null,
-    dagrunTimeout: duration(o.dagrunTimeout, "dagrunTimeout", where, true) ?? null,
-    params: normalizeParams(o.params, where),
-    tags: checkTags(o.tags, where),
-    owner: text(o.owner, "owner", where, 'owner: "data-team"') ?? null,
+    dagrunTimeout: check(() => duration(o.dagrunTimeout, "dagrunTimeout", where, true)) ?? null,
+    params: soft(() => normalizeParams(o.params, where), {}),
+    tags: soft(() => checkTags(o.tags, where), []),
+    owner: check(() => text(o.owner, "owner", where, 'owner: "data-team"')) ?? null,
     isPausedUponCreation:
       o.isPausedUponCreation === undefined
         ? null
-        : bool(o.isPausedUponCreation, "isPausedUponCreation", where, false),
+        : check(() => bool(o.isPausedUponCreation, "isPausedUponCreation", where, false)),
   };
 }
 
@@ -512,7 +532,11 @@ function checkContinuous(schedule: Schedule, maxActiveRuns: number | null, where
 }
 
 /** The per-DAG choice of semantics for a cron string or `{ every }` (a timetable object has its own). */
-function scheduleSemanticsOf(options: DagOptions, schedule: ScheduleSpec, where: Where): ScheduleSpec {
+function scheduleSemanticsOf(
+  options: Partial<DagOptions>,
+  schedule: ScheduleSpec,
+  where: Where,
+): ScheduleSpec {
   const value = options.scheduleSemantics;
   if (value === undefined) return schedule;
   if (!SCHEDULE_SEMANTICS.includes(value))

@@ -4,6 +4,7 @@
  * so the checked input is kept as an ISO string and converted to UTC by toUtcIso().
  */
 import { DateTime } from "luxon";
+import { dateHint } from "./airflow-names.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
 
 /** "2025-01-01", "2025-01-01T06:00", "2025-01-01T06:00:00+01:00", "2025-01-01T05:00:00Z", or a Date. */
@@ -26,6 +27,8 @@ export function checkDate(value: unknown, name: string, where: Where): string | 
   const text =
     typeof value === "string" ? value.trim().replace(/^(\d{4}-\d{2}-\d{2}) (?=\d)/, "$1T") : undefined;
   if (text === undefined || !ISO_FORM.test(text)) {
+    const airflow = dateHint(value);
+    if (airflow) throw definitionError(where, `${name} ${describe(value)} is not a date: ${airflow}`);
     throw definitionError(where, `${name} ${describe(value)} is not a date: ${DATE_FORMATS}`);
   }
   const parsed = DateTime.fromISO(text, { zone: "UTC" });

@@ -13,7 +13,9 @@ import {
   type TriggerRule,
   type WeightRule,
 } from "../core/trigger-rules.ts";
+import { airflowHint, airflowTarget, dateHint, durationHint, scheduleHint } from "./airflow-names.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
+import { report, soft } from "./problems.ts";
 
 /** A trigger rule name, including Airflow 2's deprecated aliases ("dummy", "none_failed_or_skipped"). */
 export type TriggerRuleInput = TriggerRule | "dummy" | "none_failed_or_skipped";
@@ -124,7 +126,10 @@ export interface ResolvedTaskOptions {
   mapIndexTemplate: string | null;
 }
 
-/** Throws if `value` is not a plain object or has keys outside `allowed`; says which keys exist. */
+/**
+ * Throws if `value` is not a plain object; reports each key outside `allowed` (see problems.ts),
+ * with Airflow's spelling explained or the nearest valid name.
+ */
 export function assertKnownKeys(
   value: unknown,
   allowed: readonly string[],
@@ -132,17 +137,48 @@ export function assertKnownKeys(
   where: Where,
   hints: Record<string, string> = {},
 ): asserts value is Record<string, unknown> {
+  knownEntries(value, allowed, what, where, hints);
+}
+
+/** The entries of `value` whose keys are in `allowed`, after reporting the others (assertKnownKeys). */
+export function knownEntries(
+  value: unknown,
+  allowed: readonly string[],
+  what: string,
+  where: Where,
+  hints: Record<string, string> = {},
+): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw definitionError(where, `${what} must be an object, got ${describe(value)}`);
   }
-  for (const key of Object.keys(value)) {
-    if (allowed.includes(key)) continue;
-    const hint = hints[key] ?? nearest(key, allowed);
-    throw definitionError(
-      where,
-      `${what} has an unknown option "${key}": ${hint ? `did you mean "${hint}"? Valid` : "valid"} options: ${allowed.join(", ")}`,
-    );
+  const known: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (allowed.includes(key)) known[key] = v;
+    else {
+      const hint = unknownHint(key, allowed, hints);
+      const value = valueHint(key, v);
+      report(
+        definitionError(where, `${what} has an unknown option "${key}": ${hint}${value ? `; ${value}` : ""}`),
+      );
+    }
   }
+  return known;
+}
+
+/** For `retry_delay: timedelta(minutes=5)`: how to write the value too, once the name is right. */
+function valueHint(key: string, value: unknown): string | undefined {
+  const target = airflowTarget(key);
+  if (target === "schedule") return scheduleHint(value);
+  if (target === "startDate" || target === "endDate") return dateHint(value);
+  if (target && /Delay$|Timeout$/.test(target)) return durationHint(value);
+  return undefined;
+}
+
+function unknownHint(key: string, allowed: readonly string[], hints: Record<string, string>): string {
+  const airflow = airflowHint(key, allowed);
+  if (airflow) return airflow;
+  const hint = hints[key] ?? nearest(key, allowed);
+  return `${hint ? `did you mean "${hint}"? Valid` : "valid"} options: ${allowed.join(", ")}`;
 }
 
 /** The closest known name (case-insensitive, ignoring underscores), if one is close enough to suggest. */
@@ -177,10 +213,53 @@ export function definedEntries<T extends object>(value: T | undefined): Partial<
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+type TaskOptionKey = (typeof TASK_OPTION_KEYS)[number];
+
+/** Each option's check; a check throws a DagDefinitionError naming the option and the fix. */
+const TASK_OPTION_CHECKS: Record<TaskOptionKey, (value: unknown, where: Where) => unknown> = {
+  retries: (v, w) => integer(v, "retries", w, 0, "retries: 3"),
+  retryDelay: (v, w) => duration(v, "retryDelay", w, false),
+  retryExponentialBackoff: (v, w) => bool(v, "retryExponentialBackoff", w, false),
+  maxRetryDelay: (v, w) => duration(v, "maxRetryDelay", w, false),
+  executionTimeout: (v, w) => duration(v, "executionTimeout", w, true),
+  triggerRule: (v, w) => triggerRule(v, w),
+  dependsOnPast: (v, w) => bool(v, "dependsOnPast", w, false),
+  waitForDownstream: (v, w) => bool(v, "waitForDownstream", w, false),
+  pool: (v, w) => text(v, "pool", w, 'pool: "default_pool"'),
+  poolSlots: (v, w) => integer(v, "poolSlots", w, 1, "poolSlots: 2"),
+  priorityWeight: (v, w) => integer(v, "priorityWeight", w, undefined, "priorityWeight: 10"),
+  weightRule: (v, w) => weightRule(v, w),
+  queue: (v, w) => text(v, "queue", w, 'queue: "default"'),
+  owner: (v, w) => text(v, "owner", w, 'owner: "data-team"'),
+  docMd: (v, w) => docText(v, "docMd", w),
+  memoryLimit: (v, w) => memory(v, w),
+  runAsUser: (v, w) => userName(v, w),
+  setup: (v, w) => bool(v, "setup", w, false),
+  teardown: (v, w) => bool(v, "teardown", w, false),
+  onFailureFailDagrun: (v, w) => bool(v, "onFailureFailDagrun", w, false),
+  mapIndexTemplate: (v, w) => text(v, "mapIndexTemplate", w, 'mapIndexTemplate: "{{ file }}"'),
+};
+
+/**
+ * Checks task options, reporting every problem (problems.ts), and returns the options that passed:
+ * what failed is left out, so options merged from these (defaultArgs into each task) are not
+ * reported again for every task.
+ */
+export function checkTaskOptions(raw: unknown, where: Where, what = "options"): TaskOptions {
+  const known = knownEntries(raw, TASK_OPTION_KEYS, what, { ...where, part: undefined });
+  const clean: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(definedEntries(known))) {
+    const ok = soft(() => (TASK_OPTION_CHECKS[key as TaskOptionKey](value, where), true), false);
+    if (ok) clean[key] = value;
+  }
+  const roleOk = soft(() => (taskRole(clean, where, what === "defaultArgs"), true), false);
+  if (!roleOk) for (const key of ROLE_KEYS) delete clean[key];
+  return clean as TaskOptions;
+}
+
 /** Checks and normalises task options (already merged with defaultArgs). */
 export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "options"): ResolvedTaskOptions {
-  assertKnownKeys(raw, TASK_OPTION_KEYS, what, { ...where, part: undefined });
-  const o = definedEntries(raw);
+  const o = checkTaskOptions(raw, where, what);
   const waitForDownstream = bool(o.waitForDownstream, "waitForDownstream", where, false);
   const role = taskRole(o, where, what === "defaultArgs");
   return {
@@ -263,9 +342,10 @@ export function duration(
     if (typeof value !== "string" && typeof value !== "number") throw new RangeError("");
     seconds = parseDuration(value);
   } catch {
+    const airflow = durationHint(value);
     throw definitionError(
       where,
-      `${name} ${describe(value)} is not a duration: write e.g. "30s", "5m", "1h30m", "1d" or a number of seconds`,
+      `${name} ${describe(value)} is not a duration: ${airflow ? `${airflow} (durations are` : "write e.g."} "30s", "5m", "1h30m", "1d" or a number of seconds${airflow ? ")" : ""}`,
     );
   }
   if (positive && seconds <= 0) {
@@ -344,13 +424,18 @@ function taskRole(o: Partial<TaskOptions>, where: Where, inDefaultArgs: boolean)
 
 /**
  * A task's own options: a teardown takes no trigger rule of its own (it is all_done_setup_success,
- * Airflow's rule for teardowns); one inherited from defaultArgs is replaced.
+ * Airflow's rule for teardowns); one inherited from defaultArgs is replaced. Returns the options
+ * without a refused trigger rule once the problem is reported.
  */
-export function checkRole(own: TaskOptions, where: Where): void {
-  if (own.teardown !== true || own.triggerRule === undefined) return;
-  if (normalizeTriggerRule(String(own.triggerRule)) === "all_done_setup_success") return;
-  throw definitionError(
-    where,
-    `a teardown's trigger rule is all_done_setup_success (it runs when its setups succeeded, whatever happened between), got triggerRule ${describe(own.triggerRule)}: remove triggerRule`,
+export function checkRole(own: TaskOptions, where: Where): TaskOptions {
+  if (own.teardown !== true || own.triggerRule === undefined) return own;
+  if (normalizeTriggerRule(String(own.triggerRule)) === "all_done_setup_success") return own;
+  report(
+    definitionError(
+      where,
+      `a teardown's trigger rule is all_done_setup_success (it runs when its setups succeeded, whatever happened between), got triggerRule ${describe(own.triggerRule)}: remove triggerRule`,
+    ),
   );
+  const { triggerRule: _refused, ...rest } = own;
+  return rest;
 }

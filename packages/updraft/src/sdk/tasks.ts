@@ -9,13 +9,16 @@ import { connect, TaskHandle, XComArg } from "./handles.ts";
 import { argToJson, toJson, type JsonValue } from "./json.ts";
 import { mappableFields } from "../core/mapping.ts";
 import {
-  assertKnownKeys,
-  definedEntries,
   checkRole,
+  checkTaskOptions,
+  definedEntries,
+  knownEntries,
   resolveTaskOptions,
   TASK_OPTION_KEYS,
   type TaskOptions,
 } from "./options.ts";
+import { airflowTarget } from "./airflow-names.ts";
+import { gathering, report, soft } from "./problems.ts";
 
 type Primitive = string | number | boolean | bigint | symbol | null | undefined;
 
@@ -127,27 +130,33 @@ export function task<Args extends unknown[], R>(
   taskOptions: TaskFunctionOptions = {},
 ): TaskFactory<Args, R> {
   const where = { dagId: peekBuilder()?.dagId };
-  const { multipleOutputs, isolation, options } = splitFunctionOptions(taskOptions, { ...where, taskId });
-  checkTaskId(taskId, where);
-  if (typeof fn !== "function") {
-    throw definitionError(
-      { ...where, taskId },
-      `task() takes the task's function as its second argument, got ${describe(fn)}: write task("${taskId}", async () => { ... })`,
-    );
-  }
-  resolveTaskOptions(options, { ...where, taskId });
-  checkRole(options, { ...where, taskId });
-  return makeFactory({
-    taskId,
-    kind: "task",
-    settings: {},
-    fn: fn as FactorySpec["fn"],
-    options,
-    multipleOutputs,
-    isolation,
-    origin: {},
+  return gathering({ ...where, taskId }, () => {
+    const split = splitFunctionOptions(taskOptions, { ...where, taskId });
+    checkTaskId(taskId, where);
+    if (typeof fn !== "function") {
+      throw definitionError(
+        { ...where, taskId },
+        `task() takes the task's function as its second argument, got ${describe(fn)}: write task("${taskId}", async () => { ... })`,
+      );
+    }
+    const options = checkRole(checkTaskOptions(split.options, { ...where, taskId }), { ...where, taskId });
+    const factory = makeFactory<Args, R>({
+      taskId,
+      kind: "task",
+      settings: {},
+      fn: fn as FactorySpec["fn"],
+      options,
+      multipleOutputs: split.multipleOutputs,
+      isolation: split.isolation,
+      origin: {},
+    });
+    CHECKED_OPTIONS.set(factory, options);
+    return factory;
   });
 }
+
+/** The options task() kept for each factory it made, once their problems were reported. */
+const CHECKED_OPTIONS = new WeakMap<object, TaskOptions>();
 
 /**
  * Defines a branch task (Airflow's @task.branch): its function returns the id (or ids) of the
@@ -165,7 +174,7 @@ export function branch<Args extends unknown[], R extends string | string[] | nul
     kind: "branch",
     settings: {},
     fn: fn as FactorySpec["fn"],
-    options,
+    options: CHECKED_OPTIONS.get(factory) ?? {},
     multipleOutputs: false,
     isolation: "dag",
     origin: factory,
@@ -198,7 +207,7 @@ export function shortCircuit<Args extends unknown[], R>(
     kind: "short_circuit",
     settings,
     fn: fn as FactorySpec["fn"],
-    options: rest,
+    options: CHECKED_OPTIONS.get(factory) ?? {},
     multipleOutputs: false,
     isolation: "dag",
     origin: factory,
@@ -209,16 +218,24 @@ function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<
   const factory = (...args: unknown[]) => invoke(spec, args);
   const override = (options: TaskFlowOptions): TaskFactory<Args, R> => {
     const where = { dagId: peekBuilder()?.dagId, taskId: spec.taskId };
-    assertKnownKeys(options, ["taskId", ...FUNCTION_KEYS, ...TASK_OPTION_KEYS], "override()", where);
-    const { taskId = spec.taskId, ...rest } = options;
-    checkTaskId(taskId, where);
-    const split = splitFunctionOptions(rest, { ...where, taskId });
-    const merged = { ...definedEntries(spec.options), ...definedEntries(split.options) };
-    resolveTaskOptions(merged, { ...where, taskId });
-    checkRole(merged, { ...where, taskId });
-    const multipleOutputs = rest.multipleOutputs === undefined ? spec.multipleOutputs : split.multipleOutputs;
-    const isolation = rest.isolation === undefined ? spec.isolation : split.isolation;
-    return makeFactory({ ...spec, taskId, options: merged, multipleOutputs, isolation });
+    return gathering(where, () => {
+      const allowed = ["taskId", ...FUNCTION_KEYS, ...TASK_OPTION_KEYS];
+      const known = knownEntries(options, allowed, "override()", where) as TaskFlowOptions;
+      const { taskId = spec.taskId, ...rest } = known;
+      checkTaskId(taskId, where);
+      const split = splitFunctionOptions(rest, { ...where, taskId });
+      const merged = checkRole(
+        checkTaskOptions(
+          { ...definedEntries(spec.options), ...definedEntries(split.options) },
+          { ...where, taskId },
+        ),
+        { ...where, taskId },
+      );
+      const multipleOutputs =
+        rest.multipleOutputs === undefined ? spec.multipleOutputs : split.multipleOutputs;
+      const isolation = rest.isolation === undefined ? spec.isolation : split.isolation;
+      return makeFactory<Args, R>({ ...spec, taskId, options: merged, multipleOutputs, isolation });
+    });
   };
   const partial = (fixed: unknown) => partialTask(spec, fixed);
   Object.defineProperties(factory, {
@@ -413,27 +430,31 @@ function addBash(taskId: string, options: BashPartialOptions, mapping: Mapping |
   const builder = currentBuilder(`bash("${taskId}")`, taskId);
   const where = builder.where(taskId);
   checkTaskId(taskId, { dagId: builder.dagId });
-  assertKnownKeys(options, BASH_KEYS, "bash() options", where);
-  const { command, env, cwd, ...rest } = options;
+  const known = knownEntries(options, BASH_KEYS, "bash() options", where) as BashPartialOptions;
+  const { command, env, cwd, ...rest } = known;
   const templateFields: Record<string, JsonValue> = {};
-  if (command !== undefined || !mapping) {
+  // bash_command was reported as Airflow's spelling of command: no second problem for the same line.
+  const misspelled = Object.keys(options).some((k) => k !== "command" && airflowTarget(k) === "command");
+  if ((command !== undefined || !mapping) && !misspelled) {
     if (typeof command !== "string" || command.trim() === "") {
-      throw definitionError(
-        where,
-        `bash() needs a command, got ${describe(command)}: write bash("${taskId}", { command: "echo hello" })`,
+      report(
+        definitionError(
+          where,
+          `bash() needs a command, got ${describe(command)}: write bash("${taskId}", { command: "echo hello" })`,
+        ),
       );
-    }
-    templateFields.command = command;
+    } else templateFields.command = command;
   }
-  if (env !== undefined) templateFields.env = checkEnv(env, where);
+  if (env !== undefined) {
+    const checked = soft(() => checkEnv(env, where), undefined);
+    if (checked) templateFields.env = checked;
+  }
   if (cwd !== undefined) {
     if (typeof cwd !== "string" || cwd.trim() === "") {
-      throw definitionError(
-        where,
-        `cwd must be a non-empty path, got ${describe(cwd)}: write e.g. cwd: "/tmp"`,
+      report(
+        definitionError(where, `cwd must be a non-empty path, got ${describe(cwd)}: write e.g. cwd: "/tmp"`),
       );
-    }
-    templateFields.cwd = cwd;
+    } else templateFields.cwd = cwd;
   }
   if (!mapping) return addOperator(builder, "bash", taskId, rest, templateFields);
   if (mapping.mode === "dict") {
@@ -527,9 +548,8 @@ function addOperator(
 ): TaskHandle {
   const taskId = builder.qualify(label);
   const where = builder.where(taskId);
-  assertKnownKeys(own, TASK_OPTION_KEYS, "options", where);
-  checkRole(own, where);
-  const options = mergeOptions(builder, own);
+  const checked = checkRole(checkTaskOptions(own, where), where);
+  const options = mergeOptions(builder, checked);
   builder.add({
     taskId,
     kind,
@@ -569,11 +589,16 @@ function splitFunctionOptions(
   if (all === null || typeof all !== "object")
     return { multipleOutputs: false, isolation: "dag", options: all };
   const { multipleOutputs, isolation, ...options } = all;
+  const fail = (message: string) => report(definitionError(where, message));
   if (multipleOutputs !== undefined && typeof multipleOutputs !== "boolean")
-    throw definitionError(where, `multipleOutputs must be true or false, got ${describe(multipleOutputs)}`);
-  if (isolation !== undefined && isolation !== "dag" && isolation !== "process")
-    throw definitionError(where, `isolation must be "dag" or "process", got ${describe(isolation)}`);
-  return { multipleOutputs: multipleOutputs === true, isolation: isolation ?? "dag", options };
+    fail(`multipleOutputs must be true or false, got ${describe(multipleOutputs)}`);
+  const isolationOk = isolation === undefined || isolation === "dag" || isolation === "process";
+  if (!isolationOk) fail(`isolation must be "dag" or "process", got ${describe(isolation)}`);
+  return {
+    multipleOutputs: multipleOutputs === true,
+    isolation: isolationOk ? (isolation ?? "dag") : "dag",
+    options,
+  };
 }
 
 /** What only task() takes, beside the options of every task kind. */

@@ -10,6 +10,7 @@ import type { DurationInput } from "../core/duration.ts";
 import { cronExpression, isValidTimezone, parseSchedule, type Schedule } from "../core/schedule.ts";
 import type { ScheduleSemantics } from "../core/serialized.ts";
 import { checkDate, type DateInput } from "./dates.ts";
+import { scheduleHint } from "./airflow-names.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
 import { assertKnownKeys, duration } from "./options.ts";
 
@@ -187,6 +188,12 @@ const SCHEDULE_FORMS =
 export function checkSchedule(value: unknown, where: Where): ScheduleSpec {
   if (value === undefined || value === null) return { schedule: null, semantics: null, timezone: null };
   if (isTimetable(value)) return checkTimetable(value, where);
+  const airflow = scheduleHint(value);
+  if (airflow)
+    throw definitionError(
+      where,
+      `schedule ${describe(value)} is not a cron expression or preset: ${airflow}`,
+    );
   if (typeof value === "string") return { schedule: parsed(value, where), semantics: null, timezone: null };
   if (typeof value === "object" && !Array.isArray(value) && "every" in value) {
     assertKnownKeys(value, ["every", "anchor"], "schedule { every }", where);

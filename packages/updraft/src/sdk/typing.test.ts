@@ -50,13 +50,18 @@ test("typed XCom passing compiles where types match and is rejected where they d
     chain(start, [sum, text], end);
     void same;
 
-    // Rejected by the type checker and, at run time, by dag().
-    // @ts-expect-error bash needs a command
-    assert.throws(() => bash("no_command", {}));
-    // @ts-expect-error unknown trigger rule
-    assert.throws(() => empty("bad_rule", { triggerRule: "sometimes" }));
     // @ts-expect-error a handle has no `then`
     void start.then;
   });
   assert.ok(d.taskIds.includes("total__1"));
+  // Rejected by the type checker and, at run time, by dag() (which lists such problems once built).
+  const build = (add: () => unknown) => () => dag({ dagId: "typing_bad" }, () => void add());
+  const noCommand = () =>
+    // @ts-expect-error bash needs a command
+    bash("no_command", {});
+  assert.throws(build(noCommand), /bash\(\) needs a command/);
+  const badRule = () =>
+    // @ts-expect-error unknown trigger rule
+    empty("bad_rule", { triggerRule: "sometimes" });
+  assert.throws(build(badRule), /is not a trigger rule/);
 });

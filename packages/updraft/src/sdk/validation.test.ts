@@ -281,11 +281,11 @@ test("non-JSON TaskFlow arguments name the task and the argument", () => {
 test("unknown options suggest the right name", () => {
   rejects(
     withOptions({ schedule_interval: "@daily" } as never),
-    'dag "d": dag() options has an unknown option "schedule_interval": did you mean "schedule"?',
+    'dag "d": dag() options has an unknown option "schedule_interval": Airflow\'s schedule_interval is schedule here',
   );
   rejects(
     withOptions({ start_date: "2025-01-01" } as never),
-    'dag "d": dag() options has an unknown option "start_date": did you mean "startDate"?',
+    'dag "d": dag() options has an unknown option "start_date": Airflow\'s start_date is startDate here',
   );
   rejects(
     withTask({ retry: 3 }),
@@ -294,6 +294,10 @@ test("unknown options suggest the right name", () => {
   rejects(
     () => dag({ dagId: "d" }, () => void bash("b", { command: "true", enviroment: {} } as never)),
     'dag "d": task "b": bash() options has an unknown option "enviroment"',
+  );
+  rejects(
+    withOptions({ scheduleInterval: "@daily" } as never),
+    'dag "d": dag() options has an unknown option "scheduleInterval": did you mean "schedule"?',
   );
   rejects(
     withOptions({ defaultArgs: { retires: 3 } as never }),
