@@ -157,6 +157,47 @@ describe("dag.test() in the DAG file", () => {
       await h.close();
     }
   });
+
+  test("useConfig: the run is recorded in the configured database, the DAG under its file", async () => {
+    const kept = `import { dag, task } from "updraft";
+const kept = dag({ dagId: "kept" }, () => {
+  task("one", () => 1)();
+});
+export default kept;
+if (import.meta.main) await kept.test({ useConfig: true, conf: { note: "hi" } });
+`;
+    const h = await dagsHome({ "kept.ts": kept });
+    try {
+      writeFileSync(join(h.config.home, "package.json"), JSON.stringify({ type: "module" }));
+      symlinkSync(join(root, "node_modules"), join(h.config.home, "node_modules"), "dir");
+      const r = spawnSync(process.execPath, [join(h.config.home, "dags", "kept.ts")], {
+        env: { ...process.env, UPDRAFT_HOME: h.config.home, UPDRAFT__CORE__LOAD_EXAMPLES: "false" },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      const run = await h.database.db
+        .selectFrom("dag_run")
+        .select(["conf", "state", "triggered_by"])
+        .where("dag_id", "=", "kept")
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(
+        { ...run, conf: JSON.parse(run.conf!) },
+        {
+          conf: { note: "hi" },
+          state: "success",
+          triggered_by: "test",
+        },
+      );
+      const dags = await h.database.db.selectFrom("dag").select(["dag_id", "fileloc"]).execute();
+      assert.deepEqual(
+        dags.map((d) => ({ ...d })),
+        [{ dag_id: "kept", fileloc: "kept.ts" }],
+      );
+    } finally {
+      await h.close();
+    }
+  });
 });
 
 /**

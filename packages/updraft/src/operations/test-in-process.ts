@@ -16,15 +16,17 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "nod
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { loadConfig, type Config } from "../config/load.ts";
+import { UpdraftError } from "../core/errors.ts";
 import { serializeDefaults } from "../dag-processing/processor.ts";
 import { createLogger } from "../logging.ts";
 import { InProcessTaskFlow } from "../runner/taskflow-in-process.ts";
 import { createTaskRunnerDeps } from "../scheduler/runtime.ts";
 import type { Dag, DagTestOptions, DagTestResult } from "../sdk/index.ts";
 import { createCipher } from "../secrets/cipher.ts";
-import { openDatabase, type Database } from "../storage/database.ts";
+import { openDatabase, redactUrl, type Database } from "../storage/database.ts";
 import { dagStore } from "../storage/dags.ts";
-import { migrateDatabase } from "../storage/migrate.ts";
+import { migrateDatabase, migrationStatus } from "../storage/migrate.ts";
+import type { DagRunRow } from "../storage/schema.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
 import { driveRun, startTestRun } from "./test-run.ts";
 
@@ -37,10 +39,13 @@ export async function testDagInProcess(dag: Dag, options: DagTestOptions = {}): 
   const taskflow = new InProcessTaskFlow([dag]);
   try {
     if (scratch) await migrateDatabase(database);
+    else await assertMigrated(database, config);
     await storeDag(database, config, dag, file);
     const run = await startTestRun(database, { dagId: dag.dagId, conf: options.conf, logicalDate });
     process.stderr.write(`Testing ${dag.dagId}: run ${run.run_id} (pid ${process.pid})\n`);
-    const log = createLogger("dag-test", config.values.logging.level);
+    // Only what goes wrong (or everything, at debug): the summary says how the run ended.
+    const level = config.values.logging.level === "debug" ? "debug" : "warn";
+    const log = createLogger("dag-test", level);
     // Every task's log, masked as in its file, also on stdout: past the capture of task output.
     const echo = (ti: { task_id: string }, text: string) => {
       for (const line of text.split("\n").filter(Boolean)) taskflow.print(`[${ti.task_id}] ${line}\n`);
@@ -52,7 +57,7 @@ export async function testDagInProcess(dag: Dag, options: DagTestOptions = {}): 
     );
     // One task at a time, as Airflow's dag.test(): the output reads in order, and breakpoints follow.
     const state = await driveRun(database, deps, run, { log, parallelism: 1 });
-    const result = await resultOf(database, run.id, run.run_id, state);
+    const result = await resultOf(database, dag, run, state);
     taskflow.print(summary(dag.dagId, result));
     if (result.state !== "success") process.exitCode = 1;
     return result;
@@ -80,6 +85,16 @@ function testConfig(scratch: string | undefined, file: string | undefined): Conf
       ...(file ? { UPDRAFT__CORE__DAGS_FOLDER: dirname(file) } : {}),
     },
   });
+}
+
+/** useConfig: the configured database must be Updraft's, migrated to this version. */
+async function assertMigrated(database: Database, config: Config): Promise<void> {
+  const pending = (await migrationStatus(database)).filter((m) => m.appliedAt === null);
+  if (pending.length > 0)
+    throw new UpdraftError(
+      "DATABASE_UNREACHABLE",
+      `test({ useConfig: true }): the database ${redactUrl(config.values.database.url)} is not migrated (${pending.length} migration(s) pending): run \`updraft db migrate\` first, or leave useConfig out to test on a throwaway database`,
+    );
 }
 
 /** The file this process runs (the DAG file, under `node dags/etl.ts`), when there is one. */
@@ -114,10 +129,14 @@ function logicalDateOf(dag: Dag, input: DagTestOptions["logicalDate"]): Date {
   return date;
 }
 
-async function resultOf(database: Database, dagRunId: number, runId: string, state: string) {
-  const rows = await taskInstanceStore(database).listByRun(dagRunId);
+/** The run's outcome and its task instances, in the DAG's order (then by map index). */
+async function resultOf(database: Database, dag: Dag, run: DagRunRow, state: string) {
+  const order = new Map(dag.taskIds.map((id, i) => [id, i]));
+  const rows = (await taskInstanceStore(database).listByRun(run.id)).sort(
+    (a, b) => (order.get(a.task_id) ?? 0) - (order.get(b.task_id) ?? 0) || a.map_index - b.map_index,
+  );
   return {
-    runId,
+    runId: run.run_id,
     state: state === "success" ? "success" : "failed",
     taskInstances: rows.map((t) => ({
       taskId: t.task_id,
