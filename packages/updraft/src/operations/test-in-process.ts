@@ -32,8 +32,21 @@ import { driveRun, startTestRun } from "./test-run.ts";
 
 export async function testDagInProcess(dag: Dag, options: DagTestOptions = {}): Promise<DagTestResult> {
   const logicalDate = logicalDateOf(dag, options.logicalDate);
-  const file = dagFile();
   const scratch = options.useConfig ? undefined : mkdtempSync(join(tmpdir(), "updraft-dag-test-"));
+  try {
+    return await testIn(dag, { ...options, logicalDate }, scratch);
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The test run, its database and logs in `scratch` (a throwaway folder) unless it is undefined. */
+async function testIn(
+  dag: Dag,
+  options: DagTestOptions & { logicalDate: Date },
+  scratch: string | undefined,
+): Promise<DagTestResult> {
+  const file = dagFile();
   const config = testConfig(scratch, file);
   const database = openDatabase(config.values.database.url, { poolSize: config.values.database.pool_size });
   const taskflow = new InProcessTaskFlow([dag]);
@@ -41,7 +54,11 @@ export async function testDagInProcess(dag: Dag, options: DagTestOptions = {}): 
     if (scratch) await migrateDatabase(database);
     else await assertMigrated(database, config);
     await storeDag(database, config, dag, file);
-    const run = await startTestRun(database, { dagId: dag.dagId, conf: options.conf, logicalDate });
+    const run = await startTestRun(database, {
+      dagId: dag.dagId,
+      conf: options.conf,
+      logicalDate: options.logicalDate,
+    });
     process.stderr.write(`Testing ${dag.dagId}: run ${run.run_id} (pid ${process.pid})\n`);
     // Only what goes wrong (or everything, at debug): the summary says how the run ended.
     const level = config.values.logging.level === "debug" ? "debug" : "warn";
@@ -64,7 +81,6 @@ export async function testDagInProcess(dag: Dag, options: DagTestOptions = {}): 
   } finally {
     await taskflow.close();
     await database.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }
 
