@@ -7,17 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import {
-  eventually,
-  launchBrowser,
-  loggedInPage,
-  missing,
-  SCREENSHOTS,
-  startStandalone,
-  type Standalone,
-} from "./harness.ts";
+import { test } from "node:test";
+import { adminSession, eventually, missing, SCREENSHOTS } from "./harness.ts";
 
 /** A 1x1 red PNG. */
 const PIXEL =
@@ -61,41 +52,28 @@ export default dag(
 );
 `;
 
-let server: Standalone;
-let browser: Browser;
-let page: Page;
-
-before(async () => {
-  if (missing) return;
-  server = await startStandalone({ dagFiles: { "docs_demo.ts": DAG_FILE } });
-  browser = await launchBrowser();
-  page = await loggedInPage(browser, server.base, "admin", server.password);
+const s = adminSession({ dagFiles: { "docs_demo.ts": DAG_FILE } }, async (server) => {
   // The standalone parses its DAG files after it answers: wait for this one.
   await eventually(() => server.apiGet("/api/v2/dags/docs_demo"), 60_000, "docs_demo parsed");
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const pwned = () => page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned ?? null);
+const pwned = () => s.page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned ?? null);
 
 test("the schedule reads in words, with the cron in the tooltip", { skip: missing }, async () => {
-  await page.goto(`${server.base}/?search=docs_demo`);
-  const schedule = page.getByRole("row", { name: /docs_demo/ }).locator(".schedule");
+  await s.page.goto(`${s.server.base}/?search=docs_demo`);
+  const schedule = s.page.getByRole("row", { name: /docs_demo/ }).locator(".schedule");
   await schedule.waitFor();
   assert.equal(await schedule.textContent(), "every day at 02:30, Europe/Amsterdam");
   assert.equal(await schedule.getAttribute("title"), "Schedule: 30 2 * * *");
-  await page.goto(`${server.base}/dags/docs_demo`);
-  const header = page.locator(".toolbar .schedule");
+  await s.page.goto(`${s.server.base}/dags/docs_demo`);
+  const header = s.page.locator(".toolbar .schedule");
   await header.waitFor();
   assert.equal(await header.textContent(), "every day at 02:30, Europe/Amsterdam");
 });
 
 test("a DAG's docMd renders as Markdown, and nothing in it runs", { skip: missing }, async () => {
-  await page.goto(`${server.base}/dags/docs_demo?tab=details`);
-  const docs = page.getByRole("region", { name: "Documentation of docs_demo" });
+  await s.page.goto(`${s.server.base}/dags/docs_demo?tab=details`);
+  const docs = s.page.getByRole("region", { name: "Documentation of docs_demo" });
   await docs.getByRole("heading", { level: 1, name: "Nightly load" }).waitFor();
   const link = docs.getByRole("link", { name: "the runbook" });
   assert.equal(await link.getAttribute("href"), "https://example.com/runbook?team=data");
@@ -103,7 +81,7 @@ test("a DAG's docMd renders as Markdown, and nothing in it runs", { skip: missin
   assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
   const image = docs.getByRole("img", { name: "pixel" });
   assert.equal(await image.getAttribute("src"), PIXEL);
-  await page.waitForFunction(() => {
+  await s.page.waitForFunction(() => {
     const img = document.querySelector<HTMLImageElement>('.markdown img[alt="pixel"]');
     return img?.complete && img.naturalWidth === 1;
   });
@@ -117,19 +95,19 @@ test("a DAG's docMd renders as Markdown, and nothing in it runs", { skip: missin
   assert.equal(await docs.locator("[onerror]").count(), 0);
   const bad = docs.getByText("click me");
   assert.equal(await bad.getAttribute("href"), null, "the javascript: link has no href left");
-  const pages = page.context().pages().length;
+  const pages = s.page.context().pages().length;
   await bad.click();
-  await page.waitForTimeout(300);
+  await s.page.waitForTimeout(300);
   assert.equal(await pwned(), null, "nothing in the docs ran");
-  assert.equal(page.url(), `${server.base}/dags/docs_demo?tab=details`, "the page stayed");
-  assert.equal(page.context().pages().length, pages, "and no tab opened");
+  assert.equal(s.page.url(), `${s.server.base}/dags/docs_demo?tab=details`, "the page stayed");
+  assert.equal(s.page.context().pages().length, pages, "and no tab opened");
 
   // Dark mode: the docs follow the theme (text light on the dark card).
-  await page.getByLabel("Theme").selectOption("dark");
+  await s.page.getByLabel("Theme").selectOption("dark");
   const color = await docs.evaluate((el) => getComputedStyle(el).color.match(/\d+/g)!.map(Number));
   assert.ok(color[0]! > 180, `light text in dark mode (${color.join(",")})`);
-  await page.getByLabel("Theme").selectOption("light");
-  await page.getByRole("region", { name: "DAG details" }).screenshot({
+  await s.page.getByLabel("Theme").selectOption("light");
+  await s.page.getByRole("region", { name: "DAG details" }).screenshot({
     path: join(SCREENSHOTS, "dag-docs.png"),
   });
 });
@@ -138,8 +116,8 @@ test(
   "a task's docMd renders in the graph's panel and on its task instance page",
   { skip: missing },
   async () => {
-    await page.goto(`${server.base}/dags/docs_demo?tab=graph&task=load`);
-    const panel = page.getByRole("complementary", { name: "Task details" });
+    await s.page.goto(`${s.server.base}/dags/docs_demo?tab=graph&task=load`);
+    const panel = s.page.getByRole("complementary", { name: "Task details" });
     const docs = panel.getByRole("region", { name: "Documentation of load" });
     await docs.getByRole("heading", { level: 2, name: "Load step" }).waitFor();
     assert.equal(await docs.locator("code").textContent(), "facts");
@@ -148,16 +126,16 @@ test(
       "https://example.com/schema",
     );
 
-    const made = await server.apiSend("POST", "/api/v2/dags/docs_demo/dagRuns", { logical_date: null });
+    const made = await s.server.apiSend("POST", "/api/v2/dags/docs_demo/dagRuns", { logical_date: null });
     assert.equal(made.status, 200, JSON.stringify(made.body));
     const runId: string = made.body.dag_run_id;
     await eventually(
-      () => server.apiGet(`/api/v2/dags/docs_demo/dagRuns/${encodeURIComponent(runId)}/taskInstances/load`),
+      () => s.server.apiGet(`/api/v2/dags/docs_demo/dagRuns/${encodeURIComponent(runId)}/taskInstances/load`),
       30_000,
       "the task instance exists",
     );
-    await page.goto(`${server.base}/dags/docs_demo/runs/${encodeURIComponent(runId)}/tasks/load`);
-    const tiDocs = page.getByRole("region", { name: "Task docs" });
+    await s.page.goto(`${s.server.base}/dags/docs_demo/runs/${encodeURIComponent(runId)}/tasks/load`);
+    const tiDocs = s.page.getByRole("region", { name: "Task docs" });
     await tiDocs.getByRole("heading", { level: 2, name: "Load step" }).waitFor();
     assert.equal(await tiDocs.getByRole("link", { name: "the schema" }).getAttribute("target"), "_blank");
   },
