@@ -65,6 +65,36 @@ test("a bad defaultArgs option is reported once, not once per task", () => {
   assert.match(error.message, /tags must be an array/);
 });
 
+test("the contents of Airflow's default_args are checked too, so renaming it reveals nothing new", () => {
+  const error = caught(() =>
+    dag(
+      {
+        dagId: "d",
+        schedule: null,
+        default_args: { retry_delay: "timedelta(minutes=5)", retries: "x" },
+      } as never,
+      () => {
+        chain(empty("a"), empty("b"));
+      },
+    ),
+  );
+  const lines = [
+    `dag() options has an unknown option "default_args": Airflow's default_args is defaultArgs here`,
+    `default_args has an unknown option "retry_delay": Airflow's retry_delay is retryDelay here; for Airflow's timedelta write a duration string: "5m"`,
+    `default_args: retries must be a whole number >= 0, got "x"`,
+  ];
+  for (const line of lines)
+    assert.ok(error.message.includes(line), `missing:\n${line}\nin:\n${error.message}`);
+  assert.equal(error.problems.length, lines.length, error.message);
+  // With defaultArgs written, default_args is only an unknown option (its contents are not used).
+  const both = caught(() =>
+    dag({ dagId: "d", defaultArgs: { retries: 1 }, default_args: { retries: "x" } } as never, () => {
+      empty("a");
+    }),
+  );
+  assert.doesNotMatch(both.message, /retries must be/);
+});
+
 test("one problem keeps the single-line message; a structural error joins what was gathered", () => {
   const one = caught(() => dag({ dagId: "d", catchup: "no" } as never, () => {}));
   assert.equal(one.message.split("\n").length, 1);

@@ -447,6 +447,13 @@ export function dag(options: DagOptions, build: () => void): Dag {
   return gathering(where, () => buildDag(dagId, options, build), true);
 }
 
+/** `default_args` written without `defaultArgs`: its value and the name to report it under. */
+function airflowDefaultArgs(options: DagOptions): [TaskOptions, string] | undefined {
+  const raw = (options as unknown as Record<string, unknown>)["default_args"];
+  if (raw === undefined || options.defaultArgs !== undefined) return undefined;
+  return [raw as TaskOptions, "default_args"];
+}
+
 function buildDag(dagId: string, options: DagOptions, build: () => void): Dag {
   const where: Where = { dagId };
   const known = knownEntries(
@@ -459,9 +466,12 @@ function buildDag(dagId: string, options: DagOptions, build: () => void): Dag {
   const spec = checkDagOptions(known, where);
   spec.schedule = soft(() => scheduleSemanticsOf(known, spec.schedule, where), spec.schedule);
   const builder = new DagBuilder(dagId);
-  if (known.defaultArgs !== undefined) {
-    const at = { ...where, part: "defaultArgs" };
-    builder.defaultArgs = soft(() => checkTaskOptions(known.defaultArgs, at, "defaultArgs"), {});
+  // Airflow's default_args is reported as unknown, and its contents are checked as well, so that
+  // renaming it does not reveal a second round of problems (retry_delay inside it).
+  const [args, part] = airflowDefaultArgs(options) ?? [known.defaultArgs, "defaultArgs"];
+  if (args !== undefined) {
+    const at = { ...where, part };
+    builder.defaultArgs = soft(() => checkTaskOptions(args, at, part), {});
   }
   if (typeof build !== "function") {
     throw definitionError(

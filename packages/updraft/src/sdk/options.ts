@@ -252,7 +252,8 @@ export function checkTaskOptions(raw: unknown, where: Where, what = "options"): 
     const ok = soft(() => (TASK_OPTION_CHECKS[key as TaskOptionKey](value, where), true), false);
     if (ok) clean[key] = value;
   }
-  const roleOk = soft(() => (taskRole(clean, where, what === "defaultArgs"), true), false);
+  const inDefaultArgs = what === "defaultArgs" || what === "default_args";
+  const roleOk = soft(() => (taskRole(clean, where, inDefaultArgs), true), false);
   if (!roleOk) for (const key of ROLE_KEYS) delete clean[key];
   return clean as TaskOptions;
 }
