@@ -7,17 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import {
-  eventually,
-  launchBrowser,
-  loggedInPage,
-  missing,
-  SCREENSHOTS,
-  startStandalone,
-  type Standalone,
-} from "./harness.ts";
+import { test } from "node:test";
+import { adminSession, finishedRun, missing, SCREENSHOTS } from "./harness.ts";
 
 const DAG = "groups_ui";
 const SOURCE = `
@@ -45,62 +36,36 @@ export default dag({ dagId: "${DAG}", schedule: null, isPausedUponCreation: fals
 });
 `;
 
-let server: Standalone;
-let browser: Browser;
-let page: Page;
 let runId: string;
+const s = adminSession(
+  { dagFiles: { [`${DAG}.ts`]: SOURCE }, env: { UPDRAFT__CORE__LOAD_EXAMPLES: "false" } },
+  async (server) => {
+    runId = await finishedRun(server, DAG, { tasks: 7, state: "failed" });
+  },
+);
 
-before(async () => {
-  if (missing) return;
-  server = await startStandalone({
-    dagFiles: { [`${DAG}.ts`]: SOURCE },
-    env: { UPDRAFT__CORE__LOAD_EXAMPLES: "false" },
-  });
-  await eventually(async () =>
-    assert.equal((await server.apiGet(`/api/v2/dags/${DAG}/tasks`)).total_entries, 7),
-  );
-  const made = await server.apiSend("POST", `/api/v2/dags/${DAG}/dagRuns`, { logical_date: null });
-  assert.equal(made.status, 200, JSON.stringify(made.body));
-  runId = made.body.dag_run_id;
-  await eventually(
-    async () => {
-      const run = await server.apiGet(`/api/v2/dags/${DAG}/dagRuns/${encodeURIComponent(runId)}`);
-      assert.equal(run.state, "failed");
-    },
-    120_000,
-    "the run failed",
-  );
-  browser = await launchBrowser();
-  page = await loggedInPage(browser, server.base, "admin", server.password);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const node = (id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
+const node = (id: string) => s.page.locator(`.react-flow__node[data-id="${id}"]`);
 const stateOf = (id: string) => node(id).locator(".graph-node").getAttribute("data-state");
 
 test(
   "the graph shows groups collapsed with their state, opens and closes them",
   { skip: missing },
   async () => {
-    const structure = await server.apiGet(`/ui/structure/structure_data?dag_id=${DAG}`);
+    const structure = await s.server.apiGet(`/ui/structure/structure_data?dag_id=${DAG}`);
     assert.deepEqual(
       structure.nodes.map((n: { id: string }) => n.id),
       ["start", "etl", "fine", "end"],
     );
 
-    await page.goto(`${server.base}/dags/${DAG}?tab=graph&run=${encodeURIComponent(runId)}`);
+    await s.page.goto(`${s.server.base}/dags/${DAG}?tab=graph&run=${encodeURIComponent(runId)}`);
     for (const id of ["start", "etl", "fine", "end"]) await node(id).waitFor();
-    assert.match((await page.getByTestId("graph-stats").textContent())!, /7 tasks/);
+    assert.match((await s.page.getByTestId("graph-stats").textContent())!, /7 tasks/);
     assert.equal(await node("etl.extract").count(), 0, "a collapsed group hides its tasks");
     // start -> etl, start -> fine, etl -> end: one edge per group, not one per task.
-    await page.locator(".react-flow__edge").nth(2).waitFor({ state: "attached" });
-    assert.equal(await page.locator(".react-flow__edge").count(), 3);
+    await s.page.locator(".react-flow__edge").nth(2).waitFor({ state: "attached" });
+    assert.equal(await s.page.locator(".react-flow__edge").count(), 3);
     // A group shows its tasks' summary: a failure inside it, or all of them done.
-    await page.waitForFunction(
+    await s.page.waitForFunction(
       () =>
         document.querySelector('.react-flow__node[data-id="etl"] .graph-node')?.getAttribute("data-state") ===
         "failed",
@@ -109,32 +74,32 @@ test(
     assert.match((await node("etl").textContent())!, /etl.*Task group · 4 tasks · failed/);
 
     // Opening etl draws its tasks (by their names inside the group) in a frame, and its inner group closed.
-    await page.getByRole("button", { name: "Expand task group etl", exact: true }).click();
+    await s.page.getByRole("button", { name: "Expand task group etl", exact: true }).click();
     await node("etl.transform").waitFor();
     assert.equal(await node("etl.transform").locator(".graph-node-id").textContent(), "transform");
-    await page.getByRole("button", { name: "Collapse task group etl", exact: true }).waitFor();
+    await s.page.getByRole("button", { name: "Collapse task group etl", exact: true }).waitFor();
     await node("etl.load").waitFor();
     assert.equal(await stateOf("etl.load"), "upstream_failed");
     assert.equal(await stateOf("etl.transform"), "failed");
     // Dependencies set on the group go through its join nodes, as in Airflow's graph.
     await node("etl.upstream_join_id").waitFor();
     await node("etl.downstream_join_id").waitFor();
-    await page.getByRole("button", { name: "Expand task group etl.load" }).click();
+    await s.page.getByRole("button", { name: "Expand task group etl.load" }).click();
     await node("etl.load.two").waitFor();
-    await page.waitForTimeout(500);
-    await page.screenshot({ path: join(SCREENSHOTS, "graph-groups.png") });
+    await s.page.waitForTimeout(500);
+    await s.page.screenshot({ path: join(SCREENSHOTS, "graph-groups.png") });
 
     // Closing it (from its frame's header) hides its tasks again.
-    await page.getByRole("button", { name: "Collapse task group etl", exact: true }).click();
+    await s.page.getByRole("button", { name: "Collapse task group etl", exact: true }).click();
     await node("etl.extract").waitFor({ state: "detached" });
     await node("etl").locator("button.graph-group").waitFor();
 
     // Finding a task inside a closed group opens the group, selects the task and shows its details.
-    await page.getByLabel("Find task").fill("load.one");
-    await page.getByLabel("Find task").press("Enter");
-    await page.waitForURL(/task=etl\.load\.one/);
+    await s.page.getByLabel("Find task").fill("load.one");
+    await s.page.getByLabel("Find task").press("Enter");
+    await s.page.waitForURL(/task=etl\.load\.one/);
     await node("etl.load.one").waitFor();
-    const panel = page.getByRole("complementary", { name: "Task details" });
+    const panel = s.page.getByRole("complementary", { name: "Task details" });
     await panel.getByRole("heading", { name: "etl.load.one" }).waitFor();
     assert.match((await panel.textContent())!, /Upstream \(1\)\s*etl\.transform/);
   },
@@ -144,21 +109,21 @@ test(
   "the grid shows a group as a row of summary cells that opens onto its tasks",
   { skip: missing },
   async () => {
-    await page.goto(`${server.base}/dags/${DAG}?tab=grid`);
+    await s.page.goto(`${s.server.base}/dags/${DAG}?tab=grid`);
     const cell = (name: string, state: string) =>
-      page.getByRole("gridcell", { name: `${name} ${runId}: ${state}`, exact: true });
+      s.page.getByRole("gridcell", { name: `${name} ${runId}: ${state}`, exact: true });
     // The groups opened on the graph are open here too (one choice per DAG, kept in the browser).
     await cell("etl.load.one", "upstream_failed").waitFor();
-    await page.getByRole("button", { name: "Collapse all groups" }).click();
+    await s.page.getByRole("button", { name: "Collapse all groups" }).click();
     await cell("etl", "failed").waitFor();
     await cell("fine", "success").waitFor();
     await cell("start", "success").waitFor();
     await cell("end", "upstream_failed").waitFor();
-    assert.equal(await page.getByRole("gridcell", { name: /^etl\.extract / }).count(), 0);
+    assert.equal(await s.page.getByRole("gridcell", { name: /^etl\.extract / }).count(), 0);
     // A group's cell is coloured by its summary state, as a task's is by its own.
     const colour = (locator: ReturnType<typeof cell>) =>
       locator.evaluate((el) => getComputedStyle(el).backgroundColor);
-    const failedRgb = await page.evaluate(() => {
+    const failedRgb = await s.page.evaluate(() => {
       const probe = document.createElement("div");
       probe.style.background = "var(--state-failed)";
       document.body.append(probe);
@@ -170,34 +135,34 @@ test(
 
     // Hovering a group's cell tells how many of its tasks are in which state.
     await cell("etl", "failed").hover();
-    const tip = page.getByRole("tooltip");
+    const tip = s.page.getByRole("tooltip");
     await tip.getByText("Task group").waitFor();
     assert.match((await tip.textContent())!, /1 success, 1 failed, 2 upstream failed/);
 
-    const toggle = page.getByRole("button", { name: "Expand task group etl", exact: true });
+    const toggle = s.page.getByRole("button", { name: "Expand task group etl", exact: true });
     assert.equal(await toggle.getAttribute("aria-expanded"), "false");
     await toggle.click();
     await cell("etl.extract", "success").waitFor();
     await cell("etl.transform", "failed").waitFor();
     await cell("etl.load", "upstream_failed").waitFor();
     // Rows of a group's tasks carry their names within the group, indented under it.
-    const header = page.getByRole("rowheader", { name: "transform", exact: true });
+    const header = s.page.getByRole("rowheader", { name: "transform", exact: true });
     await header.waitFor();
     const indent = (el: Element) => parseFloat(getComputedStyle(el).paddingLeft);
-    const outer = await page.getByRole("rowheader", { name: "start", exact: true }).evaluate(indent);
+    const outer = await s.page.getByRole("rowheader", { name: "start", exact: true }).evaluate(indent);
     assert.ok((await header.evaluate(indent)) > outer, "a group's tasks are indented");
-    await page.getByRole("button", { name: "Expand task group etl.load" }).click();
+    await s.page.getByRole("button", { name: "Expand task group etl.load" }).click();
     await cell("etl.load.two", "upstream_failed").waitFor();
-    await page.screenshot({ path: join(SCREENSHOTS, "grid-groups.png") });
+    await s.page.screenshot({ path: join(SCREENSHOTS, "grid-groups.png") });
 
     // A task's cell still opens its instance; coming back, the groups are as they were.
     await cell("etl.transform", "failed").click();
-    await page.waitForURL(
+    await s.page.waitForURL(
       (url) => url.pathname === `/dags/${DAG}/runs/${encodeURIComponent(runId)}/tasks/etl.transform`,
     );
-    await page.goBack();
+    await s.page.goBack();
     await cell("etl.load.two", "upstream_failed").waitFor();
-    await page.getByRole("button", { name: "Collapse task group etl", exact: true }).click();
-    await page.getByRole("gridcell", { name: /^etl\.extract / }).waitFor({ state: "detached" });
+    await s.page.getByRole("button", { name: "Collapse task group etl", exact: true }).click();
+    await s.page.getByRole("gridcell", { name: /^etl\.extract / }).waitFor({ state: "detached" });
   },
 );

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.UPDRAFT_TEST_CHROMIUM ?? "/usr/bin/chromium";
@@ -150,6 +151,66 @@ export async function launchBrowser(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+export interface AdminSession {
+  server: Standalone;
+  browser: Browser;
+  /** Logged in as admin. */
+  page: Page;
+}
+
+/**
+ * What most browser tests start with: a standalone (started with these options), a browser and a
+ * page logged in as admin, made before the file's tests (after `prepare`, for data the page should
+ * find) and stopped after them. Without chromium nothing starts; the tests skip on `missing`.
+ */
+export function adminSession(
+  options: Parameters<typeof startStandalone>[0] = {},
+  prepare: (server: Standalone) => Promise<void> = async () => {},
+): AdminSession {
+  const session = {} as AdminSession;
+  before(async () => {
+    if (missing) return;
+    session.server = await startStandalone(options);
+    await prepare(session.server);
+    session.browser = await launchBrowser();
+    session.page = await loggedInPage(session.browser, session.server.base, "admin", session.server.password);
+  });
+  after(async () => {
+    await session.browser?.close();
+    await session.server?.stop();
+  });
+  return session;
+}
+
+/**
+ * Waits until `dagId` is parsed with `tasks` tasks, triggers a run of it and waits until the run is in
+ * `state`; returns the run's id.
+ */
+export async function finishedRun(
+  server: Standalone,
+  dagId: string,
+  o: { tasks: number; state: string; runId?: string },
+): Promise<string> {
+  await eventually(async () =>
+    assert.equal((await server.apiGet(`/api/v2/dags/${dagId}/tasks`)).total_entries, o.tasks),
+  );
+  const made = await server.apiSend("POST", `/api/v2/dags/${dagId}/dagRuns`, {
+    logical_date: null,
+    ...(o.runId ? { dag_run_id: o.runId } : {}),
+  });
+  assert.equal(made.status, 200, JSON.stringify(made.body));
+  const runId: string = made.body.dag_run_id;
+  await eventually(
+    async () => {
+      const run = await server.apiGet(`/api/v2/dags/${dagId}/dagRuns/${encodeURIComponent(runId)}`);
+      assert.equal(run.state, o.state);
+    },
+    120_000,
+    `the run of ${dagId} is ${o.state}`,
+  );
+  return runId;
 }
 
 /** Opens a new page at laptop size and logs in through the login form. */

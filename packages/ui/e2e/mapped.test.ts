@@ -4,16 +4,8 @@
  * its own log, where it can be cleared alone.
  */
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import {
-  eventually,
-  launchBrowser,
-  loggedInPage,
-  missing,
-  startStandalone,
-  type Standalone,
-} from "./harness.ts";
+import { test } from "node:test";
+import { adminSession, eventually, finishedRun, missing } from "./harness.ts";
 
 const DAG = "mapped_ui";
 const MAPPED_DAG = `
@@ -36,45 +28,21 @@ export default dag({ dagId: "${DAG}", schedule: null, isPausedUponCreation: fals
 });
 `;
 
-let server: Standalone;
-let browser: Browser;
-let page: Page;
 const runId = "mapped_run";
-
-before(async () => {
-  if (missing) return;
-  server = await startStandalone({
-    dagFiles: { "mapped_ui.ts": MAPPED_DAG },
-    env: { UPDRAFT__CORE__LOAD_EXAMPLES: "false" },
-  });
-  await eventually(async () =>
-    assert.equal((await server.apiGet(`/api/v2/dags/${DAG}/tasks`)).total_entries, 3),
-  );
-  const made = await server.apiSend("POST", `/api/v2/dags/${DAG}/dagRuns`, {
-    dag_run_id: runId,
-    logical_date: null,
-  });
-  assert.equal(made.status, 200, JSON.stringify(made.body));
-  await eventually(async () => {
-    const run = await server.apiGet(`/api/v2/dags/${DAG}/dagRuns/${runId}`);
-    assert.equal(run.state, "failed");
-  }, 120_000);
-  browser = await launchBrowser();
-  page = await loggedInPage(browser, server.base, "admin", server.password);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const s = adminSession(
+  { dagFiles: { "mapped_ui.ts": MAPPED_DAG }, env: { UPDRAFT__CORE__LOAD_EXAMPLES: "false" } },
+  async (server) => {
+    await finishedRun(server, DAG, { tasks: 3, state: "failed", runId });
+  },
+);
 
 test("the grid summarises a mapped task's instances and its page lists them", { skip: missing }, async () => {
-  await page.goto(`${server.base}/dags/${DAG}`);
+  await s.page.goto(`${s.server.base}/dags/${DAG}`);
   // Three instances, one failed: the cell shows the state that matters most.
-  const cell = page.getByRole("gridcell", { name: `load ${runId}: failed (3 mapped)`, exact: true });
+  const cell = s.page.getByRole("gridcell", { name: `load ${runId}: failed (3 mapped)`, exact: true });
   await cell.waitFor();
   await cell.click();
-  const list = page.getByRole("region", { name: "Mapped task instances" });
+  const list = s.page.getByRole("region", { name: "Mapped task instances" });
   await list.getByRole("heading", { name: "Mapped task instances (3)" }).waitFor();
   const rows = list.getByRole("row");
   await eventually(async () => assert.equal(await rows.count(), 4));
@@ -92,21 +60,22 @@ test(
   "one mapped instance opens with its own log and can be cleared alone (with its setup and teardown)",
   { skip: missing },
   async () => {
-    await page.goto(`${server.base}/dags/${DAG}/runs/${runId}/tasks/load`);
-    await page.getByRole("link", { name: "2", exact: true }).click();
-    await page.getByRole("heading", { name: /load \[bad\.csv\]/ }).waitFor();
-    const log = page.getByRole("region", { name: "Log" });
+    await s.page.goto(`${s.server.base}/dags/${DAG}/runs/${runId}/tasks/load`);
+    await s.page.getByRole("link", { name: "2", exact: true }).click();
+    await s.page.getByRole("heading", { name: /load \[bad\.csv\]/ }).waitFor();
+    const log = s.page.getByRole("region", { name: "Log" });
     await log.getByText("loading bad.csv").waitFor();
     assert.equal(await log.getByText("loading a.csv").count(), 0);
-    await page.getByRole("button", { name: "Clear" }).click();
-    const dialog = page.getByRole("dialog");
+    await s.page.getByRole("button", { name: "Clear" }).click();
+    const dialog = s.page.getByRole("dialog");
     await dialog.getByText("load [2]").first().waitFor();
     // Instance 2 alone, with its setup and teardown (Airflow clears those with their work).
     await dialog.getByRole("button", { name: "Clear 3 task instances" }).click();
     // Only instance 2 runs again (and fails again); 0 and 1 keep their first try.
     await eventually(async () => {
-      const tis = (await server.apiGet(`/api/v2/dags/${DAG}/dagRuns/${runId}/taskInstances/load/listMapped`))
-        .task_instances as { map_index: number; try_number: number; state: string }[];
+      const tis = (
+        await s.server.apiGet(`/api/v2/dags/${DAG}/dagRuns/${runId}/taskInstances/load/listMapped`)
+      ).task_instances as { map_index: number; try_number: number; state: string }[];
       assert.deepEqual(
         tis.map((t) => [t.map_index, t.try_number, t.state]),
         [
@@ -123,16 +92,16 @@ test(
   "the graph marks the mapped task and draws the setup's edge to its teardown dashed",
   { skip: missing },
   async () => {
-    await page.goto(`${server.base}/dags/${DAG}?tab=graph`);
-    const node = (id: string) => page.locator(`.react-flow__node[data-id="${id}"]`);
+    await s.page.goto(`${s.server.base}/dags/${DAG}?tab=graph`);
+    const node = (id: string) => s.page.locator(`.react-flow__node[data-id="${id}"]`);
     await node("load").waitFor();
     assert.equal(await node("load").getByLabel("mapped").textContent(), " [ ]");
     assert.equal(await node("files").getByLabel("setup").count(), 1);
     assert.equal(await node("cleanup").getByLabel("teardown").count(), 1);
     assert.equal(await node("files").getByLabel("mapped").count(), 0);
-    const dashed = page.locator(".react-flow__edge.setup-teardown");
+    const dashed = s.page.locator(".react-flow__edge.setup-teardown");
     await dashed.first().waitFor({ state: "attached" });
     assert.equal(await dashed.count(), 1);
-    assert.equal(await page.locator(".react-flow__edge").count(), 3);
+    assert.equal(await s.page.locator(".react-flow__edge").count(), 3);
   },
 );

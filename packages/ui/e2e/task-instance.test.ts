@@ -201,7 +201,7 @@ test("the DAG page's Gantt, Code and Details tabs", { skip: missing }, async () 
   await page.getByRole("tab", { name: "Code" }).click();
   await page.waitForURL(/tab=code/);
   const code = page.getByRole("region", { name: "Source code" });
-  await code.getByText('const report = bash("report", { command: "echo total for {{ ds }}" });').waitFor();
+  await code.getByText('command: "echo total for {{ ds }}",').waitFor();
   await code.getByText("example_etl.ts").waitFor();
 
   await page.getByRole("tab", { name: "Details" }).click();
@@ -210,6 +210,8 @@ test("the DAG page's Gantt, Code and Details tabs", { skip: missing }, async () 
   await details.getByText("Europe/Amsterdam", { exact: true }).waitFor();
   await details.getByRole("region", { name: "Schedule" }).getByText("Catchup").waitFor();
   await details.getByRole("region", { name: "People" }).getByText("example", { exact: true }).waitFor();
+  // example_etl's docMd, as Markdown.
+  await details.getByRole("heading", { name: "Daily totals" }).waitFor();
 });
 
 test(

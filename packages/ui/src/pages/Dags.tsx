@@ -9,6 +9,7 @@ import { useState } from "react";
 import { api, currentRole, mayEditDags, must } from "../api.ts";
 import type { components } from "../../../updraft/src/api/generated/airflow-v2.ts";
 import { Pager } from "../components/Pager.tsx";
+import { Schedule } from "../components/Schedule.tsx";
 import { StateBadge, stateColor } from "../components/StateBadge.tsx";
 import { formatDate } from "../components/time.ts";
 import { TriggerDialog } from "../components/TriggerDialog.tsx";
@@ -181,7 +182,7 @@ export function DagsPage() {
                 </td>
                 <td>{dag.owners.join(", ")}</td>
                 <td>
-                  <code>{dag.timetable_summary ?? "manual"}</code>
+                  <Schedule summary={dag.timetable_summary} description={dag.timetable_description} />
                 </td>
                 <td className="nowrap">
                   {dag.next_dagrun_run_after ? formatDate(dag.next_dagrun_run_after) : "–"}

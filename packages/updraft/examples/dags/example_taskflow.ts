@@ -2,6 +2,9 @@
  * TaskFlow: typed XCom passing between TypeScript functions. Passing one task's result to another
  * both hands over the value at run time and makes the producer an upstream task. The types are
  * checked: giving `load` the raw orders instead of a Summary would not compile.
+ *
+ * `node example_taskflow.ts` runs it once, in that process, printing every task's log: the last line
+ * below (a debugger attached with `node --inspect-brk` stops in the task functions).
  */
 import { dag, task } from "updraft";
 
@@ -17,7 +20,7 @@ interface Summary {
   byCountry: Record<string, number>;
 }
 
-export default dag(
+const exampleTaskflow = dag(
   {
     dagId: "example_taskflow",
     description: "Typed values flowing between TypeScript tasks.",
@@ -51,3 +54,8 @@ export default dag(
     load(summary, { table: "daily_revenue", dryRun: true }); // outputs may sit inside arrays and objects too
   },
 );
+
+export default exampleTaskflow;
+
+// Only when this file is the program (`node example_taskflow.ts`): the DAG processor imports it.
+if (import.meta.main) await exampleTaskflow.test();

@@ -95,10 +95,9 @@ describe("updraft CLI", () => {
       "mine (4 tasks)\n  a (empty)\n    b (empty)  <- a\n    c (empty)  <- a\n      d (empty)  <- b, c\n",
     );
     assert.match(cli(home, ["dags", "show", "mine", "--format", "dot", "--no-parse"]).stdout, /"a" -> "b";/);
-    assert.match(
-      cli(home, ["dags", "details", "mine", "-o", "yaml", "--no-parse"]).stdout,
-      /schedule: "@hourly"/,
-    );
+    const details = cli(home, ["dags", "details", "mine", "-o", "yaml", "--no-parse"]).stdout;
+    assert.match(details, /schedule: "@hourly"/);
+    assert.match(details, /schedule_description: every hour\n/);
     const missing = cli(home, ["dags", "details", "nope", "--no-parse"]);
     assert.equal(missing.code, 5);
     assert.match(missing.stderr, /dag "nope" not found/);

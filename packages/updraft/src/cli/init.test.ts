@@ -28,7 +28,8 @@ const TSC = fileURLToPath(import.meta.resolve("typescript/bin/tsc"));
 function run(command: string, args: string[], o: { cwd?: string; env?: Record<string, string> } = {}) {
   const r = spawnSync(command, args, {
     cwd: o.cwd,
-    env: { ...process.env, ...o.env },
+    // Without NODE_TEST_CONTEXT, a `node --test` started here reports as it would in a terminal.
+    env: { ...process.env, NODE_TEST_CONTEXT: undefined, ...o.env },
     encoding: "utf8",
     timeout: 120_000,
   });

@@ -144,6 +144,18 @@ export const OPTIONS = {
       default: 30,
       description: "Seconds between scans of the DAGs folder by a running service.",
     },
+    type_check: {
+      type: "boolean",
+      default: false,
+      description:
+        "Type-check changed DAG files with TypeScript (in a child process, as `updraft dags check` does) before loading them; a file with type errors becomes an import error listing them (file:line:col: message) and is not loaded.",
+    },
+    type_check_timeout: {
+      type: "float",
+      default: 120,
+      description:
+        "Seconds the type check of one pass's changed files may take; past it the check is stopped and those files become import errors, checked again on the next pass.",
+    },
   },
   scheduler: {
     loop_interval: {

@@ -142,3 +142,98 @@ describe("DAG processor", () => {
     assert.equal(forced.parsed, forced.files);
   });
 });
+
+describe("DAG processor with [dag_processor] type_check", () => {
+  let home: string;
+  let database: Database;
+  const configWith = (env: Record<string, string> = {}) =>
+    loadConfig({
+      env: {
+        UPDRAFT_HOME: home,
+        UPDRAFT__CORE__LOAD_EXAMPLES: "false",
+        UPDRAFT__DAG_PROCESSOR__TYPE_CHECK: "true",
+        ...env,
+      },
+    });
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), "updraft-proc-tc-"));
+    mkdirSync(join(home, "dags"));
+    writeFileSync(join(home, "dags", "good.ts"), GOOD);
+    // Runs fine (the SDK does not check value types at run time), but does not type-check.
+    writeFileSync(
+      join(home, "dags", "typed.ts"),
+      `import { dag, task } from "updraft";
+export default dag({ dagId: "typed" }, () => {
+  const count = task("count", async () => 42);
+  const shout = task("shout", async (n: number) => String(n).toUpperCase());
+  shout(count());
+});`,
+    );
+    database = openDatabase(configWith().values.database.url);
+    await migrateDatabase(database);
+  });
+  after(async () => {
+    await database.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test("a file that type-checks loads; one with a type error becomes an import error and is not loaded", async () => {
+    const store = dagStore(database);
+    assert.equal((await processDagFiles(configWith(), database)).importErrors, 0);
+    assert.deepEqual(
+      (await store.list()).map((d) => d.dag_id),
+      ["good", "typed"],
+    );
+
+    // The same file with a type error: its DAG goes, as with any import error, and the error says where.
+    writeFileSync(
+      join(home, "dags", "typed.ts"),
+      `import { dag, task } from "updraft";
+export default dag({ dagId: "typed" }, () => {
+  const count = task("count", async () => 42);
+  const shout = task("shout", async (n: number) => n.toUpperCase());
+  shout(count());
+});`,
+    );
+    const summary = await processDagFiles(configWith(), database);
+    assert.equal(summary.importErrors, 1);
+    const [error, ...more] = await store.importErrors();
+    assert.equal(more.length, 0);
+    assert.equal(error?.fileloc, "typed.ts");
+    assert.match(error!.message, /^1 type error/);
+    assert.match(
+      error!.message,
+      /^typed\.ts:4:54: Property 'toUpperCase' does not exist on type 'number'\.$/m,
+    );
+    assert.match(error!.stacktrace ?? "", /^typed\.ts:4:54: /);
+    assert.deepEqual(
+      (await store.list()).map((d) => d.dag_id),
+      ["good"],
+    );
+    assert.equal((await store.get("typed"))?.is_active, 0);
+  });
+
+  test("the same file loads when type_check is off (the check is what rejected it)", async () => {
+    const summary = await processDagFiles(
+      configWith({ UPDRAFT__DAG_PROCESSOR__TYPE_CHECK: "false" }),
+      database,
+      { force: true },
+    );
+    assert.equal(summary.importErrors, 0);
+    assert.deepEqual(
+      (await dagStore(database).list()).map((d) => d.dag_id),
+      ["good", "typed"],
+    );
+  });
+
+  test("a check that times out makes the files import errors that are checked again on the next pass", async () => {
+    const slow = configWith({ UPDRAFT__DAG_PROCESSOR__TYPE_CHECK_TIMEOUT: "0.01" });
+    const first = await processDagFiles(slow, database, { force: true });
+    assert.equal(first.importErrors, 2);
+    const errors = await dagStore(database).importErrors();
+    assert.match(errors[0]!.message, /did not finish within 0\.01s.*type_check_timeout/);
+    const again = await processDagFiles(slow, database);
+    assert.equal(again.parsed, 2, "not taken as unchanged");
+  });
+});

@@ -38,13 +38,14 @@ import {
 } from "../core/mapping.ts";
 import { contextForTask, renderFields } from "./task-context.ts";
 import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runner/bash-task.ts";
-import { sudoUnsupported, type TaskFlowPool } from "../runner/taskflow-pool.ts";
+import { sudoUnsupported, type TaskFlowRunner } from "../runner/taskflow-pool.ts";
 import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonation.ts";
 import type { LookupKind, VariableWrite, VariableWritten } from "../runner/taskflow-protocol.ts";
 
 export interface TaskRunnerDeps {
   database: Database;
-  taskflow: TaskFlowPool;
+  /** Where TypeScript tasks run: the worker pool, or this very process under dag.test(). */
+  taskflow: TaskFlowRunner;
   /** Absolute path of a DAG file from its stored fileloc. */
   resolveFile(fileloc: string): string;
   loadDag(dagId: string, dagHash: string | null): Promise<SerializedDag>;

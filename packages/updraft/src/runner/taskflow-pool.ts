@@ -55,6 +55,7 @@ import type {
   VariableWritten,
 } from "./taskflow-protocol.ts";
 import { userCodeEnv } from "../core/child-env.ts";
+import { outcomeOf } from "./taskflow-call.ts";
 import { identityEnv, type RunAs } from "./impersonation.ts";
 
 const WORKER_URL = new URL(
@@ -103,6 +104,15 @@ export type TaskFlowOutcome =
   | { state: "success"; value: unknown }
   | { state: "skipped"; reason: string }
   | { state: "failed"; reason: string; retryable: boolean };
+
+/**
+ * What the task runner runs TypeScript tasks with: this pool of worker processes, or `dag.test()`'s
+ * runner that calls them in the DAG file's own process (taskflow-in-process.ts).
+ */
+export interface TaskFlowRunner {
+  run(task: TaskFlowRun): Promise<TaskFlowOutcome>;
+  close(): Promise<void>;
+}
 
 /** What the pool holds, for tests and diagnostics. */
 export interface TaskFlowWorkerInfo {
@@ -196,7 +206,7 @@ function settleAsk(worker: Worker, ask: number, pending: Promise<unknown>): void
   );
 }
 
-export class TaskFlowPool {
+export class TaskFlowPool implements TaskFlowRunner {
   readonly #options: TaskFlowPoolOptions;
   readonly #depth: number;
   readonly #delay: number;
@@ -506,12 +516,7 @@ export class TaskFlowPool {
     if (at < 0) return; // settled meanwhile (its worker died)
     worker.jobs.splice(at, 1);
     this.#settle(job);
-    if (reply.outcome === "success") job.resolve({ state: "success", value: reply.value });
-    else {
-      if (reply.stack) job.task.log.write(reply.stack + "\n", "stderr");
-      if (reply.outcome === "skipped") job.resolve({ state: "skipped", reason: reply.message });
-      else job.resolve({ state: "failed", reason: reply.message, retryable: reply.outcome !== "fail_now" });
-    }
+    job.resolve(outcomeOf(reply, job.task.log));
     if (worker.jobs.length > 0) this.#started(worker);
     else if (job.task.isolation === "process") this.#discard(worker);
     else this.#idle(worker);

@@ -11,7 +11,7 @@ import { enableCompileCache, stripTypeScriptTypes } from "node:module";
 import { format } from "node:util";
 import { pathToFileURL } from "node:url";
 import { registerDagModuleHooks, SDK_ENTRY_URL } from "../dag-processing/module-hooks.ts";
-import { isDag, setCurrentContext, setLookup, taskContext, taskControlOf } from "../sdk/index.ts";
+import { callTask, findDag, taskFnOf } from "./taskflow-call.ts";
 import type {
   LookupKind,
   TaskFlowMessage,
@@ -74,13 +74,9 @@ for (const stream of ["stdout", "stderr"] as const) {
 
 async function findTask(request: TaskFlowRequest) {
   const url = `${pathToFileURL(request.path).href}?v=${request.version}`;
-  const module = (await import(url)) as Record<string, unknown>;
-  const candidates = Object.values(module).flatMap((v) => (Array.isArray(v) ? v : [v]));
-  const dag = candidates.find((v) => isDag(v) && v.dagId === request.dagId);
-  if (!dag || !isDag(dag)) throw new Error(`${request.path} no longer exports dag "${request.dagId}"`);
-  const task = dag.getTask(request.taskId);
-  if (!task?.fn) throw new Error(`dag "${request.dagId}" has no TypeScript task "${request.taskId}"`);
-  return task.fn;
+  const dag = findDag((await import(url)) as Record<string, unknown>, request.dagId);
+  if (!dag) throw new Error(`${request.path} no longer exports dag "${request.dagId}"`);
+  return taskFnOf(dag, request.taskId);
 }
 
 /** Lookups and writes asked by the running task, answered by the pool (getVariable, setVariable, ...). */
@@ -107,23 +103,15 @@ async function run(request: TaskFlowRequest): Promise<TaskFlowReply> {
     return { id: request.id, kind: "result", outcome: "failed", message, stack: null };
   }
   current = request.id;
-  setCurrentContext(taskContext(request.context));
-  setLookup(
-    (what, key) => lookup(request.id, what, key),
-    (variable) => write(request.id, variable),
-  );
   try {
-    const fn = await findTask(request);
-    const value = await fn(...request.args);
-    return { id: request.id, kind: "result", outcome: "success", value: value === undefined ? null : value };
-  } catch (error) {
-    const control = taskControlOf(error);
-    const outcome = control === "skip" ? "skipped" : control === "fail" ? "fail_now" : "failed";
-    const err = error instanceof Error ? error : new Error(String(error));
-    return { id: request.id, kind: "result", outcome, message: err.message, stack: err.stack ?? null };
+    const end = await callTask(() => findTask(request), {
+      args: request.args,
+      context: request.context,
+      lookup: (what, key) => lookup(request.id, what, key),
+      write: (variable) => write(request.id, variable),
+    });
+    return { id: request.id, kind: "result", ...end };
   } finally {
-    setCurrentContext(undefined);
-    setLookup(undefined);
     current = null;
   }
 }

@@ -14,7 +14,7 @@ import type { Executor } from "../executor/executor.ts";
 import { tryTokenKey, tryTokens } from "../secrets/try-tokens.ts";
 import { runTaskInstance, type TaskRunnerDeps } from "../executor/run-task-instance.ts";
 import type { Logger } from "../logging.ts";
-import { TaskFlowPool } from "../runner/taskflow-pool.ts";
+import { TaskFlowPool, type TaskFlowRunner } from "../runner/taskflow-pool.ts";
 import type { Database } from "../storage/database.ts";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -55,7 +55,7 @@ export interface RuntimeOptions {
  */
 export function createTaskRunnerDeps(
   o: RuntimeOptions,
-  taskflow: TaskFlowPool = NO_TASKFLOW,
+  taskflow: TaskFlowRunner = NO_TASKFLOW,
 ): TaskRunnerDeps {
   const core = o.config.values.core;
   const secrets = new LogSecrets(o);
@@ -101,7 +101,7 @@ function databaseLookup(database: Database, cipher: SecretCipher | undefined): T
 const NO_TASKFLOW = {
   run: async () => ({ state: "failed", reason: "this process runs no tasks", retryable: false }),
   close: async () => undefined,
-} as unknown as TaskFlowPool;
+} satisfies TaskFlowRunner;
 
 export function createTaskFlowPool(config: Config): TaskFlowPool {
   const { scheduler, core } = config.values;

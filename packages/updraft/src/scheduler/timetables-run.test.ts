@@ -83,7 +83,7 @@ test("several crons: a run at each tick of any of them, each covering the hour b
   assert.equal(row.schedule_description, "0 3 * * *, 30 15 * * 1-5");
   assert.equal(
     describeSummary(row.schedule_description, row.timezone),
-    "At 03:00; At 15:30, Monday through Friday, UTC",
+    "every day at 03:00; and at 15:30, Monday through Friday, UTC",
   );
 
   const run = (await dagRunStore(h.database).get("twice", last.run_id))!;

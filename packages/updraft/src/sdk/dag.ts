@@ -188,6 +188,26 @@ export interface TaskDefinition {
   readonly taskGroup: string | undefined;
 }
 
+/** Options of `dag.test()`. */
+export interface DagTestOptions {
+  /** The run's logical date: a Date or an ISO 8601 string (default: now). */
+  logicalDate?: DateInput;
+  /** The run's conf (what `updraft dags trigger --conf` gives), checked against the DAG's params. */
+  conf?: Record<string, unknown>;
+  /**
+   * Record the run in the configured database and log folder (UPDRAFT_HOME), as `updraft dags test`
+   * does, instead of a throwaway SQLite database deleted afterwards (the default).
+   */
+  useConfig?: boolean;
+}
+
+/** What `dag.test()` resolves to: the run's outcome and each task instance's (Airflow's DagRun). */
+export interface DagTestResult {
+  runId: string;
+  state: "success" | "failed";
+  taskInstances: { taskId: string; mapIndex: number; state: string | null; tryNumber: number }[];
+}
+
 /** Marks Dag objects, across copies of the SDK too (a DAG file may load another copy than the loader). */
 export const DAG_BRAND: unique symbol = Symbol.for("updraft.dag") as never;
 
@@ -310,6 +330,38 @@ export class Dag {
       );
     }
     return parsed.data;
+  }
+
+  /**
+   * Runs this DAG once, here, in this process (Airflow's `dag.test()`), and prints every task's log as
+   * it runs (each line after its task id), then a summary. TypeScript tasks are called in this very
+   * process, so `node --inspect-brk dags/etl.ts` stops at their breakpoints and `debugger`
+   * statements; bash tasks run as child processes. The decisions (trigger rules, retries, mapping,
+   * branching, setup/teardown) are the scheduler's own. The run goes into a throwaway SQLite database
+   * unless `useConfig` is set; variables and connections from the environment (`UPDRAFT_VAR_*`,
+   * `UPDRAFT_CONN_*`) are read as in any run. A failed run sets `process.exitCode` to 1.
+   *
+   * @example
+   * ```ts
+   * import { bash, dag, task } from "updraft";
+   *
+   * const etl = dag({ dagId: "etl", schedule: "@daily" }, () => {
+   *   const extract = task("extract", () => [1, 2, 3]);
+   *   const load = task("load", (rows: number[]) => console.log(`loading ${rows.length} rows`));
+   *   load(extract()).before(bash("notify", { command: "echo done" }));
+   * });
+   * export default etl;
+   *
+   * // `node dags/etl.ts` runs it; the DAG processor, which imports the file, does not.
+   * if (import.meta.main) await etl.test({ logicalDate: "2025-01-31T00:00:00Z", conf: { full: true } });
+   * ```
+   */
+  async test(options: DagTestOptions = {}): Promise<DagTestResult> {
+    // The SDK is pure and cheap to import (every DAG file and parse imports it): the machinery that
+    // runs a DAG (database, task runner, the scheduler's decisions) is a layer above, loaded only
+    // when a test asks for it. See sdk/ADR.md, decision 12.
+    const { testDagInProcess } = await import("../operations/test-in-process.ts");
+    return testDagInProcess(this, options);
   }
 
   toString(): string {

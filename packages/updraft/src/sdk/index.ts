@@ -3,7 +3,15 @@
  * drivers; it builds and checks DAGs and produces their serialized form.
  */
 export { dag, isDag, BUILTIN_DEFAULTS, DAG_BRAND } from "./dag.ts";
-export type { Dag, DagOptions, SerializeDefaults, SerializeOptions, TaskDefinition } from "./dag.ts";
+export type {
+  Dag,
+  DagOptions,
+  DagTestOptions,
+  DagTestResult,
+  SerializeDefaults,
+  SerializeOptions,
+  TaskDefinition,
+} from "./dag.ts";
 export { task, branch, shortCircuit, bash, empty, latestOnly } from "./tasks.ts";
 export type {
   ArgInput,

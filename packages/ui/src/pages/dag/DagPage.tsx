@@ -6,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, currentRole, mayEditDags, must } from "../../api.ts";
 import { DeleteDagDialog } from "../../components/DeleteDagDialog.tsx";
+import { Schedule } from "../../components/Schedule.tsx";
 import { Tabs } from "../../components/Tabs.tsx";
 import { TriggerDialog } from "../../components/TriggerDialog.tsx";
 import { hrefs, Link, navigate } from "../../router.tsx";
@@ -78,7 +79,11 @@ export function DagPage({ dagId }: { dagId: string }) {
               />
               {dag.data.is_paused ? "Paused" : "Active"}
             </label>
-            <code className="muted">{dag.data.timetable_summary ?? "manual"}</code>
+            <Schedule
+              className="muted"
+              summary={dag.data.timetable_summary}
+              description={dag.data.timetable_description}
+            />
           </>
         )}
         <span className="spacer" />

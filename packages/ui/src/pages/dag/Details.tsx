@@ -5,6 +5,7 @@
 import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { api, must } from "../../api.ts";
+import { Markdown } from "../../components/Markdown.tsx";
 import { formatDate } from "../../components/time.ts";
 import "./source.css";
 
@@ -70,11 +71,11 @@ const GROUPS: [string, string[]][] = [
       "file_token",
     ],
   ],
-  ["People", ["owners", "owner_links", "tags", "description", "doc_md"]],
+  ["People", ["owners", "owner_links", "tags", "description"]],
   ["Parameters", ["params", "default_args", "render_template_as_native_obj", "template_search_path"]],
 ];
-/** Shown elsewhere on the page or repeating another field. */
-const SKIP = new Set(["dag_id", "dag_display_name", "last_parsed", "is_favorite"]);
+/** Shown elsewhere on the page or repeating another field (doc_md: above the groups, as Markdown). */
+const SKIP = new Set(["dag_id", "dag_display_name", "last_parsed", "is_favorite", "doc_md"]);
 const DATE = /(_date|_time|_after|_start|_end|last_expired)$/;
 
 const label = (key: string) => key.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
@@ -88,6 +89,7 @@ function show(key: string, value: unknown): ReactNode {
         {t.name}
       </span>
     ));
+  if (key === "timetable_description" && typeof value === "string") return <strong>{value}</strong>;
   if (key === "last_parse_duration" && typeof value === "number") return `${value.toFixed(3)} s`;
   if (key === "latest_dag_version" && typeof value === "object") {
     const v = value as { version_number: number; created_at: string; bundle_version: string | null };
@@ -118,6 +120,12 @@ export function DetailsTab({ dagId }: { dagId: string }) {
   ];
   return (
     <section className="details-tab" aria-label="DAG details">
+      {details.data.doc_md && (
+        <section className="details-group details-docs" aria-label="Docs">
+          <h2>Docs</h2>
+          <Markdown text={details.data.doc_md} label={`Documentation of ${dagId}`} />
+        </section>
+      )}
       {groups.map(([title, keys]) => (
         <section key={title} className="details-group" aria-label={title}>
           <h2>{title}</h2>

@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { api, must } from "../../api.ts";
 import { Pager } from "../../components/Pager.tsx";
+import { Markdown } from "../../components/Markdown.tsx";
 import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
 import { hrefs, Link } from "../../router.tsx";
 import { formatDate, formatDuration } from "../../components/time.ts";
@@ -52,6 +53,28 @@ export function Summary({ ti }: { ti: TaskInstance }) {
           <strong>Note:</strong> {ti.note}
         </p>
       )}
+    </section>
+  );
+}
+
+/** The task's doc_md (from its definition, which a run does not change); nothing when it has none. */
+export function TaskDocs({ tiKey }: { tiKey: TiKey }) {
+  const task = useQuery({
+    queryKey: ["task", tiKey.dagId, tiKey.taskId],
+    queryFn: async () =>
+      must(
+        await api.GET("/api/v2/dags/{dag_id}/tasks/{task_id}", {
+          params: { path: { dag_id: tiKey.dagId, task_id: tiKey.taskId } },
+        }),
+      ),
+    staleTime: 60_000,
+  });
+  const doc = task.data?.doc_md;
+  if (!doc) return null;
+  return (
+    <section className="ti-card" aria-label="Task docs">
+      <h2>Docs</h2>
+      <Markdown text={doc} label={`Documentation of ${tiKey.taskId}`} />
     </section>
   );
 }

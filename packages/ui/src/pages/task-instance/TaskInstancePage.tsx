@@ -12,7 +12,16 @@ import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
 import { hrefs, Link } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
 import { LogView } from "./LogView.tsx";
-import { Dependencies, MappedInstances, Rendered, Summary, Tries, XComs, type TiKey } from "./Sections.tsx";
+import {
+  Dependencies,
+  MappedInstances,
+  Rendered,
+  Summary,
+  TaskDocs,
+  Tries,
+  XComs,
+  type TiKey,
+} from "./Sections.tsx";
 import "./task-instance.css";
 
 const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed", "removed"]);
@@ -100,7 +109,10 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
       {data && (
         <>
           <div className="ti-top">
-            <Summary ti={data} />
+            <div className="ti-side">
+              <Summary ti={data} />
+              <TaskDocs tiKey={tiKey} />
+            </div>
             <div className="ti-side">
               <Tries
                 tiKey={tiKey}

@@ -34,10 +34,16 @@ forEachApiDatabase("DAG timetables in the API", { dags: DAGS }, (get) => {
       shown[dagId] = [d.timetable_summary, d.timetable_description];
     }
     assert.deepEqual(shown, {
-      twice: ["0 3 * * *, 30 15 * * 1-5", "At 03:00; At 15:30, Monday through Friday, Europe/Amsterdam"],
-      weekly: ["0 18 * * 5", "At 18:00, on Friday, UTC"],
-      forever: ["@continuous", "As often as possible, one run at a time"],
-      grid: ["every 21600s from 2025-01-01T03:00:00.000Z", "Every 6 hours, aligned to 2025-01-01T03:00:00Z"],
+      twice: [
+        "0 3 * * *, 30 15 * * 1-5",
+        "every day at 03:00; and at 15:30, Monday through Friday, Europe/Amsterdam",
+      ],
+      weekly: ["0 18 * * 5", "at 18:00, on Friday, UTC"],
+      forever: ["@continuous", "continuously: a new run as soon as the last one ends"],
+      grid: [
+        "every 21600s from 2025-01-01T03:00:00.000Z",
+        "every 6 hours, counted from 2025-01-01T03:00:00Z",
+      ],
     });
     const list = await get().call("get_dags", {});
     const twice = list.body.dags.find((d: { dag_id: string }) => d.dag_id === "twice");

@@ -80,7 +80,7 @@ forEachApiDatabase("DAG routes", { dags: DAGS }, (get) => {
     assert.equal(etl.tags[0].dag_id, "etl_daily");
     assert.deepEqual(etl.owners, ["data-team"]);
     assert.equal(etl.timetable_summary, "@daily");
-    assert.equal(etl.timetable_description, "@daily, UTC");
+    assert.equal(etl.timetable_description, "every day at 00:00, UTC");
     assert.equal(etl.fileloc, join(get().home, "dags", "etl.ts"));
     assert.equal(etl.relative_fileloc, "etl.ts");
     assert.equal(filelocOfToken(etl.file_token), "etl.ts");
@@ -91,9 +91,9 @@ forEachApiDatabase("DAG routes", { dags: DAGS }, (get) => {
     const manual = r.body.dags.find((d: { dag_id: string }) => d.dag_id === "manual_job");
     assert.equal(manual.is_paused, false, "isPausedUponCreation: false");
     assert.equal(manual.timetable_summary, "None");
-    assert.equal(manual.timetable_description, "Manual runs only");
+    assert.equal(manual.timetable_description, "never (manual runs only)");
     const reporting = r.body.dags.find((d: { dag_id: string }) => d.dag_id === "reporting");
-    assert.equal(reporting.timetable_description, "At 02:30, Europe/Amsterdam");
+    assert.equal(reporting.timetable_description, "every day at 02:30, Europe/Amsterdam");
   });
 
   test("get_dags filters by tags, owners, patterns, pause state and import errors", async () => {

@@ -415,16 +415,20 @@ test("describeTimetable and describeSummary: several crons, anchored steps, @con
     [
       crons(["0 3 * * *", "30 15 * * 1-5"]),
       "0 3 * * *, 30 15 * * 1-5",
-      "At 03:00; At 15:30, Monday through Friday, Europe/Amsterdam",
+      "every day at 03:00; and at 15:30, Monday through Friday, Europe/Amsterdam",
     ],
-    [crons(["@daily", "0 7-8 * * *"], HOUR), "@daily, 0 7-8 * * *", "@daily; 0 7-8 * * *, Europe/Amsterdam"],
+    [
+      crons(["@daily", "0 7-8 * * *"], HOUR),
+      "@daily, 0 7-8 * * *",
+      "every day at 00:00; and every hour, between 07:00 and 08:00, Europe/Amsterdam",
+    ],
     [
       delta(6 * HOUR, "2025-01-01T03:00"),
       "every 21600s from 2025-01-01T03:00:00.000Z",
-      "Every 6 hours, aligned to 2025-01-01T03:00:00Z",
+      "every 6 hours, counted from 2025-01-01T03:00:00Z",
     ],
-    [delta(1800, null, 600), "every 1800s", "Every 30 minutes"],
-    [{ kind: "continuous" }, "@continuous", "As often as possible, one run at a time"],
+    [delta(1800, null, 600), "every 1800s", "every 30 minutes"],
+    [{ kind: "continuous" }, "@continuous", "continuously: a new run as soon as the last one ends"],
   ];
   for (const [schedule, summary, description] of cases) {
     assert.equal(describeSchedule(schedule), summary);
@@ -432,8 +436,8 @@ test("describeTimetable and describeSummary: several crons, anchored steps, @con
     // The API has only the summary the DAG row keeps: it reads the same description back from it.
     assert.equal(describeSummary(summary, "Europe/Amsterdam"), description, summary);
   }
-  assert.equal(describeSummary("@daily", "UTC"), "@daily, UTC");
-  assert.equal(describeSummary("None", "UTC"), "Manual runs only");
+  assert.equal(describeSummary("@daily", "UTC"), "every day at 00:00, UTC");
+  assert.equal(describeSummary("None", "UTC"), "never (manual runs only)");
   assert.equal(describeSummary("not, a cron", "UTC"), "not, a cron", "unreadable: shown as stored");
   const many = crons(Array.from({ length: 40 }, (_, i) => `${i} 3 * * *`));
   assert.equal(describeSchedule(many).length, 250, "clipped to the DAG row's column");

@@ -1,31 +1,38 @@
 /**
- * A one-line human summary of when a DAG runs, for listings: "At 02:30, Europe/Amsterdam",
- * "@daily, UTC", "Every 30 minutes". Cron expressions it cannot phrase are shown as written.
+ * A DAG's schedule in words (Airflow's timetable_description), for the UI and listings:
+ * "every day at 02:30, Europe/Amsterdam", "every hour", "every 1 hour 30 minutes",
+ * "never (manual runs only)". Crons are phrased by cronstrue (24-hour clock), then adapted to read
+ * as a phrase after "runs:"; a cron it cannot phrase is shown as written.
  */
-import { cronExpression, parseSchedule, type Schedule } from "../schedule.ts";
+import cronstrue from "cronstrue";
+import { IANAZone } from "luxon";
+import { CRON_PRESETS, cronExpression, parseSchedule, type Schedule } from "../schedule.ts";
 import type { TimetableDag } from "./types.ts";
-
-const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 export function describeTimetable(dag: Pick<TimetableDag, "schedule" | "timezone">): string {
   const { schedule } = dag;
-  if (schedule === null) return "Manual runs only";
+  if (schedule === null) return "never (manual runs only)";
   switch (schedule.kind) {
     case "once":
-      return "@once";
+      return "once, as soon as possible";
     case "continuous":
-      return "As often as possible, one run at a time";
+      return "continuously: a new run as soon as the last one ends";
     case "interval":
-      return `Every ${describeSeconds(schedule.seconds)}`;
+      return `every ${describeSeconds(schedule.seconds)}`;
     case "delta": {
-      const every = `Every ${describeSeconds(schedule.seconds)}`;
-      return schedule.anchor === null ? every : `${every}, aligned to ${shortIso(schedule.anchor)}`;
+      const every = `every ${describeSeconds(schedule.seconds)}`;
+      return schedule.anchor === null ? every : `${every}, counted from ${shortIso(schedule.anchor)}`;
     }
-    // A cron time means nothing without its zone, so the zone is always shown.
     case "cron":
-      return `${schedule.preset ?? describeCron(schedule.expression) ?? schedule.expression}, ${dag.timezone}`;
-    case "cron_trigger":
-      return `${schedule.expressions.map(describeWritten).join("; ")}, ${dag.timezone}`;
+      return withZone(
+        [schedule.expression],
+        describeWritten(schedule.preset ?? schedule.expression),
+        dag.timezone,
+      );
+    case "cron_trigger": {
+      const words = schedule.expressions.map(describeWritten).join("; and ");
+      return withZone(schedule.expressions.map(expand), words, dag.timezone);
+    }
   }
 }
 
@@ -56,48 +63,69 @@ function scheduleOfSummary(summary: string, timezone: string): Schedule {
   return { kind: "cron_trigger", expressions, interval: 0 };
 }
 
-/** A cron or preset as written in a list of crons. */
+/**
+ * A cron time means nothing without its zone, so the zone is shown (its IANA name, which does not
+ * change with daylight saving time as "CET"/"CEST" would) — except for crons that name only
+ * minutes ("every hour", "every 15 minutes"): those tick at the same instants in every zone whose
+ * offset is a whole number of hours.
+ */
+function withZone(expressions: string[], words: string, timezone: string): string {
+  const minutesOnly = expressions.every((e) => /^\S+ \* \* \* \*$/.test(e.trim()));
+  return minutesOnly && wholeHourOffsets(timezone) ? words : `${words}, ${timezone}`;
+}
+
+/** Whether the zone's offset is whole hours in winter and in summer (not India's +05:30). */
+function wholeHourOffsets(timezone: string): boolean {
+  const zone = IANAZone.create(timezone);
+  if (!zone.isValid) return false;
+  return [Date.UTC(2025, 0, 1), Date.UTC(2025, 6, 1)].every((t) => zone.offset(t) % 60 === 0);
+}
+
+/** A preset's 5-field expression, or the expression itself. */
+function expand(written: string): string {
+  return CRON_PRESETS[written] ?? written;
+}
+
+/** A cron or preset in words, or as written when cronstrue cannot read it. */
 function describeWritten(written: string): string {
-  return written.startsWith("@") ? written : (describeCron(written) ?? written);
+  return describeCron(expand(written)) ?? written;
+}
+
+/**
+ * "every day at 02:30", "at 02:30, Monday through Friday", "every 15 minutes",
+ * "every 6 hours, on the hour, Monday through Friday"; null when cronstrue cannot read it.
+ */
+export function describeCron(expression: string): string | null {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5) return null;
+  let words: string;
+  try {
+    words = cronstrue.toString(fields.join(" "), {
+      use24HourTimeFormat: true,
+      throwExceptionOnParseError: true,
+    });
+  } catch {
+    return null;
+  }
+  // "At 02:30" alone reads as a single moment: a fixed time with no day fields is every day's.
+  const [minute, hour, ...days] = fields;
+  const daily = /^\d+$/.test(minute!) && /^\d+$/.test(hour!) && days.every((d) => d === "*");
+  words = words
+    .replace(/, only on /g, ", on ")
+    .replace(/, only in /g, ", in ")
+    .replace(/^On the hour, every (\d+) hours/, "Every $1 hours, on the hour");
+  return daily ? `every day ${lowerFirst(words)}` : lowerFirst(words);
+}
+
+function lowerFirst(words: string): string {
+  return words.charAt(0).toLowerCase() + words.slice(1);
 }
 
 function shortIso(iso: string): string {
   return new Date(iso).toISOString().replace(".000Z", "Z");
 }
 
-/** "At 02:30", "At minute 15 of every hour, Monday through Friday", ...; null when too irregular. */
-export function describeCron(expression: string): string | null {
-  const [minute, hour, dom, month, dow] = expression.trim().split(/\s+/);
-  if (dow === undefined) return null;
-  const days = describeDays(dom!, month!, dow);
-  const time = describeTime(minute!, hour!);
-  return days === null || time === null ? null : time + days;
-}
-
-function describeTime(minute: string, hour: string): string | null {
-  const number = /^\d+$/;
-  if (number.test(minute) && number.test(hour)) return `At ${pad(hour)}:${pad(minute)}`;
-  if (hour !== "*") return null;
-  if (number.test(minute)) return `At minute ${Number(minute)} of every hour`;
-  if (minute === "*") return "Every minute";
-  const step = /^\*\/(\d+)$/.exec(minute);
-  return step ? `Every ${step[1]} minutes` : null;
-}
-
-function describeDays(dom: string, month: string, dow: string): string | null {
-  if (month !== "*") return null;
-  if (dom === "*" && dow === "*") return "";
-  if (dow === "*" && /^\d+$/.test(dom)) return `, on day ${Number(dom)} of the month`;
-  if (dom !== "*") return null;
-  const range = /^([0-7])-([0-7])$/.exec(dow);
-  if (range) return `, ${DAYS[Number(range[1])]} through ${DAYS[Number(range[2])]}`;
-  if (!/^[0-7](,[0-7])*$/.test(dow)) return null;
-  return `, on ${dow
-    .split(",")
-    .map((d) => DAYS[Number(d)])
-    .join(", ")}`;
-}
-
+/** "1 day", "1 hour 30 minutes", "90061 s" as "1 day 1 hour 1 minute 1 second". */
 function describeSeconds(seconds: number): string {
   const units: [string, number][] = [
     ["day", 86400],
@@ -113,8 +141,4 @@ function describeSeconds(seconds: number): string {
     rest -= count * size;
   }
   return parts.join(" ") || `${seconds} seconds`;
-}
-
-function pad(value: string): string {
-  return String(Number(value)).padStart(2, "0");
 }

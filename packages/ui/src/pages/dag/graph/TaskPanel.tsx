@@ -1,4 +1,5 @@
 /** The side panel of the task chosen on the graph: its definition and its instance in the selected run. */
+import { Markdown } from "../../../components/Markdown.tsx";
 import { StateBadge } from "../../../components/StateBadge.tsx";
 import { formatDate, formatDuration } from "../../../components/time.ts";
 import type { TaskInstance } from "../../../live.ts";
@@ -71,7 +72,12 @@ export function TaskPanel({
       )}
       <Neighbours label="Upstream" ids={upstream} onSelect={onSelect} />
       <Neighbours label="Downstream" ids={task.downstream_task_ids ?? []} onSelect={onSelect} />
-      {task.doc_md && <p className="graph-doc">{task.doc_md}</p>}
+      {task.doc_md && (
+        <section aria-label="Task docs">
+          <h3>Docs</h3>
+          <Markdown text={task.doc_md} label={`Documentation of ${taskId}`} />
+        </section>
+      )}
     </aside>
   );
 }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../../../core/errors.ts";
 import { describeSchedule } from "../../../core/schedule.ts";
+import { describeTimetable } from "../../../core/timetables/index.ts";
 import { dagStore } from "../../../storage/dags.ts";
 import { withContext } from "../../context.ts";
 import { syncDags } from "../../dag-sync.ts";
@@ -28,6 +29,7 @@ export function register(dags: Command): void {
             is_active: Boolean(row.is_active),
             has_import_errors: Boolean(row.has_import_errors),
             schedule: describeSchedule(dag.schedule),
+            schedule_description: describeTimetable(dag),
             timezone: dag.timezone,
             start_date: dag.startDate,
             end_date: dag.endDate,

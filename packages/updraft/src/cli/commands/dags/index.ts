@@ -13,6 +13,7 @@ import { register as state } from "./state.ts";
 import { register as nextExecution } from "./next-execution.ts";
 import { register as testDag } from "./test.ts";
 import { register as backfill } from "./backfill.ts";
+import { register as check } from "./check.ts";
 
 export function register(program: Command): void {
   const group = program.command("dags").description("Inspect, trigger, test and pause DAGs");
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     nextExecution,
     testDag,
     backfill,
+    check,
   ])
     add(group);
 }

@@ -1,0 +1,71 @@
+/**
+ * Calling one TaskFlow task's function, in whatever process holds its DAG: a TaskFlow worker
+ * (taskflow-worker.ts), or the DAG file's own process under `dag.test()` (taskflow-in-process.ts).
+ * This is the one place that finds the function, gives it its context and lookups, calls it with its
+ * arguments (upstream XComs already in place) and says how it ended; and the one place that turns
+ * that ending into the task runner's outcome. Both paths share it, so a task behaves the same in both.
+ */
+import { isDag, setCurrentContext, setLookup, taskContext, taskControlOf, type Dag } from "../sdk/index.ts";
+import type { LogSink } from "./bash-task.ts";
+import type { TaskFlowOutcome } from "./taskflow-pool.ts";
+import type { LookupKind, VariableWrite, VariableWritten } from "./taskflow-protocol.ts";
+
+/** How a task's function ended (the shape a worker sends back). */
+export type TaskCallEnd =
+  | { outcome: "success"; value: unknown }
+  | { outcome: "skipped" | "failed" | "fail_now"; message: string; stack: string | null };
+
+export interface TaskCall {
+  /** Arguments with upstream XCom values already in place. */
+  args: unknown[];
+  /** The plain context values the runner sent (getCurrentContext() builds var, conn, macros on them). */
+  context: Record<string, unknown>;
+  lookup: (what: LookupKind, key: string) => Promise<unknown>;
+  write: (variable: VariableWrite) => Promise<VariableWritten>;
+}
+
+type TaskFn = (...args: unknown[]) => unknown;
+
+/** The DAG named `dagId` among a module's exports (arrays of DAGs included), or undefined. */
+export function findDag(exports: Record<string, unknown>, dagId: string): Dag | undefined {
+  const candidates = Object.values(exports).flatMap((v) => (Array.isArray(v) ? v : [v]));
+  const dag = candidates.find((v) => isDag(v) && v.dagId === dagId);
+  return dag && isDag(dag) ? dag : undefined;
+}
+
+/** The function of TypeScript task `taskId` of `dag`; throws when it has none. */
+export function taskFnOf(dag: Dag, taskId: string): TaskFn {
+  const fn = dag.getTask(taskId)?.fn;
+  if (!fn) throw new Error(`dag "${dag.dagId}" has no TypeScript task "${taskId}"`);
+  return fn;
+}
+
+/**
+ * Calls the function `find` gives with the call's arguments, its context and lookups set for the
+ * time of the call (one task at a time per process: getCurrentContext() has one slot).
+ */
+export async function callTask(find: () => Promise<TaskFn> | TaskFn, call: TaskCall): Promise<TaskCallEnd> {
+  setCurrentContext(taskContext(call.context));
+  setLookup(call.lookup, call.write);
+  try {
+    const fn = await find();
+    const value = await fn(...call.args);
+    return { outcome: "success", value: value === undefined ? null : value };
+  } catch (error) {
+    const control = taskControlOf(error);
+    const outcome = control === "skip" ? "skipped" : control === "fail" ? "fail_now" : "failed";
+    const err = error instanceof Error ? error : new Error(String(error));
+    return { outcome, message: err.message, stack: err.stack ?? null };
+  } finally {
+    setCurrentContext(undefined);
+    setLookup(undefined);
+  }
+}
+
+/** The runner's outcome of a call's end; a failure's stack goes to the task's log. */
+export function outcomeOf(end: TaskCallEnd, log: LogSink): TaskFlowOutcome {
+  if (end.outcome === "success") return { state: "success", value: end.value };
+  if (end.stack) log.write(end.stack + "\n", "stderr");
+  if (end.outcome === "skipped") return { state: "skipped", reason: end.message };
+  return { state: "failed", reason: end.message, retryable: end.outcome !== "fail_now" };
+}
