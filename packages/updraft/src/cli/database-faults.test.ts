@@ -17,6 +17,7 @@ import { createConnection } from "mysql2/promise";
 import pg from "pg";
 import { signingKey, tokenIssuer } from "../api/auth/tokens.ts";
 import { MYSQL_URL, POSTGRES_URL } from "../test-support/databases.ts";
+import { freePort } from "../test-support/distributed.ts";
 import { startFaultProxy } from "../test-support/fault-proxy.ts";
 import { assertBuilt, startService, updraft, updraftHome } from "../test-support/service-process.ts";
 import { openDatabase } from "../storage/database.ts";
@@ -72,7 +73,7 @@ async function setup(kind: Kind) {
   const database = await privateDatabase(kind);
   const u = new URL(database.url);
   const proxy = await startFaultProxy({ host: u.hostname, port: Number(u.port) });
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const home = updraftHome(proxy.url(database.url), {
     UPDRAFT__DAG_PROCESSOR__REFRESH_INTERVAL: "2",
     UPDRAFT__API__HOST: "127.0.0.1",

@@ -143,6 +143,45 @@ export interface TaskInstanceTable {
   updated_at: Timestamp;
   /** The DAG version the instance was created with: its run's (migration 0012). */
   dag_version_id: Generated<string | null>;
+  /**
+   * How the next start of this try goes on (migration 0013): "__poke__" after a reschedule, "resume"
+   * with a trigger's event, "__fail__" after a trigger timeout; null for a fresh try. A start with a
+   * next_method keeps the try number.
+   */
+  next_method: Generated<string | null>;
+  /** JSON: `{ event }` (the trigger's payload) or `{ error }`, for the start that resumes. */
+  next_kwargs: Generated<string | null>;
+  /** The trigger a deferred task instance waits on. */
+  trigger_id: Generated<number | null>;
+  /** When a deferred task instance's wait fails (its defer() timeout). */
+  trigger_timeout: Generated<Timestamp | null>;
+}
+
+/** A trigger a triggerer runs for deferred task instances (migration 0013). */
+export interface TriggerTable {
+  id: Generated<number>;
+  /** A built-in trigger ("updraft.triggers.DateTimeTrigger") or "<module>#<export>" for a custom one. */
+  classpath: string;
+  /** JSON: the trigger's arguments. */
+  kwargs: string;
+  created_date: Timestamp;
+  /** The triggerer (job id) running it; its claim holds until lease_until unless renewed. */
+  triggerer_id: number | null;
+  lease_until: Timestamp | null;
+}
+
+/** One reschedule-mode poke that did not succeed: when it ran and when the next one is due. */
+export interface TaskRescheduleTable {
+  id: Generated<number>;
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+  start_date: Timestamp;
+  end_date: Timestamp;
+  duration: number;
+  reschedule_date: Timestamp;
 }
 
 /** Every finished try of a task instance (the live try stays in task_instance). */
@@ -284,6 +323,8 @@ export interface Tables {
   login_attempt: LoginAttemptTable;
   audit_log: AuditLogTable;
   lease: LeaseTable;
+  trigger: TriggerTable;
+  task_reschedule: TaskRescheduleTable;
 }
 
 export type DagRow = Selectable<DagTable>;
@@ -297,6 +338,8 @@ export type ConnectionRow = Selectable<ConnectionTable>;
 export type SlotPoolRow = Selectable<SlotPoolTable>;
 export type ImportErrorRow = Selectable<ImportErrorTable>;
 export type UserRow = Selectable<UserTable>;
+export type TriggerRow = Selectable<TriggerTable>;
+export type TaskRescheduleRow = Selectable<TaskRescheduleTable>;
 
 export const TABLE_NAMES: (keyof Tables)[] = [
   "dag",
@@ -317,4 +360,6 @@ export const TABLE_NAMES: (keyof Tables)[] = [
   "login_attempt",
   "audit_log",
   "lease",
+  "trigger",
+  "task_reschedule",
 ];

@@ -19,12 +19,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startService, until, updraftHome, type ServiceProcess } from "./service-process.ts";
 
+/**
+ * A port for a service to listen on, below Linux's ephemeral range (32768 and up): a port the kernel
+ * handed out there can be taken by any outgoing connection (a scheduler's to its database) before a
+ * service that waits for something binds it. Checked free by listening on it.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 22_000);
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (!bound) continue;
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
 }
 
 export interface PrivateRedis {

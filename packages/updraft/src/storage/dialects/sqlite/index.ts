@@ -16,7 +16,7 @@ import {
   type SqliteDatabase,
   type SqliteDialectConfig,
   type SqliteStatement,
-  type CompiledQuery,
+  CompiledQuery,
   type QueryResult,
   type SqlBool,
 } from "kysely";
@@ -161,7 +161,14 @@ class FifoDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const routed = connection as RoutedConnection;
     await routed.startTurn();
-    await this.#driver.beginTransaction(this.#main!, settings);
+    if (settings.isolationLevel || settings.accessMode) {
+      await this.#driver.beginTransaction(this.#main!, settings);
+      return;
+    }
+    // IMMEDIATE takes the write lock at BEGIN, where the busy timeout waits for it. A deferred
+    // transaction that reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT (517) when
+    // another process wrote after its read; no timeout waits that out.
+    await this.#main!.executeQuery(CompiledQuery.raw("begin immediate"));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
