@@ -12,7 +12,7 @@ import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
-import { fromDb, taskInstanceStore } from "../storage/task-instances.ts";
+import { ENDED_WAIT, fromDb, taskInstanceStore } from "../storage/task-instances.ts";
 import { wakeSchedulers } from "../storage/wakeups.ts";
 import { xcomStore } from "../storage/xcom.ts";
 
@@ -73,6 +73,8 @@ export async function clearTaskInstances(database: Database, o: ClearOptions): P
         max_tries: ti.try_number + (retries.get(ti.task_id) ?? 0),
         end_date: null,
         next_retry_at: null,
+        // A wait it was in ends with it (its trigger, no longer wanted, is removed by a triggerer).
+        ...ENDED_WAIT,
         // A running try keeps its owner: it records its own stop (restarting -> none), fenced by it.
         ...(to === "restarting" ? {} : { claimed_by_job_id: null }),
       };

@@ -1,4 +1,6 @@
 /** Messages between a TaskFlow worker process and its pool (JSON over IPC). */
+import type { TriggerSpec } from "../sdk/triggers.ts";
+
 export interface TaskFlowRequest {
   id: number;
   /** Absolute path of the DAG file. */
@@ -10,6 +12,8 @@ export interface TaskFlowRequest {
   /** Arguments with upstream XCom values already in place. */
   args: unknown[];
   context: Record<string, unknown>;
+  /** After a defer(): call the task's `resume` with this event instead of its function. */
+  resume?: { event: unknown };
 }
 
 /**
@@ -55,6 +59,7 @@ export type TaskFlowReply =
   | { id: number; kind: "lookup"; ask: number; what: LookupKind; key: string }
   | { id: number; kind: "set-variable"; ask: number; variable: VariableWrite }
   | { id: number; kind: "result"; outcome: "success"; value: unknown }
+  | { id: number; kind: "result"; outcome: "deferred"; trigger: TriggerSpec; timeout: number | null }
   | {
       id: number;
       kind: "result";

@@ -28,6 +28,22 @@ export type {
   TaskFlowOptions,
 } from "./tasks.ts";
 export { chain, crossDownstream } from "./handles.ts";
+export { sensor, addSensor, SENSOR_OPTION_KEYS } from "./sensors.ts";
+export type { PokeAnswer, PokeReturn, SensorDefinition, SensorOptions } from "./sensors.ts";
+export {
+  dagRunTrigger,
+  dateTimeTrigger,
+  defer,
+  deferralOf,
+  externalTaskTrigger,
+  fileTrigger,
+  httpTrigger,
+  sqlTrigger,
+  TaskDeferred,
+  timeDeltaTrigger,
+  TRIGGERS,
+} from "./triggers.ts";
+export type { DeferOptions, Trigger, TriggerRun, TriggerSpec } from "./triggers.ts";
 export type { Dependable, HandleOrList, TaskGroupHandle, TaskHandle, XComArg } from "./handles.ts";
 export { taskGroup } from "./groups.ts";
 export type { TaskGroupFactory, TaskGroupOptions, TaskGroupOverrideOptions } from "./groups.ts";
