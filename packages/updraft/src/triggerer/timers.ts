@@ -34,6 +34,12 @@ export class TimerHeap {
     };
   }
 
+  /** Drops every entry (the triggerer is stopping). */
+  clear(): void {
+    this.#heap.length = 0;
+    this.#arm();
+  }
+
   /** Entries held (cancelled ones not yet dropped included). */
   get size(): number {
     return this.#heap.length;
@@ -48,6 +54,8 @@ export class TimerHeap {
     const delay = Math.min(Math.max(top.at - this.#clock(), 0), MAX_DELAY_MS);
     this.#armedFor = top.at;
     this.#timer = setTimeout(() => this.#due(), delay);
+    // Waiting triggers alone do not keep a stopping triggerer alive.
+    this.#timer.unref();
   }
 
   #due(): void {

@@ -16,7 +16,12 @@ import type { SecretsBackend } from "../secrets/backends.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import { jobStore } from "../storage/jobs.ts";
-import { TRIGGERER_JOB_TYPE, triggerStore, type ClaimedTrigger, type TriggerEnd } from "../storage/triggers.ts";
+import {
+  TRIGGERER_JOB_TYPE,
+  triggerStore,
+  type ClaimedTrigger,
+  type TriggerEnd,
+} from "../storage/triggers.ts";
 import { wakeSchedulers } from "../storage/wakeups.ts";
 import { BUILTIN, isBuiltin, type BuiltinContext } from "./builtin.ts";
 import { CustomTriggers } from "./custom-host.ts";
@@ -69,7 +74,11 @@ export class Triggerer {
   constructor(o: TriggererOptions) {
     this.#o = o;
     this.#store = triggerStore(o.database);
-    this.#custom = new CustomTriggers({ dagsFolder: o.dagsFolder, log: o.log, memoryMb: o.customMemoryMb ?? 512 });
+    this.#custom = new CustomTriggers({
+      dagsFolder: o.dagsFolder,
+      log: o.log,
+      memoryMb: o.customMemoryMb ?? 512,
+    });
     this.#builtin = { database: o.database, secrets: o.secrets, timers: this.#timers, log: o.log };
   }
 
@@ -110,8 +119,12 @@ export class Triggerer {
     // Events already produced are written first: they are not run again elsewhere.
     await this.#flush().catch(() => undefined);
     this.#running.clear();
+    this.#timers.clear();
     const released = await this.#store.release(this.#jobId).catch((error: unknown) => {
-      this.#o.log.warn({ err: error }, "could not release the triggers; they go to others when the lease lapses");
+      this.#o.log.warn(
+        { err: error },
+        "could not release the triggers; they go to others when the lease lapses",
+      );
       return 0;
     });
     await this.#custom.stop();
@@ -157,7 +170,10 @@ export class Triggerer {
       new Date(now + leaseMs).toISOString(),
     );
     if (claimed.length > 0) {
-      this.#o.log.info({ claimed: claimed.length, running: this.#running.size + claimed.length }, "claimed triggers");
+      this.#o.log.info(
+        { claimed: claimed.length, running: this.#running.size + claimed.length },
+        "claimed triggers",
+      );
       for (const trigger of claimed) this.#begin(trigger);
     }
   }
@@ -174,7 +190,10 @@ export class Triggerer {
       dropped++;
     }
     if (dropped > 0)
-      this.#o.log.warn({ dropped }, "triggers no longer held here (taken over, or their task was cleared): cancelled");
+      this.#o.log.warn(
+        { dropped },
+        "triggers no longer held here (taken over, or their task was cleared): cancelled",
+      );
     // Claimed but not running here (this process lost track of them): run them.
   }
 
@@ -191,7 +210,10 @@ export class Triggerer {
       (error: unknown) => {
         if (abort.signal.aborted) return;
         const message = error instanceof Error ? error.message : String(error);
-        this.#o.log.warn({ trigger: trigger.id, classpath: trigger.classpath, error: message }, "trigger failed");
+        this.#o.log.warn(
+          { trigger: trigger.id, classpath: trigger.classpath, error: message },
+          "trigger failed",
+        );
         this.#end({ id: trigger.id, error: message });
       },
     );
@@ -222,7 +244,10 @@ export class Triggerer {
       this.#fired += result.fired.length;
       for (const id of result.fired) this.#o.log.info({ trigger: id }, "trigger fired");
       if (result.lost.length > 0)
-        this.#o.log.warn({ triggers: result.lost }, "triggers ended here but are no longer held: not written");
+        this.#o.log.warn(
+          { triggers: result.lost },
+          "triggers ended here but are no longer held: not written",
+        );
       if (result.fired.length > 0) await wakeSchedulers(this.#o.database);
     }
   }
