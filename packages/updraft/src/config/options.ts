@@ -221,8 +221,7 @@ export const OPTIONS = {
     capacity: {
       type: "integer",
       default: 1000,
-      description:
-        "Triggers one triggerer runs at once (Airflow's default); more triggerers share the rest.",
+      description: "Triggers one triggerer runs at once (Airflow's default); more triggerers share the rest.",
     },
     lease_seconds: {
       type: "integer",

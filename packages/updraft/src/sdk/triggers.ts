@@ -79,7 +79,11 @@ export function timeDeltaTrigger(delta: DurationInput): Trigger {
 }
 
 /** Fires when a file matching `filepath` (a path or a glob) exists; polls every `pokeInterval`. */
-export function fileTrigger(o: { filepath: string; recursive?: boolean; pokeInterval?: DurationInput }): Trigger {
+export function fileTrigger(o: {
+  filepath: string;
+  recursive?: boolean;
+  pokeInterval?: DurationInput;
+}): Trigger {
   return spec(TRIGGERS.file, {
     filepath: o.filepath,
     recursive: o.recursive ?? false,
@@ -199,7 +203,9 @@ export function defer(trigger: Trigger, options: DeferOptions = {}): never {
     );
   const s = trigger.serialize();
   if (!s || typeof s.classpath !== "string" || s.classpath === "")
-    throw new TypeError("a trigger's serialize() must return { classpath, kwargs } with a non-empty classpath");
+    throw new TypeError(
+      "a trigger's serialize() must return { classpath, kwargs } with a non-empty classpath",
+    );
   const kwargs = JSON.parse(JSON.stringify(s.kwargs ?? {})) as Record<string, JsonValue>;
   const timeout = options.timeout === undefined || options.timeout === null ? null : seconds(options.timeout);
   throw new TaskDeferred({ classpath: s.classpath, kwargs }, timeout);

@@ -6,17 +6,17 @@
  */
 import { glob, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { extraDejson, type Connection } from "../connections/uri.ts";
+import type { Connection } from "../connections/uri.ts";
 import type { Logger } from "../logging.ts";
 import type { JsonValue } from "../sdk/json.ts";
 import { TRIGGERS } from "../sdk/triggers.ts";
-import type { SecretsBackend } from "../secrets/backends.ts";
 import type { Database } from "../storage/database.ts";
-import { TimerHeap } from "./timers.ts";
+import type { TimerHeap } from "./timers.ts";
 
 export interface BuiltinContext {
   database: Database;
-  secrets: SecretsBackend;
+  /** A connection as tasks get it (UPDRAFT_CONN_<ID>, then the database). */
+  connection(connId: string): Promise<Connection | undefined>;
   timers: TimerHeap;
   log: Logger;
 }
@@ -94,7 +94,7 @@ async function fileExists(kwargs: Kwargs): Promise<JsonValue | undefined> {
 }
 
 async function connection(ctx: BuiltinContext, connId: string): Promise<Connection> {
-  const conn = await ctx.secrets.getConnection(connId);
+  const conn = await ctx.connection(connId);
   if (!conn) throw new TriggerConfigError(`connection "${connId}" does not exist`);
   return conn;
 }
@@ -107,12 +107,24 @@ function baseUrl(conn: Connection): string {
   return `${scheme}://${host}${conn.port ? `:${conn.port}` : ""}`;
 }
 
+/** The connection's extra as an object (Airflow's extra_dejson: anything else reads as {}). */
+function extraObject(conn: Connection): Record<string, unknown> {
+  try {
+    const value = JSON.parse(conn.extra ?? "{}") as unknown;
+    return value && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
 async function httpAnswered(kwargs: Kwargs, ctx: BuiltinContext): Promise<JsonValue | undefined> {
   const conn = await connection(ctx, String(kwargs.httpConnId ?? "http_default"));
   const endpoint = String(kwargs.endpoint ?? "");
   const url = endpoint.includes("://") ? endpoint : `${baseUrl(conn)}/${endpoint.replace(/^\/+/, "")}`;
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(extraDejson(conn))) if (typeof v === "string") headers[k] = v;
+  for (const [k, v] of Object.entries(extraObject(conn))) if (typeof v === "string") headers[k] = v;
   Object.assign(headers, (kwargs.headers ?? {}) as Record<string, string>);
   if (conn.login !== null)
     headers.authorization ??= `Basic ${Buffer.from(`${conn.login}:${conn.password ?? ""}`).toString("base64")}`;

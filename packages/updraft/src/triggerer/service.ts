@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config/load.ts";
 import type { Logger } from "../logging.ts";
-import { defaultSecrets } from "../secrets/backends.ts";
+import type { SecretsBackend } from "../secrets/backends.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
 import { isDbConnectionError, retrying } from "../storage/retry.ts";
@@ -22,9 +22,14 @@ export interface TriggererServiceOptions {
 /** Starts a triggerer (waiting for the database if it is away); undefined if stopped before it started. */
 export async function startTriggerer(o: TriggererServiceOptions): Promise<Triggerer | undefined> {
   const { capacity, lease_seconds: leaseSeconds } = o.config.values.triggerer;
+  // The secrets chain (and its validation library) loads when a trigger first needs a connection.
+  let secrets: Promise<SecretsBackend> | undefined;
   const triggerer = new Triggerer({
     database: o.database,
-    secrets: defaultSecrets(o.database, o.cipher),
+    connection: async (connId) => {
+      secrets ??= import("../secrets/backends.ts").then((m) => m.defaultSecrets(o.database, o.cipher));
+      return (await secrets).getConnection(connId);
+    },
     log: o.log,
     capacity,
     leaseSeconds,

@@ -12,7 +12,7 @@
  */
 import type { Logger } from "../logging.ts";
 import type { JsonValue } from "../sdk/json.ts";
-import type { SecretsBackend } from "../secrets/backends.ts";
+import type { Connection } from "../connections/uri.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import { jobStore } from "../storage/jobs.ts";
@@ -23,13 +23,15 @@ import {
   type TriggerEnd,
 } from "../storage/triggers.ts";
 import { wakeSchedulers } from "../storage/wakeups.ts";
+import { TRIGGERS } from "../sdk/triggers.ts";
 import { BUILTIN, isBuiltin, type BuiltinContext } from "./builtin.ts";
 import { CustomTriggers } from "./custom-host.ts";
 import { TimerHeap } from "./timers.ts";
 
 export interface TriggererOptions {
   database: Database;
-  secrets: SecretsBackend;
+  /** Connections for HttpTrigger and SqlTrigger. */
+  connection(connId: string): Promise<Connection | undefined>;
   log: Logger;
   /** Triggers held at once (`[triggerer] capacity`). */
   capacity: number;
@@ -43,15 +45,17 @@ export interface TriggererOptions {
   claimEveryMs?: number;
 }
 
+/** A trigger running here: how to stop it (small: a triggerer holds thousands). */
 interface Running {
-  trigger: ClaimedTrigger;
-  abort: AbortController;
+  cancel: () => void;
 }
 
 /** Triggers without a deferred task instance are deleted this often. */
 const ORPHANS_EVERY_MS = 30_000;
 /** Ends written per transaction. */
-const FIRE_BATCH = 500;
+const FIRE_BATCH = 100;
+/** Triggers claimed per transaction: a large backlog is taken in steps, not in one burst of garbage. */
+const CLAIM_BATCH = 500;
 
 export class Triggerer {
   readonly #o: TriggererOptions;
@@ -79,7 +83,7 @@ export class Triggerer {
       log: o.log,
       memoryMb: o.customMemoryMb ?? 512,
     });
-    this.#builtin = { database: o.database, secrets: o.secrets, timers: this.#timers, log: o.log };
+    this.#builtin = { database: o.database, connection: o.connection, timers: this.#timers, log: o.log };
   }
 
   get jobId(): number {
@@ -115,8 +119,9 @@ export class Triggerer {
     this.#stopping = true;
     this.#wake?.();
     await this.#loop;
-    for (const r of this.#running.values()) r.abort.abort(new Error("the triggerer is stopping"));
+    for (const r of this.#running.values()) r.cancel();
     // Events already produced are written first: they are not run again elsewhere.
+    await this.#flushing;
     await this.#flush().catch(() => undefined);
     this.#running.clear();
     this.#timers.clear();
@@ -163,19 +168,19 @@ export class Triggerer {
       const deleted = await this.#store.deleteOrphans();
       if (deleted > 0) this.#o.log.info({ deleted }, "deleted triggers no task instance waits on");
     }
-    const claimed = await this.#store.claim(
-      this.#jobId,
-      this.#o.capacity,
-      new Date(now).toISOString(),
-      new Date(now + leaseMs).toISOString(),
-    );
-    if (claimed.length > 0) {
-      this.#o.log.info(
-        { claimed: claimed.length, running: this.#running.size + claimed.length },
-        "claimed triggers",
+    let claimed = 0;
+    for (;;) {
+      const batch = await this.#store.claim(
+        this.#jobId,
+        Math.min(this.#o.capacity, this.#running.size + CLAIM_BATCH),
+        new Date(now).toISOString(),
+        new Date(now + leaseMs).toISOString(),
       );
-      for (const trigger of claimed) this.#begin(trigger);
+      for (const trigger of batch) this.#begin(trigger);
+      claimed += batch.length;
+      if (batch.length < CLAIM_BATCH || this.#stopping) break;
     }
+    if (claimed > 0) this.#o.log.info({ claimed, running: this.#running.size }, "claimed triggers");
   }
 
   /** Triggers this triggerer runs but no longer holds are cancelled. */
@@ -185,7 +190,7 @@ export class Triggerer {
     let dropped = 0;
     for (const [id, r] of this.#running) {
       if (held.has(id) || pending.has(id)) continue;
-      r.abort.abort(new Error("no longer held"));
+      r.cancel();
       this.#running.delete(id);
       dropped++;
     }
@@ -194,29 +199,44 @@ export class Triggerer {
         { dropped },
         "triggers no longer held here (taken over, or their task was cleared): cancelled",
       );
-    // Claimed but not running here (this process lost track of them): run them.
   }
 
   #begin(trigger: ClaimedTrigger): void {
-    if (this.#running.has(trigger.id)) return;
+    const { id, classpath, kwargs } = trigger;
+    if (this.#running.has(id)) return;
+    if (classpath === TRIGGERS.dateTime) return this.#beginDateTime(id, String(kwargs.moment));
     const abort = new AbortController();
-    this.#running.set(trigger.id, { trigger, abort });
-    const builtin = isBuiltin(trigger.classpath) ? BUILTIN[trigger.classpath] : undefined;
+    this.#running.set(id, { cancel: () => abort.abort(new Error("cancelled")) });
+    const builtin = isBuiltin(classpath) ? BUILTIN[classpath] : undefined;
     const run: Promise<JsonValue> = builtin
-      ? builtin(trigger.kwargs, this.#builtin, abort.signal)
-      : this.#custom.run(trigger.id, trigger.classpath, trigger.kwargs, abort.signal);
+      ? builtin(kwargs, this.#builtin, abort.signal)
+      : this.#custom.run(id, classpath, kwargs, abort.signal);
     run.then(
-      (event) => !abort.signal.aborted && this.#end({ id: trigger.id, event }),
+      (event) => !abort.signal.aborted && this.#end({ id, event }),
       (error: unknown) => {
         if (abort.signal.aborted) return;
         const message = error instanceof Error ? error.message : String(error);
-        this.#o.log.warn(
-          { trigger: trigger.id, classpath: trigger.classpath, error: message },
-          "trigger failed",
-        );
-        this.#end({ id: trigger.id, error: message });
+        this.#o.log.warn({ trigger: id, classpath, error: message }, "trigger failed");
+        this.#end({ id, error: message });
       },
     );
+  }
+
+  /** The commonest trigger, kept lean: an entry in the timer heap and its cancel, no promise. */
+  #beginDateTime(id: number, moment: string): void {
+    const at = Date.parse(moment);
+    if (Number.isNaN(at)) {
+      this.#running.set(id, { cancel: () => {} });
+      return this.#end({ id, error: `DateTimeTrigger: moment "${moment}" is not a date` });
+    }
+    let cancelled = false;
+    const cancelTimer = this.#timers.at(at, () => !cancelled && this.#end({ id, event: moment }));
+    this.#running.set(id, {
+      cancel: () => {
+        cancelled = true;
+        cancelTimer();
+      },
+    });
   }
 
   #end(end: TriggerEnd): void {
@@ -254,13 +274,12 @@ export class Triggerer {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.#wake = null;
+        this.#wake = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.#wake = done;
     });
   }

@@ -3,7 +3,7 @@ import { createLogger } from "../../logging.ts";
 import { runTriggerer } from "../../triggerer/service.ts";
 import { addDaemonOptions, daemonize, type DaemonOptions } from "../daemon.ts";
 import { withContext } from "../context.ts";
-import { logDatabaseHealth, stopSignal } from "../services.ts";
+import { logDatabaseHealth, stopSignal } from "../service-signals.ts";
 
 export function register(program: Command): void {
   addDaemonOptions(
