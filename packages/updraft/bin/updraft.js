@@ -10,5 +10,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
 }
 // Compiled code is cached on disk (Node's compile cache): every later command starts faster.
 (await import("node:module")).enableCompileCache?.();
-const { main } = await import("../dist/cli/main.js");
+// `updraft triggerer` loads its own command only (cli/triggerer-main.ts: a leaner process).
+const entry = process.argv[2] === "triggerer" ? "../dist/cli/triggerer-main.js" : "../dist/cli/main.js";
+const { main } = await import(entry);
 await main();

@@ -15,6 +15,7 @@ import { register as init } from "./commands/init.ts";
 import { register as pools } from "./commands/pools/index.ts";
 import { register as standalone } from "./commands/standalone.ts";
 import { register as scheduler } from "./commands/scheduler.ts";
+import { register as triggerer } from "./commands/triggerer.ts";
 import { register as tasks } from "./commands/tasks/index.ts";
 import { register as logs } from "./commands/logs/index.ts";
 import { register as variables } from "./commands/variables/index.ts";
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     pools,
     logs,
     scheduler,
+    triggerer,
     webserver,
     worker,
     users,

@@ -19,6 +19,10 @@ import { startBashSpawner } from "../runner/bash-spawner.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
 import { isDbConnectionError, retrying } from "../storage/retry.ts";
+import { logDatabaseHealth, stopSignal } from "./service-signals.ts";
+
+// Kept here too: other commands import them from this module.
+export { logDatabaseHealth, stopSignal };
 
 export interface ServiceOptions {
   config: Config;
@@ -186,51 +190,7 @@ async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<vo
   metricsServer?.close();
 }
 
-/** Aborted on SIGINT or SIGTERM; made first, so a startup that waits for the database can stop. */
-export function stopSignal(
-  log: Logger,
-  saying = "stopping: no new tasks start; running tasks may finish",
-): AbortSignal {
-  const controller = new AbortController();
-  const stop = (signal: string) => {
-    log.info({ signal }, saying);
-    controller.abort();
-  };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  return controller.signal;
-}
-
 function stopped(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }
-
-/**
- * The service's log says when the database goes away and when it is back (and, while it is away,
- * every 30 s that it still is), so an operator reading it knows why nothing moves and that nothing
- * needs a restart.
- */
-export function logDatabaseHealth(database: Database, log: Logger): () => void {
-  const where = database.adapter.description;
-  return database.health.on((event) => {
-    if (event.type === "unreachable")
-      log.warn(
-        { err: event.error, database: where },
-        `database unreachable (${messageOf(event.error)}); retrying`,
-      );
-    else if (event.type === "still-unreachable")
-      log.warn(
-        { database: where, downSeconds: seconds(event.downMs), attempts: event.attempts },
-        `database still unreachable after ${seconds(event.downMs)} s (${messageOf(event.error)}); retrying`,
-      );
-    else
-      log.info(
-        { database: where, downSeconds: seconds(event.downMs), attempts: event.attempts },
-        `database reachable again after ${seconds(event.downMs)} s`,
-      );
-  });
-}
-
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

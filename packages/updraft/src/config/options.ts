@@ -217,6 +217,19 @@ export const OPTIONS = {
         "The same for `{ every }` schedules: true (default) gives DeltaDataIntervalTimetable (a run per step-long interval, created when it ends), false DeltaTriggerTimetable (a run every step, logical date = its time). Read when DAG files are parsed.",
     },
   },
+  triggerer: {
+    capacity: {
+      type: "integer",
+      default: 1000,
+      description: "Triggers one triggerer runs at once (Airflow's default); more triggerers share the rest.",
+    },
+    lease_seconds: {
+      type: "integer",
+      default: 10,
+      description:
+        "Seconds a triggerer's claim on its triggers lasts unless renewed (every third of it): the triggers of a triggerer that died go to another within this.",
+    },
+  },
   bullmq: {
     redis_url: {
       type: "string",

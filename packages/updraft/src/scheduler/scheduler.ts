@@ -14,6 +14,7 @@ import { jobStore } from "../storage/jobs.ts";
 import { leaseStore, newLeaseHolder } from "../storage/leases.ts";
 import { isDbConnectionError, isTransientDbError, retrying } from "../storage/retry.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
+import { triggerStore } from "../storage/triggers.ts";
 import { tryWrites } from "../storage/try-batches.ts";
 import { watchForWork } from "../storage/wakeups.ts";
 import { createDueRuns } from "./create-runs.ts";
@@ -207,6 +208,8 @@ export class Scheduler {
       await this.#housekeeping(now);
     }
     const runsCreated = o.changed ? 0 : await createDueRuns(database, { now, log: this.#o.log });
+    // Deferred task instances whose defer() timeout passed are scheduled to fail (one indexed UPDATE).
+    if (!o.changed) await triggerStore(database).timeOutDeferred(now);
     // A light iteration claims in its last run's transaction (one commit less per finished batch).
     const queued = await this.#claims.inIteration(async (claim) => {
       const claimed = await examineRuns(database, {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { forEachApiDatabase } from "../../test-support/api.ts";
 import { jobStore } from "../../storage/jobs.ts";
+import { TRIGGERER_JOB_TYPE } from "../../storage/triggers.ts";
 import { sampleOf } from "../../metrics/metrics.ts";
 
 forEachApiDatabase("monitor and version", {}, (get) => {
@@ -14,6 +15,20 @@ forEachApiDatabase("monitor and version", {}, (get) => {
     const after = await get().call("get_health", { as: null });
     assert.equal(after.body.scheduler.status, "healthy");
     assert.match(after.body.scheduler.latest_scheduler_heartbeat, /^\d{4}-\d\d-\d\dT/);
+  });
+
+  test("health reports the triggerer's heartbeat: null before any ran, healthy while one runs, unhealthy after", async () => {
+    const before = await get().call("get_health", { as: null });
+    assert.deepEqual(before.body.triggerer, { status: null, latest_triggerer_heartbeat: null });
+    const jobs = jobStore(get().database);
+    const id = await jobs.start(TRIGGERER_JOB_TYPE);
+    const running = await get().call("get_health", { as: null });
+    assert.equal(running.status, 200);
+    assert.equal(running.body.triggerer.status, "healthy");
+    assert.match(running.body.triggerer.latest_triggerer_heartbeat, /^\d{4}-\d\d-\d\dT/);
+    await jobs.end(id);
+    const ended = await get().call("get_health", { as: null });
+    assert.equal(ended.body.triggerer.status, "unhealthy");
   });
 
   test("version is open", async () => {

@@ -1,5 +1,6 @@
-/** Health (the metadatabase and the scheduler's heartbeat, in Airflow's shape) and the version. */
+/** Health (the metadatabase, the scheduler's and the triggerer's heartbeats, in Airflow's shape) and the version. */
 import { withTimeout } from "../../storage/health.ts";
+import { TRIGGERER_JOB_TYPE } from "../../storage/triggers.ts";
 import { VERSION } from "../../version.ts";
 import type { ApiContext } from "../app.ts";
 
@@ -14,6 +15,7 @@ export function registerMonitorRoutes(ctx: ApiContext): void {
   ctx.route("get_health", async () => {
     let database: "healthy" | "unhealthy" = "healthy";
     let heartbeat: string | null = null;
+    let triggerer: { latest_heartbeat: string; state: string } | null = null;
     const health = ctx.database.health;
     try {
       // Known to be away: one shared probe says whether it is back (no query queues behind a dead pool).
@@ -26,20 +28,34 @@ export function registerMonitorRoutes(ctx: ApiContext): void {
         .orderBy("latest_heartbeat", "desc")
         .limit(1)
         .executeTakeFirst();
-      const job = await withTimeout(query, PROBE_TIMEOUT_MS);
+      // Airflow's triggerer health: its most recent job, whatever its state (none ever: null).
+      const triggererQuery = ctx.database.db
+        .selectFrom("job")
+        .select(["latest_heartbeat", "state"])
+        .where("job_type", "=", TRIGGERER_JOB_TYPE)
+        .orderBy("latest_heartbeat", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      const [job, triggererJob] = await withTimeout(Promise.all([query, triggererQuery]), PROBE_TIMEOUT_MS);
       heartbeat = job?.latest_heartbeat ?? null;
+      triggerer = triggererJob ?? null;
     } catch (error) {
       database = "unhealthy";
       health.suspect(error);
     }
     // Healthy: a scheduler beat within its heartbeat timeout (Airflow's scheduler_health_check_threshold).
     const limit = ctx.config.values.scheduler.task_heartbeat_timeout * 1000;
-    const alive = heartbeat !== null && Date.parse(ctx.now()) - Date.parse(heartbeat) <= limit;
+    const beat = (at: string | null) => at !== null && Date.parse(ctx.now()) - Date.parse(at) <= limit;
+    const alive = beat(heartbeat);
+    const triggererAlive = triggerer?.state === "running" && beat(triggerer.latest_heartbeat);
     return {
       metadatabase: { status: database },
       executor: await executorHealth(ctx),
       scheduler: { status: alive ? "healthy" : "unhealthy", latest_scheduler_heartbeat: heartbeat },
-      triggerer: { status: null, latest_triggerer_heartbeat: null },
+      triggerer: {
+        status: triggerer ? (triggererAlive ? "healthy" : "unhealthy") : null,
+        latest_triggerer_heartbeat: triggerer?.latest_heartbeat ?? null,
+      },
       dag_processor: { status: null, latest_dag_processor_heartbeat: null },
     };
   });

@@ -11,6 +11,7 @@ import { migrateDatabase } from "../../storage/migrate.ts";
 import { addDaemonOptions, daemonize, type DaemonOptions } from "../daemon.ts";
 import { withContext } from "../context.ts";
 import { runServices } from "../services.ts";
+import { runTriggerer } from "../../triggerer/service.ts";
 import { processDagFiles } from "../../dag-processing/processor.ts";
 import { initDagsProject } from "../../operations/init-project.ts";
 
@@ -19,7 +20,7 @@ export function register(program: Command): void {
     program
       .command("standalone")
       .description(
-        "Run Updraft on one machine: migrate the database, create an admin user on first run, parse the DAGs, run the scheduler and the webserver",
+        "Run Updraft on one machine: migrate the database, create an admin user on first run, parse the DAGs, run the scheduler, the triggerer and the webserver",
       )
       .option("--once", "migrate and parse the DAG files once, then exit (for scripts and tests)"),
   ).action((opts: DaemonOptions & { once?: boolean }) =>
@@ -42,8 +43,17 @@ export function register(program: Command): void {
       }
       log.info(
         { dagsFolder: ctx.config.values.core.dags_folder },
-        "running the DAG processor, the scheduler and the webserver; Ctrl+C to stop",
+        "running the DAG processor, the scheduler, the triggerer and the webserver; Ctrl+C to stop",
       );
+      // The triggerer runs beside the others and stops after them (it hands its triggers back).
+      const stopTriggerer = new AbortController();
+      const triggerer = runTriggerer({
+        config: ctx.config,
+        database,
+        cipher: ctx.cipher(),
+        log: log.child({ service: "triggerer" }),
+        stop: stopTriggerer.signal,
+      }).catch((error: unknown) => log.error({ err: error }, "the triggerer failed; deferred tasks wait"));
       await runServices({
         config: ctx.config,
         database,
@@ -52,6 +62,8 @@ export function register(program: Command): void {
         dagProcessor: true,
         webserver: {},
       });
+      stopTriggerer.abort();
+      await triggerer;
       log.info("stopped");
     }),
   );
