@@ -548,7 +548,7 @@ function waitUntil(target: (context: TaskContext, fields: Fields) => Date): Pick
 }
 
 export interface TimeSensorOptions extends SensorOptions {
-  /** "HH:MM" or "HH:MM:SS", a wall-clock time in the DAG's timezone. */
+  /** "HH:MM" or "HH:MM:SS", a wall-clock time in the DAG's timezone (or a template rendering one). */
   targetTime: string;
 }
 
@@ -566,7 +566,7 @@ const TIME = /^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$/;
 export function timeSensor(taskId: string, options: TimeSensorOptions): XComArg<unknown> {
   return addReady("timeSensor", taskId, options, ["targetTime"], (own, where) => {
     const targetTime = text(own, "targetTime", where, 'targetTime: "16:30"');
-    if (targetTime && !TIME.test(targetTime))
+    if (targetTime && !targetTime.includes("{") && !TIME.test(targetTime))
       report(definitionError(where, `targetTime must be "HH:MM" or "HH:MM:SS", got ${describe(targetTime)}`));
     return {
       templateFields: { targetTime },
