@@ -71,7 +71,7 @@ export default dag({ dagId: "sql_failure", schedule: null, defaultArgs: { retrie
 export default dag({ dagId: "times", schedule: null }, () => {
   timeSensor("time", { targetTime: "{{ dag_run.conf.time }}", ${FAST} });
   dateTimeSensor("datetime", { targetTime: "{{ dag_run.conf.at }}", mode: "reschedule", ${FAST} });
-  timeDeltaSensor("delta", { delta: "4s", ${FAST} });
+  timeDeltaSensor("delta", { delta: "6s", ${FAST} });
 });`,
   "upstream.ts": `import { bash, dag } from "updraft";
 export default dag({ dagId: "upstream", schedule: null, defaultArgs: { retries: 0 } }, () => {
@@ -189,18 +189,21 @@ describe("sqlSensor", () => {
     const run = await trigger("sql");
     const day = run.logical_date!.slice(0, 10);
     const insert = `INSERT INTO ${table} (day, n) VALUES ('${day}', 1)`;
+    const ids = ["rows_src_sqlite", "rows_src_postgres", "rows_src_mysql"];
     const [state] = await Promise.all([
       h.drive(run),
-      later(600, async () => {
-        sqlite.exec(insert);
-        await pgClient.query(insert);
-        await my.query(insert);
-      }),
-      later(1500, async () => {
-        sqlite.exec(insert);
-        await pgClient.query(insert);
-        await my.query(insert);
-      }),
+      (async () => {
+        // Once each has counted nothing: one row (not enough for success), then the second.
+        await until("a first check of each", 30_000, async () =>
+          ids.every((id) => /first cell/.test(h.log(run, id))) ? true : undefined,
+        );
+        for (let i = 0; i < 2; i++) {
+          sqlite.exec(insert);
+          await pgClient.query(insert);
+          await my.query(insert);
+          await new Promise((r) => setTimeout(r, 400));
+        }
+      })(),
     ]);
     assert.equal(state, "success");
     assert.deepEqual(await h.states(run), {
@@ -209,7 +212,9 @@ describe("sqlSensor", () => {
       rows_src_mysql: "success",
     });
     // PostgreSQL's count is a bigint, sent as text: success(n) reads it with Number().
-    assert.match(h.log(run, "rows_src_postgres"), /first cell: "1"/);
+    assert.match(h.log(run, "rows_src_postgres"), /first cell: "0"/);
+    assert.match(h.log(run, "rows_src_mysql"), /first cell: 0/);
+    assert.match(h.log(run, "rows_src_sqlite"), /first cell: 0/);
   });
 
   test("failure(value) true fails the task at once, without retries", async () => {
@@ -222,16 +227,16 @@ describe("sqlSensor", () => {
 });
 
 test("timeSensor, dateTimeSensor and timeDeltaSensor wait for near times", async () => {
-  const soon = new Date(Date.now() + 5000);
+  const soon = new Date(Date.now() + 7000);
   // A manual run's data interval ends at its logical date: now.
   const run = await trigger("times", {
     time: soon.toISOString().slice(11, 19),
-    at: new Date(Date.now() + 4000).toISOString(),
+    at: new Date(Date.now() + 6000).toISOString(),
   });
   const started = Date.now();
   assert.equal(await h.drive(run), "success");
   assert.deepEqual(await h.states(run), { time: "success", datetime: "success", delta: "success" });
-  assert.ok(Date.now() - started >= 3500, "they waited");
+  assert.ok(Date.now() - started >= 5000, "they waited");
   assert.ok((await reschedules(run, "datetime")) >= 1);
   assert.match(h.log(run, "time"), /waiting until /);
 });
