@@ -73,6 +73,16 @@ export default dag({ dagId: "times", schedule: null }, () => {
   dateTimeSensor("datetime", { targetTime: "{{ dag_run.conf.at }}", mode: "reschedule", ${FAST} });
   timeDeltaSensor("delta", { delta: "6s", ${FAST} });
 });`,
+  "deferring.ts": `import { dag, dateTimeSensor, externalTaskSensor, fileSensor, httpSensor, sqlSensor, timeDeltaSensor } from "updraft";
+export default dag({ dagId: "deferring", schedule: null }, () => {
+  const d = { deferrable: true, pokeInterval: "2s", timeout: "1h" } as const;
+  fileSensor("file", { filepath: ${JSON.stringify(join(inbox, "never-{{ ds }}"))}, ...d });
+  httpSensor("http", { httpConnId: "local_api", endpoint: "/never", responseCheck: () => false, ...d });
+  sqlSensor("sql", { connId: "src_sqlite", sql: "SELECT 0", ...d });
+  dateTimeSensor("at", { targetTime: "2999-01-01T00:00:00Z", ...d });
+  timeDeltaSensor("delta", { delta: "36500d", ...d });
+  externalTaskSensor("ext", { externalDagId: "upstream", externalTaskId: "load", executionDelta: "1d", ...d });
+});`,
   "upstream.ts": `import { bash, dag } from "updraft";
 export default dag({ dagId: "upstream", schedule: null, defaultArgs: { retries: 0 } }, () => {
   bash("load", { command: "sleep 1; test '{{ dag_run.conf.fail }}' != yes" }).before(bash("after", { command: "true" }));
@@ -239,6 +249,42 @@ test("timeSensor, dateTimeSensor and timeDeltaSensor wait for near times", async
   assert.ok(Date.now() - started >= 5000, "they waited");
   assert.ok((await reschedules(run, "datetime")) >= 1);
   assert.match(h.log(run, "time"), /waiting until /);
+});
+
+test("deferrable: each hands its wait to the built-in trigger for the same thing", async () => {
+  const date = new Date("2025-03-01T00:00:00Z");
+  const run = await trigger("deferring", {}, date);
+  await h.drive(run);
+  const rows = await h.database.db
+    .selectFrom("task_instance")
+    .innerJoin("trigger", "trigger.id", "task_instance.trigger_id")
+    .select(["task_instance.task_id", "task_instance.state", "trigger.classpath", "trigger.kwargs"])
+    .where("task_instance.dag_run_id", "=", run.id)
+    .execute();
+  const by = Object.fromEntries(
+    rows.map((r) => [r.task_id, { state: r.state, classpath: r.classpath, kwargs: JSON.parse(r.kwargs) }]),
+  );
+  for (const id of ["file", "http", "sql", "at", "delta", "ext"]) assert.equal(by[id]?.state, "deferred", id);
+  assert.equal(by.file!.classpath, "updraft.triggers.FileTrigger");
+  assert.equal(by.file!.kwargs.filepath, join(inbox, "never-2025-03-01"));
+  assert.equal(by.file!.kwargs.pokeInterval, 2);
+  assert.equal(by.http!.classpath, "updraft.triggers.HttpTrigger");
+  assert.equal(by.http!.kwargs.httpConnId, "local_api");
+  assert.equal(by.sql!.classpath, "updraft.triggers.SqlTrigger");
+  assert.equal(by.sql!.kwargs.sql, "SELECT 0");
+  assert.equal(by.at!.classpath, "updraft.triggers.DateTimeTrigger");
+  assert.equal(by.at!.kwargs.moment, "2999-01-01T00:00:00.000Z");
+  // A manual run's data interval ends at its logical date.
+  assert.equal(by.delta!.kwargs.moment, new Date(date.getTime() + 36500 * 86_400_000).toISOString());
+  assert.equal(by.ext!.classpath, "updraft.triggers.ExternalTaskTrigger");
+  assert.deepEqual(by.ext!.kwargs, {
+    externalDagId: "upstream",
+    externalTaskId: "load",
+    logicalDate: "2025-02-28T00:00:00.000Z",
+    allowedStates: ["success"],
+    failedStates: [],
+    pokeInterval: 2,
+  });
 });
 
 describe("externalTaskSensor", () => {
