@@ -150,7 +150,9 @@ test("fileSensor: poke mode waits in its slot, reschedule mode frees it; both se
     (async () => {
       // Once each sensor has found nothing at least once.
       await until("a poke", 20_000, async () => (/not yet/.test(h.log(run, "poked")) ? true : undefined));
-      await until("a reschedule", 20_000, async () => ((await reschedules(run, "rescheduled")) > 0 ? true : undefined));
+      await until("a reschedule", 20_000, async () =>
+        (await reschedules(run, "rescheduled")) > 0 ? true : undefined,
+      );
       writeFileSync(join(inbox, "ready.flag"), "");
       mkdirSync(join(inbox, "a", "b"), { recursive: true });
       writeFileSync(join(inbox, "a", "b", "part.csv"), "x");
@@ -299,9 +301,22 @@ describe("externalTaskSensor", () => {
         assert.equal(upState, "success", JSON.stringify([await h.states(up), h.log(up, "load")]));
       }),
     ]);
-    assert.equal(state, "success", JSON.stringify([await h.states(down), h.log(down, "wait_load"), h.log(down, "wait_run"), h.log(down, "wait_earlier")]));
+    assert.equal(
+      state,
+      "success",
+      JSON.stringify([
+        await h.states(down),
+        h.log(down, "wait_load"),
+        h.log(down, "wait_run"),
+        h.log(down, "wait_earlier"),
+      ]),
+    );
     // Nothing ran an hour earlier: that one times out, skipped by softFail.
-    assert.deepEqual(await h.states(down), { wait_load: "success", wait_run: "success", wait_earlier: "skipped" });
+    assert.deepEqual(await h.states(down), {
+      wait_load: "success",
+      wait_run: "success",
+      wait_earlier: "skipped",
+    });
     assert.match(h.log(down, "wait_load"), /waiting for task load of DAG "upstream"/);
   });
 

@@ -33,7 +33,12 @@ function problems(body: () => void): string {
 
 test("each ready-made sensor is a sensor task with its templated fields and sensor settings", () => {
   const s = serialized(() => {
-    fileSensor("file", { filepath: "/data/{{ ds }}/*.csv", recursive: true, mode: "reschedule", pokeInterval: "30s" });
+    fileSensor("file", {
+      filepath: "/data/{{ ds }}/*.csv",
+      recursive: true,
+      mode: "reschedule",
+      pokeInterval: "30s",
+    });
     httpSensor("http", { endpoint: "/health/{{ ds }}", responseCheck: (r) => r.status === 200, retries: 2 });
     sqlSensor("sql", { connId: "db", sql: "SELECT 1 WHERE '{{ ds }}' > ''", success: (v) => v === 1 });
     timeSensor("time", { targetTime: "06:30" });
@@ -61,19 +66,34 @@ test("sensors take task options and chain like other tasks", () => {
     const after = httpSensor("after", { endpoint: "/" });
     wait.before(after);
   }, "after");
-  assert.deepEqual(t.upstream ?? t.upstreamTaskIds, ["wait"]);
+  assert.deepEqual(t.upstream, ["wait"]);
 });
 
 test("definition errors name the option", () => {
-  assert.match(problems(() => void fileSensor("f", {} as never)), /task "f": filepath must be a non-empty string/);
+  assert.match(
+    problems(() => void fileSensor("f", {} as never)),
+    /task "f": filepath must be a non-empty string/,
+  );
   assert.match(
     problems(() => void httpSensor("h", { responseCheck: 200 as never })),
     /task "h": responseCheck must be a function/,
   );
-  assert.match(problems(() => void sqlSensor("s", { connId: "db" } as never)), /sql must be a non-empty string/);
-  assert.match(problems(() => void timeSensor("t", { targetTime: "25:00" })), /targetTime must be "HH:MM"/);
-  assert.match(problems(() => void dateTimeSensor("t", { targetTime: "tomorrow" })), /targetTime must be an ISO 8601/);
-  assert.match(problems(() => void timeDeltaSensor("t", { delta: "soon" as never })), /task "t": delta: /);
+  assert.match(
+    problems(() => void sqlSensor("s", { connId: "db" } as never)),
+    /sql must be a non-empty string/,
+  );
+  assert.match(
+    problems(() => void timeSensor("t", { targetTime: "25:00" })),
+    /targetTime must be "HH:MM"/,
+  );
+  assert.match(
+    problems(() => void dateTimeSensor("t", { targetTime: "tomorrow" })),
+    /targetTime must be an ISO 8601/,
+  );
+  assert.match(
+    problems(() => void timeDeltaSensor("t", { delta: "soon" as never })),
+    /task "t": delta: /,
+  );
   assert.match(
     problems(() => void externalTaskSensor("e", { externalDagId: "up", allowedStates: ["done"] })),
     /allowedStates has "done", not a state of a DAG run/,
@@ -91,10 +111,20 @@ test("definition errors name the option", () => {
     /a state is one or the other/,
   );
   assert.match(
-    problems(() => void externalTaskSensor("e", { externalDagId: "up", executionDelta: "1h", executionDateFn: (d) => d })),
+    problems(
+      () =>
+        void externalTaskSensor("e", {
+          externalDagId: "up",
+          executionDelta: "1h",
+          executionDateFn: (d) => d,
+        }),
+    ),
     /executionDelta or executionDateFn, not both/,
   );
-  assert.match(problems(() => void fileSensor("f", { filepath: "/x", mode: "wait" as never })), /mode must be "poke"/);
+  assert.match(
+    problems(() => void fileSensor("f", { filepath: "/x", mode: "wait" as never })),
+    /mode must be "poke"/,
+  );
 });
 
 test("Airflow spellings get their name here", () => {
@@ -123,11 +153,23 @@ test("Airflow spellings get their name here", () => {
   );
   for (const name of ["externalDagId", "externalTaskId", "executionDelta", "allowedStates", "failedStates"])
     assert.match(ext, new RegExp(`is ${name} here`));
-  assert.match(problems(() => void timeSensor("t", { target_time: "06:00" } as never)), /target_time is targetTime here/);
-  assert.match(problems(() => void fileSensor("f", { filepath: "/x", fs_conn_id: "fs" } as never)), /fs_conn_id/);
+  assert.match(
+    problems(() => void timeSensor("t", { target_time: "06:00" } as never)),
+    /target_time is targetTime here/,
+  );
+  assert.match(
+    problems(() => void fileSensor("f", { filepath: "/x", fs_conn_id: "fs" } as never)),
+    /fs_conn_id/,
+  );
   // An Airflow sensor option on a plain task says where it belongs.
   assert.match(
-    problems(() => void dag({ dagId: "x" }, () => void fileSensor("f", { filepath: "/x", poke_interval: "1s" } as never))),
+    problems(
+      () =>
+        void dag(
+          { dagId: "x" },
+          () => void fileSensor("f", { filepath: "/x", poke_interval: "1s" } as never),
+        ),
+    ),
     /pokeInterval/,
   );
 });

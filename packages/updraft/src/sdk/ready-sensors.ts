@@ -9,7 +9,6 @@
  * Drivers (pg, mysql2) are imported when a check needs them, so the SDK stays free of I/O while a DAG
  * file is only being parsed.
  */
-import type { Dirent } from "node:fs";
 import { DateTime } from "luxon";
 import { parseDuration, type DurationInput } from "../core/duration.ts";
 import type { TaskContext } from "./context.ts";
@@ -75,7 +74,9 @@ function addReady<V>(
 function text(own: Record<string, unknown>, name: string, where: Where, example: string): string {
   const value = own[name];
   if (typeof value === "string" && value.trim() !== "") return value;
-  report(definitionError(where, `${name} must be a non-empty string, got ${describe(value)}: write ${example}`));
+  report(
+    definitionError(where, `${name} must be a non-empty string, got ${describe(value)}: write ${example}`),
+  );
   return "";
 }
 
@@ -94,7 +95,12 @@ function flag(own: Record<string, unknown>, name: string, where: Where): boolean
   return value === true;
 }
 
-function callable<F>(own: Record<string, unknown>, name: string, where: Where, example: string): F | undefined {
+function callable<F>(
+  own: Record<string, unknown>,
+  name: string,
+  where: Where,
+  example: string,
+): F | undefined {
   const value = own[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value === "function") return value as F;
@@ -110,11 +116,15 @@ function json(own: Record<string, unknown>, name: string, where: Where): JsonVal
     const copy = JSON.parse(JSON.stringify(value)) as JsonValue;
     return copy;
   } catch {
-    report(definitionError(where, `${name} must be JSON (strings, numbers, lists, objects), got ${describe(value)}`));
+    report(
+      definitionError(
+        where,
+        `${name} must be JSON (strings, numbers, lists, objects), got ${describe(value)}`,
+      ),
+    );
     return undefined;
   }
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // fileSensor
@@ -175,7 +185,7 @@ export async function findFile(pattern: string, recursive: boolean): Promise<str
     if (!stat) continue;
     if (stat.isFile()) return path;
     if (stat.isDirectory()) {
-      const entries: Dirent[] = await fs.readdir(path, { recursive: true, withFileTypes: true });
+      const entries = await fs.readdir(path, { recursive: true, withFileTypes: true });
       const file = entries.find((e) => e.isFile());
       if (file) return join(file.parentPath, file.name);
     }
@@ -326,7 +336,10 @@ async function httpRequest(connId: string, fields: Fields): Promise<HttpRequest>
   const data = fields.data;
   if (method === "GET" && data && typeof data === "object") {
     const query = new URLSearchParams(
-      Object.entries(data).map(([k, v]): [string, string] => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+      Object.entries(data).map(([k, v]): [string, string] => [
+        k,
+        typeof v === "string" ? v : JSON.stringify(v),
+      ]),
     );
     url += (url.includes("?") ? "&" : "?") + query.toString();
   }
@@ -344,7 +357,8 @@ function bodyOf(data: unknown, method: string): string | undefined {
 /** The connection's base URL as Airflow's HttpHook builds it: host (with or without a scheme), schema, port. */
 export function baseUrl(conn: Pick<Connection, "host" | "schema" | "port" | "connId">): string {
   const host = conn.host ?? "";
-  if (!host) throw new Error(`connection "${conn.connId}" has no host: give it one (https://api.example.com)`);
+  if (!host)
+    throw new Error(`connection "${conn.connId}" has no host: give it one (https://api.example.com)`);
   let url = /:\/\//.test(host) ? host : `${conn.schema || "http"}://${host}`;
   if (conn.port) url += `:${conn.port}`;
   return url;
@@ -479,7 +493,11 @@ export async function queryRows(
     });
     await client.connect();
     try {
-      const result = await client.query({ text: sql, values: (parameters as unknown[]) ?? [], rowMode: "array" });
+      const result = await client.query({
+        text: sql,
+        values: (parameters as unknown[]) ?? [],
+        rowMode: "array",
+      });
       return result.rows as unknown[][];
     } finally {
       await client.end();
@@ -504,7 +522,8 @@ export async function queryRows(
   if (type === "sqlite") {
     const { DatabaseSync } = await import("node:sqlite");
     const path = conn.host || conn.schema;
-    if (!path) throw new Error(`connection "${conn.connId}": an sqlite connection's host is the database file`);
+    if (!path)
+      throw new Error(`connection "${conn.connId}": an sqlite connection's host is the database file`);
     const db = new DatabaseSync(path, { readOnly: true });
     try {
       const statement = db.prepare(sql);
@@ -608,7 +627,10 @@ export function dateTimeSensor(taskId: string, options: DateTimeSensorOptions): 
     const targetTime = text(own, "targetTime", where, 'targetTime: "2025-01-01T06:00:00Z"');
     if (targetTime && !targetTime.includes("{") && !DateTime.fromISO(targetTime).isValid)
       report(
-        definitionError(where, `targetTime must be an ISO 8601 date-time or a template, got ${describe(targetTime)}`),
+        definitionError(
+          where,
+          `targetTime must be an ISO 8601 date-time or a template, got ${describe(targetTime)}`,
+        ),
       );
     return {
       templateFields: { targetTime },
@@ -749,7 +771,12 @@ export function externalTaskSensor(taskId: string, options: ExternalTaskSensorOp
     if (own.externalTaskIds !== undefined) {
       const ids = own.externalTaskIds;
       if (!Array.isArray(ids) || ids.length === 0 || ids.some((i) => typeof i !== "string" || i === ""))
-        report(definitionError(where, `externalTaskIds must be a non-empty list of task ids, got ${describe(ids)}`));
+        report(
+          definitionError(
+            where,
+            `externalTaskIds must be a non-empty list of task ids, got ${describe(ids)}`,
+          ),
+        );
       else externalTaskIds = ids as string[];
       if (externalTaskId !== undefined)
         report(definitionError(where, "give externalTaskId or externalTaskIds, not both"));
@@ -767,12 +794,14 @@ export function externalTaskSensor(taskId: string, options: ExternalTaskSensorOp
         ),
       );
     const hasDelta = own.executionDelta !== undefined && own.executionDelta !== null;
-    const delta = hasDelta ? signedDuration(own.executionDelta, "executionDelta", where, 'executionDelta: "1h"') : 0;
+    const delta = hasDelta
+      ? signedDuration(own.executionDelta, "executionDelta", where, 'executionDelta: "1h"')
+      : 0;
     const dateFn = callable<ExternalTaskSensorOptions["executionDateFn"]>(
       own,
       "executionDateFn",
       where,
-      'executionDateFn: (ds) => new Date(Date.parse(ds) - 3600_000)',
+      "executionDateFn: (ds) => new Date(Date.parse(ds) - 3600_000)",
     );
     if (hasDelta && dateFn)
       report(definitionError(where, "give executionDelta or executionDateFn, not both"));
@@ -797,7 +826,9 @@ export function externalTaskSensor(taskId: string, options: ExternalTaskSensorOp
         const found = await externalStates({ dagId, taskIds: ids, logicalDates: dates });
         if (checkExistence && !found.dagExists)
           throw new FailTask(`the DAG "${dagId}" does not exist (checkExistence)`);
-        const what = ids ? `task${ids.length > 1 ? "s" : ""} ${ids.join(", ")} of DAG "${dagId}"` : `DAG "${dagId}"`;
+        const what = ids
+          ? `task${ids.length > 1 ? "s" : ""} ${ids.join(", ")} of DAG "${dagId}"`
+          : `DAG "${dagId}"`;
         console.log(`waiting for ${what} at ${dates.join(", ")} to be ${allowed.join(" or ")}`);
         const seen = ids
           ? found.taskInstances.map((t) => ({ at: t.logicalDate, id: t.taskId, state: t.state ?? "none" }))
@@ -818,13 +849,18 @@ export function externalTaskSensor(taskId: string, options: ExternalTaskSensorOp
           const mine = seen.filter((s) => `${s.at}\u0000${s.id}` === key);
           return mine.length > 0 && mine.every((s) => allowed.includes(s.state));
         });
-        if (!done) console.log(`now: ${seen.map((s) => `${s.id || "run"}@${s.at}=${s.state}`).join(", ") || "nothing yet"}`);
+        if (!done)
+          console.log(
+            `now: ${seen.map((s) => `${s.id || "run"}@${s.at}=${s.state}`).join(", ") || "nothing yet"}`,
+          );
         return done;
       },
       trigger: (fields, settings) => {
         const ids = (fields.externalTaskIds as string[] | undefined) ?? null;
         const context = getCurrentContext<TaskContext>();
-        const logical = dateFn ? undefined : new Date(Date.parse(context.logical_date) - delta * 1000).toISOString();
+        const logical = dateFn
+          ? undefined
+          : new Date(Date.parse(context.logical_date) - delta * 1000).toISOString();
         // The built-in trigger watches one task (or run) at one date: other waits check again at the poke interval.
         if (!logical || (ids && ids.length > 1))
           return dateTimeTrigger(new Date(Date.now() + settings.pokeInterval * 1000));
