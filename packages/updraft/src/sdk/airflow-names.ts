@@ -141,7 +141,9 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   http_conn_id: { is: "httpConnId", on: "httpSensor()" },
   response_check: { is: "responseCheck", on: "httpSensor()" },
   request_params: { is: "data", on: "httpSensor() (a GET's data object is its query parameters)" },
-  extra_options: { is: "requestTimeout", on: 'httpSensor() (the one extra option: "30s")' },
+  extra_options: {
+    say: 'not an option: httpSensor() takes requestTimeout ("30s"); TLS and proxies come from the environment',
+  },
   conn_id: { is: "connId", on: "sqlSensor()" },
   fail_on_empty: { is: "failOnEmpty", on: "sqlSensor()" },
   target_time: { is: "targetTime", on: "timeSensor() or dateTimeSensor()" },
