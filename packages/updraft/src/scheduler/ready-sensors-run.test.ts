@@ -217,7 +217,7 @@ describe("sqlSensor", () => {
         }
       })(),
     ]);
-    assert.equal(state, "success");
+    assert.equal(state, "success", JSON.stringify(ids.map((id) => h.log(run, id))));
     assert.deepEqual(await h.states(run), {
       rows_src_sqlite: "success",
       rows_src_postgres: "success",

@@ -524,7 +524,8 @@ export async function queryRows(
     const path = conn.host || conn.schema;
     if (!path)
       throw new Error(`connection "${conn.connId}": an sqlite connection's host is the database file`);
-    const db = new DatabaseSync(path, { readOnly: true });
+    // A writer holding the file's lock for a moment is waited for, not a failed check.
+    const db = new DatabaseSync(path, { readOnly: true, timeout: 5000 });
     try {
       const statement = db.prepare(sql);
       const rows = (
