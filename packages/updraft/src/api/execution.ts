@@ -32,7 +32,7 @@ import { tryTokenKey, tryTokens, type TryClaims } from "../secrets/try-tokens.ts
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import type { TaskInstanceRow } from "../storage/schema.ts";
-import { lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
+import { externalStates, lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
 import { ConflictError } from "../core/errors.ts";
 import { keyString, taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
@@ -278,6 +278,16 @@ export function registerExecutionApi(
       if (!found) throw new HttpError(404, `${what} "${key}" does not exist`);
       return found;
     });
+
+  // An externalTaskSensor's check on a worker: another DAG's states, read-only, for a running try.
+  app.post(`${EXECUTION_PREFIX}/external-states`, async (request) => {
+    await runningRow(await claimsOf(request));
+    try {
+      return await externalStates(o.database, JSON.stringify(request.body ?? {}));
+    } catch (error) {
+      throw new HttpError(400, (error as Error).message);
+    }
+  });
 
   // Fenced by the token's try in the write's own transaction (storage/variables.ts setForTry): a
   // stale try is refused with 409, as its other writes are.

@@ -36,7 +36,11 @@ export interface TaskFlowLookupReply {
 export type TaskFlowMessage = TaskFlowRequest | TaskFlowCancel | TaskFlowLookupReply;
 
 /** What a running task may look up through its runner: it never reads the database itself. */
-export type LookupKind = "variable" | "connection";
+/**
+ * What a running task may ask its runner: a variable, a connection, or (externalTaskSensor) the
+ * states of another DAG's runs and task instances, the key a JSON ExternalStatesQuery.
+ */
+export type LookupKind = "variable" | "connection" | "external_states";
 
 /** A variable a running task writes (setVariable), the value already a string. */
 export interface VariableWrite {

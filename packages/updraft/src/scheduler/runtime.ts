@@ -23,7 +23,7 @@ import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
 import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
 import { openFileTaskLog } from "../executor/task-log.ts";
-import { lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
+import { externalStates, lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
 import type { LogFolder } from "../logs/folder.ts";
 import { Masker } from "../logs/masker.ts";
 import { sensitiveValues } from "../core/sensitive.ts";
@@ -93,6 +93,8 @@ export function createTaskRunnerDeps(
 /** getVariable / getConnection of tasks run here: from the database (stored secrets are masked in logs already). */
 function databaseLookup(database: Database, cipher: SecretCipher | undefined): TaskRunnerDeps["lookup"] {
   return async (what, key) => {
+    // External states hold no secrets: read without a key.
+    if (what === "external_states") return externalStates(database, key);
     if (!cipher) throw new Error(`no encryption key is configured to read ${what}s with`);
     return lookupForTask(database, cipher, what, key);
   };

@@ -31,6 +31,25 @@ export { chain, crossDownstream } from "./handles.ts";
 export { sensor, addSensor, SENSOR_OPTION_KEYS } from "./sensors.ts";
 export type { PokeAnswer, PokeReturn, SensorDefinition, SensorOptions } from "./sensors.ts";
 export {
+  dateTimeSensor,
+  externalTaskSensor,
+  fileSensor,
+  httpSensor,
+  sqlSensor,
+  timeDeltaSensor,
+  timeSensor,
+} from "./ready-sensors.ts";
+export type {
+  DateTimeSensorOptions,
+  ExternalTaskSensorOptions,
+  FileSensorOptions,
+  HttpSensorOptions,
+  HttpSensorResponse,
+  SqlSensorOptions,
+  TimeDeltaSensorOptions,
+  TimeSensorOptions,
+} from "./ready-sensors.ts";
+export {
   dagRunTrigger,
   dateTimeTrigger,
   defer,

@@ -45,7 +45,10 @@ export async function dagsHome(
   const config = loadConfig({ env: { UPDRAFT_HOME: home, UPDRAFT__CORE__LOAD_EXAMPLES: "false", ...env } });
   const database = openDatabase(config.values.database.url);
   await migrateDatabase(database);
-  assert.equal((await processDagFiles(config, database)).importErrors, 0, "the DAG files load");
+  if ((await processDagFiles(config, database)).importErrors > 0) {
+    const errors = await database.db.selectFrom("import_error").selectAll().execute();
+    assert.fail(`the DAG files load: ${JSON.stringify(errors, null, 1)}`);
+  }
   const log = pino({ level: process.env.DAGS_HOME_LOG ?? "silent" });
   const cipher = createCipher(config.values.security.encryption_key);
   const runner = () => {

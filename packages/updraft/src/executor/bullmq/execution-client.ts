@@ -87,6 +87,11 @@ export class ExecutionClient {
     return this.#optional(`connections/${encodeURIComponent(connId)}`, token);
   }
 
+  /** Another DAG's run and task states (an externalTaskSensor's check; key: a JSON ExternalStatesQuery). */
+  externalStates(token: string, query: string): Promise<Record<string, unknown>> {
+    return this.#json("POST", "external-states", token, JSON.parse(query), 30_000);
+  }
+
   /** Writes a variable as the token's try; throws StaleTry when the try no longer runs its task instance. */
   setVariable(
     token: string,

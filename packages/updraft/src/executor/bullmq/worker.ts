@@ -21,7 +21,7 @@ import { LogFolder } from "../../logs/folder.ts";
 import { Masker } from "../../logs/masker.ts";
 import type { LogStream } from "../../logs/writer.ts";
 import { TaskFlowPool } from "../../runner/taskflow-pool.ts";
-import type { VariableWrite } from "../../runner/taskflow-protocol.ts";
+import type { LookupKind, VariableWrite } from "../../runner/taskflow-protocol.ts";
 import { sensitiveSettings } from "../../scheduler/runtime.ts";
 import { resolveFileloc } from "../../dag-processing/discover.ts";
 import { sensitiveValues } from "../../core/sensitive.ts";
@@ -206,7 +206,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         `running try ${ref.tryNumber} of ${(start.maxTries ?? 0) + 1} of task "${ref.taskId}" (${start.workload.task.kind}) on ${o.hostname} (worker ${id})\n`,
         "runner",
       );
-      const lookup = async (what: "variable" | "connection", key: string) => {
+      const lookup = async (what: LookupKind, key: string) => {
+        if (what === "external_states") return client.externalStates(token.current, key);
         const found =
           what === "variable"
             ? await client.variable(token.current, key)
