@@ -65,11 +65,16 @@ const ResultBody = z.union([
     /** Stopped by its worker's shutdown, not failed by the task: it runs again, using no retry. */
     handOver: z.boolean().optional(),
   }),
-  z.object({ state: z.literal("up_for_reschedule"), at: z.string().max(100) }),
+  /** A reschedule-mode sensor that is not done yet: its next check at `at`. */
+  z.object({ state: z.literal("up_for_reschedule"), at: z.iso.datetime() }),
+  /** Waits on a trigger (storage/waits.ts). */
   z.object({
     state: z.literal("deferred"),
-    trigger: z.object({ classpath: z.string().min(1).max(1000), kwargs: z.record(z.string(), z.unknown()) }),
-    timeout: z.number().nullable(),
+    trigger: z.object({
+      classpath: z.string().min(1).max(1000),
+      kwargs: z.record(z.string(), z.unknown()),
+    }),
+    timeout: z.number().min(0).nullable(),
   }),
 ]);
 

@@ -77,7 +77,10 @@ export async function driveRun(
       .filter((t) => t.state === "scheduled")
       .slice(0, Math.max(0, o.parallelism - running.size));
     if (ready.length === 0 && running.size === 0) {
-      const retries = rows.map((t) => (t.state === "up_for_retry" ? t.next_retry_at : null));
+      // A retry or a reschedule-mode sensor's next check: the run waits for it.
+      const retries = rows.map((t) =>
+        t.state === "up_for_retry" || t.state === "up_for_reschedule" ? t.next_retry_at : null,
+      );
       if (retries.every((r) => r === null)) {
         // A try that ended while the run was being examined was not seen by it: look once more
         // before concluding that nothing can start.
