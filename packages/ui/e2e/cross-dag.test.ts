@@ -42,7 +42,10 @@ before(async () => {
   page = await loggedInPage(browser, server.base, "admin", server.password);
   for (const dagId of ["x_parent", "x_child", "x_waiting"])
     await eventually(async () =>
-      assert.equal((await server.apiSend("PATCH", `/api/v2/dags/${dagId}`, { is_paused: false })).status, 200),
+      assert.equal(
+        (await server.apiSend("PATCH", `/api/v2/dags/${dagId}`, { is_paused: false })).status,
+        200,
+      ),
     );
 });
 

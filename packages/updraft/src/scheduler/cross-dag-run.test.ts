@@ -145,6 +145,12 @@ forEachDatabase("cross-DAG operators, run for real", (get) => {
     await fire(h, run, { state: "success" });
     assert.equal(await h.drive(run), "success");
     assert.deepEqual(await h.states(run), { go: "success" });
+
+    const other = await triggerDagRun(h.database, { dagId: "parent_defer" });
+    await h.drive(other);
+    await fire(h, other, { state: "failed" });
+    assert.equal(await h.drive(other), "failed");
+    assert.match(h.log(other, "go"), /ended failed, one of failedStates \["failed"\]/);
   });
 
   test("clearing an ExternalTaskMarker clears the external task and its downstream, following markers", async () => {
