@@ -77,6 +77,7 @@ export function triggerDagRun(taskId: string, options: TriggerDagRunOptions): Ta
     [...TASK_OPTION_KEYS, ...TRIGGER_KEYS],
     "triggerDagRun() options",
     where,
+    { trigger_dag_id: "dagId", execution_date: "logicalDate" },
   ) as unknown as TriggerDagRunOptions;
   const own: Record<string, unknown> = { ...o };
   for (const key of TRIGGER_KEYS) delete own[key];
