@@ -69,8 +69,9 @@ const migrated = await updraft(["db", "migrate"], env);
 if (migrated.code !== 0) throw new Error(migrated.stderr);
 const dbUrl = `sqlite:///${join(home, "updraft.db")}`;
 const database = openDatabase(dbUrl);
-let scheduler: ServiceProcess | undefined;
-process.once("exit", () => scheduler?.alive() && scheduler.child.kill("SIGKILL"));
+progress(`starting a scheduler with parallelism ${SLOTS}`);
+const scheduler: ServiceProcess = startService(["scheduler"], env);
+process.once("exit", () => scheduler.alive() && scheduler.child.kill("SIGKILL"));
 
 /** The resident memory of a process and everything it started (its TaskFlow workers, bash tasks). */
 function groupRss(pid: number): number {
@@ -109,7 +110,7 @@ function sample(dagId: string) {
         .where("state", "in", ["queued", "running"])
         .executeTakeFirstOrThrow();
       s.maxHolding = Math.max(s.maxHolding, Number(row.n));
-      if (scheduler?.child.pid) s.peakRss = Math.max(s.peakRss, groupRss(scheduler.child.pid));
+      if (scheduler.child.pid) s.peakRss = Math.max(s.peakRss, groupRss(scheduler.child.pid));
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -133,18 +134,23 @@ async function endOf(runId: number, timeoutMs: number): Promise<string> {
   });
 }
 
+/** Sensors that checked at least once and found nothing: each left a task_reschedule row (or holds a slot now). */
 const checkedSensors = async (dagId: string) => {
-  const rows = await database.db
-    .selectFrom("task_instance")
-    .select((eb) => eb.fn.countAll().as("n"))
+  const rescheduled = await database.db
+    .selectFrom("task_reschedule")
+    .select("task_id")
+    .distinct()
     .where("dag_id", "=", dagId)
-    .where("try_number", ">", 0)
-    .executeTakeFirstOrThrow();
-  return Number(rows.n);
+    .execute();
+  const holding = await database.db
+    .selectFrom("task_instance")
+    .select("task_id")
+    .where("dag_id", "=", dagId)
+    .where("state", "=", "running")
+    .execute();
+  return new Set([...rescheduled, ...holding].map((r) => r.task_id)).size;
 };
 
-progress(`starting a scheduler with parallelism ${SLOTS}`);
-scheduler = startService(["scheduler"], env);
 await until("the DAGs to be parsed", 120_000, async () =>
   (await dagStore(database).get("sensors_reschedule")) &&
   (await dagStore(database).get("sensors_poke")) &&
