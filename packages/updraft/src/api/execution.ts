@@ -11,6 +11,8 @@
  *   GET    /execution/variables/{key}, /execution/connections/{conn_id}   read by the running try
  *   PUT    /execution/variables/{key}                                     written by it (setVariable)
  *   GET|POST /execution/xcoms/{dag}/{run}/{task}/{key}                    XCom of the try's run
+ *   POST   /execution/dag-runs/{dag}                                     a trigger_dagrun try's run
+ *   GET    /execution/dag-runs/{dag}/{run}/state                         the state of a run it waits on
  *
  * The database-side steps are the task runner's own (executor/run-task-instance.ts: prepareWorkload,
  * completeTry), so a try on a worker is recorded exactly as a local one.
@@ -37,6 +39,7 @@ import { ConflictError } from "../core/errors.ts";
 import { keyString, taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
 import { HttpError } from "./errors.ts";
+import { UpdraftError } from "../core/errors.ts";
 
 export const EXECUTION_PREFIX = "/execution";
 /** Airflow 3's header: a renewed token for the try, sent back on heartbeats. */
@@ -74,6 +77,14 @@ const ResultBody = z.union([
     timeout: z.number().min(0).nullable(),
   }),
 ]);
+
+/** A trigger_dagrun try's run (executor/cross-dag.ts TriggerRequest, in the API's snake case). */
+const TriggerRunBody = z.object({
+  run_id: z.string().min(1).max(250).nullable(),
+  logical_date: z.string().max(100).nullable(),
+  conf: z.record(z.string(), z.unknown()),
+  reset_dag_run: z.boolean(),
+});
 
 const LogBody = z.object({
   /** Bytes of this try's log the worker sent before this piece: a piece sent twice is written once. */
@@ -345,7 +356,56 @@ export function registerExecutionApi(
     return reply.code(201).send({ key: p.key });
   });
 
+  registerDagRunCalls(app, o, claimsOf, runningRow);
   return { close: () => logs.closeAll() };
+}
+
+/**
+ * What a trigger_dagrun try on a worker asks of the installation's runs (Airflow 3's execution API
+ * has the same calls): its trigger, fenced as its other calls by the token's running try, and the
+ * state of the run it waits on. A refused trigger (no such DAG, an existing run id) is a 422 with the
+ * reason, never a 409, which tells a worker its try is stale.
+ */
+function registerDagRunCalls(
+  app: FastifyInstance,
+  o: ExecutionApiOptions,
+  claimsOf: (request: FastifyRequest) => Promise<TryClaims>,
+  runningRow: (claims: TryClaims) => Promise<TaskInstanceRow>,
+): void {
+  app.post(`${EXECUTION_PREFIX}/dag-runs/:dag`, async (request) => {
+    const claims = await claimsOf(request);
+    await runningRow(claims);
+    const access = o.runner.dagRunAccess;
+    if (!access) throw new HttpError(501, "this API server cannot trigger runs");
+    const body = parse(TriggerRunBody, request.body);
+    const { dag } = request.params as { dag: string };
+    const fence: TryFence = {
+      key: { dagId: claims.dagId, runId: claims.runId, taskId: claims.taskId, mapIndex: claims.mapIndex },
+      tryNumber: claims.tryNumber,
+      owner: null,
+    };
+    try {
+      const triggered = await access.trigger(fence, {
+        dagId: dag,
+        runId: body.run_id,
+        logicalDate: body.logical_date,
+        conf: body.conf,
+        resetDagRun: body.reset_dag_run,
+      });
+      return { run_id: triggered.runId, logical_date: triggered.logicalDate };
+    } catch (error) {
+      if (error instanceof UpdraftError) throw new HttpError(422, error.message);
+      throw error;
+    }
+  });
+
+  app.get(`${EXECUTION_PREFIX}/dag-runs/:dag/:run/state`, async (request) => {
+    await runningRow(await claimsOf(request));
+    const { dag, run } = request.params as { dag: string; run: string };
+    const state = await o.runner.dagRunAccess?.stateOf(dag, run);
+    if (state === null || state === undefined) throw new HttpError(404, `dag "${dag}" has no run "${run}"`);
+    return { state };
+  });
 }
 
 function cipherOf(o: ExecutionApiOptions): SecretCipher {

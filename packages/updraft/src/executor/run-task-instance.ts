@@ -44,6 +44,7 @@ import { sudoUnsupported, type TaskFlowRunner } from "../runner/taskflow-pool.ts
 import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonation.ts";
 import type { LookupKind, VariableWrite, VariableWritten } from "../runner/taskflow-protocol.ts";
 import type { TriggerSpec } from "../sdk/triggers.ts";
+import { bindDagRuns, runTriggerDagRun, type DagRunAccess, type TryDagRuns } from "./cross-dag.ts";
 
 export interface TaskRunnerDeps {
   database: Database;
@@ -78,6 +79,8 @@ export interface TaskRunnerDeps {
   lookup?: (what: LookupKind, key: string) => Promise<unknown>;
   /** Writes a TypeScript task's setVariable, fenced by its try (undefined when it cannot). */
   writeVariable?: (fence: TryFence, variable: VariableWrite) => Promise<VariableWritten>;
+  /** Triggers and reads runs of other DAGs for trigger_dagrun tasks (undefined: they fail, saying so). */
+  dagRunAccess?: DagRunAccess;
 }
 
 /** A claimed try and its owner (the scheduler job that claimed it; none for `tasks run`). */
@@ -150,7 +153,12 @@ export async function runTaskInstance(
     prepared = await prepareWorkload(deps, ti, fence);
     ungate();
     const write = deps.writeVariable;
-    const runner = { ...deps, setVariable: write && ((v: VariableWrite) => write(fence, v)) };
+    const access = deps.dagRunAccess;
+    const runner = {
+      ...deps,
+      setVariable: write && ((v: VariableWrite) => write(fence, v)),
+      dagRuns: access && bindDagRuns(access, fence),
+    };
     result =
       "failure" in prepared
         ? prepared.failure
@@ -364,6 +372,8 @@ export type WorkloadRunner = Pick<
 > & {
   /** The task's setVariable, already bound to its try. */
   setVariable?: (variable: VariableWrite) => Promise<VariableWritten>;
+  /** A trigger_dagrun try's way to the installation's runs, bound to its try. */
+  dagRuns?: TryDagRuns;
 };
 
 /** Runs a try's workload here and returns its result; records nothing (the caller does, or a worker reports it). */
@@ -374,8 +384,9 @@ export async function executeWorkload(
   signal: AbortSignal,
 ): Promise<Result> {
   const { task } = w;
-  if (task.kind === "empty") return { state: "success" };
+  if (task.kind === "empty" || task.kind === "external_task_marker") return { state: "success" };
   if (task.kind === "latest_only") return latestOnly(w, log);
+  if (task.kind === "trigger_dagrun") return runTriggerDagRun(w, { dagRuns: deps.dagRuns, log, signal });
   const user = impersonatedUser(task.runAsUser, deps.defaultImpersonation ?? "");
   let runAs: RunAs | undefined;
   try {

@@ -4,6 +4,7 @@
  * are the templates and logs modules).
  */
 import { createHash } from "node:crypto";
+import type { DagRunAccess } from "../executor/cross-dag.ts";
 import type { Config } from "../config/load.ts";
 import type { SchedulerMetrics } from "../metrics/metrics.ts";
 import { SerializedDagSchema, type SerializedDag } from "../core/serialized.ts";
@@ -43,6 +44,8 @@ export interface RuntimeOptions {
   cipher?: SecretCipher;
   clock?: () => number;
   metrics?: SchedulerMetrics;
+  /** How trigger_dagrun tasks reach other DAGs' runs (operations/trigger-run.ts dagRunAccess). */
+  dagRunAccess?: DagRunAccess;
   /** Overrides for tests. */
   loopIntervalMs?: number;
   heartbeatTimeout?: number;
@@ -81,6 +84,7 @@ export function createTaskRunnerDeps(
       return { shadowedBy: written.shadowedBy };
     },
     secretsIn: async (text) => (await secrets.current()).found(text),
+    dagRunAccess: o.dagRunAccess,
     defaultImpersonation: core.default_impersonation,
     clock: o.clock,
     warn: (fields, message) => o.log.warn(fields, message),

@@ -28,6 +28,13 @@ export type {
   TaskFlowOptions,
 } from "./tasks.ts";
 export { chain, crossDownstream } from "./handles.ts";
+export {
+  externalTaskMarker,
+  triggerDagRun,
+  TRIGGER_LOGICAL_DATE_XCOM,
+  TRIGGER_RUN_ID_XCOM,
+} from "./operators.ts";
+export type { ExternalTaskMarkerOptions, TriggerDagRunOptions } from "./operators.ts";
 export { sensor, addSensor, SENSOR_OPTION_KEYS } from "./sensors.ts";
 export type { PokeAnswer, PokeReturn, SensorDefinition, SensorOptions } from "./sensors.ts";
 export {

@@ -2,6 +2,7 @@
  * A throwaway Updraft home with DAG files, migrated and parsed, for tests that run DAGs for real:
  * their tasks in real processes, driven to the end as `dags test` drives a run.
  */
+import { dagRunAccess } from "../operations/trigger-run.ts";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -53,7 +54,10 @@ export async function dagsHome(
   const cipher = createCipher(config.values.security.encryption_key);
   const runner = () => {
     const pool = createTaskFlowPool(config);
-    const deps = createTaskRunnerDeps({ config, database, log, cipher }, pool);
+    const deps = createTaskRunnerDeps(
+      { config, database, log, cipher, dagRunAccess: dagRunAccess(database) },
+      pool,
+    );
     return {
       drive: (run: DagRunRow, parallelism = 4) => driveRun(database, deps, run, { log, parallelism }),
       close: () => pool.close(),

@@ -12,6 +12,7 @@
  * again elsewhere, using no retry). kill -9: the lifeline kills the tries' processes; the worker's
  * liveness key in Redis expires and schedulers fail its tries, which their retries run again.
  */
+import type { TriggerRequest } from "../cross-dag.ts";
 import { randomUUID } from "node:crypto";
 import { Worker, type Job } from "bullmq";
 import type { Config } from "../../config/load.ts";
@@ -234,7 +235,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
           );
         }
       };
-      const workloadRunner = { ...runner, lookup, setVariable };
+      const dagRuns = {
+        trigger: (r: TriggerRequest) => client.triggerRun(token.current, r),
+        stateOf: (dagId: string, runId: string) => client.runState(token.current, dagId, runId),
+      };
+      const workloadRunner = { ...runner, lookup, setVariable, dagRuns };
       result = await executeWorkload(workloadRunner, start.workload, tee, controller.signal);
     } catch (error) {
       result = { state: "failed", reason: (error as Error).message, retryable: true };
