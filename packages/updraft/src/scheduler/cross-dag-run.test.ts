@@ -9,7 +9,7 @@ import { after, before, test } from "node:test";
 import { clearTaskInstances } from "../operations/clear.ts";
 import { triggerDagRun } from "../operations/trigger-run.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
-import type { DagRunRow } from "../storage/schema.ts";
+import { taskInstanceStore } from "../storage/task-instances.ts";
 import { xcomStore } from "../storage/xcom.ts";
 import { childUrl, forEachDatabase } from "../test-support/databases.ts";
 import { dagsHome, type DagsHome } from "../test-support/dags-home.ts";
@@ -46,7 +46,11 @@ export default dag({ dagId: "parent_fixed" }, () => {
 });`,
   "parent_defer.ts": `import { dag, triggerDagRun } from "updraft";
 export default dag({ dagId: "parent_defer" }, () => {
-  triggerDagRun("go", { dagId: "child", triggerRunId: "deferred_{{ run_id }}", conf: { msg: "d" }, waitForCompletion: true, deferrable: true, pokeInterval: "2s" });
+  triggerDagRun("go", { dagId: "child", triggerRunId: "deferred_{{ run_id }}", conf: { msg: "d" }, waitForCompletion: true, deferrable: true, pokeInterval: "200ms" });
+});`,
+  "parent_defer_fail.ts": `import { dag, triggerDagRun } from "updraft";
+export default dag({ dagId: "parent_defer_fail" }, () => {
+  triggerDagRun("go", { dagId: "child_fail", triggerRunId: "deferred_{{ run_id }}", waitForCompletion: true, deferrable: true, pokeInterval: "200ms" });
 });`,
   "a.ts": `import { dag, bash, externalTaskMarker } from "updraft";
 export default dag({ dagId: "a" }, () => {
@@ -119,15 +123,18 @@ forEachDatabase("cross-DAG operators, run for real", (get) => {
     assert.deepEqual(await h.states(again), { work: null });
   });
 
-  test("deferrable: the task defers on a DagRunTrigger and ends by the event's state", async () => {
+  test("deferrable: the task defers on a DagRunTrigger; the trigger's event ends it by the run's state", async () => {
     const run = await triggerDagRun(h.database, { dagId: "parent_defer" });
-    await h.drive(run); // nothing can start while it waits on its trigger
-    const ti = await h.database.db
-      .selectFrom("task_instance")
-      .selectAll()
-      .where("dag_run_id", "=", run.id)
-      .executeTakeFirstOrThrow();
-    assert.equal(ti.state, "deferred");
+    // The test run runs the trigger in its own triggerer (as dag.test() does) while the child runs.
+    const parent = h.drive(run);
+    const ti = await until("the task to defer", 20_000, async () => {
+      const row = await h.database.db
+        .selectFrom("task_instance")
+        .selectAll()
+        .where("dag_run_id", "=", run.id)
+        .executeTakeFirst();
+      return row?.state === "deferred" ? row : undefined;
+    });
     const trigger = await h.database.db
       .selectFrom("trigger")
       .selectAll()
@@ -138,18 +145,22 @@ forEachDatabase("cross-DAG operators, run for real", (get) => {
       dagId: "child",
       runId: `deferred_${run.run_id}`,
       states: ["success", "failed"],
-      pokeInterval: 2,
+      pokeInterval: 0.2,
     });
     assert.equal(await xcomStore(h.database).pull(run.id, "go", "trigger_run_id"), `deferred_${run.run_id}`);
-    // The triggerer's part (another service): the trigger fires with the run's state.
-    await fire(h, run, { state: "success" });
-    assert.equal(await h.drive(run), "success");
-    assert.deepEqual(await h.states(run), { go: "success" });
+    assert.equal(await h.drive(await runOf("child", `deferred_${run.run_id}`)), "success");
+    assert.equal(await parent, "success");
+    const resumed = await taskInstanceStore(h.database).listByRun(run.id);
+    assert.deepEqual(
+      resumed.map((t) => [t.task_id, t.state, t.try_number]),
+      [["go", "success", 1]],
+      "the same try resumed",
+    );
 
-    const other = await triggerDagRun(h.database, { dagId: "parent_defer" });
-    await h.drive(other);
-    await fire(h, other, { state: "failed" });
-    assert.equal(await h.drive(other), "failed");
+    const other = await triggerDagRun(h.database, { dagId: "parent_defer_fail" });
+    const failing = h.drive(other);
+    assert.equal(await h.drive(await runOf("child_fail", `deferred_${other.run_id}`)), "failed");
+    assert.equal(await failing, "failed");
     assert.match(h.log(other, "go"), /ended failed, one of failedStates \["failed"\]/);
   });
 
@@ -189,19 +200,3 @@ forEachDatabase("cross-DAG operators, run for real", (get) => {
     );
   });
 });
-
-/** What a triggerer does when a trigger fires: the task instance goes back to scheduled, same try. */
-async function fire(h: DagsHome, run: DagRunRow, event: unknown): Promise<void> {
-  await h.database.db
-    .updateTable("task_instance")
-    .set((eb) => ({
-      state: "scheduled",
-      next_method: "resume",
-      next_kwargs: JSON.stringify({ event }),
-      trigger_id: null,
-      try_number: eb("try_number", "-", 1),
-    }))
-    .where("dag_run_id", "=", run.id)
-    .where("state", "=", "deferred")
-    .execute();
-}
