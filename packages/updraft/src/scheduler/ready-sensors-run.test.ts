@@ -256,13 +256,21 @@ test("timeSensor, dateTimeSensor and timeDeltaSensor wait for near times", async
 test("deferrable: each hands its wait to the built-in trigger for the same thing", async () => {
   const date = new Date("2025-03-01T00:00:00Z");
   const run = await trigger("deferring", {}, date);
-  await h.drive(run);
-  const rows = await h.database.db
-    .selectFrom("task_instance")
-    .innerJoin("trigger", "trigger.id", "task_instance.trigger_id")
-    .select(["task_instance.task_id", "task_instance.state", "trigger.classpath", "trigger.kwargs"])
-    .where("task_instance.dag_run_id", "=", run.id)
-    .execute();
+  // The test run's own triggerer runs these triggers; none of them fires here.
+  const driving = h.drive(run);
+  const rows = await until("every sensor to defer", 60_000, async () => {
+    const found = await h.database.db
+      .selectFrom("task_instance")
+      .innerJoin("trigger", "trigger.id", "task_instance.trigger_id")
+      .select(["task_instance.task_id", "task_instance.state", "trigger.classpath", "trigger.kwargs"])
+      .where("task_instance.dag_run_id", "=", run.id)
+      .where("task_instance.state", "=", "deferred")
+      .execute();
+    return found.length === 6 ? found : undefined;
+  });
+  // Ended by hand, as a user marking the run failed would: the test run stops with it.
+  await h.database.db.updateTable("dag_run").set({ state: "failed" }).where("id", "=", run.id).execute();
+  assert.equal(await driving, "failed");
   const by = Object.fromEntries(
     rows.map((r) => [r.task_id, { state: r.state, classpath: r.classpath, kwargs: JSON.parse(r.kwargs) }]),
   );
