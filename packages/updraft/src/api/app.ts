@@ -3,6 +3,7 @@
  * /auth/token, the OpenAPI document and its interactive docs, health and metrics. Stateless: it reads
  * and writes the database and reads task logs; it never loads DAG code.
  */
+import { dagRunAccess } from "../operations/trigger-run.ts";
 import type { Socket } from "node:net";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -374,7 +375,13 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
  * secret to sign try tokens with there is nothing a worker could use: it is left out, said once.
  */
 function registerExecution(app: FastifyInstance, o: ApiOptions): void {
-  const runner = createTaskRunnerDeps({ ...o, logFolder: o.logFolder });
+  const runner = createTaskRunnerDeps({
+    ...o,
+    logFolder: o.logFolder,
+    dagRunAccess: dagRunAccess(o.database, {
+      allowedRunIdPattern: o.config.values.scheduler.allowed_run_id_pattern,
+    }),
+  });
   let execution: { close(): Promise<void> };
   try {
     execution = registerExecutionApi(app, { ...o, runner });

@@ -54,6 +54,8 @@ const OPERATORS: Record<string, { name: string; uiColor: string }> = {
   bash: { name: "BashOperator", uiColor: "#f0ede4" },
   empty: { name: "EmptyOperator", uiColor: "#e8f7e4" },
   latest_only: { name: "LatestOnlyOperator", uiColor: "#e9ffdb" },
+  trigger_dagrun: { name: "TriggerDagRunOperator", uiColor: "#ffefeb" },
+  external_task_marker: { name: "ExternalTaskMarker", uiColor: "#4db7db" },
 };
 
 export function operatorNameOf(kind: string): string {

@@ -11,6 +11,8 @@
  *   GET    /execution/variables/{key}, /execution/connections/{conn_id}   read by the running try
  *   PUT    /execution/variables/{key}                                     written by it (setVariable)
  *   GET|POST /execution/xcoms/{dag}/{run}/{task}/{key}                    XCom of the try's run
+ *   POST   /execution/dag-runs/{dag}                                     a trigger_dagrun try's run
+ *   GET    /execution/dag-runs/{dag}/{run}/state                         the state of a run it waits on
  *
  * The database-side steps are the task runner's own (executor/run-task-instance.ts: prepareWorkload,
  * completeTry), so a try on a worker is recorded exactly as a local one.
@@ -32,11 +34,12 @@ import { tryTokenKey, tryTokens, type TryClaims } from "../secrets/try-tokens.ts
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import type { TaskInstanceRow } from "../storage/schema.ts";
-import { lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
+import { externalStates, lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
 import { ConflictError } from "../core/errors.ts";
 import { keyString, taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
 import { HttpError } from "./errors.ts";
+import { UpdraftError } from "../core/errors.ts";
 
 export const EXECUTION_PREFIX = "/execution";
 /** Airflow 3's header: a renewed token for the try, sent back on heartbeats. */
@@ -62,7 +65,26 @@ const ResultBody = z.union([
     /** Stopped by its worker's shutdown, not failed by the task: it runs again, using no retry. */
     handOver: z.boolean().optional(),
   }),
+  /** A reschedule-mode sensor that is not done yet: its next check at `at`. */
+  z.object({ state: z.literal("up_for_reschedule"), at: z.iso.datetime() }),
+  /** Waits on a trigger (storage/waits.ts). */
+  z.object({
+    state: z.literal("deferred"),
+    trigger: z.object({
+      classpath: z.string().min(1).max(1000),
+      kwargs: z.record(z.string(), z.unknown()),
+    }),
+    timeout: z.number().min(0).nullable(),
+  }),
 ]);
+
+/** A trigger_dagrun try's run (executor/cross-dag.ts TriggerRequest, in the API's snake case). */
+const TriggerRunBody = z.object({
+  run_id: z.string().min(1).max(250).nullable(),
+  logical_date: z.string().max(100).nullable(),
+  conf: z.record(z.string(), z.unknown()),
+  reset_dag_run: z.boolean(),
+});
 
 const LogBody = z.object({
   /** Bytes of this try's log the worker sent before this piece: a piece sent twice is written once. */
@@ -268,6 +290,16 @@ export function registerExecutionApi(
       return found;
     });
 
+  // An externalTaskSensor's check on a worker: another DAG's states, read-only, for a running try.
+  app.post(`${EXECUTION_PREFIX}/external-states`, async (request) => {
+    await runningRow(await claimsOf(request));
+    try {
+      return await externalStates(o.database, JSON.stringify(request.body ?? {}));
+    } catch (error) {
+      throw new HttpError(400, (error as Error).message);
+    }
+  });
+
   // Fenced by the token's try in the write's own transaction (storage/variables.ts setForTry): a
   // stale try is refused with 409, as its other writes are.
   app.put(`${EXECUTION_PREFIX}/variables/:key`, { bodyLimit: 4 * 1024 * 1024 }, async (request) => {
@@ -324,7 +356,56 @@ export function registerExecutionApi(
     return reply.code(201).send({ key: p.key });
   });
 
+  registerDagRunCalls(app, o, claimsOf, runningRow);
   return { close: () => logs.closeAll() };
+}
+
+/**
+ * What a trigger_dagrun try on a worker asks of the installation's runs (Airflow 3's execution API
+ * has the same calls): its trigger, fenced as its other calls by the token's running try, and the
+ * state of the run it waits on. A refused trigger (no such DAG, an existing run id) is a 422 with the
+ * reason, never a 409, which tells a worker its try is stale.
+ */
+function registerDagRunCalls(
+  app: FastifyInstance,
+  o: ExecutionApiOptions,
+  claimsOf: (request: FastifyRequest) => Promise<TryClaims>,
+  runningRow: (claims: TryClaims) => Promise<TaskInstanceRow>,
+): void {
+  app.post(`${EXECUTION_PREFIX}/dag-runs/:dag`, async (request) => {
+    const claims = await claimsOf(request);
+    await runningRow(claims);
+    const access = o.runner.dagRunAccess;
+    if (!access) throw new HttpError(501, "this API server cannot trigger runs");
+    const body = parse(TriggerRunBody, request.body);
+    const { dag } = request.params as { dag: string };
+    const fence: TryFence = {
+      key: { dagId: claims.dagId, runId: claims.runId, taskId: claims.taskId, mapIndex: claims.mapIndex },
+      tryNumber: claims.tryNumber,
+      owner: null,
+    };
+    try {
+      const triggered = await access.trigger(fence, {
+        dagId: dag,
+        runId: body.run_id,
+        logicalDate: body.logical_date,
+        conf: body.conf,
+        resetDagRun: body.reset_dag_run,
+      });
+      return { run_id: triggered.runId, logical_date: triggered.logicalDate };
+    } catch (error) {
+      if (error instanceof UpdraftError) throw new HttpError(422, error.message);
+      throw error;
+    }
+  });
+
+  app.get(`${EXECUTION_PREFIX}/dag-runs/:dag/:run/state`, async (request) => {
+    await runningRow(await claimsOf(request));
+    const { dag, run } = request.params as { dag: string; run: string };
+    const state = await o.runner.dagRunAccess?.stateOf(dag, run);
+    if (state === null || state === undefined) throw new HttpError(404, `dag "${dag}" has no run "${run}"`);
+    return { state };
+  });
 }
 
 function cipherOf(o: ExecutionApiOptions): SecretCipher {

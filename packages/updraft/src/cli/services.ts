@@ -5,6 +5,7 @@
  * SIGINT: stop serving and scheduling, drain running tasks, exit. A database outage ends none of them:
  * they say so in their logs, retry, and carry on when it is back (see ../storage/ADR.md).
  */
+import { dagRunAccess } from "../operations/trigger-run.ts";
 import type { AddressInfo } from "node:net";
 import { startWebserver } from "../api/server.ts";
 import { createRegistry, schedulerMetrics, serveMetrics } from "../metrics/metrics.ts";
@@ -100,6 +101,9 @@ async function runUntilStopped(o: ServiceOptions, stop: AbortSignal): Promise<vo
     log: o.log,
     cipher: o.cipher,
     metrics: schedulerMetrics(registry),
+    dagRunAccess: dagRunAccess(o.database, {
+      allowedRunIdPattern: o.config.values.scheduler.allowed_run_id_pattern,
+    }),
     logFolder,
   });
   const { scheduler_port: port, host, bearer_token: token } = o.config.values.metrics;

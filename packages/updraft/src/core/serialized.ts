@@ -96,6 +96,18 @@ export function isUserName(name: string): boolean {
   return name.length <= 64 && /^[a-z_][a-z0-9_.-]*\$?$/i.test(name);
 }
 
+/** A sensor's settings (sdk/sensors.ts); durations in seconds. */
+export const SensorSettingsSchema = z.object({
+  mode: z.enum(["poke", "reschedule"]),
+  pokeInterval: z.number().positive(),
+  timeout: z.number().min(0),
+  softFail: z.boolean(),
+  exponentialBackoff: z.boolean(),
+  maxWait: z.number().positive().nullable(),
+  deferrable: z.boolean(),
+});
+export type SensorSettings = z.infer<typeof SensorSettingsSchema>;
+
 export const SerializedTaskSchema = z.object({
   taskId: z.string(),
   /** "task" (a TypeScript function), "bash", "empty"; later issues add more kinds. */
@@ -137,6 +149,10 @@ export const SerializedTaskSchema = z.object({
   mapIndexTemplate: z.string().optional(),
   /** The task group the task is directly inside (absent: the top level); see taskGroups. */
   taskGroup: z.string().optional(),
+  /** A sensor's settings (absent: not a sensor). */
+  sensor: SensorSettingsSchema.optional(),
+  /** A TypeScript task with a `resume` function for after a defer() (absent: false). */
+  hasResume: z.boolean().optional(),
   /** Template fields of the task kind (bash: command, env, cwd), unrendered. */
   templateFields: z.record(z.string(), JsonValue),
   /** TaskFlow arguments: JSON with XComRef objects where another task's output is passed. */

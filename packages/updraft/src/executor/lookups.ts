@@ -22,6 +22,7 @@ export async function lookupForTask(
   what: LookupKind,
   key: string,
 ): Promise<Record<string, unknown> | undefined> {
+  if (what === "external_states") return externalStates(database, key);
   const secrets = defaultSecrets(database, cipher);
   if (what === "variable") {
     const v = await secrets.getVariable(key);
@@ -40,6 +41,76 @@ export async function lookupForTask(
       extra: c.extra,
     }
   );
+}
+
+/** What an externalTaskSensor asks (sdk/ready-sensors.ts): another DAG's runs at these logical dates. */
+export interface ExternalStatesQuery {
+  dagId: string;
+  /** The tasks whose instances it wants; null: only the runs. */
+  taskIds: string[] | null;
+  logicalDates: string[];
+}
+
+export interface ExternalStates {
+  dagExists: boolean;
+  runs: { logicalDate: string; runId: string; state: string }[];
+  taskInstances: { logicalDate: string; taskId: string; mapIndex: number; state: string | null }[];
+}
+
+/**
+ * The states an externalTaskSensor waits on, read-only: the DAG's runs at the dates asked and, when
+ * tasks are named, their task instances in those runs.
+ */
+export async function externalStates(database: Database, key: string): Promise<Record<string, unknown>> {
+  const q = parseQuery(key);
+  const db = database.db;
+  const dag = await db.selectFrom("dag").select("dag_id").where("dag_id", "=", q.dagId).executeTakeFirst();
+  const out: ExternalStates = { dagExists: dag !== undefined, runs: [], taskInstances: [] };
+  if (q.logicalDates.length === 0) return { ...out };
+  const runs = await db
+    .selectFrom("dag_run")
+    .select(["id", "run_id", "logical_date", "state"])
+    .where("dag_id", "=", q.dagId)
+    .where("logical_date", "in", q.logicalDates)
+    .execute();
+  out.runs = runs.map((r) => ({ logicalDate: r.logical_date!, runId: r.run_id, state: r.state }));
+  if (q.taskIds && q.taskIds.length > 0 && runs.length > 0) {
+    const dateOf = new Map(runs.map((r) => [r.id, r.logical_date!]));
+    const tis = await db
+      .selectFrom("task_instance")
+      .select(["dag_run_id", "task_id", "map_index", "state"])
+      .where(
+        "dag_run_id",
+        "in",
+        runs.map((r) => r.id),
+      )
+      .where("task_id", "in", q.taskIds)
+      .execute();
+    out.taskInstances = tis.map((t) => ({
+      logicalDate: dateOf.get(t.dag_run_id)!,
+      taskId: t.task_id,
+      mapIndex: t.map_index,
+      state: t.state,
+    }));
+  }
+  return { ...out };
+}
+
+function parseQuery(key: string): ExternalStatesQuery {
+  let raw: Partial<ExternalStatesQuery>;
+  try {
+    raw = JSON.parse(key) as Partial<ExternalStatesQuery>;
+  } catch {
+    throw new Error(`external_states takes a JSON query, got ${key.slice(0, 100)}`);
+  }
+  if (typeof raw.dagId !== "string" || !Array.isArray(raw.logicalDates))
+    throw new Error("external_states takes { dagId, taskIds, logicalDates }");
+  return {
+    dagId: raw.dagId,
+    taskIds: Array.isArray(raw.taskIds) ? raw.taskIds.map(String) : null,
+    // Stored as toISOString() writes them: compared as text.
+    logicalDates: raw.logicalDates.map((d) => new Date(String(d)).toISOString()),
+  };
 }
 
 /**

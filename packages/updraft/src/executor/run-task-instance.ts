@@ -27,6 +27,8 @@ import { retrying } from "../storage/retry.ts";
 import { SHUTDOWN } from "./local-executor.ts";
 import { taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { tryWrites } from "../storage/try-batches.ts";
+import { pauseTry, pokesOf, type Pause } from "../storage/waits.ts";
+import { runSensor } from "./sensor.ts";
 import { encodeXCom, RETURN_VALUE, xcomStore } from "../storage/xcom.ts";
 import { elementOf } from "../storage/mapped-inputs.ts";
 import {
@@ -41,6 +43,8 @@ import { contextEnv, runBashTask, type LogSink, type TaskOutcome } from "../runn
 import { sudoUnsupported, type TaskFlowRunner } from "../runner/taskflow-pool.ts";
 import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonation.ts";
 import type { LookupKind, VariableWrite, VariableWritten } from "../runner/taskflow-protocol.ts";
+import type { TriggerSpec } from "../sdk/triggers.ts";
+import { bindDagRuns, runTriggerDagRun, type DagRunAccess, type TryDagRuns } from "./cross-dag.ts";
 
 export interface TaskRunnerDeps {
   database: Database;
@@ -75,6 +79,8 @@ export interface TaskRunnerDeps {
   lookup?: (what: LookupKind, key: string) => Promise<unknown>;
   /** Writes a TypeScript task's setVariable, fenced by its try (undefined when it cannot). */
   writeVariable?: (fence: TryFence, variable: VariableWrite) => Promise<VariableWritten>;
+  /** Triggers and reads runs of other DAGs for trigger_dagrun tasks (undefined: they fail, saying so). */
+  dagRunAccess?: DagRunAccess;
 }
 
 /** A claimed try and its owner (the scheduler job that claimed it; none for `tasks run`). */
@@ -95,7 +101,23 @@ export interface TaskLog extends LogSink {
 export type Result =
   | { state: "success"; value?: unknown; skip?: string[] }
   | { state: "skipped"; reason: string }
-  | { state: "failed"; reason: string; retryable: boolean };
+  | { state: "failed"; reason: string; retryable: boolean }
+  /** A reschedule-mode sensor that is not done: its slot is free until `at` (ISO), same try. */
+  | { state: "up_for_reschedule"; at: string }
+  /** Waits on a trigger (no slot held) until it fires, or `timeout` seconds pass (null: no limit). */
+  | { state: "deferred"; trigger: TriggerSpec; timeout: number | null };
+
+/**
+ * How a try goes on from where it stopped (task_instance.next_method and next_kwargs): after a
+ * reschedule ("__poke__"), with a trigger's event ("resume"), or after its trigger's timeout ("__fail__").
+ */
+export interface NextStep {
+  method: "__poke__" | "resume" | "__fail__";
+  /** The trigger's payload ("resume"). */
+  event?: unknown;
+  /** Why the wait failed ("__fail__"). */
+  error?: string;
+}
 
 export async function runTaskInstance(
   deps: TaskRunnerDeps,
@@ -131,7 +153,12 @@ export async function runTaskInstance(
     prepared = await prepareWorkload(deps, ti, fence);
     ungate();
     const write = deps.writeVariable;
-    const runner = { ...deps, setVariable: write && ((v: VariableWrite) => write(fence, v)) };
+    const access = deps.dagRunAccess;
+    const runner = {
+      ...deps,
+      setVariable: write && ((v: VariableWrite) => write(fence, v)),
+      dagRuns: access && bindDagRuns(access, fence),
+    };
     result =
       "failure" in prepared
         ? prepared.failure
@@ -187,6 +214,12 @@ export interface Workload {
   context: Record<string, unknown>;
   /** A TypeScript task's arguments, upstream XComs in place. */
   args: unknown[];
+  /** Where this start goes on from: absent for a fresh try. */
+  next?: NextStep;
+  /** A sensor's first check of this try (ISO): its timeout counts from there across reschedules. */
+  sensorStartedAt?: string;
+  /** A sensor's checks of this try so far (its reschedules): exponentialBackoff grows with them. */
+  sensorPokes?: number;
 }
 
 /** A try's workload and what finishing it needs; or why it failed before it could run. */
@@ -256,8 +289,29 @@ export async function prepareWorkload(
     fields,
     context: contextForTask(context),
     args,
+    ...(await continuation(deps, ti, fence, task)),
   };
   return { workload, dag, task };
+}
+
+/** Where a try goes on from (a wait it comes back from), and a sensor's checks so far. */
+async function continuation(
+  deps: TaskRunnerDeps,
+  ti: TaskInstanceRow,
+  fence: TryFence,
+  task: SerializedTask,
+): Promise<Pick<Workload, "next" | "sensorStartedAt" | "sensorPokes">> {
+  const out: Pick<Workload, "next" | "sensorStartedAt" | "sensorPokes"> = {};
+  if (ti.next_method === "resume" || ti.next_method === "__fail__" || ti.next_method === "__poke__") {
+    const kwargs = ti.next_kwargs ? (JSON.parse(ti.next_kwargs) as { event?: unknown; error?: string }) : {};
+    out.next = { method: ti.next_method, ...kwargs };
+  }
+  if (task.sensor) {
+    const earlier = await pokesOf(deps.database, fence);
+    out.sensorStartedAt = earlier.first ?? ti.start_date ?? undefined;
+    out.sensorPokes = earlier.count;
+  }
+  return out;
 }
 
 /**
@@ -318,6 +372,8 @@ export type WorkloadRunner = Pick<
 > & {
   /** The task's setVariable, already bound to its try. */
   setVariable?: (variable: VariableWrite) => Promise<VariableWritten>;
+  /** A trigger_dagrun try's way to the installation's runs, bound to its try. */
+  dagRuns?: TryDagRuns;
 };
 
 /** Runs a try's workload here and returns its result; records nothing (the caller does, or a worker reports it). */
@@ -328,8 +384,9 @@ export async function executeWorkload(
   signal: AbortSignal,
 ): Promise<Result> {
   const { task } = w;
-  if (task.kind === "empty") return { state: "success" };
+  if (task.kind === "empty" || task.kind === "external_task_marker") return { state: "success" };
   if (task.kind === "latest_only") return latestOnly(w, log);
+  if (task.kind === "trigger_dagrun") return runTriggerDagRun(w, { dagRuns: deps.dagRuns, log, signal });
   const user = impersonatedUser(task.runAsUser, deps.defaultImpersonation ?? "");
   let runAs: RunAs | undefined;
   try {
@@ -339,6 +396,13 @@ export async function executeWorkload(
   }
   if (runAs) log.write(`running as the operating-system user "${runAs.user}" (uid ${runAs.uid})\n`, "runner");
   if (task.kind === "bash") return bashResult(await runBashTask({ ...bashRequest(w, signal), runAs }, log));
+  if (task.kind === "sensor") {
+    // The check gets the rendered fields; every check of the try is a call of its own.
+    const poke = () => runTaskFlow(deps, { ...w, args: [w.fields], next: undefined }, log, signal, runAs);
+    return runSensor(w, { poke, log, signal });
+  }
+  if (w.next?.method === "__fail__")
+    return { state: "failed", reason: w.next.error ?? "the trigger's timeout passed", retryable: true };
   if (task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit")
     return runTaskFlow(deps, w, log, signal, runAs);
   return {
@@ -553,6 +617,7 @@ async function runTaskFlow(
       taskId: w.taskId,
       args: w.args,
       context: w.context,
+      ...(w.next?.method === "resume" ? { resume: { event: w.next.event ?? null } } : {}),
     },
     memoryLimit: w.task.memoryLimit,
     timeout: w.task.executionTimeout,
@@ -618,6 +683,8 @@ async function record(
   const tis = taskInstanceStore(deps.database);
   const ended = nowIso(deps.clock);
   const duration = (Date.parse(ended) - Date.parse(ti.start_date ?? ended)) / 1000;
+  if (result.state === "up_for_reschedule" || result.state === "deferred")
+    return recordPause(deps, ti, fence, result, log, { ended, duration });
   let xcom: string | undefined;
   let outputs: Record<string, string> | undefined;
   if (result.state === "success" && result.value !== undefined && result.value !== null) {
@@ -694,6 +761,58 @@ async function record(
   return "refused";
 }
 
+/**
+ * A try that stops to wait (storage/waits.ts): its slot goes back and the same try goes on later. A
+ * pause made while its scheduler shuts down is recorded as any other (the wait does not need it).
+ */
+async function recordPause(
+  deps: TaskRunnerDeps,
+  ti: TaskInstanceRow,
+  fence: TryFence,
+  result: Extract<Result, { state: "up_for_reschedule" | "deferred" }>,
+  log: LogSink,
+  at: { ended: string; duration: number },
+): Promise<string> {
+  const pause: Pause =
+    result.state === "up_for_reschedule"
+      ? { kind: "reschedule", at: result.at }
+      : {
+          kind: "defer",
+          trigger: result.trigger,
+          timeoutAt:
+            result.timeout === null
+              ? null
+              : new Date(Date.parse(at.ended) + result.timeout * 1000).toISOString(),
+        };
+  const times = { start_date: ti.start_date ?? at.ended, end_date: at.ended, duration: at.duration };
+  const what = `recording the wait of try ${ti.try_number} of ${ti.dag_id}.${ti.task_id} (run ${ti.run_id})`;
+  const paused = await retrying(() => pauseTry(deps.database, fence, pause, times, at.ended), {
+    what,
+    maxMs: deps.recordRetryMs ?? 15 * 60_000,
+    onRetry: (r) =>
+      deps.warn?.(
+        { err: r.error, attempt: r.attempt, delayMs: r.delayMs },
+        `${what}: the database failed; retrying`,
+      ),
+  });
+  if (!paused) {
+    log.write(
+      `this try no longer owns its task instance: its wait (${result.state}) is not recorded\n`,
+      "runner",
+    );
+    return "refused";
+  }
+  if (pause.kind === "reschedule")
+    log.write(`not yet: the next check is at ${pause.at}; the slot is free until then\n`, "runner");
+  else
+    log.write(
+      `deferred on ${pause.trigger.classpath} ${JSON.stringify(pause.trigger.kwargs)}${pause.timeoutAt ? `, at most until ${pause.timeoutAt}` : ""}; the slot is free until it fires\n`,
+      "runner",
+    );
+  deps.onTryEnded?.({ state: result.state, operator: ti.operator ?? "unknown", seconds: at.duration });
+  return result.state;
+}
+
 /** A multipleOutputs task's result, one XCom per key (Airflow's multiple_outputs): it must be an object. */
 function encodeOutputs(value: unknown, maxSize: number, taskId: string): Record<string, string> {
   if (typeof value !== "object" || value === null || Array.isArray(value))
@@ -714,7 +833,7 @@ function encodeOutputs(value: unknown, maxSize: number, taskId: string): Record<
 /** Task kinds whose result picks what runs next (their skips are written with their end). */
 const CHOOSING = new Set(["branch", "short_circuit", "latest_only"]);
 /** The kinds whose work is a TypeScript function (TaskFlow). */
-const TASKFLOW = new Set(["task", "branch", "short_circuit"]);
+const TASKFLOW = new Set(["task", "branch", "short_circuit", "sensor"]);
 
 /**
  * Airflow's LatestOnlyOperator: a run goes on past it when it was triggered by hand, or when now

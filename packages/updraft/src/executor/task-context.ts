@@ -101,7 +101,7 @@ export function buildContext(
     prev_end_date_success: isoOrNull(prev?.end_date),
     start_date: isoOrNull(ti.start_date),
     run_id: run.run_id,
-    dag: { dag_id: dag.dagId, tags: dag.tags, owner: dag.owner },
+    dag: { dag_id: dag.dagId, tags: dag.tags, owner: dag.owner, timezone: dag.timezone },
     task: { task_id: task.taskId, kind: task.kind, retries: task.retries },
     ti: {
       try_number: ti.try_number,

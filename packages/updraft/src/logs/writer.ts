@@ -153,7 +153,11 @@ export async function writeWholeLog(
   o: Omit<WriterOptions, "file" | "sink">,
 ): Promise<number | undefined> {
   const chunks: Buffer[] = [];
-  const writer = openTaskLogWriter(path, { ...o, sink: (bytes) => chunks.push(bytes) });
+  // Echoed once written: a file that exists already (a try that goes on after a wait) is appended
+  // to by the caller's usual way, which echoes as it writes.
+  const echoed: string[] = [];
+  const echo = o.echo && ((text: string) => void echoed.push(text));
+  const writer = openTaskLogWriter(path, { ...o, echo, sink: (bytes) => chunks.push(bytes) });
   for (const [chunk, stream] of pieces) writer.write(chunk, stream);
   await writer.close();
   const text = Buffer.concat(chunks);
@@ -177,6 +181,7 @@ export async function writeWholeLog(
     }
     try {
       await writeFileAsync(path, text, { flag: "wx", mode: 0o600 });
+      for (const line of echoed) o.echo?.(line);
       return text.length;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

@@ -11,6 +11,7 @@
  * the real ones: driveRun and runTaskInstance. Every task's log is printed as it is written, each
  * line after its task id, then a summary; a failed run sets process.exitCode to 1.
  */
+import { dagRunAccess } from "./trigger-run.ts";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -69,7 +70,14 @@ async function testIn(
     };
     const key = config.values.security.encryption_key;
     const deps = createTaskRunnerDeps(
-      { config, database, log, logEcho: echo, cipher: key ? createCipher(key) : undefined },
+      {
+        config,
+        database,
+        log,
+        logEcho: echo,
+        cipher: key ? createCipher(key) : undefined,
+        dagRunAccess: dagRunAccess(database),
+      },
       taskflow,
     );
     // One task at a time, as Airflow's dag.test(): the output reads in order, and breakpoints follow.

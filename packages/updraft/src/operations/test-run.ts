@@ -15,6 +15,10 @@ import type { DagRunRow } from "../storage/schema.ts";
 import { keyString, taskInstanceStore, type TaskInstanceKey } from "../storage/task-instances.ts";
 import { examineRuns } from "../scheduler/examine-runs.ts";
 import { triggerDagRun } from "./trigger-run.ts";
+import { dirname } from "node:path";
+import type { Connection } from "../connections/uri.ts";
+import { triggerStore } from "../storage/triggers.ts";
+import { Triggerer } from "../triggerer/triggerer.ts";
 
 const TEST_TRIGGER = "test";
 
@@ -53,6 +57,7 @@ export async function driveRun(
     return entry !== undefined;
   };
   let lookedAgain = false;
+  let triggers: Triggerer | undefined;
   for (;;) {
     await examineRuns(database, {
       now: nowIso(),
@@ -70,14 +75,27 @@ export async function driveRun(
       .executeTakeFirstOrThrow();
     if (current.state === "success" || current.state === "failed") {
       await Promise.all([...running.values()].map((r) => r.done));
+      await triggers?.stop();
       return current.state;
     }
     const rows = await tis.listByRun(run.id);
     const ready = rows
       .filter((t) => t.state === "scheduled")
       .slice(0, Math.max(0, o.parallelism - running.size));
+    if (rows.some((t) => t.state === "deferred")) {
+      // Deferred tasks wait on triggers: a triggerer in this process runs them, as Airflow's dag.test().
+      triggers ??= await inlineTriggerer(database, deps, o.log);
+      await triggerStore(database).timeOutDeferred(nowIso());
+      if (ready.length === 0 && running.size === 0) {
+        await sleep(TRIGGER_WAIT_MS);
+        continue;
+      }
+    }
     if (ready.length === 0 && running.size === 0) {
-      const retries = rows.map((t) => (t.state === "up_for_retry" ? t.next_retry_at : null));
+      // A retry or a reschedule-mode sensor's next check: the run waits for it.
+      const retries = rows.map((t) =>
+        t.state === "up_for_retry" || t.state === "up_for_reschedule" ? t.next_retry_at : null,
+      );
       if (retries.every((r) => r === null)) {
         // A try that ended while the run was being examined was not seen by it: look once more
         // before concluding that nothing can start.
@@ -108,6 +126,27 @@ export async function driveRun(
     // On as soon as a try ends, or after a while to notice a dagrunTimeout.
     await Promise.race([...[...running.values()].map((r) => r.done), sleep(EXAMINE_WHILE_RUNNING_MS)]);
   }
+}
+
+/** How often a run whose tasks are all deferred looks for a fired trigger. */
+const TRIGGER_WAIT_MS = 100;
+
+/**
+ * A triggerer in this process for a test run's deferred tasks (built-in triggers here, custom ones in
+ * its child process), claiming every 100 ms so a test waits little more than its triggers do.
+ */
+async function inlineTriggerer(database: Database, deps: TaskRunnerDeps, log: Logger): Promise<Triggerer> {
+  const triggerer = new Triggerer({
+    database,
+    connection: async (connId) => (await deps.lookup?.("connection", connId)) as Connection | undefined,
+    log,
+    capacity: 1000,
+    leaseSeconds: 30,
+    dagsFolder: dirname(deps.resolveFile("_")),
+    claimEveryMs: TRIGGER_WAIT_MS,
+  });
+  await triggerer.start();
+  return triggerer;
 }
 
 /** How often a run with tries still going is examined (its dagrunTimeout noticed). */

@@ -11,6 +11,12 @@ import { dagRunStore, type RunType } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
 import type { DagRunRow } from "../storage/schema.ts";
 import { wakeSchedulers } from "../storage/wakeups.ts";
+import type { DagRunAccess, TriggerRequest, TriggeredRun } from "../executor/cross-dag.ts";
+import { TRIGGER_LOGICAL_DATE_XCOM, TRIGGER_RUN_ID_XCOM } from "../sdk/index.ts";
+import type { TryFence } from "../storage/task-instances.ts";
+import { encodeXCom, xcomStore } from "../storage/xcom.ts";
+import { clearTaskInstances } from "./clear.ts";
+import { UpdraftError } from "../core/errors.ts";
 
 export interface TriggerOptions {
   dagId: string;
@@ -70,4 +76,84 @@ export function checkRunId(runId: string, pattern: string | undefined): void {
       `run id "${runId.slice(0, 100)}" is not allowed: it must match ${pattern ?? "a non-empty id"} ` +
         "([scheduler] allowed_run_id_pattern), at most 250 characters, and not be '.' or '..'",
     );
+}
+
+/**
+ * What trigger_dagrun tries get of the installation's runs (executor/cross-dag.ts): the trigger of
+ * `updraft dags trigger` with Airflow's reset_dag_run, and the XComs the operator pushes. The local
+ * executor calls it directly; the Task Execution API calls it for tries on workers.
+ */
+export function dagRunAccess(database: Database, o: { allowedRunIdPattern?: string } = {}): DagRunAccess {
+  return {
+    trigger: (caller, request) => triggerForTask(database, caller, request, o.allowedRunIdPattern),
+    stateOf: async (dagId, runId) => (await dagRunStore(database).get(dagId, runId))?.state ?? null,
+  };
+}
+
+async function triggerForTask(
+  database: Database,
+  caller: TryFence,
+  r: TriggerRequest,
+  allowedRunIdPattern: string | undefined,
+): Promise<TriggeredRun> {
+  const run = await triggerOrReset(database, r, allowedRunIdPattern);
+  const triggered = { runId: run.run_id, logicalDate: run.logical_date };
+  await pushTriggered(database, caller, triggered);
+  return triggered;
+}
+
+async function triggerOrReset(
+  database: Database,
+  r: TriggerRequest,
+  allowedRunIdPattern: string | undefined,
+): Promise<DagRunRow> {
+  try {
+    return await triggerDagRun(database, {
+      dagId: r.dagId,
+      conf: r.conf,
+      runId: r.runId ?? undefined,
+      allowedRunIdPattern: r.runId === null ? undefined : allowedRunIdPattern,
+      logicalDate: r.logicalDate === null ? undefined : new Date(r.logicalDate),
+      // Airflow's DagRunTriggeredByType.OPERATOR.
+      triggeredBy: "operator",
+    });
+  } catch (error) {
+    if (!(error instanceof UpdraftError) || error.code !== "ALREADY_EXISTS" || !r.resetDagRun) throw error;
+    // Airflow's reset_dag_run: the existing run is cleared and runs again.
+    const runId = r.runId ?? runIdFor("manual", new Date(r.logicalDate ?? Date.now()));
+    const existing = (await dagRunStore(database).get(r.dagId, runId))!;
+    await clearTaskInstances(database, { dagId: r.dagId, runId: existing.run_id });
+    return existing;
+  }
+}
+
+/** Airflow's XCOM_RUN_ID and XCOM_LOGICAL_DATE, pushed for the calling try as soon as its run exists. */
+async function pushTriggered(database: Database, caller: TryFence, t: TriggeredRun): Promise<void> {
+  const ti = await database.db
+    .selectFrom("task_instance")
+    .select(["dag_run_id", "dag_id", "run_id", "task_id", "map_index"])
+    .where("dag_id", "=", caller.key.dagId)
+    .where("run_id", "=", caller.key.runId)
+    .where("task_id", "=", caller.key.taskId)
+    .where("map_index", "=", caller.key.mapIndex ?? -1)
+    .executeTakeFirstOrThrow();
+  const xcoms = xcomStore(database);
+  const base = {
+    dagRunId: ti.dag_run_id,
+    dagId: ti.dag_id,
+    runId: ti.run_id,
+    taskId: ti.task_id,
+    mapIndex: ti.map_index,
+  };
+  const now = nowIso();
+  await xcoms.push(
+    { ...base, key: TRIGGER_RUN_ID_XCOM },
+    encodeXCom(t.runId, 1 << 20, "trigger_run_id"),
+    now,
+  );
+  await xcoms.push(
+    { ...base, key: TRIGGER_LOGICAL_DATE_XCOM },
+    encodeXCom(t.logicalDate, 1 << 20, "trigger_logical_date"),
+    now,
+  );
 }

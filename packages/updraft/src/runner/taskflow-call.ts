@@ -5,7 +5,16 @@
  * arguments (upstream XComs already in place) and says how it ended; and the one place that turns
  * that ending into the task runner's outcome. Both paths share it, so a task behaves the same in both.
  */
-import { isDag, setCurrentContext, setLookup, taskContext, taskControlOf, type Dag } from "../sdk/index.ts";
+import {
+  deferralOf,
+  isDag,
+  setCurrentContext,
+  setLookup,
+  taskContext,
+  taskControlOf,
+  type Dag,
+  type TriggerSpec,
+} from "../sdk/index.ts";
 import type { LogSink } from "./bash-task.ts";
 import type { TaskFlowOutcome } from "./taskflow-pool.ts";
 import type { LookupKind, VariableWrite, VariableWritten } from "./taskflow-protocol.ts";
@@ -13,6 +22,7 @@ import type { LookupKind, VariableWrite, VariableWritten } from "./taskflow-prot
 /** How a task's function ended (the shape a worker sends back). */
 export type TaskCallEnd =
   | { outcome: "success"; value: unknown }
+  | { outcome: "deferred"; trigger: TriggerSpec; timeout: number | null }
   | { outcome: "skipped" | "failed" | "fail_now"; message: string; stack: string | null };
 
 export interface TaskCall {
@@ -33,11 +43,17 @@ export function findDag(exports: Record<string, unknown>, dagId: string): Dag | 
   return dag && isDag(dag) ? dag : undefined;
 }
 
-/** The function of TypeScript task `taskId` of `dag`; throws when it has none. */
-export function taskFnOf(dag: Dag, taskId: string): TaskFn {
-  const fn = dag.getTask(taskId)?.fn;
+/**
+ * The function of TypeScript task `taskId` of `dag`; throws when it has none. After a defer()
+ * (`resume` given): its `resume` option called with the event first, or, without one, the event.
+ */
+export function taskFnOf(dag: Dag, taskId: string, resume?: { event: unknown }): TaskFn {
+  const task = dag.getTask(taskId);
+  const fn = task?.fn;
   if (!fn) throw new Error(`dag "${dag.dagId}" has no TypeScript task "${taskId}"`);
-  return fn;
+  if (!resume) return fn;
+  const then = task.resume;
+  return then ? (...args: unknown[]) => then(resume.event, ...args) : () => resume.event;
 }
 
 /**
@@ -52,6 +68,8 @@ export async function callTask(find: () => Promise<TaskFn> | TaskFn, call: TaskC
     const value = await fn(...call.args);
     return { outcome: "success", value: value === undefined ? null : value };
   } catch (error) {
+    const deferral = deferralOf(error);
+    if (deferral) return { outcome: "deferred", ...deferral };
     const control = taskControlOf(error);
     const outcome = control === "skip" ? "skipped" : control === "fail" ? "fail_now" : "failed";
     const err = error instanceof Error ? error : new Error(String(error));
@@ -65,6 +83,7 @@ export async function callTask(find: () => Promise<TaskFn> | TaskFn, call: TaskC
 /** The runner's outcome of a call's end; a failure's stack goes to the task's log. */
 export function outcomeOf(end: TaskCallEnd, log: LogSink): TaskFlowOutcome {
   if (end.outcome === "success") return { state: "success", value: end.value };
+  if (end.outcome === "deferred") return { state: "deferred", trigger: end.trigger, timeout: end.timeout };
   if (end.stack) log.write(end.stack + "\n", "stderr");
   if (end.outcome === "skipped") return { state: "skipped", reason: end.message };
   return { state: "failed", reason: end.message, retryable: end.outcome !== "fail_now" };

@@ -69,7 +69,7 @@ export class InProcessTaskFlow implements TaskFlowRunner {
         () => {
           const dag = this.#dags.get(dagId);
           if (!dag) throw new Error(`dag "${dagId}" is not the one being tested in this process`);
-          return taskFnOf(dag, taskId);
+          return taskFnOf(dag, taskId, task.request.resume);
         },
         {
           args,

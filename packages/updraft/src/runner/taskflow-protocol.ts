@@ -1,4 +1,6 @@
 /** Messages between a TaskFlow worker process and its pool (JSON over IPC). */
+import type { TriggerSpec } from "../sdk/triggers.ts";
+
 export interface TaskFlowRequest {
   id: number;
   /** Absolute path of the DAG file. */
@@ -10,6 +12,8 @@ export interface TaskFlowRequest {
   /** Arguments with upstream XCom values already in place. */
   args: unknown[];
   context: Record<string, unknown>;
+  /** After a defer(): call the task's `resume` with this event instead of its function. */
+  resume?: { event: unknown };
 }
 
 /**
@@ -32,7 +36,11 @@ export interface TaskFlowLookupReply {
 export type TaskFlowMessage = TaskFlowRequest | TaskFlowCancel | TaskFlowLookupReply;
 
 /** What a running task may look up through its runner: it never reads the database itself. */
-export type LookupKind = "variable" | "connection";
+/**
+ * What a running task may ask its runner: a variable, a connection, or (externalTaskSensor) the
+ * states of another DAG's runs and task instances, the key a JSON ExternalStatesQuery.
+ */
+export type LookupKind = "variable" | "connection" | "external_states";
 
 /** A variable a running task writes (setVariable), the value already a string. */
 export interface VariableWrite {
@@ -55,6 +63,7 @@ export type TaskFlowReply =
   | { id: number; kind: "lookup"; ask: number; what: LookupKind; key: string }
   | { id: number; kind: "set-variable"; ask: number; variable: VariableWrite }
   | { id: number; kind: "result"; outcome: "success"; value: unknown }
+  | { id: number; kind: "result"; outcome: "deferred"; trigger: TriggerSpec; timeout: number | null }
   | {
       id: number;
       kind: "result";

@@ -76,7 +76,7 @@ async function findTask(request: TaskFlowRequest) {
   const url = `${pathToFileURL(request.path).href}?v=${request.version}`;
   const dag = findDag((await import(url)) as Record<string, unknown>, request.dagId);
   if (!dag) throw new Error(`${request.path} no longer exports dag "${request.dagId}"`);
-  return taskFnOf(dag, request.taskId);
+  return taskFnOf(dag, request.taskId, request.resume);
 }
 
 /** Lookups and writes asked by the running task, answered by the pool (getVariable, setVariable, ...). */

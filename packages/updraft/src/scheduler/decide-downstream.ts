@@ -16,6 +16,7 @@ import { fromDb, taskInstanceStore } from "../storage/task-instances.ts";
 import { isFinished } from "../core/states.ts";
 import { countStates, countUpstream, evaluateRule, type UpstreamCounts } from "../core/trigger-rules.ts";
 import type { TiState } from "./decide.ts";
+import { resumeSameTry } from "../storage/waits.ts";
 
 const SETTLED = new Set(["skipped", "upstream_failed", "removed"]);
 /** Below this many unknown upstream task instances, they are read directly. */
@@ -49,10 +50,13 @@ export async function decideDownstream(
   // The finished tasks and their direct downstream, in one read.
   await reader.load([...changed, ...changed.flatMap((taskId) => down.get(taskId) ?? [])]);
   for (const taskId of changed) {
-    if (reader.state(taskId) !== "up_for_retry") continue;
+    const state = reader.state(taskId);
+    if (state !== "up_for_retry" && state !== "up_for_reschedule") continue;
     const at = reader.retryAt(taskId);
-    if (at === null || at <= o.now)
-      await move(taskId, "up_for_retry", "scheduled", { scheduled_dttm: o.now });
+    if (at !== null && at > o.now) continue;
+    // A reschedule goes on with the same try (storage/waits.ts); a retry is a new one.
+    const patch = state === "up_for_retry" ? { scheduled_dttm: o.now } : resumeSameTry(o.now);
+    await move(taskId, state, "scheduled", patch);
   }
   const queue = new WorkQueue(dag);
   const ready: string[] = [];

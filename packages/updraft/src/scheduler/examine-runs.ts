@@ -24,6 +24,7 @@ import { fromDb, taskInstanceStore, type TaskInstanceKey } from "../storage/task
 import { decideRun, statesOf, type RunStates } from "./decide.ts";
 import { expandMapped } from "./expand-mapped.ts";
 import { decideDownstream } from "./decide-downstream.ts";
+import { resumeSameTry } from "../storage/waits.ts";
 
 /** The columns of a task instance that scheduling decisions read. */
 type DecisionRow = Pick<
@@ -31,7 +32,7 @@ type DecisionRow = Pick<
   "dag_id" | "run_id" | "task_id" | "map_index" | "state" | "next_retry_at"
 >;
 
-const UNSTARTED = new Set(["none", "scheduled", "queued", "up_for_retry"]);
+const UNSTARTED = new Set(["none", "scheduled", "queued", "up_for_retry", "up_for_reschedule", "deferred"]);
 
 export interface ExamineOptions {
   now: string;
@@ -139,7 +140,9 @@ async function touchedRuns<R extends { id: number; dag_id: string; last_scheduli
         "dag_run_id",
         eb.fn.max("updated_at").as("changed"),
         // A retry without a time is due now: '' sorts before any time.
-        sql<string | null>`min(case when state = 'up_for_retry' then coalesce(next_retry_at, '') end)`.as(
+        sql<
+          string | null
+        >`min(case when state in ('up_for_retry', 'up_for_reschedule') then coalesce(next_retry_at, '') end)`.as(
           "retry_at",
         ),
       ])
@@ -324,6 +327,11 @@ async function examineRun(
     else instances.set(ti.task_id, [own]);
     if (ti.state === "up_for_retry" && (ti.next_retry_at === null || ti.next_retry_at <= o.now)) {
       if (await tis.transition(keyOf(ti), "up_for_retry", "scheduled", { scheduled_dttm: o.now }, o.now))
+        own.state = "scheduled";
+    }
+    // A reschedule-mode sensor whose next check is due: the same try goes on.
+    if (ti.state === "up_for_reschedule" && (ti.next_retry_at === null || ti.next_retry_at <= o.now)) {
+      if (await tis.transition(keyOf(ti), "up_for_reschedule", "scheduled", resumeSameTry(o.now), o.now))
         own.state = "scheduled";
     }
   }

@@ -4,6 +4,7 @@
  * are the templates and logs modules).
  */
 import { createHash } from "node:crypto";
+import type { DagRunAccess } from "../executor/cross-dag.ts";
 import type { Config } from "../config/load.ts";
 import type { SchedulerMetrics } from "../metrics/metrics.ts";
 import { SerializedDagSchema, type SerializedDag } from "../core/serialized.ts";
@@ -23,7 +24,7 @@ import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
 import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
 import { openFileTaskLog } from "../executor/task-log.ts";
-import { lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
+import { externalStates, lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
 import type { LogFolder } from "../logs/folder.ts";
 import { Masker } from "../logs/masker.ts";
 import { sensitiveValues } from "../core/sensitive.ts";
@@ -43,6 +44,8 @@ export interface RuntimeOptions {
   cipher?: SecretCipher;
   clock?: () => number;
   metrics?: SchedulerMetrics;
+  /** How trigger_dagrun tasks reach other DAGs' runs (operations/trigger-run.ts dagRunAccess). */
+  dagRunAccess?: DagRunAccess;
   /** Overrides for tests. */
   loopIntervalMs?: number;
   heartbeatTimeout?: number;
@@ -81,6 +84,7 @@ export function createTaskRunnerDeps(
       return { shadowedBy: written.shadowedBy };
     },
     secretsIn: async (text) => (await secrets.current()).found(text),
+    dagRunAccess: o.dagRunAccess,
     defaultImpersonation: core.default_impersonation,
     clock: o.clock,
     warn: (fields, message) => o.log.warn(fields, message),
@@ -93,6 +97,8 @@ export function createTaskRunnerDeps(
 /** getVariable / getConnection of tasks run here: from the database (stored secrets are masked in logs already). */
 function databaseLookup(database: Database, cipher: SecretCipher | undefined): TaskRunnerDeps["lookup"] {
   return async (what, key) => {
+    // External states hold no secrets: read without a key.
+    if (what === "external_states") return externalStates(database, key);
     if (!cipher) throw new Error(`no encryption key is configured to read ${what}s with`);
     return lookupForTask(database, cipher, what, key);
   };

@@ -130,6 +130,33 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   group_id: { say: 'the group id is the first argument: taskGroup("id", fn)' },
   ui_color: { is: "uiColor", on: "taskGroup()" },
   ui_fgcolor: { is: "uiFgColor", on: "taskGroup()" },
+  // Sensors (BaseSensorOperator and the ready-made ones, sdk/ready-sensors.ts)
+  poke_interval: { is: "pokeInterval", on: 'a sensor, a duration such as "30s"' },
+  soft_fail: { is: "softFail", on: "a sensor" },
+  exponential_backoff: { is: "exponentialBackoff", on: "a sensor" },
+  max_wait: { is: "maxWait", on: 'a sensor, a duration such as "10m"' },
+  fs_conn_id: {
+    say: "not an option: fileSensor reads the local filesystem; give filepath as an absolute path",
+  },
+  http_conn_id: { is: "httpConnId", on: "httpSensor()" },
+  response_check: { is: "responseCheck", on: "httpSensor()" },
+  request_params: { is: "data", on: "httpSensor() (a GET's data object is its query parameters)" },
+  extra_options: {
+    say: 'not an option: httpSensor() takes requestTimeout ("30s"); TLS and proxies come from the environment',
+  },
+  conn_id: { is: "connId", on: "sqlSensor()" },
+  fail_on_empty: { is: "failOnEmpty", on: "sqlSensor()" },
+  target_time: { is: "targetTime", on: "timeSensor() or dateTimeSensor()" },
+  external_dag_id: { is: "externalDagId", on: "externalTaskSensor()" },
+  external_task_id: { is: "externalTaskId", on: "externalTaskSensor()" },
+  external_task_ids: { is: "externalTaskIds", on: "externalTaskSensor()" },
+  external_task_group_id: { say: `${NOT_YET}: list the group's tasks in externalTaskIds` },
+  execution_delta: { is: "executionDelta", on: 'externalTaskSensor(), a duration such as "1h"' },
+  execution_date_fn: { is: "executionDateFn", on: "externalTaskSensor()" },
+  allowed_states: { is: "allowedStates", on: "externalTaskSensor()" },
+  failed_states: { is: "failedStates", on: "externalTaskSensor()" },
+  skipped_states: { is: "skippedStates", on: "externalTaskSensor()" },
+  check_existence: { is: "checkExistence", on: "externalTaskSensor()" },
 };
 
 /** "max_active_runs" -> "maxActiveRuns"; other names unchanged. */

@@ -3,12 +3,22 @@
  * module-level stack that makes `task()`/`bash()`/`empty()` know which DAG they belong to
  * (Airflow's "with DAG(...)" context). Once built, a DAG is sealed: nothing can be added.
  */
+import type { SensorSettings } from "../core/serialized.ts";
 import type { JsonValue } from "./json.ts";
 import type { ResolvedTaskOptions, TaskOptions } from "./options.ts";
 import { definitionError, idProblem, MAX_ID_LENGTH, type Where } from "./fail.ts";
 
 /** "task" = a TypeScript function (TaskFlow), "bash" = a shell command, "empty" = does nothing. */
-export type TaskKind = "task" | "branch" | "short_circuit" | "bash" | "empty" | "latest_only";
+export type TaskKind =
+  | "task"
+  | "branch"
+  | "short_circuit"
+  | "bash"
+  | "empty"
+  | "latest_only"
+  | "sensor"
+  | "trigger_dagrun"
+  | "external_task_marker";
 
 export interface TaskNode {
   taskId: string;
@@ -34,6 +44,10 @@ export interface TaskNode {
   expand?: { mode: "list" | "dict" | "kwargs" | "group"; value: JsonValue; group?: string };
   /** The id of the task group the task is directly inside; undefined at the top level. */
   group?: string;
+  /** A sensor's settings (sensors.ts). */
+  sensor?: SensorSettings;
+  /** A TypeScript task's `resume` option: called with the trigger's event after a defer(). */
+  resume?: (...args: never[]) => unknown;
 }
 
 /** A task group while its DAG is built (Airflow's TaskGroup); see groups.ts. */

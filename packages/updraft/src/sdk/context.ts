@@ -61,7 +61,8 @@ export interface TaskContext {
   /** When this try started. */
   start_date: string | null;
   run_id: string;
-  dag: { dag_id: string; tags: string[]; owner: string };
+  /** The DAG: its id, tags, owner, and timezone (IANA; absent from runners older than sensors). */
+  dag: { dag_id: string; tags: string[]; owner: string; timezone?: string };
   task: { task_id: string; kind: string; retries: number };
   ti: {
     try_number: number;

@@ -13,6 +13,7 @@ import {
   type ParamSpec,
   type ScheduleSemantics,
   type SerializedDag,
+  type SensorSettings,
   type SerializedTask,
   type SerializedTaskGroup,
 } from "../core/serialized.ts";
@@ -186,6 +187,10 @@ export interface TaskDefinition {
   readonly downstream: readonly string[];
   /** The id of the task group the task is directly inside; undefined at the top level. */
   readonly taskGroup: string | undefined;
+  /** A sensor's settings; undefined for other kinds. */
+  readonly sensor: SensorSettings | undefined;
+  /** A TypeScript task's `resume` (called with the trigger's event after a defer()). */
+  readonly resume: ((...args: unknown[]) => unknown) | undefined;
 }
 
 /** Options of `dag.test()`. */
@@ -423,6 +428,8 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
     ...(task.expand ? { expand: structuredClone(task.expand) } : {}),
     ...(task.expand && r.mapIndexTemplate ? { mapIndexTemplate: r.mapIndexTemplate } : {}),
     ...(t.taskGroup !== undefined ? { taskGroup: t.taskGroup } : {}),
+    ...(t.sensor ? { sensor: { ...t.sensor } } : {}),
+    ...(t.resume ? { hasResume: true } : {}),
     templateFields: structuredClone(t.templateFields) as Record<string, JsonValue>,
     args: structuredClone(t.serializedArgs) as JsonValue[],
   };
@@ -678,6 +685,8 @@ function freezeTask(dagId: string, node: TaskNode, downstream: string[]): TaskDe
     upstream: Object.freeze([...node.upstream].sort()),
     downstream: Object.freeze(downstream.sort()),
     taskGroup: node.group,
+    sensor: node.sensor,
+    resume: node.resume as TaskDefinition["resume"],
   });
 }
 

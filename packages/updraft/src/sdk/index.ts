@@ -28,6 +28,48 @@ export type {
   TaskFlowOptions,
 } from "./tasks.ts";
 export { chain, crossDownstream } from "./handles.ts";
+export {
+  externalTaskMarker,
+  triggerDagRun,
+  TRIGGER_LOGICAL_DATE_XCOM,
+  TRIGGER_RUN_ID_XCOM,
+} from "./operators.ts";
+export type { ExternalTaskMarkerOptions, TriggerDagRunOptions } from "./operators.ts";
+export { sensor, addSensor, SENSOR_OPTION_KEYS } from "./sensors.ts";
+export type { PokeAnswer, PokeReturn, SensorDefinition, SensorOptions } from "./sensors.ts";
+export {
+  dateTimeSensor,
+  externalTaskSensor,
+  fileSensor,
+  httpSensor,
+  sqlSensor,
+  timeDeltaSensor,
+  timeSensor,
+} from "./ready-sensors.ts";
+export type {
+  DateTimeSensorOptions,
+  ExternalTaskSensorOptions,
+  FileSensorOptions,
+  HttpSensorOptions,
+  HttpSensorResponse,
+  SqlSensorOptions,
+  TimeDeltaSensorOptions,
+  TimeSensorOptions,
+} from "./ready-sensors.ts";
+export {
+  dagRunTrigger,
+  dateTimeTrigger,
+  defer,
+  deferralOf,
+  externalTaskTrigger,
+  fileTrigger,
+  httpTrigger,
+  sqlTrigger,
+  TaskDeferred,
+  timeDeltaTrigger,
+  TRIGGERS,
+} from "./triggers.ts";
+export type { DeferOptions, Trigger, TriggerRun, TriggerSpec } from "./triggers.ts";
 export type { Dependable, HandleOrList, TaskGroupHandle, TaskHandle, XComArg } from "./handles.ts";
 export { taskGroup } from "./groups.ts";
 export type { TaskGroupFactory, TaskGroupOptions, TaskGroupOverrideOptions } from "./groups.ts";

@@ -10,7 +10,7 @@ import { connectionToUri } from "../connections/uri.ts";
 const LOOKUP_SLOT = Symbol.for("updraft.task-lookup");
 const WRITE_SLOT = Symbol.for("updraft.task-write");
 
-type Lookup = (what: "variable" | "connection", key: string) => Promise<unknown>;
+type Lookup = (what: "variable" | "connection" | "external_states", key: string) => Promise<unknown>;
 type Write = (variable: {
   key: string;
   value: string;
@@ -163,4 +163,20 @@ export async function findConnection(connId: string): Promise<Connection | undef
     extra,
     getUri: () => connectionToUri({ ...connection, description: null, extra: rawExtra }),
   };
+}
+
+/** Another DAG's runs (and task instances) at some logical dates, as its runner reads them for a task. */
+export interface ExternalStates {
+  dagExists: boolean;
+  runs: { logicalDate: string; runId: string; state: string }[];
+  taskInstances: { logicalDate: string; taskId: string; mapIndex: number; state: string | null }[];
+}
+
+/** For externalTaskSensor: the states it waits on, read through the runner (the task has no database). */
+export async function externalStates(query: {
+  dagId: string;
+  taskIds: string[] | null;
+  logicalDates: string[];
+}): Promise<ExternalStates> {
+  return (await lookup()("external_states", JSON.stringify(query))) as ExternalStates;
 }

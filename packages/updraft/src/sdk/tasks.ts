@@ -52,6 +52,12 @@ export interface TaskFunctionOptions extends TaskOptions {
    * @example task("reset", () => { process.env.TZ = "UTC"; }, { isolation: "process" })
    */
   isolation?: "dag" | "process";
+  /**
+   * After a `defer()`, the task resumes in a new process by calling this with the trigger's event
+   * and the task's own arguments; what it returns is the task's result (it may defer again).
+   * Without it, the event itself is the result.
+   */
+  resume?: (event: JsonValue, ...args: never[]) => unknown;
 }
 
 /** Options of task() and override(); `taskId` only in override(). */
@@ -113,6 +119,7 @@ interface FactorySpec {
   options: TaskOptions;
   multipleOutputs: boolean;
   isolation: "dag" | "process";
+  resume?: (...args: never[]) => unknown;
   /** The task() call this factory comes from, shared by its overrides. */
   origin: object;
 }
@@ -148,6 +155,7 @@ export function task<Args extends unknown[], R>(
       options,
       multipleOutputs: split.multipleOutputs,
       isolation: split.isolation,
+      resume: split.resume,
       origin: {},
     });
     CHECKED_OPTIONS.set(factory, options);
@@ -234,7 +242,8 @@ function makeFactory<Args extends unknown[], R>(spec: FactorySpec): TaskFactory<
       const multipleOutputs =
         rest.multipleOutputs === undefined ? spec.multipleOutputs : split.multipleOutputs;
       const isolation = rest.isolation === undefined ? spec.isolation : split.isolation;
-      return makeFactory<Args, R>({ ...spec, taskId, options: merged, multipleOutputs, isolation });
+      const resume = split.resume ?? spec.resume;
+      return makeFactory<Args, R>({ ...spec, taskId, options: merged, multipleOutputs, isolation, resume });
     });
   };
   const partial = (fixed: unknown) => partialTask(spec, fixed);
@@ -373,6 +382,7 @@ function invoke(spec: FactorySpec, args: unknown[], mapping?: Mapping): XComArg 
     origin: spec.origin,
     multipleOutputs: spec.multipleOutputs,
     isolation: spec.isolation,
+    ...(spec.resume ? { resume: spec.resume } : {}),
     ...(expand ? { expand } : {}),
   });
   const output = new XComArg(builder, taskId);
@@ -539,7 +549,8 @@ export function empty(taskId: string, options: TaskOptions = {}): TaskHandle {
   return addOperator(builder, "empty", taskId, options, {});
 }
 
-function addOperator(
+/** Adds a task of a kind other than TaskFlow (ready-made operators and sensors use it too). */
+export function addOperator(
   builder: DagBuilder,
   kind: TaskKind,
   label: string,
@@ -585,21 +596,29 @@ function checkTaskId(taskId: unknown, where: Where): asserts taskId is string {
 function splitFunctionOptions(
   all: TaskFunctionOptions,
   where: Where,
-): { multipleOutputs: boolean; isolation: "dag" | "process"; options: TaskOptions } {
+): {
+  multipleOutputs: boolean;
+  isolation: "dag" | "process";
+  resume?: (...args: never[]) => unknown;
+  options: TaskOptions;
+} {
   if (all === null || typeof all !== "object")
     return { multipleOutputs: false, isolation: "dag", options: all };
-  const { multipleOutputs, isolation, ...options } = all;
+  const { multipleOutputs, isolation, resume, ...options } = all;
   const fail = (message: string) => report(definitionError(where, message));
   if (multipleOutputs !== undefined && typeof multipleOutputs !== "boolean")
     fail(`multipleOutputs must be true or false, got ${describe(multipleOutputs)}`);
   const isolationOk = isolation === undefined || isolation === "dag" || isolation === "process";
   if (!isolationOk) fail(`isolation must be "dag" or "process", got ${describe(isolation)}`);
+  if (resume !== undefined && typeof resume !== "function")
+    fail(`resume must be a function (event, ...args) => result, got ${describe(resume)}`);
   return {
     multipleOutputs: multipleOutputs === true,
     isolation: isolationOk ? (isolation ?? "dag") : "dag",
+    ...(typeof resume === "function" ? { resume } : {}),
     options,
   };
 }
 
 /** What only task() takes, beside the options of every task kind. */
-const FUNCTION_KEYS = ["multipleOutputs", "isolation"];
+const FUNCTION_KEYS = ["multipleOutputs", "isolation", "resume"];

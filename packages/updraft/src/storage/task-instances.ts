@@ -50,6 +50,9 @@ export interface TryOutcome {
   archiveAs?: string;
 }
 
+/** What an ended try leaves of a wait it came back from: nothing (./waits.ts). */
+export const ENDED_WAIT = { next_method: null, next_kwargs: null, trigger_id: null, trigger_timeout: null };
+
 type Updating = UpdateQueryBuilder<Tables, "task_instance", "task_instance", UpdateResult>;
 
 function whereKey(q: Updating, key: TaskInstanceKey): Updating {
@@ -320,7 +323,8 @@ export function taskInstanceStore(database: Database) {
       assertTransition(from, to, fence.key);
       return db.transaction().execute(async (trx) => {
         const move = whereTry(
-          trx.updateTable("task_instance").set({ ...patch, state: toDb(to), updated_at: now }),
+          // A try that ends no longer goes on from a wait (./waits.ts).
+          trx.updateTable("task_instance").set({ ...ENDED_WAIT, ...patch, state: toDb(to), updated_at: now }),
           fence,
         ).where("state", "=", from);
         // The moved row, for the archive: from the update itself where the database can say it.

@@ -8,6 +8,7 @@
  * A task's runner inserts the trigger and points its task instance at it in the try's own fenced
  * transaction (the runner's side); everything else that writes this table is here.
  */
+import { resumeSameTry } from "./waits.ts";
 import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import { assertTransition } from "../core/states.ts";
 import type { JsonValue } from "../sdk/json.ts";
@@ -244,7 +245,8 @@ async function endHeld(
         : {}),
       trigger_id: null,
       trigger_timeout: null,
-      scheduled_dttm: now,
+      // The same try goes on (./waits.ts resumeSameTry, ADR S17).
+      ...resumeSameTry(now),
       updated_at: now,
     })
     .where("state", "=", "deferred")
@@ -267,7 +269,7 @@ async function scheduleTimedOut(
       next_kwargs: next.kwargs,
       trigger_id: null,
       trigger_timeout: null,
-      scheduled_dttm: now,
+      ...resumeSameTry(now),
       updated_at: now,
     })
     .where("state", "=", "deferred")

@@ -14,6 +14,7 @@ import { GroupCommit } from "./group-commit.ts";
 import type { TaskInstanceRow, Tables } from "./schema.ts";
 import { MAX_ROWS, updateFromRows, updateFromRowsReturning } from "./sql/update-from-rows.ts";
 import {
+  ENDED_WAIT,
   historyRow,
   keyString,
   pushReturnValue,
@@ -325,7 +326,7 @@ async function endReturning(
         ...(retryAt ? { next_retry_at: "text" as const } : {}),
         ...(maxTries ? { max_tries: "int" as const } : {}),
       },
-      constant: { updated_at: now },
+      constant: { ...ENDED_WAIT, updated_at: now },
       rows: group.map((r) => ({
         ...keyColumns(r.fence.key),
         try_number: r.fence.tryNumber,
@@ -380,7 +381,7 @@ async function endLocked(
     match: { ...KEY_TYPES, try_number: "int" },
     guard: { from_state: { column: "state", type: "text" } },
     set: { state: "text", end_date: "text", duration: "float", next_retry_at: "text", max_tries: "int" },
-    constant: { updated_at: now },
+    constant: { ...ENDED_WAIT, updated_at: now },
     rows: [...ended].map(([request, after]) => ({ ...after, from_state: request.from })),
   });
   if (moved !== ended.size) throw new BatchMismatch("ended", moved, ended.size);

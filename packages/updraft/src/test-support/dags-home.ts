@@ -2,6 +2,7 @@
  * A throwaway Updraft home with DAG files, migrated and parsed, for tests that run DAGs for real:
  * their tasks in real processes, driven to the end as `dags test` drives a run.
  */
+import { dagRunAccess } from "../operations/trigger-run.ts";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,12 +46,18 @@ export async function dagsHome(
   const config = loadConfig({ env: { UPDRAFT_HOME: home, UPDRAFT__CORE__LOAD_EXAMPLES: "false", ...env } });
   const database = openDatabase(config.values.database.url);
   await migrateDatabase(database);
-  assert.equal((await processDagFiles(config, database)).importErrors, 0, "the DAG files load");
+  if ((await processDagFiles(config, database)).importErrors > 0) {
+    const errors = await database.db.selectFrom("import_error").selectAll().execute();
+    assert.fail(`the DAG files load: ${JSON.stringify(errors, null, 1)}`);
+  }
   const log = pino({ level: process.env.DAGS_HOME_LOG ?? "silent" });
   const cipher = createCipher(config.values.security.encryption_key);
   const runner = () => {
     const pool = createTaskFlowPool(config);
-    const deps = createTaskRunnerDeps({ config, database, log, cipher }, pool);
+    const deps = createTaskRunnerDeps(
+      { config, database, log, cipher, dagRunAccess: dagRunAccess(database) },
+      pool,
+    );
     return {
       drive: (run: DagRunRow, parallelism = 4) => driveRun(database, deps, run, { log, parallelism }),
       close: () => pool.close(),

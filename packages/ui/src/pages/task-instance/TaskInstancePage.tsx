@@ -22,6 +22,7 @@ import {
   XComs,
   type TiKey,
 } from "./Sections.tsx";
+import { ExtraLinks, Waiting } from "./Waits.tsx";
 import "./task-instance.css";
 
 const FINISHED = new Set(["success", "failed", "skipped", "upstream_failed", "removed"]);
@@ -111,6 +112,8 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
           <div className="ti-top">
             <div className="ti-side">
               <Summary ti={data} />
+              <Waiting ti={data} />
+              <ExtraLinks tiKey={tiKey} ti={data} />
               <TaskDocs tiKey={tiKey} />
             </div>
             <div className="ti-side">

@@ -49,6 +49,15 @@ type TiState = NonNullable<TaskInstanceResponse["state"]>;
 type DagVersionResponse = components["schemas"]["DagVersionResponse"];
 type Versions = ReadonlyMap<string, DagVersionResponse>;
 
+type TriggerResponse = components["schemas"]["TriggerResponse"];
+type JobResponse = components["schemas"]["JobResponse"];
+
+/** What deferred task instances wait on: their triggers and the triggerers running them. */
+interface Waits {
+  triggers: ReadonlyMap<number, TriggerResponse>;
+  triggerers: ReadonlyMap<number, JobResponse>;
+}
+
 /** Responses for task instances, reading the DAG versions they were created with once. */
 export async function tiResponses(
   database: Database,
@@ -58,7 +67,52 @@ export async function tiResponses(
     database,
     tis.map((t) => t.dag_version_id),
   );
-  return tis.map((t) => tiResponse(t, versions));
+  const waits = await waitsOf(database, tis);
+  return tis.map((t) => tiResponse(t, versions, waits));
+}
+
+/** The trigger rows (and triggerer jobs) the task instances name, in two reads. */
+async function waitsOf(database: Database, tis: readonly TiRow[]): Promise<Waits> {
+  const ids = [...new Set(tis.map((t) => t.trigger_id).filter((id): id is number => id !== null))];
+  if (ids.length === 0) return { triggers: new Map(), triggerers: new Map() };
+  const rows = await database.db.selectFrom("trigger").selectAll().where("id", "in", ids).execute();
+  const triggers = new Map<number, TriggerResponse>(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        classpath: r.classpath,
+        kwargs: r.kwargs,
+        created_date: r.created_date,
+        queue: null,
+        triggerer_id: r.triggerer_id,
+      },
+    ]),
+  );
+  const jobIds = [...new Set(rows.map((r) => r.triggerer_id).filter((id): id is number => id !== null))];
+  const jobs =
+    jobIds.length === 0
+      ? []
+      : await database.db.selectFrom("job").selectAll().where("id", "in", jobIds).execute();
+  const triggerers = new Map<number, JobResponse>(
+    jobs.map((j) => [
+      j.id,
+      {
+        id: j.id,
+        dag_id: null,
+        state: j.state,
+        job_type: j.job_type,
+        start_date: j.start_date,
+        end_date: j.end_date,
+        latest_heartbeat: j.latest_heartbeat,
+        executor_class: null,
+        hostname: j.hostname,
+        unixname: null,
+        dag_display_name: null,
+      },
+    ]),
+  );
+  return { triggers, triggerers };
 }
 
 export async function oneTiResponse(database: Database, ti: TiRow): Promise<TaskInstanceResponse> {
@@ -68,7 +122,14 @@ export async function oneTiResponse(database: Database, ti: TiRow): Promise<Task
 const versionIn = (versions: Versions, id: string | null) =>
   id === null ? null : (versions.get(id) ?? null);
 
-export function tiResponse(ti: TiRow, versions: Versions = new Map()): TaskInstanceResponse {
+export function tiResponse(
+  ti: TiRow,
+  versions: Versions = new Map(),
+  waits: Waits = { triggers: new Map(), triggerers: new Map() },
+): TaskInstanceResponse {
+  const trigger = ti.trigger_id === null ? null : (waits.triggers.get(ti.trigger_id) ?? null);
+  const triggerer =
+    trigger?.triggerer_id == null ? null : (waits.triggerers.get(trigger.triggerer_id) ?? null);
   return {
     id: tiUuid(ti.dag_id, ti.run_id, ti.task_id, ti.map_index),
     task_id: ti.task_id,
@@ -101,10 +162,13 @@ export function tiResponse(ti: TiRow, versions: Versions = new Map()): TaskInsta
     note: ti.note,
     rendered_map_index: ti.rendered_map_index ?? (ti.map_index >= 0 ? String(ti.map_index) : null),
     rendered_fields: parseObject(ti.rendered_fields),
-    trigger: null,
-    triggerer_job: null,
+    trigger,
+    triggerer_job: triggerer,
     dag_version: versionIn(versions, ti.dag_version_id),
-  };
+    // Not in Airflow's response: how the try goes on, and when a deferred wait times out.
+    next_method: ti.next_method,
+    trigger_timeout: ti.trigger_timeout,
+  } as TaskInstanceResponse;
 }
 
 /** One try: an archived try from task_instance_history, or the live row. */

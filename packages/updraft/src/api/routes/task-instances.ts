@@ -28,6 +28,7 @@ import {
   type TiRow,
 } from "./task-instance-view.ts";
 import { dagVersions } from "./dag-run-shapes.ts";
+import { extraLinks } from "./extra-links.ts";
 import { registerTaskLogRoutes } from "./task-logs.ts";
 import { registerXComRoutes } from "./xcom.ts";
 
@@ -728,19 +729,22 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
         },
       });
     }
-    const wanted = new Set(candidates.map((c) => `${c.runId}\u0000${c.taskId}\u0000${c.mapIndex}`));
+    // With the task instances of other DAGs cleared through ExternalTaskMarkers.
+    const key = (dag: string, run: string, task: string, map: number) =>
+      `${dag}\u0000${run}\u0000${task}\u0000${map}`;
+    const wanted = new Set(candidates.map((c) => key(c.dagId, c.runId, c.taskId, c.mapIndex)));
     const rows =
       candidates.length === 0
         ? []
         : ((await tiQuery(database)
-            .where("ti.dag_id", "=", dagId)
+            .where("ti.dag_id", "in", [...new Set(candidates.map((c) => c.dagId))])
             .where("ti.run_id", "in", [...new Set(candidates.map((c) => c.runId))])
             .where("ti.task_id", "in", [...new Set(candidates.map((c) => c.taskId))])
             .orderBy("dr.run_after")
             .orderBy("ti.task_id")
             .orderBy("ti.map_index")
             .execute()) as TiRow[]);
-    const tis = rows.filter((r) => wanted.has(`${r.run_id}\u0000${r.task_id}\u0000${r.map_index}`));
+    const tis = rows.filter((r) => wanted.has(key(r.dag_id, r.run_id, r.task_id, r.map_index)));
     return { task_instances: await tiResponses(database, tis), total_entries: tis.length };
   });
 
@@ -755,8 +759,8 @@ export function registerTaskInstanceRoutes(ctx: ApiContext): void {
       mapIndex: query.map_index ?? -1,
     });
     if (!ti) throw notFound(`DAG Run with ID = ${params.dag_run_id} not found`);
-    // Updraft's task kinds define no operator extra links.
-    return { extra_links: {}, total_entries: 0 };
+    const links = await extraLinks(database, taskById(dag, params.task_id)!.task, ti);
+    return { extra_links: links, total_entries: Object.keys(links).length };
   });
 
   // Human-in-the-loop: Updraft has no HITL tasks, so there is never a detail to read or answer.

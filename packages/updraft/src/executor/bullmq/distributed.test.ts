@@ -506,3 +506,66 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+const CROSS_DAGS = {
+  "xparent.ts": `import { dag, triggerDagRun } from "updraft";
+export default dag({ dagId: "xparent", schedule: null }, () => {
+  const go = triggerDagRun("go", { dagId: "xchild", triggerRunId: "x_{{ run_id }}", conf: { n: 7 }, waitForCompletion: true, pokeInterval: "500ms" });
+  go.before(triggerDagRun("dup", { dagId: "xchild", triggerRunId: "x_{{ run_id }}" }));
+});
+`,
+  "xchild.ts": `import { dag, bash } from "updraft";
+export default dag({ dagId: "xchild", schedule: null }, () => {
+  bash("work", { command: "echo n={{ dag_run.conf.n }}" });
+});
+`,
+};
+
+forEachDatabase(
+  "triggerDagRun on a worker",
+  (get) => {
+    test(
+      "a worker triggers a run through the execution API, waits for it, and an existing run id fails with the reason",
+      stopping(async () => {
+        const database = get();
+        const c = newCluster(childUrl(database), redis);
+        for (const [name, source] of Object.entries(CROSS_DAGS)) writeFileSync(join(c.dags, name), source);
+        c.startScheduler();
+        await c.startWebserver();
+        await c.startWorker("worker-x");
+        await parsed(database, "xparent", "xchild");
+        await triggerDagRun(database, { dagId: "xparent", runId: "p1" });
+        assert.equal(await waitForRun(database, "p1", 60_000, c), "failed");
+        assert.deepEqual(
+          (await tis(database, "xparent")).map((r) => [r.task_id, r.state, r.hostname]),
+          [
+            ["dup", "failed", "worker-x"],
+            ["go", "success", "worker-x"],
+          ],
+        );
+        assert.equal(await runState(database, "x_p1"), "success");
+        const logs = join(c.controlEnv.UPDRAFT_HOME!, "logs");
+        const log = (dagId: string, runId: string, task: string) =>
+          readTaskLog(
+            taskLogPath(logs, { dag_id: dagId, run_id: runId, task_id: task, map_index: -1, try_number: 1 }),
+            logs,
+          ) ?? "";
+        assert.match(log("xchild", "x_p1", "work"), /n=7/);
+        assert.match(log("xparent", "p1", "go"), /it is success/);
+        assert.match(log("xparent", "p1", "dup"), /dag "xchild" already has a run "x_p1"/);
+        const pushed = await database.db
+          .selectFrom("xcom")
+          .select(["task_id", "key", "value"])
+          .where("dag_id", "=", "xparent")
+          .where("key", "=", "trigger_run_id")
+          .execute();
+        assert.deepEqual(
+          pushed.map((x) => [x.task_id, JSON.parse(x.value!)]).sort(),
+          [["go", "x_p1"]],
+          "pushed as soon as the run exists; dup created none",
+        );
+      }),
+    );
+  },
+  { only: ["sqlite"] },
+);

@@ -4,6 +4,7 @@
  * allows, so a webserver restart costs a worker nothing: a result is recorded once it is back.
  */
 import type { Result, Workload } from "../run-task-instance.ts";
+import type { TriggerRequest, TriggeredRun } from "../cross-dag.ts";
 import type { LogStream } from "../../logs/writer.ts";
 import type { TryRef } from "./registry.ts";
 
@@ -87,6 +88,11 @@ export class ExecutionClient {
     return this.#optional(`connections/${encodeURIComponent(connId)}`, token);
   }
 
+  /** Another DAG's run and task states (an externalTaskSensor's check; key: a JSON ExternalStatesQuery). */
+  externalStates(token: string, query: string): Promise<Record<string, unknown>> {
+    return this.#json("POST", "external-states", token, JSON.parse(query), 30_000);
+  }
+
   /** Writes a variable as the token's try; throws StaleTry when the try no longer runs its task instance. */
   setVariable(
     token: string,
@@ -94,6 +100,29 @@ export class ExecutionClient {
   ): Promise<{ shadowed_by: string | null; is_secret: boolean }> {
     const { key, ...body } = variable;
     return this.#json("PUT", `variables/${encodeURIComponent(key)}`, token, body, 30_000);
+  }
+
+  /** Triggers a run for a trigger_dagrun try (api/execution.ts); a refusal throws with its reason. */
+  async triggerRun(token: string, r: TriggerRequest): Promise<TriggeredRun> {
+    const body = { run_id: r.runId, logical_date: r.logicalDate, conf: r.conf, reset_dag_run: r.resetDagRun };
+    const reply = await this.#json<{ run_id: string; logical_date: string | null }>(
+      "POST",
+      `dag-runs/${encodeURIComponent(r.dagId)}`,
+      token,
+      body,
+      30_000,
+    ).catch((error: unknown) => {
+      // The server's reason ("dag ... already has a run ...") is the task's failure.
+      const reason = (error as { detail?: { detail?: unknown } }).detail?.detail;
+      throw typeof reason === "string" ? new Error(reason, { cause: error }) : error;
+    });
+    return { runId: reply.run_id, logicalDate: reply.logical_date };
+  }
+
+  /** A run's state, or null when it does not exist. */
+  async runState(token: string, dagId: string, runId: string): Promise<string | null> {
+    const path = `dag-runs/${encodeURIComponent(dagId)}/${encodeURIComponent(runId)}/state`;
+    return (await this.#optional<{ state: string }>(path, token))?.state ?? null;
   }
 
   async #optional<T>(path: string, token: string): Promise<T | undefined> {
@@ -142,7 +171,7 @@ export class ExecutionClient {
           new Error(
             `${method} ${path}: ${response.status} ${JSON.stringify((detail as { detail?: unknown })?.detail ?? detail)}`,
           ),
-          { status: response.status },
+          { status: response.status, detail },
         );
       }
       if (!error) {

@@ -12,6 +12,7 @@
  * again elsewhere, using no retry). kill -9: the lifeline kills the tries' processes; the worker's
  * liveness key in Redis expires and schedulers fail its tries, which their retries run again.
  */
+import type { TriggerRequest } from "../cross-dag.ts";
 import { randomUUID } from "node:crypto";
 import { Worker, type Job } from "bullmq";
 import type { Config } from "../../config/load.ts";
@@ -21,7 +22,7 @@ import { LogFolder } from "../../logs/folder.ts";
 import { Masker } from "../../logs/masker.ts";
 import type { LogStream } from "../../logs/writer.ts";
 import { TaskFlowPool } from "../../runner/taskflow-pool.ts";
-import type { VariableWrite } from "../../runner/taskflow-protocol.ts";
+import type { LookupKind, VariableWrite } from "../../runner/taskflow-protocol.ts";
 import { sensitiveSettings } from "../../scheduler/runtime.ts";
 import { resolveFileloc } from "../../dag-processing/discover.ts";
 import { sensitiveValues } from "../../core/sensitive.ts";
@@ -206,7 +207,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         `running try ${ref.tryNumber} of ${(start.maxTries ?? 0) + 1} of task "${ref.taskId}" (${start.workload.task.kind}) on ${o.hostname} (worker ${id})\n`,
         "runner",
       );
-      const lookup = async (what: "variable" | "connection", key: string) => {
+      const lookup = async (what: LookupKind, key: string) => {
+        if (what === "external_states") return client.externalStates(token.current, key);
         const found =
           what === "variable"
             ? await client.variable(token.current, key)
@@ -233,7 +235,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
           );
         }
       };
-      const workloadRunner = { ...runner, lookup, setVariable };
+      const dagRuns = {
+        trigger: (r: TriggerRequest) => client.triggerRun(token.current, r),
+        stateOf: (dagId: string, runId: string) => client.runState(token.current, dagId, runId),
+      };
+      const workloadRunner = { ...runner, lookup, setVariable, dagRuns };
       result = await executeWorkload(workloadRunner, start.workload, tee, controller.signal);
     } catch (error) {
       result = { state: "failed", reason: (error as Error).message, retryable: true };

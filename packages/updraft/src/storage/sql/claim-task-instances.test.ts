@@ -145,6 +145,25 @@ forEachDatabase("claim task instances", (get) => {
     await reset(get());
   });
 
+  test("waiting task instances (deferred, up_for_reschedule) hold no slot of maxActiveTasks or parallelism", async () => {
+    const run = await setup(get(), dag("waiting_dag", [{}, {}, {}, {}, {}, {}], 2));
+    await get()
+      .db.updateTable("task_instance")
+      .set({ state: "deferred" })
+      .where("dag_run_id", "=", run.id)
+      .where("task_id", "in", ["t0", "t1"])
+      .execute();
+    await get()
+      .db.updateTable("task_instance")
+      .set({ state: "up_for_reschedule" })
+      .where("dag_run_id", "=", run.id)
+      .where("task_id", "in", ["t2", "t3"])
+      .execute();
+    const got = (await claim(get(), 10, 2)).map((c) => c.taskId);
+    assert.deepEqual(got, ["t4", "t5"], "maxActiveTasks 2 and parallelism 2 are all free");
+    await reset(get());
+  });
+
   test("a task instance cleared while running (restarting) still holds its slots", async () => {
     await poolStore(get()).set({ name: "one", slots: 1 });
     const run = await setup(get(), dag("restarting", [{ pool: "one" }, { pool: "one" }, {}, {}], 2));

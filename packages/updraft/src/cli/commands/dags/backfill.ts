@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { dagRunAccess } from "../../../operations/trigger-run.ts";
 import { InvalidInputError } from "../../../core/errors.ts";
 import { createLogger } from "../../../logging.ts";
 import { backfillIntervals, createBackfillRuns } from "../../../operations/backfill.ts";
@@ -90,7 +91,7 @@ export function register(dags: Command): void {
           const log = createLogger("backfill", ctx.config.values.logging.level);
           const taskflow = createTaskFlowPool(ctx.config);
           const deps = createTaskRunnerDeps(
-            { config: ctx.config, database, log, cipher: ctx.cipher() },
+            { config: ctx.config, database, log, cipher: ctx.cipher(), dagRunAccess: dagRunAccess(database) },
             taskflow,
           );
           try {

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { dagRunAccess } from "../../../operations/trigger-run.ts";
 import { createLogger } from "../../../logging.ts";
 import { createTaskFlowPool, createTaskRunnerDeps } from "../../../scheduler/runtime.ts";
 import { driveRun, startTestRun } from "../../../operations/test-run.ts";
@@ -40,6 +41,7 @@ export function register(dags: Command): void {
             log,
             cipher: ctx.cipher(),
             logEcho: echo,
+            dagRunAccess: dagRunAccess(database),
           },
           taskflow,
         );

@@ -51,7 +51,7 @@ export function register(tasks: Command): void {
         }
         if (!opts.yes && !(await confirm(`Clear ${planned.length} task instance(s) of ${dagId}?`))) {
           printRows(
-            planned.map((c) => ({ run_id: c.runId, task_id: c.taskId, state: c.from })),
+            planned.map((c) => ({ dag_id: c.dagId, run_id: c.runId, task_id: c.taskId, state: c.from })),
             opts.output,
           );
           process.stderr.write("Not cleared (add --yes to clear without asking).\n");
@@ -60,7 +60,7 @@ export function register(tasks: Command): void {
         }
         const cleared = await clearTaskInstances(database, selection);
         printRows(
-          cleared.map((c) => ({ run_id: c.runId, task_id: c.taskId, state: c.from })),
+          cleared.map((c) => ({ dag_id: c.dagId, run_id: c.runId, task_id: c.taskId, state: c.from })),
           opts.output,
         );
         process.stderr.write(`${cleared.length} task instance(s) cleared.\n`);

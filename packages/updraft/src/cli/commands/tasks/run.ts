@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { dagRunAccess } from "../../../operations/trigger-run.ts";
 import { createLogger } from "../../../logging.ts";
 import { runOneTask } from "../../../operations/run-one.ts";
 import { createTaskFlowPool, createTaskRunnerDeps } from "../../../scheduler/runtime.ts";
@@ -20,7 +21,14 @@ async function runHere(
     for (const line of text.split("\n").filter(Boolean)) process.stdout.write(`${line}\n`);
   };
   const deps = createTaskRunnerDeps(
-    { config: ctx.config, database, log, cipher: ctx.cipher(), logEcho: echo },
+    {
+      config: ctx.config,
+      database,
+      log,
+      cipher: ctx.cipher(),
+      logEcho: echo,
+      dagRunAccess: dagRunAccess(database),
+    },
     taskflow,
   );
   try {

@@ -110,6 +110,35 @@ class FifoSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * BEGIN IMMEDIATE: the write lock is taken at the start. A deferred transaction that reads and then
+ * writes fails at once with SQLITE_BUSY_SNAPSHOT (517) when another connection wrote after its read,
+ * and no busy timeout waits that out. The lock is waited for here, off the busy handler (which would
+ * block this thread, and with it another connection of this process that holds the lock and needs the
+ * event loop to commit): each attempt fails at once while the lock is held, then waits a little.
+ */
+async function beginImmediate(connection: DatabaseConnection): Promise<void> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  await connection.executeQuery(CompiledQuery.raw("pragma busy_timeout = 0"));
+  try {
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+        return;
+      } catch (error) {
+        const busy = ((error as { errcode?: number }).errcode ?? 0) % 256 === 5; // SQLITE_BUSY and its extended codes
+        if (!busy || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  } finally {
+    await connection.executeQuery(CompiledQuery.raw(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`));
+  }
+}
+
+/** How long a writer waits for another's lock before it fails with "database is locked". */
+const BUSY_TIMEOUT_MS = 10_000;
+
 /** First come, first served; a release hands the turn straight to the next in line. */
 class FifoLock {
   readonly #line: (() => void)[] = [];
@@ -165,10 +194,7 @@ class FifoDriver implements Driver {
       await this.#driver.beginTransaction(this.#main!, settings);
       return;
     }
-    // IMMEDIATE takes the write lock at BEGIN, where the busy timeout waits for it. A deferred
-    // transaction that reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT (517) when
-    // another process wrote after its read; no timeout waits that out.
-    await this.#main!.executeQuery(CompiledQuery.raw("begin immediate"));
+    await beginImmediate(this.#main!);
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
@@ -255,7 +281,7 @@ function openSqlite(path: string): DatabaseSync {
   // WAL lets readers (the API, the CLI) work while a scheduler writes; the busy timeout makes
   // concurrent writers from several processes wait instead of failing at once.
   db.exec(
-    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+    `PRAGMA journal_mode = WAL; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;`,
   );
   return db;
 }
