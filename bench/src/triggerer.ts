@@ -86,13 +86,12 @@ async function main(): Promise<void> {
   try {
     // Moments spread evenly over [from, to] seconds after the rows are written.
     const setupStart = Date.now();
-    const base = setupStart + fromS * 1000;
+    const base = Math.round(setupStart + fromS * 1000);
     const moments = new Map<string, number>();
     for (let r = 0; r * PER_RUN < count; r++) {
       const n = Math.min(PER_RUN, count - r * PER_RUN);
-      const at = Array.from(
-        { length: n },
-        (_, i) => base + ((r * PER_RUN + i) / Math.max(1, count - 1)) * (toS - fromS) * 1000,
+      const at = Array.from({ length: n }, (_, i) =>
+        Math.round(base + ((r * PER_RUN + i) / Math.max(1, count - 1)) * (toS - fromS) * 1000),
       );
       const tasks = await deferredRun(
         database,

@@ -66,14 +66,23 @@ forEachDatabase("updraft triggerer (processes)", (get) => {
     await until("the first triggerer fires", 15_000, async () => (firedBy(a).length >= 3 ? true : undefined));
     a.child.kill("SIGKILL");
     const killedAt = Date.now();
+    const byTaskMoment = (taskId: string) => moments[Number(taskId.slice(1))]!.getTime();
     const rows = await until("every task instance scheduled", 30_000, async () => {
       const r = await tis(database, "kill_dag");
       return r.every((x) => x.state === "scheduled") ? r : undefined;
     });
+    assert.equal(await b.stop(), 0);
+    assert.ok(b.lines.some((l) => l.msg === "triggerer stopped"));
+    // Each trigger's event is written once, by the triggerer holding it (a kill may cut A's last
+    // log line after its commit: the log may miss one, never repeat one).
     const fromA = firedBy(a);
     const fromB = firedBy(b);
     assert.equal(new Set([...fromA, ...fromB]).size, fromA.length + fromB.length, "no trigger fired twice");
-    assert.equal(fromA.length + fromB.length, n, "every trigger fired once");
+    assert.ok(fromA.length + fromB.length >= n - 1, "every trigger fired");
+    for (const r of rows) {
+      const { event } = JSON.parse(r.next_kwargs!) as { event: string };
+      assert.equal(Date.parse(event), byTaskMoment(r.task_id), `${r.task_id} got its own trigger's event`);
+    }
     assert.ok(
       fromB.some((id) => id <= tasks[49]!.triggerId),
       "B fired some of A's triggers",
@@ -88,8 +97,6 @@ forEachDatabase("updraft triggerer (processes)", (get) => {
       worst = Math.max(worst, late);
     }
     assert.ok(worst < 3000 + 2500, `worst lateness ${worst} ms (lease 3 s; killed at +${killedAt - t0} ms)`);
-    assert.equal(await b.stop(), 0);
-    assert.ok(b.lines.some((l) => l.msg === "triggerer stopped"));
   });
 
   test("custom triggers run in a child without the service's environment; a throwing one fails its task", async () => {

@@ -4,9 +4,13 @@
  * never read each other's locks.
  */
 import { sql, type Kysely } from "kysely";
-import { createConnection } from "mysql2/promise";
+import { createRequire } from "node:module";
+import type * as Mysql2 from "mysql2/promise";
 import type { OwnerLocks } from "../../dialect.ts";
 import { holdWithReconnect } from "../../held-lock.ts";
+
+// Loaded when first used (see index.ts).
+const require = createRequire(import.meta.url);
 
 /** The name of `owner`'s lock in the database of `url` (names are at most 64 characters). */
 export function mysqlLockName(url: string, owner: number): string {
@@ -20,7 +24,10 @@ export function mysqlOwnerLocks(url: string): OwnerLocks {
     hold: (owner, log) =>
       holdWithReconnect(
         async (lost) => {
-          const conn = await createConnection({ uri: url, connectTimeout: 5_000 });
+          const conn = await (require("mysql2/promise") as typeof Mysql2).createConnection({
+            uri: url,
+            connectTimeout: 5_000,
+          });
           conn.on("error", lost);
           conn.on("end", () => lost(new Error("connection ended")));
           const [rows] = await conn.query("select GET_LOCK(?, 0) as ok", [nameOf(owner)]);
