@@ -175,8 +175,14 @@ async function main(): Promise<void> {
         `| ${backend} | ${count} | ${mb(result.heldRssMb)} / ${mb(result.peakRssMb)} | ${result.latenessMs.p50} ms | ${result.latenessMs.p99} ms | ${result.latenessMs.max} ms |`,
       ].join("\n"),
     );
-    const ok = result.peakRssMb < 100 && result.latenessMs.p99 <= 1000;
-    if (!ok) process.exitCode = 1;
+    // The targets (issue 19): the triggers held while they wait under 100 MB; firing at most 1 s late
+    // at p99. The peak while thousands fire a second is reported, not judged.
+    const held = result.heldRssMb < 100;
+    const onTime = result.latenessMs.p99 <= 1000;
+    console.log(
+      `- held under 100 MB: ${held ? "met" : "NOT met"}; p99 lateness <= 1 s: ${onTime ? "met" : "NOT met"}`,
+    );
+    if (!held || !onTime) process.exitCode = 1;
   } finally {
     if (triggerer && triggerer.exitCode === null) {
       const exited = new Promise((r) => triggerer!.once("exit", r));
