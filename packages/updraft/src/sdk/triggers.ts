@@ -33,7 +33,10 @@ export interface Trigger {
  * ```ts
  * // dags/triggers/flag.ts
  * export class FlagTrigger implements Trigger, TriggerRun {
- *   constructor(readonly kwargs: { path: string }) {}
+ *   readonly kwargs: { path: string };
+ *   constructor(kwargs: { path: string }) {
+ *     this.kwargs = kwargs;
+ *   }
  *   serialize() { return { classpath: "triggers/flag.ts#FlagTrigger", kwargs: this.kwargs }; }
  *   async *run() {
  *     while (!existsSync(this.kwargs.path)) await new Promise((r) => setTimeout(r, 1000));
