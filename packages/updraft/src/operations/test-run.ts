@@ -44,7 +44,12 @@ export async function driveRun(
   database: Database,
   deps: TaskRunnerDeps,
   run: DagRunRow,
-  o: { log: Logger; parallelism: number },
+  o: {
+    log: Logger;
+    parallelism: number;
+    /** Stops driving (the tries running end first); the run's state then is what is returned. */
+    signal?: AbortSignal;
+  },
 ): Promise<string> {
   // A finished run is not restarted: examining it below gives its outcome.
   await dagRunStore(database).transition(run.id, ["queued", "running"], "running", { start_date: nowIso() });
@@ -59,6 +64,11 @@ export async function driveRun(
   let lookedAgain = false;
   let triggers: Triggerer | undefined;
   for (;;) {
+    if (o.signal?.aborted) {
+      await Promise.all([...running.values()].map((r) => r.done));
+      await triggers?.stop();
+      return (await dagRunStore(database).get(run.dag_id, run.run_id))?.state ?? "unknown";
+    }
     await examineRuns(database, {
       now: nowIso(),
       log: o.log,

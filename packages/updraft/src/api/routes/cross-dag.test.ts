@@ -3,6 +3,7 @@
  * extra link, a deferred task instance's trigger, and a clear that follows an ExternalTaskMarker into
  * another DAG (its task instances are in the answer).
  */
+import { until } from "../../test-support/service-process.ts";
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { pino } from "pino";
@@ -44,7 +45,19 @@ forEachApiDatabase("cross-DAG work over the API", { dags: DAGS }, (get) => {
       const child = await triggerDagRun(h.database, { dagId: "child", runId: "c", logicalDate: at });
       assert.equal(await driveRun(h.database, deps, child, { log, parallelism: 2 }), "success");
       const waiting = await triggerDagRun(h.database, { dagId: "waiting", runId: "w" });
-      await driveRun(h.database, deps, waiting, { log, parallelism: 1 });
+      // Its trigger fires in an hour: driven until it is deferred, then left so.
+      const stop = new AbortController();
+      const driving = driveRun(h.database, deps, waiting, { log, parallelism: 1, signal: stop.signal });
+      await until("the task to defer", 30_000, async () => {
+        const ti = await h.database.db
+          .selectFrom("task_instance")
+          .select("state")
+          .where("dag_run_id", "=", waiting.id)
+          .executeTakeFirst();
+        return ti?.state === "deferred" ? true : undefined;
+      });
+      stop.abort();
+      assert.equal(await driving, "running");
       await triggerDagRun(h.database, { dagId: "parent", runId: "fresh" });
     } finally {
       await pool.close();
