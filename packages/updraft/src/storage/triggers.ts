@@ -8,8 +8,9 @@
  * A task's runner inserts the trigger and points its task instance at it in the try's own fenced
  * transaction (the runner's side); everything else that writes this table is here.
  */
+import { retrying } from "./retry.ts";
 import { resumeSameTry } from "./waits.ts";
-import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
+import { sql, type RawBuilder, type Transaction } from "kysely";
 import { assertTransition } from "../core/states.ts";
 import type { JsonValue } from "../sdk/json.ts";
 import type { Database } from "./database.ts";
@@ -163,7 +164,7 @@ export function triggerStore(database: Database) {
      */
     async timeOutDeferred(now: string): Promise<number> {
       const error = `the trigger's timeout passed (defer() timeout; at ${now} the trigger had not fired)`;
-      const n = await scheduleTimedOut(db, now, { method: FAIL, kwargs: JSON.stringify({ error }) });
+      const n = await scheduleTimedOut(database, now, { method: FAIL, kwargs: JSON.stringify({ error }) });
       if (n > 0) await wakeSchedulers(database);
       return n;
     },
@@ -255,26 +256,51 @@ async function endHeld(
   return ids;
 }
 
-/** Deferred task instances whose wait timed out at `now` go to scheduled, to start again with `next`. */
+/**
+ * Deferred task instances whose wait timed out at `now` go to scheduled, to start again with `next`.
+ * Found by a plain read first, then moved by key (each still deferred and overdue): a ranged UPDATE
+ * run every tick by several schedulers takes MySQL's gap locks on the index and deadlocks with the
+ * tries' own writes; most ticks find nothing and write nothing.
+ */
 async function scheduleTimedOut(
-  db: Kysely<Tables>,
+  database: Database,
   now: string,
   next: { method: string; kwargs: string },
 ): Promise<number> {
-  const r = await db
-    .updateTable("task_instance")
-    .set({
-      state: "scheduled",
-      next_method: next.method,
-      next_kwargs: next.kwargs,
-      trigger_id: null,
-      trigger_timeout: null,
-      ...resumeSameTry(now),
-      updated_at: now,
-    })
+  const { db } = database;
+  const overdue = await db
+    .selectFrom("task_instance")
+    .select(["dag_id", "run_id", "task_id", "map_index"])
     .where("state", "=", "deferred")
     .where("trigger_timeout", "<=", now)
-    .executeTakeFirst();
+    .limit(500)
+    .execute();
+  if (overdue.length === 0) return 0;
+  const r = await retrying(
+    () =>
+      db
+        .updateTable("task_instance")
+        .set({
+          state: "scheduled",
+          next_method: next.method,
+          next_kwargs: next.kwargs,
+          trigger_id: null,
+          trigger_timeout: null,
+          ...resumeSameTry(now),
+          updated_at: now,
+        })
+        .where(
+          database.adapter.keysIn(
+            ["dag_id", "run_id", "task_id", "map_index"],
+            overdue.map((k) => [k.dag_id, k.run_id, k.task_id, k.map_index]),
+            [false, false, false, true],
+          ),
+        )
+        .where("state", "=", "deferred")
+        .where("trigger_timeout", "<=", now)
+        .executeTakeFirst(),
+    { what: "timing out deferred task instances", maxMs: 10_000 },
+  );
   return Number(r.numUpdatedRows);
 }
 
