@@ -4,7 +4,7 @@
  * and trigger rules, and a restart in the middle of a run.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -235,7 +235,9 @@ export default dag({ dagId: "long" }, () => { bash("wait", { command: "if [ -f $
     await triggerDagRun(database, { dagId: "long", runId: "long_1" });
     const tis = taskInstanceStore(database);
     const key = { dagId: "long", runId: "long_1", taskId: "wait" };
-    for (let i = 0; i < 400 && (await tis.get(key))?.state !== "running"; i++)
+    // Wait for the marker too: clearing before the first try's shell has touched it would leave
+    // the second try to take the slow branch.
+    for (let i = 0; i < 400 && ((await tis.get(key))?.state !== "running" || !existsSync(marker)); i++)
       await new Promise((r) => setTimeout(r, 25));
     await clearTaskInstances(database, { dagId: "long", runId: "long_1" });
     assert.equal((await tis.get(key))?.state, "restarting");
