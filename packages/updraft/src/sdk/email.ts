@@ -3,6 +3,7 @@
  * `smtp` connection `[email] email_conn_id` (default `smtp_default`), else the `[smtp]` section.
  * Contract shared by callbacks and notifiers (issue 20); the implementation lands with the notifiers.
  */
+import type { CallbackContext } from "./callback-types.ts";
 
 export interface EmailMessage {
   to: string | readonly string[];
@@ -32,7 +33,7 @@ export async function sendEmail(message: EmailMessage, options: SendEmailOptions
 export async function sendTaskAlertEmail(
   event: "failure" | "retry",
   to: readonly string[],
-  context: import("./callback-types.ts").CallbackContext,
+  context: CallbackContext,
 ): Promise<void> {
   void event;
   void to;
