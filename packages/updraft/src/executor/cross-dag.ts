@@ -11,6 +11,7 @@ import type { LogSink } from "../runner/bash-task.ts";
 import { dagRunTrigger } from "../sdk/index.ts";
 import type { TryFence } from "../storage/task-instances.ts";
 import type { Result, Workload } from "./run-task-instance.ts";
+import { abortableSleep } from "./sensor.ts";
 
 export interface TriggerRequest {
   dagId: string;
@@ -154,16 +155,4 @@ function logicalDateOf(value: string | null): string | null {
       `logicalDate "${value}" is not a date: give an ISO 8601 instant or a template rendering one`,
     );
   return at.toISOString();
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
