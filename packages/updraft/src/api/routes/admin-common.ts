@@ -4,6 +4,8 @@ import type { SecretCipher } from "../../secrets/cipher.ts";
 import type { ApiContext } from "../app.ts";
 import { badRequest, HttpError } from "../errors.ts";
 import { applyOrder, likeAny, paging } from "../paging.ts";
+import type { components } from "../generated/airflow-v2.ts";
+import type { JobTable } from "../../storage/schema.ts";
 
 /** The number of rows a filtered query of a small table matches, before paging (large ones: countTotal). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table, any selection
@@ -101,3 +103,20 @@ export function cipherOf(ctx: ApiContext): SecretCipher {
   };
   return { encrypt: fail, decrypt: fail, isEncrypted: (s: string) => s.startsWith("enc:") };
 }
+
+/** A job row as the API shows it (the jobs list, a deferred task instance's triggerer). */
+export const jobResponse = (
+  j: Omit<JobTable, "id"> & { id: number },
+): components["schemas"]["JobResponse"] => ({
+  id: j.id,
+  dag_id: null,
+  state: j.state,
+  job_type: j.job_type,
+  start_date: j.start_date,
+  end_date: j.end_date,
+  latest_heartbeat: j.latest_heartbeat,
+  executor_class: null,
+  hostname: j.hostname,
+  unixname: null,
+  dag_display_name: null,
+});

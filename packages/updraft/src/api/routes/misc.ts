@@ -8,11 +8,9 @@ import type { ApiContext } from "../app.ts";
 import { forbidden, HttpError, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
 import { applyOrder, countTotal, paging, rangeOf } from "../paging.ts";
-import type { JobTable } from "../../storage/schema.ts";
-import { withoutNullFields } from "./admin-common.ts";
+import { jobResponse, withoutNullFields } from "./admin-common.ts";
 
 type Config = components["schemas"]["Config"];
-type JobResponse = components["schemas"]["JobResponse"];
 
 const JOB_ORDER = {
   id: "id",
@@ -29,20 +27,6 @@ const NULL_JOB_FIELDS = ["dag_id", "executor_class", "unixname"];
 const HIDDEN = "< hidden >";
 export const CONFIG_NOT_EXPOSED =
   "Your Updraft administrator chose not to expose the configuration, most likely for security reasons. Set [api] expose_config = true in updraft.toml to expose it.";
-
-const fromJob = (j: Omit<JobTable, "id"> & { id: number }): JobResponse => ({
-  id: j.id,
-  dag_id: null,
-  state: j.state,
-  job_type: j.job_type,
-  start_date: j.start_date,
-  end_date: j.end_date,
-  latest_heartbeat: j.latest_heartbeat,
-  executor_class: null,
-  hostname: j.hostname,
-  unixname: null,
-  dag_display_name: null,
-});
 
 /** Airflow's Accept handling for the config: JSON (also for any type) or text/plain, else 406. */
 function wantsText(accept: string | undefined): boolean {
@@ -91,7 +75,7 @@ export function registerMiscRoutes(ctx: ApiContext): void {
       .limit(limit)
       .offset(offset)
       .execute();
-    return { jobs: rows.map(fromJob), total_entries: total };
+    return { jobs: rows.map(jobResponse), total_entries: total };
   });
 
   /** The configuration as Airflow's Config, sensitive values hidden; one section when asked. */

@@ -7,6 +7,7 @@ import type { Database } from "../../storage/database.ts";
 import { findTi, tiNotFound, type TiKey, type TiRow } from "../../storage/task-instance-rows.ts";
 import { taskInstanceStore } from "../../storage/task-instances.ts";
 import { notFound } from "../errors.ts";
+import { jobResponse } from "./admin-common.ts";
 import { dagVersions } from "./dag-run-shapes.ts";
 import type { components } from "../generated/airflow-v2.ts";
 
@@ -94,24 +95,7 @@ async function waitsOf(database: Database, tis: readonly TiRow[]): Promise<Waits
     jobIds.length === 0
       ? []
       : await database.db.selectFrom("job").selectAll().where("id", "in", jobIds).execute();
-  const triggerers = new Map<number, JobResponse>(
-    jobs.map((j) => [
-      j.id,
-      {
-        id: j.id,
-        dag_id: null,
-        state: j.state,
-        job_type: j.job_type,
-        start_date: j.start_date,
-        end_date: j.end_date,
-        latest_heartbeat: j.latest_heartbeat,
-        executor_class: null,
-        hostname: j.hostname,
-        unixname: null,
-        dag_display_name: null,
-      },
-    ]),
-  );
+  const triggerers = new Map<number, JobResponse>(jobs.map((j) => [j.id, jobResponse(j)]));
   return { triggers, triggerers };
 }
 
