@@ -60,6 +60,7 @@ forEachDatabase("updraft db clean", (get) => {
       dag_run: 2,
       task_instance: 2,
       task_instance_history: 0,
+      task_reschedule: 0,
       xcom: 0,
       audit_log: 0,
       job: 0,
@@ -84,6 +85,7 @@ forEachDatabase("updraft db clean", (get) => {
       { table: "_updraft_archive_dag_run", rows: 2 },
       { table: "_updraft_archive_task_instance", rows: 2 },
       { table: "_updraft_archive_task_instance_history", rows: 0 },
+      { table: "_updraft_archive_task_reschedule", rows: 0 },
       { table: "_updraft_archive_xcom", rows: 0 },
     ]);
     const none = await updraft(["db", "drop-archived", "-y"], home.env);

@@ -77,11 +77,12 @@ const RUNS: SeedRun[] = [
 ];
 const GOING = RUNS.filter((r) => r.goes).map((r) => r.runId);
 
-/** Each run: 2 task instances, 1 finished try, 1 XCom. */
+/** Each run: 2 task instances, 1 finished try, 1 reschedule, 1 XCom. */
 const EXPECTED: Record<CleanableTable, number> = {
   dag_run: GOING.length,
   task_instance: 2 * GOING.length,
   task_instance_history: GOING.length,
+  task_reschedule: GOING.length,
   xcom: GOING.length,
   audit_log: 3,
   job: 2,
@@ -135,6 +136,20 @@ async function seed(database: Database): Promise<Map<string, number>> {
         rendered_fields: "{}",
       })
       .execute();
+    await database.db
+      .insertInto("task_reschedule")
+      .values({
+        dag_id: r.dagId,
+        run_id: r.runId,
+        task_id: "b",
+        map_index: -1,
+        try_number: 1,
+        start_date: r.at,
+        end_date: r.at,
+        duration: 0,
+        reschedule_date: r.at,
+      })
+      .execute();
   }
   const entries: [string, string][] = [
     [day(1, 1), "trigger"],
@@ -181,6 +196,7 @@ async function wipe(database: Database): Promise<void> {
   for (const table of [
     "xcom",
     "task_instance_history",
+    "task_reschedule",
     "task_instance",
     "dag_run",
     "audit_log",
@@ -221,6 +237,7 @@ const SEEDED: Record<CleanableTable, number> = {
   dag_run: RUNS.length,
   task_instance: 2 * RUNS.length,
   task_instance_history: RUNS.length,
+  task_reschedule: RUNS.length,
   xcom: RUNS.length,
   audit_log: 5,
   job: 5,
@@ -243,10 +260,16 @@ test("tables: Airflow's names, log for the audit log, dag_run with its children;
   const plan = (tables?: string[]) => planClean({ before: BEFORE, tables }).tables;
   assert.deepEqual(plan(), [...CLEANABLE_TABLES]);
   assert.deepEqual(plan(["log", "xcom"]), ["xcom", "audit_log"]);
-  assert.deepEqual(plan(["dag_run"]), ["dag_run", "task_instance", "task_instance_history", "xcom"]);
+  assert.deepEqual(plan(["dag_run"]), [
+    "dag_run",
+    "task_instance",
+    "task_instance_history",
+    "task_reschedule",
+    "xcom",
+  ]);
   assert.throws(
     () => plan(["dag_runs"]),
-    /"dag_runs" is not a table db clean cleans: use dag_run, task_instance, task_instance_history, xcom, audit_log, job, log/,
+    /"dag_runs" is not a table db clean cleans: use dag_run, task_instance, task_instance_history, task_reschedule, xcom, audit_log, job, log/,
   );
   assert.throws(() => planClean({ before: BEFORE, batchSize: 0 }), /batch size must be a whole number/);
 });
@@ -295,6 +318,7 @@ forEachDatabase("db clean", (get) => {
     assert.deepEqual([...new Set(await runIds(get(), "task_instance"))], staying);
     assert.deepEqual(await runIds(get(), "xcom"), staying);
     assert.deepEqual(await runIds(get(), "task_instance_history"), staying);
+    assert.deepEqual(await runIds(get(), "task_reschedule"), staying);
     assert.deepEqual(await childrenOfE3(), [2, 1, 1], "the running run keeps every row");
     // The archives hold exactly what went.
     assert.deepEqual(result.archives.sort(), CLEANABLE_TABLES.map(archiveTableName).sort());
@@ -316,7 +340,7 @@ forEachDatabase("db clean", (get) => {
 
     // Again: nothing more goes, the archives stay as they were.
     const again = await cleanMetadata(get(), planClean({ before: BEFORE }));
-    assert.deepEqual(Object.values(again.counts), [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Object.values(again.counts), CLEANABLE_TABLES.map(() => 0));
     assert.equal(await rows(get(), archiveTableName("dag_run")), EXPECTED.dag_run);
   });
 
@@ -389,7 +413,13 @@ forEachDatabase("db clean", (get) => {
         beforeBatch: async () => void batches++,
       },
     );
-    assert.deepEqual(result.counts, { dag_run: 24, task_instance: 48, task_instance_history: 0, xcom: 0 });
+    assert.deepEqual(result.counts, {
+      dag_run: 24,
+      task_instance: 48,
+      task_instance_history: 0,
+      task_reschedule: 0,
+      xcom: 0,
+    });
     assert.equal(batches, 5, "4 batches with runs and 1 that found none left");
     assert.deepEqual(await runIds(get(), "dag_run"), ["r24"]);
   });

@@ -12,7 +12,13 @@ import { isTransientDbError, retrying } from "./retry.ts";
 import type { Tables } from "./schema.ts";
 
 /** Tables whose rows belong to a run: cleaned with it, or on their own for the same runs. */
-export const RUN_TABLES = ["dag_run", "task_instance", "task_instance_history", "xcom"] as const;
+export const RUN_TABLES = [
+  "dag_run",
+  "task_instance",
+  "task_instance_history",
+  "task_reschedule",
+  "xcom",
+] as const;
 /** Tables cleaned by each row's own date. */
 export const ROW_TABLES = ["audit_log", "job"] as const;
 export const CLEANABLE_TABLES = [...RUN_TABLES, ...ROW_TABLES] as const;
@@ -68,11 +74,12 @@ function oldRuns(db: Db, before: string) {
     .where((eb) => eb(eb.fn.coalesce("end_date", "run_after"), "<", before));
 }
 
-/** Rows of `table` that belong to `runs`. History rows name their run by (dag_id, run_id). */
+/** Rows of `table` that belong to `runs`. History and reschedule rows name their run by (dag_id, run_id). */
 function ofRuns(table: RunTable, runs: readonly RunRef[]): RawBuilder<SqlBool> {
   const ids = sql.join(runs.map((r) => r.id));
   if (table === "dag_run") return sql<SqlBool>`id in (${ids})`;
-  if (table !== "task_instance_history") return sql<SqlBool>`dag_run_id in (${ids})`;
+  if (table !== "task_instance_history" && table !== "task_reschedule")
+    return sql<SqlBool>`dag_run_id in (${ids})`;
   const byDag = Map.groupBy(runs, (r) => r.dag_id);
   return sql<SqlBool>`(${sql.join(
     [...byDag].map(

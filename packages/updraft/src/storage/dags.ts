@@ -231,6 +231,7 @@ export function dagStore(database: Database) {
       for (const table of [
         "xcom",
         "task_instance_history",
+        "task_reschedule",
         "task_instance",
         "dag_run",
         "dag_tag",
