@@ -56,6 +56,7 @@ const OPERATORS: Record<string, { name: string; uiColor: string }> = {
   latest_only: { name: "LatestOnlyOperator", uiColor: "#e9ffdb" },
   trigger_dagrun: { name: "TriggerDagRunOperator", uiColor: "#ffefeb" },
   external_task_marker: { name: "ExternalTaskMarker", uiColor: "#4db7db" },
+  email: { name: "EmailOperator", uiColor: "#e6faf9" },
 };
 
 export function operatorNameOf(kind: string): string {
@@ -68,6 +69,7 @@ export function operatorColorOf(kind: string): string {
 
 /** The fields of a task kind that are rendered as templates at run time. */
 export function templateFieldsOf(kind: string): string[] {
+  if (kind === "email") return ["to", "subject", "html", "files", "cc", "bcc", "from", "connId"];
   return kind === "bash" ? ["command", "env", "cwd"] : [];
 }
 

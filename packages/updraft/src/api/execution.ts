@@ -34,7 +34,7 @@ import { tryTokenKey, tryTokens, type TryClaims } from "../secrets/try-tokens.ts
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import type { TaskInstanceRow } from "../storage/schema.ts";
-import { externalStates, lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
+import { emailSettingsOf, externalStates, lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
 import { ConflictError } from "../core/errors.ts";
 import { keyString, taskInstanceStore, type TryFence } from "../storage/task-instances.ts";
 import { encodeXCom, xcomStore } from "../storage/xcom.ts";
@@ -289,6 +289,12 @@ export function registerExecutionApi(
       if (!found) throw new HttpError(404, `${what} "${key}" does not exist`);
       return found;
     });
+
+  // sendEmail on a worker: the installation's email settings ([email], [smtp]; no secrets).
+  app.get(`${EXECUTION_PREFIX}/email-settings`, async (request) => {
+    await runningRow(await claimsOf(request));
+    return emailSettingsOf(o.config);
+  });
 
   // An externalTaskSensor's check on a worker: another DAG's states, read-only, for a running try.
   app.post(`${EXECUTION_PREFIX}/external-states`, async (request) => {

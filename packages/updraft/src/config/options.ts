@@ -294,6 +294,65 @@ export const OPTIONS = {
       sensitive: true,
     },
   },
+  email: {
+    email_conn_id: {
+      type: "string",
+      default: "smtp_default",
+      description:
+        "The `smtp` connection alert emails (emailOnFailure, emailOnRetry), smtpNotifier and the email operator send through by default; when it does not exist, the [smtp] section is used.",
+    },
+    from_email: {
+      type: "string",
+      default: "",
+      description:
+        "Sender of emails that name none, before the connection's `from_email` extra and [smtp] smtp_mail_from (Airflow's key).",
+    },
+    subject_template: {
+      type: "string",
+      default: "",
+      description:
+        "A file holding the subject of alert emails as a template (Jinja syntax; sees ti, run_id, dag, exception, try_number, max_tries...); empty = Updraft's default subject.",
+    },
+    html_content_template: {
+      type: "string",
+      default: "",
+      description:
+        "A file holding the HTML body of alert emails as a template (the same names as subject_template); empty = Updraft's default body.",
+    },
+  },
+  smtp: {
+    smtp_host: {
+      type: "string",
+      default: "localhost",
+      description: "SMTP server emails go to when the [email] email_conn_id connection does not exist.",
+    },
+    smtp_port: { type: "integer", default: 25, description: "Port of smtp_host." },
+    smtp_starttls: {
+      type: "boolean",
+      default: true,
+      description: "Upgrade the connection with STARTTLS (the server must offer it) before sending.",
+    },
+    smtp_ssl: {
+      type: "boolean",
+      default: false,
+      description: "Connect over TLS from the start (SMTPS, usually port 465) instead of plain SMTP.",
+    },
+    smtp_mail_from: {
+      type: "string",
+      default: "updraft@example.com",
+      description: "Sender of emails sent through this section that name none.",
+    },
+    smtp_timeout: {
+      type: "integer",
+      default: 30,
+      description: "Seconds to wait for the SMTP server to connect and answer.",
+    },
+    smtp_retry_limit: {
+      type: "integer",
+      default: 5,
+      description: "Attempts to connect to the SMTP server before an email fails.",
+    },
+  },
   api: {
     host: {
       type: "string",
@@ -335,6 +394,12 @@ export const OPTIONS = {
       type: "integer",
       default: 8,
       description: "Shortest password `users create`, `users reset-password` and the users API accept.",
+    },
+    base_url: {
+      type: "string",
+      default: "",
+      description:
+        "The address users reach the UI at (e.g. https://updraft.example.com), for links in alert emails; empty = no links.",
     },
     expose_config: {
       type: "boolean",

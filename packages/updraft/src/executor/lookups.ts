@@ -3,6 +3,8 @@
  * shape it receives it, wherever it runs: the scheduler answers its own tasks with this, the Task
  * Execution API a worker's.
  */
+import { readFileSync } from "node:fs";
+import type { Config } from "../config/load.ts";
 import { ConflictError } from "../core/errors.ts";
 import { defaultSecrets, environmentVariableName } from "../secrets/backends.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
@@ -11,6 +13,7 @@ import type { TryFence } from "../storage/task-instances.ts";
 import { retrying } from "../storage/retry.ts";
 import { variableStore } from "../storage/variables.ts";
 import type { LookupKind, VariableWrite, VariableWritten } from "../runner/taskflow-protocol.ts";
+import type { EmailSettings } from "../sdk/lookups.ts";
 
 /**
  * The variable or connection `key` as a task gets it (Airflow's field names), or undefined: through
@@ -23,6 +26,8 @@ export async function lookupForTask(
   key: string,
 ): Promise<Record<string, unknown> | undefined> {
   if (what === "external_states") return externalStates(database, key);
+  if (what === "email_settings")
+    throw new Error("email settings come from the configuration (emailSettingsOf), not the database");
   const secrets = defaultSecrets(database, cipher);
   if (what === "variable") {
     const v = await secrets.getVariable(key);
@@ -41,6 +46,41 @@ export async function lookupForTask(
       extra: c.extra,
     }
   );
+}
+
+/**
+ * The email settings a task's sendEmail needs ([email], [smtp], [api] base_url): the configuration
+ * stays with the services, so user code asks for them. No secret is among them (SMTP credentials
+ * live in the connection, masked in the task's log like any connection's).
+ */
+export function emailSettingsOf(config: Config): EmailSettings {
+  const { email, smtp, api } = config.values;
+  return {
+    email_conn_id: email.email_conn_id || "smtp_default",
+    from_email: email.from_email || null,
+    subject_template: templateFile(email.subject_template, "subject_template"),
+    html_content_template: templateFile(email.html_content_template, "html_content_template"),
+    base_url: api.base_url ? api.base_url.replace(/\/+$/, "") : null,
+    smtp: {
+      host: smtp.smtp_host,
+      port: smtp.smtp_port,
+      starttls: smtp.smtp_starttls,
+      ssl: smtp.smtp_ssl,
+      mail_from: smtp.smtp_mail_from,
+      timeout: smtp.smtp_timeout,
+      retry_limit: smtp.smtp_retry_limit,
+    },
+  };
+}
+
+/** An [email] template file's content (read by the service: the path is the operator's, not user code's). */
+function templateFile(path: string, key: string): string | null {
+  if (!path) return null;
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Error(`[email] ${key}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** What an externalTaskSensor asks (sdk/ready-sensors.ts): another DAG's runs at these logical dates. */

@@ -401,6 +401,8 @@ export async function executeWorkload(
     const poke = () => runTaskFlow(deps, { ...w, args: [w.fields], next: undefined }, log, signal, runAs);
     return runSensor(w, { poke, log, signal });
   }
+  // The email operator sends from the task's process, with its rendered fields (sdk/operators.ts).
+  if (task.kind === "email") return runTaskFlow(deps, { ...w, args: [w.fields] }, log, signal, runAs);
   if (w.next?.method === "__fail__")
     return { state: "failed", reason: w.next.error ?? "the trigger's timeout passed", retryable: true };
   if (task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit")
@@ -833,7 +835,7 @@ function encodeOutputs(value: unknown, maxSize: number, taskId: string): Record<
 /** Task kinds whose result picks what runs next (their skips are written with their end). */
 const CHOOSING = new Set(["branch", "short_circuit", "latest_only"]);
 /** The kinds whose work is a TypeScript function (TaskFlow). */
-const TASKFLOW = new Set(["task", "branch", "short_circuit", "sensor"]);
+const TASKFLOW = new Set(["task", "branch", "short_circuit", "sensor", "email"]);
 
 /**
  * Airflow's LatestOnlyOperator: a run goes on past it when it was triggered by hand, or when now

@@ -20,9 +20,14 @@ const runtime = nunjucks.runtime as unknown as {
   ensureDefined: (value: unknown, lineno: number, colno: number) => unknown;
   memberLookup: (obj: unknown, name: string) => unknown;
 };
-const ensureDefined = runtime.ensureDefined;
-runtime.ensureDefined = (value, lineno, colno) =>
-  value === null ? "None" : ensureDefined(value, lineno, colno);
+const ensureDefined = runtime.ensureDefined as typeof runtime.ensureDefined & { printsNone?: boolean };
+// sdk/templates.ts wraps the same check when it is loaded first: wrapped once either way.
+if (!ensureDefined.printsNone)
+  runtime.ensureDefined = Object.assign(
+    (value: unknown, lineno: number, colno: number) =>
+      value === null ? "None" : ensureDefined(value, lineno, colno),
+    { printsNone: true },
+  );
 
 // nunjucks hands out a method as a bound copy, which drops the function's own properties: a function
 // that is also a namespace (macros.datetime, with .now() and .fromisoformat()) is handed out itself.

@@ -40,7 +40,7 @@ export type TaskFlowMessage = TaskFlowRequest | TaskFlowCancel | TaskFlowLookupR
  * What a running task may ask its runner: a variable, a connection, or (externalTaskSensor) the
  * states of another DAG's runs and task instances, the key a JSON ExternalStatesQuery.
  */
-export type LookupKind = "variable" | "connection" | "external_states";
+export type LookupKind = "variable" | "connection" | "external_states" | "email_settings";
 
 /** A variable a running task writes (setVariable), the value already a string. */
 export interface VariableWrite {

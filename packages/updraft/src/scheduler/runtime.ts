@@ -24,7 +24,7 @@ import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
 import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
 import { openFileTaskLog } from "../executor/task-log.ts";
-import { externalStates, lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
+import { emailSettingsOf, externalStates, lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
 import type { LogFolder } from "../logs/folder.ts";
 import { Masker } from "../logs/masker.ts";
 import { sensitiveValues } from "../core/sensitive.ts";
@@ -75,7 +75,7 @@ export function createTaskRunnerDeps(
     openLog: o.openLog ?? fileLogs(o, o.logEcho, secrets),
     xcomMaxSize: core.xcom_max_size,
     maxMapLength: core.max_map_length,
-    lookup: databaseLookup(o.database, o.cipher),
+    lookup: databaseLookup(o.database, o.cipher, o.config),
     writeVariable: async (fence, variable) => {
       if (!o.cipher) throw new Error("no encryption key is configured to write variables with");
       const written = await writeVariableForTask(o.database, o.cipher, fence, variable);
@@ -95,8 +95,13 @@ export function createTaskRunnerDeps(
 }
 
 /** getVariable / getConnection of tasks run here: from the database (stored secrets are masked in logs already). */
-function databaseLookup(database: Database, cipher: SecretCipher | undefined): TaskRunnerDeps["lookup"] {
+function databaseLookup(
+  database: Database,
+  cipher: SecretCipher | undefined,
+  config: Config,
+): TaskRunnerDeps["lookup"] {
   return async (what, key) => {
+    if (what === "email_settings") return emailSettingsOf(config);
     // External states hold no secrets: read without a key.
     if (what === "external_states") return externalStates(database, key);
     if (!cipher) throw new Error(`no encryption key is configured to read ${what}s with`);

@@ -157,6 +157,12 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   failed_states: { is: "failedStates", on: "externalTaskSensor()" },
   skipped_states: { is: "skippedStates", on: "externalTaskSensor()" },
   check_existence: { is: "checkExistence", on: "externalTaskSensor()" },
+  // EmailOperator(...)
+  html_content: { is: "html", on: "email()" },
+  from_email: { is: "from", on: "email() or smtpNotifier()" },
+  mime_subtype: { say: "not an option: email() sends an HTML body" },
+  mime_charset: { say: "not an option: email() sends UTF-8" },
+  custom_headers: { say: `${NOT_YET} on email()` },
 };
 
 /** "max_active_runs" -> "maxActiveRuns"; other names unchanged. */

@@ -18,7 +18,8 @@ export type TaskKind =
   | "latest_only"
   | "sensor"
   | "trigger_dagrun"
-  | "external_task_marker";
+  | "external_task_marker"
+  | "email";
 
 export interface TaskNode {
   taskId: string;

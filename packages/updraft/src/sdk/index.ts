@@ -29,12 +29,21 @@ export type {
 } from "./tasks.ts";
 export { chain, crossDownstream } from "./handles.ts";
 export {
+  email,
   externalTaskMarker,
   triggerDagRun,
   TRIGGER_LOGICAL_DATE_XCOM,
   TRIGGER_RUN_ID_XCOM,
 } from "./operators.ts";
-export type { ExternalTaskMarkerOptions, TriggerDagRunOptions } from "./operators.ts";
+export type { EmailOptions, ExternalTaskMarkerOptions, TriggerDagRunOptions } from "./operators.ts";
+export { sendEmail, sendTaskAlertEmail } from "./email.ts";
+export type { EmailMessage, SendEmailOptions } from "./email.ts";
+export { slackWebhookNotifier, smtpNotifier, webhookNotifier } from "./notifiers.ts";
+export type {
+  SlackWebhookNotifierOptions,
+  SmtpNotifierOptions,
+  WebhookNotifierOptions,
+} from "./notifiers.ts";
 export { sensor, addSensor, SENSOR_OPTION_KEYS } from "./sensors.ts";
 export type { PokeAnswer, PokeReturn, SensorDefinition, SensorOptions } from "./sensors.ts";
 export {

@@ -10,7 +10,10 @@ import { connectionToUri } from "../connections/uri.ts";
 const LOOKUP_SLOT = Symbol.for("updraft.task-lookup");
 const WRITE_SLOT = Symbol.for("updraft.task-write");
 
-type Lookup = (what: "variable" | "connection" | "external_states", key: string) => Promise<unknown>;
+type Lookup = (
+  what: "variable" | "connection" | "external_states" | "email_settings",
+  key: string,
+) => Promise<unknown>;
 type Write = (variable: {
   key: string;
   value: string;
@@ -179,4 +182,33 @@ export async function externalStates(query: {
   logicalDates: string[];
 }): Promise<ExternalStates> {
   return (await lookup()("external_states", JSON.stringify(query))) as ExternalStates;
+}
+
+/**
+ * The installation's email settings ([email] and [smtp], no secrets), read through the runner: user
+ * code never reads the configuration file.
+ */
+export async function emailSettings(): Promise<EmailSettings> {
+  return (await lookup()("email_settings", "")) as EmailSettings;
+}
+
+/** What sendEmail needs of the configuration: [email], [smtp] and [api] base_url, as the runner sends them. */
+export interface EmailSettings {
+  email_conn_id: string;
+  /** [email] from_email; null when unset. */
+  from_email: string | null;
+  /** The content of the [email] subject_template / html_content_template files; null when unset. */
+  subject_template: string | null;
+  html_content_template: string | null;
+  /** [api] base_url (for links to the UI); null when unset. */
+  base_url: string | null;
+  smtp: {
+    host: string;
+    port: number;
+    starttls: boolean;
+    ssl: boolean;
+    mail_from: string;
+    timeout: number;
+    retry_limit: number;
+  };
 }

@@ -1,10 +1,13 @@
 /**
- * Cross-DAG operators (Airflow's TriggerDagRunOperator and ExternalTaskMarker). Neither runs user
- * code: the task runner does their work (creating a run needs the database, which a task's process
- * never touches), so what they are is written here as template fields, rendered for each try.
+ * Cross-DAG operators (Airflow's TriggerDagRunOperator and ExternalTaskMarker) and the email
+ * operator. The cross-DAG ones run no user code: the task runner does their work (creating a run
+ * needs the database, which a task's process never touches), so what they are is written here as
+ * template fields, rendered for each try. The email operator's fields are rendered the same way,
+ * then sent from the task's process (sdk/email.ts) through the runner's lookups.
  */
 import { parseDuration, type DurationInput } from "../core/duration.ts";
 import { currentBuilder } from "./builder.ts";
+import { sendEmail } from "./email.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
 import type { TaskHandle } from "./handles.ts";
 import type { JsonValue } from "./json.ts";
@@ -105,6 +108,95 @@ function triggerFields(o: TriggerDagRunOptions, where: Where): Record<string, Js
     failedStates: states(o.failedStates ?? ["failed"], "failedStates", where),
   };
   return fields;
+}
+
+/** email()'s options: Airflow's EmailOperator's, camelCased, and every task's. */
+export interface EmailOptions extends TaskOptions {
+  /** Recipients: a list, or one string of addresses separated by commas or semicolons (templated). */
+  to: string | string[];
+  /** The subject (templated). */
+  subject: string;
+  /** The HTML body (templated; Airflow's html_content). */
+  html: string;
+  /** Paths of files to attach (templated). */
+  files?: string[];
+  cc?: string | string[];
+  bcc?: string | string[];
+  /** Sender (templated); default the connection's `from_email` extra, else `[smtp] smtp_mail_from`. */
+  from?: string;
+  /** The `smtp` connection; default `[email] email_conn_id` (`smtp_default`, else the [smtp] section). */
+  connId?: string;
+}
+
+const EMAIL_KEYS = ["to", "subject", "html", "files", "cc", "bcc", "from", "connId"] as const;
+
+/**
+ * Sends an email (Airflow's EmailOperator) over the `smtp` connection. Every field is a template
+ * rendered for each try (`{{ ds }}`, `{{ params.x }}`, `{{ ti.try_number }}`...); a failure to send
+ * fails the try, which retries by the task's retries.
+ *
+ * @example
+ * ```ts
+ * email("send_report", {
+ *   to: ["team@example.com"],
+ *   subject: "Report for {{ ds }}",
+ *   html: "<p>Attached: the report of {{ ds }}.</p>",
+ *   files: ["/data/reports/{{ ds }}.csv"],
+ * });
+ * ```
+ */
+export function email(taskId: string, options: EmailOptions): TaskHandle {
+  const builder = currentBuilder(`email("${taskId}")`, taskId);
+  const where = builder.where(taskId);
+  const o = knownEntries(options ?? {}, [...TASK_OPTION_KEYS, ...EMAIL_KEYS], "email() options", where, {
+    html_content: "html",
+    conn_id: "connId",
+    from_email: "from",
+  }) as unknown as EmailOptions;
+  const own: Record<string, unknown> = { ...o };
+  for (const key of EMAIL_KEYS) delete own[key];
+  const handle = addOperator(builder, "email", taskId, own as TaskOptions, emailFields(o, where));
+  // Runs in the task's process with the rendered fields (as a sensor's check does).
+  builder.nodes.get(handle.taskId)!.fn = (async (fields: Record<string, unknown>) => {
+    const f = fields as unknown as EmailOptions;
+    await sendEmail(
+      { to: f.to, subject: f.subject, html: f.html, cc: f.cc, bcc: f.bcc, files: f.files, from: f.from },
+      f.connId ? { connId: f.connId } : {},
+    );
+    return null;
+  }) as never;
+  return handle;
+}
+
+function emailFields(o: EmailOptions, where: Where): Record<string, JsonValue> {
+  const text = (name: "subject" | "html" | "from" | "connId", required: boolean): string | null => {
+    const value = o[name];
+    if (typeof value === "string" && (value !== "" || !required)) return value;
+    if (value === undefined && !required) return null;
+    report(definitionError(where, `email() needs ${name}, a string, got ${describe(value)}`));
+    return "";
+  };
+  return {
+    to: addresses(o.to, "to", where, true),
+    subject: text("subject", true) ?? "",
+    html: text("html", true) ?? "",
+    files: addresses(o.files, "files", where, false),
+    cc: addresses(o.cc, "cc", where, false),
+    bcc: addresses(o.bcc, "bcc", where, false),
+    from: text("from", false),
+    connId: text("connId", false),
+  };
+}
+
+function addresses(value: unknown, name: string, where: Where, required: boolean): string[] {
+  if (value === undefined && !required) return [];
+  if (typeof value === "string" && value !== "") return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === "string") && (value.length > 0 || !required))
+    return value as string[];
+  report(
+    definitionError(where, `email() needs ${name} as a string or a list of strings, got ${describe(value)}`),
+  );
+  return [];
 }
 
 /** ExternalTaskMarker's options (Airflow's, camelCased) and every task's. */

@@ -88,6 +88,11 @@ export class ExecutionClient {
     return this.#optional(`connections/${encodeURIComponent(connId)}`, token);
   }
 
+  /** The installation's email settings, for sendEmail in a task (lookups.ts emailSettingsOf). */
+  emailSettings(token: string): Promise<Record<string, unknown>> {
+    return this.#json("GET", "email-settings", token, undefined, 30_000);
+  }
+
   /** Another DAG's run and task states (an externalTaskSensor's check; key: a JSON ExternalStatesQuery). */
   externalStates(token: string, query: string): Promise<Record<string, unknown>> {
     return this.#json("POST", "external-states", token, JSON.parse(query), 30_000);

@@ -209,6 +209,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       );
       const lookup = async (what: LookupKind, key: string) => {
         if (what === "external_states") return client.externalStates(token.current, key);
+        if (what === "email_settings") return client.emailSettings(token.current);
         const found =
           what === "variable"
             ? await client.variable(token.current, key)
