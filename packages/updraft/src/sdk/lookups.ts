@@ -189,8 +189,26 @@ export async function externalStates(query: {
  * code never reads the configuration file.
  */
 export async function emailSettings(): Promise<EmailSettings> {
-  return (await lookup()("email_settings", "")) as EmailSettings;
+  // A runner that does not know the lookup answers null: Airflow's defaults, then.
+  return ((await lookup()("email_settings", "")) as EmailSettings | null) ?? DEFAULT_EMAIL_SETTINGS;
 }
+
+const DEFAULT_EMAIL_SETTINGS: EmailSettings = {
+  email_conn_id: "smtp_default",
+  from_email: null,
+  subject_template: null,
+  html_content_template: null,
+  base_url: null,
+  smtp: {
+    host: "localhost",
+    port: 25,
+    starttls: true,
+    ssl: false,
+    mail_from: "updraft@example.com",
+    timeout: 30,
+    retry_limit: 5,
+  },
+};
 
 /** What sendEmail needs of the configuration: [email], [smtp] and [api] base_url, as the runner sends them. */
 export interface EmailSettings {
