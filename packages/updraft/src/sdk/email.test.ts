@@ -289,6 +289,16 @@ describe("sendEmail over TLS (self-signed certificate)", () => {
       await sendEmail({ to: ["x@example.com"], subject: "upgraded", html: "h" });
       const [mail] = await server.waitFor(1);
       assert.equal(mail!.secure, true);
+      // As Airflow's smtplib starttls(): the certificate is not checked, unless ssl_context is "default".
+      const login = { host: "127.0.0.1", port: server.port, login: "mailer", password: "s3cret" };
+      runnerWith({ smtp_default: { ...login, extra: '{"disable_ssl": true}' } });
+      await sendEmail({ to: ["x@example.com"], subject: "unchecked", html: "h" });
+      assert.equal((await server.waitFor(2))[1]!.parsed.subject, "unchecked");
+      runnerWith({ smtp_default: { ...login, extra: '{"disable_ssl": true, "ssl_context": "default"}' } });
+      await assert.rejects(
+        sendEmail({ to: ["x@example.com"], subject: "s", html: "h" }),
+        /connection "smtp_default".*self-signed/i,
+      );
       runnerWith({
         smtp_default: {
           host: "127.0.0.1",

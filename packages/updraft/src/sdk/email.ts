@@ -6,8 +6,9 @@
  *
  * The connection is read as Airflow's SmtpHook reads it: host, port, login, password; extras
  * `disable_ssl` (SMTPS is on unless it is set), `disable_tls` (STARTTLS is required unless it is
- * set), `from_email`, `timeout` (seconds, 30), `retry_limit` (5) and `ssl_context` ("none" skips
- * checking the server's certificate).
+ * set), `from_email`, `timeout` (seconds, 30), `retry_limit` (5) and `ssl_context` (SMTPS checks
+ * the server's certificate unless it is "none"; STARTTLS checks it only when it is "default", as
+ * Airflow's smtplib calls do).
  */
 import type { CallbackContext } from "./callback-types.ts";
 import { emailSettings, findConnection, type Connection, type EmailSettings } from "./lookups.ts";
@@ -66,11 +67,17 @@ export async function sendEmail(message: EmailMessage, options: SendEmailOptions
   await deliver(target, mail);
 }
 
-/** Airflow's get_email_address_list: a list, or one string of addresses split on commas and semicolons. */
+/**
+ * Airflow's get_email_address_list: a list, or one string of addresses split on commas and
+ * semicolons (a list's items too: a rendered template may hold several).
+ */
 export function addressList(value: string | readonly string[] | undefined | null): string[] {
   if (value === undefined || value === null) return [];
-  const items = typeof value === "string" ? value.split(/[,;]/) : [...value];
-  return items.map((a) => String(a).trim()).filter((a) => a !== "");
+  const items = typeof value === "string" ? [value] : [...value];
+  return items
+    .flatMap((item) => String(item).split(/[,;]/))
+    .map((a) => a.trim())
+    .filter((a) => a !== "");
 }
 
 async function smtpTarget(settings: EmailSettings, connId: string | undefined): Promise<SmtpTarget> {
@@ -100,7 +107,7 @@ function connectionTarget(c: Connection, settings: EmailSettings): SmtpTarget {
     from: stringOr(c.extra.from_email, settings.from_email || settings.smtp.mail_from),
     timeoutSeconds: numberOr(c.extra.timeout, 30),
     retryLimit: Math.max(1, numberOr(c.extra.retry_limit, 5)),
-    verifyCertificate: String(c.extra.ssl_context ?? "default").toLowerCase() !== "none",
+    verifyCertificate: verifies(secure, c.extra.ssl_context),
   };
 }
 
@@ -117,8 +124,18 @@ function sectionTarget(settings: EmailSettings): SmtpTarget {
     from: settings.from_email || s.mail_from,
     timeoutSeconds: s.timeout,
     retryLimit: Math.max(1, s.retry_limit),
-    verifyCertificate: true,
+    verifyCertificate: verifies(s.ssl, undefined),
   };
+}
+
+/**
+ * Whether the server's certificate is checked, as Airflow's smtplib calls do: SMTPS checks it unless
+ * `ssl_context` is "none"; STARTTLS (smtplib's starttls() with no context) does not, unless
+ * `ssl_context` is "default".
+ */
+function verifies(secure: boolean, sslContext: unknown): boolean {
+  const context = typeof sslContext === "string" ? sslContext.toLowerCase() : undefined;
+  return secure ? context !== "none" : context === "default";
 }
 
 /** Sends through nodemailer, connecting again (up to retryLimit times) when the server cannot be reached. */

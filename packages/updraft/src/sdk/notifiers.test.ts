@@ -196,6 +196,7 @@ describe("webhookNotifier", () => {
 
   test("unknown options are refused when the notifier is made", () => {
     assert.throws(() => webhookNotifier({ http_conn_id: "x" } as never), /unknown option http_conn_id/);
+    assert.doesNotThrow(() => webhookNotifier({ httpConnId: "x", data: { a: 1 } }));
     assert.throws(() => slackWebhookNotifier({} as never), /needs text/);
   });
 });

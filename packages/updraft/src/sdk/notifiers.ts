@@ -152,21 +152,34 @@ export function slackWebhookUrl(c: Connection): string {
 export interface WebhookNotifierOptions {
   /** The `http` connection whose URL (schema, host, port) the request goes to. Default "http_default". */
   connId?: string;
+  /** The same as `connId` (Airflow's HttpNotifier calls it http_conn_id). */
+  httpConnId?: string;
   /** Path after the connection's URL (templated). */
   endpoint?: string;
   /** Default "POST". */
   method?: string;
   /** The JSON body (its strings templated); default a summary of the event (dag_id, run_id, task_id, ...). */
   body?: unknown;
-  /** The same as `body` (Airflow's `json`). */
+  /** The same as `body` (Airflow's `json`; `data` is accepted too). */
   json?: unknown;
+  data?: unknown;
   /** Request headers (values templated), over the connection's extra headers. */
   headers?: Record<string, string>;
   /** Seconds to wait for an answer; default 30. */
   timeout?: number;
 }
 
-const WEBHOOK_KEYS = ["connId", "endpoint", "method", "body", "json", "headers", "timeout"] as const;
+const WEBHOOK_KEYS = [
+  "connId",
+  "httpConnId",
+  "endpoint",
+  "method",
+  "body",
+  "json",
+  "data",
+  "headers",
+  "timeout",
+] as const;
 
 /**
  * Sends the event as JSON to a URL from a connection when called (Airflow's HttpNotifier).
@@ -178,13 +191,13 @@ const WEBHOOK_KEYS = ["connId", "endpoint", "method", "body", "json", "headers",
  */
 export function webhookNotifier(options: WebhookNotifierOptions = {}): Notifier {
   const o = checkOptions(options, "webhookNotifier", WEBHOOK_KEYS, []);
-  const connId = o.connId ?? "http_default";
+  const connId = o.connId ?? o.httpConnId ?? "http_default";
   return {
     notifier: "webhook",
     async notify(context: CallbackContext) {
       const values = templateContext(context);
       const connection = await getConnection(connId);
-      const given = o.body ?? o.json;
+      const given = o.body ?? o.json ?? o.data;
       const body =
         given === undefined ? eventSummary(context) : renderValue(given, values, "webhookNotifier's body");
       const endpoint = o.endpoint ? renderText(o.endpoint, values, "webhookNotifier's endpoint") : "";
