@@ -168,10 +168,13 @@ async function deliver(target: SmtpTarget, mail: Record<string, unknown>): Promi
   }
 }
 
-/** The server could not be reached (refused, timed out, dropped before speaking): worth another try. */
+/**
+ * The server refused or dropped the connection (Airflow retries SMTPServerDisconnected): worth
+ * another try. A timeout is not retried: each would wait the whole timeout again.
+ */
 function unreachable(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
-  if (e.code === "ECONNECTION" || e.code === "ETIMEDOUT") return true;
+  if (e.code === "ECONNECTION") return true;
   return e.code === "ESOCKET" && /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH/.test(String(e.message));
 }
 
