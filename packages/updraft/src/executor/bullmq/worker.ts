@@ -121,6 +121,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     taskflow,
     resolveFile: (fileloc) => resolveFileloc(fileloc, config.values.core.dags_folder),
     defaultImpersonation: config.values.core.default_impersonation,
+    callbackTimeout: config.values.core.callback_timeout,
+    warn: (fields, message) => log.warn(fields, message),
   };
   const slots = new Slots(o.concurrency);
   const processJob = async (job: Job<TryJobData>): Promise<TryJobResult> => {
