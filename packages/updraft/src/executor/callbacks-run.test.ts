@@ -5,10 +5,13 @@
  * timeout is in the try's log and changes nothing; a stuck synchronous callback is cut off.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { assertBuilt } from "../test-support/service-process.ts";
 import { triggerDagRun } from "../operations/trigger-run.ts";
 import { connectionStore } from "../storage/connections.ts";
 import { childUrl, forEachDatabase } from "../test-support/databases.ts";
@@ -226,5 +229,54 @@ forEachDatabase("task callbacks, run for real", (get) => {
     );
     // The alert went through sendTaskAlertEmail (no SMTP server here: its error is logged).
     assert.match(h.log(run, "mailed"), /callback onFailure: emailOnFailure notifier (failed|succeeded)/);
+  });
+});
+
+describe("task callbacks under dag.test() (the DAG file's own process)", () => {
+  let root: string;
+  before(() => {
+    assertBuilt();
+    root = mkdtempSync(join(tmpdir(), "updraft-callbacks-dag-test-"));
+    mkdirSync(join(root, "node_modules"));
+    symlinkSync(
+      fileURLToPath(new URL("../../", import.meta.url)),
+      join(root, "node_modules", "updraft"),
+      "dir",
+    );
+    writeFileSync(join(root, "package.json"), JSON.stringify({ type: "module" }));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  test("success, retry, failure and a bash task's callbacks each fire once", () => {
+    const out = join(root, "calls.txt");
+    const file = `import { appendFileSync } from "node:fs";
+import { dag, task, bash } from "updraft";
+const note = (cb: string) => (ctx: any) =>
+  appendFileSync(OUT, [cb, ctx.ti.task_id, ctx.ti.try_number, ctx.exception?.message ?? "-", process.pid === MAIN ? "here" : "elsewhere"].join(" ") + "\\n");
+const d = dag({ dagId: "cb_test" }, () => {
+  task("good", () => 1, { onExecute: note("execute"), onSuccess: note("success") })();
+  task("bad", () => { throw new Error("nope"); }, { retries: 1, retryDelay: 0, onRetry: note("retry"), onFailure: note("failure") })();
+  bash("sh", { command: "true", onSuccess: note("bash-success") });
+});
+if (import.meta.main) await d.test();
+`;
+    const MAIN = "const MAIN = process.pid;\n";
+    writeFileSync(join(root, "cb.ts"), MAIN + file.replace("OUT", JSON.stringify(out)));
+    const r = spawnSync(process.execPath, ["cb.ts"], {
+      cwd: root,
+      env: { ...process.env, UPDRAFT_HOME: join(root, "home") },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
+    const lines = readFileSync(out, "utf8").trim().split("\n").sort();
+    assert.deepEqual(lines, [
+      "bash-success sh 1 - here",
+      "execute good 1 - here",
+      "failure bad 2 nope here",
+      "retry bad 1 nope here",
+      "success good 1 - here",
+    ]);
+    assert.match(r.stdout, /\[good\] .*callback onSuccess: callback #1 succeeded/);
   });
 });
