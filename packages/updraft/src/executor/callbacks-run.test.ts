@@ -280,3 +280,32 @@ if (import.meta.main) await d.test();
     assert.match(r.stdout, /\[good\] .*callback onSuccess: callback #1 succeeded/);
   });
 });
+
+forEachDatabase(
+  "the callbacks example",
+  (get) => {
+    test("example_callbacks runs: onRetry, then onSuccess, in the tries' logs", async () => {
+      const source = readFileSync(
+        new URL("../../examples/dags/example_callbacks.ts", import.meta.url),
+        "utf8",
+      );
+      const h = await dagsHome(
+        { "example_callbacks.ts": source },
+        { UPDRAFT__DATABASE__URL: childUrl(get()) },
+      );
+      try {
+        const run = await triggerDagRun(h.database, { dagId: "example_callbacks" });
+        assert.equal(await h.drive(run, 2), "success");
+        assert.match(h.log(run, "flaky", 1), /callback: task flaky, try 1 of run \S+: failed: /);
+        assert.match(h.log(run, "flaky", 1), /callback onRetry: report\(\) succeeded/);
+        assert.match(h.log(run, "flaky", 2), /callback: task flaky, try 2 of run \S+: ok/);
+        const transform = h.log(run, "transform");
+        assert.match(transform, /callback: starting transform[\s\S]*callback: task transform, try 1/);
+        assert.match(transform, /callback onSuccess: recordDuration\(\) succeeded/);
+      } finally {
+        await h.close();
+      }
+    });
+  },
+  { only: ["sqlite"] },
+);

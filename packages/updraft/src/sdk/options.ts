@@ -130,6 +130,9 @@ export const TASK_OPTION_KEYS = [
   "emailOnRetry",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
+/** Near misses the edit distance would send elsewhere ("retry" is closer to onRetry than to retries). */
+const TASK_OPTION_HINTS: Record<string, string> = { retry: "retries" };
+
 /** Options that say what one task is: never inherited from defaultArgs. */
 const ROLE_KEYS = ["setup", "teardown", "onFailureFailDagrun"] as const;
 
@@ -292,7 +295,7 @@ const TASK_OPTION_CHECKS: Record<TaskOptionKey, (value: unknown, where: Where) =
  * reported again for every task.
  */
 export function checkTaskOptions(raw: unknown, where: Where, what = "options"): TaskOptions {
-  const known = knownEntries(raw, TASK_OPTION_KEYS, what, { ...where, part: undefined });
+  const known = knownEntries(raw, TASK_OPTION_KEYS, what, { ...where, part: undefined }, TASK_OPTION_HINTS);
   const clean: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(definedEntries(known))) {
     const ok = soft(() => (TASK_OPTION_CHECKS[key as TaskOptionKey](value, where), true), false);
