@@ -5,7 +5,9 @@
  * once per version, so a task starts in milliseconds. Output during a task (console,
  * process.stdout/stderr, child processes that inherit stdio) goes to that task's log. The pool may
  * send a request while another runs: it waits here and starts as soon as the current one has
- * answered (see taskflow-pool.ts), unless the pool cancels it first.
+ * answered (see taskflow-pool.ts), unless the pool cancels it first. A request with `callbacks` runs
+ * the task's callbacks for one event instead of the task (executor/task-callbacks.ts); what the
+ * worker says about them goes to the try's log as the runner's lines.
  */
 import { enableCompileCache, stripTypeScriptTypes } from "node:module";
 import { format } from "node:util";
