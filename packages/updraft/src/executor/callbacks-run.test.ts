@@ -80,6 +80,9 @@ export const slowOnes = dag({ dagId: "callback_slow" }, () => {
 export const stuckOne = dag({ dagId: "callback_stuck" }, () => {
   task("stuck", () => 5, { onSuccess: [stuck] })();
 });
+export const badTemplate = dag({ dagId: "callback_template" }, () => {
+  bash("tpl", { command: "echo {{ nope(", onFailure: note("tpl-failure") });
+});
 export const emailed = dag({ dagId: "callback_email" }, () => {
   task("mailed", () => { throw new Error("bad data"); }, { email: ["ops@example.com"], onFailure: note("mail-failure") })();
 });
@@ -216,6 +219,19 @@ forEachDatabase("task callbacks, run for real", (get) => {
       h.log(run, "stuck"),
       /callback onSuccess: the callbacks did not finish \(the task's state is unchanged\): timed out/,
     );
+  });
+
+  test("a task whose template does not render: onFailure runs with the task's context and the error", async () => {
+    rmSync(out, { force: true });
+    const run = await triggerDagRun(h.database, { dagId: "callback_template" });
+    assert.equal(await h.drive(run, 1), "failed");
+    const lines = linesOf(out);
+    assert.deepEqual(
+      lines.map((l) => [l.cb, l.task, l.try]),
+      [["tpl-failure", "tpl", 1]],
+      h.log(run, "tpl"),
+    );
+    assert.ok(lines[0]!.error, "the error is in the context");
   });
 
   test("emailOnFailure (default true with email) sends the alert after the callbacks; its failure is logged", async () => {

@@ -197,11 +197,51 @@ export async function runTaskInstance(
     const workload = prepared && "workload" in prepared ? prepared.workload : undefined;
     const plan = workload && callbackPlan(workload.task, state, result, handOver);
     if (workload && plan) after = () => runTaskCallbacks(deps, workload, plan, sink);
+    else if (!workload && (state === "failed" || state === "up_for_retry"))
+      after = () => failedEarlyCallbacks(deps, ti, { state, result, handOver }, sink);
   } finally {
     if (!after) await closeLog();
     ending.release();
   }
   if (after) await after().finally(closeLog);
+}
+
+/**
+ * The callbacks of a try that failed before its workload was ready (a template that does not render,
+ * a mapped element that cannot be read): they get the task's context without its rendered fields.
+ */
+async function failedEarlyCallbacks(
+  deps: TaskRunnerDeps,
+  ti: TaskInstanceRow,
+  ended: { state: string; result: Result; handOver: boolean },
+  log: LogSink,
+): Promise<void> {
+  try {
+    const run = await deps.loadRun(ti.dag_run_id);
+    const dag = await deps.loadDag(ti.dag_id, run.dag_hash);
+    const task = dag.tasks.find((t) => t.taskId === ti.task_id);
+    const plan = task && callbackPlan(task, ended.state, ended.result, ended.handOver);
+    if (!task || !plan) return;
+    const bare = { ...task, templateFields: {}, args: [] };
+    const { context } = await deps.render({ dag, task: bare, run, ti });
+    const workload: Workload = {
+      dagId: ti.dag_id,
+      runId: ti.run_id,
+      taskId: ti.task_id,
+      mapIndex: ti.map_index,
+      tryNumber: ti.try_number,
+      logicalDate: run.logical_date,
+      fileloc: dag.fileloc,
+      fileVersion: await deps.fileVersion(dag.fileloc),
+      task,
+      fields: {},
+      context: contextForTask(context),
+      args: [],
+    };
+    await runTaskCallbacks(deps, workload, plan, log);
+  } catch (error) {
+    log.write(`the task's callbacks could not run: ${(error as Error).message}\n`, "runner");
+  }
 }
 
 /**
