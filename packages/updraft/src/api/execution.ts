@@ -281,9 +281,19 @@ export function registerExecutionApi(
     return { recorded, lines };
   }
 
+  /**
+   * The token's try, running or ended (not replaced by a later try): reads are allowed to its
+   * callbacks too, which run once its outcome is recorded (executor/task-callbacks.ts).
+   */
+  async function ownTry(claims: TryClaims): Promise<TaskInstanceRow> {
+    const row = await tis.get(claims);
+    if (!row || row.try_number !== claims.tryNumber) throw stale(row);
+    return row;
+  }
+
   for (const what of ["variable", "connection"] as const)
     app.get(`${EXECUTION_PREFIX}/${what}s/:key`, async (request) => {
-      await runningRow(await claimsOf(request));
+      await ownTry(await claimsOf(request));
       const { key } = request.params as { key: string };
       const found = await lookupForTask(o.database, cipherOf(o), what, key);
       if (!found) throw new HttpError(404, `${what} "${key}" does not exist`);

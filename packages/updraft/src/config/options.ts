@@ -89,6 +89,12 @@ export const OPTIONS = {
         "The most task instances one mapped task may expand to (Airflow's max_map_length); a mapped task past it fails, and so does a task pushing a longer list for one.",
     },
     xcom_max_size: { type: "integer", default: 1048576, description: "Largest XCom value in bytes (JSON)." },
+    callback_timeout: {
+      type: "integer",
+      default: 60,
+      description:
+        "Seconds each callback (a task's onSuccess, onFailure, onRetry, onExecute, onSkipped, an email alert) may run; one still running then fails (logged, the task's state unchanged), and a worker stuck in one is replaced.",
+    },
     executor: {
       type: "string",
       default: "local",

@@ -108,6 +108,10 @@ export const SensorSettingsSchema = z.object({
 });
 export type SensorSettings = z.infer<typeof SensorSettingsSchema>;
 
+/** Task events with callbacks (sdk/callbacks.ts TASK_CALLBACK_OPTIONS). */
+export const TASK_CALLBACK_EVENTS = ["onExecute", "onSuccess", "onFailure", "onRetry", "onSkipped"] as const;
+export type TaskCallbackEvent = (typeof TASK_CALLBACK_EVENTS)[number];
+
 export const SerializedTaskSchema = z.object({
   taskId: z.string(),
   /** "task" (a TypeScript function), "bash", "empty"; later issues add more kinds. */
@@ -153,6 +157,18 @@ export const SerializedTaskSchema = z.object({
   sensor: SensorSettingsSchema.optional(),
   /** A TypeScript task with a `resume` function for after a defer() (absent: false). */
   hasResume: z.boolean().optional(),
+  /**
+   * How many callbacks the task has for each event (absent: none). The functions stay in the DAG
+   * file: this tells the runner, without loading user code, whether to ask a worker to run any and
+   * how long they may take in all.
+   */
+  callbacks: z.partialRecord(z.enum(TASK_CALLBACK_EVENTS), z.number().int().positive()).optional(),
+  /** Addresses emailOnFailure / emailOnRetry alerts go to (absent: none). */
+  email: z.array(z.string()).optional(),
+  /** Email `email` when the task fails (Airflow's email_on_failure; absent: false). */
+  emailOnFailure: z.boolean().optional(),
+  /** Email `email` when a try fails and the task will retry (Airflow's email_on_retry; absent: false). */
+  emailOnRetry: z.boolean().optional(),
   /** Template fields of the task kind (bash: command, env, cwd), unrendered. */
   templateFields: z.record(z.string(), JsonValue),
   /** TaskFlow arguments: JSON with XComRef objects where another task's output is passed. */

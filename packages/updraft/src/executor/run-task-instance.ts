@@ -45,6 +45,7 @@ import { impersonatedUser, resolveRunAs, type RunAs } from "../runner/impersonat
 import type { LookupKind, VariableWrite, VariableWritten } from "../runner/taskflow-protocol.ts";
 import type { TriggerSpec } from "../sdk/triggers.ts";
 import { bindDagRuns, runTriggerDagRun, type DagRunAccess, type TryDagRuns } from "./cross-dag.ts";
+import { callbackPlan, callbackTimeoutMs, hasOnExecute, runTaskCallbacks } from "./task-callbacks.ts";
 
 export interface TaskRunnerDeps {
   database: Database;
@@ -81,6 +82,8 @@ export interface TaskRunnerDeps {
   writeVariable?: (fence: TryFence, variable: VariableWrite) => Promise<VariableWritten>;
   /** Triggers and reads runs of other DAGs for trigger_dagrun tasks (undefined: they fail, saying so). */
   dagRunAccess?: DagRunAccess;
+  /** `[core] callback_timeout`: each task callback's limit in seconds (default 60). */
+  callbackTimeout?: number;
 }
 
 /** A claimed try and its owner (the scheduler job that claimed it; none for `tasks run`). */
@@ -169,18 +172,9 @@ export async function runTaskInstance(
     ungate();
   }
   const sink = log ?? silentLog;
-  // So is ending (the result, the log's close): a thousand tries ending at once end a few dozen at a time.
-  await ending.acquire();
-  try {
-    const state = await completeTry(deps, ti, fence, prepared, result, sink, signal.reason === SHUTDOWN);
-    recorded?.();
-    sink.write(
-      `try ${ti.try_number} ended: ${state}${"reason" in result ? ` (${result.reason})` : ""}\n`,
-      "runner",
-    );
-  } finally {
-    // The log's file descriptor is never left open; a file that could not be written is said here.
-    await log
+  // The log's file descriptor is never left open; a file that could not be written is said here.
+  const closeLog = () =>
+    log
       ?.close()
       .catch((error: unknown) =>
         deps.warn?.(
@@ -188,7 +182,65 @@ export async function runTaskInstance(
           "the try's log could not be written",
         ),
       );
+  // So is ending (the result, the log's close): a thousand tries ending at once end a few dozen at a time.
+  await ending.acquire();
+  let after: (() => Promise<unknown>) | undefined;
+  try {
+    const handOver = signal.reason === SHUTDOWN;
+    const state = await completeTry(deps, ti, fence, prepared, result, sink, handOver);
+    recorded?.();
+    sink.write(
+      `try ${ti.try_number} ended: ${state}${"reason" in result ? ` (${result.reason})` : ""}\n`,
+      "runner",
+    );
+    // Callbacks only once the outcome is recorded (a refused write calls none), outside the gate.
+    const workload = prepared && "workload" in prepared ? prepared.workload : undefined;
+    const plan = workload && callbackPlan(workload.task, state, result, handOver);
+    if (workload && plan) after = () => runTaskCallbacks(deps, workload, plan, sink);
+    else if (!workload && (state === "failed" || state === "up_for_retry"))
+      after = () => failedEarlyCallbacks(deps, ti, { state, result, handOver }, sink);
+  } finally {
+    if (!after) await closeLog();
     ending.release();
+  }
+  if (after) await after().finally(closeLog);
+}
+
+/**
+ * The callbacks of a try that failed before its workload was ready (a template that does not render,
+ * a mapped element that cannot be read): they get the task's context without its rendered fields.
+ */
+async function failedEarlyCallbacks(
+  deps: TaskRunnerDeps,
+  ti: TaskInstanceRow,
+  ended: { state: string; result: Result; handOver: boolean },
+  log: LogSink,
+): Promise<void> {
+  try {
+    const run = await deps.loadRun(ti.dag_run_id);
+    const dag = await deps.loadDag(ti.dag_id, run.dag_hash);
+    const task = dag.tasks.find((t) => t.taskId === ti.task_id);
+    const plan = task && callbackPlan(task, ended.state, ended.result, ended.handOver);
+    if (!task || !plan) return;
+    const bare = { ...task, templateFields: {}, args: [] };
+    const { context } = await deps.render({ dag, task: bare, run, ti });
+    const workload: Workload = {
+      dagId: ti.dag_id,
+      runId: ti.run_id,
+      taskId: ti.task_id,
+      mapIndex: ti.map_index,
+      tryNumber: ti.try_number,
+      logicalDate: run.logical_date,
+      fileloc: dag.fileloc,
+      fileVersion: await deps.fileVersion(dag.fileloc),
+      task,
+      fields: {},
+      context: contextForTask(context),
+      args: [],
+    };
+    await runTaskCallbacks(deps, workload, plan, log);
+  } catch (error) {
+    log.write(`the task's callbacks could not run: ${(error as Error).message}\n`, "runner");
   }
 }
 
@@ -254,11 +306,14 @@ export async function prepareWorkload(
   const rendering = taskflow
     ? { ...task, templateFields: { ...task.templateFields, args: task.args } }
     : task;
+  // Empty and latest-only tasks render nothing, but their callbacks get the task's context.
+  const contextOnly = async () =>
+    task.callbacks || task.email ? (await deps.render({ dag, task: rendering, run, ti })).context : {};
   const rendered =
     task.kind === "empty"
-      ? { fields: {}, context: {} }
+      ? { fields: {}, context: await contextOnly() }
       : task.kind === "latest_only"
-        ? { fields: { latest: isLatestRun(dag, run) }, context: {} }
+        ? { fields: { latest: isLatestRun(dag, run) }, context: await contextOnly() }
         : await deps.render({ dag, task: rendering, run, ti });
   const { context } = rendered;
   const { args: renderedArgs, ...fields } = rendered.fields;
@@ -368,7 +423,7 @@ function mapIndexLabel(
  */
 export type WorkloadRunner = Pick<
   TaskRunnerDeps,
-  "taskflow" | "resolveFile" | "defaultImpersonation" | "lookup"
+  "taskflow" | "resolveFile" | "defaultImpersonation" | "lookup" | "callbackTimeout" | "warn"
 > & {
   /** The task's setVariable, already bound to its try. */
   setVariable?: (variable: VariableWrite) => Promise<VariableWritten>;
@@ -384,6 +439,9 @@ export async function executeWorkload(
   signal: AbortSignal,
 ): Promise<Result> {
   const { task } = w;
+  // A TypeScript task's onExecute runs in its worker right before its function (runTaskFlow).
+  if (hasOnExecute(w) && !CALLS_ON_EXECUTE.has(task.kind))
+    await runTaskCallbacks(deps, w, { event: "onExecute", exception: null, email: null }, log);
   if (task.kind === "empty" || task.kind === "external_task_marker") return { state: "success" };
   if (task.kind === "latest_only") return latestOnly(w, log);
   if (task.kind === "trigger_dagrun") return runTriggerDagRun(w, { dagRuns: deps.dagRuns, log, signal });
@@ -620,6 +678,9 @@ async function runTaskFlow(
       args: w.args,
       context: w.context,
       ...(w.next?.method === "resume" ? { resume: { event: w.next.event ?? null } } : {}),
+      ...(hasOnExecute(w) && CALLS_ON_EXECUTE.has(w.task.kind)
+        ? { onExecuteMs: callbackTimeoutMs(deps) }
+        : {}),
     },
     memoryLimit: w.task.memoryLimit,
     timeout: w.task.executionTimeout,
@@ -836,6 +897,8 @@ function encodeOutputs(value: unknown, maxSize: number, taskId: string): Record<
 const CHOOSING = new Set(["branch", "short_circuit", "latest_only"]);
 /** The kinds whose work is a TypeScript function (TaskFlow). */
 const TASKFLOW = new Set(["task", "branch", "short_circuit", "sensor", "email"]);
+/** Kinds whose function call runs onExecute itself (a sensor's checks are many calls: it runs once, before). */
+const CALLS_ON_EXECUTE = new Set(["task", "branch", "short_circuit"]);
 
 /**
  * Airflow's LatestOnlyOperator: a run goes on past it when it was triggered by hand, or when now

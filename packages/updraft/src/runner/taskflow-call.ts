@@ -15,9 +15,13 @@ import {
   type Dag,
   type TriggerSpec,
 } from "../sdk/index.ts";
+import { callbackList, runCallbacks, type CallbackOutcome } from "../sdk/callbacks.ts";
+import type { Callback, CallbackContext } from "../sdk/callback-types.ts";
+import { sendTaskAlertEmail } from "../sdk/email.ts";
+import type { TaskCallbackEvent } from "../core/serialized.ts";
 import type { LogSink } from "./bash-task.ts";
 import type { TaskFlowOutcome } from "./taskflow-pool.ts";
-import type { LookupKind, VariableWrite, VariableWritten } from "./taskflow-protocol.ts";
+import type { LookupKind, TaskCallbackCall, VariableWrite, VariableWritten } from "./taskflow-protocol.ts";
 
 /** How a task's function ended (the shape a worker sends back). */
 export type TaskCallEnd =
@@ -32,6 +36,8 @@ export interface TaskCall {
   context: Record<string, unknown>;
   lookup: (what: LookupKind, key: string) => Promise<unknown>;
   write: (variable: VariableWrite) => Promise<VariableWritten>;
+  /** Runs the task's onExecute callbacks, after the function is found and before it is called. */
+  onExecute?: () => Promise<unknown>;
 }
 
 type TaskFn = (...args: unknown[]) => unknown;
@@ -65,6 +71,8 @@ export async function callTask(find: () => Promise<TaskFn> | TaskFn, call: TaskC
   setLookup(call.lookup, call.write);
   try {
     const fn = await find();
+    // Its failure is only logged (runCallbacks never throws): the task runs all the same.
+    await call.onExecute?.();
     const value = await fn(...call.args);
     return { outcome: "success", value: value === undefined ? null : value };
   } catch (error) {
@@ -87,4 +95,54 @@ export function outcomeOf(end: TaskCallEnd, log: LogSink): TaskFlowOutcome {
   if (end.stack) log.write(end.stack + "\n", "stderr");
   if (end.outcome === "skipped") return { state: "skipped", reason: end.message };
   return { state: "failed", reason: end.message, retryable: end.outcome !== "fail_now" };
+}
+
+/**
+ * Runs the callbacks task `taskId` of `dag` has for one event (and its email alert), with the task's
+ * context and lookups set as they are for the task itself, so getCurrentContext(), getConnection()
+ * and getVariable() work inside them. Never throws: each outcome is logged and returned.
+ */
+export async function callTaskCallbacks(
+  dag: Dag,
+  taskId: string,
+  call: TaskCallbackCall,
+  io: Pick<TaskCall, "context" | "lookup" | "write"> & { log: (line: string) => void },
+): Promise<CallbackOutcome[]> {
+  const callbacks = taskCallbacks(dag, taskId, call, io.log);
+  if (callbacks.length === 0) return [];
+  const context: CallbackContext = {
+    ...(taskContext(io.context) as CallbackContext),
+    exception: call.exception,
+  };
+  io.log(`running ${callbacks.length} ${call.event} callback${callbacks.length === 1 ? "" : "s"}\n`);
+  setCurrentContext(context);
+  setLookup(io.lookup, io.write);
+  try {
+    return await runCallbacks(callbacks, context, {
+      timeoutMs: call.timeoutMs,
+      log: (line) => io.log(`${line.replace(/^callback /, `callback ${call.event}: `)}\n`),
+    });
+  } finally {
+    setCurrentContext(undefined);
+    setLookup(undefined);
+  }
+}
+
+/** The task's callbacks for the event as the DAG file defines them now, then its email alert. */
+function taskCallbacks(dag: Dag, taskId: string, call: TaskCallbackCall, log: (line: string) => void) {
+  const options = dag.getTask(taskId)?.options as Record<TaskCallbackEvent, unknown> | undefined;
+  let callbacks: Callback[] = [];
+  try {
+    callbacks = callbackList(options?.[call.event], { dagId: dag.dagId, taskId }, call.event);
+  } catch (error) {
+    // The file changed since it was parsed: say so, and still send the alert.
+    log(`callback ${call.event}: ${(error as Error).message}\n`);
+  }
+  const email = call.email;
+  if (email && email.to.length > 0)
+    callbacks.push({
+      notifier: `email${email.event === "failure" ? "OnFailure" : "OnRetry"}`,
+      notify: (context) => sendTaskAlertEmail(email.event, email.to, context),
+    });
+  return callbacks;
 }

@@ -15,7 +15,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Dag } from "../sdk/index.ts";
 import type { LogSink } from "./bash-task.ts";
-import { callTask, outcomeOf, taskFnOf, type TaskCallEnd } from "./taskflow-call.ts";
+import { callTask, callTaskCallbacks, outcomeOf, taskFnOf, type TaskCallEnd } from "./taskflow-call.ts";
 import type { TaskFlowOutcome, TaskFlowRun, TaskFlowRunner } from "./taskflow-pool.ts";
 
 type Write = typeof process.stdout.write;
@@ -64,21 +64,33 @@ export class InProcessTaskFlow implements TaskFlowRunner {
       );
     const unavailable = (what: string) => () =>
       Promise.reject(new Error(`${what} is not available in this test run`));
-    return this.#current.run(task.log, () =>
-      callTask(
-        () => {
-          const dag = this.#dags.get(dagId);
-          if (!dag) throw new Error(`dag "${dagId}" is not the one being tested in this process`);
-          return taskFnOf(dag, taskId, task.request.resume);
-        },
-        {
-          args,
-          context,
-          lookup: task.lookup ?? unavailable("getVariable/getConnection"),
-          write: task.setVariable ?? unavailable("setVariable"),
-        },
-      ),
-    );
+    const dag = this.#dags.get(dagId);
+    const io = {
+      context,
+      lookup: task.lookup ?? unavailable("getVariable/getConnection"),
+      write: task.setVariable ?? unavailable("setVariable"),
+      log: (text: string) => task.log.write(text, "runner"),
+    };
+    const { callbacks, onExecuteMs } = task.request;
+    return this.#current.run(task.log, async (): Promise<TaskCallEnd> => {
+      if (!dag) {
+        const message = `dag "${dagId}" is not the one being tested in this process`;
+        return { outcome: "failed", message, stack: null };
+      }
+      if (callbacks)
+        return { outcome: "success", value: await callTaskCallbacks(dag, taskId, callbacks, io) };
+      const onExecute = {
+        event: "onExecute",
+        exception: null,
+        email: null,
+        timeoutMs: onExecuteMs ?? 0,
+      } as const;
+      return callTask(() => taskFnOf(dag, taskId, task.request.resume), {
+        ...io,
+        args,
+        onExecute: onExecuteMs ? () => callTaskCallbacks(dag, taskId, onExecute, io) : undefined,
+      });
+    });
   }
 }
 

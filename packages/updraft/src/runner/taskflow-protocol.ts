@@ -1,5 +1,20 @@
 /** Messages between a TaskFlow worker process and its pool (JSON over IPC). */
 import type { TriggerSpec } from "../sdk/triggers.ts";
+import type { TaskCallbackEvent } from "../core/serialized.ts";
+
+/**
+ * Run the task's callbacks for one event instead of the task (the try's outcome is recorded by then):
+ * the worker loads the DAG file, finds the task's callbacks and runs them one after the other.
+ */
+export interface TaskCallbackCall {
+  event: TaskCallbackEvent;
+  /** The failure's error (onFailure, onRetry). */
+  exception: { message: string; stack: string | null } | null;
+  /** The email alert to send after the callbacks (emailOnFailure, emailOnRetry). */
+  email: { event: "failure" | "retry"; to: string[] } | null;
+  /** Each callback's time limit (`[core] callback_timeout`). */
+  timeoutMs: number;
+}
 
 export interface TaskFlowRequest {
   id: number;
@@ -14,6 +29,10 @@ export interface TaskFlowRequest {
   context: Record<string, unknown>;
   /** After a defer(): call the task's `resume` with this event instead of its function. */
   resume?: { event: unknown };
+  /** Run these callbacks instead of the task; the reply's value is their outcomes. */
+  callbacks?: TaskCallbackCall;
+  /** Run the task's onExecute callbacks, each within this many ms, right before its function. */
+  onExecuteMs?: number;
 }
 
 /**
@@ -58,7 +77,8 @@ export interface VariableWritten {
 export type TaskFlowReply =
   /** Node, the SDK and the type stripper are loaded: the worker is warm (a spare may be bound). */
   | { kind: "ready" }
-  | { id: number; kind: "log"; stream: "stdout" | "stderr"; text: string }
+  /** "runner": what the worker says about the request (a callback's start and outcome). */
+  | { id: number; kind: "log"; stream: "stdout" | "stderr" | "runner"; text: string }
   | { id: number; kind: "dropped" }
   | { id: number; kind: "lookup"; ask: number; what: LookupKind; key: string }
   | { id: number; kind: "set-variable"; ask: number; variable: VariableWrite }

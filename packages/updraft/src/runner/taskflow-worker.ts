@@ -5,13 +5,15 @@
  * once per version, so a task starts in milliseconds. Output during a task (console,
  * process.stdout/stderr, child processes that inherit stdio) goes to that task's log. The pool may
  * send a request while another runs: it waits here and starts as soon as the current one has
- * answered (see taskflow-pool.ts), unless the pool cancels it first.
+ * answered (see taskflow-pool.ts), unless the pool cancels it first. A request with `callbacks` runs
+ * the task's callbacks for one event instead of the task (executor/task-callbacks.ts); what the
+ * worker says about them goes to the try's log as the runner's lines.
  */
 import { enableCompileCache, stripTypeScriptTypes } from "node:module";
 import { format } from "node:util";
 import { pathToFileURL } from "node:url";
 import { registerDagModuleHooks, SDK_ENTRY_URL } from "../dag-processing/module-hooks.ts";
-import { callTask, findDag, taskFnOf } from "./taskflow-call.ts";
+import { callTask, callTaskCallbacks, findDag, taskFnOf } from "./taskflow-call.ts";
 import type {
   LookupKind,
   TaskFlowMessage,
@@ -72,11 +74,11 @@ for (const stream of ["stdout", "stderr"] as const) {
   }) as typeof target.write;
 }
 
-async function findTask(request: TaskFlowRequest) {
+async function loadDag(request: TaskFlowRequest) {
   const url = `${pathToFileURL(request.path).href}?v=${request.version}`;
   const dag = findDag((await import(url)) as Record<string, unknown>, request.dagId);
   if (!dag) throw new Error(`${request.path} no longer exports dag "${request.dagId}"`);
-  return taskFnOf(dag, request.taskId, request.resume);
+  return dag;
 }
 
 /** Lookups and writes asked by the running task, answered by the pool (getVariable, setVariable, ...). */
@@ -103,16 +105,56 @@ async function run(request: TaskFlowRequest): Promise<TaskFlowReply> {
     return { id: request.id, kind: "result", outcome: "failed", message, stack: null };
   }
   current = request.id;
+  const io = {
+    context: request.context,
+    lookup: (what: LookupKind, key: string) => lookup(request.id, what, key),
+    write: (variable: VariableWrite) => write(request.id, variable),
+    log: (text: string) => send({ id: request.id, kind: "log", stream: "runner", text }),
+  };
   try {
-    const end = await callTask(() => findTask(request), {
-      args: request.args,
-      context: request.context,
-      lookup: (what, key) => lookup(request.id, what, key),
-      write: (variable) => write(request.id, variable),
-    });
+    if (request.callbacks) return await runCallbacksOf(request, io);
+    let dag: Awaited<ReturnType<typeof loadDag>> | undefined;
+    const onExecuteMs = request.onExecuteMs;
+    const end = await callTask(
+      async () => taskFnOf((dag = await loadDag(request)), request.taskId, request.resume),
+      {
+        ...io,
+        args: request.args,
+        onExecute: onExecuteMs
+          ? () =>
+              callTaskCallbacks(
+                dag!,
+                request.taskId,
+                { event: "onExecute", exception: null, email: null, timeoutMs: onExecuteMs },
+                io,
+              )
+          : undefined,
+      },
+    );
     return { id: request.id, kind: "result", ...end };
   } finally {
     current = null;
+  }
+}
+
+/** A callbacks request: their outcomes, or why the DAG file could not give them. */
+async function runCallbacksOf(
+  request: TaskFlowRequest,
+  io: Parameters<typeof callTaskCallbacks>[3],
+): Promise<TaskFlowReply> {
+  try {
+    const dag = await loadDag(request);
+    const value = await callTaskCallbacks(dag, request.taskId, request.callbacks!, io);
+    return { id: request.id, kind: "result", outcome: "success", value };
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    return {
+      id: request.id,
+      kind: "result",
+      outcome: "failed",
+      message: err.message,
+      stack: err.stack ?? null,
+    };
   }
 }
 

@@ -74,6 +74,7 @@ export function createTaskRunnerDeps(
     render: o.render ?? defaultRender(o.database, o.cipher, secrets),
     openLog: o.openLog ?? fileLogs(o, o.logEcho, secrets),
     xcomMaxSize: core.xcom_max_size,
+    callbackTimeout: core.callback_timeout,
     maxMapLength: core.max_map_length,
     lookup: databaseLookup(o.database, o.cipher, o.config),
     writeVariable: async (fence, variable) => {

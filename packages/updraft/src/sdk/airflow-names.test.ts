@@ -179,8 +179,15 @@ test("hints: renames, options of another place, and what is not supported", () =
   assert.match(airflowHint("op_kwargs", task_)!, /pass arguments when calling the task/);
   assert.match(airflowHint("provide_context", task_)!, /getCurrentContext\(\)/);
   assert.match(airflowHint("sla", task_)!, /not supported/);
-  assert.match(airflowHint("email_on_failure", task_)!, /not supported yet/);
-  assert.match(airflowHint("on_failure_callback", task_)!, /not supported yet/);
+  assert.equal(
+    airflowHint("email_on_failure", [...task_, "emailOnFailure"]),
+    "Airflow's email_on_failure is emailOnFailure here",
+  );
+  assert.equal(
+    airflowHint("on_failure_callback", [...task_, "onFailure"]),
+    "Airflow's on_failure_callback is onFailure here",
+  );
+  assert.match(airflowHint("on_retry_callback", ["retries"])!, /is onRetry here, an option of a task/);
   assert.match(airflowHint("concurrency", ["maxActiveTasks"])!, /is maxActiveTasks here/);
   assert.equal(airflowHint("retry", task_), undefined);
   assert.equal(airflowHint("constructor", task_), undefined);

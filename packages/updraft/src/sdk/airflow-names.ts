@@ -63,9 +63,9 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   // BaseOperator(...)
   task_id: { say: 'the task id is the first argument: bash("extract", { ... }), task("extract", fn)' },
   owner: { is: "owner", on: "dag(), a task or defaultArgs" },
-  email: { say: NOT_YET },
-  email_on_failure: { say: `${NOT_YET} (no e-mail alerts)` },
-  email_on_retry: { say: `${NOT_YET} (no e-mail alerts)` },
+  email: { is: "email", on: 'a task or defaultArgs, a list of addresses: email: ["ops@example.com"]' },
+  email_on_failure: { is: "emailOnFailure", on: "a task or defaultArgs (default true when email is set)" },
+  email_on_retry: { is: "emailOnRetry", on: "a task or defaultArgs (default true when email is set)" },
   retries: { is: "retries", on: "a task or defaultArgs" },
   retry_delay: { is: "retryDelay", on: 'a task or defaultArgs, a duration such as "5m"' },
   retry_exponential_backoff: { is: "retryExponentialBackoff", on: "a task or defaultArgs" },
@@ -92,14 +92,25 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   },
   sla: { say: "not supported (SLAs were removed in Airflow 3); deadlines are not supported yet" },
   on_failure_callback: {
-    say: `${NOT_YET}: callbacks are not supported; watch failures in the UI or the API`,
+    is: "onFailure",
+    on: "a task or defaultArgs (a function of the context, a notifier, or a list); dag() takes one for the run",
   },
   on_success_callback: {
-    say: `${NOT_YET}: callbacks are not supported; add a task after the others instead`,
+    is: "onSuccess",
+    on: "a task or defaultArgs (a function of the context, a notifier, or a list); dag() takes one for the run",
   },
-  on_retry_callback: { say: `${NOT_YET}: callbacks are not supported` },
-  on_execute_callback: { say: `${NOT_YET}: callbacks are not supported` },
-  on_skipped_callback: { say: `${NOT_YET}: callbacks are not supported` },
+  on_retry_callback: {
+    is: "onRetry",
+    on: "a task or defaultArgs (a function of the context, a notifier, or a list)",
+  },
+  on_execute_callback: {
+    is: "onExecute",
+    on: "a task or defaultArgs (a function of the context, a notifier, or a list)",
+  },
+  on_skipped_callback: {
+    is: "onSkipped",
+    on: "a task or defaultArgs (a function of the context, a notifier, or a list)",
+  },
   pre_execute: { say: "not supported: do it at the start of a TypeScript task" },
   post_execute: { say: "not supported: do it at the end of a TypeScript task" },
   resources: { say: 'not supported; memoryLimit ("512MiB") limits a task\'s memory' },

@@ -430,9 +430,26 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
     ...(t.taskGroup !== undefined ? { taskGroup: t.taskGroup } : {}),
     ...(t.sensor ? { sensor: { ...t.sensor } } : {}),
     ...(t.resume ? { hasResume: true } : {}),
+    ...serializedCallbacks(r),
     templateFields: structuredClone(t.templateFields) as Record<string, JsonValue>,
     args: structuredClone(t.serializedArgs) as JsonValue[],
   };
+}
+
+/**
+ * Which events have callbacks, and the email alerts: written only when the task has some, so a DAG
+ * without callbacks serializes (and hashes) as before.
+ */
+function serializedCallbacks(r: ResolvedTaskOptions): Partial<SerializedTask> {
+  const out: Partial<SerializedTask> = {};
+  if (Object.keys(r.callbacks).length > 0) out.callbacks = { ...r.callbacks };
+  if (r.email.length > 0 && (r.emailOnFailure || r.emailOnRetry))
+    Object.assign(out, {
+      email: [...r.email],
+      emailOnFailure: r.emailOnFailure,
+      emailOnRetry: r.emailOnRetry,
+    });
+  return out;
 }
 
 /** True for a Dag made by dag(), from this or any other copy of the SDK. */

@@ -91,6 +91,14 @@ export type { ConnectionAccessor, TaskContext, VariableAccessor } from "./contex
 export type { Macros, MacroDateTime, MacroTimeDelta } from "../core/macros.ts";
 export type { JsonValue } from "./json.ts";
 export type { TaskOptions, TriggerRuleInput } from "./options.ts";
+export type {
+  Callback,
+  CallbackContext,
+  CallbackFunction,
+  CallbackInput,
+  Notifier,
+} from "./callback-types.ts";
+export { isNotifier } from "./callback-types.ts";
 export type { ParamInput, ParamSpecInput, ParamType } from "./params.ts";
 export type { DateInput } from "./dates.ts";
 export {

@@ -14,6 +14,8 @@ import {
   type WeightRule,
 } from "../core/trigger-rules.ts";
 import { airflowHint, airflowTarget, dateHint, durationHint, scheduleHint } from "./airflow-names.ts";
+import type { CallbackInput } from "./callback-types.ts";
+import { callbackList, TASK_CALLBACK_OPTIONS, type TaskCallbackOption } from "./callbacks.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
 import { report, soft } from "./problems.ts";
 
@@ -72,6 +74,32 @@ export interface TaskOptions {
    * is in the context by its name (and the element of `expand(items)` as `item`).
    */
   mapIndexTemplate?: string;
+  /**
+   * Called right before the task's work starts (Airflow's on_execute_callback). Each callback option
+   * takes a function of the context (sync or async), a notifier (`{ notify(context) }`), or a list
+   * of them; they run in the DAG's TaskFlow worker, never in the scheduler, each within
+   * `[core] callback_timeout`; a callback's failure is logged in the try's log and never changes the
+   * task's state. Inherited from defaultArgs like other options.
+   * @example onExecute: (ctx) => console.log(`starting try ${ctx.ti?.try_number}`)
+   */
+  onExecute?: CallbackInput;
+  /** Called once the task succeeded (recorded). @example onSuccess: (ctx) => console.log("done", ctx.run_id) */
+  onSuccess?: CallbackInput;
+  /**
+   * Called once the task failed for good (no retry left, or failNow); `context.exception` holds the
+   * error. @example onFailure: (ctx) => console.error(`${ctx.ti?.task_id} failed: ${ctx.exception?.message}`)
+   */
+  onFailure?: CallbackInput;
+  /** Called when a try failed and the task will retry; `context.exception` holds the error. */
+  onRetry?: CallbackInput;
+  /** Called when the task skipped itself (threw SkipTask, a bash task exited 99, a soft-failed sensor). */
+  onSkipped?: CallbackInput;
+  /** Addresses the failure and retry alerts go to (Airflow's email): a list, or one string. */
+  email?: string | readonly string[];
+  /** Email `email` when the task fails (Airflow's email_on_failure). Default true when email is set. */
+  emailOnFailure?: boolean;
+  /** Email `email` when a try fails and the task will retry (Airflow's email_on_retry). Default true. */
+  emailOnRetry?: boolean;
 }
 
 export const TASK_OPTION_KEYS = [
@@ -96,7 +124,14 @@ export const TASK_OPTION_KEYS = [
   "teardown",
   "onFailureFailDagrun",
   "mapIndexTemplate",
+  ...TASK_CALLBACK_OPTIONS,
+  "email",
+  "emailOnFailure",
+  "emailOnRetry",
 ] as const satisfies readonly (keyof TaskOptions)[];
+
+/** Near misses the edit distance would send elsewhere ("retry" is closer to onRetry than to retries). */
+const TASK_OPTION_HINTS: Record<string, string> = { retry: "retries" };
 
 /** Options that say what one task is: never inherited from defaultArgs. */
 const ROLE_KEYS = ["setup", "teardown", "onFailureFailDagrun"] as const;
@@ -124,6 +159,12 @@ export interface ResolvedTaskOptions {
   isTeardown: boolean;
   onFailureFailDagrun: boolean;
   mapIndexTemplate: string | null;
+  /** How many callbacks the task has for each event that has any. */
+  callbacks: Partial<Record<TaskCallbackOption, number>>;
+  /** Alert addresses ([] when none). */
+  email: string[];
+  emailOnFailure: boolean;
+  emailOnRetry: boolean;
 }
 
 /**
@@ -238,6 +279,14 @@ const TASK_OPTION_CHECKS: Record<TaskOptionKey, (value: unknown, where: Where) =
   teardown: (v, w) => bool(v, "teardown", w, false),
   onFailureFailDagrun: (v, w) => bool(v, "onFailureFailDagrun", w, false),
   mapIndexTemplate: (v, w) => text(v, "mapIndexTemplate", w, 'mapIndexTemplate: "{{ file }}"'),
+  onExecute: (v, w) => callbackList(v, w, "onExecute"),
+  onSuccess: (v, w) => callbackList(v, w, "onSuccess"),
+  onFailure: (v, w) => callbackList(v, w, "onFailure"),
+  onRetry: (v, w) => callbackList(v, w, "onRetry"),
+  onSkipped: (v, w) => callbackList(v, w, "onSkipped"),
+  email: (v, w) => emailList(v, w),
+  emailOnFailure: (v, w) => bool(v, "emailOnFailure", w, true),
+  emailOnRetry: (v, w) => bool(v, "emailOnRetry", w, true),
 };
 
 /**
@@ -246,7 +295,7 @@ const TASK_OPTION_CHECKS: Record<TaskOptionKey, (value: unknown, where: Where) =
  * reported again for every task.
  */
 export function checkTaskOptions(raw: unknown, where: Where, what = "options"): TaskOptions {
-  const known = knownEntries(raw, TASK_OPTION_KEYS, what, { ...where, part: undefined });
+  const known = knownEntries(raw, TASK_OPTION_KEYS, what, { ...where, part: undefined }, TASK_OPTION_HINTS);
   const clean: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(definedEntries(known))) {
     const ok = soft(() => (TASK_OPTION_CHECKS[key as TaskOptionKey](value, where), true), false);
@@ -286,7 +335,44 @@ export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "optio
     runAsUser: userName(o.runAsUser, where),
     mapIndexTemplate:
       text(o.mapIndexTemplate, "mapIndexTemplate", where, 'mapIndexTemplate: "{{ file }}"') ?? null,
+    callbacks: callbackCounts(o, where),
+    email: emailList(o.email, where),
+    // Airflow's default_email_on_failure and default_email_on_retry are both true.
+    emailOnFailure: bool(o.emailOnFailure, "emailOnFailure", where, true),
+    emailOnRetry: bool(o.emailOnRetry, "emailOnRetry", where, true),
   };
+}
+
+/** How many callbacks each event has (events without any left out). */
+function callbackCounts(o: TaskOptions, where: Where): Partial<Record<TaskCallbackOption, number>> {
+  const counts: Partial<Record<TaskCallbackOption, number>> = {};
+  for (const option of TASK_CALLBACK_OPTIONS) {
+    const n = callbackList(o[option], where, option).length;
+    if (n > 0) counts[option] = n;
+  }
+  return counts;
+}
+
+/**
+ * Alert addresses: a list, or one string (split on "," and ";" as Airflow's get_email_address_list
+ * does). Each must look like an address.
+ */
+export function emailList(value: unknown, where: Where): string[] {
+  if (value === undefined || value === null) return [];
+  const items =
+    typeof value === "string"
+      ? value.split(/[,;]/)
+      : Array.isArray(value) && value.every((v) => typeof v === "string")
+        ? (value as string[])
+        : undefined;
+  const addresses = items?.map((a) => a.trim()).filter((a) => a !== "");
+  const bad = addresses?.find((a) => !/^[^\s@]+@[^\s@]+$/.test(a));
+  if (!addresses || bad !== undefined)
+    throw definitionError(
+      where,
+      `email must be a list of addresses, got ${describe(bad ?? value)}: write e.g. email: ["ops@example.com"]`,
+    );
+  return addresses;
 }
 
 export function integer(

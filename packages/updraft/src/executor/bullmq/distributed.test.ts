@@ -569,3 +569,59 @@ forEachDatabase(
   },
   { only: ["sqlite"] },
 );
+
+const CALLBACK_DAG = (out: string) => `import { appendFileSync } from "node:fs";
+import { dag, task, bash, getConnection } from "updraft";
+const note = (cb) => async (ctx) => {
+  const c = cb === "success" ? await getConnection("warehouse") : null;
+  appendFileSync(${JSON.stringify(out)}, [cb, ctx.ti.task_id, ctx.ti.try_number, ctx.exception?.message ?? "-", c?.host ?? "-"].join(" ") + "\\n");
+};
+export default dag({ dagId: "wcb", schedule: null }, () => {
+  task("ok", () => 1, { onExecute: note("execute"), onSuccess: note("success") })();
+  task("bad", () => { throw new Error("nope"); }, { retries: 1, retryDelay: "0s", onRetry: note("retry"), onFailure: note("failure") })();
+  bash("sh", { command: "exit 99", onSkipped: note("skipped") });
+});
+`;
+
+forEachDatabase(
+  "task callbacks on a worker",
+  (get) => {
+    test(
+      "a worker runs a try's callbacks once its result is recorded; they read connections through the execution API",
+      stopping(async () => {
+        const database = get();
+        const c = newCluster(childUrl(database), redis);
+        const out = join(c.dags, "..", "callbacks.txt");
+        writeFileSync(join(c.dags, "wcb.ts"), CALLBACK_DAG(out));
+        const added = await updraft(
+          ["connections", "add", "warehouse", "--conn-uri", "postgres://u:p@wh.example:5432/wh"],
+          c.controlEnv,
+        );
+        assert.equal(added.code, 0, added.stderr);
+        c.startScheduler();
+        await c.startWebserver();
+        await c.startWorker("worker-cb");
+        await parsed(database, "wcb");
+        await triggerDagRun(database, { dagId: "wcb", runId: "c1" });
+        assert.equal(await waitForRun(database, "c1", 60_000, c), "failed");
+        const lines = await until(
+          "the callbacks to run",
+          20_000,
+          async () => {
+            const text = existsSync(out) ? readFileSync(out, "utf8").trim().split("\n").sort() : [];
+            return text.length >= 5 ? text : undefined;
+          },
+          100,
+        );
+        assert.deepEqual(lines, [
+          "execute ok 1 - -",
+          "failure bad 2 nope -",
+          "retry bad 1 nope -",
+          "skipped sh 1 - -",
+          "success ok 1 - wh.example",
+        ]);
+      }),
+    );
+  },
+  { only: ["sqlite"] },
+);

@@ -29,6 +29,7 @@ import { sensitiveValues } from "../../core/sensitive.ts";
 import { VERSION } from "../../version.ts";
 import { SHUTDOWN } from "../local-executor.ts";
 import { executeWorkload, type Result, type WorkloadRunner } from "../run-task-instance.ts";
+import { callbackPlan, runTaskCallbacks } from "../task-callbacks.ts";
 import { ExecutionClient, StaleTry } from "./execution-client.ts";
 import type { TryJobData, TryJobResult } from "./executor.ts";
 import { bullQueueName } from "./executor.ts";
@@ -121,6 +122,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     taskflow,
     resolveFile: (fileloc) => resolveFileloc(fileloc, config.values.core.dags_folder),
     defaultImpersonation: config.values.core.default_impersonation,
+    callbackTimeout: config.values.core.callback_timeout,
+    warn: (fields, message) => log.warn(fields, message),
   };
   const slots = new Slots(o.concurrency);
   const processJob = async (job: Job<TryJobData>): Promise<TryJobResult> => {
@@ -202,6 +205,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       );
     }, heartbeatMs);
     let result: Result & { handOver?: boolean };
+    let workloadRunner: WorkloadRunner | undefined;
     try {
       tee.write(
         `running try ${ref.tryNumber} of ${(start.maxTries ?? 0) + 1} of task "${ref.taskId}" (${start.workload.task.kind}) on ${o.hostname} (worker ${id})\n`,
@@ -240,7 +244,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         trigger: (r: TriggerRequest) => client.triggerRun(token.current, r),
         stateOf: (dagId: string, runId: string) => client.runState(token.current, dagId, runId),
       };
-      const workloadRunner = { ...runner, lookup, setVariable, dagRuns };
+      workloadRunner = { ...runner, lookup, setVariable, dagRuns };
       result = await executeWorkload(workloadRunner, start.workload, tee, controller.signal);
     } catch (error) {
       result = { state: "failed", reason: (error as Error).message, retryable: true };
@@ -254,6 +258,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       const finished = await client.finish(token.current, ref, { ...result, log: tail }, RESULT_RETRY_MS);
       for (const line of finished.notes) local.write(line, "runner");
       log.info({ ...ref, state: finished.state }, "try ended");
+      // Callbacks once the outcome is recorded (the webserver accepted it), in this worker's pool;
+      // what they say goes to this worker's copy of the log and, for failures, its service log.
+      const plan = callbackPlan(start.workload.task, finished.state, result, result.handOver === true);
+      if (plan && workloadRunner) await runTaskCallbacks(workloadRunner, start.workload, plan, local);
       return done(finished.state);
     } catch (error) {
       if (error instanceof StaleTry) {
