@@ -2,7 +2,7 @@
  * Email from real runs: DAG files parsed, tasks in TaskFlow worker processes that get their smtp
  * connection and the [email]/[smtp] settings only through the runner's lookups, a real SMTP server
  * on loopback that the test reads the messages back from. The email operator sends a templated
- * message with an attachment; a failing task's notifier sends its alert; with no smtp_default
+ * message with an attachment; a failing task's onFailure notifier and its emailOnFailure alert are sent; with no smtp_default
  * connection, the [smtp] section of the service's configuration is used.
  */
 import assert from "node:assert/strict";
@@ -19,7 +19,7 @@ const dir = mkdtempSync(join(tmpdir(), "updraft-email-run-"));
 const report = join(dir, "report-2026-03-01.csv");
 writeFileSync(report, "day,rows\n2026-03-01,42\n");
 
-const DAG = `import { dag, email, task, getCurrentContext, smtpNotifier } from "updraft";
+const DAG = `import { dag, email, task, smtpNotifier } from "updraft";
 export const send = dag({ dagId: "send_report", params: { team: "data" } }, () => {
   email("mail_report", {
     to: ["{{ params.team }}@example.com"],
@@ -31,17 +31,14 @@ export const send = dag({ dagId: "send_report", params: { team: "data" } }, () =
 });
 export const fails = dag({ dagId: "fails" }, () => {
   task("load", async () => {
-    try {
-      throw new Error("the warehouse is down");
-    } catch (error) {
-      const context = { ...getCurrentContext(), exception: { message: error.message, stack: error.stack } };
-      await smtpNotifier({
-        to: "oncall@example.com",
-        subject: "{{ dag.dag_id }}.{{ ti.task_id }} failed",
-        html: "<p>{{ exception }}</p>",
-      }).notify(context);
-      throw error;
-    }
+    throw new Error("the warehouse is down");
+  }, {
+    email: ["owner@example.com"],
+    onFailure: smtpNotifier({
+      to: "oncall@example.com",
+      subject: "{{ dag.dag_id }}.{{ ti.task_id }} failed",
+      html: "<p>{{ exception }}</p>",
+    }),
   })();
 });
 export const bad = dag({ dagId: "bad_connection" }, () => {
@@ -93,7 +90,7 @@ test("the email operator sends its rendered message with the attachment, through
   assert.equal(JSON.parse(ti.rendered_fields!).subject, "Report for 2026-03-01 (mail_report, try 1)");
 });
 
-test("a failing task's smtpNotifier sends through the smtp_default connection", async () => {
+test("a failing task's onFailure notifier and its email alert arrive through the smtp_default connection", async () => {
   await connectionStore(h.database, h.cipher).set({
     connId: "smtp_default",
     connType: "smtp",
@@ -108,11 +105,21 @@ test("a failing task's smtpNotifier sends through the smtp_default connection", 
   const before = smtp.received.length;
   const run = await triggerDagRun(h.database, { dagId: "fails" });
   assert.equal(await h.drive(run), "failed");
-  const [mail] = (await smtp.waitFor(before + 1)).slice(before);
-  assert.deepEqual(mail!.envelope.to, ["oncall@example.com"]);
-  assert.equal(mail!.envelope.from, "alerts@example.com");
-  assert.equal(mail!.parsed.subject, "fails.load failed");
-  assert.equal(String(mail!.parsed.html).trim(), "<p>the warehouse is down</p>");
+  const mails = (await smtp.waitFor(before + 2)).slice(before);
+  const byTo = new Map(mails.map((m) => [m.envelope.to.join(","), m]));
+  const notified = byTo.get("oncall@example.com");
+  assert.ok(notified, `the notifier's mail: ${mails.map((m) => m.envelope.to.join(",")).join(" | ")}`);
+  assert.equal(notified.envelope.from, "alerts@example.com");
+  assert.equal(notified.parsed.subject, "fails.load failed");
+  assert.match(String(notified.parsed.html), /the warehouse is down/);
+  // emailOnFailure is on by default when `email` is set, as in Airflow.
+  const alert = byTo.get("owner@example.com");
+  assert.ok(alert, "the emailOnFailure alert");
+  assert.match(String(alert.parsed.subject), /fails\.load/);
+  assert.match(String(alert.parsed.html), /the warehouse is down/);
+  assert.match(h.log(run, "load"), /callback onFailure: smtp notifier succeeded/);
+  assert.match(h.log(run, "load"), /callback onFailure: emailOnFailure notifier succeeded/);
+  assert.equal(smtp.received.length, before + 2, "each callback ran once");
 });
 
 test("an email operator naming a connection that does not exist fails with a clear reason", async () => {
