@@ -55,8 +55,10 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   owner_links: { say: NOT_YET },
   dag_display_name: { say: `${NOT_YET}: the UI shows the dagId` },
   sla_miss_callback: {
-    say: "not supported (SLAs were removed in Airflow 3); deadlines are not supported yet",
+    is: "deadline",
+    on: 'dag(): SLAs were removed in Airflow 3; write deadline: { reference: "queued_at", interval: "1h", callback }',
   },
+  DeadlineAlert: { is: "deadline", on: 'dag(), as { reference: "queued_at", interval: "1h", callback }' },
   fail_fast: { say: NOT_YET },
   auto_register: { say: "not supported: every dag() a DAG file exports is registered" },
   full_filepath: { say: "not an option: the DAG processor records the file" },
@@ -90,13 +92,11 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   do_xcom_push: {
     say: "not an option: a TypeScript task's return value is its XCom (return nothing to push none)",
   },
-  sla: { say: "not supported (SLAs were removed in Airflow 3); deadlines are not supported yet" },
-  on_failure_callback: {
-    say: `${NOT_YET}: callbacks are not supported; watch failures in the UI or the API`,
+  sla: {
+    say: 'not supported (SLAs were removed in Airflow 3): give the DAG a deadline: { reference: "queued_at", interval: "1h", callback }',
   },
-  on_success_callback: {
-    say: `${NOT_YET}: callbacks are not supported; add a task after the others instead`,
-  },
+  on_failure_callback: { is: "onFailure", on: "dag() or a task" },
+  on_success_callback: { is: "onSuccess", on: "dag() or a task" },
   on_retry_callback: { say: `${NOT_YET}: callbacks are not supported` },
   on_execute_callback: { say: `${NOT_YET}: callbacks are not supported` },
   on_skipped_callback: { say: `${NOT_YET}: callbacks are not supported` },

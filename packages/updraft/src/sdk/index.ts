@@ -105,3 +105,5 @@ export type {
   TimetableName,
 } from "./timetables.ts";
 export type { TaskKind } from "./builder.ts";
+export type { DeadlineAlert, DeadlineReference } from "./deadlines.ts";
+export type { Callback, CallbackContext, CallbackInput, Notifier } from "./callback-types.ts";
