@@ -55,6 +55,11 @@ export const OPTIONS = {
     catchup_by_default: { type: "boolean", default: false, description: "Default catchup of a DAG." },
     default_owner: { type: "string", default: "updraft", description: "Owner of tasks that name none." },
     default_task_retries: { type: "integer", default: 0, description: "Retries of tasks that set none." },
+    callback_timeout: {
+      type: "integer",
+      default: 60,
+      description: "How long a callback may run before it is stopped",
+    },
     default_impersonation: {
       type: "string",
       default: "",

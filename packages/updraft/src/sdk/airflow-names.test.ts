@@ -180,7 +180,8 @@ test("hints: renames, options of another place, and what is not supported", () =
   assert.match(airflowHint("provide_context", task_)!, /getCurrentContext\(\)/);
   assert.match(airflowHint("sla", task_)!, /not supported/);
   assert.match(airflowHint("email_on_failure", task_)!, /not supported yet/);
-  assert.match(airflowHint("on_failure_callback", task_)!, /not supported yet/);
+  assert.match(airflowHint("on_failure_callback", ["onFailure"])!, /on_failure_callback is onFailure here/);
+  assert.match(airflowHint("sla_miss_callback", ["onFailure"])!, /is deadline here, an option of dag\(\)/);
   assert.match(airflowHint("concurrency", ["maxActiveTasks"])!, /is maxActiveTasks here/);
   assert.equal(airflowHint("retry", task_), undefined);
   assert.equal(airflowHint("constructor", task_), undefined);

@@ -11,6 +11,7 @@ import { callbackList } from "./callbacks.ts";
 import { checkDate, type DateInput } from "./dates.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
 import { duration } from "./options.ts";
+import { soft } from "./problems.ts";
 
 /** What a deadline counts from (Airflow's DeadlineReference). */
 export type DeadlineReference =
@@ -53,7 +54,10 @@ const REFERENCE_HELP =
 export function checkDeadlines(value: unknown, where: Where): CheckedDeadline[] {
   if (value === undefined || value === null) return [];
   const items = Array.isArray(value) ? (value as unknown[]) : [value];
-  return items.map((item, i) => checkDeadline(item, Array.isArray(value) ? `deadline[${i}]` : "deadline", where));
+  // Each alert checked on its own, so every bad one is reported (problems.ts).
+  return items.flatMap(
+    (item, i) => soft(() => [checkDeadline(item, Array.isArray(value) ? `deadline[${i}]` : "deadline", where)], []),
+  );
 }
 
 function checkDeadline(item: unknown, at: string, where: Where): CheckedDeadline {

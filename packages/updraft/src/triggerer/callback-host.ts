@@ -1,0 +1,135 @@
+/**
+ * The triggerer's process for DAG and deadline callbacks: custom-worker.ts again, but a process of
+ * its own, so a callback that must be stopped (it ran past `[core] callback_timeout` and does not
+ * yield: a synchronous loop) is stopped with its process without failing the custom triggers of
+ * the other one. Started with the environment user code gets (core/child-env.ts) and the lifeline;
+ * its getVariable()/getConnection() are answered here through `lookup`.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { userCodeEnv } from "../core/child-env.ts";
+import type { Logger } from "../logging.ts";
+import { lifelineEnv } from "../runner/lifeline.ts";
+import type { LookupKind } from "../runner/taskflow-protocol.ts";
+import type { CallbackOutcome } from "../sdk/callbacks.ts";
+import type { CallbackJob, CustomTriggerMessage, CustomTriggerReply } from "./custom-protocol.ts";
+
+const WORKER_URL = new URL(
+  `./custom-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`,
+  import.meta.url,
+);
+
+/** How long past its callback limit a job may go without a sign of progress before its process is stopped. */
+export const OVERRUN_MARGIN_MS = 5_000;
+
+export type Lookup = (what: LookupKind, key: string) => Promise<Record<string, unknown> | undefined>;
+
+interface Pending {
+  resolve: (outcomes: CallbackOutcome[]) => void;
+  reject: (error: Error) => void;
+  /** Stops the process when the job makes no progress for its limit plus the margin. */
+  watchdog: ReturnType<typeof setTimeout>;
+  arm: () => void;
+}
+
+export class CallbackProcess {
+  #child: ChildProcess | null = null;
+  readonly #pending = new Map<number, Pending>();
+  readonly #o: { dagsFolder: string; log: Logger; memoryMb: number; lookup: Lookup };
+
+  constructor(o: { dagsFolder: string; log: Logger; memoryMb: number; lookup: Lookup }) {
+    this.#o = o;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Runs the job's callbacks: their outcomes, or a rejection (the DAG would not load, the process died). */
+  run(job: CallbackJob): Promise<CallbackOutcome[]> {
+    return new Promise((resolve, reject) => {
+      const child = this.#ensure();
+      const arm = () => {
+        clearTimeout(pending.watchdog);
+        pending.watchdog = setTimeout(() => this.#overrun(child, job), job.timeoutMs + OVERRUN_MARGIN_MS);
+      };
+      const pending: Pending = { resolve, reject, watchdog: setTimeout(() => {}, 0), arm };
+      this.#pending.set(job.id, pending);
+      arm();
+      this.#send(child, { kind: "callback", ...job });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** A callback ran past its limit without yielding: its process is killed (the next job starts another). */
+  #overrun(child: ChildProcess, job: CallbackJob): void {
+    this.#o.log.error(
+      { dagId: job.dagId, event: job.event, pid: child.pid, timeoutMs: job.timeoutMs },
+      "a callback ran past [core] callback_timeout without yielding: stopping its process",
+    );
+    if (this.#child === child) this.#child = null;
+    child.kill("SIGKILL");
+  }
+
+  #ensure(): ChildProcess {
+    if (this.#child) return this.#child;
+    const child = fork(WORKER_URL, [this.#o.dagsFolder], {
+      execArgv: [`--max-old-space-size=${this.#o.memoryMb}`, "--disable-warning=ExperimentalWarning"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      serialization: "json",
+      // User code: an allow-listed environment, never the service's keys; the lifeline's token.
+      env: userCodeEnv(process.env, lifelineEnv()),
+      cwd: this.#o.dagsFolder,
+    });
+    this.#child = child;
+    this.#o.log.info({ pid: child.pid }, "started the callback process");
+    child.on("message", (reply: CustomTriggerReply) => this.#receive(child, reply));
+    child.on("error", (error) => this.#o.log.error({ err: error }, "the callback process failed"));
+    child.on("exit", (code, signal) => {
+      if (this.#child === child) this.#child = null;
+      if (this.#pending.size === 0) return;
+      const why = `the callback process exited (${signal ?? `code ${code}`}) while callbacks ran (one ran past [core] callback_timeout, or crashed it)`;
+      for (const [, pending] of this.#pending) {
+        clearTimeout(pending.watchdog);
+        pending.reject(new Error(why));
+      }
+      this.#pending.clear();
+    });
+    return child;
+  }
+
+  #receive(child: ChildProcess, reply: CustomTriggerReply): void {
+    if (reply.kind === "lookup") {
+      this.#o.lookup(reply.what, reply.key).then(
+        (value) => this.#send(child, { kind: "lookup-answer", ask: reply.ask, value }),
+        (error: unknown) =>
+          this.#send(child, { kind: "lookup-answer", ask: reply.ask, error: (error as Error).message ?? String(error) }),
+      );
+      return;
+    }
+    if (reply.kind !== "callback-log" && reply.kind !== "callback-done" && reply.kind !== "callback-error") return;
+    const pending = this.#pending.get(reply.id);
+    if (!pending) return;
+    if (reply.kind === "callback-log") {
+      this.#o.log.info({ request: reply.id }, reply.line);
+      return pending.arm();
+    }
+    clearTimeout(pending.watchdog);
+    this.#pending.delete(reply.id);
+    if (reply.kind === "callback-done") pending.resolve(reply.outcomes);
+    else pending.reject(new Error(reply.error));
+  }
+
+  #send(child: ChildProcess, message: CustomTriggerMessage): void {
+    if (child.connected) child.send(message);
+  }
+}
