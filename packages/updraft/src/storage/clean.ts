@@ -1,6 +1,6 @@
 /**
  * Deleting old metadata in batches (`updraft db clean`, `[database] retention_days`): finished runs
- * with everything recorded for them, audit log entries and finished jobs. Each batch selects its ids,
+ * with everything recorded for them (their DAG callback requests and deadlines too), audit log entries and finished jobs. Each batch selects its ids,
  * copies the rows to `_updraft_archive_<table>` (unless told not to) and deletes children before
  * runs, in one transaction. What is kept, and why: ../operations/ADR.md O6.
  */
@@ -12,7 +12,14 @@ import { isTransientDbError, retrying } from "./retry.ts";
 import type { Tables } from "./schema.ts";
 
 /** Tables whose rows belong to a run: cleaned with it, or on their own for the same runs. */
-export const RUN_TABLES = ["dag_run", "task_instance", "task_instance_history", "xcom"] as const;
+export const RUN_TABLES = [
+  "dag_run",
+  "task_instance",
+  "task_instance_history",
+  "xcom",
+  "callback_request",
+  "deadline",
+] as const;
 /** Tables cleaned by each row's own date. */
 export const ROW_TABLES = ["audit_log", "job"] as const;
 export const CLEANABLE_TABLES = [...RUN_TABLES, ...ROW_TABLES] as const;
