@@ -17,7 +17,8 @@ const consoleNotifier: Notifier = {
 export default dag(
   {
     dagId: "example_deadline",
-    description: "A run that must finish within 2 seconds of being queued, and what happens when it does not.",
+    description:
+      "A run that must finish within 2 seconds of being queued, and what happens when it does not.",
     schedule: null,
     tags: ["example"],
     onFailure: (ctx: CallbackContext) =>

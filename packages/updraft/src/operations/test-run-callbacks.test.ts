@@ -41,20 +41,23 @@ after(async () => {
 });
 
 test("dags test: a missed deadline's notifier and the DAG's onFailure run before the test ends", async () => {
-  const run = await startTestRun(h.database, { dagId: "late_and_failing", logicalDate: new Date("2025-01-01T00:00:00Z") });
+  const run = await startTestRun(h.database, {
+    dagId: "late_and_failing",
+    logicalDate: new Date("2025-01-01T00:00:00Z"),
+  });
   assert.equal(await h.drive(run, 2), "failed");
   const failure = JSON.parse(readFileSync(join(out, "failure.json"), "utf8")) as Record<string, unknown>;
   assert.deepEqual(failure, { run: run.run_id, reason: "task_failure", ti: "slow_then_fail" });
-  const deadline = JSON.parse(readFileSync(join(out, "deadline.json"), "utf8")) as { index: number; time: string };
+  const deadline = JSON.parse(readFileSync(join(out, "deadline.json"), "utf8")) as {
+    index: number;
+    time: string;
+  };
   assert.equal(deadline.index, 0);
   const { callbacks, deadlines } = await callbackStore(h.database).forRun("late_and_failing", run.run_id);
-  assert.deepEqual(
-    callbacks.map((c) => [c.event, c.state]).sort(),
-    [
-      ["dag_failure", "success"],
-      ["deadline_missed", "success"],
-    ],
-  );
+  assert.deepEqual(callbacks.map((c) => [c.event, c.state]).sort(), [
+    ["dag_failure", "success"],
+    ["deadline_missed", "success"],
+  ]);
   assert.deepEqual(
     deadlines.map((d) => d.missed),
     [1],

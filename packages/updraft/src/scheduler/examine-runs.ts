@@ -385,16 +385,29 @@ async function examineRun(
   if (!finalState || !moved) return;
   o.log.info({ dagId: run.dag_id, runId: run.run_id, state: finalState }, "run finished");
   // The DAG's callback for the end, requested in the transaction that ended the run (the triggerer runs it).
-  await requestRunEndCallback(database, trx, dag, run, finalState, runEndPayload(finalState, instances, dag), o.now);
+  await requestRunEndCallback(
+    database,
+    trx,
+    dag,
+    run,
+    finalState,
+    runEndPayload(finalState, instances, dag),
+    o.now,
+  );
   if (finalState === "failed") await pauseAfterFailures(trx, dag, o);
 }
 
 /** Airflow's reason for a run's end, and for a failure the first failed task instance (the context's ti). */
-function runEndPayload(state: "success" | "failed", instances: Instances, dag: SerializedDag): CallbackPayload {
+function runEndPayload(
+  state: "success" | "failed",
+  instances: Instances,
+  dag: SerializedDag,
+): CallbackPayload {
   if (state === "success") return { reason: "success" };
   for (const task of dag.tasks)
     for (const ti of instances.get(task.taskId) ?? [])
-      if (ti.state === "failed") return { reason: "task_failure", taskId: task.taskId, mapIndex: ti.map_index };
+      if (ti.state === "failed")
+        return { reason: "task_failure", taskId: task.taskId, mapIndex: ti.map_index };
   return { reason: "task_failure" };
 }
 

@@ -15,11 +15,7 @@ import { soft } from "./problems.ts";
 
 /** What a deadline counts from (Airflow's DeadlineReference). */
 export type DeadlineReference =
-  | "logical_date"
-  | "queued_at"
-  | "DAGRUN_LOGICAL_DATE"
-  | "DAGRUN_QUEUED_AT"
-  | { fixedDatetime: DateInput };
+  "logical_date" | "queued_at" | "DAGRUN_LOGICAL_DATE" | "DAGRUN_QUEUED_AT" | { fixedDatetime: DateInput };
 
 /** One deadline of a DAG's runs (Airflow's DeadlineAlert). */
 export interface DeadlineAlert {
@@ -55,8 +51,8 @@ export function checkDeadlines(value: unknown, where: Where): CheckedDeadline[] 
   if (value === undefined || value === null) return [];
   const items = Array.isArray(value) ? (value as unknown[]) : [value];
   // Each alert checked on its own, so every bad one is reported (problems.ts).
-  return items.flatMap(
-    (item, i) => soft(() => [checkDeadline(item, Array.isArray(value) ? `deadline[${i}]` : "deadline", where)], []),
+  return items.flatMap((item, i) =>
+    soft(() => [checkDeadline(item, Array.isArray(value) ? `deadline[${i}]` : "deadline", where)], []),
   );
 }
 
@@ -70,11 +66,17 @@ function checkDeadline(item: unknown, at: string, where: Where): CheckedDeadline
   const o = item as Record<string, unknown>;
   const unknown = Object.keys(o).filter((k) => !["reference", "interval", "callback", "onMiss"].includes(k));
   if (unknown.length > 0)
-    throw definitionError(where, `${at} has unknown keys ${unknown.join(", ")}: it takes reference, interval and callback`);
+    throw definitionError(
+      where,
+      `${at} has unknown keys ${unknown.join(", ")}: it takes reference, interval and callback`,
+    );
   const { reference, fixed } = checkReference(o.reference, at, where);
   const interval = duration(o.interval, `${at}.interval`, where, false);
   if (interval === undefined || interval === null)
-    throw definitionError(where, `${at}.interval is missing: write e.g. interval: "1h" (after the reference)`);
+    throw definitionError(
+      where,
+      `${at}.interval is missing: write e.g. interval: "1h" (after the reference)`,
+    );
   // `onMiss` is accepted as another name for the callback (the contract's name for the event).
   const given = o.callback ?? o.onMiss;
   const callbacks = callbackList(given, where, `${at}.callback`);
@@ -96,8 +98,15 @@ function checkReference(
     if (reference) return { reference, fixed: null };
   }
   if (value !== null && typeof value === "object" && "fixedDatetime" in value) {
-    const fixed = checkDate((value as { fixedDatetime: unknown }).fixedDatetime, `${at}.reference.fixedDatetime`, where);
+    const fixed = checkDate(
+      (value as { fixedDatetime: unknown }).fixedDatetime,
+      `${at}.reference.fixedDatetime`,
+      where,
+    );
     if (fixed !== null) return { reference: "fixed_datetime", fixed };
   }
-  throw definitionError(where, `${at}.reference ${describe(value)} is not a deadline reference: ${REFERENCE_HELP}`);
+  throw definitionError(
+    where,
+    `${at}.reference ${describe(value)} is not a deadline reference: ${REFERENCE_HELP}`,
+  );
 }

@@ -65,9 +65,17 @@ async function requests(database: Database, runId: string) {
 
 /** Earlier tests' runs and requests out of the way: each test sees only its own. */
 async function settleOthers(database: Database) {
-  await database.db.updateTable("dag_run").set({ state: "success" }).where("state", "in", ["queued", "running"]).execute();
+  await database.db
+    .updateTable("dag_run")
+    .set({ state: "success" })
+    .where("state", "in", ["queued", "running"])
+    .execute();
   await database.db.updateTable("callback_request").set({ state: "success" }).execute();
-  await database.db.updateTable("deadline").set({ handled_at: at(0) }).where("handled_at", "is", null).execute();
+  await database.db
+    .updateTable("deadline")
+    .set({ handled_at: at(0) })
+    .where("handled_at", "is", null)
+    .execute();
 }
 
 forEachDatabase("DAG callback requests and deadlines", (get) => {
@@ -95,10 +103,16 @@ forEachDatabase("DAG callback requests and deadlines", (get) => {
       noLogical.deadlines.map((d) => d.deadline_index),
       [0],
     );
-    assert.equal(deadlineTime({ index: 0, reference: "fixed_datetime", fixed: at(5), interval: 10 }, {
-      logicalDate: null,
-      queuedAt: null,
-    }), at(15));
+    assert.equal(
+      deadlineTime(
+        { index: 0, reference: "fixed_datetime", fixed: at(5), interval: 10 },
+        {
+          logicalDate: null,
+          queuedAt: null,
+        },
+      ),
+      at(15),
+    );
   });
 
   test("schedulers racing to end a failed run write one dag_failure request, naming the failed task", async () => {
@@ -209,9 +223,7 @@ forEachDatabase("DAG callback requests and deadlines", (get) => {
       .execute();
     await examineRuns(get(), { now: at(2), log, cancel: () => false });
     const [a, b, c] = schedulers.map((d) => callbackStore(d));
-    const claims = await Promise.all(
-      [a, b, c].map((s, i) => s!.claim(100 + i, 10, at(10), at(20))),
-    );
+    const claims = await Promise.all([a, b, c].map((s, i) => s!.claim(100 + i, 10, at(10), at(20))));
     const mine = claims.flatMap((list, i) => list.filter((r) => r.run_id === "c1").map(() => 100 + i));
     assert.equal(mine.length, 1, `claimed by ${mine.join(", ")}`);
     const holder = mine[0]!;
@@ -223,7 +235,10 @@ forEachDatabase("DAG callback requests and deadlines", (get) => {
     assert.deepEqual(await a!.claim(other, 10, at(25), at(35)), []);
     // The holder dies: after the lease, another takes it over (a second attempt).
     const taken = await a!.claim(other, 10, at(31), at(41));
-    assert.deepEqual(taken.map((r) => [r.id, r.attempts]), [[id, 2]]);
+    assert.deepEqual(
+      taken.map((r) => [r.id, r.attempts]),
+      [[id, 2]],
+    );
     assert.equal(await a!.finish(id, holder, { ok: true }, at(32)), false, "the old holder writes nothing");
     assert.equal(await a!.finish(id, other, { ok: false, error: "boom" }, at(33)), true);
     const row = (await requests(get(), "c1"))[0]!;

@@ -218,12 +218,27 @@ export function callbackStore(database: Database) {
      * still free, so one triggerer at a time runs a request. Requests whose earlier runs crashed
      * their triggerer MAX_CALLBACK_ATTEMPTS times are failed instead.
      */
-    async claim(triggererId: number, limit: number, now: string, leaseUntil: string): Promise<ClaimedCallback[]> {
+    async claim(
+      triggererId: number,
+      limit: number,
+      now: string,
+      leaseUntil: string,
+    ): Promise<ClaimedCallback[]> {
       if (limit <= 0) return [];
       return db.transaction().execute(async (trx) => {
         let candidates = trx
           .selectFrom("callback_request")
-          .select(["id", "dag_run_id", "dag_id", "run_id", "event", "event_key", "dag_hash", "payload", "attempts"])
+          .select([
+            "id",
+            "dag_run_id",
+            "dag_id",
+            "run_id",
+            "event",
+            "event_key",
+            "dag_hash",
+            "payload",
+            "attempts",
+          ])
           .where((eb) =>
             eb.or([
               eb("state", "=", "queued"),
@@ -253,7 +268,12 @@ export function callbackStore(database: Database) {
           }
           const r = await trx
             .updateTable("callback_request")
-            .set({ state: "running", claimed_by: triggererId, lease_until: leaseUntil, attempts: row.attempts + 1 })
+            .set({
+              state: "running",
+              claimed_by: triggererId,
+              lease_until: leaseUntil,
+              attempts: row.attempts + 1,
+            })
             .where("id", "=", row.id)
             .where("attempts", "=", row.attempts)
             .where((eb) =>
@@ -287,7 +307,12 @@ export function callbackStore(database: Database) {
     },
 
     /** Records how a request ended, if `triggererId` still holds it (false: another took it over). */
-    async finish(id: number, triggererId: number, outcome: CallbackOutcomeRecord, now: string): Promise<boolean> {
+    async finish(
+      id: number,
+      triggererId: number,
+      outcome: CallbackOutcomeRecord,
+      now: string,
+    ): Promise<boolean> {
       const r = await db
         .updateTable("callback_request")
         .set({
@@ -315,7 +340,10 @@ export function callbackStore(database: Database) {
     },
 
     /** A run's callback requests and deadlines, oldest first (the UI's run page). */
-    async forRun(dagId: string, runId: string): Promise<{ callbacks: CallbackRequestRow[]; deadlines: DeadlineRow[] }> {
+    async forRun(
+      dagId: string,
+      runId: string,
+    ): Promise<{ callbacks: CallbackRequestRow[]; deadlines: DeadlineRow[] }> {
       const callbacks = await db
         .selectFrom("callback_request")
         .selectAll()

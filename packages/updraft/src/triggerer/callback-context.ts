@@ -55,7 +55,8 @@ function runContext(
   });
   const values = contextForTask(built);
   // A run's event without a task: no ti, task, or try start to show.
-  if (!ti || !task) for (const key of ["ti", "task", "task_instance_key_str", "start_date"]) delete values[key];
+  if (!ti || !task)
+    for (const key of ["ti", "task", "task_instance_key_str", "start_date"]) delete values[key];
   const dagRun = values.dag_run as Record<string, unknown>;
   Object.assign(dagRun, {
     state: run.state,

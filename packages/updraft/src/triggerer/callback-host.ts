@@ -112,11 +112,16 @@ export class CallbackProcess {
       this.#o.lookup(reply.what, reply.key).then(
         (value) => this.#send(child, { kind: "lookup-answer", ask: reply.ask, value }),
         (error: unknown) =>
-          this.#send(child, { kind: "lookup-answer", ask: reply.ask, error: (error as Error).message ?? String(error) }),
+          this.#send(child, {
+            kind: "lookup-answer",
+            ask: reply.ask,
+            error: (error as Error).message ?? String(error),
+          }),
       );
       return;
     }
-    if (reply.kind !== "callback-log" && reply.kind !== "callback-done" && reply.kind !== "callback-error") return;
+    if (reply.kind !== "callback-log" && reply.kind !== "callback-done" && reply.kind !== "callback-error")
+      return;
     const pending = this.#pending.get(reply.id);
     if (!pending) return;
     if (reply.kind === "callback-log") {

@@ -168,7 +168,11 @@ forEachDatabase("DAG callbacks in the triggerer (processes)", (get) => {
     assert.equal(readFileSync(join(dir, "notified-f1"), "utf8"), "cb_failing");
     assert.equal(success.state, "failed");
     assert.match(success.error!, /the pager is down/);
-    assert.equal((await dagRunStore(database).get("cb_failing", "s1"))?.state, "success", "the run's state stands");
+    assert.equal(
+      (await dagRunStore(database).get("cb_failing", "s1"))?.state,
+      "success",
+      "the run's state stands",
+    );
     assert.ok(s.lines.some((l) => l.msg === "callbacks failed (the run's state is unchanged)"));
     assert.ok(s.lines.some((l) => l.msg === "running callbacks" && l.event === "dag_failure"));
   });

@@ -140,8 +140,12 @@ async function callbacksOf(job: CallbackJob): Promise<readonly Callback[]> {
   const dag = findDag(exports, job.dagId);
   if (!dag) throw new Error(`${job.path} no longer exports dag "${job.dagId}"`);
   if (typeof dag.callbacksFor !== "function")
-    throw new Error(`dag "${job.dagId}" was built by an SDK without DAG callbacks: update the "updraft" package`);
-  return job.event === "deadline_missed" ? dag.deadlineCallbacks(job.deadlineIndex ?? -1) : dag.callbacksFor(job.event);
+    throw new Error(
+      `dag "${job.dagId}" was built by an SDK without DAG callbacks: update the "updraft" package`,
+    );
+  return job.event === "deadline_missed"
+    ? dag.deadlineCallbacks(job.deadlineIndex ?? -1)
+    : dag.callbacksFor(job.event);
 }
 
 async function runCallbackJob(job: CallbackJob): Promise<void> {
@@ -159,7 +163,11 @@ async function runCallbackJob(job: CallbackJob): Promise<void> {
     });
     send({ kind: "callback-done", id: job.id, outcomes });
   } catch (error) {
-    send({ kind: "callback-error", id: job.id, error: error instanceof Error ? (error.stack ?? error.message) : format(error) });
+    send({
+      kind: "callback-error",
+      id: job.id,
+      error: error instanceof Error ? (error.stack ?? error.message) : format(error),
+    });
   }
 }
 

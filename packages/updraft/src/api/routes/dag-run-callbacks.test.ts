@@ -33,16 +33,33 @@ forEachApiDatabase("DAG run callbacks in the UI API", { dags: { "watched.ts": DA
     await database.db.updateTable("dag_run").set({ state: "running" }).where("id", "=", run.id).execute();
     // The first deadline passes with the run unfinished; then its task fails and so does the run.
     await callbackStore(database).missDueDeadlines(new Date(Date.now() + 5_000).toISOString());
-    await database.db.updateTable("task_instance").set({ state: "failed" }).where("dag_run_id", "=", run.id).execute();
+    await database.db
+      .updateTable("task_instance")
+      .set({ state: "failed" })
+      .where("dag_run_id", "=", run.id)
+      .execute();
     await examineRuns(database, { now: new Date().toISOString(), log, cancel: () => false });
     const store = callbackStore(database);
-    const claimed = await store.claim(7, 10, new Date().toISOString(), new Date(Date.now() + 60_000).toISOString());
+    const claimed = await store.claim(
+      7,
+      10,
+      new Date().toISOString(),
+      new Date(Date.now() + 60_000).toISOString(),
+    );
     for (const c of claimed)
-      await store.finish(c.id, 7, c.event === "dag_failure" ? { ok: false, error: "Error: smtp down" } : { ok: true }, new Date().toISOString());
+      await store.finish(
+        c.id,
+        7,
+        c.event === "dag_failure" ? { ok: false, error: "Error: smtp down" } : { ok: true },
+        new Date().toISOString(),
+      );
   });
 
   test("the run's callbacks with their outcome, and its deadlines missed or pending", async () => {
-    const r = await get().call("get_dag_run_callbacks", { path: { dag_id: "watched", dag_run_id: "r1" }, as: "Viewer" });
+    const r = await get().call("get_dag_run_callbacks", {
+      path: { dag_id: "watched", dag_run_id: "r1" },
+      as: "Viewer",
+    });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const byEvent = Object.fromEntries(
       (r.body.callbacks as { event: string }[]).map((c) => [c.event, c]),
@@ -55,7 +72,12 @@ forEachApiDatabase("DAG run callbacks in the UI API", { dags: { "watched.ts": DA
     assert.equal(byEvent.deadline_missed!.state, "success");
     assert.equal(byEvent.deadline_missed!.deadline_index, 0);
     assert.deepEqual(
-      (r.body.deadlines as Record<string, unknown>[]).map((d) => [d.index, d.reference, d.interval, d.status]),
+      (r.body.deadlines as Record<string, unknown>[]).map((d) => [
+        d.index,
+        d.reference,
+        d.interval,
+        d.status,
+      ]),
       [
         [0, "queued_at", 1, "missed"],
         // Not passed, but the run ended: met.
@@ -65,9 +87,14 @@ forEachApiDatabase("DAG run callbacks in the UI API", { dags: { "watched.ts": DA
   });
 
   test("an unknown run is 404; a stranger is 401", async () => {
-    const missing = await get().call("get_dag_run_callbacks", { path: { dag_id: "watched", dag_run_id: "nope" } });
+    const missing = await get().call("get_dag_run_callbacks", {
+      path: { dag_id: "watched", dag_run_id: "nope" },
+    });
     assert.equal(missing.status, 404);
-    const stranger = await get().call("get_dag_run_callbacks", { path: { dag_id: "watched", dag_run_id: "r1" }, as: null });
+    const stranger = await get().call("get_dag_run_callbacks", {
+      path: { dag_id: "watched", dag_run_id: "r1" },
+      as: null,
+    });
     assert.equal(stranger.status, 401);
   });
 });

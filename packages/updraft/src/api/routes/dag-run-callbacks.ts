@@ -21,7 +21,9 @@ export function registerDagRunCallbackRoutes(ctx: ApiContext): void {
   route("get_dag_run_callbacks", async ({ params }) => {
     const run = await dagRunStore(ctx.database).get(params.dag_id, params.dag_run_id);
     if (!run)
-      throw notFound(`The DagRun with dag_id: \`${params.dag_id}\` and run_id: \`${params.dag_run_id}\` was not found`);
+      throw notFound(
+        `The DagRun with dag_id: \`${params.dag_id}\` and run_id: \`${params.dag_run_id}\` was not found`,
+      );
     const { callbacks, deadlines } = await callbackStore(ctx.database).forRun(run.dag_id, run.run_id);
     const dag = await dagStore(ctx.database).getSerialized(run.dag_id);
     const finished = isRunFinished(run.state as RunState);
