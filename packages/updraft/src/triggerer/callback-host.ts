@@ -6,6 +6,7 @@
  * its getVariable()/getConnection() are answered here through `lookup`.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { userCodeEnv } from "../core/child-env.ts";
 import type { Logger } from "../logging.ts";
 import { lifelineEnv } from "../runner/lifeline.ts";
@@ -24,6 +25,8 @@ export const OVERRUN_MARGIN_MS = 5_000;
 export type Lookup = (what: LookupKind, key: string) => Promise<Record<string, unknown> | undefined>;
 
 interface Pending {
+  /** The process running it: only its end fails the job. */
+  child: ChildProcess;
   resolve: (outcomes: CallbackOutcome[]) => void;
   reject: (error: Error) => void;
   /** Stops the process when the job makes no progress for its limit plus the margin. */
@@ -52,7 +55,7 @@ export class CallbackProcess {
         clearTimeout(pending.watchdog);
         pending.watchdog = setTimeout(() => this.#overrun(child, job), job.timeoutMs + OVERRUN_MARGIN_MS);
       };
-      const pending: Pending = { resolve, reject, watchdog: setTimeout(() => {}, 0), arm };
+      const pending: Pending = { child, resolve, reject, watchdog: setTimeout(() => {}, 0), arm };
       this.#pending.set(job.id, pending);
       arm();
       this.#send(child, { kind: "callback", ...job });
@@ -62,7 +65,7 @@ export class CallbackProcess {
   async stop(): Promise<void> {
     const child = this.#child;
     this.#child = null;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.pid === undefined) return;
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
@@ -76,8 +79,22 @@ export class CallbackProcess {
       { dagId: job.dagId, event: job.event, pid: child.pid, timeoutMs: job.timeoutMs },
       "a callback ran past [core] callback_timeout without yielding: stopping its process",
     );
-    if (this.#child === child) this.#child = null;
+    this.#failAll(
+      child,
+      `a callback ran past [core] callback_timeout (${job.timeoutMs / 1000} s): its process was stopped`,
+    );
     child.kill("SIGKILL");
+  }
+
+  /** The process is gone (or never started): every job it had fails with `why`. */
+  #failAll(child: ChildProcess, why: string): void {
+    if (this.#child === child) this.#child = null;
+    for (const [id, pending] of this.#pending) {
+      if (pending.child !== child) continue;
+      clearTimeout(pending.watchdog);
+      this.#pending.delete(id);
+      pending.reject(new Error(why));
+    }
   }
 
   #ensure(): ChildProcess {
@@ -88,22 +105,23 @@ export class CallbackProcess {
       serialization: "json",
       // User code: an allow-listed environment, never the service's keys; the lifeline's token.
       env: userCodeEnv(process.env, lifelineEnv()),
-      cwd: this.#o.dagsFolder,
+      // A test run's DAGs folder may not exist (bundled examples): a missing cwd fails the spawn.
+      cwd: existsSync(this.#o.dagsFolder) ? this.#o.dagsFolder : process.cwd(),
     });
     this.#child = child;
     this.#o.log.info({ pid: child.pid }, "started the callback process");
     child.on("message", (reply: CustomTriggerReply) => this.#receive(child, reply));
-    child.on("error", (error) => this.#o.log.error({ err: error }, "the callback process failed"));
-    child.on("exit", (code, signal) => {
-      if (this.#child === child) this.#child = null;
-      if (this.#pending.size === 0) return;
-      const why = `the callback process exited (${signal ?? `code ${code}`}) while callbacks ran (one ran past [core] callback_timeout, or crashed it)`;
-      for (const [, pending] of this.#pending) {
-        clearTimeout(pending.watchdog);
-        pending.reject(new Error(why));
-      }
-      this.#pending.clear();
+    // A process that could not start emits "error" and no "exit": its jobs fail here too.
+    child.on("error", (error) => {
+      this.#o.log.error({ err: error }, "the callback process failed");
+      this.#failAll(child, `the callback process failed: ${error.message}`);
     });
+    child.on("exit", (code, signal) =>
+      this.#failAll(
+        child,
+        `the callback process exited (${signal ?? `code ${code}`}) while callbacks ran (one ran past [core] callback_timeout, or crashed it)`,
+      ),
+    );
     return child;
   }
 

@@ -72,6 +72,17 @@ export const failing = dag(
   () => void empty("a"),
 );
 
+export const stuck = dag(
+  {
+    dagId: "cb_stuck",
+    onFailure: function spin() {
+      for (;;);
+    },
+    onSuccess: (ctx) => writeFileSync(join(dir, "after-stuck-" + ctx.run_id), String(process.pid)),
+  },
+  () => void empty("a"),
+);
+
 export const slow = dag(
   {
     dagId: "cb_slow",
@@ -125,7 +136,7 @@ forEachDatabase("DAG callbacks in the triggerer (processes)", (get) => {
     dir = mkdtempSync(join(out, "db-"));
     const home = updraftHome(childUrl(database), {
       UPDRAFT__TRIGGERER__LEASE_SECONDS: "3",
-      UPDRAFT__CORE__CALLBACK_TIMEOUT: "10",
+      UPDRAFT__CORE__CALLBACK_TIMEOUT: "5",
       UPDRAFT_VAR_GREETING: "hello from the secrets chain",
     });
     homes.push(home);
@@ -175,6 +186,26 @@ forEachDatabase("DAG callbacks in the triggerer (processes)", (get) => {
     );
     assert.ok(s.lines.some((l) => l.msg === "callbacks failed (the run's state is unchanged)"));
     assert.ok(s.lines.some((l) => l.msg === "running callbacks" && l.event === "dag_failure"));
+  });
+
+  test("a callback that never yields is stopped with its process after the timeout; the next runs in a new one", async (t) => {
+    const database = get();
+    // The process-level limit does not depend on the database: once is enough.
+    if (database.adapter.name !== "sqlite") return t.skip("process behaviour, checked on SQLite");
+    await endedRun(database, "cb_stuck", "x1", "failed");
+    const s = startService(["triggerer"], env);
+    services.push(s);
+    const started = Date.now();
+    const stuck = await until("the stuck callback is stopped", 40_000, finished(database, "x1"));
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(stuck.state, "failed");
+    assert.match(stuck.error!, /callback_timeout/);
+    assert.ok(seconds >= 5, `stopped after ${seconds} s, not before its 5 s limit`);
+    await endedRun(database, "cb_stuck", "x2", "success");
+    const next = await until("the next callback runs", 30_000, finished(database, "x2"));
+    assert.equal(await s.stop(), 0);
+    assert.equal(next.state, "success", next.error ?? "");
+    assert.ok(existsSync(join(dir, "after-stuck-x2")));
   });
 
   test("kill -9 of a triggerer running a callback: another runs it once the lease lapses", async () => {
