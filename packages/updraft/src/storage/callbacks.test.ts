@@ -165,6 +165,20 @@ forEachDatabase("DAG callback requests and deadlines", (get) => {
       [["dag_success", "success"]],
     );
     assert.deepEqual(await requests(get(), "plain"), []);
+    // Cleared and run again, it ends again: its callback is asked for again.
+    await get()
+      .db.updateTable("dag_run")
+      .set({ state: "running", end_date: null, last_scheduling_decision: null })
+      .where("run_id", "=", "ok")
+      .execute();
+    await examineRuns(get(), { now: at(9), log, cancel: () => false });
+    assert.deepEqual(
+      (await requests(get(), "ok")).map((r) => [r.event, r.event_key]),
+      [
+        ["dag_success", at(2)],
+        ["dag_success", at(9)],
+      ],
+    );
   });
 
   test("a passed deadline is missed once under concurrent scheduler loops; one finished in time is met", async () => {

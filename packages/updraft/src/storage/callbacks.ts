@@ -94,7 +94,9 @@ export async function requestRunEndCallback(
 ): Promise<void> {
   const event: DagCallbackEvent = state === "success" ? "dag_success" : "dag_failure";
   if (!dag.callbackEvents?.includes(event)) return;
-  await insertCallbackRequest(database, db, run, event, "", payload, now);
+  // Keyed by the end's time: the conditional move of the run decided who ends it (once); a run
+  // cleared and ended again asks again, as Airflow runs the callback at each end.
+  await insertCallbackRequest(database, db, run, event, now, payload, now);
 }
 
 /** When a deadline falls for a run; null when its reference is unknown (a run without a logical date). */

@@ -182,7 +182,7 @@ export interface CallbackRequestTable {
   run_id: string;
   /** "dag_success", "dag_failure", "deadline_missed". */
   event: string;
-  /** What makes the event one with its run: "" for a run's events, the deadline's index. */
+  /** What makes the event one with its run: the end's time for a run's end, the deadline's index. */
   event_key: string;
   task_id: string | null;
   map_index: number | null;

@@ -16,7 +16,7 @@ export async function up({ db, adapter }: MigrationContext): Promise<void> {
     .addColumn("dag_id", ID, (c) => c.notNull())
     .addColumn("run_id", ID, (c) => c.notNull())
     .addColumn("event", "varchar(40)", (c) => c.notNull())
-    // "" for a run's events, the deadline's index, a task instance's key: what makes the event one.
+    // The end's time for a run's end, the deadline's index for a missed one: what makes the event one.
     .addColumn("event_key", "varchar(300)", (c) => c.notNull())
     .addColumn("task_id", ID)
     .addColumn("map_index", "integer")
