@@ -8,6 +8,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { userCodeEnv } from "../core/child-env.ts";
+import { Masker } from "../logs/masker.ts";
 import type { Logger } from "../logging.ts";
 import { lifelineEnv } from "../runner/lifeline.ts";
 import type { LookupKind } from "../runner/taskflow-protocol.ts";
@@ -37,6 +38,8 @@ interface Pending {
 export class CallbackProcess {
   #child: ChildProcess | null = null;
   readonly #pending = new Map<number, Pending>();
+  /** Secrets the callbacks were given (connection passwords, secret variables): masked in what is logged and stored. */
+  readonly #masker = new Masker();
   readonly #o: { dagsFolder: string; log: Logger; memoryMb: number; lookup: Lookup };
 
   constructor(o: { dagsFolder: string; log: Logger; memoryMb: number; lookup: Lookup }) {
@@ -128,7 +131,10 @@ export class CallbackProcess {
   #receive(child: ChildProcess, reply: CustomTriggerReply): void {
     if (reply.kind === "lookup") {
       this.#o.lookup(reply.what, reply.key).then(
-        (value) => this.#send(child, { kind: "lookup-answer", ask: reply.ask, value }),
+        (value) => {
+          this.#remember(value);
+          this.#send(child, { kind: "lookup-answer", ask: reply.ask, value });
+        },
         (error: unknown) =>
           this.#send(child, {
             kind: "lookup-answer",
@@ -143,13 +149,22 @@ export class CallbackProcess {
     const pending = this.#pending.get(reply.id);
     if (!pending) return;
     if (reply.kind === "callback-log") {
-      this.#o.log.info({ request: reply.id }, reply.line);
+      this.#o.log.info({ request: reply.id }, this.#masker.mask(reply.line));
       return pending.arm();
     }
     clearTimeout(pending.watchdog);
     this.#pending.delete(reply.id);
-    if (reply.kind === "callback-done") pending.resolve(reply.outcomes);
-    else pending.reject(new Error(reply.error));
+    const mask = (text: string | undefined) => (text === undefined ? text : this.#masker.mask(text));
+    if (reply.kind === "callback-done")
+      pending.resolve(reply.outcomes.map((o) => ({ ...o, error: mask(o.error) }) as CallbackOutcome));
+    else pending.reject(new Error(mask(reply.error)));
+  }
+
+  /** A looked-up connection's password or a secret variable's value is masked from now on. */
+  #remember(value: Record<string, unknown> | undefined): void {
+    if (!value) return;
+    if (typeof value.password === "string") this.#masker.add(value.password);
+    if (value.is_secret === true && typeof value.value === "string") this.#masker.add(value.value);
   }
 
   #send(child: ChildProcess, message: CustomTriggerMessage): void {

@@ -33,7 +33,7 @@ const out = mkdtempSync(join(tmpdir(), "updraft-dag-callbacks-"));
 after(() => rmSync(out, { recursive: true, force: true }));
 
 /** A DAG file whose callbacks write what they got into `dir`. */
-const dagFile = (dir: string) => `import { dag, empty, getVariable } from "updraft";
+const dagFile = (dir: string) => `import { dag, empty, getConnection, getVariable } from "updraft";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -65,8 +65,9 @@ export const failing = dag(
       },
       notifier,
     ],
-    onSuccess: () => {
-      throw new Error("the pager is down");
+    onSuccess: async () => {
+      const pager = await getConnection("pager");
+      throw new Error("the pager is down for " + pager.login + ":" + pager.password);
     },
   },
   () => void empty("a"),
@@ -138,6 +139,7 @@ forEachDatabase("DAG callbacks in the triggerer (processes)", (get) => {
       UPDRAFT__TRIGGERER__LEASE_SECONDS: "3",
       UPDRAFT__CORE__CALLBACK_TIMEOUT: "5",
       UPDRAFT_VAR_GREETING: "hello from the secrets chain",
+      UPDRAFT_CONN_PAGER: "http://oncall:s3cret-pw@pager.example.com",
     });
     homes.push(home);
     env = home.env;
@@ -178,7 +180,13 @@ forEachDatabase("DAG callbacks in the triggerer (processes)", (get) => {
     assert.notEqual(got.pid, s.child.pid, "callbacks run outside the triggerer's process");
     assert.equal(readFileSync(join(dir, "notified-f1"), "utf8"), "cb_failing");
     assert.equal(success.state, "failed");
-    assert.match(success.error!, /the pager is down/);
+    assert.match(
+      success.error!,
+      /the pager is down for oncall:\*\*\*/,
+      "the connection's password is masked",
+    );
+    assert.doesNotMatch(success.error!, /s3cret-pw/);
+    assert.ok(!s.lines.some((l) => JSON.stringify(l).includes("s3cret-pw")), "nor in the triggerer's log");
     assert.equal(
       (await dagRunStore(database).get("cb_failing", "s1"))?.state,
       "success",
