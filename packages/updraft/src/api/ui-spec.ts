@@ -1,9 +1,9 @@
 /**
- * The one operation of Airflow 3's UI API (its private `/ui` routes) that Updraft serves beside the
- * public one: a DAG's structure for the graph and the grid, task groups included, which the public
- * task list does not describe. The shapes are Airflow's (StructureDataResponse, NodeResponse,
- * EdgeResponse). Served in the same document and taken by `ctx.route` like every other operation.
- * Handler: routes/structure.ts.
+ * The UI API operations (private `/ui` routes) Updraft serves beside the public one: Airflow 3's
+ * DAG structure for the graph and the grid, task groups included, which the public task list does
+ * not describe (Airflow's shapes: StructureDataResponse, NodeResponse, EdgeResponse); and a run's
+ * DAG callbacks and deadlines (Updraft's own). Served in the same document and taken by
+ * `ctx.route` like every other operation. Handlers: routes/structure.ts, routes/dag-run-callbacks.ts.
  */
 type Json = Record<string, unknown>;
 
@@ -56,10 +56,61 @@ const EDGE: Json = {
   required: ["source_id", "target_id"],
 };
 
+const CALLBACK_REQUEST: Json = {
+  type: "object",
+  title: "DagRunCallbackResponse",
+  description:
+    "A DAG callback the run asked for (its success or failure, a missed deadline), run by a triggerer: queued, running, then success or failed (with the error).",
+  properties: {
+    id: { type: "integer" },
+    event: { type: "string", enum: ["dag_success", "dag_failure", "deadline_missed"] },
+    state: { type: "string", enum: ["queued", "running", "success", "failed"] },
+    reason: nullable({ type: "string" }),
+    task_id: nullable({ type: "string" }),
+    deadline_index: nullable({ type: "integer" }),
+    attempts: { type: "integer" },
+    error: nullable({ type: "string" }),
+    created_at: { type: "string", format: "date-time" },
+    finished_at: nullable({ type: "string", format: "date-time" }),
+  },
+  required: ["id", "event", "state", "reason", "attempts", "error", "created_at", "finished_at"],
+};
+
+const DEADLINE: Json = {
+  type: "object",
+  title: "DagRunDeadlineResponse",
+  description:
+    "A deadline of the run (Airflow 3.1's DeadlineAlert): `pending` until its time, then `missed` (the run was unfinished) or `met`.",
+  properties: {
+    index: { type: "integer" },
+    reference: nullable({ type: "string", enum: ["logical_date", "queued_at", "fixed_datetime"] }),
+    interval: nullable({ type: "number", description: "Seconds after the reference." }),
+    deadline_time: { type: "string", format: "date-time" },
+    status: { type: "string", enum: ["pending", "met", "missed"] },
+    handled_at: nullable({ type: "string", format: "date-time" }),
+  },
+  required: ["index", "deadline_time", "status", "handled_at"],
+};
+
 /** Schemas the operation refers to, added to the document's components (nodes nest, so by reference). */
 export function uiApiSchemas(): Record<string, Json> {
-  return { StructureNodeResponse: NODE, StructureEdgeResponse: EDGE };
+  return {
+    StructureNodeResponse: NODE,
+    StructureEdgeResponse: EDGE,
+    DagRunCallbackResponse: CALLBACK_REQUEST,
+    DagRunDeadlineResponse: DEADLINE,
+  };
 }
+
+const CALLBACKS_RESPONSE: Json = {
+  type: "object",
+  title: "DagRunCallbacksResponse",
+  properties: {
+    callbacks: { type: "array", items: { $ref: "#/components/schemas/DagRunCallbackResponse" } },
+    deadlines: { type: "array", items: { $ref: "#/components/schemas/DagRunDeadlineResponse" } },
+  },
+  required: ["callbacks", "deadlines"],
+};
 
 const RESPONSE: Json = {
   type: "object",
@@ -73,6 +124,35 @@ const RESPONSE: Json = {
 
 export function uiApiPaths(): Record<string, Record<string, Json>> {
   return {
+    "/ui/dags/{dag_id}/dagRuns/{dag_run_id}/callbacks": {
+      get: {
+        tags: ["DagRun"],
+        summary: "Dag Run Callbacks",
+        description:
+          "Updraft's UI API. The run's DAG callbacks (onSuccess, onFailure, a missed deadline's callback) with their outcome, and its deadlines, met or missed. Callbacks run in a triggerer.",
+        operationId: "get_dag_run_callbacks",
+        security: [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }],
+        parameters: [
+          { name: "dag_id", in: "path", required: true, schema: { type: "string", title: "Dag Id" } },
+          {
+            name: "dag_run_id",
+            in: "path",
+            required: true,
+            schema: { type: "string", title: "Dag Run Id" },
+          },
+        ],
+        responses: {
+          "200": {
+            description: "Successful Response",
+            content: { "application/json": { schema: CALLBACKS_RESPONSE } },
+          },
+          "401": { description: "Unauthorized" },
+          "403": { description: "Forbidden" },
+          "404": { description: "Not Found" },
+          "422": { description: "Validation Error" },
+        },
+      },
+    },
     "/ui/structure/structure_data": {
       get: {
         tags: ["Structure"],

@@ -62,6 +62,8 @@ forEachDatabase("updraft db clean", (get) => {
       task_instance_history: 0,
       task_reschedule: 0,
       xcom: 0,
+      callback_request: 0,
+      deadline: 0,
       audit_log: 0,
       job: 0,
     });
@@ -87,6 +89,8 @@ forEachDatabase("updraft db clean", (get) => {
       { table: "_updraft_archive_task_instance_history", rows: 0 },
       { table: "_updraft_archive_task_reschedule", rows: 0 },
       { table: "_updraft_archive_xcom", rows: 0 },
+      { table: "_updraft_archive_callback_request", rows: 0 },
+      { table: "_updraft_archive_deadline", rows: 0 },
     ]);
     const none = await updraft(["db", "drop-archived", "-y"], home.env);
     assert.match(none.stderr, /No archive tables to drop/);

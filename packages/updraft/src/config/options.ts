@@ -93,7 +93,7 @@ export const OPTIONS = {
       type: "integer",
       default: 60,
       description:
-        "Seconds each callback (a task's onSuccess, onFailure, onRetry, onExecute, onSkipped, an email alert) may run; one still running then fails (logged, the task's state unchanged), and a worker stuck in one is replaced.",
+        "Seconds each callback (a task's onSuccess, onFailure, onRetry, onExecute, onSkipped, an email alert; a DAG's onSuccess, onFailure; a deadline's) may run; one still running then fails (logged, the task's state unchanged), and a worker stuck in one is replaced.",
     },
     executor: {
       type: "string",

@@ -202,6 +202,24 @@ export const SerializedTaskGroupSchema = z.object({
 });
 export type SerializedTaskGroup = z.infer<typeof SerializedTaskGroupSchema>;
 
+/** The DAG run events a DAG has callbacks for (`onSuccess`, `onFailure`); the triggerer runs them. */
+export const DAG_CALLBACK_EVENTS = ["dag_success", "dag_failure"] as const;
+export type DagCallbackEvent = (typeof DAG_CALLBACK_EVENTS)[number];
+
+/**
+ * A run's deadline (Airflow 3.1's DeadlineAlert): the run must finish `interval` seconds after its
+ * reference; `index` is its position in the DAG's list (the callback the triggerer runs). Never the
+ * callback itself: functions stay in the DAG file.
+ */
+export const SerializedDeadlineSchema = z.object({
+  index: z.number().int().min(0),
+  reference: z.enum(["logical_date", "queued_at", "fixed_datetime"]),
+  /** fixed_datetime: the ISO-8601 UTC instant; null otherwise. */
+  fixed: z.string().nullable(),
+  interval: z.number().min(0),
+});
+export type SerializedDeadline = z.infer<typeof SerializedDeadlineSchema>;
+
 export const SerializedDagSchema = z.object({
   version: z.literal(SERIALIZED_DAG_VERSION),
   dagId: z.string(),
@@ -230,6 +248,10 @@ export const SerializedDagSchema = z.object({
   tasks: z.array(SerializedTaskSchema),
   /** Task groups, outer before inner; absent when the DAG has none (so older forms parse, and hash the same). */
   taskGroups: z.array(SerializedTaskGroupSchema).optional(),
+  /** The run events with DAG callbacks; absent when none (so older forms parse, and hash the same). */
+  callbackEvents: z.array(z.enum(DAG_CALLBACK_EVENTS)).optional(),
+  /** The runs' deadlines; absent when none. */
+  deadlines: z.array(SerializedDeadlineSchema).optional(),
 });
 export type SerializedDag = z.infer<typeof SerializedDagSchema>;
 

@@ -9,6 +9,7 @@ import { sql } from "kysely";
 import type { RunState } from "../core/states.ts";
 import type { Database } from "../storage/database.ts";
 import { dagRunStore, type RunType } from "../storage/dag-runs.ts";
+import { insertCallbackRequest } from "../storage/callbacks.ts";
 import { CLEANABLE_TABLES, archiveTableName, type CleanableTable } from "../storage/clean.ts";
 import { forEachDatabase } from "../test-support/databases.ts";
 import { serializedDag, serializedTask } from "../test-support/serialized.ts";
@@ -77,13 +78,15 @@ const RUNS: SeedRun[] = [
 ];
 const GOING = RUNS.filter((r) => r.goes).map((r) => r.runId);
 
-/** Each run: 2 task instances, 1 finished try, 1 reschedule, 1 XCom. */
+/** Each run: 2 task instances, 1 finished try, 1 reschedule, 1 XCom, 1 DAG callback request, 1 deadline. */
 const EXPECTED: Record<CleanableTable, number> = {
   dag_run: GOING.length,
   task_instance: 2 * GOING.length,
   task_instance_history: GOING.length,
   task_reschedule: GOING.length,
   xcom: GOING.length,
+  callback_request: GOING.length,
+  deadline: GOING.length,
   audit_log: 3,
   job: 2,
 };
@@ -150,6 +153,21 @@ async function seed(database: Database): Promise<Map<string, number>> {
         reschedule_date: r.at,
       })
       .execute();
+    const ref = { id: run.id, dag_id: r.dagId, run_id: r.runId, dag_hash: null };
+    await insertCallbackRequest(database, database.db, ref, "dag_success", "", { reason: "success" }, r.at);
+    await database.db
+      .insertInto("deadline")
+      .values({
+        dag_id: r.dagId,
+        run_id: r.runId,
+        dag_run_id: run.id,
+        deadline_index: 0,
+        deadline_time: r.at,
+        missed: 0,
+        handled_at: r.at,
+        created_at: r.at,
+      })
+      .execute();
   }
   const entries: [string, string][] = [
     [day(1, 1), "trigger"],
@@ -195,6 +213,8 @@ async function seed(database: Database): Promise<Map<string, number>> {
 async function wipe(database: Database): Promise<void> {
   for (const table of [
     "xcom",
+    "callback_request",
+    "deadline",
     "task_instance_history",
     "task_reschedule",
     "task_instance",
@@ -239,6 +259,8 @@ const SEEDED: Record<CleanableTable, number> = {
   task_instance_history: RUNS.length,
   task_reschedule: RUNS.length,
   xcom: RUNS.length,
+  callback_request: RUNS.length,
+  deadline: RUNS.length,
   audit_log: 5,
   job: 5,
 };
@@ -266,10 +288,12 @@ test("tables: Airflow's names, log for the audit log, dag_run with its children;
     "task_instance_history",
     "task_reschedule",
     "xcom",
+    "callback_request",
+    "deadline",
   ]);
   assert.throws(
     () => plan(["dag_runs"]),
-    /"dag_runs" is not a table db clean cleans: use dag_run, task_instance, task_instance_history, task_reschedule, xcom, audit_log, job, log/,
+    /"dag_runs" is not a table db clean cleans: use dag_run, task_instance, task_instance_history, task_reschedule, xcom, callback_request, deadline, audit_log, job, log/,
   );
   assert.throws(() => planClean({ before: BEFORE, batchSize: 0 }), /batch size must be a whole number/);
 });
@@ -340,7 +364,10 @@ forEachDatabase("db clean", (get) => {
 
     // Again: nothing more goes, the archives stay as they were.
     const again = await cleanMetadata(get(), planClean({ before: BEFORE }));
-    assert.deepEqual(Object.values(again.counts), CLEANABLE_TABLES.map(() => 0));
+    assert.deepEqual(
+      Object.values(again.counts),
+      CLEANABLE_TABLES.map(() => 0),
+    );
     assert.equal(await rows(get(), archiveTableName("dag_run")), EXPECTED.dag_run);
   });
 
@@ -419,6 +446,8 @@ forEachDatabase("db clean", (get) => {
       task_instance_history: 0,
       task_reschedule: 0,
       xcom: 0,
+      callback_request: 0,
+      deadline: 0,
     });
     assert.equal(batches, 5, "4 batches with runs and 1 that found none left");
     assert.deepEqual(await runIds(get(), "dag_run"), ["r24"]);

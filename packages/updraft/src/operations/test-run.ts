@@ -19,6 +19,7 @@ import { dirname } from "node:path";
 import type { Connection } from "../connections/uri.ts";
 import { triggerStore } from "../storage/triggers.ts";
 import { Triggerer } from "../triggerer/triggerer.ts";
+import { callbackStore } from "../storage/callbacks.ts";
 
 const TEST_TRIGGER = "test";
 
@@ -85,9 +86,17 @@ export async function driveRun(
       .executeTakeFirstOrThrow();
     if (current.state === "success" || current.state === "failed") {
       await Promise.all([...running.values()].map((r) => r.done));
+      // The DAG's callback for the end runs before the test ends, as Airflow's dag.test() runs it.
+      if (await callbacksPending(database, run)) {
+        triggers ??= await inlineTriggerer(database, deps, o.log);
+        await waitForCallbacks(database, run, o.signal);
+      }
       await triggers?.stop();
       return current.state;
     }
+    // Deadlines passed meanwhile are missed here (no scheduler runs), their callbacks by the triggerer.
+    if ((await callbackStore(database).missDueDeadlines(nowIso())) > 0)
+      triggers ??= await inlineTriggerer(database, deps, o.log);
     const rows = await tis.listByRun(run.id);
     const ready = rows
       .filter((t) => t.state === "scheduled")
@@ -154,9 +163,26 @@ async function inlineTriggerer(database: Database, deps: TaskRunnerDeps, log: Lo
     leaseSeconds: 30,
     dagsFolder: dirname(deps.resolveFile("_")),
     claimEveryMs: TRIGGER_WAIT_MS,
+    lookup: async (what, key) => (await deps.lookup?.(what, key)) as Record<string, unknown> | undefined,
+    resolveFile: (fileloc) => deps.resolveFile(fileloc),
   });
   await triggerer.start();
   return triggerer;
+}
+
+async function callbacksPending(database: Database, run: DagRunRow): Promise<boolean> {
+  const row = await database.db
+    .selectFrom("callback_request")
+    .select("id")
+    .where("dag_run_id", "=", run.id)
+    .where("state", "in", ["queued", "running"])
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Until the run's callback requests are done (each is bounded by `[core] callback_timeout`). */
+async function waitForCallbacks(database: Database, run: DagRunRow, signal?: AbortSignal): Promise<void> {
+  while (!signal?.aborted && (await callbacksPending(database, run))) await sleep(TRIGGER_WAIT_MS);
 }
 
 /** How often a run with tries still going is examined (its dagrunTimeout noticed). */

@@ -14,6 +14,7 @@ import { runStateLeaves } from "../core/setup-teardown.ts";
 import { isFinished, type TaskInstanceState } from "../core/states.ts";
 import type { Logger } from "../logging.ts";
 import type { Database } from "../storage/database.ts";
+import { requestRunEndCallback, type CallbackPayload } from "../storage/callbacks.ts";
 import { dagRunStore } from "../storage/dag-runs.ts";
 import { dagStore } from "../storage/dags.ts";
 import { isTransientDbError, retrying } from "../storage/retry.ts";
@@ -315,7 +316,7 @@ async function examineRun(
       .where("dag_run_id", "=", run.id)
       .execute()) satisfies DecisionRow[]);
   if (overdue(dag, run, o.now)) {
-    await timeOut(database, trx, run, rows, o);
+    await timeOut(database, trx, dag, run, rows, o);
     return pauseAfterFailures(trx, dag, o);
   }
   // Each task's instances (one, unless mapped), kept up to date as this examination moves them.
@@ -374,15 +375,40 @@ async function examineRun(
   // Marked by hand while its teardowns had to run: now they are done, it ends as it was marked.
   const finalState = outcome && ((run.marked_state as "success" | "failed" | null) ?? outcome);
   const update = finalState ? { end_date: o.now } : {};
-  await dagRunStore({ ...database, db: trx }).transition(
+  const moved = await dagRunStore({ ...database, db: trx }).transition(
     run.id,
     "running",
     finalState ?? "running",
     { ...update, last_scheduling_decision: o.now },
     o.now,
   );
-  if (finalState) o.log.info({ dagId: run.dag_id, runId: run.run_id, state: finalState }, "run finished");
+  if (!finalState || !moved) return;
+  o.log.info({ dagId: run.dag_id, runId: run.run_id, state: finalState }, "run finished");
+  // The DAG's callback for the end, requested in the transaction that ended the run (the triggerer runs it).
+  await requestRunEndCallback(
+    database,
+    trx,
+    dag,
+    run,
+    finalState,
+    runEndPayload(finalState, instances, dag),
+    o.now,
+  );
   if (finalState === "failed") await pauseAfterFailures(trx, dag, o);
+}
+
+/** Airflow's reason for a run's end, and for a failure the first failed task instance (the context's ti). */
+function runEndPayload(
+  state: "success" | "failed",
+  instances: Instances,
+  dag: SerializedDag,
+): CallbackPayload {
+  if (state === "success") return { reason: "success" };
+  for (const task of dag.tasks)
+    for (const ti of instances.get(task.taskId) ?? [])
+      if (ti.state === "failed")
+        return { reason: "task_failure", taskId: task.taskId, mapIndex: ti.map_index };
+  return { reason: "task_failure" };
 }
 
 type Instances = Map<string, { map_index: number; state: string | null }[]>;
@@ -486,6 +512,7 @@ export function runOutcome(dag: SerializedDag, states: RunStates): "success" | "
 async function timeOut(
   database: Database,
   trx: Transaction<Tables>,
+  dag: SerializedDag,
   run: DagRunRow,
   rows: DecisionRow[],
   o: ExamineOptions,
@@ -496,13 +523,14 @@ async function timeOut(
     if (UNSTARTED.has(state)) await tis.transition(keyOf(ti), state, "skipped", { end_date: o.now }, o.now);
     else if (state === "running") o.cancel(keyOf(ti));
   }
-  await dagRunStore({ ...database, db: trx }).transition(
+  const moved = await dagRunStore({ ...database, db: trx }).transition(
     run.id,
     "running",
     "failed",
     { end_date: o.now, last_scheduling_decision: o.now },
     o.now,
   );
+  if (moved) await requestRunEndCallback(database, trx, dag, run, "failed", { reason: "timed_out" }, o.now);
   o.log.warn(
     { dagId: run.dag_id, runId: run.run_id },
     "run exceeded its dagrunTimeout: failed, unfinished tasks skipped",

@@ -14,6 +14,7 @@ import { jobStore } from "../storage/jobs.ts";
 import { leaseStore, newLeaseHolder } from "../storage/leases.ts";
 import { isDbConnectionError, isTransientDbError, retrying } from "../storage/retry.ts";
 import { taskInstanceStore } from "../storage/task-instances.ts";
+import { callbackStore } from "../storage/callbacks.ts";
 import { triggerStore } from "../storage/triggers.ts";
 import { tryWrites } from "../storage/try-batches.ts";
 import { watchForWork } from "../storage/wakeups.ts";
@@ -210,6 +211,8 @@ export class Scheduler {
     const runsCreated = o.changed ? 0 : await createDueRuns(database, { now, log: this.#o.log });
     // Deferred task instances whose defer() timeout passed are scheduled to fail (one indexed UPDATE).
     if (!o.changed) await triggerStore(database).timeOutDeferred(now);
+    // Deadlines passed for unfinished runs: marked missed, their callbacks requested for the triggerer.
+    if (!o.changed) await this.#missDeadlines(now);
     // A light iteration claims in its last run's transaction (one commit less per finished batch).
     const queued = await this.#claims.inIteration(async (claim) => {
       const claimed = await examineRuns(database, {
@@ -263,6 +266,11 @@ export class Scheduler {
       log: this.#o.log,
       self: this.#jobId,
     });
+  }
+
+  async #missDeadlines(now: string): Promise<void> {
+    const missed = await callbackStore(this.#o.database).missDueDeadlines(now);
+    if (missed > 0) this.#o.log.warn({ missed }, "runs missed their deadline: callbacks requested");
   }
 
   /** Task instances cleared while running here are marked restarting: stop them. */

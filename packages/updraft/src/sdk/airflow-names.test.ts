@@ -188,6 +188,7 @@ test("hints: renames, options of another place, and what is not supported", () =
     "Airflow's on_failure_callback is onFailure here",
   );
   assert.match(airflowHint("on_retry_callback", ["retries"])!, /is onRetry here, an option of a task/);
+  assert.match(airflowHint("sla_miss_callback", ["onFailure"])!, /is deadline here, an option of dag\(\)/);
   assert.match(airflowHint("concurrency", ["maxActiveTasks"])!, /is maxActiveTasks here/);
   assert.equal(airflowHint("retry", task_), undefined);
   assert.equal(airflowHint("constructor", task_), undefined);

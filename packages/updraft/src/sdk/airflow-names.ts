@@ -55,8 +55,10 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   owner_links: { say: NOT_YET },
   dag_display_name: { say: `${NOT_YET}: the UI shows the dagId` },
   sla_miss_callback: {
-    say: "not supported (SLAs were removed in Airflow 3); deadlines are not supported yet",
+    is: "deadline",
+    on: 'dag(): SLAs were removed in Airflow 3; write deadline: { reference: "queued_at", interval: "1h", callback }',
   },
+  DeadlineAlert: { is: "deadline", on: 'dag(), as { reference: "queued_at", interval: "1h", callback }' },
   fail_fast: { say: NOT_YET },
   auto_register: { say: "not supported: every dag() a DAG file exports is registered" },
   full_filepath: { say: "not an option: the DAG processor records the file" },
@@ -90,7 +92,9 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   do_xcom_push: {
     say: "not an option: a TypeScript task's return value is its XCom (return nothing to push none)",
   },
-  sla: { say: "not supported (SLAs were removed in Airflow 3); deadlines are not supported yet" },
+  sla: {
+    say: 'not supported (SLAs were removed in Airflow 3): give the DAG a deadline: { reference: "queued_at", interval: "1h", callback }',
+  },
   on_failure_callback: {
     is: "onFailure",
     on: "a task or defaultArgs (a function of the context, a notifier, or a list); dag() takes one for the run",

@@ -6,7 +6,13 @@
 import type { DurationInput } from "../core/duration.ts";
 import { DagDefinitionError } from "../core/errors.ts";
 import { isValidTimezone, type Schedule } from "../core/schedule.ts";
+import type { Callback, CallbackInput } from "./callback-types.ts";
+import { callbackList } from "./callbacks.ts";
+import { checkDeadlines, type CheckedDeadline, type DeadlineAlert } from "./deadlines.ts";
 import {
+  DAG_CALLBACK_EVENTS,
+  type DagCallbackEvent,
+  type SerializedDeadline,
   SCHEDULE_SEMANTICS,
   SERIALIZED_DAG_VERSION,
   SerializedDagSchema,
@@ -96,6 +102,25 @@ export interface DagOptions {
   owner?: string;
   /** Whether the DAG starts paused when first seen. Default: configuration. */
   isPausedUponCreation?: boolean;
+  /**
+   * Run when a run of this DAG succeeds (Airflow's on_success_callback): a function of the context
+   * (sync or async), a notifier, or a list of them. Run once per run by the triggerer, never by the
+   * scheduler, with `[core] callback_timeout`; a failing callback is logged, the run's state stands.
+   */
+  onSuccess?: CallbackInput;
+  /**
+   * Run when a run of this DAG fails (Airflow's on_failure_callback); the context has `reason` and,
+   * when a task failed, that task's `ti` and `exception`. Same rules as onSuccess.
+   */
+  onFailure?: CallbackInput;
+  /**
+   * Airflow 3.1's deadline alerts: a run must finish `interval` after its `reference`
+   * ("logical_date", "queued_at" or `{ fixedDatetime }`), else `callback` runs (once per run and
+   * deadline) and the UI shows the deadline missed. One alert or a list of them.
+   *
+   * @example deadline: { reference: "queued_at", interval: "30m", callback: smtpNotifier({ to: "ops@example.com" }) }
+   */
+  deadline?: DeadlineAlert | readonly DeadlineAlert[];
 }
 
 const DAG_OPTION_KEYS = [
@@ -117,6 +142,9 @@ const DAG_OPTION_KEYS = [
   "tags",
   "owner",
   "isPausedUponCreation",
+  "onSuccess",
+  "onFailure",
+  "deadline",
 ] as const satisfies readonly (keyof DagOptions)[];
 
 /** Near misses that are not Airflow's spelling (those are in airflow-names.ts). */
@@ -233,6 +261,9 @@ interface DagSpec {
   tags: string[];
   owner: string | null;
   isPausedUponCreation: boolean | null;
+  /** DAG callbacks by event (functions and notifiers: never serialized). */
+  callbacks: Record<DagCallbackEvent, Callback[]>;
+  deadlines: CheckedDeadline[];
 }
 
 interface BuiltTask {
@@ -325,6 +356,7 @@ export class Dag {
       ...(this.#groups.length > 0
         ? { taskGroups: structuredClone(this.#groups) as SerializedTaskGroup[] }
         : {}),
+      ...serializeCallbacks(spec, timezone),
     } satisfies SerializedDag;
     const parsed = SerializedDagSchema.safeParse(dag);
     if (!parsed.success) {
@@ -369,9 +401,37 @@ export class Dag {
     return testDagInProcess(this, options);
   }
 
+  /** The DAG's callbacks for a run event (what the triggerer's user-code process runs). */
+  callbacksFor(event: DagCallbackEvent): readonly Callback[] {
+    return this.#spec.callbacks[event];
+  }
+
+  /** The callbacks of the deadline at `index` of the DAG's `deadline` list ([] if there is none). */
+  deadlineCallbacks(index: number): readonly Callback[] {
+    return this.#spec.deadlines[index]?.callbacks ?? [];
+  }
+
   toString(): string {
     return `<Dag ${this.dagId}>`;
   }
+}
+
+/** Which events have callbacks, and the deadlines without their callbacks; nothing when none. */
+function serializeCallbacks(
+  spec: DagSpec,
+  timezone: string,
+): { callbackEvents?: DagCallbackEvent[]; deadlines?: SerializedDeadline[] } {
+  const events = DAG_CALLBACK_EVENTS.filter((e) => spec.callbacks[e].length > 0);
+  const deadlines = spec.deadlines.map((d, index) => ({
+    index,
+    reference: d.reference,
+    fixed: d.fixed === null ? null : toUtcIso(d.fixed, timezone),
+    interval: d.interval,
+  }));
+  return {
+    ...(events.length > 0 ? { callbackEvents: events } : {}),
+    ...(deadlines.length > 0 ? { deadlines } : {}),
+  };
 }
 
 /**
@@ -583,6 +643,11 @@ function checkDagOptions(o: Partial<DagOptions>, where: Where): DagSpec {
       o.isPausedUponCreation === undefined
         ? null
         : check(() => bool(o.isPausedUponCreation, "isPausedUponCreation", where, false)),
+    callbacks: {
+      dag_success: soft(() => callbackList(o.onSuccess, where, "onSuccess"), []),
+      dag_failure: soft(() => callbackList(o.onFailure, where, "onFailure"), []),
+    },
+    deadlines: soft(() => checkDeadlines(o.deadline, where), []),
   };
 }
 

@@ -122,3 +122,4 @@ export type {
   TimetableName,
 } from "./timetables.ts";
 export type { TaskKind } from "./builder.ts";
+export type { DeadlineAlert, DeadlineReference } from "./deadlines.ts";

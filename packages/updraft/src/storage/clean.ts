@@ -1,6 +1,6 @@
 /**
  * Deleting old metadata in batches (`updraft db clean`, `[database] retention_days`): finished runs
- * with everything recorded for them, audit log entries and finished jobs. Each batch selects its ids,
+ * with everything recorded for them (their DAG callback requests and deadlines too), audit log entries and finished jobs. Each batch selects its ids,
  * copies the rows to `_updraft_archive_<table>` (unless told not to) and deletes children before
  * runs, in one transaction. What is kept, and why: ../operations/ADR.md O6.
  */
@@ -18,6 +18,8 @@ export const RUN_TABLES = [
   "task_instance_history",
   "task_reschedule",
   "xcom",
+  "callback_request",
+  "deadline",
 ] as const;
 /** Tables cleaned by each row's own date. */
 export const ROW_TABLES = ["audit_log", "job"] as const;

@@ -8,6 +8,7 @@ import { UpdraftError } from "../core/errors.ts";
 import { priorityWeights } from "../core/graph.ts";
 import { isRunFinished, RUN_STATES, type RunState } from "../core/states.ts";
 import type { SerializedDag } from "../core/serialized.ts";
+import { insertDeadlines } from "./callbacks.ts";
 import { versionIdForHash } from "./dag-versions.ts";
 import { dagHash } from "./dags.ts";
 import type { Database } from "./database.ts";
@@ -47,6 +48,9 @@ export async function insertRunWithTasks(
   const versionId = await versionIdForHash(trx, run.dag.dagId, hash);
   const runRowId = await insertRun(database, trx, run, { now, hash, versionId });
   await insertTaskInstances(trx, run.dag, runRowId, run.runId, { now, hash, versionId });
+  // Its deadlines (Airflow's DeadlineAlert) are the run's from its creation: queued_at is `now`.
+  const ref = { id: runRowId, dag_id: run.dag.dagId, run_id: run.runId };
+  await insertDeadlines(trx, run.dag, { ...ref, logicalDate: run.logicalDate, queuedAt: now }, now);
   return runRowId;
 }
 
@@ -269,7 +273,13 @@ export function dagRunStore(database: Database) {
      */
     async delete(dagId: string, runId: string): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        for (const table of ["xcom", "task_instance", "task_instance_history"] as const)
+        for (const table of [
+          "xcom",
+          "task_instance",
+          "task_instance_history",
+          "callback_request",
+          "deadline",
+        ] as const)
           await trx.deleteFrom(table).where("dag_id", "=", dagId).where("run_id", "=", runId).execute();
         const result = await trx
           .deleteFrom("dag_run")

@@ -171,6 +171,53 @@ export interface TriggerTable {
 }
 
 /** One reschedule-mode poke that did not succeed: when it ran and when the next one is due. */
+/**
+ * A callback to run outside the scheduler (migration 0015): a DAG run's success or failure, a missed
+ * deadline. Written with the state change that causes it; run by a triggerer holding its lease.
+ */
+export interface CallbackRequestTable {
+  id: Generated<number>;
+  dag_run_id: number;
+  dag_id: string;
+  run_id: string;
+  /** "dag_success", "dag_failure", "deadline_missed". */
+  event: string;
+  /** What makes the event one with its run: the end's time for a run's end, the deadline's index. */
+  event_key: string;
+  task_id: string | null;
+  map_index: number | null;
+  try_number: number | null;
+  /** The serialized DAG the run had when the event happened. */
+  dag_hash: string | null;
+  /** JSON: `{ reason, exception, deadline }`. */
+  payload: string;
+  /** "queued", "running", "success", "failed". */
+  state: string;
+  /** The triggerer (job id) running it; its claim holds until lease_until unless renewed. */
+  claimed_by: number | null;
+  lease_until: Timestamp | null;
+  attempts: number;
+  error: string | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+/** A run's deadline (Airflow's DeadlineAlert): missed once the time passed with the run unfinished. */
+export interface DeadlineTable {
+  id: Generated<number>;
+  dag_run_id: number;
+  dag_id: string;
+  run_id: string;
+  /** Its position in the DAG's `deadline` list. */
+  deadline_index: number;
+  deadline_time: Timestamp;
+  /** 1: the run was unfinished when the time came (its callback requested then); 0: not (yet). */
+  missed: Flag;
+  /** When the scheduler looked at it after its time: null while pending. */
+  handled_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 export interface TaskRescheduleTable {
   id: Generated<number>;
   dag_id: string;
@@ -325,6 +372,8 @@ export interface Tables {
   lease: LeaseTable;
   trigger: TriggerTable;
   task_reschedule: TaskRescheduleTable;
+  callback_request: CallbackRequestTable;
+  deadline: DeadlineTable;
 }
 
 export type DagRow = Selectable<DagTable>;
@@ -340,6 +389,8 @@ export type ImportErrorRow = Selectable<ImportErrorTable>;
 export type UserRow = Selectable<UserTable>;
 export type TriggerRow = Selectable<TriggerTable>;
 export type TaskRescheduleRow = Selectable<TaskRescheduleTable>;
+export type CallbackRequestRow = Selectable<CallbackRequestTable>;
+export type DeadlineRow = Selectable<DeadlineTable>;
 
 export const TABLE_NAMES: (keyof Tables)[] = [
   "dag",
@@ -362,4 +413,6 @@ export const TABLE_NAMES: (keyof Tables)[] = [
   "lease",
   "trigger",
   "task_reschedule",
+  "callback_request",
+  "deadline",
 ];

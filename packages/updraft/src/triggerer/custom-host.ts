@@ -85,7 +85,7 @@ export class CustomTriggers {
     this.#child = child;
     this.#log.info({ pid: child.pid }, "started the custom-trigger process");
     child.on("message", (reply: CustomTriggerReply) => {
-      if (reply.kind === "ready") return;
+      if (reply.kind !== "event" && reply.kind !== "error") return;
       const pending = this.#pending.get(reply.id);
       if (!pending) return;
       this.#pending.delete(reply.id);

@@ -12,7 +12,14 @@ import { pathToFileURL } from "node:url";
 import { registerDagModuleHooks } from "../dag-processing/module-hooks.ts";
 import type { JsonValue } from "../sdk/json.ts";
 import type { TriggerRun } from "../sdk/triggers.ts";
-import type { CustomTriggerMessage, CustomTriggerReply } from "./custom-protocol.ts";
+import { stat } from "node:fs/promises";
+import type { LookupKind } from "../runner/taskflow-protocol.ts";
+import { findDag } from "../runner/taskflow-call.ts";
+import { runCallbacks } from "../sdk/callbacks.ts";
+import type { Callback } from "../sdk/callback-types.ts";
+import { taskContext } from "../sdk/context.ts";
+import { setLookup } from "../sdk/lookups.ts";
+import type { CallbackJob, CustomTriggerMessage, CustomTriggerReply } from "./custom-protocol.ts";
 
 registerDagModuleHooks();
 
@@ -26,7 +33,9 @@ const send = (reply: CustomTriggerReply) => process.send?.(reply);
 process.on("disconnect", () => process.exit(0));
 process.on("message", (message: CustomTriggerMessage) => {
   if (message.kind === "add") void start(message.id, message.classpath, message.kwargs);
-  else void cancel(message.id);
+  else if (message.kind === "cancel") void cancel(message.id);
+  else if (message.kind === "callback") void runCallbackJob(message);
+  else answer(message);
 });
 // A trigger's stray rejection must not end the others.
 process.on("unhandledRejection", (error) =>
@@ -99,6 +108,66 @@ async function finish(entry: { run: TriggerRun; iterator?: AsyncIterator<JsonVal
     await entry.run.cleanup?.();
   } catch (error) {
     process.stderr.write(`a trigger's cleanup failed: ${format(error)}\n`);
+  }
+}
+
+// DAG and deadline callbacks: getVariable() and getConnection() ask the triggerer, which answers
+// through the installation's secrets chain (the child never sees the database or its keys).
+const asked = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+let nextAsk = 1;
+setLookup(
+  (what: LookupKind, key: string) =>
+    new Promise((resolve, reject) => {
+      const ask = nextAsk++;
+      asked.set(ask, { resolve, reject });
+      send({ kind: "lookup", ask, what, key });
+    }),
+  () => Promise.reject(new Error("setVariable() is not available in a DAG callback")),
+);
+
+function answer(message: Extract<CustomTriggerMessage, { kind: "lookup-answer" }>): void {
+  const pending = asked.get(message.ask);
+  if (!pending) return;
+  asked.delete(message.ask);
+  if (message.error !== undefined) pending.reject(new Error(message.error));
+  else pending.resolve(message.value);
+}
+
+/** The DAG's callbacks for the job's event, from its file as it is now (reloaded when it changed). */
+async function callbacksOf(job: CallbackJob): Promise<readonly Callback[]> {
+  const version = (await stat(job.path)).mtimeMs;
+  const exports = (await import(`${pathToFileURL(job.path).href}?v=${version}`)) as Record<string, unknown>;
+  const dag = findDag(exports, job.dagId);
+  if (!dag) throw new Error(`${job.path} no longer exports dag "${job.dagId}"`);
+  if (typeof dag.callbacksFor !== "function")
+    throw new Error(
+      `dag "${job.dagId}" was built by an SDK without DAG callbacks: update the "updraft" package`,
+    );
+  return job.event === "deadline_missed"
+    ? dag.deadlineCallbacks(job.deadlineIndex ?? -1)
+    : dag.callbacksFor(job.event);
+}
+
+async function runCallbackJob(job: CallbackJob): Promise<void> {
+  try {
+    const callbacks = await callbacksOf(job);
+    if (callbacks.length === 0)
+      return void send({
+        kind: "callback-error",
+        id: job.id,
+        error: `dag "${job.dagId}" has no callback for ${job.event}${job.deadlineIndex === null ? "" : ` (deadline ${job.deadlineIndex})`} any more`,
+      });
+    const outcomes = await runCallbacks(callbacks, taskContext(job.context), {
+      timeoutMs: job.timeoutMs,
+      log: (line) => send({ kind: "callback-log", id: job.id, line }),
+    });
+    send({ kind: "callback-done", id: job.id, outcomes });
+  } catch (error) {
+    send({
+      kind: "callback-error",
+      id: job.id,
+      error: error instanceof Error ? (error.stack ?? error.message) : format(error),
+    });
   }
 }
 

@@ -8,6 +8,7 @@ import type { SecretsBackend } from "../secrets/backends.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import type { Database } from "../storage/database.ts";
 import { isDbConnectionError, retrying } from "../storage/retry.ts";
+import { lookupForTask } from "../executor/lookups.ts";
 import { Triggerer } from "./triggerer.ts";
 
 export interface TriggererServiceOptions {
@@ -35,6 +36,9 @@ export async function startTriggerer(o: TriggererServiceOptions): Promise<Trigge
     leaseSeconds,
     dagsFolder: o.config.values.core.dags_folder,
     customMemoryMb: o.config.values.scheduler.default_task_memory_limit,
+    callbackTimeoutSeconds: o.config.values.core.callback_timeout,
+    // A DAG callback's getVariable()/getConnection(), answered as a task's are (the child has no keys).
+    lookup: (what, key) => lookupForTask(o.database, o.cipher, what, key),
   });
   const started = await retrying(() => triggerer.start(), {
     what: "starting the triggerer",

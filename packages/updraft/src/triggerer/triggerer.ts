@@ -8,7 +8,8 @@
  * that dies stops renewing, and its triggers run elsewhere within a lease.
  *
  * Built-in triggers run here (builtin.ts); custom ones, user code, in a child process without the
- * database URL and keys (custom-host.ts).
+ * database URL and keys (custom-host.ts). DAG and deadline callbacks the schedulers request are
+ * claimed and run here too, in a user-code process of their own (callbacks.ts).
  */
 import type { Logger } from "../logging.ts";
 import type { JsonValue } from "../sdk/json.ts";
@@ -25,6 +26,9 @@ import {
 import { wakeSchedulers } from "../storage/wakeups.ts";
 import { TRIGGERS } from "../sdk/triggers.ts";
 import { BUILTIN, isBuiltin, type BuiltinContext } from "./builtin.ts";
+import { resolveFileloc } from "../dag-processing/discover.ts";
+import type { Lookup } from "./callback-host.ts";
+import { CallbackRunner } from "./callbacks.ts";
 import { CustomTriggers } from "./custom-host.ts";
 import { TimerHeap } from "./timers.ts";
 
@@ -43,6 +47,12 @@ export interface TriggererOptions {
   customMemoryMb?: number;
   /** How often unclaimed triggers are looked for (ms); default 1000. */
   claimEveryMs?: number;
+  /** `[core] callback_timeout`, seconds (default 60): each DAG or deadline callback's limit. */
+  callbackTimeoutSeconds?: number;
+  /** Variables and connections for callbacks (executor/lookups.ts lookupForTask); default: none. */
+  lookup?: Lookup;
+  /** A DAG file's absolute path from its stored fileloc; default: dag-processing's resolveFileloc. */
+  resolveFile?: (fileloc: string) => string;
 }
 
 /** A trigger running here: how to stop it (small: a triggerer holds thousands). */
@@ -62,6 +72,7 @@ export class Triggerer {
   readonly #store: ReturnType<typeof triggerStore>;
   readonly #timers = new TimerHeap();
   readonly #custom: CustomTriggers;
+  readonly #callbacks: CallbackRunner;
   readonly #builtin: BuiltinContext;
   readonly #running = new Map<number, Running>();
   /** Ends waiting to be written, in order. */
@@ -83,6 +94,15 @@ export class Triggerer {
       log: o.log,
       memoryMb: o.customMemoryMb ?? 512,
     });
+    this.#callbacks = new CallbackRunner({
+      database: o.database,
+      log: o.log,
+      dagsFolder: o.dagsFolder,
+      resolveFile: o.resolveFile ?? ((fileloc) => resolveFileloc(fileloc, o.dagsFolder)),
+      timeoutSeconds: o.callbackTimeoutSeconds ?? 60,
+      lookup: o.lookup ?? (async () => undefined),
+      memoryMb: o.customMemoryMb ?? 512,
+    });
     this.#builtin = { database: o.database, connection: o.connection, timers: this.#timers, log: o.log };
   }
 
@@ -102,6 +122,16 @@ export class Triggerer {
 
   get customPid(): number | undefined {
     return this.#custom.pid;
+  }
+
+  /** The pid of the process running DAG and deadline callbacks, while there is one. */
+  get callbackPid(): number | undefined {
+    return this.#callbacks.pid;
+  }
+
+  /** Callback requests run to the end here so far. */
+  get callbacksDone(): number {
+    return this.#callbacks.done;
   }
 
   async start(): Promise<void> {
@@ -133,6 +163,7 @@ export class Triggerer {
       return 0;
     });
     await this.#custom.stop();
+    await this.#callbacks.stop(this.#jobId).catch(() => undefined);
     await jobStore(this.#o.database)
       .end(this.#jobId)
       .catch(() => undefined);
@@ -160,6 +191,7 @@ export class Triggerer {
     const now = Date.now();
     if (now - this.#lastRenew >= leaseMs / 3) {
       await this.#renew(now + leaseMs);
+      await this.#callbacks.renew(this.#jobId, now + leaseMs);
       await jobStore(this.#o.database).heartbeat(this.#jobId);
       this.#lastRenew = now;
     }
@@ -181,6 +213,8 @@ export class Triggerer {
       if (batch.length < CLAIM_BATCH || this.#stopping) break;
     }
     if (claimed > 0) this.#o.log.info({ claimed, running: this.#running.size }, "claimed triggers");
+    // DAG and deadline callbacks the schedulers requested (callbacks.ts).
+    if (!this.#stopping) await this.#callbacks.claim(this.#jobId, now, now + leaseMs);
   }
 
   /** Triggers this triggerer runs but no longer holds are cancelled. */

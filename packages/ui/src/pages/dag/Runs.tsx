@@ -13,6 +13,7 @@ import { hrefs, Link } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
 import type { Run } from "./grid/blocks.ts";
 import { RunActionDialog, type RunAction } from "./grid/RunActionDialog.tsx";
+import { RunCallbacksPanel } from "./RunCallbacks.tsx";
 import { runVersion } from "./versions.ts";
 import "./runs.css";
 
@@ -179,6 +180,7 @@ export function RunsTab({ dagId }: { dagId: string }) {
           onChange={(o) => update({ run_offset: o ? String(o) : null })}
         />
       )}
+      {selected && <RunCallbacksPanel dagId={dagId} runId={selected} />}
       <RunActionDialog dagId={dagId} action={action} onClose={() => setAction(null)} />
     </section>
   );
@@ -203,7 +205,11 @@ function RunRow({
       <td>
         <StateBadge state={run.state} />
       </td>
-      <td className="run-id">{id}</td>
+      <td className="run-id">
+        <Link href={hrefs.dag(dagId, { tab: "runs", run: id })} aria-label={`Select ${id}`}>
+          {id}
+        </Link>
+      </td>
       <td>{run.run_type}</td>
       <td>{formatDate(run.run_after)}</td>
       <td>{formatDate(run.logical_date)}</td>

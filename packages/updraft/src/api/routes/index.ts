@@ -2,6 +2,7 @@
 import { registerWorkerRoutes } from "./workers.ts";
 import type { ApiContext } from "../app.ts";
 import { registerAdminRoutes } from "./admin.ts";
+import { registerDagRunCallbackRoutes } from "./dag-run-callbacks.ts";
 import { registerDagRunRoutes } from "./dag-runs.ts";
 import { registerDagRoutes } from "./dags.ts";
 import { registerMonitorRoutes } from "./monitor.ts";
@@ -18,4 +19,5 @@ export const ROUTE_GROUPS: ((ctx: ApiContext) => void)[] = [
   registerUserRoutes,
   registerWorkerRoutes,
   registerStructureRoutes,
+  registerDagRunCallbackRoutes,
 ];
