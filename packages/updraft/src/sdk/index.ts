@@ -26,15 +26,34 @@ export type {
   TaskArgs,
   TaskFactory,
   TaskFlowOptions,
+  TaskBashOptions,
 } from "./tasks.ts";
 export { chain, crossDownstream } from "./handles.ts";
 export {
   externalTaskMarker,
+  http,
+  sql,
   triggerDagRun,
   TRIGGER_LOGICAL_DATE_XCOM,
   TRIGGER_RUN_ID_XCOM,
 } from "./operators.ts";
-export type { ExternalTaskMarkerOptions, TriggerDagRunOptions } from "./operators.ts";
+export type {
+  ExternalTaskMarkerOptions,
+  HttpNextPage,
+  HttpOptions,
+  SqlOptions,
+  TriggerDagRunOptions,
+} from "./operators.ts";
+export { httpHook, sqlHook } from "./hooks.ts";
+export type {
+  HttpHook,
+  HttpRequestOptions,
+  HttpResponse,
+  SqlHook,
+  SqlParameters,
+  SqlRunOptions,
+  SqlStatementInfo,
+} from "./hooks.ts";
 export { sensor, addSensor, SENSOR_OPTION_KEYS } from "./sensors.ts";
 export type { PokeAnswer, PokeReturn, SensorDefinition, SensorOptions } from "./sensors.ts";
 export {
