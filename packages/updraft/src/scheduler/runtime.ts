@@ -28,6 +28,7 @@ import { externalStates, lookupForTask, writeVariableForTask } from "../executor
 import type { LogFolder } from "../logs/folder.ts";
 import { Masker } from "../logs/masker.ts";
 import { sensitiveValues } from "../core/sensitive.ts";
+import { secretExtraKeys } from "../connections/types.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -248,7 +249,9 @@ function defaultRender(
       },
       connections: async () => {
         const list = await connectionStore(database, cipher!).list();
-        secrets.add(list.flatMap((c) => [c.password, ...sensitiveValues(c.extra)]));
+        secrets.add(
+          list.flatMap((c) => [c.password, ...sensitiveValues(c.extra, secretExtraKeys(c.connType))]),
+        );
         return list;
       },
     });
@@ -325,7 +328,7 @@ export class LogSecrets {
     for (const v of await variableStore(this.#o.database, this.#o.cipher).list())
       if (v.isSecret) masker.add(v.value);
     for (const c of await connectionStore(this.#o.database, this.#o.cipher).list())
-      masker.add(c.password, ...sensitiveValues(c.extra));
+      masker.add(c.password, ...sensitiveValues(c.extra, secretExtraKeys(c.connType)));
     this.#masker = masker;
     this.#fingerprint = stored;
     return this.#masker;

@@ -26,6 +26,7 @@ import type { LookupKind, VariableWrite } from "../../runner/taskflow-protocol.t
 import { sensitiveSettings } from "../../scheduler/runtime.ts";
 import { resolveFileloc } from "../../dag-processing/discover.ts";
 import { sensitiveValues } from "../../core/sensitive.ts";
+import { secretExtraKeys } from "../../connections/types.ts";
 import { VERSION } from "../../version.ts";
 import { SHUTDOWN } from "../local-executor.ts";
 import { executeWorkload, type Result, type WorkloadRunner } from "../run-task-instance.ts";
@@ -217,8 +218,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         if (found && what === "variable" && (found as { is_secret?: boolean }).is_secret)
           masker.add((found as { value: string }).value);
         if (found && what === "connection") {
-          const c = found as { password?: string | null; extra?: string | null };
-          masker.add(c.password, ...sensitiveValues(c.extra ?? null));
+          const c = found as { password?: string | null; extra?: string | null; conn_type?: string | null };
+          masker.add(c.password, ...sensitiveValues(c.extra ?? null, secretExtraKeys(c.conn_type)));
         }
         return found ?? null;
       };
