@@ -7,7 +7,7 @@
  *
  * Names are Airflow's conn_type values, so connections move between the two unchanged.
  */
-import { connect as tcpConnect } from "node:net";
+import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { isSensitiveKey } from "../core/sensitive.ts";
 import { httpBaseUrl, connectionHeaders, openSql, type ClientConnection } from "./clients.ts";
@@ -108,7 +108,7 @@ async function testSmtp(conn: ClientConnection): Promise<TestResult> {
 }
 
 /** The next SMTP reply (its last line has a space after the code). */
-function reply(socket: import("node:net").Socket): Promise<string> {
+function reply(socket: Socket): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = "";
     const done = (fn: () => void) => {
