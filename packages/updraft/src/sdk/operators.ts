@@ -233,7 +233,7 @@ function addWorking(
   own: TaskOptions,
   templateFields: Record<string, JsonValue>,
   work: (fields: Record<string, unknown>, context: TaskContext) => Promise<unknown>,
-): XComArg<unknown> {
+): XComArg<never> {
   const handle = addOperator(builder, kind, taskId, own, templateFields);
   builder.nodes.get(handle.taskId)!.fn = (async (fields: Record<string, unknown> = {}) =>
     work(fields, getCurrentContext<TaskContext>())) as never;
@@ -362,7 +362,7 @@ const MAX_PAGES = 1000;
  * });
  * ```
  */
-export function http(taskId: string, options: HttpOptions = {}): XComArg<unknown> {
+export function http<T = unknown>(taskId: string, options: HttpOptions = {}): XComArg<T> {
   const hints = {
     http_conn_id: "connId",
     response_check: "responseCheck",
@@ -476,7 +476,7 @@ const SQL_KEYS = ["connId", "sql", "parameters", "split", "returnLast", "handler
  * });
  * ```
  */
-export function sql<R = unknown>(taskId: string, options: SqlOptions<R>): XComArg<unknown> {
+export function sql<T = unknown, R = unknown>(taskId: string, options: SqlOptions<R>): XComArg<T> {
   const hints = { conn_id: "connId", split_statements: "split", return_last: "returnLast" };
   const { builder, where, own, rest } = splitOwn("sql", taskId, options, SQL_KEYS, hints);
   const connId = stringOrNull(own.connId, "connId", where) ?? "";
