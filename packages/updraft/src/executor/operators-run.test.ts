@@ -130,6 +130,23 @@ before(async () => {
       "sql_lite.ts": sqlDag("lite", `ops_${suffix}`, () => "?"),
       "sql_pg.ts": sqlDag("pg", `ops_${suffix}`, (i) => `$${i}`),
       "sql_maria.ts": sqlDag("maria", `ops_${suffix}`, () => "?"),
+      "hooks_ops.ts": `import { dag, httpHook, sqlHook, task } from "updraft";
+export default dag({ dagId: "hooks_ops" }, () => {
+  task("use_hooks", async () => {
+    const r = await httpHook("api").run({ endpoint: "/json", data: { day: "hooked" } });
+    const db = sqlHook("lite");
+    try {
+      await db.run(["CREATE TABLE IF NOT EXISTS hooked (day TEXT)", "DELETE FROM hooked"]);
+      await db.query("INSERT INTO hooked VALUES (?)", [r.json().day]);
+      const rows = await db.query("SELECT day FROM hooked");
+      const n = await db.run("SELECT count(*) AS n FROM hooked", { handler: (rows) => rows[0].n });
+      return { status: r.status, rows, n };
+    } finally {
+      await db.close();
+    }
+  })();
+});
+`,
       "bash_ops.ts": `import { dag, task } from "updraft";
 export default dag({ dagId: "bash_ops" }, () => {
   const who = task("who", () => "world");
@@ -254,6 +271,12 @@ for (const connId of ["lite", "pg", "maria"]) {
     );
   });
 }
+
+test("httpHook and sqlHook inside a TypeScript task do what the operators do", async () => {
+  const run = await triggerDagRun(h.database, { dagId: "hooks_ops" });
+  assert.equal(await h.drive(run), "success", h.log(run, "use_hooks"));
+  assert.deepEqual(await xcom(run, "use_hooks"), { status: 200, rows: [{ day: "hooked" }], n: 1 });
+});
 
 test("task.bash: the function's command runs as bash, rendered, with env and the arguments", async () => {
   const run = await triggerDagRun(h.database, {

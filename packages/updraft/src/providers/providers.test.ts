@@ -182,6 +182,36 @@ describe("providers", () => {
   });
 });
 
+test("updraft connections test: off by default, then SELECT 1 on a real PostgreSQL; a refused one exits 1", () => {
+  const home = mkdtempSync(join(tmpdir(), "updraft-conn-test-"));
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [MAIN, ...args], {
+      env: {
+        ...process.env,
+        UPDRAFT_HOME: home,
+        UPDRAFT_CONN_PG_OK: "postgres://postgres@127.0.0.1:5432/test",
+        UPDRAFT_CONN_PG_DOWN: "postgres://postgres:pw-never-shown@127.0.0.1:1/test",
+        ...env,
+      },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+  assert.equal(run(["db", "migrate"]).status, 0);
+  const off = run(["connections", "test", "pg_ok"]);
+  assert.notEqual(off.status, 0);
+  assert.match(off.stderr, /Testing connections is disabled.*test_connection = "Enabled"/);
+  const enabled = { UPDRAFT__CORE__TEST_CONNECTION: "Enabled" };
+  const ok = run(["connections", "test", "pg_ok", "-o", "json"], enabled);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout), [
+    { conn_id: "pg_ok", status: true, message: "Connection successfully tested" },
+  ]);
+  const down = run(["connections", "test", "pg_down", "-o", "json"], enabled);
+  assert.equal(down.status, 1);
+  assert.equal(JSON.parse(down.stdout)[0].status, false);
+  assert.doesNotMatch(down.stdout + down.stderr, /pw-never-shown/);
+});
+
 const TICKET = "ticket-value-never-shown";
 forEachApiDatabase("providers API", {}, (get) => {
   let dags: string;
