@@ -213,7 +213,15 @@ test("updraft connections test: off by default, then SELECT 1 on a real PostgreS
 });
 
 const TICKET = "ticket-value-never-shown";
-forEachApiDatabase("providers API", {}, (get) => {
+const OPS_DAG = `import { dag, http, sql, task } from "updraft";
+export default dag({ dagId: "ops_names" }, () => {
+  http("h", { connId: "api", endpoint: "/x" });
+  sql("s", { connId: "db", sql: "SELECT 1" });
+  task.bash("b", () => "echo hi")();
+});
+`;
+
+forEachApiDatabase("providers API", { dags: { "ops.ts": OPS_DAG } }, (get) => {
   let dags: string;
   before(() => {
     dags = dagsProject();
@@ -222,6 +230,21 @@ forEachApiDatabase("providers API", {}, (get) => {
     spawnSync("cp", ["-r", join(dags, "node_modules"), folder]);
   });
   after(() => undefined);
+
+  test("the new operators' names and template fields in the task API", async () => {
+    const r = await get().call("get_tasks", { path: { dag_id: "ops_names" } });
+    const byId = Object.fromEntries(
+      r.body.tasks.map((t: { task_id: string; operator_name: string; template_fields: string[] }) => [
+        t.task_id,
+        [t.operator_name, t.template_fields],
+      ]),
+    );
+    assert.deepEqual(byId, {
+      b: ["BashOperator", ["env", "cwd"]],
+      h: ["HttpOperator", ["endpoint", "method", "data", "headers"]],
+      s: ["SQLExecuteQueryOperator", ["sql", "parameters"]],
+    });
+  });
 
   test("/api/v2/providers lists the built-in provider and the package's", async () => {
     const r = await get().call("get_providers", {});
