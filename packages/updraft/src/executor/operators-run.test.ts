@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -147,6 +147,14 @@ export default dag({ dagId: "hooks_ops" }, () => {
   })();
 });
 `,
+      "mask_ops.ts": `import { dag, getConnection, task } from "updraft";
+export default dag({ dagId: "mask_ops" }, () => {
+  task("show", async () => {
+    const c = await getConnection("acme_conn");
+    console.log("ticket=" + c.extra.ticket + " region=" + c.extra.region);
+  })();
+});
+`,
       "bash_ops.ts": `import { dag, task } from "updraft";
 export default dag({ dagId: "bash_ops" }, () => {
   const who = task("who", () => "world");
@@ -158,6 +166,17 @@ export default dag({ dagId: "bash_ops" }, () => {
 `,
     },
     { UPDRAFT__CORE__XCOM_MAX_SIZE: "1500" },
+  );
+  // A provider package in the DAGs project declares the type "acme" with a secret extra "ticket".
+  const pkg = join(h.config.values.core.dags_folder, "node_modules", "acme-provider");
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(
+    join(pkg, "package.json"),
+    JSON.stringify({ name: "acme-provider", version: "1.0.0", updraft: { provider: "./provider.mjs" } }),
+  );
+  writeFileSync(
+    join(pkg, "provider.mjs"),
+    `export default { connectionTypes: [{ connType: "acme", label: "Acme", extraFields: [{ name: "ticket", label: "Ticket", type: "string", secret: true }] }] };`,
   );
   const store = connectionStore(h.database, h.cipher);
   const base = { description: null, schema: null, port: null, login: null, password: null, extra: null };
@@ -172,6 +191,13 @@ export default dag({ dagId: "bash_ops" }, () => {
     extra: JSON.stringify({ "X-Team": "data" }),
   });
   await store.set({ ...base, connId: "lite", connType: "sqlite", host: join(dir, "ops.db") });
+  await store.set({
+    ...base,
+    connId: "acme_conn",
+    connType: "acme",
+    host: "acme.example",
+    extra: JSON.stringify({ ticket: "tkt-secret-123", region: "eu" }),
+  });
   await store.set({
     ...base,
     connId: "pg",
@@ -276,6 +302,14 @@ test("httpHook and sqlHook inside a TypeScript task do what the operators do", a
   const run = await triggerDagRun(h.database, { dagId: "hooks_ops" });
   assert.equal(await h.drive(run), "success", h.log(run, "use_hooks"));
   assert.deepEqual(await xcom(run, "use_hooks"), { status: 200, rows: [{ day: "hooked" }], n: 1 });
+});
+
+test("a provider type's secret extra is masked in the task log", async () => {
+  const run = await triggerDagRun(h.database, { dagId: "mask_ops" });
+  assert.equal(await h.drive(run), "success");
+  const log = h.log(run, "show");
+  assert.match(log, /ticket=\*\*\* region=eu/);
+  assert.doesNotMatch(log, /tkt-secret-123/);
 });
 
 test("task.bash: the function's command runs as bash, rendered, with env and the arguments", async () => {

@@ -29,6 +29,7 @@ import type { LogFolder } from "../logs/folder.ts";
 import { Masker } from "../logs/masker.ts";
 import { sensitiveValues } from "../core/sensitive.ts";
 import { secretExtraKeys } from "../connections/types.ts";
+import { listProviders } from "../providers/providers.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -325,6 +326,8 @@ export class LogSecrets {
     const stored = await storedSecretsFingerprint(this.#o.database);
     if (stored === this.#fingerprint) return this.#masker;
     const masker = this.#fresh();
+    // Connection types of provider packages declare secret extras too (providers/providers.ts).
+    await listProviders(this.#o.config.values.core.dags_folder).catch(() => undefined);
     for (const v of await variableStore(this.#o.database, this.#o.cipher).list())
       if (v.isSecret) masker.add(v.value);
     for (const c of await connectionStore(this.#o.database, this.#o.cipher).list())
