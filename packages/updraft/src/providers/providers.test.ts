@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { connectionType, hookMeta, isSecretExtra, testConnectionOf } from "../connections/types.ts";
 import { forEachApiDatabase } from "../test-support/api.ts";
@@ -227,9 +227,8 @@ forEachApiDatabase("providers API", { dags: { "ops.ts": OPS_DAG } }, (get) => {
     dags = dagsProject();
     // The harness's DAGs folder is its home's: the provider package goes there.
     const folder = get().config.values.core.dags_folder;
-    spawnSync("cp", ["-r", join(dags, "node_modules"), folder]);
+    cpSync(join(dags, "node_modules"), join(folder, "node_modules"), { recursive: true });
   });
-  after(() => undefined);
 
   test("the new operators' names and template fields in the task API", async () => {
     const r = await get().call("get_tasks", { path: { dag_id: "ops_names" } });
