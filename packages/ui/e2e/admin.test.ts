@@ -167,6 +167,14 @@ test(
     await dialog.getByLabel("Database file").waitFor();
     assert.equal(await dialog.getByLabel("Login").count(), 0, "sqlite has no login");
     assert.equal(await dialog.getByLabel("Password", { exact: true }).count(), 0, "nor a password");
+    await dialog.getByLabel("Type").fill("smtp");
+    await dialog.getByLabel("Disable SSL").check();
+    await dialog.getByLabel("Timeout (seconds)").fill("12");
+    assert.deepEqual(JSON.parse(await dialog.getByLabel("Extra (JSON)").inputValue()), {
+      disable_ssl: true,
+      timeout: 12,
+    });
+    await dialog.getByLabel("Extra (JSON)").fill("");
     await dialog.getByLabel("Type").fill("http");
     const header = dialog.getByLabel("Authorization header");
     await header.waitFor();

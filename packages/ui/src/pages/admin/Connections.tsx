@@ -208,10 +208,11 @@ function ConnectionForm({
   const testing = settings.data?.test_connection ?? "Disabled";
   const types = useQuery({ queryKey: ["hook-meta"], queryFn: hookMeta, staleTime: 60_000 });
   const meta = types.data?.find((t) => t.connection_type === values.conn_type.trim().toLowerCase());
-  const setExtra = (name: string, value: string) => {
+  const setExtra = (name: string, value: string, kind: string) => {
     const extra = parseExtra(values.extra) ?? {};
     if (value === "") delete extra[name];
-    else extra[name] = value;
+    // Numbers and booleans are kept as JSON numbers and booleans, as the hooks read them.
+    else extra[name] = typed(value, kind);
     setValues({ ...values, extra: Object.keys(extra).length ? JSON.stringify(extra) : "" });
   };
   return (
@@ -250,7 +251,8 @@ function ConnectionForm({
             secret={field.sensitive}
             hint={field.description}
             value={extraValue(values.extra, name)}
-            onChange={(v) => setExtra(name, v)}
+            kind={field.schema.type[0] ?? "string"}
+            onChange={(v) => setExtra(name, v, field.schema.type[0] ?? "string")}
           />
         ))}
       {!meta?.standard_fields.password.hidden && (
@@ -328,6 +330,19 @@ function parseExtra(extra: string): Record<string, unknown> | undefined {
   }
 }
 
+function typed(value: string, kind: string): unknown {
+  if (kind === "boolean") return value === "true";
+  if (kind === "number" && value.trim() !== "" && !Number.isNaN(Number(value))) return Number(value);
+  if (kind === "object") {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
 function extraValue(extra: string, name: string): string {
   const value = parseExtra(extra)?.[name];
   if (value === undefined || value === null) return "";
@@ -373,15 +388,29 @@ function ExtraInput(p: {
   secret: boolean;
   hint: string | null;
   value: string;
+  kind: string;
   onChange: (v: string) => void;
 }) {
   const id = `conn-extra-${p.name}`;
+  if (p.kind === "boolean")
+    return (
+      <>
+        <label htmlFor={id}>{p.label}</label>
+        <input
+          id={id}
+          type="checkbox"
+          title={p.hint ?? undefined}
+          checked={p.value === "true"}
+          onChange={(e) => p.onChange(e.target.checked ? "true" : "false")}
+        />
+      </>
+    );
   return (
     <>
       <label htmlFor={id}>{p.label}</label>
       <input
         id={id}
-        type={p.secret ? "password" : "text"}
+        type={p.secret ? "password" : p.kind === "number" ? "number" : "text"}
         autoComplete={p.secret ? "new-password" : undefined}
         title={p.hint ?? undefined}
         value={p.value}
