@@ -84,10 +84,11 @@ async function testHttp(conn: ClientConnection): Promise<TestResult> {
   return { status: true, message: SUCCESS };
 }
 
-/** Connects and says EHLO (Airflow's SmtpHook test): the server's greeting and answer must be 2xx. */
+/** Connects (over TLS unless disable_ssl) and says EHLO: the greeting must be 220, the answer 250. */
 async function testSmtp(conn: ClientConnection): Promise<TestResult> {
   const host = conn.host || "localhost";
-  const ssl = conn.extra.disable_ssl === false || conn.extra.ssl === true;
+  // Airflow's SmtpHook: SSL unless the extra says disable_ssl (then plain SMTP).
+  const ssl = conn.extra.disable_ssl !== true && conn.extra.disable_ssl !== "true";
   const port = conn.port ?? (ssl ? 465 : 25);
   const socket = ssl
     ? tlsConnect({ host, port, rejectUnauthorized: false, servername: host })
@@ -202,7 +203,7 @@ export const BUILTIN_TYPES: ConnectionType[] = [
     defaultPort: 25,
     extraFields: [
       { name: "from_email", label: "From email", type: "string" },
-      { name: "disable_ssl", label: "Disable SSL", type: "boolean", default: true },
+      { name: "disable_ssl", label: "Disable SSL", type: "boolean", default: false },
       { name: "disable_tls", label: "Disable STARTTLS", type: "boolean", default: false },
       { name: "timeout", label: "Timeout (seconds)", type: "number", default: 30 },
     ],

@@ -104,7 +104,12 @@ describe("connection types", () => {
     });
     await new Promise<void>((r) => smtp.listen(0, "127.0.0.1", r));
     const smtpPort = (smtp.address() as AddressInfo).port;
-    const mail = await testConnectionOf({ ...pg, connType: "smtp", port: smtpPort, extra: {} });
+    const mail = await testConnectionOf({
+      ...pg,
+      connType: "smtp",
+      port: smtpPort,
+      extra: { disable_ssl: true },
+    });
     smtp.close();
     assert.deepEqual(mail, { status: true, message: "Connection successfully tested" });
 
