@@ -156,6 +156,46 @@ test(
 );
 
 test(
+  "connections: the form follows the connection type registry (fields per type, secret extras hidden)",
+  { skip: missing },
+  async () => {
+    await go("/admin/connections");
+    await page.getByRole("button", { name: "Add connection" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add connection" });
+    await dialog.getByLabel("Connection id").fill("ui_lite");
+    await dialog.getByLabel("Type").fill("sqlite");
+    await dialog.getByLabel("Database file").waitFor();
+    assert.equal(await dialog.getByLabel("Login").count(), 0, "sqlite has no login");
+    assert.equal(await dialog.getByLabel("Password", { exact: true }).count(), 0, "nor a password");
+    await dialog.getByLabel("Type").fill("smtp");
+    await dialog.getByLabel("Disable SSL").check();
+    await dialog.getByLabel("Timeout (seconds)").fill("12");
+    assert.deepEqual(JSON.parse(await dialog.getByLabel("Extra (JSON)").inputValue()), {
+      disable_ssl: true,
+      timeout: 12,
+    });
+    await dialog.getByLabel("Extra (JSON)").fill("");
+    await dialog.getByLabel("Type").fill("http");
+    const header = dialog.getByLabel("Authorization header");
+    await header.waitFor();
+    assert.equal(await header.getAttribute("type"), "password", "a secret extra is a password input");
+    await header.fill("Bearer ui-extra-secret");
+    assert.match(
+      await dialog.getByLabel("Extra (JSON)").inputValue(),
+      /"Authorization":"Bearer ui-extra-secret"/,
+    );
+    await dialog.getByLabel("Host").fill("https://api.example");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page
+      .getByRole("row", { name: /ui_lite/ })
+      .getByText("https://api.example")
+      .waitFor();
+    const stored = await server.apiGet("/api/v2/connections/ui_lite");
+    assert.equal(stored.extra, '{"Authorization":"***"}', "the API masks the secret extra");
+  },
+);
+
+test(
   "pools: created on the page, with used slots shown while tasks hold them",
   { skip: missing },
   async () => {

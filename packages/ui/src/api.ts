@@ -61,6 +61,41 @@ export async function uiConfig(): Promise<UiConfig> {
   return (await r.json()) as UiConfig;
 }
 
+/** How the connection form shows one standard field of a type (Airflow's ConnectionHookFieldBehavior). */
+export interface HookFieldBehavior {
+  hidden: boolean;
+  title: string | null;
+  placeholder: string | null;
+}
+
+/** A connection type as the form follows it (GET /ui/connections/hook_meta, Airflow 3's hook metadata). */
+export interface HookMeta {
+  connection_type: string;
+  hook_name: string;
+  default_conn_name: string | null;
+  standard_fields: Record<
+    "description" | "url_schema" | "host" | "port" | "login" | "password",
+    HookFieldBehavior
+  >;
+  extra_fields: Record<
+    string,
+    {
+      value: unknown;
+      description: string | null;
+      sensitive: boolean;
+      schema: { type: string[]; title: string };
+    }
+  >;
+  testable: boolean;
+  provider: string;
+}
+
+export async function hookMeta(): Promise<HookMeta[]> {
+  const r = await fetch("/ui/connections/hook_meta", { credentials: "same-origin" });
+  if (!r.ok) throw new Error(`the server answered ${r.status}`);
+  return (await r.json()) as HookMeta[];
+}
+
 export async function logout(): Promise<void> {
   sessionStorage.removeItem("updraft_role");
   await fetch("/api/v2/auth/logout", { redirect: "manual" });

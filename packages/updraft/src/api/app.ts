@@ -46,6 +46,8 @@ import { createTaskRunnerDeps } from "../scheduler/runtime.ts";
 import { DistributedHealth } from "../executor/bullmq/health.ts";
 import { distributedMetrics } from "../metrics/metrics.ts";
 import { operation, servedSpec } from "./spec.ts";
+import { hookMeta } from "../connections/types.ts";
+import { allConnectionTypes } from "../providers/providers.ts";
 
 export interface ApiOptions {
   config: Config;
@@ -259,6 +261,13 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   app.get("/ui/config", async (request) => {
     await authenticate(request);
     return { test_connection: o.config.values.core.test_connection };
+  });
+
+  // Airflow 3's private /ui/connections/hook_meta: the connection types the form follows.
+  app.get("/ui/connections/hook_meta", async (request) => {
+    await authenticate(request);
+    const types = await allConnectionTypes(o.config.values.core.dags_folder);
+    return types.map(hookMeta);
   });
 
   const distributed = new DistributedHealth(o.config, o.log);

@@ -57,6 +57,9 @@ const OPERATORS: Record<string, { name: string; uiColor: string }> = {
   trigger_dagrun: { name: "TriggerDagRunOperator", uiColor: "#ffefeb" },
   external_task_marker: { name: "ExternalTaskMarker", uiColor: "#4db7db" },
   email: { name: "EmailOperator", uiColor: "#e6faf9" },
+  http: { name: "HttpOperator", uiColor: "#f4a460" },
+  sql: { name: "SQLExecuteQueryOperator", uiColor: "#cdaaed" },
+  task_bash: { name: "BashOperator", uiColor: "#f0ede4" },
 };
 
 export function operatorNameOf(kind: string): string {
@@ -70,7 +73,11 @@ export function operatorColorOf(kind: string): string {
 /** The fields of a task kind that are rendered as templates at run time. */
 export function templateFieldsOf(kind: string): string[] {
   if (kind === "email") return ["to", "subject", "html", "files", "cc", "bcc", "from", "connId"];
-  return kind === "bash" ? ["command", "env", "cwd"] : [];
+  if (kind === "bash") return ["command", "env", "cwd"];
+  if (kind === "task_bash") return ["env", "cwd"];
+  if (kind === "http") return ["endpoint", "method", "data", "headers"];
+  if (kind === "sql") return ["sql", "parameters"];
+  return [];
 }
 
 /** Seconds as Airflow's TimeDelta object. */

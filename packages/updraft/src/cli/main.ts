@@ -13,6 +13,7 @@ import { registerTopLevelAlias as initdb } from "./commands/db/migrate.ts";
 import { register as info } from "./commands/info.ts";
 import { register as init } from "./commands/init.ts";
 import { register as pools } from "./commands/pools/index.ts";
+import { register as providers } from "./commands/providers/index.ts";
 import { register as standalone } from "./commands/standalone.ts";
 import { register as scheduler } from "./commands/scheduler.ts";
 import { register as triggerer } from "./commands/triggerer.ts";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     variables,
     connections,
     pools,
+    providers,
     logs,
     scheduler,
     triggerer,

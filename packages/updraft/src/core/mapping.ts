@@ -121,7 +121,7 @@ export function mappedConsumers(dag: SerializedDag, taskId: string, key: string)
 export function unmapTask(task: SerializedTask, element: unknown): SerializedTask {
   const { expand, ...rest } = task;
   if (!expand) return task;
-  const taskflow = task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit";
+  const taskflow = ["task", "branch", "short_circuit", "task_bash"].includes(task.kind);
   if (expand.mode === "group")
     return taskflow ? { ...rest, args: replaceElement(task.args, element) as never[] } : rest;
   if (expand.mode === "list") {

@@ -30,9 +30,14 @@ export function isSensitiveKey(name: string): boolean {
 
 /**
  * The string values under sensitive keys of a JSON text (a connection's extra), any depth; a
- * sensitive key's whole value when it is an object (a key file), as its JSON too.
+ * sensitive key's whole value when it is an object (a key file), as its JSON too. `secretKeys` adds
+ * names declared secret by the connection's type (connections/types.ts).
  */
-export function sensitiveValues(json: string | null | undefined): string[] {
+export function sensitiveValues(
+  json: string | null | undefined,
+  secretKeys: readonly string[] = [],
+): string[] {
+  const declared = new Set(secretKeys.map((k) => k.toLowerCase()));
   if (!json) return [];
   let root: unknown;
   try {
@@ -49,7 +54,8 @@ export function sensitiveValues(json: string | null | undefined): string[] {
     }
     if (typeof value !== "object") return;
     if (sensitive) found.push(JSON.stringify(value));
-    for (const [key, item] of Object.entries(value)) walk(item, sensitive || isSensitiveKey(key), depth + 1);
+    for (const [key, item] of Object.entries(value))
+      walk(item, sensitive || isSensitiveKey(key) || declared.has(key.toLowerCase()), depth + 1);
   };
   walk(root, false, 0);
   return found;

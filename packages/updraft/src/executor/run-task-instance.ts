@@ -459,8 +459,10 @@ export async function executeWorkload(
     const poke = () => runTaskFlow(deps, { ...w, args: [w.fields], next: undefined }, log, signal, runAs);
     return runSensor(w, { poke, log, signal });
   }
-  // The email operator sends from the task's process, with its rendered fields (sdk/operators.ts).
-  if (task.kind === "email") return runTaskFlow(deps, { ...w, args: [w.fields] }, log, signal, runAs);
+  // email(), http() and sql(): their function gets the rendered fields, like a sensor's check.
+  if (task.kind === "email" || task.kind === "http" || task.kind === "sql")
+    return runTaskFlow(deps, { ...w, args: [w.fields], next: undefined }, log, signal, runAs);
+  if (task.kind === "task_bash") return runTaskBash(deps, w, log, signal, runAs);
   if (w.next?.method === "__fail__")
     return { state: "failed", reason: w.next.error ?? "the trigger's timeout passed", retryable: true };
   if (task.kind === "task" || task.kind === "branch" || task.kind === "short_circuit")
@@ -613,6 +615,36 @@ function bashRequest(w: Workload, signal: AbortSignal) {
     timeout: w.task.executionTimeout,
     signal,
   };
+}
+
+/**
+ * task.bash (Airflow's @task.bash): the function makes the command in a TaskFlow worker, the command
+ * is rendered as a template (as Airflow renders it again) and runs as a bash task.
+ */
+async function runTaskBash(
+  deps: WorkloadRunner,
+  w: Workload,
+  log: LogSink,
+  signal: AbortSignal,
+  runAs: RunAs | undefined,
+): Promise<Result> {
+  const made = await runTaskFlow(deps, { ...w, next: undefined }, log, signal, runAs);
+  if (made.state !== "success") return made;
+  const command = made.value;
+  if (typeof command !== "string" || command.trim() === "")
+    return {
+      state: "failed",
+      reason: `task.bash("${w.taskId}") must return the command, a non-empty string, got ${JSON.stringify(command) ?? "undefined"}`,
+      retryable: false,
+    };
+  let rendered: string;
+  try {
+    rendered = String(renderFields({ command }, w.context, `task "${w.taskId}"`).command);
+  } catch (error) {
+    return { state: "failed", reason: (error as Error).message, retryable: false };
+  }
+  const request = bashRequest({ ...w, fields: { ...w.fields, command: rendered } }, signal);
+  return bashResult(await runBashTask({ ...request, runAs }, log));
 }
 
 function bashResult(outcome: TaskOutcome): Result {
@@ -896,7 +928,7 @@ function encodeOutputs(value: unknown, maxSize: number, taskId: string): Record<
 /** Task kinds whose result picks what runs next (their skips are written with their end). */
 const CHOOSING = new Set(["branch", "short_circuit", "latest_only"]);
 /** The kinds whose work is a TypeScript function (TaskFlow). */
-const TASKFLOW = new Set(["task", "branch", "short_circuit", "sensor", "email"]);
+const TASKFLOW = new Set(["task", "branch", "short_circuit", "sensor", "email", "http", "sql", "task_bash"]);
 /** Kinds whose function call runs onExecute itself (a sensor's checks are many calls: it runs once, before). */
 const CALLS_ON_EXECUTE = new Set(["task", "branch", "short_circuit"]);
 

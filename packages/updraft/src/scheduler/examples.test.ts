@@ -28,6 +28,8 @@ describe("example DAGs", () => {
 
   before(async () => {
     home = mkdtempSync(join(tmpdir(), "updraft-examples-"));
+    // example_sql's connection, as its header says to give it.
+    process.env.UPDRAFT_CONN_EXAMPLE_SQLITE = `sqlite:///${join(home, "example.db")}`;
     config = loadConfig({ env: { UPDRAFT_HOME: home } });
     database = openDatabase(config.values.database.url);
     await migrateDatabase(database);
@@ -69,6 +71,18 @@ describe("example DAGs", () => {
       outcomes,
       Object.fromEntries(dagIds.filter((id) => !triggered.has(id)).map((id) => [id, "success"])),
     );
+    // example_sql ran its SQL on the connection given above, not only its "no connection" branch.
+    const checked = await database.db
+      .selectFrom("xcom")
+      .select("value")
+      .where("dag_id", "=", "example_sql")
+      .where("task_id", "=", "check")
+      .executeTakeFirst();
+    assert.deepEqual(JSON.parse(checked?.value ?? "null"), {
+      regions: ["south", "east"],
+      total: 75,
+      rows: 3,
+    });
     const report = await database.db
       .selectFrom("dag_run")
       .select(["state", "triggered_by"])

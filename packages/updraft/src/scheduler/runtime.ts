@@ -28,6 +28,8 @@ import { emailSettingsOf, externalStates, lookupForTask, writeVariableForTask } 
 import type { LogFolder } from "../logs/folder.ts";
 import { Masker } from "../logs/masker.ts";
 import { sensitiveValues } from "../core/sensitive.ts";
+import { secretExtraKeys } from "../connections/types.ts";
+import { listProviders } from "../providers/providers.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -254,7 +256,9 @@ function defaultRender(
       },
       connections: async () => {
         const list = await connectionStore(database, cipher!).list();
-        secrets.add(list.flatMap((c) => [c.password, ...sensitiveValues(c.extra)]));
+        secrets.add(
+          list.flatMap((c) => [c.password, ...sensitiveValues(c.extra, secretExtraKeys(c.connType))]),
+        );
         return list;
       },
     });
@@ -328,10 +332,12 @@ export class LogSecrets {
     const stored = await storedSecretsFingerprint(this.#o.database);
     if (stored === this.#fingerprint) return this.#masker;
     const masker = this.#fresh();
+    // Connection types of provider packages declare secret extras too (providers/providers.ts).
+    await listProviders(this.#o.config.values.core.dags_folder).catch(() => undefined);
     for (const v of await variableStore(this.#o.database, this.#o.cipher).list())
       if (v.isSecret) masker.add(v.value);
     for (const c of await connectionStore(this.#o.database, this.#o.cipher).list())
-      masker.add(c.password, ...sensitiveValues(c.extra));
+      masker.add(c.password, ...sensitiveValues(c.extra, secretExtraKeys(c.connType)));
     this.#masker = masker;
     this.#fingerprint = stored;
     return this.#masker;

@@ -145,6 +145,13 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   group_id: { say: 'the group id is the first argument: taskGroup("id", fn)' },
   ui_color: { is: "uiColor", on: "taskGroup()" },
   ui_fgcolor: { is: "uiFgColor", on: "taskGroup()" },
+  // HttpOperator (SimpleHttpOperator) is http(), SQLExecuteQueryOperator is sql() (sdk/operators.ts)
+  response_filter: { is: "responseFilter", on: "http()" },
+  log_response: { is: "logResponse", on: "http()" },
+  split_statements: { is: "split", on: "sql()" },
+  return_last: { is: "returnLast", on: "sql()" },
+  database: { say: "not an option: the database is the connection's schema (its Database field)" },
+  hook_params: { say: "not an option: sql() and sqlHook() read everything from the connection" },
   // Sensors (BaseSensorOperator and the ready-made ones, sdk/ready-sensors.ts)
   poke_interval: { is: "pokeInterval", on: 'a sensor, a duration such as "30s"' },
   soft_fail: { is: "softFail", on: "a sensor" },
@@ -153,13 +160,13 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   fs_conn_id: {
     say: "not an option: fileSensor reads the local filesystem; give filepath as an absolute path",
   },
-  http_conn_id: { is: "httpConnId", on: "httpSensor()" },
-  response_check: { is: "responseCheck", on: "httpSensor()" },
+  http_conn_id: { is: "httpConnId", on: "httpSensor() or http() (where connId is the same)" },
+  response_check: { is: "responseCheck", on: "httpSensor() or http()" },
   request_params: { is: "data", on: "httpSensor() (a GET's data object is its query parameters)" },
   extra_options: {
     say: 'not an option: httpSensor() takes requestTimeout ("30s"); TLS and proxies come from the environment',
   },
-  conn_id: { is: "connId", on: "sqlSensor()" },
+  conn_id: { is: "connId", on: "sql() or sqlSensor()" },
   fail_on_empty: { is: "failOnEmpty", on: "sqlSensor()" },
   target_time: { is: "targetTime", on: "timeSensor() or dateTimeSensor()" },
   external_dag_id: { is: "externalDagId", on: "externalTaskSensor()" },

@@ -8,7 +8,11 @@ import type { JsonValue } from "./json.ts";
 import type { ResolvedTaskOptions, TaskOptions } from "./options.ts";
 import { definitionError, idProblem, MAX_ID_LENGTH, type Where } from "./fail.ts";
 
-/** "task" = a TypeScript function (TaskFlow), "bash" = a shell command, "empty" = does nothing. */
+/**
+ * "task" = a TypeScript function (TaskFlow), "bash" = a shell command, "empty" = does nothing; "http"
+ * and "sql" = operators whose function runs in a TaskFlow worker with their rendered fields;
+ * "task_bash" = a TypeScript function returning the bash command to run (task.bash).
+ */
 export type TaskKind =
   | "task"
   | "branch"
@@ -19,7 +23,10 @@ export type TaskKind =
   | "sensor"
   | "trigger_dagrun"
   | "external_task_marker"
-  | "email";
+  | "email"
+  | "http"
+  | "sql"
+  | "task_bash";
 
 export interface TaskNode {
   taskId: string;

@@ -11,7 +11,15 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { SerializedDagSchema } from "../core/serialized.ts";
-import { deferralOf, isDag, resolveXComRefs, setLookup, type Dag, type TaskDefinition } from "./index.ts";
+import {
+  deferralOf,
+  findXComRefs,
+  isDag,
+  resolveXComRefs,
+  setLookup,
+  type Dag,
+  type TaskDefinition,
+} from "./index.ts";
 
 // As on a fresh installation: no variable or connection exists (examples fall back to their defaults).
 setLookup(async () => null);
@@ -58,6 +66,7 @@ for (const file of files) {
 /** Calls each TaskFlow function in order with its upstream TaskFlow results; results must be JSON. */
 async function runTaskFlow(dag: Dag, mapped: ReadonlySet<string>): Promise<void> {
   const results = new Map<string, unknown>();
+  const taskFlowIds = new Set(dag.tasks.filter((t) => t.kind === "task").map((t) => t.taskId));
   const log = console.log;
   console.log = () => {};
   try {
@@ -68,6 +77,9 @@ async function runTaskFlow(dag: Dag, mapped: ReadonlySet<string>): Promise<void>
         results.set(task.taskId, []);
         continue;
       }
+      // A task reading an operator's output (http(), sql(), a sensor) runs only in the scheduler's test.
+      const refs = findXComRefs(task.serializedArgs as never);
+      if (refs.some((ref) => !results.has(ref.taskId) && !taskFlowIds.has(ref.taskId))) continue;
       const args = task.serializedArgs.map((arg) =>
         resolveXComRefs(arg, (ref) => {
           assert.ok(results.has(ref.taskId), `${task.taskId} reads ${ref.taskId}, which produced nothing`);

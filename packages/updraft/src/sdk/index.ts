@@ -26,16 +26,36 @@ export type {
   TaskArgs,
   TaskFactory,
   TaskFlowOptions,
+  TaskBashOptions,
 } from "./tasks.ts";
 export { chain, crossDownstream } from "./handles.ts";
 export {
   email,
   externalTaskMarker,
+  http,
+  sql,
   triggerDagRun,
   TRIGGER_LOGICAL_DATE_XCOM,
   TRIGGER_RUN_ID_XCOM,
 } from "./operators.ts";
-export type { EmailOptions, ExternalTaskMarkerOptions, TriggerDagRunOptions } from "./operators.ts";
+export type {
+  EmailOptions,
+  ExternalTaskMarkerOptions,
+  HttpNextPage,
+  HttpOptions,
+  SqlOptions,
+  TriggerDagRunOptions,
+} from "./operators.ts";
+export { httpHook, sqlHook } from "./hooks.ts";
+export type {
+  HttpHook,
+  HttpRequestOptions,
+  HttpResponse,
+  SqlHook,
+  SqlParameters,
+  SqlRunOptions,
+  SqlStatementInfo,
+} from "./hooks.ts";
 export { sendEmail, sendTaskAlertEmail } from "./email.ts";
 export type { EmailMessage, SendEmailOptions } from "./email.ts";
 export { slackWebhookNotifier, smtpNotifier, webhookNotifier } from "./notifiers.ts";

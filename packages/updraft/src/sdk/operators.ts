@@ -1,15 +1,28 @@
 /**
- * Cross-DAG operators (Airflow's TriggerDagRunOperator and ExternalTaskMarker) and the email
- * operator. The cross-DAG ones run no user code: the task runner does their work (creating a run
- * needs the database, which a task's process never touches), so what they are is written here as
- * template fields, rendered for each try. The email operator's fields are rendered the same way,
- * then sent from the task's process (sdk/email.ts) through the runner's lookups.
+ * Ready-made operators. The cross-DAG ones (Airflow's TriggerDagRunOperator and ExternalTaskMarker)
+ * run no user code: the task runner does their work (creating a run needs the database, which a
+ * task's process never touches), so what they are is written here as template fields, rendered for
+ * each try. http() and sql() (HttpOperator, SQLExecuteQueryOperator) do their work in the task's
+ * process (a TaskFlow worker) on the hooks, with their template fields rendered for the try; the
+ * email operator's rendered fields are sent from the task's process (sdk/email.ts) the same way.
  */
 import { parseDuration, type DurationInput } from "../core/duration.ts";
-import { currentBuilder } from "./builder.ts";
+import { currentBuilder, type DagBuilder } from "./builder.ts";
+import type { TaskContext } from "./context.ts";
+import { getCurrentContext } from "./control.ts";
 import { sendEmail } from "./email.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
-import type { TaskHandle } from "./handles.ts";
+import { XComArg, type TaskHandle } from "./handles.ts";
+import {
+  httpHook,
+  jsonCell,
+  responseValue,
+  sqlHook,
+  type HttpRequestOptions,
+  type HttpResponse,
+  type SqlParameters,
+  type SqlStatementInfo,
+} from "./hooks.ts";
 import type { JsonValue } from "./json.ts";
 import { knownEntries, TASK_OPTION_KEYS, type TaskOptions } from "./options.ts";
 import { report } from "./problems.ts";
@@ -298,4 +311,302 @@ function states(value: unknown, name: string, where: Where): string[] {
   if (Array.isArray(value) && value.every((s) => typeof s === "string")) return value as string[];
   report(definitionError(where, `${name} must be a list of run states, got ${describe(value)}`));
   return [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// http() and sql(): operators whose work runs in the task's process, on the hooks (hooks.ts)
+
+/** Adds an operator whose function runs in a TaskFlow worker with the task's rendered fields. */
+function addWorking(
+  builder: DagBuilder,
+  kind: "http" | "sql",
+  taskId: string,
+  own: TaskOptions,
+  templateFields: Record<string, JsonValue>,
+  work: (fields: Record<string, unknown>, context: TaskContext) => Promise<unknown>,
+): XComArg<never> {
+  const handle = addOperator(builder, kind, taskId, own, templateFields);
+  builder.nodes.get(handle.taskId)!.fn = (async (fields: Record<string, unknown> = {}) =>
+    work(fields, getCurrentContext<TaskContext>())) as never;
+  return new XComArg(builder, handle.taskId);
+}
+
+/** Splits checked options into the operator's own (`keys`) and the task options. */
+function splitOwn(
+  label: string,
+  taskId: string,
+  options: unknown,
+  keys: readonly string[],
+  hints: Record<string, string> = {},
+): { builder: DagBuilder; where: Where; own: Record<string, unknown>; rest: TaskOptions } {
+  const builder = currentBuilder(`${label}("${taskId}")`, taskId);
+  const where = builder.where(taskId);
+  const known = knownEntries(
+    options ?? {},
+    [...keys, ...TASK_OPTION_KEYS],
+    `${label}() options`,
+    where,
+    hints,
+  );
+  const own: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(known)) (keys.includes(key) ? own : rest)[key] = value;
+  return { builder, where, own, rest: rest as TaskOptions };
+}
+
+function fn<F>(own: Record<string, unknown>, name: string, where: Where, example: string): F | undefined {
+  const value = own[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "function") return value as F;
+  report(definitionError(where, `${name} must be a function, got ${describe(value)}: write ${example}`));
+  return undefined;
+}
+
+function jsonField(own: Record<string, unknown>, name: string, where: Where): JsonValue | undefined {
+  const value = own[name];
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(JSON.stringify(value)) as JsonValue;
+  } catch {
+    report(
+      definitionError(
+        where,
+        `${name} must be JSON (strings, numbers, lists, objects), got ${describe(value)}`,
+      ),
+    );
+    return undefined;
+  }
+}
+
+/** What pagination() returns: the next request's options, merged over the previous ones. */
+export interface HttpNextPage {
+  endpoint?: string;
+  data?: JsonValue;
+  headers?: Record<string, string>;
+  method?: string;
+}
+
+/** http()'s options: Airflow's HttpOperator's, camelCased, and every task's. */
+export interface HttpOptions extends TaskOptions {
+  /** The `http` connection giving the base URL, auth and headers. Default "http_default". */
+  connId?: string;
+  /** The same as connId (httpSensor's and Airflow's http_conn_id). */
+  httpConnId?: string;
+  /** Default "POST", as Airflow's HttpOperator. */
+  method?: string;
+  /** The path after the connection's base URL, or a whole URL (a template). */
+  endpoint?: string;
+  /** A GET's query parameters, else the body (objects as JSON); strings are templates. */
+  data?: JsonValue;
+  /** Request headers over the connection's (values are templates). */
+  headers?: Record<string, string>;
+  /** false fails the try (it is retried by the task's retries). With pagination it gets every answer. */
+  responseCheck?: (
+    response: HttpResponse & HttpResponse[],
+    context: TaskContext,
+  ) => boolean | Promise<boolean>;
+  /** What to push as XCom instead of the body. With pagination it gets every answer. */
+  responseFilter?: (response: HttpResponse & HttpResponse[], context: TaskContext) => unknown;
+  /** From each answer, the next request's options, or null/undefined to stop; every answer is kept. */
+  pagination?: (
+    response: HttpResponse,
+  ) => HttpNextPage | null | undefined | Promise<HttpNextPage | null | undefined>;
+  /** How long one request may take ("30s", seconds). Default "60s". */
+  requestTimeout?: DurationInput;
+  /** Write each answer's body to the task log. Default false. */
+  logResponse?: boolean;
+}
+
+const HTTP_KEYS = [
+  "connId",
+  "httpConnId",
+  "method",
+  "endpoint",
+  "data",
+  "headers",
+  "responseCheck",
+  "responseFilter",
+  "pagination",
+  "requestTimeout",
+  "logResponse",
+] as const;
+
+/** The most pages one http() task follows: a pagination that never stops is an error, not a hang. */
+const MAX_PAGES = 1000;
+
+/**
+ * Calls an HTTP endpoint (Airflow's HttpOperator) through an `http` connection. A non-2xx answer, or
+ * `responseCheck` returning false, fails the try, so the task's retries apply. The XCom is the body
+ * (parsed when it is JSON, else text), or what `responseFilter` returns; with `pagination`, every
+ * page's (a list), and responseCheck and responseFilter get the list of answers.
+ *
+ * @example
+ * ```ts
+ * http("get_orders", {
+ *   connId: "shop_api",
+ *   method: "GET",
+ *   endpoint: "/orders",
+ *   data: { day: "{{ ds }}" },
+ *   responseCheck: (r) => r.json<{ ok: boolean }>().ok,
+ *   responseFilter: (r) => r.json<{ orders: unknown[] }>().orders,
+ *   retries: 3,
+ * });
+ * ```
+ */
+export function http<T = unknown>(taskId: string, options: HttpOptions = {}): XComArg<T> {
+  const hints = {
+    http_conn_id: "connId",
+    response_check: "responseCheck",
+    response_filter: "responseFilter",
+  };
+  const { builder, where, own, rest } = splitOwn("http", taskId, options, HTTP_KEYS, hints);
+  const connId = stringOrNull(own.connId ?? own.httpConnId, "connId", where) ?? "http_default";
+  const headers = jsonField(own, "headers", where) ?? {};
+  if (headers === null || typeof headers !== "object" || Array.isArray(headers))
+    report(definitionError(where, `headers must be an object of strings, got ${describe(headers)}`));
+  const fields: Record<string, JsonValue> = {
+    method: String(own.method ?? "POST").toUpperCase(),
+    endpoint: stringOrNull(own.endpoint, "endpoint", where) ?? "",
+    data: jsonField(own, "data", where) ?? null,
+    headers,
+  };
+  const check = fn<HttpOptions["responseCheck"]>(own, "responseCheck", where, "responseCheck: (r) => r.ok");
+  const filter = fn<HttpOptions["responseFilter"]>(
+    own,
+    "responseFilter",
+    where,
+    "responseFilter: (r) => r.json()",
+  );
+  const paginate = fn<HttpOptions["pagination"]>(own, "pagination", where, "pagination: (r) => null");
+  const timeout =
+    own.requestTimeout === undefined
+      ? 60
+      : duration(own.requestTimeout as DurationInput, "requestTimeout", where);
+  const logResponse = flag(own.logResponse, "logResponse", where);
+  return addWorking(builder, "http", taskId, rest, fields, async (f, context) => {
+    const hook = httpHook(connId);
+    let request: HttpRequestOptions = {
+      method: String(f.method),
+      endpoint: String(f.endpoint ?? ""),
+      data: f.data,
+      headers: (f.headers ?? {}) as Record<string, string>,
+      timeoutMs: timeout * 1000,
+    };
+    const answers: HttpResponse[] = [];
+    for (;;) {
+      const response = await hook.run(request);
+      console.log(`${request.method} ${response.url}: ${response.status}`);
+      if (logResponse) console.log(response.text);
+      if (!response.ok)
+        throw new Error(
+          `${request.method} ${response.url} answered ${response.status}: ${response.text.slice(0, 500)}`,
+        );
+      answers.push(response);
+      const next = paginate ? await paginate(response) : null;
+      if (!next) break;
+      if (answers.length >= MAX_PAGES)
+        throw new Error(
+          `pagination asked for more than ${MAX_PAGES} pages: make it return null at the last one`,
+        );
+      request = nextPage(request, next);
+    }
+    const answer = (paginate ? answers : answers[0]) as HttpResponse & HttpResponse[];
+    if (check && !(await check(answer, context))) throw new Error("Response check returned False.");
+    if (filter) return filter(answer, context);
+    return paginate ? answers.map(responseValue) : responseValue(answers[0]!);
+  });
+}
+
+/** Airflow's _merge_next_page_parameters: the endpoint replaced, data and headers merged. */
+function nextPage(previous: HttpRequestOptions, next: HttpNextPage): HttpRequestOptions {
+  const merge = (a: unknown, b: unknown) =>
+    a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)
+      ? { ...a, ...b }
+      : (b ?? a);
+  return {
+    ...previous,
+    method: next.method ?? previous.method,
+    endpoint: next.endpoint ?? previous.endpoint,
+    data: merge(previous.data, next.data),
+    headers: { ...previous.headers, ...next.headers },
+  };
+}
+
+/** sql()'s options: Airflow's SQLExecuteQueryOperator's, camelCased, and every task's. */
+export interface SqlOptions<R = unknown> extends TaskOptions {
+  /** A `postgres`, `mysql` (or `mariadb`) or `sqlite` connection. */
+  connId: string;
+  /** A statement, a script (with `split`), or a list of statements; templates. */
+  sql: string | string[];
+  /** Bound by the driver: a list ($1 in PostgreSQL, ? in MySQL and SQLite) or named (:name); strings are templates. */
+  parameters?: JsonValue[] | Record<string, JsonValue>;
+  /** Split the script at its semicolons and run each statement. Default false. */
+  split?: boolean;
+  /** With split, push only the last statement's result. Default true. */
+  returnLast?: boolean;
+  /** Each statement's result from its rows (objects keyed by column); default the rows (null when none). */
+  handler?: (rows: Record<string, unknown>[], info: SqlStatementInfo) => R | Promise<R>;
+  /** Commit each statement on its own, not all of them together at the end. Default false. */
+  autocommit?: boolean;
+}
+
+const SQL_KEYS = ["connId", "sql", "parameters", "split", "returnLast", "handler", "autocommit"] as const;
+
+/**
+ * Runs SQL on a connection (Airflow's SQLExecuteQueryOperator): the XCom is the statement's rows, each
+ * an object keyed by column (a list of results for a list of statements, or for a split script with
+ * `returnLast: false`), or what `handler` makes of them. A result over `[core] xcom_max_size` fails
+ * the task with the size and the limit.
+ *
+ * @example
+ * ```ts
+ * sql("daily_totals", {
+ *   connId: "warehouse",
+ *   sql: "SELECT region, sum(amount) AS total FROM sales WHERE day = $1 GROUP BY region",
+ *   parameters: ["{{ ds }}"],
+ * });
+ * ```
+ */
+export function sql<T = unknown, R = unknown>(taskId: string, options: SqlOptions<R>): XComArg<T> {
+  const hints = { conn_id: "connId", split_statements: "split", return_last: "returnLast" };
+  const { builder, where, own, rest } = splitOwn("sql", taskId, options, SQL_KEYS, hints);
+  const connId = stringOrNull(own.connId, "connId", where) ?? "";
+  if (!connId)
+    report(definitionError(where, 'sql() needs connId, the connection to run on: write connId: "warehouse"'));
+  const statements = own.sql;
+  const okSql =
+    (typeof statements === "string" && statements.trim() !== "") ||
+    (Array.isArray(statements) && statements.length > 0 && statements.every((s) => typeof s === "string"));
+  if (!okSql)
+    report(
+      definitionError(where, `sql must be a statement or a list of statements, got ${describe(statements)}`),
+    );
+  const parameters = jsonField(own, "parameters", where);
+  if (parameters !== undefined && (parameters === null || typeof parameters !== "object"))
+    report(definitionError(where, `parameters must be a list or an object, got ${describe(parameters)}`));
+  const handler = fn<SqlOptions["handler"]>(own, "handler", where, "handler: (rows) => rows.length");
+  const settings = {
+    split: flag(own.split, "split", where),
+    returnLast: own.returnLast === undefined ? true : flag(own.returnLast, "returnLast", where),
+    autocommit: flag(own.autocommit, "autocommit", where),
+  };
+  const fields: Record<string, JsonValue> = { sql: okSql ? (statements as JsonValue) : "" };
+  if (parameters !== undefined) fields.parameters = parameters;
+  return addWorking(builder, "sql", taskId, rest, fields, async (f) => {
+    const hook = sqlHook(connId);
+    try {
+      const result = await hook.run(f.sql as string | string[], {
+        ...settings,
+        parameters: f.parameters as SqlParameters | undefined,
+        handler: handler ?? ((rows, info) => (info.columns === null ? null : rows.map(jsonRow))),
+      });
+      return result;
+    } finally {
+      await hook.close();
+    }
+  });
+}
+
+function jsonRow(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonCell(v)]));
 }

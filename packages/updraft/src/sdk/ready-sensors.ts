@@ -17,7 +17,16 @@ import { currentBuilder } from "./builder.ts";
 import { definitionError, describe, type Where } from "./fail.ts";
 import type { XComArg } from "./handles.ts";
 import type { JsonValue } from "./json.ts";
-import { externalStates, findConnection, getConnection, type Connection } from "./lookups.ts";
+import {
+  bodyOf,
+  jsonCell,
+  prepareRequest,
+  sendRequest,
+  sqlHook,
+  type HttpResponse,
+  type SqlParameters,
+} from "./hooks.ts";
+import { externalStates } from "./lookups.ts";
 import { knownEntries, TASK_OPTION_KEYS } from "./options.ts";
 import { report } from "./problems.ts";
 import {
@@ -196,17 +205,8 @@ export async function findFile(pattern: string, recursive: boolean): Promise<str
 // ---------------------------------------------------------------------------------------------
 // httpSensor
 
-/** What an httpSensor's responseCheck receives. */
-export interface HttpSensorResponse {
-  status: number;
-  /** Whether the status is 2xx. */
-  ok: boolean;
-  /** Header names in lower case. */
-  headers: Record<string, string>;
-  body: string;
-  /** The body parsed as JSON (throws when it is not JSON). */
-  json<T = unknown>(): T;
-}
+/** What an httpSensor's responseCheck receives: an httpHook answer. */
+export type HttpSensorResponse = HttpResponse;
 
 export interface HttpSensorOptions extends SensorOptions {
   /** The connection giving the base URL and credentials (host, schema, port, login, password). Default "http_default". */
@@ -280,11 +280,16 @@ export function httpSensor(taskId: string, options: HttpSensorOptions = {}): XCo
     return {
       templateFields: { endpoint, method, headers, data },
       check: async (context, fields) => {
-        const request = await httpRequest(httpConnId, fields);
+        const request = await prepareRequest(httpConnId, {
+          method: String(fields.method ?? "GET"),
+          endpoint: String(fields.endpoint ?? ""),
+          data: fields.data,
+          headers: (fields.headers ?? {}) as Record<string, string>,
+        });
         console.log(`${request.method} ${request.url}`);
         let response: HttpSensorResponse;
         try {
-          response = await send(request, timeout);
+          response = await sendRequest(request, timeout * 1000);
         } catch (error) {
           console.log(`no answer: ${(error as Error).message}`);
           return false;
@@ -305,85 +310,11 @@ export function httpSensor(taskId: string, options: HttpSensorOptions = {}): XCo
           endpoint: String(fields.endpoint ?? ""),
           method: String(fields.method ?? "GET"),
           headers: (fields.headers ?? {}) as Record<string, string>,
-          data: bodyOf(fields.data, String(fields.method ?? "GET")) ?? null,
+          data: bodyOf(fields.data, String(fields.method ?? "GET")),
           pokeInterval: settings.pokeInterval,
         }),
     };
   });
-}
-
-interface HttpRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string | undefined;
-}
-
-/** The request from the connection and the rendered fields (Airflow's HttpHook.run). */
-async function httpRequest(connId: string, fields: Fields): Promise<HttpRequest> {
-  const endpoint = String(fields.endpoint ?? "");
-  const method = String(fields.method ?? "GET").toUpperCase();
-  const absolute = /^https?:\/\//i.test(endpoint);
-  const conn = absolute ? await findConnection(connId) : await getConnection(connId);
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(conn?.extra ?? {})) if (typeof v === "string") headers[k] = v;
-  Object.assign(headers, fields.headers ?? {});
-  if (conn?.login) {
-    const basic = Buffer.from(`${conn.login}:${conn.password ?? ""}`).toString("base64");
-    headers.authorization ??= `Basic ${basic}`;
-  }
-  let url = absolute ? endpoint : joinUrl(baseUrl(conn!), endpoint);
-  const data = fields.data;
-  if (method === "GET" && data && typeof data === "object") {
-    const query = new URLSearchParams(
-      Object.entries(data).map(([k, v]): [string, string] => [
-        k,
-        typeof v === "string" ? v : JSON.stringify(v),
-      ]),
-    );
-    url += (url.includes("?") ? "&" : "?") + query.toString();
-  }
-  const body = method === "GET" ? undefined : bodyOf(data, method);
-  if (body !== undefined && data && typeof data === "object") headers["content-type"] ??= "application/json";
-  return { method, url, headers, body };
-}
-
-function bodyOf(data: unknown, method: string): string | undefined {
-  if (data === null || data === undefined) return undefined;
-  if (typeof data === "string") return data;
-  return method.toUpperCase() === "GET" ? undefined : JSON.stringify(data);
-}
-
-/** The connection's base URL as Airflow's HttpHook builds it: host (with or without a scheme), schema, port. */
-export function baseUrl(conn: Pick<Connection, "host" | "schema" | "port" | "connId">): string {
-  const host = conn.host ?? "";
-  if (!host)
-    throw new Error(`connection "${conn.connId}" has no host: give it one (https://api.example.com)`);
-  let url = /:\/\//.test(host) ? host : `${conn.schema || "http"}://${host}`;
-  if (conn.port) url += `:${conn.port}`;
-  return url;
-}
-
-function joinUrl(base: string, endpoint: string): string {
-  if (!endpoint) return base;
-  return `${base.replace(/\/+$/, "")}/${endpoint.replace(/^\/+/, "")}`;
-}
-
-async function send(r: HttpRequest, timeout: number): Promise<HttpSensorResponse> {
-  const response = await fetch(r.url, {
-    method: r.method,
-    headers: r.headers,
-    body: r.body,
-    signal: AbortSignal.timeout(timeout * 1000),
-  });
-  const body = await response.text();
-  return {
-    status: response.status,
-    ok: response.ok,
-    headers: Object.fromEntries(response.headers),
-    body,
-    json: <T>() => JSON.parse(body) as T,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,8 +367,11 @@ export function sqlSensor<T = unknown>(taskId: string, options: SqlSensorOptions
     return {
       templateFields: fields,
       check: async (_context, f) => {
-        const conn = await getConnection(connId);
-        const rows = await queryRows(conn, String(f.sql), f.parameters as SqlParameters | undefined);
+        const hook = sqlHook(connId, { readOnly: true });
+        const rows = await hook
+          .execute(String(f.sql), f.parameters as SqlParameters | undefined)
+          .then((r) => r.rows)
+          .finally(() => hook.close());
         if (rows.length === 0) {
           if (failOnEmpty) throw new FailTask("the query returned no row (failOnEmpty)");
           console.log("no row yet");
@@ -448,15 +382,13 @@ export function sqlSensor<T = unknown>(taskId: string, options: SqlSensorOptions
         if (failure && (await failure(cell)))
           throw new FailTask(`failure(${describe(cell)}) returned true: the failure criteria are met`);
         const done = success ? (await success(cell)) === true : truthy(cell);
-        return done ? { done: true, value: jsonCell(cell) } : false;
+        return done ? { done: true, value: jsonCell(cell) as JsonValue } : false;
       },
       trigger: (f, settings) =>
         sqlTrigger({ connId, sql: String(f.sql), pokeInterval: settings.pokeInterval }),
     };
   });
 }
-
-type SqlParameters = JsonValue[] | Record<string, JsonValue>;
 
 /** Truthy as Airflow's SqlSensor reads a cell; numbers that drivers return as text ("0") count as numbers. */
 export function truthy(cell: unknown): boolean {
@@ -466,83 +398,6 @@ export function truthy(cell: unknown): boolean {
   }
   if (typeof cell === "bigint") return cell !== 0n;
   return Boolean(cell);
-}
-
-function jsonCell(cell: unknown): JsonValue {
-  if (typeof cell === "bigint") return cell.toString();
-  if (cell instanceof Date) return cell.toISOString();
-  if (cell instanceof Uint8Array) return Buffer.from(cell).toString("base64");
-  return (cell ?? null) as JsonValue;
-}
-
-/** The rows of `sql` on the connection, each a list of cells, with the driver its type names. */
-export async function queryRows(
-  conn: Connection,
-  sql: string,
-  parameters?: SqlParameters,
-): Promise<unknown[][]> {
-  const type = conn.connType.toLowerCase();
-  if (type === "postgres" || type === "postgresql") {
-    const pg = (await import("pg")).default;
-    const client = new pg.Client({
-      host: conn.host ?? undefined,
-      port: conn.port ?? undefined,
-      user: conn.login ?? undefined,
-      password: conn.password ?? undefined,
-      database: conn.schema || undefined,
-    });
-    await client.connect();
-    try {
-      const result = await client.query({
-        text: sql,
-        values: (parameters as unknown[]) ?? [],
-        rowMode: "array",
-      });
-      return result.rows as unknown[][];
-    } finally {
-      await client.end();
-    }
-  }
-  if (type === "mysql" || type === "mariadb") {
-    const mysql = await import("mysql2/promise");
-    const client = await mysql.createConnection({
-      host: conn.host ?? undefined,
-      port: conn.port ?? undefined,
-      user: conn.login ?? undefined,
-      password: conn.password ?? undefined,
-      database: conn.schema || undefined,
-    });
-    try {
-      const [rows] = await client.query({ sql, values: parameters, rowsAsArray: true });
-      return Array.isArray(rows) ? (rows as unknown[][]) : [];
-    } finally {
-      await client.end();
-    }
-  }
-  if (type === "sqlite") {
-    const { DatabaseSync } = await import("node:sqlite");
-    const path = conn.host || conn.schema;
-    if (!path)
-      throw new Error(`connection "${conn.connId}": an sqlite connection's host is the database file`);
-    // A writer holding the file's lock for a moment is waited for, not a failed check.
-    const db = new DatabaseSync(path, { readOnly: true, timeout: 5000 });
-    try {
-      const statement = db.prepare(sql);
-      const rows = (
-        Array.isArray(parameters)
-          ? statement.all(...(parameters as never[]))
-          : parameters
-            ? statement.all(parameters as never)
-            : statement.all()
-      ) as Record<string, unknown>[];
-      return rows.map((r) => Object.values(r));
-    } finally {
-      db.close();
-    }
-  }
-  throw new Error(
-    `connection "${conn.connId}" is of type "${conn.connType}": sqlSensor queries postgres, mysql, mariadb and sqlite connections`,
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

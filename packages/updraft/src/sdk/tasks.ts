@@ -111,8 +111,11 @@ export interface TaskFactory<Args extends unknown[], R> {
 
 interface FactorySpec {
   taskId: string;
-  /** "task", or "branch"/"short_circuit": TaskFlow functions whose result also picks what runs next. */
-  kind: "task" | "branch" | "short_circuit";
+  /**
+   * "task", or "branch"/"short_circuit": TaskFlow functions whose result also picks what runs next;
+   * "task_bash": a function whose result is the bash command the task then runs.
+   */
+  kind: "task" | "branch" | "short_circuit" | "task_bash";
   /** Settings of the kind (short_circuit: ignoreDownstreamTriggerRules), stored with the task. */
   settings: Record<string, JsonValue>;
   fn: (...args: never[]) => unknown;
@@ -162,6 +165,59 @@ export function task<Args extends unknown[], R>(
     return factory;
   });
 }
+
+/** Options of task.bash(): task()'s, and bash()'s env and cwd (templates). */
+export interface TaskBashOptions extends TaskOptions {
+  /** Extra environment variables (values are templates). */
+  env?: Record<string, string>;
+  /** Working directory (a template). Default: a temporary directory. */
+  cwd?: string;
+}
+
+/**
+ * Defines a bash task whose command a TypeScript function makes (Airflow's @task.bash): the function
+ * runs in a TaskFlow worker with its arguments (task outputs too), returns the command (a non-empty
+ * string, rendered as a template), and the command then runs as bash() runs it: exit code 0 is
+ * success, 99 skipped, anything else failed. Call the returned factory to add the task.
+ *
+ * @example
+ * ```ts
+ * const archive = task.bash("archive", (day: string) => `tar czf /backups/${day}.tgz /data/${day}`);
+ * archive("{{ ds }}");
+ * ```
+ */
+function taskBash<Args extends unknown[]>(
+  taskId: string,
+  fn: (...args: Args) => string | Promise<string>,
+  options: TaskBashOptions = {},
+): TaskFactory<Args, string> {
+  const where = { dagId: peekBuilder()?.dagId, taskId };
+  const { env, cwd, ...rest } = (options ?? {}) as TaskBashOptions;
+  const settings: Record<string, JsonValue> = {};
+  if (env !== undefined) {
+    const checked = soft(() => checkEnv(env, where), undefined);
+    if (checked) settings.env = checked;
+  }
+  if (cwd !== undefined) {
+    if (typeof cwd !== "string" || cwd.trim() === "")
+      report(
+        definitionError(where, `cwd must be a non-empty path, got ${describe(cwd)}: write e.g. cwd: "/tmp"`),
+      );
+    else settings.cwd = cwd;
+  }
+  const factory = task(taskId, fn, rest);
+  return makeFactory({
+    taskId,
+    kind: "task_bash",
+    settings,
+    fn: fn as FactorySpec["fn"],
+    options: CHECKED_OPTIONS.get(factory) ?? {},
+    multipleOutputs: false,
+    isolation: "dag",
+    origin: factory,
+  });
+}
+task.bash = taskBash;
 
 /** The options task() kept for each factory it made, once their problems were reported. */
 const CHECKED_OPTIONS = new WeakMap<object, TaskOptions>();

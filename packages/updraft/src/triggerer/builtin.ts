@@ -6,7 +6,16 @@
  */
 import { glob, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Connection } from "../connections/uri.ts";
+import {
+  connectionHeaders,
+  httpBaseUrl,
+  joinUrl,
+  openSql,
+  rowObjects,
+  SQL_TYPES,
+  type ClientConnection,
+} from "../connections/clients.ts";
+import { extraDejson, type Connection } from "../connections/uri.ts";
 import type { Logger } from "../logging.ts";
 import type { JsonValue } from "../sdk/json.ts";
 import { TRIGGERS } from "../sdk/triggers.ts";
@@ -99,35 +108,18 @@ async function connection(ctx: BuiltinContext, connId: string): Promise<Connecti
   return conn;
 }
 
-/** Airflow's HttpHook base URL: the host, with the connection's schema (default http) and port. */
-function baseUrl(conn: Connection): string {
-  const host = conn.host ?? "";
-  if (host.includes("://")) return host.replace(/\/+$/, "");
-  const scheme = conn.schema || "http";
-  return `${scheme}://${host}${conn.port ? `:${conn.port}` : ""}`;
-}
-
-/** The connection's extra as an object (Airflow's extra_dejson: anything else reads as {}). */
-function extraObject(conn: Connection): Record<string, unknown> {
-  try {
-    const value = JSON.parse(conn.extra ?? "{}") as unknown;
-    return value && typeof value === "object" && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
-  }
+/** The connection as the shared clients take it (connections/clients.ts), its extra parsed. */
+function client(conn: Connection): ClientConnection {
+  return { ...conn, extra: extraDejson(conn) };
 }
 
 async function httpAnswered(kwargs: Kwargs, ctx: BuiltinContext): Promise<JsonValue | undefined> {
   const conn = await connection(ctx, String(kwargs.httpConnId ?? "http_default"));
   const endpoint = String(kwargs.endpoint ?? "");
-  const url = endpoint.includes("://") ? endpoint : `${baseUrl(conn)}/${endpoint.replace(/^\/+/, "")}`;
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(extraObject(conn))) if (typeof v === "string") headers[k] = v;
-  Object.assign(headers, (kwargs.headers ?? {}) as Record<string, string>);
-  if (conn.login !== null)
-    headers.authorization ??= `Basic ${Buffer.from(`${conn.login}:${conn.password ?? ""}`).toString("base64")}`;
+  const url = endpoint.includes("://") ? endpoint : joinUrl(httpBaseUrl(conn), endpoint);
+  const headers = connectionHeaders(client(conn));
+  for (const [k, v] of Object.entries((kwargs.headers ?? {}) as Record<string, string>))
+    headers[k.toLowerCase()] = v;
   const method = String(kwargs.method ?? "GET");
   const response = await fetch(url, {
     method,
@@ -150,56 +142,20 @@ async function sqlTruthy(kwargs: Kwargs, ctx: BuiltinContext): Promise<JsonValue
   };
 }
 
+/** The first row of `query`, through the shared SQL client (read-only for SQLite). */
 async function firstRow(conn: Connection, query: string): Promise<Record<string, unknown> | undefined> {
-  const type = conn.connType.toLowerCase();
-  if (type === "postgres" || type === "postgresql") {
-    const { default: pg } = await import("pg");
-    const client = new pg.Client({
-      host: conn.host ?? undefined,
-      port: conn.port ?? undefined,
-      user: conn.login ?? undefined,
-      password: conn.password ?? undefined,
-      database: conn.schema ?? undefined,
-      connectionTimeoutMillis: 10_000,
-    });
-    await client.connect();
-    try {
-      return (await client.query(query)).rows[0] as Record<string, unknown> | undefined;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  if (!(SQL_TYPES as readonly string[]).includes(conn.connType.toLowerCase()))
+    throw new TriggerConfigError(
+      `SqlTrigger: connection "${conn.connId}" is of type ${conn.connType}; postgres, mysql and sqlite are supported`,
+    );
+  if (conn.connType.toLowerCase() === "sqlite" && !(conn.host || conn.schema))
+    throw new TriggerConfigError(`sqlite connection "${conn.connId}" names no file (its host)`);
+  const sql = await openSql(client(conn), { readOnly: true, timeoutMs: 10_000 });
+  try {
+    return rowObjects(await sql.execute(query))[0];
+  } finally {
+    await sql.close();
   }
-  if (type === "mysql" || type === "mariadb") {
-    const { createConnection } = await import("mysql2/promise");
-    const c = await createConnection({
-      host: conn.host ?? undefined,
-      port: conn.port ?? undefined,
-      user: conn.login ?? undefined,
-      password: conn.password ?? undefined,
-      database: conn.schema ?? undefined,
-      connectTimeout: 10_000,
-    });
-    try {
-      const [rows] = await c.query(query);
-      return (rows as Record<string, unknown>[])[0];
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  }
-  if (type === "sqlite") {
-    const { DatabaseSync } = await import("node:sqlite");
-    const path = conn.host || conn.schema;
-    if (!path) throw new TriggerConfigError(`sqlite connection "${conn.connId}" names no file (its host)`);
-    const db = new DatabaseSync(path, { readOnly: true });
-    try {
-      return db.prepare(query).get() as Record<string, unknown> | undefined;
-    } finally {
-      db.close();
-    }
-  }
-  throw new TriggerConfigError(
-    `SqlTrigger: connection "${conn.connId}" is of type ${conn.connType}; postgres, mysql and sqlite are supported`,
-  );
 }
 
 const strings = (v: JsonValue | undefined) => (Array.isArray(v) ? v.map(String) : []);

@@ -2,10 +2,13 @@
  * Connections: searched and paged on the server; Op and Admin create, edit, test and delete them.
  * The server never sends a password (it answers "***" where one is set), so the edit form leaves the
  * password field empty: left empty, the stored password is kept (the field is not in update_mask).
+ * The form follows the connection type registry (/ui/connections/hook_meta): a type hides or
+ * relabels standard fields and adds its extra fields (secret ones as password inputs), which are
+ * written into the extra JSON.
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, must, uiConfig } from "../../api.ts";
+import { api, hookMeta, must, uiConfig, type HookMeta } from "../../api.ts";
 import type { components } from "../../../../updraft/src/api/generated/airflow-v2.ts";
 import {
   ConfirmDelete,
@@ -203,6 +206,15 @@ function ConnectionForm({
   });
   const settings = useQuery({ queryKey: ["ui-config"], queryFn: uiConfig, staleTime: 60_000 });
   const testing = settings.data?.test_connection ?? "Disabled";
+  const types = useQuery({ queryKey: ["hook-meta"], queryFn: hookMeta, staleTime: 60_000 });
+  const meta = types.data?.find((t) => t.connection_type === values.conn_type.trim().toLowerCase());
+  const setExtra = (name: string, value: string, kind: string) => {
+    const extra = parseExtra(values.extra) ?? {};
+    if (value === "") delete extra[name];
+    // Numbers and booleans are kept as JSON numbers and booleans, as the hooks read them.
+    else extra[name] = typed(value, kind);
+    setValues({ ...values, extra: Object.keys(extra).length ? JSON.stringify(extra) : "" });
+  };
   return (
     <FormDialog
       title={old ? `Edit connection ${old.connection_id}` : "Add connection"}
@@ -214,29 +226,67 @@ function ConnectionForm({
     >
       <label htmlFor="conn-id">Connection id</label>
       <input id="conn-id" required value={id} readOnly={!!old} onChange={(e) => setId(e.target.value)} />
-      {FIELDS.map((f) => (
-        <FieldInput key={f} field={f} value={values[f]} onChange={(v) => setValues({ ...values, [f]: v })} />
+      <datalist id="conn-types">
+        {types.data?.map((t) => (
+          <option key={t.connection_type} value={t.connection_type}>
+            {t.hook_name}
+          </option>
+        ))}
+      </datalist>
+      {FIELDS.filter((f) => !behaviour(meta, f)?.hidden).map((f) => (
+        <FieldInput
+          key={f}
+          field={f}
+          behaviour={behaviour(meta, f)}
+          value={values[f]}
+          onChange={(v) => setValues({ ...values, [f]: v })}
+        />
       ))}
-      <label htmlFor="conn-password">Password</label>
-      <input
-        id="conn-password"
-        type="password"
-        autoComplete="new-password"
-        value={password}
-        placeholder={old?.password ? "unchanged (a password is set)" : ""}
-        onChange={(e) => setPassword(e.target.value)}
-      />
-      {old && <p className="hint muted">Leave empty to keep the stored password.</p>}
+      {meta &&
+        Object.entries(meta.extra_fields).map(([name, field]) => (
+          <ExtraInput
+            key={`${meta.connection_type}-${name}`}
+            name={name}
+            label={field.schema.title || name}
+            secret={field.sensitive}
+            hint={field.description}
+            value={extraValue(values.extra, name)}
+            kind={field.schema.type[0] ?? "string"}
+            onChange={(v) => setExtra(name, v, field.schema.type[0] ?? "string")}
+          />
+        ))}
+      {!meta?.standard_fields.password.hidden && (
+        <>
+          <label htmlFor="conn-password">{meta?.standard_fields.password.title ?? "Password"}</label>
+          <input
+            id="conn-password"
+            type="password"
+            autoComplete="new-password"
+            value={password}
+            placeholder={
+              old?.password
+                ? "unchanged (a password is set)"
+                : (meta?.standard_fields.password.placeholder ?? "")
+            }
+            onChange={(e) => setPassword(e.target.value)}
+          />
+          {old && <p className="hint muted">Leave empty to keep the stored password.</p>}
+        </>
+      )}
       <span />
       {testing !== "Hidden" && (
         <div>
           <button
             type="button"
-            disabled={testing !== "Enabled" || !values.conn_type || test.isPending}
+            disabled={
+              testing !== "Enabled" || !values.conn_type || test.isPending || meta?.testable === false
+            }
             title={
-              testing === "Enabled"
-                ? undefined
-                : 'Testing connections is disabled on this installation: an administrator sets [core] test_connection = "Enabled"'
+              testing !== "Enabled"
+                ? 'Testing connections is disabled on this installation: an administrator sets [core] test_connection = "Enabled"'
+                : meta?.testable === false
+                  ? `${meta.hook_name} connections cannot be tested`
+                  : undefined
             }
             onClick={() => test.mutate()}
           >
@@ -255,19 +305,65 @@ function ConnectionForm({
   );
 }
 
+/** The registry's standard field for a form field ("schema" is Airflow's url_schema). */
+const STANDARD: Partial<Record<Field, keyof HookMeta["standard_fields"]>> = {
+  description: "description",
+  host: "host",
+  login: "login",
+  schema: "url_schema",
+  port: "port",
+};
+
+function behaviour(meta: HookMeta | undefined, field: Field) {
+  const name = STANDARD[field];
+  return meta && name ? meta.standard_fields[name] : undefined;
+}
+
+function parseExtra(extra: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(extra || "{}");
+    return value && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function typed(value: string, kind: string): unknown {
+  if (kind === "boolean") return value === "true";
+  if (kind === "number" && value.trim() !== "" && !Number.isNaN(Number(value))) return Number(value);
+  if (kind === "object") {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+function extraValue(extra: string, name: string): string {
+  const value = parseExtra(extra)?.[name];
+  if (value === undefined || value === null) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
 function FieldInput({
   field,
+  behaviour,
   value,
   onChange,
 }: {
   field: Field;
+  behaviour: { title: string | null; placeholder: string | null } | undefined;
   value: string;
   onChange: (v: string) => void;
 }) {
   const id = `conn-${field}`;
   return (
     <>
-      <label htmlFor={id}>{LABELS[field]}</label>
+      <label htmlFor={id}>{behaviour?.title ?? LABELS[field]}</label>
       {field === "extra" ? (
         <textarea id={id} value={value} onChange={(e) => onChange(e.target.value)} />
       ) : (
@@ -275,10 +371,51 @@ function FieldInput({
           id={id}
           type={field === "port" ? "number" : "text"}
           required={field === "conn_type"}
+          list={field === "conn_type" ? "conn-types" : undefined}
+          placeholder={behaviour?.placeholder ?? undefined}
           value={value}
           onChange={(e) => onChange(e.target.value)}
         />
       )}
+    </>
+  );
+}
+
+/** One extra field of the type, kept in the extra JSON; a secret one is a password input. */
+function ExtraInput(p: {
+  name: string;
+  label: string;
+  secret: boolean;
+  hint: string | null;
+  value: string;
+  kind: string;
+  onChange: (v: string) => void;
+}) {
+  const id = `conn-extra-${p.name}`;
+  if (p.kind === "boolean")
+    return (
+      <>
+        <label htmlFor={id}>{p.label}</label>
+        <input
+          id={id}
+          type="checkbox"
+          title={p.hint ?? undefined}
+          checked={p.value === "true"}
+          onChange={(e) => p.onChange(e.target.checked ? "true" : "false")}
+        />
+      </>
+    );
+  return (
+    <>
+      <label htmlFor={id}>{p.label}</label>
+      <input
+        id={id}
+        type={p.secret ? "password" : p.kind === "number" ? "number" : "text"}
+        autoComplete={p.secret ? "new-password" : undefined}
+        title={p.hint ?? undefined}
+        value={p.value}
+        onChange={(e) => p.onChange(e.target.value)}
+      />
     </>
   );
 }

@@ -235,7 +235,6 @@ forEachApiDatabase(
       const empty: [string, string][] = [
         ["get_plugins", "plugins"],
         ["import_errors", "import_errors"],
-        ["get_providers", "providers"],
         ["get_assets", "assets"],
         ["get_asset_aliases", "asset_aliases"],
         ["get_asset_events", "asset_events"],
@@ -284,6 +283,10 @@ forEachApiDatabase(
       assert.equal((await get().call("get_asset", { path: { asset_id: "x" } })).status, 422);
       assert.equal((await get().call("get_plugins", { as: "Viewer" })).status, 403);
       assert.equal((await get().call("get_providers", { as: "User" })).status, 403);
+      // Providers: Updraft's own one (src/providers/providers.test.ts covers packages that declare one).
+      const providers = await get().call("get_providers", {});
+      assert.equal(providers.body.total_entries, 1);
+      assert.equal(providers.body.providers[0].package_name, "updraft-orchestrator");
     });
   },
 );

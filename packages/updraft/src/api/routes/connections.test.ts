@@ -226,9 +226,16 @@ forEachApiDatabase("connections API", { env: { UPDRAFT__CORE__TEST_CONNECTION: "
     assert.equal(refused.body.status, false);
     assert.ok(refused.body.message.length > 0);
     const http = await call("test_connection", {
-      body: { connection_id: "probe", conn_type: "http", host: "x" },
+      body: { connection_id: "probe", conn_type: "http", host: "127.0.0.1", port: 1 },
     });
-    assert.deepEqual(http.body, { status: false, message: "testing http connections is not supported" });
+    assert.equal(http.body.status, false, "an http connection is tested by a request to its base URL");
+    const generic = await call("test_connection", {
+      body: { connection_id: "probe", conn_type: "generic", host: "x" },
+    });
+    assert.deepEqual(generic.body, {
+      status: false,
+      message: "testing generic connections is not supported: the type declares no test",
+    });
     assert.equal(
       (await call("test_connection", { as: "User", body: { connection_id: "p", conn_type: "http" } })).status,
       403,

@@ -5,6 +5,7 @@
  * decrypt passwords at all.
  */
 import { ConnectionSchema, extraDejson, type Connection } from "../../connections/uri.ts";
+import { testConnectionOf } from "../../connections/types.ts";
 import { connectionStore } from "../../storage/connections.ts";
 import type { ConnectionRow } from "../../storage/schema.ts";
 import type { ApiContext } from "../app.ts";
@@ -86,7 +87,7 @@ function fromConnection(c: Connection): ConnectionResponse {
     schema: c.schema,
     port: c.port,
     password: c.password === null ? null : MASK,
-    extra: redactExtra(c.extra),
+    extra: redactExtra(c.extra, c.connType),
     team_name: null,
   };
 }
@@ -267,61 +268,11 @@ function refuseMovedSecrets(sent: Connection, stored: Connection | undefined): v
 
 const snake = (field: string) => (field === "connType" ? "conn_type" : field);
 
-const TEST_TIMEOUT_MS = 10_000;
-const SUCCESS = "Connection successfully tested";
-
 /**
- * Opens the connection and runs `SELECT 1`, for the types whose client Updraft ships with (pg,
- * mysql2); other types answer that they cannot be tested, as Airflow does for hooks without a test.
+ * Tests a connection with its type's test from the registry (connections/types.ts): SELECT 1 for
+ * the SQL types, a request to an http connection's base URL, EHLO to an SMTP server; other types
+ * answer that they cannot be tested, as Airflow does for hooks without a test.
  */
-export async function testConnection(conn: Connection): Promise<{ status: boolean; message: string }> {
-  const type = conn.connType.toLowerCase();
-  try {
-    if (type === "postgres" || type === "postgresql") {
-      const { default: pg } = await import("pg");
-      const sslmode = String(extraDejson(conn).sslmode ?? "");
-      const client = new pg.Client({
-        host: conn.host ?? undefined,
-        port: conn.port ?? 5432,
-        user: conn.login ?? undefined,
-        password: conn.password ?? undefined,
-        database: conn.schema || undefined,
-        connectionTimeoutMillis: TEST_TIMEOUT_MS,
-        query_timeout: TEST_TIMEOUT_MS,
-        ...(["require", "verify-ca", "verify-full"].includes(sslmode)
-          ? { ssl: { rejectUnauthorized: sslmode !== "require" } }
-          : {}),
-      });
-      client.on("error", () => {});
-      try {
-        await client.connect();
-        await client.query("SELECT 1");
-      } finally {
-        await client.end().catch(() => {});
-      }
-      return { status: true, message: SUCCESS };
-    }
-    if (type === "mysql" || type === "mariadb") {
-      const { createConnection } = await import("mysql2/promise");
-      const client = await createConnection({
-        host: conn.host ?? undefined,
-        port: conn.port ?? 3306,
-        user: conn.login ?? undefined,
-        password: conn.password ?? undefined,
-        database: conn.schema || undefined,
-        connectTimeout: TEST_TIMEOUT_MS,
-      });
-      try {
-        await client.query("SELECT 1");
-      } finally {
-        await client.end().catch(() => {});
-      }
-      return { status: true, message: SUCCESS };
-    }
-  } catch (error) {
-    const message = (error as Error).message || String(error);
-    // A driver's message should not hold the password, but it must never carry it out.
-    return { status: false, message: conn.password ? message.replaceAll(conn.password, MASK) : message };
-  }
-  return { status: false, message: `testing ${conn.connType} connections is not supported` };
+export function testConnection(conn: Connection): Promise<{ status: boolean; message: string }> {
+  return testConnectionOf({ ...conn, extra: extraDejson(conn) });
 }

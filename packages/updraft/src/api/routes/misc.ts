@@ -1,7 +1,7 @@
 /**
  * Jobs (the services' rows in table job), the configuration (only when [api] expose_config is on,
- * sensitive options hidden), and what Updraft does not have: plugins, providers and assets answer as
- * Airflow does when there are none (empty lists; 404 for one item or a change to one).
+ * sensitive options hidden), the installed providers, and what Updraft does not have: plugins and
+ * assets answer as Airflow does when there are none (empty lists; 404 for one item or a change to one).
  */
 import { sql } from "kysely";
 import type { ApiContext } from "../app.ts";
@@ -9,6 +9,7 @@ import { forbidden, HttpError, notFound } from "../errors.ts";
 import type { components } from "../generated/airflow-v2.ts";
 import { applyOrder, countTotal, paging, rangeOf } from "../paging.ts";
 import { jobResponse, withoutNullFields } from "./admin-common.ts";
+import { listProviders } from "../../providers/providers.ts";
 
 type Config = components["schemas"]["Config"];
 
@@ -116,7 +117,20 @@ export function registerMiscRoutes(ctx: ApiContext): void {
 
   ctx.route("get_plugins", async () => ({ plugins: [], total_entries: 0 }));
   ctx.route("import_errors", async () => ({ import_errors: [], total_entries: 0 }));
-  ctx.route("get_providers", async () => ({ providers: [], total_entries: 0 }));
+  // Updraft's own provider, then the DAGs project's packages that declare one (providers/providers.ts).
+  ctx.route("get_providers", async ({ query }) => {
+    const all = await listProviders(ctx.config.values.core.dags_folder);
+    const { limit, offset } = paging(query);
+    return {
+      providers: all.slice(offset, offset + limit).map((p) => ({
+        package_name: p.package_name,
+        description: p.description,
+        version: p.version,
+        documentation_url: null,
+      })),
+      total_entries: all.length,
+    };
+  });
 
   // Assets: Updraft has none yet, so every list is empty and every single asset is missing.
   const noAsset = (id: number | string) => notFound(`The Asset with ID: \`${id}\` was not found`);

@@ -4,19 +4,27 @@
  * connection passwords are never sent in clear; a "***" sent back in a change means "keep the stored
  * value", so a client can read, edit and write back an object without destroying its secrets.
  */
+import { isSecretExtra } from "../../connections/types.ts";
 import { isSensitiveKey } from "../../core/sensitive.ts";
 
 export { isSensitiveKey };
 export const MASK = "***";
 
-/** A JSON value with every value under a sensitive key replaced by "***", `depth` levels deep. */
-export function redactJson(value: unknown, depth = 5): unknown {
+/**
+ * A JSON value with every value under a sensitive key replaced by "***", `depth` levels deep;
+ * `secret` says which keys are sensitive (default: Airflow's sensitive names).
+ */
+export function redactJson(
+  value: unknown,
+  depth = 5,
+  secret: (key: string) => boolean = isSensitiveKey,
+): unknown {
   if (depth <= 0 || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((item) => redactJson(item, depth - 1));
+  if (Array.isArray(value)) return value.map((item) => redactJson(item, depth - 1, secret));
   return Object.fromEntries(
     Object.entries(value).map(([key, item]) => [
       key,
-      isSensitiveKey(key) ? MASK : redactJson(item, depth - 1),
+      secret(key) ? MASK : redactJson(item, depth - 1, secret),
     ]),
   );
 }
@@ -33,12 +41,17 @@ function parseObject(text: string | null): Record<string, unknown> | undefined {
   }
 }
 
-/** A connection's extra as the API shows it: sensitive keys masked at any depth. */
-export function redactExtra(extra: string | null): string | null {
+/**
+ * A connection's extra as the API shows it: sensitive keys masked at any depth, and the extra fields
+ * its type declares secret (connections/types.ts).
+ */
+export function redactExtra(extra: string | null, connType?: string | null): string | null {
   if (extra === null) return null;
   const object = parseObject(extra);
   // An extra that is not a JSON object cannot be masked key by key, so none of it is shown.
-  return object === undefined ? MASK : JSON.stringify(redactJson(object));
+  return object === undefined
+    ? MASK
+    : JSON.stringify(redactJson(object, 5, (key) => isSecretExtra(connType, key)));
 }
 
 /** A variable's value as the API shows it: "***" when secret, else sensitive keys of a JSON object masked. */

@@ -26,6 +26,8 @@ import type { LookupKind, VariableWrite } from "../../runner/taskflow-protocol.t
 import { sensitiveSettings } from "../../scheduler/runtime.ts";
 import { resolveFileloc } from "../../dag-processing/discover.ts";
 import { sensitiveValues } from "../../core/sensitive.ts";
+import { secretExtraKeys } from "../../connections/types.ts";
+import { listProviders } from "../../providers/providers.ts";
 import { VERSION } from "../../version.ts";
 import { SHUTDOWN } from "../local-executor.ts";
 import { executeWorkload, type Result, type WorkloadRunner } from "../run-task-instance.ts";
@@ -65,6 +67,10 @@ interface RunningTry {
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const { config, log } = o;
   const settings = bullSettings(config);
+  // Provider packages' connection types name secret extras the task logs mask (providers/providers.ts).
+  await listProviders(config.values.core.dags_folder).catch((error: unknown) =>
+    log.warn({ err: error }, "the DAGs project's providers could not be read"),
+  );
   const id = randomUUID();
   const client = new ExecutionClient(config.values.core.execution_api_server_url, (what, error, attempt) => {
     if (attempt === 3 || attempt % 20 === 0)
@@ -222,8 +228,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         if (found && what === "variable" && (found as { is_secret?: boolean }).is_secret)
           masker.add((found as { value: string }).value);
         if (found && what === "connection") {
-          const c = found as { password?: string | null; extra?: string | null };
-          masker.add(c.password, ...sensitiveValues(c.extra ?? null));
+          const c = found as { password?: string | null; extra?: string | null; conn_type?: string | null };
+          masker.add(c.password, ...sensitiveValues(c.extra ?? null, secretExtraKeys(c.conn_type)));
         }
         return found ?? null;
       };

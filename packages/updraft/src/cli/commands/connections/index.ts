@@ -8,11 +8,13 @@ import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { InvalidInputError, NotFoundError, UpdraftError } from "../../../core/errors.ts";
 import {
   connectionToUri,
+  extraDejson,
   parseConnectionJson,
   parseConnectionUri,
   type Connection,
 } from "../../../connections/uri.ts";
 import { connectionStore } from "../../../storage/connections.ts";
+import { testConnectionOf } from "../../../connections/types.ts";
 import { withContext } from "../../context.ts";
 import { outputOption, printRows, type OutputFormat } from "../../output.ts";
 import { progressReporter } from "../../progress.ts";
@@ -148,6 +150,28 @@ export function register(program: Command): void {
           "password",
           "extra",
         ]);
+      }),
+    );
+  group
+    .command("test")
+    .argument("<conn_id>")
+    .description(
+      'Test a connection with its type\'s test (needs [core] test_connection = "Enabled", as Airflow)',
+    )
+    .addOption(outputOption())
+    .action((connId: string, opts: { output: OutputFormat }) =>
+      withContext(async (ctx) => {
+        // The test connects from this process: the administrator decides whether that is allowed.
+        if (ctx.config.values.core.test_connection.toLowerCase() !== "enabled")
+          throw new InvalidInputError(
+            'Testing connections is disabled: an administrator can enable it with [core] test_connection = "Enabled"',
+          );
+        const conn = await defaultSecrets(await ctx.database(), ctx.cipher()).getConnection(connId);
+        if (!conn)
+          throw new NotFoundError(`connection "${connId}" does not exist: see \`updraft connections list\``);
+        const result = await testConnectionOf({ ...conn, extra: extraDejson(conn) });
+        printRows([{ conn_id: connId, ...result }], opts.output, ["conn_id", "status", "message"]);
+        if (!result.status) process.exitCode = 1;
       }),
     );
   group
