@@ -198,9 +198,9 @@ forEachApiDatabase(
           one.body.sections.map((s: { name: string }) => s.name),
           ["scheduler"],
         );
-        const noSection = await get().call("get_config", { query: { section: "smtp" } });
+        const noSection = await get().call("get_config", { query: { section: "kerberos" } });
         assert.equal(noSection.status, 404);
-        assert.equal(noSection.body.detail, "Section smtp not found.");
+        assert.equal(noSection.body.detail, "Section kerberos not found.");
 
         const value = await get().call("get_config_value", { path: { section: "api", option: "port" } });
         assert.deepEqual(value.body, {
