@@ -3,6 +3,8 @@
  * normalised form. Options left unset stay undefined here so configuration defaults can fill them
  * in at serialize time; the SDK never reads configuration itself.
  */
+import type { Outlet } from "../core/assets.ts";
+import { outletsOf, type Asset, type AssetAlias } from "./assets.ts";
 import { parseDuration, parseMemorySize, type DurationInput } from "../core/duration.ts";
 import { isUserName } from "../core/serialized.ts";
 import {
@@ -72,6 +74,12 @@ export interface TaskOptions {
    * is in the context by its name (and the element of `expand(items)` as `item`).
    */
   mapIndexTemplate?: string;
+  /**
+   * Assets the task updates (Airflow's outlets): when a try succeeds, an asset event for each (with
+   * the extra `outletEvents(asset).extra` gave it), which starts the DAGs scheduled on them. An alias
+   * records events for the assets the task adds to it (`outletEvents(alias).add(asset)`).
+   */
+  outlets?: readonly (Asset | AssetAlias)[];
 }
 
 export const TASK_OPTION_KEYS = [
@@ -96,6 +104,7 @@ export const TASK_OPTION_KEYS = [
   "teardown",
   "onFailureFailDagrun",
   "mapIndexTemplate",
+  "outlets",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** Options that say what one task is: never inherited from defaultArgs. */
@@ -124,6 +133,7 @@ export interface ResolvedTaskOptions {
   isTeardown: boolean;
   onFailureFailDagrun: boolean;
   mapIndexTemplate: string | null;
+  outlets: Outlet[];
 }
 
 /**
@@ -238,6 +248,7 @@ const TASK_OPTION_CHECKS: Record<TaskOptionKey, (value: unknown, where: Where) =
   teardown: (v, w) => bool(v, "teardown", w, false),
   onFailureFailDagrun: (v, w) => bool(v, "onFailureFailDagrun", w, false),
   mapIndexTemplate: (v, w) => text(v, "mapIndexTemplate", w, 'mapIndexTemplate: "{{ file }}"'),
+  outlets: (v, w) => outletsOf(v, w),
 };
 
 /**
@@ -286,6 +297,7 @@ export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "optio
     runAsUser: userName(o.runAsUser, where),
     mapIndexTemplate:
       text(o.mapIndexTemplate, "mapIndexTemplate", where, 'mapIndexTemplate: "{{ file }}"') ?? null,
+    outlets: o.outlets === undefined ? [] : outletsOf(o.outlets, where),
   };
 }
 
