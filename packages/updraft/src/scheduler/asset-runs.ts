@@ -57,7 +57,7 @@ async function createIfSatisfied(database: Database, dag: SerializedDag, now: st
     if (!isSatisfied(condition, new Set(queued.map((e) => e.uri)), targets)) return null;
     const active = await countRuns(trx, [dag.dagId], ACTIVE_RUN_STATES);
     if ((active.get(dag.dagId) ?? 0) >= row.max_active_runs) return null;
-    const events = await takeQueue(trx, dag.dagId, queued, now);
+    const events = await takeQueue(trx, dag.dagId, queued);
     if (events === null) return null;
     const runId = assetRunId(now);
     const stamps = events.map((e) => e.timestamp).sort();

@@ -212,15 +212,22 @@ export async function aliasTargets(db: Db, aliases: readonly string[]): Promise<
 }
 
 /**
- * Takes the DAG's queue rows by key and answers the events they stand for (those of each asset since
- * its row was queued); null when another scheduler took any of them first, so the caller creates no
- * run: the DELETE's count is the decision, exact under several schedulers.
+ * How far before a queue row's time its events are looked for: an event whose transaction began
+ * earlier but committed later than the one that queued the row still belongs to this run.
+ */
+const STRAGGLER_MS = 5 * 60_000;
+
+/**
+ * Takes the DAG's queue rows by key and answers the events they stand for: each queued asset's events
+ * not yet attached to a run of this DAG, from a little before its row was queued (every committed one
+ * after: a later one's clock may be behind). Null
+ * when another scheduler took any of the rows first, so the caller creates no run: the DELETE's count
+ * is the decision, exact under several schedulers; "not yet attached" keeps an event in one run.
  */
 export async function takeQueue(
   trx: Transaction<Tables>,
   dagId: string,
   queued: readonly QueuedAssetEvent[],
-  now: string,
 ): Promise<{ id: number; timestamp: string }[] | null> {
   let taken = 0;
   for (const q of queued) {
@@ -233,17 +240,24 @@ export async function takeQueue(
     taken += Number(result.numDeletedRows);
   }
   if (taken !== queued.length) return null;
+  const attached = trx
+    .selectFrom("dagrun_asset_event as d")
+    .innerJoin("dag_run as r", "r.id", "d.dag_run_id")
+    .select("d.event_id")
+    .where("r.dag_id", "=", dagId);
   const events = [];
-  for (const q of queued)
+  for (const q of queued) {
+    const since = new Date(Date.parse(q.createdAt) - STRAGGLER_MS).toISOString();
     events.push(
       ...(await trx
         .selectFrom("asset_event")
         .select(["id", "timestamp"])
         .where("asset_id", "=", q.assetId)
-        .where("timestamp", ">=", q.createdAt)
-        .where("timestamp", "<=", now)
+        .where("timestamp", ">=", since)
+        .where("id", "not in", attached)
         .execute()),
     );
+  }
   return events.sort((a, b) => a.id - b.id);
 }
 
