@@ -11,7 +11,16 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { SerializedDagSchema } from "../core/serialized.ts";
-import { deferralOf, isDag, resolveXComRefs, setLookup, type Dag, type TaskDefinition } from "./index.ts";
+import {
+  deferralOf,
+  isDag,
+  OutletEvents,
+  resolveXComRefs,
+  setCurrentContext,
+  setLookup,
+  type Dag,
+  type TaskDefinition,
+} from "./index.ts";
 
 // As on a fresh installation: no variable or connection exists (examples fall back to their defaults).
 setLookup(async () => null);
@@ -92,6 +101,8 @@ async function runTaskFlow(dag: Dag, mapped: ReadonlySet<string>): Promise<void>
  * the event (the triggerer is not part of this test): its `resume` must take them.
  */
 async function runOrResume(task: TaskDefinition, args: unknown[]): Promise<unknown> {
+  // What the asset examples read of their context: no events started this run.
+  setCurrentContext({ outlet_events: new OutletEvents(), triggering_asset_events: {} });
   try {
     return await task.fn!(...args);
   } catch (error) {
@@ -99,5 +110,7 @@ async function runOrResume(task: TaskDefinition, args: unknown[]): Promise<unkno
     if (!deferral) throw error;
     const event = deferral.trigger.kwargs.moment ?? deferral.trigger.kwargs;
     return task.resume ? await task.resume(event) : event;
+  } finally {
+    setCurrentContext(undefined);
   }
 }
