@@ -22,6 +22,8 @@ export default dag(
       console.log(`${events.length} update(s) of ${orders.uri}: ${rows} rows`);
       return { updates: events.length, rows, from: events.map((e) => e.source_run_id) };
     });
-    report().before(bash("done", { command: 'echo "report of run {{ run_id }} ({{ dag_run.run_type }}) done"' }));
+    report().before(
+      bash("done", { command: 'echo "report of run {{ run_id }} ({{ dag_run.run_type }}) done"' }),
+    );
   },
 );

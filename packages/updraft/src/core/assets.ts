@@ -44,7 +44,10 @@ export const AssetConditionSchema: z.ZodType<AssetCondition> = z.lazy(() =>
 );
 
 /** The assets (URI to name) and alias names a condition mentions (each once). */
-export function conditionLeaves(condition: AssetCondition): { assets: Map<string, string>; aliases: string[] } {
+export function conditionLeaves(condition: AssetCondition): {
+  assets: Map<string, string>;
+  aliases: string[];
+} {
   const assets = new Map<string, string>();
   const aliases = new Set<string>();
   const walk = (c: AssetCondition): void => {
@@ -102,7 +105,9 @@ export function describeCondition(condition: AssetCondition): string {
       return `alias ${condition.name}`;
     case "all":
     case "any": {
-      const parts = condition.of.map((c) => (c.type === "asset" || c.type === "alias" ? describeCondition(c) : `(${describeCondition(c)})`));
+      const parts = condition.of.map((c) =>
+        c.type === "asset" || c.type === "alias" ? describeCondition(c) : `(${describeCondition(c)})`,
+      );
       return parts.join(condition.type === "all" ? " & " : " | ");
     }
   }

@@ -631,7 +631,11 @@ async function runTaskFlow(
     isolation: w.task.isolation,
   });
   if (outcome.state !== "success") return outcome;
-  return { state: "success", value: outcome.value, ...(outcome.outletEvents ? { outletEvents: outcome.outletEvents } : {}) };
+  return {
+    state: "success",
+    value: outcome.value,
+    ...(outcome.outletEvents ? { outletEvents: outcome.outletEvents } : {}),
+  };
 }
 
 /**
@@ -694,7 +698,10 @@ function assetEventsOf(
   for (const added of wire?.aliases ?? []) {
     const group = aliases.get(added.alias);
     if (group === undefined) {
-      log.write(`outletEvents: alias "${added.alias}" is not among the task's outlets: its event is not recorded\n`, "runner");
+      log.write(
+        `outletEvents: alias "${added.alias}" is not among the task's outlets: its event is not recorded\n`,
+        "runner",
+      );
       continue;
     }
     drafts.push({ asset: added.asset, extra: added.extra, source, alias: { name: added.alias, group } });
@@ -751,7 +758,10 @@ async function record(
     };
   }
   if (result.state === "failed") log.write(`task failed: ${result.reason}\n`, "runner");
-  const assetEvents = result.state === "success" && task?.outlets ? assetEventsOf(ti, task, result.outletEvents, log) : undefined;
+  const assetEvents =
+    result.state === "success" && task?.outlets
+      ? assetEventsOf(ti, task, result.outletEvents, log)
+      : undefined;
   const outcome = { xcom, outputs, skip: result.state === "success" ? result.skip : undefined, assetEvents };
   const what = `recording try ${ti.try_number} of ${ti.dag_id}.${ti.task_id} (run ${ti.run_id})`;
   const retry = {

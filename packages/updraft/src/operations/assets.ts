@@ -7,7 +7,13 @@
  */
 import type { Kysely, Selectable } from "kysely";
 import { NotFoundError } from "../core/errors.ts";
-import { createApiAssetEvent, eventsOfRun, eventsQuery, eventView, type AssetEventView } from "../storage/assets.ts";
+import {
+  createApiAssetEvent,
+  eventsOfRun,
+  eventsQuery,
+  eventView,
+  type AssetEventView,
+} from "../storage/assets.ts";
 import type { Database } from "../storage/database.ts";
 import { nowIso } from "../storage/database.ts";
 import type { Tables } from "../storage/schema.ts";
@@ -36,16 +42,33 @@ export async function listAssets(database: Database, f: AssetFilter) {
     const dagIds = f.dagIds;
     q = q.where((eb) =>
       eb.or([
-        eb("id", "in", eb.selectFrom("dag_schedule_asset_reference").select("asset_id").where("dag_id", "in", dagIds)),
-        eb("id", "in", eb.selectFrom("task_outlet_asset_reference").select("asset_id").where("dag_id", "in", dagIds)),
+        eb(
+          "id",
+          "in",
+          eb.selectFrom("dag_schedule_asset_reference").select("asset_id").where("dag_id", "in", dagIds),
+        ),
+        eb(
+          "id",
+          "in",
+          eb.selectFrom("task_outlet_asset_reference").select("asset_id").where("dag_id", "in", dagIds),
+        ),
       ]),
     );
   }
-  const total = Number((await q.clearSelect().select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
+  const total = Number(
+    (
+      await q
+        .clearSelect()
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   const order = f.orderBy ?? "id";
   const column = order.replace(/^-/, "");
   if (!ASSET_ORDER.has(column))
-    throw new NotFoundError(`Ordering with '${column}' is disallowed or the attribute does not exist on the model`);
+    throw new NotFoundError(
+      `Ordering with '${column}' is disallowed or the attribute does not exist on the model`,
+    );
   const rows = await q
     .orderBy(column as "id", order.startsWith("-") ? "desc" : "asc")
     .orderBy("id")
@@ -65,7 +88,12 @@ export async function getAsset(database: Database, assetId: number) {
 /** An asset with its consumers, producers, aliases and last event (Airflow's AssetResponse). */
 async function assetResponse(db: Kysely<Tables>, r: Selectable<Tables["asset"]>) {
   const [scheduled, producing, aliases, last] = await Promise.all([
-    db.selectFrom("dag_schedule_asset_reference").select(["dag_id", "created_at"]).where("asset_id", "=", r.id).orderBy("dag_id").execute(),
+    db
+      .selectFrom("dag_schedule_asset_reference")
+      .select(["dag_id", "created_at"])
+      .where("asset_id", "=", r.id)
+      .orderBy("dag_id")
+      .execute(),
     db
       .selectFrom("task_outlet_asset_reference")
       .select(["dag_id", "task_id", "created_at"])
@@ -80,7 +108,14 @@ async function assetResponse(db: Kysely<Tables>, r: Selectable<Tables["asset"]>)
       .where("aa.asset_id", "=", r.id)
       .orderBy("al.name")
       .execute(),
-    db.selectFrom("asset_event").select(["id", "timestamp"]).where("asset_id", "=", r.id).orderBy("timestamp", "desc").orderBy("id", "desc").limit(1).executeTakeFirst(),
+    db
+      .selectFrom("asset_event")
+      .select(["id", "timestamp"])
+      .where("asset_id", "=", r.id)
+      .orderBy("timestamp", "desc")
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst(),
   ]);
   return {
     id: r.id,
@@ -90,8 +125,17 @@ async function assetResponse(db: Kysely<Tables>, r: Selectable<Tables["asset"]>)
     extra: JSON.parse(r.extra) as Record<string, unknown>,
     created_at: r.created_at,
     updated_at: r.updated_at,
-    scheduled_dags: scheduled.map((s) => ({ dag_id: s.dag_id, created_at: s.created_at, updated_at: s.created_at })),
-    producing_tasks: producing.map((p) => ({ dag_id: p.dag_id, task_id: p.task_id, created_at: p.created_at, updated_at: p.created_at })),
+    scheduled_dags: scheduled.map((s) => ({
+      dag_id: s.dag_id,
+      created_at: s.created_at,
+      updated_at: s.created_at,
+    })),
+    producing_tasks: producing.map((p) => ({
+      dag_id: p.dag_id,
+      task_id: p.task_id,
+      created_at: p.created_at,
+      updated_at: p.created_at,
+    })),
     consuming_tasks: [],
     aliases: aliases.map((a) => ({ id: a.id, name: a.name, group: a.asset_group })),
     watchers: [],
@@ -133,12 +177,19 @@ export async function listAssetEvents(database: Database, f: EventFilter) {
   if (f.namePattern) q = q.where((eb) => eb(eb.fn("lower", ["a.name"]), "like", like(f.namePattern!)));
   for (const [op, value] of f.timestamp ?? []) q = q.where("e.timestamp", op, value);
   const total = Number(
-    (await q.clearSelect().select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n,
+    (
+      await q
+        .clearSelect()
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n,
   );
   const order = f.orderBy ?? "timestamp";
   const column = EVENT_ORDER[order.replace(/^-/, "")];
   if (!column)
-    throw new NotFoundError(`Ordering with '${order.replace(/^-/, "")}' is disallowed or the attribute does not exist on the model`);
+    throw new NotFoundError(
+      `Ordering with '${order.replace(/^-/, "")}' is disallowed or the attribute does not exist on the model`,
+    );
   const rows = await q
     .orderBy(column as "e.id", order.startsWith("-") ? "desc" : "asc")
     .orderBy("e.id")
@@ -212,7 +263,10 @@ export async function createAssetEvent(database: Database, assetId: number, extr
 }
 
 /** The events queued for DAGs (Airflow's QueuedEventResponse), by asset or by DAG. */
-export async function queuedEvents(database: Database, by: { assetId?: number; dagId?: string; before?: string | null }) {
+export async function queuedEvents(
+  database: Database,
+  by: { assetId?: number; dagId?: string; before?: string | null },
+) {
   let q = database.db
     .selectFrom("asset_dag_run_queue as q")
     .select(["q.target_dag_id", "q.asset_id", "q.created_at"]);
@@ -230,7 +284,10 @@ export async function queuedEvents(database: Database, by: { assetId?: number; d
 }
 
 /** Drops queued events (Airflow's DELETE .../queuedEvents); answers how many went. */
-export async function deleteQueuedEvents(database: Database, by: { assetId?: number; dagId?: string; before?: string | null }) {
+export async function deleteQueuedEvents(
+  database: Database,
+  by: { assetId?: number; dagId?: string; before?: string | null },
+) {
   let q = database.db.deleteFrom("asset_dag_run_queue");
   if (by.assetId !== undefined) q = q.where("asset_id", "=", by.assetId);
   if (by.dagId !== undefined) q = q.where("target_dag_id", "=", by.dagId);
@@ -238,16 +295,33 @@ export async function deleteQueuedEvents(database: Database, by: { assetId?: num
   return Number((await q.executeTakeFirst()).numDeletedRows);
 }
 
-export async function listAssetAliases(database: Database, f: { limit: number; offset: number; namePattern?: string | null }) {
+export async function listAssetAliases(
+  database: Database,
+  f: { limit: number; offset: number; namePattern?: string | null },
+) {
   let q = database.db.selectFrom("asset_alias").selectAll();
   if (f.namePattern) q = q.where((eb) => eb(eb.fn("lower", ["name"]), "like", like(f.namePattern!)));
-  const total = Number((await q.clearSelect().select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
+  const total = Number(
+    (
+      await q
+        .clearSelect()
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   const rows = await q.orderBy("id").limit(f.limit).offset(f.offset).execute();
-  return { asset_aliases: rows.map((r) => ({ id: r.id, name: r.name, group: r.asset_group })), total_entries: total };
+  return {
+    asset_aliases: rows.map((r) => ({ id: r.id, name: r.name, group: r.asset_group })),
+    total_entries: total,
+  };
 }
 
 export async function getAssetAlias(database: Database, aliasId: number) {
-  const r = await database.db.selectFrom("asset_alias").selectAll().where("id", "=", aliasId).executeTakeFirst();
+  const r = await database.db
+    .selectFrom("asset_alias")
+    .selectAll()
+    .where("id", "=", aliasId)
+    .executeTakeFirst();
   if (!r) throw new NotFoundError(`The Asset Alias with ID: \`${aliasId}\` was not found`);
   return { id: r.id, name: r.name, group: r.asset_group };
 }

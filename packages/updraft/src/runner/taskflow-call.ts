@@ -70,7 +70,11 @@ export async function callTask(find: () => Promise<TaskFn> | TaskFn, call: TaskC
     const fn = await find();
     const value = await fn(...call.args);
     const outletEvents = outlets.toWire();
-    return { outcome: "success", value: value === undefined ? null : value, ...(outletEvents ? { outletEvents } : {}) };
+    return {
+      outcome: "success",
+      value: value === undefined ? null : value,
+      ...(outletEvents ? { outletEvents } : {}),
+    };
   } catch (error) {
     const deferral = deferralOf(error);
     if (deferral) return { outcome: "deferred", ...deferral };
@@ -87,7 +91,11 @@ export async function callTask(find: () => Promise<TaskFn> | TaskFn, call: TaskC
 /** The runner's outcome of a call's end; a failure's stack goes to the task's log. */
 export function outcomeOf(end: TaskCallEnd, log: LogSink): TaskFlowOutcome {
   if (end.outcome === "success")
-    return { state: "success", value: end.value, ...(end.outletEvents ? { outletEvents: end.outletEvents } : {}) };
+    return {
+      state: "success",
+      value: end.value,
+      ...(end.outletEvents ? { outletEvents: end.outletEvents } : {}),
+    };
   if (end.outcome === "deferred") return { state: "deferred", trigger: end.trigger, timeout: end.timeout };
   if (end.stack) log.write(end.stack + "\n", "stderr");
   if (end.outcome === "skipped") return { state: "skipped", reason: end.message };

@@ -22,27 +22,53 @@ const c = asset("s3://lake/c");
 const alias = assetAlias("daily");
 const ref = (x: typeof a): AssetRef => ({ uri: x.uri, name: x.name, group: x.group, extra: {} });
 
-async function addDag(database: Database, dagId: string, schedule: unknown, o: { paused?: boolean; maxActiveRuns?: number } = {}) {
+async function addDag(
+  database: Database,
+  dagId: string,
+  schedule: unknown,
+  o: { paused?: boolean; maxActiveRuns?: number } = {},
+) {
   const d = defineDag({ dagId, schedule: schedule as never, maxActiveRuns: o.maxActiveRuns ?? 1000 }, () => {
     empty("only");
   });
   await dagStore(database).syncFile(
-    { fileloc: `${dagId}.ts`, contentHash: dagId, durationMs: 1, dags: [d.serialize({ fileloc: `${dagId}.ts` })], errors: [] },
+    {
+      fileloc: `${dagId}.ts`,
+      contentHash: dagId,
+      durationMs: 1,
+      dags: [d.serialize({ fileloc: `${dagId}.ts` })],
+      errors: [],
+    },
     { pausedAtCreation: o.paused ?? false },
   );
 }
 
 async function emit(database: Database, x: typeof a, extra: Record<string, unknown> = {}, alias?: string) {
   const now = new Date().toISOString();
-  return database.db.transaction().execute(async (trx) =>
-    recordAssetEvents(database, trx, [{ asset: ref(x), extra, source: null, ...(alias ? { alias: { name: alias, group: "asset" } } : {}) }], now),
-  );
+  return database.db
+    .transaction()
+    .execute(async (trx) =>
+      recordAssetEvents(
+        database,
+        trx,
+        [
+          {
+            asset: ref(x),
+            extra,
+            source: null,
+            ...(alias ? { alias: { name: alias, group: "asset" } } : {}),
+          },
+        ],
+        now,
+      ),
+    );
 }
 
 const runsOf = (database: Database, dagId: string) =>
   database.db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).orderBy("id").execute();
 
-const create = (database: Database) => createAssetTriggeredRuns(database, { now: new Date().toISOString(), log });
+const create = (database: Database) =>
+  createAssetTriggeredRuns(database, { now: new Date().toISOString(), log });
 
 forEachDatabase("asset-triggered runs", (get) => {
   before(async () => {
@@ -63,11 +89,18 @@ forEachDatabase("asset-triggered runs", (get) => {
       .where("r.dag_id", "=", "all_ab")
       .orderBy("asset.uri")
       .execute();
-    assert.deepEqual(refs.map((r) => ({ ...r })), [
-      { dag_id: "all_ab", uri: "s3://lake/a", name: "s3://lake/a" },
-      { dag_id: "all_ab", uri: "s3://lake/b", name: "b-name" },
-    ]);
-    const summary = await get().db.selectFrom("dag").select("schedule_description").where("dag_id", "=", "all_ab").executeTakeFirstOrThrow();
+    assert.deepEqual(
+      refs.map((r) => ({ ...r })),
+      [
+        { dag_id: "all_ab", uri: "s3://lake/a", name: "s3://lake/a" },
+        { dag_id: "all_ab", uri: "s3://lake/b", name: "b-name" },
+      ],
+    );
+    const summary = await get()
+      .db.selectFrom("dag")
+      .select("schedule_description")
+      .where("dag_id", "=", "all_ab")
+      .executeTakeFirstOrThrow();
     assert.equal(summary.schedule_description, "Asset");
   });
 
@@ -82,12 +115,18 @@ forEachDatabase("asset-triggered runs", (get) => {
     assert.equal(run!.run_type, "asset_triggered");
     assert.equal(run!.logical_date, null);
     assert.equal(run!.triggered_by, "asset");
-    assert.deepEqual((await eventsOfRun(db.db, run!.id)).map((e) => [e.id, e.extra]), [[first, { part: 1 }]]);
+    assert.deepEqual(
+      (await eventsOfRun(db.db, run!.id)).map((e) => [e.id, e.extra]),
+      [[first, { part: 1 }]],
+    );
 
     const [second] = await emit(db, b);
     assert.equal(await create(db), 2);
     const [all] = await runsOf(db, "all_ab");
-    assert.deepEqual((await eventsOfRun(db.db, all!.id)).map((e) => e.id), [first, second]);
+    assert.deepEqual(
+      (await eventsOfRun(db.db, all!.id)).map((e) => e.id),
+      [first, second],
+    );
     assert.equal((await runsOf(db, "any_ab")).length, 2);
     assert.equal(await create(db), 0, "nothing is left queued for them");
     // nested: (a & c) | (b & c): a and b are queued, c not yet.
@@ -103,7 +142,11 @@ forEachDatabase("asset-triggered runs", (get) => {
     // nested took a, b and c at once; only c is queued for it now. one_at_a_time is full.
     assert.equal(await create(db), 0, "nothing: nested needs a or b again, one_at_a_time is full");
     assert.equal((await runsOf(db, "one_at_a_time")).length, 1);
-    await db.db.updateTable("dag_run").set({ state: "success" }).where("dag_id", "=", "one_at_a_time").execute();
+    await db.db
+      .updateTable("dag_run")
+      .set({ state: "success" })
+      .where("dag_id", "=", "one_at_a_time")
+      .execute();
     assert.equal(await create(db), 1, "the queued event of c starts one_at_a_time once its run ended");
     assert.equal((await runsOf(db, "one_at_a_time")).length, 2);
     await emit(db, b);
@@ -145,11 +188,20 @@ forEachDatabase("asset-triggered runs", (get) => {
     }
     for (const dagId of ["race_a", "race_any"]) {
       const attached: number[] = [];
-      for (const run of await runsOf(db, dagId)) attached.push(...(await eventsOfRun(db.db, run.id)).map((e) => e.id));
-      assert.deepEqual(attached.sort((x, y) => x - y), [...emitted].sort((x, y) => x - y), `${dagId}: every event once`);
+      for (const run of await runsOf(db, dagId))
+        attached.push(...(await eventsOfRun(db.db, run.id)).map((e) => e.id));
+      assert.deepEqual(
+        attached.sort((x, y) => x - y),
+        [...emitted].sort((x, y) => x - y),
+        `${dagId}: every event once`,
+      );
       assert.ok((await runsOf(db, dagId)).every((r) => r.run_type === "asset_triggered"));
     }
-    const left = await db.db.selectFrom("asset_dag_run_queue").selectAll().where("target_dag_id", "like", "race%").execute();
+    const left = await db.db
+      .selectFrom("asset_dag_run_queue")
+      .selectAll()
+      .where("target_dag_id", "like", "race%")
+      .execute();
     assert.deepEqual(left, []);
   });
 });

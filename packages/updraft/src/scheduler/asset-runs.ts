@@ -44,11 +44,19 @@ export function assetRunId(now: string): string {
   return `asset_triggered__${pythonIsoformat(new Date(now))}_${randomBytes(4).toString("hex")}`;
 }
 
-async function createIfSatisfied(database: Database, dag: SerializedDag, now: string): Promise<string | null> {
+async function createIfSatisfied(
+  database: Database,
+  dag: SerializedDag,
+  now: string,
+): Promise<string | null> {
   if (dag.schedule?.kind !== "assets") return null;
   const condition = dag.schedule.condition;
   return database.db.transaction().execute(async (trx) => {
-    let q = trx.selectFrom("dag").select("max_active_runs").where("dag_id", "=", dag.dagId).where("is_paused", "=", 0);
+    let q = trx
+      .selectFrom("dag")
+      .select("max_active_runs")
+      .where("dag_id", "=", dag.dagId)
+      .where("is_paused", "=", 0);
     if (database.adapter.capabilities.supportsSkipLocked) q = q.forUpdate().skipLocked();
     const row = await q.executeTakeFirst();
     if (!row) return null;

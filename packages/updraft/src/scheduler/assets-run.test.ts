@@ -48,7 +48,8 @@ forEachDatabase("assets, run for real", (get) => {
       })),
   );
   after(() => h.close());
-  const step = () => createAssetTriggeredRuns(h.database, { now: new Date().toISOString(), log: pino({ level: "silent" }) });
+  const step = () =>
+    createAssetTriggeredRuns(h.database, { now: new Date().toISOString(), log: pino({ level: "silent" }) });
   const runsOf = (dagId: string) =>
     h.database.db.selectFrom("dag_run").selectAll().where("dag_id", "=", dagId).orderBy("id").execute();
 

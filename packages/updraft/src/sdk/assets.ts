@@ -91,7 +91,8 @@ export function asset(uri: string, options: AssetOptions = {}): Asset {
 function checkUri(uri: unknown): asserts uri is string {
   if (typeof uri !== "string" || uri.trim() === "")
     throw new TypeError(`asset(uri): the URI must be a non-empty string, got ${describe(uri)}`);
-  if (uri.length > 750) throw new TypeError(`asset("${uri.slice(0, 40)}..."): the URI is longer than 750 characters`);
+  if (uri.length > 750)
+    throw new TypeError(`asset("${uri.slice(0, 40)}..."): the URI is longer than 750 characters`);
   if (/^airflow:/i.test(uri) || /^updraft:/i.test(uri))
     throw new TypeError(`asset("${uri}"): the "${uri.split(":")[0]}" scheme is reserved: use another scheme`);
   if (uri !== uri.trim()) throw new TypeError(`asset("${uri}"): the URI has leading or trailing spaces`);
@@ -118,7 +119,9 @@ function checkObjects(what: string, objects: AssetExpression[]): AssetExpression
   if (objects.length === 0) throw new TypeError(`${what}() needs at least one asset`);
   const bad = objects.find((o) => !isAssetExpression(o));
   if (bad !== undefined)
-    throw new TypeError(`${what}(): ${describe(bad)} is not an asset: write asset("uri"), assetAlias("name") or anyOf/allOf(...)`);
+    throw new TypeError(
+      `${what}(): ${describe(bad)} is not an asset: write asset("uri"), assetAlias("name") or anyOf/allOf(...)`,
+    );
   return [...objects];
 }
 
@@ -166,7 +169,10 @@ export function conditionOf(value: unknown, where: Where): AssetCondition {
 /** The serialized outlets of a task's `outlets` option; throws naming what is wrong. */
 export function outletsOf(value: unknown, where: Where): Outlet[] {
   if (!Array.isArray(value))
-    throw definitionError(where, `outlets must be a list of assets, got ${describe(value)}: write outlets: [asset("s3://bucket/key")]`);
+    throw definitionError(
+      where,
+      `outlets must be a list of assets, got ${describe(value)}: write outlets: [asset("s3://bucket/key")]`,
+    );
   return value.map((v) => {
     if (isAsset(v)) return { type: "asset", uri: v.uri, name: v.name, group: v.group, extra: { ...v.extra } };
     if (isAssetAlias(v)) return { type: "alias", name: v.name, group: v.group };
@@ -219,8 +225,10 @@ export class OutletEvents {
     return {
       extra: {},
       add(target: Asset, extra: Record<string, unknown> = {}) {
-        if (!isAssetAlias(ref)) throw new TypeError(`outletEvents(asset).add(): add() is for aliases; set .extra on an asset`);
-        if (!isAsset(target)) throw new TypeError(`outletEvents(alias).add(): ${describe(target)} is not an asset`);
+        if (!isAssetAlias(ref))
+          throw new TypeError(`outletEvents(asset).add(): add() is for aliases; set .extra on an asset`);
+        if (!isAsset(target))
+          throw new TypeError(`outletEvents(alias).add(): ${describe(target)} is not an asset`);
         aliases.push({ alias: ref.name, asset: assetRefOf(target), extra: structuredClone(extra) });
       },
     };

@@ -85,7 +85,12 @@ export interface TaskContext {
    */
   triggering_asset_events: Record<string, TriggeringAssetEvent[]>;
   /** The asset events this task's success records: `outlet_events.get(asset).extra = {...}` (see outletEvents()). */
-  outlet_events: { get(ref: unknown): { extra: Record<string, unknown>; add(asset: unknown, extra?: Record<string, unknown>): void } };
+  outlet_events: {
+    get(ref: unknown): {
+      extra: Record<string, unknown>;
+      add(asset: unknown, extra?: Record<string, unknown>): void;
+    };
+  };
   /** Variables: `await var.value.get("k")`, `await var.json.get("k", {})` (parsed as JSON). */
   var: { value: VariableAccessor<string>; json: VariableAccessor<unknown> };
   /** Connections: `await conn.get("warehouse")`. */

@@ -190,7 +190,11 @@ export function checkSchedule(value: unknown, where: Where): ScheduleSpec {
   if (value === undefined || value === null) return { schedule: null, semantics: null, timezone: null };
   if (isTimetable(value)) return checkTimetable(value, where);
   if (isAssetSchedule(value))
-    return { schedule: { kind: "assets", condition: conditionOf(value, where) }, semantics: null, timezone: null };
+    return {
+      schedule: { kind: "assets", condition: conditionOf(value, where) },
+      semantics: null,
+      timezone: null,
+    };
   const airflow = scheduleHint(value);
   if (airflow)
     throw definitionError(

@@ -33,16 +33,29 @@ async function ensureAsset(database: Database, trx: Db, ref: AssetRef, now: stri
     created_at: now,
     updated_at: now,
   };
-  const existing = await trx.selectFrom("asset").select(["id", "name", "asset_group", "extra"]).where("uri", "=", ref.uri).executeTakeFirst();
+  const existing = await trx
+    .selectFrom("asset")
+    .select(["id", "name", "asset_group", "extra"])
+    .where("uri", "=", ref.uri)
+    .executeTakeFirst();
   if (existing) {
-    const changed = existing.name !== row.name || existing.asset_group !== row.asset_group || existing.extra !== row.extra;
+    const changed =
+      existing.name !== row.name || existing.asset_group !== row.asset_group || existing.extra !== row.extra;
     if (full && changed)
-      await trx.updateTable("asset").set({ name: row.name, asset_group: row.asset_group, extra: row.extra, updated_at: now }).where("id", "=", existing.id).execute();
+      await trx
+        .updateTable("asset")
+        .set({ name: row.name, asset_group: row.asset_group, extra: row.extra, updated_at: now })
+        .where("id", "=", existing.id)
+        .execute();
     return existing.id;
   }
   // Another processor may insert it at the same moment: the unique uri decides, nothing fails.
   await upsert(database, trx, "asset", row, ["uri"], ["uri"]);
-  const created = await trx.selectFrom("asset").select("id").where("uri", "=", ref.uri).executeTakeFirstOrThrow();
+  const created = await trx
+    .selectFrom("asset")
+    .select("id")
+    .where("uri", "=", ref.uri)
+    .executeTakeFirstOrThrow();
   return created.id;
 }
 
@@ -50,7 +63,8 @@ async function ensureAlias(database: Database, trx: Db, name: string, group: str
   const found = await trx.selectFrom("asset_alias").select("id").where("name", "=", name).executeTakeFirst();
   if (found) return found.id;
   await upsert(database, trx, "asset_alias", { name, asset_group: group }, ["name"], ["name"]);
-  return (await trx.selectFrom("asset_alias").select("id").where("name", "=", name).executeTakeFirstOrThrow()).id;
+  return (await trx.selectFrom("asset_alias").select("id").where("name", "=", name).executeTakeFirstOrThrow())
+    .id;
 }
 
 /**
@@ -84,11 +98,17 @@ export async function replaceDagAssetReferences(
   for (const [uri, name] of assets) {
     const ref = { uri, name, group: "asset", extra: {} };
     const assetId = await ensureAsset(database, trx, ref, now, false);
-    await trx.insertInto("dag_schedule_asset_reference").values({ asset_id: assetId, dag_id: dag.dagId, created_at: now }).execute();
+    await trx
+      .insertInto("dag_schedule_asset_reference")
+      .values({ asset_id: assetId, dag_id: dag.dagId, created_at: now })
+      .execute();
   }
   for (const name of aliases) {
     const aliasId = await ensureAlias(database, trx, name, "asset");
-    await trx.insertInto("dag_schedule_asset_alias_reference").values({ alias_id: aliasId, dag_id: dag.dagId, created_at: now }).execute();
+    await trx
+      .insertInto("dag_schedule_asset_alias_reference")
+      .values({ alias_id: aliasId, dag_id: dag.dagId, created_at: now })
+      .execute();
   }
 }
 
@@ -115,7 +135,14 @@ export async function recordAssetEvents(
     const assetId = await ensureAsset(database, trx, draft.asset, now, false);
     if (draft.alias) {
       const aliasId = await ensureAlias(database, trx, draft.alias.name, draft.alias.group);
-      await upsert(database, trx, "asset_alias_asset", { alias_id: aliasId, asset_id: assetId }, ["alias_id", "asset_id"], ["asset_id"]);
+      await upsert(
+        database,
+        trx,
+        "asset_alias_asset",
+        { alias_id: aliasId, asset_id: assetId },
+        ["alias_id", "asset_id"],
+        ["asset_id"],
+      );
     }
     ids.push(await insertEvent(database, trx, assetId, draft, now));
     await queueForConsumers(database, trx, assetId, now);
@@ -280,7 +307,12 @@ export async function createApiAssetEvent(
   return database.db.transaction().execute(async (trx) => {
     const row = await trx.selectFrom("asset").selectAll().where("id", "=", assetId).executeTakeFirst();
     if (!row) return null;
-    const asset = { uri: row.uri, name: row.name, group: row.asset_group, extra: JSON.parse(row.extra) as Record<string, unknown> };
+    const asset = {
+      uri: row.uri,
+      name: row.name,
+      group: row.asset_group,
+      extra: JSON.parse(row.extra) as Record<string, unknown>,
+    };
     const [id] = await recordAssetEvents(database, trx, [{ asset, extra, source: null }], now);
     return id!;
   });

@@ -44,12 +44,18 @@ forEachApiDatabase(
         orders.producing_tasks.map((t: { dag_id: string; task_id: string }) => [t.dag_id, t.task_id]),
         [["producer", "load"]],
       );
-      assert.deepEqual(orders.scheduled_dags.map((d: { dag_id: string }) => d.dag_id), ["consumer"]);
+      assert.deepEqual(
+        orders.scheduled_dags.map((d: { dag_id: string }) => d.dag_id),
+        ["consumer"],
+      );
       assert.equal(orders.last_asset_event, null);
       const one = await get().call("get_asset", { path: { asset_id: orders.id } });
       assert.equal(one.body.uri, "s3://lake/orders");
       assert.equal((await get().call("get_assets", { query: { dag_ids: ["plain"] } })).body.total_entries, 0);
-      assert.equal((await get().call("get_assets", { query: { name_pattern: "ORD" } })).body.total_entries, 1);
+      assert.equal(
+        (await get().call("get_assets", { query: { name_pattern: "ORD" } })).body.total_entries,
+        1,
+      );
       const missing = await get().call("get_asset", { path: { asset_id: 9999 } });
       assert.equal(missing.status, 404);
       assert.equal(missing.body.detail, "The Asset with ID: `9999` was not found");
@@ -74,10 +80,18 @@ forEachApiDatabase(
       );
       const byAsset = await get().call("get_asset_queued_events", { path: { asset_id: id } });
       assert.equal(byAsset.body.total_entries, 1);
-      const one = await get().call("get_dag_asset_queued_event", { path: { dag_id: "consumer", asset_id: id } });
+      const one = await get().call("get_dag_asset_queued_event", {
+        path: { dag_id: "consumer", asset_id: id },
+      });
       assert.equal(one.body.asset_id, id);
 
-      assert.equal(await createAssetTriggeredRuns(get().database, { now: new Date().toISOString(), log: pino({ level: "silent" }) }), 1);
+      assert.equal(
+        await createAssetTriggeredRuns(get().database, {
+          now: new Date().toISOString(),
+          log: pino({ level: "silent" }),
+        }),
+        1,
+      );
       const events = await get().call("get_asset_events", { query: { asset_id: id } });
       assert.equal(events.body.total_entries, 1);
       const [run] = events.body.asset_events[0].created_dagruns;
@@ -87,10 +101,18 @@ forEachApiDatabase(
         path: { dag_id: "consumer", dag_run_id: run.run_id },
       });
       assert.equal(upstream.status, 200);
-      assert.deepEqual(upstream.body.asset_events.map((e: { id: number }) => e.id), [r.body.id]);
-      const runBody = await get().call("get_dag_run", { path: { dag_id: "consumer", dag_run_id: run.run_id } });
+      assert.deepEqual(
+        upstream.body.asset_events.map((e: { id: number }) => e.id),
+        [r.body.id],
+      );
+      const runBody = await get().call("get_dag_run", {
+        path: { dag_id: "consumer", dag_run_id: run.run_id },
+      });
       assert.equal(runBody.body.run_type, "asset_triggered");
-      assert.equal((await get().call("get_asset", { path: { asset_id: id } })).body.last_asset_event.id, r.body.id);
+      assert.equal(
+        (await get().call("get_asset", { path: { asset_id: id } })).body.last_asset_event.id,
+        r.body.id,
+      );
       const gone = await get().call("get_dag_asset_queued_events", { path: { dag_id: "consumer" } });
       assert.deepEqual(gone.body, { queued_events: [], total_entries: 0 }, "the run took the queue");
     });
@@ -102,8 +124,14 @@ forEachApiDatabase(
       assert.equal((await get().call("create_asset_event", { body: { extra: {} } })).status, 422);
       assert.equal((await get().call("create_asset_event", { body: { asset_id: "one" } })).status, 422);
       const id = await assetId("s3://lake/refunds");
-      assert.equal((await get().call("create_asset_event", { body: { asset_id: id, extra: [1] } })).status, 422);
-      assert.equal((await get().call("create_asset_event", { as: "Viewer", body: { asset_id: id } })).status, 403);
+      assert.equal(
+        (await get().call("create_asset_event", { body: { asset_id: id, extra: [1] } })).status,
+        422,
+      );
+      assert.equal(
+        (await get().call("create_asset_event", { as: "Viewer", body: { asset_id: id } })).status,
+        403,
+      );
     });
 
     test("event filters and ordering; queued events deleted by DAG", async () => {
@@ -112,14 +140,30 @@ forEachApiDatabase(
       await get().call("create_asset_event", { body: { asset_id: id, extra: { n: 2 } } });
       const all = await get().call("get_asset_events", { query: { order_by: ["-timestamp"] } });
       assert.equal(all.body.total_entries, 3);
-      assert.equal((await get().call("get_asset_events", { query: { name_pattern: "orders" } })).body.total_entries, 1);
-      assert.equal((await get().call("get_asset_events", { query: { source_dag_id: "producer" } })).body.total_entries, 0);
-      assert.equal((await get().call("get_asset_events", { query: { timestamp_gte: "2999-01-01T00:00:00Z" } })).body.total_entries, 0);
-      const page = await get().call("get_asset_events", { query: { asset_id: id, limit: 1, order_by: ["id"] } });
+      assert.equal(
+        (await get().call("get_asset_events", { query: { name_pattern: "orders" } })).body.total_entries,
+        1,
+      );
+      assert.equal(
+        (await get().call("get_asset_events", { query: { source_dag_id: "producer" } })).body.total_entries,
+        0,
+      );
+      assert.equal(
+        (await get().call("get_asset_events", { query: { timestamp_gte: "2999-01-01T00:00:00Z" } })).body
+          .total_entries,
+        0,
+      );
+      const page = await get().call("get_asset_events", {
+        query: { asset_id: id, limit: 1, order_by: ["id"] },
+      });
       assert.deepEqual(page.body.asset_events[0].extra, { n: 1 });
       const del = await get().call("delete_dag_asset_queued_events", { path: { dag_id: "consumer" } });
       assert.equal(del.status, 204);
-      assert.equal((await get().call("get_dag_asset_queued_events", { path: { dag_id: "consumer" } })).body.total_entries, 0);
+      assert.equal(
+        (await get().call("get_dag_asset_queued_events", { path: { dag_id: "consumer" } })).body
+          .total_entries,
+        0,
+      );
       const again = await get().call("delete_dag_asset_queued_events", { path: { dag_id: "consumer" } });
       assert.equal(again.status, 404);
     });
@@ -133,7 +177,10 @@ forEachApiDatabase(
       assert.deepEqual(await ids({ asset_dependency: "refunds" }), ["consumer"]);
       const details = await get().call("get_dag_details", { path: { dag_id: "consumer" } });
       assert.deepEqual(details.body.asset_expression, {
-        any: [{ asset: { uri: "s3://lake/orders", name: "orders" } }, { asset: { uri: "s3://lake/refunds", name: "s3://lake/refunds" } }],
+        any: [
+          { asset: { uri: "s3://lake/orders", name: "orders" } },
+          { asset: { uri: "s3://lake/refunds", name: "s3://lake/refunds" } },
+        ],
       });
       assert.equal(details.body.timetable_summary, "Asset");
       const plain = await get().call("get_dag_details", { path: { dag_id: "plain" } });

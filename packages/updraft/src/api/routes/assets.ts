@@ -60,7 +60,9 @@ export function registerAssetRoutes(ctx: ApiContext): void {
 
   ctx.route("materialize_asset", async ({ params }) => {
     await getAsset(database, Number(params.asset_id));
-    throw notFound(`No DAG found producing asset with ID: \`${params.asset_id}\` that Updraft can materialize yet`);
+    throw notFound(
+      `No DAG found producing asset with ID: \`${params.asset_id}\` that Updraft can materialize yet`,
+    );
   });
 
   ctx.route("get_asset_queued_events", async ({ params, query }) => {
@@ -87,13 +89,20 @@ export function registerAssetRoutes(ctx: ApiContext): void {
     const answer = await queuedEvents(database, { dagId: params.dag_id, assetId, before: query.before });
     const [queued] = answer.queued_events;
     if (!queued)
-      throw notFound(`Queued event with dag_id: \`${params.dag_id}\` and asset_id: \`${assetId}\` was not found`);
+      throw notFound(
+        `Queued event with dag_id: \`${params.dag_id}\` and asset_id: \`${assetId}\` was not found`,
+      );
     return queued;
   });
   ctx.route("delete_dag_asset_queued_event", async ({ params, query, raw }) => {
     const assetId = Number(params.asset_id);
     if ((await deleteQueuedEvents(database, { dagId: params.dag_id, assetId, before: query.before })) === 0)
-      throw notFound(`Queued event with dag_id: \`${params.dag_id}\` and asset_id: \`${assetId}\` was not found`);
-    await ctx.audit(raw, "delete_dag_asset_queued_event", { dagId: params.dag_id, extra: { asset_id: assetId } });
+      throw notFound(
+        `Queued event with dag_id: \`${params.dag_id}\` and asset_id: \`${assetId}\` was not found`,
+      );
+    await ctx.audit(raw, "delete_dag_asset_queued_event", {
+      dagId: params.dag_id,
+      extra: { asset_id: assetId },
+    });
   });
 }

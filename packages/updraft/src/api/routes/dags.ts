@@ -71,7 +71,9 @@ export function registerDagRoutes(ctx: ApiContext): void {
     const matching = db
       .selectFrom("asset")
       .select("id")
-      .where((eb) => eb.or([eb(eb.fn("lower", ["uri"]), "like", text), eb(eb.fn("lower", ["name"]), "like", text)]));
+      .where((eb) =>
+        eb.or([eb(eb.fn("lower", ["uri"]), "like", text), eb(eb.fn("lower", ["name"]), "like", text)]),
+      );
     return db
       .selectFrom("dag_schedule_asset_reference")
       .select("dag_id")
