@@ -85,6 +85,19 @@ export async function getAsset(database: Database, assetId: number) {
   return assetResponse(database.db, row);
 }
 
+/** One asset by name or URI (the CLI's `assets details`). */
+export async function findAsset(database: Database, by: { name?: string; uri?: string }) {
+  let q = database.db.selectFrom("asset").selectAll();
+  if (by.uri !== undefined) q = q.where("uri", "=", by.uri);
+  if (by.name !== undefined) q = q.where("name", "=", by.name);
+  const row = await q.orderBy("id").executeTakeFirst();
+  if (!row)
+    throw new NotFoundError(
+      `asset ${by.uri !== undefined ? `with URI "${by.uri}"` : `named "${by.name}"`} does not exist: see \`updraft assets list\``,
+    );
+  return assetResponse(database.db, row);
+}
+
 /** An asset with its consumers, producers, aliases and last event (Airflow's AssetResponse). */
 async function assetResponse(db: Kysely<Tables>, r: Selectable<Tables["asset"]>) {
   const [scheduled, producing, aliases, last] = await Promise.all([
