@@ -112,8 +112,15 @@ export async function replaceDagAssetReferences(
   }
 }
 
-/** Drops a deleted DAG's references and queue (DAG deletion calls it in its transaction). */
+/**
+ * Drops a deleted DAG's references, queue and its runs' links to events (DAG deletion calls it in its
+ * transaction, before the runs go). The events stay: they belong to their assets.
+ */
 export async function deleteDagAssetRows(trx: Transaction<Tables>, dagId: string): Promise<void> {
+  await trx
+    .deleteFrom("dagrun_asset_event")
+    .where("dag_run_id", "in", trx.selectFrom("dag_run").select("id").where("dag_id", "=", dagId))
+    .execute();
   await trx.deleteFrom("dag_schedule_asset_reference").where("dag_id", "=", dagId).execute();
   await trx.deleteFrom("dag_schedule_asset_alias_reference").where("dag_id", "=", dagId).execute();
   await trx.deleteFrom("task_outlet_asset_reference").where("dag_id", "=", dagId).execute();

@@ -230,6 +230,7 @@ export function dagStore(database: Database) {
         .limit(1)
         .executeTakeFirst();
       if (running) return "running";
+      await deleteDagAssetRows(trx, dagId);
       for (const table of [
         "xcom",
         "task_instance_history",
@@ -243,7 +244,6 @@ export function dagStore(database: Database) {
       ] as const)
         await trx.deleteFrom(table).where("dag_id", "=", dagId).execute();
       await trx.deleteFrom("import_error").where("fileloc", "=", dag.fileloc).execute();
-      await deleteDagAssetRows(trx, dagId);
       await trx
         .updateTable("dag_file")
         .set({ content_hash: "" })
