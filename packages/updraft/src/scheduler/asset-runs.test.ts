@@ -45,23 +45,21 @@ async function addDag(
 
 async function emit(database: Database, x: typeof a, extra: Record<string, unknown> = {}, alias?: string) {
   const now = new Date().toISOString();
-  return database.db
-    .transaction()
-    .execute(async (trx) =>
-      recordAssetEvents(
-        database,
-        trx,
-        [
-          {
-            asset: ref(x),
-            extra,
-            source: null,
-            ...(alias ? { alias: { name: alias, group: "asset" } } : {}),
-          },
-        ],
-        now,
-      ),
-    );
+  return database.db.transaction().execute(async (trx) =>
+    recordAssetEvents(
+      database,
+      trx,
+      [
+        {
+          asset: ref(x),
+          extra,
+          source: null,
+          ...(alias ? { alias: { name: alias, group: "asset" } } : {}),
+        },
+      ],
+      now,
+    ),
+  );
 }
 
 const runsOf = (database: Database, dagId: string) =>
@@ -203,5 +201,26 @@ forEachDatabase("asset-triggered runs", (get) => {
       .where("target_dag_id", "like", "race%")
       .execute();
     assert.deepEqual(left, []);
+  });
+
+  test("deleting a DAG drops its references, queue and its runs' links to events; the events stay", async () => {
+    const db = get();
+    await emit(db, a);
+    const events = await db.db.selectFrom("asset_event").select("id").execute();
+    assert.equal(await dagStore(db).deleteDag("all_ab"), "deleted");
+    const refs = await db.db.selectFrom("dag_schedule_asset_reference").select("dag_id").execute();
+    assert.ok(!refs.some((r) => r.dag_id === "all_ab"));
+    const queue = await db.db.selectFrom("asset_dag_run_queue").select("target_dag_id").execute();
+    assert.ok(!queue.some((q) => q.target_dag_id === "all_ab"));
+    const links = await db.db
+      .selectFrom("dagrun_asset_event as d")
+      .leftJoin("dag_run as r", "r.id", "d.dag_run_id")
+      .select("r.id")
+      .execute();
+    assert.ok(
+      links.every((l) => l.id !== null),
+      "no link to a deleted run",
+    );
+    assert.equal((await db.db.selectFrom("asset_event").select("id").execute()).length, events.length);
   });
 });
