@@ -3,6 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, currentRole, logout } from "./api.ts";
 import { ThemeToggle } from "./components/ThemeToggle.tsx";
 import { AdminPage } from "./pages/admin/AdminPage.tsx";
+import { AssetPage, AssetsPage } from "./pages/assets/Assets.tsx";
 import { DagPage } from "./pages/dag/DagPage.tsx";
 import { DagsPage } from "./pages/Dags.tsx";
 import { LoginPage } from "./pages/Login.tsx";
@@ -39,6 +40,9 @@ export function App() {
         <nav aria-label="Main">
           <Link href={hrefs.dags()} aria-current={active("dags")}>
             DAGs
+          </Link>
+          <Link href={hrefs.assets()} aria-current={active("assets") ?? active("asset")}>
+            Assets
           </Link>
           <Link href={hrefs.admin("audit")} aria-current={active("admin", "audit")}>
             Audit log
@@ -90,6 +94,10 @@ function Page({ route }: { route: Route }) {
       return <TaskInstancePage dagId={route.dagId} runId={route.runId} taskId={route.taskId} />;
     case "admin":
       return <AdminPage section={route.section} />;
+    case "assets":
+      return <AssetsPage />;
+    case "asset":
+      return <AssetPage key={route.assetId} assetId={route.assetId} />;
     case "notFound":
       return (
         <main>

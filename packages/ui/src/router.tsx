@@ -19,6 +19,8 @@ export type Route =
   | { page: "dag"; dagId: string }
   | { page: "taskInstance"; dagId: string; runId: string; taskId: string }
   | { page: "admin"; section: AdminSection }
+  | { page: "assets" }
+  | { page: "asset"; assetId: number }
   | { page: "notFound"; path: string };
 
 export function parseRoute(pathname: string): Route {
@@ -27,6 +29,9 @@ export function parseRoute(pathname: string): Route {
   if (parts[0] === "dags" && parts.length === 2) return { page: "dag", dagId: parts[1]! };
   if (parts[0] === "dags" && parts.length === 6 && parts[2] === "runs" && parts[4] === "tasks")
     return { page: "taskInstance", dagId: parts[1]!, runId: parts[3]!, taskId: parts[5]! };
+  if (parts[0] === "assets" && parts.length === 1) return { page: "assets" };
+  if (parts[0] === "assets" && parts.length === 2 && /^\d+$/.test(parts[1]!))
+    return { page: "asset", assetId: Number(parts[1]) };
   if (parts[0] === "admin" && parts.length === 2 && ADMIN_SECTIONS.includes(parts[1] as AdminSection))
     return { page: "admin", section: parts[1] as AdminSection };
   return { page: "notFound", path: pathname };
@@ -52,6 +57,8 @@ export const hrefs = {
     taskId: string,
     params?: Record<string, string | number | null>,
   ) => `/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}${query(params)}`,
+  assets: () => "/assets",
+  asset: (assetId: number) => `/assets/${assetId}`,
   admin: (section: AdminSection, params?: Record<string, string | null>) =>
     `/admin/${section}${query(params)}`,
 };

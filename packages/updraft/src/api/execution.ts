@@ -55,8 +55,26 @@ export interface ExecutionApiOptions {
   clock?: () => number;
 }
 
+const AssetRefBody = z.object({
+  uri: z.string().min(1).max(750),
+  name: z.string().min(1).max(750),
+  group: z.string().min(1).max(250),
+  extra: z.record(z.string(), z.unknown()),
+});
+const OutletEventsBody = z.object({
+  assets: z.array(z.object({ uri: z.string(), extra: z.record(z.string(), z.unknown()) })).max(10_000),
+  aliases: z
+    .array(z.object({ alias: z.string(), asset: AssetRefBody, extra: z.record(z.string(), z.unknown()) }))
+    .max(10_000),
+});
+
 const ResultBody = z.union([
-  z.object({ state: z.literal("success"), value: z.unknown().optional() }),
+  z.object({
+    state: z.literal("success"),
+    value: z.unknown().optional(),
+    /** What the task said about its asset events (outletEvents); the runner checks it against its outlets. */
+    outletEvents: OutletEventsBody.optional(),
+  }),
   z.object({ state: z.literal("skipped"), reason: z.string().max(10_000) }),
   z.object({
     state: z.literal("failed"),

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { exitCodeFor, reportError } from "./errors.ts";
 import { VERSION } from "../version.ts";
+import { register as assets } from "./commands/assets/index.ts";
 import { register as config } from "./commands/config/index.ts";
 import { register as connections } from "./commands/connections/index.ts";
 import { register as dags } from "./commands/dags/index.ts";
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
     connections,
     pools,
     providers,
+    assets,
     logs,
     scheduler,
     triggerer,

@@ -95,6 +95,9 @@ export function describeSchedule(schedule: Schedule): string {
       return clip(schedule.expressions.join(", "));
     case "cron":
       return schedule.preset ?? schedule.expression;
+    case "assets":
+      // Airflow's summary of an asset-triggered timetable.
+      return "Asset";
   }
 }
 

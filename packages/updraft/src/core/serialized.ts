@@ -4,6 +4,7 @@
  * change a reader of an older form would misread (see ADR in ./ADR.md).
  */
 import { z } from "zod";
+import { AssetConditionSchema, OutletSchema } from "./assets.ts";
 import { ExpandSchema } from "./mapping.ts";
 import { TRIGGER_RULES, WEIGHT_RULES } from "./trigger-rules.ts";
 
@@ -53,6 +54,11 @@ export const ScheduleSchema = z
     }),
     /** Airflow's ContinuousTimetable ("@continuous"): a new run as soon as the previous one ended. */
     z.object({ kind: z.literal("continuous") }),
+    /**
+     * Data-aware (Airflow's AssetTriggeredTimetable): a run when the asset events queued for the DAG
+     * satisfy the condition (`schedule: [a, b]` is all of them; anyOf / allOf nest).
+     */
+    z.object({ kind: z.literal("assets"), condition: AssetConditionSchema }),
   ])
   .nullable();
 
@@ -169,6 +175,8 @@ export const SerializedTaskSchema = z.object({
   emailOnFailure: z.boolean().optional(),
   /** Email `email` when a try fails and the task will retry (Airflow's email_on_retry; absent: false). */
   emailOnRetry: z.boolean().optional(),
+  /** Assets (and aliases) the task updates when it succeeds (absent: none). */
+  outlets: z.array(OutletSchema).optional(),
   /** Template fields of the task kind (bash: command, env, cwd), unrendered. */
   templateFields: z.record(z.string(), JsonValue),
   /** TaskFlow arguments: JSON with XComRef objects where another task's output is passed. */

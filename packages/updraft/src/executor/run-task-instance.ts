@@ -12,6 +12,8 @@
  * result is recorded through database outages (retried with backoff), and a start that fails puts
  * the task instance back to scheduled, so a claimed task instance is never left behind.
  */
+import type { OutletEventsWire } from "../sdk/assets.ts";
+import type { AssetEventDraft } from "../storage/assets.ts";
 import { hostname as osHostname } from "node:os";
 import { canRetry, retryDelaySeconds } from "../core/retry.ts";
 import { allDownstream } from "../core/graph.ts";
@@ -102,7 +104,7 @@ export interface TaskLog extends LogSink {
 
 /** How a try ended, as its runner saw it (a worker sends it to the execution API as it is). */
 export type Result =
-  | { state: "success"; value?: unknown; skip?: string[] }
+  | { state: "success"; value?: unknown; skip?: string[]; outletEvents?: OutletEventsWire }
   | { state: "skipped"; reason: string }
   | { state: "failed"; reason: string; retryable: boolean }
   /** A reschedule-mode sensor that is not done: its slot is free until `at` (ISO), same try. */
@@ -724,7 +726,11 @@ async function runTaskFlow(
     isolation: w.task.isolation,
   });
   if (outcome.state !== "success") return outcome;
-  return { state: "success", value: outcome.value };
+  return {
+    state: "success",
+    value: outcome.value,
+    ...(outcome.outletEvents ? { outletEvents: outcome.outletEvents } : {}),
+  };
 }
 
 /**
@@ -760,6 +766,42 @@ function applyChoice(dag: SerializedDag, task: SerializedTask, value: unknown, l
   }
   // Written with the try's result, in its fenced transaction (record).
   return { state: "success", value, skip };
+}
+
+/**
+ * The asset events of a successful try: one per asset outlet (with the extra the task gave it), and
+ * one per asset the task added to an alias outlet (Airflow's outlet_events).
+ */
+function assetEventsOf(
+  ti: TaskInstanceRow,
+  task: SerializedTask,
+  wire: OutletEventsWire | undefined,
+  log: LogSink,
+): AssetEventDraft[] {
+  const source = { dagId: ti.dag_id, taskId: ti.task_id, runId: ti.run_id, mapIndex: ti.map_index };
+  const extraOf = new Map((wire?.assets ?? []).map((a) => [a.uri, a.extra]));
+  const drafts: AssetEventDraft[] = [];
+  const aliases = new Map<string, string>();
+  for (const outlet of task.outlets ?? []) {
+    if (outlet.type === "alias") {
+      aliases.set(outlet.name, outlet.group);
+      continue;
+    }
+    const { type: _type, ...asset } = outlet;
+    drafts.push({ asset, extra: extraOf.get(outlet.uri) ?? {}, source });
+  }
+  for (const added of wire?.aliases ?? []) {
+    const group = aliases.get(added.alias);
+    if (group === undefined) {
+      log.write(
+        `outletEvents: alias "${added.alias}" is not among the task's outlets: its event is not recorded\n`,
+        "runner",
+      );
+      continue;
+    }
+    drafts.push({ asset: added.asset, extra: added.extra, source, alias: { name: added.alias, group } });
+  }
+  return drafts;
 }
 
 /**
@@ -811,7 +853,11 @@ async function record(
     };
   }
   if (result.state === "failed") log.write(`task failed: ${result.reason}\n`, "runner");
-  const outcome = { xcom, outputs, skip: result.state === "success" ? result.skip : undefined };
+  const assetEvents =
+    result.state === "success" && task?.outlets
+      ? assetEventsOf(ti, task, result.outletEvents, log)
+      : undefined;
+  const outcome = { xcom, outputs, skip: result.state === "success" ? result.skip : undefined, assetEvents };
   const what = `recording try ${ti.try_number} of ${ti.dag_id}.${ti.task_id} (run ${ti.run_id})`;
   const retry = {
     what,

@@ -9,6 +9,7 @@ import { pythonIsoformat } from "../core/timetables/index.ts";
 import { resolveParams } from "../core/params.ts";
 import type { SerializedDag, SerializedTask } from "../core/serialized.ts";
 import { environmentConnections, environmentVariables } from "../secrets/backends.ts";
+import type { AssetEventView } from "../storage/assets.ts";
 import type { DagRunRow, TaskInstanceRow } from "../storage/schema.ts";
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
@@ -66,6 +67,8 @@ export interface Lookups {
     start_date: string | null;
     end_date: string | null;
   } | null;
+  /** An asset-triggered run's events, by asset URI (Airflow's triggering_asset_events). */
+  triggeringAssetEvents?: Record<string, unknown[]>;
 }
 
 /** Python dicts in templates have .get(key, default): `dag_run.conf.get('x')`, `var.value.get('k', 'd')`. */
@@ -124,8 +127,30 @@ export function buildContext(
     conn: withGet(Object.fromEntries([...lookups.connections].map(([id, c]) => [id, c]))),
     task_instance_key_str: `${dag.dagId}__${task.taskId}__${ds(logical).replaceAll("-", "")}`,
     test_mode: false,
+    triggering_asset_events: lookups.triggeringAssetEvents ?? {},
     macros: MACROS,
   };
+}
+
+/**
+ * Airflow's triggering_asset_events: each asset's URI to the events of it that started the run, each
+ * with the asset, its extra, when, and where it came from.
+ */
+export function triggeringAssetEvents(events: readonly AssetEventView[]): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const e of events)
+    (out[e.uri] ??= []).push({
+      asset: { uri: e.uri, name: e.name, group: e.group },
+      uri: e.uri,
+      extra: e.extra,
+      timestamp: iso(new Date(e.timestamp)),
+      source_dag_id: e.sourceDagId,
+      source_task_id: e.sourceTaskId,
+      source_run_id: e.sourceRunId,
+      source_map_index: e.sourceMapIndex,
+      source_alias_name: e.sourceAliasName,
+    });
+  return out;
 }
 
 /**

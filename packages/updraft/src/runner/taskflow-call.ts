@@ -8,11 +8,13 @@
 import {
   deferralOf,
   isDag,
+  OutletEvents,
   setCurrentContext,
   setLookup,
   taskContext,
   taskControlOf,
   type Dag,
+  type OutletEventsWire,
   type TriggerSpec,
 } from "../sdk/index.ts";
 import { callbackList, runCallbacks, type CallbackOutcome } from "../sdk/callbacks.ts";
@@ -25,7 +27,7 @@ import type { LookupKind, TaskCallbackCall, VariableWrite, VariableWritten } fro
 
 /** How a task's function ended (the shape a worker sends back). */
 export type TaskCallEnd =
-  | { outcome: "success"; value: unknown }
+  | { outcome: "success"; value: unknown; outletEvents?: OutletEventsWire }
   | { outcome: "deferred"; trigger: TriggerSpec; timeout: number | null }
   | { outcome: "skipped" | "failed" | "fail_now"; message: string; stack: string | null };
 
@@ -67,14 +69,20 @@ export function taskFnOf(dag: Dag, taskId: string, resume?: { event: unknown }):
  * time of the call (one task at a time per process: getCurrentContext() has one slot).
  */
 export async function callTask(find: () => Promise<TaskFn> | TaskFn, call: TaskCall): Promise<TaskCallEnd> {
-  setCurrentContext(taskContext(call.context));
+  const outlets = new OutletEvents();
+  setCurrentContext({ ...taskContext(call.context), outlet_events: outlets });
   setLookup(call.lookup, call.write);
   try {
     const fn = await find();
     // Its failure is only logged (runCallbacks never throws): the task runs all the same.
     await call.onExecute?.();
     const value = await fn(...call.args);
-    return { outcome: "success", value: value === undefined ? null : value };
+    const outletEvents = outlets.toWire();
+    return {
+      outcome: "success",
+      value: value === undefined ? null : value,
+      ...(outletEvents ? { outletEvents } : {}),
+    };
   } catch (error) {
     const deferral = deferralOf(error);
     if (deferral) return { outcome: "deferred", ...deferral };
@@ -90,7 +98,12 @@ export async function callTask(find: () => Promise<TaskFn> | TaskFn, call: TaskC
 
 /** The runner's outcome of a call's end; a failure's stack goes to the task's log. */
 export function outcomeOf(end: TaskCallEnd, log: LogSink): TaskFlowOutcome {
-  if (end.outcome === "success") return { state: "success", value: end.value };
+  if (end.outcome === "success")
+    return {
+      state: "success",
+      value: end.value,
+      ...(end.outletEvents ? { outletEvents: end.outletEvents } : {}),
+    };
   if (end.outcome === "deferred") return { state: "deferred", trigger: end.trigger, timeout: end.timeout };
   if (end.stack) log.write(end.stack + "\n", "stderr");
   if (end.outcome === "skipped") return { state: "skipped", reason: end.message };

@@ -41,6 +41,7 @@
  * - Stopping a waiting request fails it at once; the worker drops it, or if it had started by then
  *   (its predecessor's reply was on its way), the worker is killed like for any running task.
  */
+import type { OutletEventsWire } from "../sdk/assets.ts";
 import type { TriggerSpec } from "../sdk/triggers.ts";
 import { fork, type ChildProcess } from "node:child_process";
 import { lifelineEnv, registerGroup, unregisterGroup } from "./lifeline.ts";
@@ -102,7 +103,7 @@ export interface TaskFlowRun {
 }
 
 export type TaskFlowOutcome =
-  | { state: "success"; value: unknown }
+  | { state: "success"; value: unknown; outletEvents?: OutletEventsWire }
   | { state: "deferred"; trigger: TriggerSpec; timeout: number | null }
   | { state: "skipped"; reason: string }
   | { state: "failed"; reason: string; retryable: boolean };

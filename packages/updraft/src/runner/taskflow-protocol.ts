@@ -1,4 +1,5 @@
 /** Messages between a TaskFlow worker process and its pool (JSON over IPC). */
+import type { OutletEventsWire } from "../sdk/assets.ts";
 import type { TriggerSpec } from "../sdk/triggers.ts";
 import type { TaskCallbackEvent } from "../core/serialized.ts";
 
@@ -82,7 +83,7 @@ export type TaskFlowReply =
   | { id: number; kind: "dropped" }
   | { id: number; kind: "lookup"; ask: number; what: LookupKind; key: string }
   | { id: number; kind: "set-variable"; ask: number; variable: VariableWrite }
-  | { id: number; kind: "result"; outcome: "success"; value: unknown }
+  | { id: number; kind: "result"; outcome: "success"; value: unknown; outletEvents?: OutletEventsWire }
   | { id: number; kind: "result"; outcome: "deferred"; trigger: TriggerSpec; timeout: number | null }
   | {
       id: number;

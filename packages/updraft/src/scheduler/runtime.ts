@@ -22,7 +22,14 @@ import { Scheduler } from "./scheduler.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
-import { buildContext, loadLookups, lookupNeeds, renderFields } from "../executor/task-context.ts";
+import {
+  buildContext,
+  loadLookups,
+  lookupNeeds,
+  renderFields,
+  triggeringAssetEvents,
+} from "../executor/task-context.ts";
+import { eventsOfRun } from "../storage/assets.ts";
 import { openFileTaskLog } from "../executor/task-log.ts";
 import { emailSettingsOf, externalStates, lookupForTask, writeVariableForTask } from "../executor/lookups.ts";
 import type { LogFolder } from "../logs/folder.ts";
@@ -264,6 +271,8 @@ function defaultRender(
     });
     // TypeScript tasks may read any context value, so they always get the previous success too.
     if (needs.previousSuccess || task.kind !== "bash") lookups.previousSuccess = await previousOf(run);
+    if (run.run_type === "asset_triggered")
+      lookups.triggeringAssetEvents = triggeringAssetEvents(await eventsOfRun(database.db, run.id));
     const context = buildContext(dag, task, run, ti, lookups);
     const fields = renderFields(task.templateFields, context, `task "${task.taskId}"`);
     // Whole (macros, var and conn too): the task runner makes what a TypeScript task gets of it.

@@ -18,6 +18,7 @@ import { callbackStore } from "../storage/callbacks.ts";
 import { triggerStore } from "../storage/triggers.ts";
 import { tryWrites } from "../storage/try-batches.ts";
 import { watchForWork } from "../storage/wakeups.ts";
+import { createAssetTriggeredRuns } from "./asset-runs.ts";
 import { createDueRuns } from "./create-runs.ts";
 import { examineRuns } from "./examine-runs.ts";
 import { Claims } from "./queue-tasks.ts";
@@ -208,7 +209,10 @@ export class Scheduler {
       this.#lastHousekeeping = Date.parse(now);
       await this.#housekeeping(now);
     }
-    const runsCreated = o.changed ? 0 : await createDueRuns(database, { now, log: this.#o.log });
+    const runsCreated = o.changed
+      ? 0
+      : (await createDueRuns(database, { now, log: this.#o.log })) +
+        (await createAssetTriggeredRuns(database, { now, log: this.#o.log }));
     // Deferred task instances whose defer() timeout passed are scheduled to fail (one indexed UPDATE).
     if (!o.changed) await triggerStore(database).timeOutDeferred(now);
     // Deadlines passed for unfinished runs: marked missed, their callbacks requested for the triggerer.

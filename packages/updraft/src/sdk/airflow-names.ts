@@ -123,8 +123,9 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   max_active_tis_per_dag: { say: NOT_YET },
   max_active_tis_per_dagrun: { say: NOT_YET },
   task_display_name: { say: `${NOT_YET}: the UI shows the task id` },
-  inlets: { say: `${NOT_YET} (no datasets or assets)` },
-  outlets: { say: `${NOT_YET} (no datasets or assets)` },
+  inlets: {
+    say: `${NOT_YET}: a task reads the events that started its run from getCurrentContext().triggering_asset_events`,
+  },
   task_concurrency: { say: NOT_YET },
   // Operators and decorators
   bash_command: { is: "command", on: 'bash(): bash("id", { command: "echo hi" })' },

@@ -78,6 +78,19 @@ export interface TaskContext {
   params: Record<string, unknown>;
   task_instance_key_str: string;
   test_mode: boolean;
+  /**
+   * In an asset-triggered run: each asset's URI to the events that started the run (Airflow's
+   * triggering_asset_events), each `{ asset, uri, extra, timestamp, source_dag_id, source_task_id,
+   * source_run_id, source_map_index }`; empty otherwise.
+   */
+  triggering_asset_events: Record<string, TriggeringAssetEvent[]>;
+  /** The asset events this task's success records: `outlet_events.get(asset).extra = {...}` (see outletEvents()). */
+  outlet_events: {
+    get(ref: unknown): {
+      extra: Record<string, unknown>;
+      add(asset: unknown, extra?: Record<string, unknown>): void;
+    };
+  };
   /** Variables: `await var.value.get("k")`, `await var.json.get("k", {})` (parsed as JSON). */
   var: { value: VariableAccessor<string>; json: VariableAccessor<unknown> };
   /** Connections: `await conn.get("warehouse")`. */
@@ -85,6 +98,19 @@ export interface TaskContext {
   /** The templates' macros: ds_add, ds_format, datetime, timedelta. */
   macros: Macros;
   [key: string]: unknown;
+}
+
+/** One asset event as a triggered run's context has it. */
+export interface TriggeringAssetEvent {
+  asset: { uri: string; name: string; group: string };
+  uri: string;
+  extra: Record<string, unknown>;
+  timestamp: string;
+  source_dag_id: string | null;
+  source_task_id: string | null;
+  source_run_id: string | null;
+  source_map_index: number | null;
+  source_alias_name: string | null;
 }
 
 function variables<T>(json: boolean): VariableAccessor<T> {

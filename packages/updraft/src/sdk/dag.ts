@@ -63,6 +63,9 @@ export interface DagOptions {
    * - A timetable, which fixes its own semantics: cronTriggerTimetable(), multipleCronTriggerTimetable(),
    *   cronDataIntervalTimetable(), deltaTriggerTimetable(), deltaDataIntervalTimetable(), continuousTimetable().
    *
+   * - Assets (data-aware): `[a, b]` (a run once each has an event), `anyOf(a, b)`, `allOf(...)`,
+   *   nestable: runs start from asset events (docs/assets.md).
+   *
    * @example schedule: multipleCronTriggerTimetable(["0 3 * * *", "30 15 * * 1-5"], { interval: "1d" })
    */
   schedule?: ScheduleInput;
@@ -491,6 +494,7 @@ function serializeTask(task: BuiltTask, dagOwner: string, d: SerializeDefaults):
     ...(t.sensor ? { sensor: { ...t.sensor } } : {}),
     ...(t.resume ? { hasResume: true } : {}),
     ...serializedCallbacks(r),
+    ...(r.outlets.length > 0 ? { outlets: structuredClone(r.outlets) } : {}),
     templateFields: structuredClone(t.templateFields) as Record<string, JsonValue>,
     args: structuredClone(t.serializedArgs) as JsonValue[],
   };

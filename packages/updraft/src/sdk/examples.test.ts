@@ -15,7 +15,9 @@ import {
   deferralOf,
   findXComRefs,
   isDag,
+  OutletEvents,
   resolveXComRefs,
+  setCurrentContext,
   setLookup,
   type Dag,
   type TaskDefinition,
@@ -104,6 +106,8 @@ async function runTaskFlow(dag: Dag, mapped: ReadonlySet<string>): Promise<void>
  * the event (the triggerer is not part of this test): its `resume` must take them.
  */
 async function runOrResume(task: TaskDefinition, args: unknown[]): Promise<unknown> {
+  // What the asset examples read of their context: no events started this run.
+  setCurrentContext({ outlet_events: new OutletEvents(), triggering_asset_events: {} });
   try {
     return await task.fn!(...args);
   } catch (error) {
@@ -111,5 +115,7 @@ async function runOrResume(task: TaskDefinition, args: unknown[]): Promise<unkno
     if (!deferral) throw error;
     const event = deferral.trigger.kwargs.moment ?? deferral.trigger.kwargs;
     return task.resume ? await task.resume(event) : event;
+  } finally {
+    setCurrentContext(undefined);
   }
 }

@@ -101,6 +101,26 @@ export {
 export type { DeferOptions, Trigger, TriggerRun, TriggerSpec } from "./triggers.ts";
 export type { Dependable, HandleOrList, TaskGroupHandle, TaskHandle, XComArg } from "./handles.ts";
 export { taskGroup } from "./groups.ts";
+export {
+  allOf,
+  anyOf,
+  asset,
+  assetAlias,
+  isAsset,
+  isAssetAlias,
+  outletEvents,
+  OutletEvents,
+} from "./assets.ts";
+export type {
+  Asset,
+  AssetAlias,
+  AssetAll,
+  AssetAny,
+  AssetExpression,
+  AssetOptions,
+  OutletEventAccessor,
+  OutletEventsWire,
+} from "./assets.ts";
 export type { TaskGroupFactory, TaskGroupOptions, TaskGroupOverrideOptions } from "./groups.ts";
 export { findXComRefs, isXComRef, resolveXComRefs } from "./json.ts";
 export { FailTask, SkipTask, getCurrentContext, setCurrentContext, taskControlOf } from "./control.ts";

@@ -3,6 +3,8 @@
  * normalised form. Options left unset stay undefined here so configuration defaults can fill them
  * in at serialize time; the SDK never reads configuration itself.
  */
+import type { Outlet } from "../core/assets.ts";
+import { outletsOf, type Asset, type AssetAlias } from "./assets.ts";
 import { parseDuration, parseMemorySize, type DurationInput } from "../core/duration.ts";
 import { isUserName } from "../core/serialized.ts";
 import {
@@ -100,6 +102,12 @@ export interface TaskOptions {
   emailOnFailure?: boolean;
   /** Email `email` when a try fails and the task will retry (Airflow's email_on_retry). Default true. */
   emailOnRetry?: boolean;
+  /**
+   * Assets the task updates (Airflow's outlets): when a try succeeds, an asset event for each (with
+   * the extra `outletEvents(asset).extra` gave it), which starts the DAGs scheduled on them. An alias
+   * records events for the assets the task adds to it (`outletEvents(alias).add(asset)`).
+   */
+  outlets?: readonly (Asset | AssetAlias)[];
 }
 
 export const TASK_OPTION_KEYS = [
@@ -128,6 +136,7 @@ export const TASK_OPTION_KEYS = [
   "email",
   "emailOnFailure",
   "emailOnRetry",
+  "outlets",
 ] as const satisfies readonly (keyof TaskOptions)[];
 
 /** Near misses the edit distance would send elsewhere ("retry" is closer to onRetry than to retries). */
@@ -165,6 +174,7 @@ export interface ResolvedTaskOptions {
   email: string[];
   emailOnFailure: boolean;
   emailOnRetry: boolean;
+  outlets: Outlet[];
 }
 
 /**
@@ -287,6 +297,7 @@ const TASK_OPTION_CHECKS: Record<TaskOptionKey, (value: unknown, where: Where) =
   email: (v, w) => emailList(v, w),
   emailOnFailure: (v, w) => bool(v, "emailOnFailure", w, true),
   emailOnRetry: (v, w) => bool(v, "emailOnRetry", w, true),
+  outlets: (v, w) => outletsOf(v, w),
 };
 
 /**
@@ -340,6 +351,7 @@ export function resolveTaskOptions(raw: TaskOptions, where: Where, what = "optio
     // Airflow's default_email_on_failure and default_email_on_retry are both true.
     emailOnFailure: bool(o.emailOnFailure, "emailOnFailure", where, true),
     emailOnRetry: bool(o.emailOnRetry, "emailOnRetry", where, true),
+    outlets: o.outlets === undefined ? [] : outletsOf(o.outlets, where),
   };
 }
 

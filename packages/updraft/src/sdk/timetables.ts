@@ -6,6 +6,7 @@
  *
  * The factories only record what they were given; dag() checks it, so an error names the DAG.
  */
+import { conditionOf, isAssetSchedule, type AssetExpression } from "./assets.ts";
 import type { DurationInput } from "../core/duration.ts";
 import { cronExpression, isValidTimezone, parseSchedule, type Schedule } from "../core/schedule.ts";
 import type { ScheduleSemantics } from "../core/serialized.ts";
@@ -79,7 +80,7 @@ export interface EveryInput extends DeltaDataIntervalOptions {
 }
 
 /** What `dag({ schedule })` takes. */
-export type ScheduleInput = string | EveryInput | Timetable | null;
+export type ScheduleInput = string | EveryInput | Timetable | AssetExpression | AssetExpression[] | null;
 
 function timetable(name: TimetableName, given: Timetable["given"]): Timetable {
   return Object.freeze({ [TIMETABLE_BRAND]: true as const, timetable: name, given: Object.freeze(given) });
@@ -188,6 +189,12 @@ const SCHEDULE_FORMS =
 export function checkSchedule(value: unknown, where: Where): ScheduleSpec {
   if (value === undefined || value === null) return { schedule: null, semantics: null, timezone: null };
   if (isTimetable(value)) return checkTimetable(value, where);
+  if (isAssetSchedule(value))
+    return {
+      schedule: { kind: "assets", condition: conditionOf(value, where) },
+      semantics: null,
+      timezone: null,
+    };
   const airflow = scheduleHint(value);
   if (airflow)
     throw definitionError(

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import type { Transaction } from "kysely";
 import { describeSchedule } from "../core/schedule.ts";
 import { SerializedDagSchema, type SerializedDag } from "../core/serialized.ts";
+import { deleteDagAssetRows, replaceDagAssetReferences } from "./assets.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
 import type { DagRow, ImportErrorRow, Tables } from "./schema.ts";
@@ -189,6 +190,7 @@ export function dagStore(database: Database) {
       );
     }
     await recordVersion(trx, { dag, hash, fileloc, source: file.source, now });
+    await replaceDagAssetReferences(database, trx, dag, now);
     await trx.deleteFrom("dag_tag").where("dag_id", "=", dag.dagId).execute();
     const tags = [...new Set(dag.tags)];
     if (tags.length > 0)
@@ -228,6 +230,7 @@ export function dagStore(database: Database) {
         .limit(1)
         .executeTakeFirst();
       if (running) return "running";
+      await deleteDagAssetRows(trx, dagId);
       for (const table of [
         "xcom",
         "task_instance_history",

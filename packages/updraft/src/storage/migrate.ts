@@ -19,6 +19,7 @@ import * as m0010 from "./migrations/0010_rendered_map_index.ts";
 import * as m0011 from "./migrations/0011_run_marked_state.ts";
 import * as m0012 from "./migrations/0012_dag_versions.ts";
 import * as m0013 from "./migrations/0013_deferral.ts";
+import * as m0014 from "./migrations/0014_assets.ts";
 import * as m0015 from "./migrations/0015_callbacks.ts";
 import type { MigrationContext } from "./migrations/helpers.ts";
 import { TABLE_NAMES } from "./schema.ts";
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, { up(ctx: MigrationContext): Promise<void> }> =
   "0011_run_marked_state": m0011,
   "0012_dag_versions": m0012,
   "0013_deferral": m0013,
+  "0014_assets": m0014,
   "0015_callbacks": m0015,
 };
 

@@ -351,9 +351,83 @@ export interface LeaseTable {
   expires_at: Timestamp;
 }
 
+/** Assets (migration 0014, ./assets.ts); timestamps ISO strings, extra JSON text. */
+export interface AssetTable {
+  id: Generated<number>;
+  uri: string;
+  name: string;
+  asset_group: string;
+  extra: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AssetAliasTable {
+  id: Generated<number>;
+  name: string;
+  asset_group: string;
+}
+
+export interface AssetAliasAssetTable {
+  alias_id: number;
+  asset_id: number;
+}
+
+export interface AssetEventTable {
+  id: Generated<number>;
+  asset_id: number;
+  extra: string;
+  source_dag_id: string | null;
+  source_task_id: string | null;
+  source_run_id: string | null;
+  source_map_index: number | null;
+  /** The alias the event was recorded through (outletEvents(alias).add), if any. */
+  source_alias_name: string | null;
+  timestamp: Timestamp;
+}
+
+export interface DagScheduleAssetReferenceTable {
+  asset_id: number;
+  dag_id: string;
+  created_at: Timestamp;
+}
+
+export interface DagScheduleAssetAliasReferenceTable {
+  alias_id: number;
+  dag_id: string;
+  created_at: Timestamp;
+}
+
+export interface TaskOutletAssetReferenceTable {
+  asset_id: number;
+  dag_id: string;
+  task_id: string;
+  created_at: Timestamp;
+}
+
+export interface AssetDagRunQueueTable {
+  asset_id: number;
+  target_dag_id: string;
+  created_at: Timestamp;
+}
+
+export interface DagrunAssetEventTable {
+  dag_run_id: number;
+  event_id: number;
+}
+
 export interface Tables {
   dag: DagTable;
   dag_tag: DagTagTable;
+  asset: AssetTable;
+  asset_alias: AssetAliasTable;
+  asset_alias_asset: AssetAliasAssetTable;
+  asset_event: AssetEventTable;
+  dag_schedule_asset_reference: DagScheduleAssetReferenceTable;
+  dag_schedule_asset_alias_reference: DagScheduleAssetAliasReferenceTable;
+  task_outlet_asset_reference: TaskOutletAssetReferenceTable;
+  asset_dag_run_queue: AssetDagRunQueueTable;
+  dagrun_asset_event: DagrunAssetEventTable;
   serialized_dag: SerializedDagTable;
   dag_version: DagVersionTable;
   dag_file: DagFileTable;
@@ -415,4 +489,13 @@ export const TABLE_NAMES: (keyof Tables)[] = [
   "task_reschedule",
   "callback_request",
   "deadline",
+  "asset",
+  "asset_alias",
+  "asset_alias_asset",
+  "asset_event",
+  "dag_schedule_asset_reference",
+  "dag_schedule_asset_alias_reference",
+  "task_outlet_asset_reference",
+  "asset_dag_run_queue",
+  "dagrun_asset_event",
 ];

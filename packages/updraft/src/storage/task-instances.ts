@@ -17,6 +17,7 @@ import type {
   UpdateResult,
 } from "kysely";
 import { assertTransition, type MovedBy, type TaskInstanceState } from "../core/states.ts";
+import { recordAssetEvents, type AssetEventDraft } from "./assets.ts";
 import type { Database } from "./database.ts";
 import { nowIso } from "./database.ts";
 import type { TaskInstanceRow, TaskInstanceUpdate, Tables } from "./schema.ts";
@@ -48,6 +49,8 @@ export interface TryOutcome {
   skip?: readonly string[];
   /** The state the archived try is kept with, when not the row's new state (a handed-back try). */
   archiveAs?: string;
+  /** A successful try's asset events (its outlets), written and queued with its success (./assets.ts). */
+  assetEvents?: readonly AssetEventDraft[];
 }
 
 /** What an ended try leaves of a wait it came back from: nothing (./waits.ts). */
@@ -343,6 +346,7 @@ export function taskInstanceStore(database: Database) {
           );
         }
         if (outcome.xcom !== undefined) await pushReturnValue(database, trx, ti, outcome.xcom, now);
+        if (outcome.assetEvents?.length) await recordAssetEvents(database, trx, outcome.assetEvents, now);
         for (const [key, value] of Object.entries(outcome.outputs ?? {}))
           await pushReturnValue(database, trx, ti, value, now, key);
         for (const taskId of outcome.skip ?? []) {

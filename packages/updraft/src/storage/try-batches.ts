@@ -9,6 +9,7 @@
  */
 import { sql, type Kysely, type Transaction } from "kysely";
 import { assertTransition, type TaskInstanceState } from "../core/states.ts";
+import { recordAssetEvents } from "./assets.ts";
 import type { Database } from "./database.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { TaskInstanceRow, Tables } from "./schema.ts";
@@ -291,6 +292,9 @@ async function endInTransaction(
     await archiveMany(trx, list);
     await pushReturnValues(database, trx, list, now);
     for (const { request, after } of list) await skipChosen(trx, after, request.outcome?.skip ?? [], now);
+    // Only tries with outlets pay for this: the others keep the fast path.
+    const events = list.flatMap(({ request }) => request.outcome?.assetEvents ?? []);
+    if (events.length > 0) await recordAssetEvents(database, trx, events, now);
     await then(trx, [...ended.keys()]);
     return answers;
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { triggerDagRun } from "../../operations/trigger-run.ts";
 import { jobStore } from "../../storage/jobs.ts";
-import { forEachApiDatabase, type ApiHarness } from "../../test-support/api.ts";
+import { forEachApiDatabase } from "../../test-support/api.ts";
 import { CONFIG_NOT_EXPOSED } from "./misc.ts";
 
 const DAG = `import { dag, empty } from "updraft";
@@ -12,7 +12,7 @@ export default dag({ dagId: "audited", schedule: null, startDate: "2024-01-01" }
 `;
 
 forEachApiDatabase(
-  "event logs, jobs, config, plugins, providers, assets",
+  "event logs, jobs, config, plugins, providers, assets (assets.test.ts)",
   { dags: { "audited.ts": DAG } },
   (get) => {
     const raw = (url: string, accept?: string, role: "Admin" | "User" = "Admin") =>
@@ -231,56 +231,17 @@ forEachApiDatabase(
       }
     });
 
-    test("plugins, providers and assets: empty lists, 404 for single items and changes", async () => {
+    test("plugins and providers: empty lists (assets: ./assets.test.ts)", async () => {
       const empty: [string, string][] = [
         ["get_plugins", "plugins"],
         ["import_errors", "import_errors"],
-        ["get_assets", "assets"],
-        ["get_asset_aliases", "asset_aliases"],
-        ["get_asset_events", "asset_events"],
+        ["get_providers", "providers"],
       ];
       for (const [op, field] of empty) {
         const r = await get().call(op, {});
         assert.equal(r.status, 200, op);
         assert.deepEqual(r.body, { [field]: [], total_entries: 0 }, op);
       }
-      const queued = await get().call("get_asset_queued_events", { as: "Viewer", path: { asset_id: 1 } });
-      assert.deepEqual(queued.body, { queued_events: [], total_entries: 0 });
-      const dagQueued = await get().call("get_dag_asset_queued_events", { path: { dag_id: "audited" } });
-      assert.deepEqual(dagQueued.body, { queued_events: [], total_entries: 0 });
-
-      const missing: [string, Parameters<ApiHarness["call"]>[1], string][] = [
-        ["get_asset", { path: { asset_id: 7 } }, "The Asset with ID: `7` was not found"],
-        ["get_asset_alias", { path: { asset_alias_id: 7 } }, "The Asset Alias with ID: `7` was not found"],
-        ["create_asset_event", { body: { asset_id: 7 } }, "The Asset with ID: `7` was not found"],
-        ["materialize_asset", { path: { asset_id: 7 } }, "The Asset with ID: `7` was not found"],
-        [
-          "delete_asset_queued_events",
-          { path: { asset_id: 7 } },
-          "Queue event with asset_id: `7` was not found",
-        ],
-        [
-          "delete_dag_asset_queued_events",
-          { path: { dag_id: "audited" } },
-          "Queue event with dag_id: `audited` was not found",
-        ],
-        [
-          "get_dag_asset_queued_event",
-          { path: { dag_id: "audited", asset_id: 7 } },
-          "Queued event with dag_id: `audited` and asset_id: `7` was not found",
-        ],
-        [
-          "delete_dag_asset_queued_event",
-          { path: { dag_id: "audited", asset_id: 7 } },
-          "Queued event with dag_id: `audited` and asset_id: `7` was not found",
-        ],
-      ];
-      for (const [op, request, detail] of missing) {
-        const r = await get().call(op, request);
-        assert.equal(r.status, 404, op);
-        assert.equal(r.body.detail, detail, op);
-      }
-      assert.equal((await get().call("get_asset", { path: { asset_id: "x" } })).status, 422);
       assert.equal((await get().call("get_plugins", { as: "Viewer" })).status, 403);
       assert.equal((await get().call("get_providers", { as: "User" })).status, 403);
       // Providers: Updraft's own one (src/providers/providers.test.ts covers packages that declare one).

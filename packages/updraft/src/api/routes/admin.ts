@@ -1,5 +1,6 @@
-/** Variables, connections, pools, event logs, jobs, config, and the empty plugin/provider/asset lists. */
+/** Variables, connections, pools, event logs, jobs, config, assets, and the empty plugin/provider lists. */
 import type { ApiContext } from "../app.ts";
+import { registerAssetRoutes } from "./assets.ts";
 import { registerConnectionRoutes } from "./connections.ts";
 import { registerEventLogRoutes } from "./event-logs.ts";
 import { registerMiscRoutes } from "./misc.ts";
@@ -12,4 +13,5 @@ export function registerAdminRoutes(ctx: ApiContext): void {
   registerPoolRoutes(ctx);
   registerEventLogRoutes(ctx);
   registerMiscRoutes(ctx);
+  registerAssetRoutes(ctx);
 }

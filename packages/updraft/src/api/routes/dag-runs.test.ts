@@ -411,7 +411,7 @@ forEachApiDatabase("DAG runs", { dags: DAGS }, (get) => {
     assert.equal(noInterval.status, 422);
   });
 
-  test("upstream asset events: none (Updraft has no assets); 404 for an unknown run", async () => {
+  test("upstream asset events: none for a run not started by assets; 404 for an unknown run", async () => {
     const r = await get().call("get_upstream_asset_events", {
       path: { dag_id: "with_params", dag_run_id: "run_conf" },
       as: "Viewer",

@@ -10,6 +10,7 @@ import { dagStore } from "../../storage/dags.ts";
 import type { DagRunRow, Tables } from "../../storage/schema.ts";
 import { RETURN_VALUE } from "../../storage/xcom.ts";
 import type { ApiContext } from "../app.ts";
+import { upstreamAssetEvents } from "../../operations/assets.ts";
 import { badRequest, conflict, HttpError, notFound } from "../errors.ts";
 import { applyOrder, countTotal, likeAny, pageFromEnd, paging, rangeOf } from "../paging.ts";
 import { registerBackfillRoutes } from "./backfills.ts";
@@ -307,9 +308,9 @@ export function registerDagRunRoutes(ctx: ApiContext): void {
   });
 
   ctx.route("get_upstream_asset_events", async ({ params }) => {
-    // Updraft has no assets: no run was triggered by asset events.
-    await runOr404(params.dag_id, params.dag_run_id);
-    return { asset_events: [], total_entries: 0 };
+    // The events an asset-triggered run was started by (none for other runs).
+    const run = await runOr404(params.dag_id, params.dag_run_id);
+    return upstreamAssetEvents(database, run.id);
   });
 
   /**

@@ -115,10 +115,12 @@ forEachApiDatabase("DAG routes", { dags: DAGS }, (get) => {
     assert.deepEqual(await list({ paused: true }), ["dup_ok", "etl_daily", "reporting"]);
     assert.deepEqual(await list({ has_import_errors: true }), ["dup_ok"]);
     assert.deepEqual(await list({ has_import_errors: false }), ["etl_daily", "manual_job", "reporting"]);
-    // What Updraft does not have matches nothing (bundles, assets, favorites, timetable classes).
+    // What Updraft does not have matches nothing (bundles, favorites, timetable classes); none of
+    // these DAGs is scheduled on assets (asset filters: ./assets.test.ts).
     assert.deepEqual(await list({ bundle_name: "dags-folder" }), []);
     assert.deepEqual(await list({ is_favorite: true }), []);
     assert.deepEqual(await list({ has_asset_schedule: true }), []);
+    assert.equal((await list({ has_asset_schedule: false })).length, 4);
     assert.equal((await list({ is_favorite: false })).length, 4);
   });
 

@@ -8,6 +8,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { sql } from "kysely";
+import { assetExpression } from "../../core/assets.ts";
 import { downstreamOf, taskById, type SerializedDag, type SerializedTask } from "../../core/serialized.ts";
 import { describeSummary } from "../../core/timetables/index.ts";
 import { resolveFileloc } from "../../dag-processing/discover.ts";
@@ -63,6 +64,22 @@ interface DagFilter {
 
 export function registerDagRoutes(ctx: ApiContext): void {
   const { db } = ctx.database;
+
+  /** DAGs scheduled on, or with a task updating, an asset whose name or URI contains `pattern`. */
+  function dagsDependingOn(pattern: string) {
+    const text = `%${pattern.toLowerCase()}%`;
+    const matching = db
+      .selectFrom("asset")
+      .select("id")
+      .where((eb) =>
+        eb.or([eb(eb.fn("lower", ["uri"]), "like", text), eb(eb.fn("lower", ["name"]), "like", text)]),
+      );
+    return db
+      .selectFrom("dag_schedule_asset_reference")
+      .select("dag_id")
+      .where("asset_id", "in", matching)
+      .union(db.selectFrom("task_outlet_asset_reference").select("dag_id").where("asset_id", "in", matching));
+  }
   const store = dagStore(ctx.database);
   const dagsFolder = ctx.config.values.core.dags_folder;
 
@@ -211,12 +228,14 @@ export function registerDagRoutes(ctx: ApiContext): void {
     if (runStates.length > 0) qb = qb.where("lr.state", "in", runStates);
     for (const [op, value] of rangeOf(query, "dag_run_start_date")) qb = qb.where("lr.start_date", op, value);
     for (const [op, value] of rangeOf(query, "dag_run_end_date")) qb = qb.where("lr.end_date", op, value);
-    // Updraft has no bundles, assets, favorites or timetable classes: asking for them matches nothing.
+    // An asset schedule's summary is "Asset" (core/schedule.ts describeSchedule), never a cron's.
+    if (query.has_asset_schedule === true) qb = qb.where("dag.schedule_description", "=", "Asset");
+    if (query.has_asset_schedule === false) qb = qb.where("dag.schedule_description", "!=", "Asset");
+    if (query.asset_dependency) qb = qb.where("dag.dag_id", "in", dagsDependingOn(query.asset_dependency));
+    // Updraft has no bundles, favorites or timetable classes: asking for them matches nothing.
     if (
       query.bundle_name ||
       query.bundle_version ||
-      query.has_asset_schedule === true ||
-      query.asset_dependency ||
       query.is_favorite === true ||
       (query.timetable_type ?? []).some((t) => t !== "")
     )
@@ -273,7 +292,7 @@ export function registerDagRoutes(ctx: ApiContext): void {
       ...view,
       catchup: dag.catchup,
       dag_run_timeout: dag.dagrunTimeout === null ? null : isoDuration(dag.dagrunTimeout),
-      asset_expression: null,
+      asset_expression: dag.schedule?.kind === "assets" ? assetExpression(dag.schedule.condition) : null,
       doc_md: dag.docMd,
       start_date: dag.startDate,
       end_date: dag.endDate,

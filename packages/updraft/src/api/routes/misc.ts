@@ -1,7 +1,7 @@
 /**
  * Jobs (the services' rows in table job), the configuration (only when [api] expose_config is on,
- * sensitive options hidden), the installed providers, and what Updraft does not have: plugins and
- * assets answer as Airflow does when there are none (empty lists; 404 for one item or a change to one).
+ * sensitive options hidden), the installed providers, and what Updraft does not have: plugins
+ * answer as Airflow does when there are none (empty lists). Assets are in ./assets.ts.
  */
 import { sql } from "kysely";
 import type { ApiContext } from "../app.ts";
@@ -130,41 +130,5 @@ export function registerMiscRoutes(ctx: ApiContext): void {
       })),
       total_entries: all.length,
     };
-  });
-
-  // Assets: Updraft has none yet, so every list is empty and every single asset is missing.
-  const noAsset = (id: number | string) => notFound(`The Asset with ID: \`${id}\` was not found`);
-  ctx.route("get_assets", async () => ({ assets: [], total_entries: 0 }));
-  ctx.route("get_asset_aliases", async () => ({ asset_aliases: [], total_entries: 0 }));
-  ctx.route("get_asset_events", async () => ({ asset_events: [], total_entries: 0 }));
-  ctx.route("get_asset_queued_events", async () => ({ queued_events: [], total_entries: 0 }));
-  ctx.route("get_dag_asset_queued_events", async () => ({ queued_events: [], total_entries: 0 }));
-  ctx.route("get_asset", async ({ params }) => {
-    throw noAsset(params.asset_id);
-  });
-  ctx.route("get_asset_alias", async ({ params }) => {
-    throw notFound(`The Asset Alias with ID: \`${params.asset_alias_id}\` was not found`);
-  });
-  ctx.route("create_asset_event", async ({ body }) => {
-    throw noAsset(body.asset_id);
-  });
-  ctx.route("materialize_asset", async ({ params }) => {
-    throw noAsset(params.asset_id);
-  });
-  ctx.route("delete_asset_queued_events", async ({ params }) => {
-    throw notFound(`Queue event with asset_id: \`${params.asset_id}\` was not found`);
-  });
-  ctx.route("delete_dag_asset_queued_events", async ({ params }) => {
-    throw notFound(`Queue event with dag_id: \`${params.dag_id}\` was not found`);
-  });
-  ctx.route("get_dag_asset_queued_event", async ({ params }) => {
-    throw notFound(
-      `Queued event with dag_id: \`${params.dag_id}\` and asset_id: \`${params.asset_id}\` was not found`,
-    );
-  });
-  ctx.route("delete_dag_asset_queued_event", async ({ params }) => {
-    throw notFound(
-      `Queued event with dag_id: \`${params.dag_id}\` and asset_id: \`${params.asset_id}\` was not found`,
-    );
   });
 }

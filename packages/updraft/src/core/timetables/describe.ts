@@ -5,6 +5,7 @@
  * as a phrase after "runs:"; a cron it cannot phrase is shown as written.
  */
 import cronstrue from "cronstrue";
+import { describeCondition } from "../assets.ts";
 import { IANAZone } from "luxon";
 import { CRON_PRESETS, cronExpression, parseSchedule, type Schedule } from "../schedule.ts";
 import type { TimetableDag } from "./types.ts";
@@ -29,6 +30,8 @@ export function describeTimetable(dag: Pick<TimetableDag, "schedule" | "timezone
         describeWritten(schedule.preset ?? schedule.expression),
         dag.timezone,
       );
+    case "assets":
+      return `when assets are updated: ${describeCondition(schedule.condition)}`;
     case "cron_trigger": {
       const words = schedule.expressions.map(describeWritten).join("; and ");
       return withZone(schedule.expressions.map(expand), words, dag.timezone);
@@ -41,6 +44,7 @@ export function describeTimetable(dag: Pick<TimetableDag, "schedule" | "timezone
  * the summary itself when it cannot be read back.
  */
 export function describeSummary(summary: string, timezone: string): string {
+  if (summary === "Asset") return "when assets are updated";
   try {
     return describeTimetable({ schedule: scheduleOfSummary(summary, timezone), timezone });
   } catch {

@@ -29,6 +29,9 @@ export function nextDagRunInfo(dag: TimetableDag, last: LastRun): DagRunInfo | n
   const previous = last.lastAutomatedDataInterval;
   if (schedule === null) return null;
   switch (schedule.kind) {
+    case "assets":
+      // Runs come from asset events (scheduler/asset-runs.ts), never from the clock.
+      return null;
     case "once":
       return nextOnce(dag, previous);
     case "continuous":
@@ -48,7 +51,12 @@ export function nextDagRunInfo(dag: TimetableDag, last: LastRun): DagRunInfo | n
 export function inferManualDataInterval(dag: TimetableDag, runAfter: Date): DataInterval {
   const { schedule } = dag;
   // @once, @continuous and manual-only schedules have no interval to look back over.
-  if (schedule === null || schedule.kind === "once" || schedule.kind === "continuous") {
+  if (
+    schedule === null ||
+    schedule.kind === "once" ||
+    schedule.kind === "continuous" ||
+    schedule.kind === "assets"
+  ) {
     return manualTrigger(runAfter);
   }
   if (schedule.kind === "cron_trigger") return manualTrigger(runAfter, schedule.interval * 1000);
