@@ -1,9 +1,9 @@
 /**
- * The one operation of Airflow 3's UI API (its private `/ui` routes) that Updraft serves beside the
+ * The operations of Airflow 3's UI API (its private `/ui` routes) that Updraft serves beside the
  * public one: a DAG's structure for the graph and the grid, task groups included, which the public
- * task list does not describe. The shapes are Airflow's (StructureDataResponse, NodeResponse,
+ * task list does not describe; and who is signed in (`/ui/auth/me`). The shapes are Airflow's (StructureDataResponse, NodeResponse,
  * EdgeResponse). Served in the same document and taken by `ctx.route` like every other operation.
- * Handler: routes/structure.ts.
+ * Handlers: routes/structure.ts.
  */
 type Json = Record<string, unknown>;
 
@@ -71,8 +71,34 @@ const RESPONSE: Json = {
   required: ["edges", "nodes"],
 };
 
+/** Airflow's AuthenticatedMeResponse (`id`, `username`), with the role Updraft's UI shows actions by. */
+const ME: Json = {
+  type: "object",
+  title: "AuthenticatedMeResponse",
+  properties: {
+    id: { type: "string" },
+    username: { type: "string" },
+    role: { type: "string", enum: ["Admin", "Op", "User", "Viewer"] },
+  },
+  required: ["id", "username", "role"],
+};
+
 export function uiApiPaths(): Record<string, Record<string, Json>> {
   return {
+    "/ui/auth/me": {
+      get: {
+        tags: ["Auth"],
+        summary: "Get Current User Info",
+        description:
+          "Airflow 3's UI API. Who is signed in (the session cookie or the bearer token) and with which role: the web UI asks in every tab instead of remembering the login, and hides the actions the role may not take (the server still decides). 401 when not signed in.",
+        operationId: "get_current_user_info",
+        security: [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }],
+        responses: {
+          "200": { description: "Successful Response", content: { "application/json": { schema: ME } } },
+          "401": { description: "Unauthorized" },
+        },
+      },
+    },
     "/ui/structure/structure_data": {
       get: {
         tags: ["Structure"],
