@@ -124,10 +124,10 @@ forEachApiDatabase("DAG routes", { dags: DAGS }, (get) => {
 
   test("get_dags by next run puts DAGs with no next run last, both ways (as Airflow's nulls last)", async () => {
     // as the scheduler would have set them: two DAGs with a next run, the others none
-    for (const [dagId, at] of <[string, string][]>[
+    for (const [dagId, at] of [
       ["etl_daily", "2030-01-02T00:00:00.000Z"],
       ["reporting", "2030-01-01T00:00:00.000Z"],
-    ])
+    ] as const)
       await get()
         .database.db.updateTable("dag")
         .set({ next_dagrun: at, next_dagrun_create_after: at })
