@@ -182,6 +182,8 @@ export function GraphCanvas({
       data-tasks={tasks}
       data-layout-ms={ms === undefined ? undefined : Math.round(ms)}
       data-engine={layout.engine}
+      data-width={Math.round(layout.width)}
+      data-height={Math.round(layout.height)}
     >
       {viewport && (
         <ReactFlowProvider>
