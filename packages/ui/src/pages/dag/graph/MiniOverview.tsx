@@ -5,7 +5,7 @@
  * click or drag moves the view there.
  */
 import { Panel, useReactFlow, useStore } from "@xyflow/react";
-import { use, useEffect, useMemo, useRef, type PointerEvent } from "react";
+import { use, useEffect, useRef, type PointerEvent } from "react";
 import { render } from "./Overview.tsx";
 import { GraphMarksContext } from "./TaskNode.tsx";
 import type { LayoutResult } from "./types.ts";
@@ -20,11 +20,11 @@ export function MiniOverview({ shape, layout }: { shape: GraphShape; layout: Lay
   const [tx, ty, zoom] = useStore((s) => s.transform);
   const pane = useStore((s) => ({ width: s.width, height: s.height }), sameSize);
   const scale = Math.min(SIZE.width / Math.max(layout.width, 1), SIZE.height / Math.max(layout.height, 1));
-  const bitmap = useMemo(
-    () => (canvas.current ? render(canvas.current, scale, shape, layout, states, selected) : null),
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- redrawn when what it draws changes
-    [scale, shape, layout, states, selected, canvas.current],
-  );
+  // The graph's drawing, made again only when what it draws changes (not when the view moves).
+  const bitmap = useRef<HTMLCanvasElement | null>(null);
+  useEffect(() => {
+    bitmap.current = canvas.current ? render(canvas.current, scale, shape, layout, states, selected) : null;
+  }, [scale, shape, layout, states, selected]);
   useEffect(() => {
     const el = canvas.current;
     if (!el) return;
@@ -34,13 +34,13 @@ export function MiniOverview({ shape, layout }: { shape: GraphShape; layout: Lay
     const ctx = el.getContext("2d")!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, SIZE.width, SIZE.height);
-    if (bitmap) ctx.drawImage(bitmap, 0, 0);
+    if (bitmap.current) ctx.drawImage(bitmap.current, 0, 0);
     // What is on screen, in graph coordinates, then in the minimap's.
     const [x, y] = [-tx / zoom, -ty / zoom];
     ctx.strokeStyle = getComputedStyle(el).getPropertyValue("--accent").trim() || "#36f";
     ctx.lineWidth = 1.5;
     ctx.strokeRect(x * scale, y * scale, (pane.width / zoom) * scale, (pane.height / zoom) * scale);
-  }, [bitmap, tx, ty, zoom, pane, scale]);
+  }, [tx, ty, zoom, pane, scale, shape, layout, states, selected]);
   const moveTo = (event: PointerEvent<HTMLCanvasElement>) => {
     if (event.type === "pointermove" && event.buttons !== 1) return;
     const box = event.currentTarget.getBoundingClientRect();
