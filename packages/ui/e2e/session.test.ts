@@ -6,10 +6,60 @@
  * offers a retry, and clears the banner itself once the API is back.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { adminSession, eventually, missing } from "./harness.ts";
+import { adminSession, eventually, finishedRun, missing } from "./harness.ts";
 
-const s = adminSession();
+const LEVELS_DAG = `import { bash, dag } from "updraft";
+export default dag({ dagId: "ui_log_levels", schedule: null, isPausedUponCreation: false }, () => {
+  bash("talk", { command: 'echo "INFO hello"; echo "plain words"; echo "WARNING careful" >&2; echo "boom" >&2' });
+});`;
+
+const s = adminSession({ dagFiles: { "ui_log_levels.ts": LEVELS_DAG } });
+
+test(
+  "a log shows each line's time, stream and level, filters by level, and downloads the same",
+  { skip: missing },
+  async () => {
+    const runId = await finishedRun(s.server, "ui_log_levels", { tasks: 1, state: "success" });
+    const page = s.page;
+    await page.goto(`${s.server.base}/dags/ui_log_levels/runs/${encodeURIComponent(runId)}/tasks/talk`);
+    const log = page.getByRole("log", { name: "Log lines" });
+    await log.getByText("boom").waitFor();
+    const rows = await log.locator(".log-line").evaluateAll((els) =>
+      els.map((el) => ({
+        text: el.querySelector(".log-text")!.textContent!,
+        level: el.getAttribute("data-level"),
+        stream: el.getAttribute("data-stream"),
+      })),
+    );
+    const row = (text: string) => rows.find((r) => r.text.endsWith(text))!;
+    assert.deepEqual(row("INFO hello"), { ...row("INFO hello"), level: "info", stream: "stdout" });
+    assert.deepEqual(row("WARNING careful"), {
+      ...row("WARNING careful"),
+      level: "warning",
+      stream: "stderr",
+    });
+    assert.deepEqual(row("boom"), { ...row("boom"), level: "error", stream: "stderr" });
+    for (const r of rows)
+      assert.match(r.text, /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] /, `a time on every line: ${r.text}`);
+
+    await page.getByLabel("Log level").selectOption("warning");
+    await page.waitForURL(/log_level=warning/);
+    await log.getByText("plain words").waitFor({ state: "detached" });
+    await log.getByText("WARNING careful").waitFor();
+    await log.getByText("boom").waitFor();
+
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("region", { name: "Log" }).getByRole("button", { name: "Download" }).click(),
+    ]);
+    const text = readFileSync((await download.path())!, "utf8");
+    assert.match(text, /^\[[^\]]+\] \{stderr\} ERROR - boom$/m);
+    assert.match(text, /^\[[^\]]+\] \{stdout\} INFO - plain words$/m);
+    assert.match(text, /^\[[^\]]+\] \{stderr\} WARNING - WARNING careful$/m);
+  },
+);
 
 test("a task instance the run never had is not found, and is not polled", { skip: missing }, async () => {
   const { base } = s.server;

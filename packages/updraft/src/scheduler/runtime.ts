@@ -292,6 +292,7 @@ export function fileLogs(
         folder: o.logFolder,
         masker: await secrets.current(),
         echo: echo && ((text: string) => echo(ti, text)),
+        stamp: true,
       },
       ti,
     );
