@@ -28,7 +28,7 @@ test(
     await log.getByText("boom").waitFor();
     const rows = await log.locator(".log-line").evaluateAll((els) =>
       els.map((el) => ({
-        text: el.querySelector(".log-text")!.textContent!,
+        text: el.querySelector(".log-prefix")?.textContent + el.querySelector(".log-text")!.textContent!,
         level: el.getAttribute("data-level"),
         stream: el.getAttribute("data-stream"),
       })),

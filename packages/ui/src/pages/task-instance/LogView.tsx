@@ -243,6 +243,7 @@ function LogLines({
         <span className="log-level" aria-label={`level ${line.level}`}>
           {line.level.toUpperCase()}
         </span>
+        {line.prefix && <span className="log-prefix">{line.prefix} </span>}
         <span className="log-text">{render(line.text, i)}</span>
       </div>
     );
