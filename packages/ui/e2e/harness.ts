@@ -49,6 +49,10 @@ export interface Standalone {
   apiSend: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
   /** Runs the updraft CLI against this home; resolves with its exit code. */
   cli: (args: string[], stdin?: string) => Promise<number>;
+  /** Stops the server process and keeps its home (the API is then down until `resume`). */
+  halt: () => Promise<void>;
+  /** Starts the server again on the same home and port after `halt`. */
+  resume: () => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -74,24 +78,35 @@ export async function startStandalone(
     UPDRAFT__SCHEDULER__LOOP_INTERVAL: "0.2",
     ...options.env,
   };
-  const child: ChildProcess = spawn(process.execPath, [UPDRAFT_BIN, "standalone"], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   const passwordFile = join(home, "standalone_admin_password.txt");
-  for (;;) {
-    const up = await fetch(`${base}/api/v2/monitor/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up && existsSync(passwordFile)) break;
-    if (child.exitCode !== null) throw new Error(`updraft standalone exited (${child.exitCode}):\n${stderr}`);
-    if (Date.now() > deadline) throw new Error(`updraft standalone did not come up in time:\n${stderr}`);
-    await sleep(100);
-  }
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(process.execPath, [UPDRAFT_BIN, "standalone"], {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    for (;;) {
+      const up = await fetch(`${base}/api/v2/monitor/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up && existsSync(passwordFile)) break;
+      if (child.exitCode !== null)
+        throw new Error(`updraft standalone exited (${child.exitCode}):\n${stderr}`);
+      if (Date.now() > deadline) throw new Error(`updraft standalone did not come up in time:\n${stderr}`);
+      await sleep(100);
+    }
+  };
+  const halt = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+    }
+  };
+  await launch();
   const password = readFileSync(passwordFile, "utf8").trim();
   const tokenAnswer = await fetch(`${base}/auth/token`, {
     method: "POST",
@@ -127,11 +142,10 @@ export async function startStandalone(
       run.stdin!.end(stdin ?? "");
       return new Promise((resolve) => run.once("exit", (code) => resolve(code ?? 1)));
     },
+    halt,
+    resume: launch,
     stop: async () => {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await new Promise((resolve) => child.once("exit", resolve));
-      }
+      await halt();
       rmSync(home, { recursive: true, force: true });
     },
   };

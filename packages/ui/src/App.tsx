@@ -1,6 +1,8 @@
 /** The shell: a login page until the API accepts the session, then the navigation and the routed page. */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, currentRole, logout } from "./api.ts";
+import { useEffect } from "react";
+import { api, logout, SESSION_SIGNAL, useMe } from "./api.ts";
+import { ConnectionBanner } from "./components/ConnectionBanner.tsx";
 import { ThemeToggle } from "./components/ThemeToggle.tsx";
 import { AdminPage } from "./pages/admin/AdminPage.tsx";
 import { AssetPage, AssetsPage } from "./pages/assets/Assets.tsx";
@@ -17,13 +19,33 @@ export function App() {
     queryKey: ["session"],
     queryFn: async () => (await api.GET("/api/v2/version")).data ?? null,
   });
-  const probe = useQuery({
-    queryKey: ["authenticated"],
-    queryFn: async () => (await api.GET("/api/v2/dags", { params: { query: { limit: 1 } } })).response.status,
-  });
-  if (probe.isPending) return <main className="center">Loading…</main>;
-  if (probe.data === 401) return <LoginPage onLoggedIn={() => queries.invalidateQueries()} />;
-  const admin = currentRole() === "Admin";
+  const me = useMe();
+  // Another tab logged in or out: start over from what the server says (and drop the other user's data).
+  useEffect(() => {
+    const changed = (event: StorageEvent) => {
+      if (event.key === SESSION_SIGNAL) void queries.resetQueries();
+    };
+    window.addEventListener("storage", changed);
+    return () => window.removeEventListener("storage", changed);
+  }, [queries]);
+  if (me.isPending)
+    return (
+      <>
+        <ConnectionBanner />
+        <main className="center">Loading…</main>
+      </>
+    );
+  if (me.isError && me.data === undefined)
+    return (
+      <>
+        <ConnectionBanner />
+        <main className="center" role="alert">
+          Could not reach the server: {me.error.message}
+        </main>
+      </>
+    );
+  if (me.data === null) return <LoginPage onLoggedIn={() => queries.resetQueries()} />;
+  const admin = me.data?.role === "Admin";
   const active = (page: Route["page"], section?: string) =>
     route.page === page && (!section || (route.page === "admin" && route.section === section))
       ? "page"
@@ -66,17 +88,21 @@ export function App() {
           )}
         </nav>
         <span className="spacer" />
+        <small className="muted" data-testid="signed-in">
+          {me.data?.username} ({me.data?.role})
+        </small>
         <small className="muted">v{session.data?.version}</small>
         <ThemeToggle />
         <button
           onClick={async () => {
             await logout();
-            await queries.invalidateQueries();
+            await queries.resetQueries();
           }}
         >
           Log out
         </button>
       </header>
+      <ConnectionBanner />
       <div id="content">
         <Page route={route} />
       </div>

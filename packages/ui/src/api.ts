@@ -3,6 +3,7 @@
  * specification (and /ui/config, the few settings that decide what the UI shows). The session is the HttpOnly cookie set by /auth/login; every change echoes the CSRF
  * cookie in a header, as the webserver requires for cookie sessions.
  */
+import { useQuery } from "@tanstack/react-query";
 import createClient, { type Middleware } from "openapi-fetch";
 import type { paths } from "../../updraft/src/api/generated/airflow-v2.ts";
 
@@ -21,13 +22,43 @@ api.use(csrf);
 
 export type Role = "Admin" | "Op" | "User" | "Viewer";
 
-/**
- * The signed-in user's role, read from the token the login answered with (its payload is not secret;
- * the server checks the signature on every call). It only decides which actions are shown.
- */
-export function currentRole(): Role | null {
-  return (sessionStorage.getItem("updraft_role") as Role | null) ?? null;
+/** Who is signed in (Airflow's `GET /ui/auth/me`), or null when nobody is (401). */
+export interface Me {
+  id: string;
+  username: string;
+  role: Role;
 }
+
+export const ME_KEY = ["me"] as const;
+
+/**
+ * Asks the server who is signed in: the session cookie travels to every tab, so every tab learns the
+ * user and role from it rather than from anything the login page kept. A network failure throws (the
+ * connection banner handles it); 401 is "nobody".
+ */
+export async function fetchMe(): Promise<Me | null> {
+  const r = await fetch("/ui/auth/me", { credentials: "same-origin" });
+  if (r.status === 401) return null;
+  if (!r.ok) throw new Error(`the server answered ${r.status}`);
+  return (await r.json()) as Me;
+}
+
+/** The signed-in user, shared by every component (one request per tab; re-asked on focus). */
+export function useMe() {
+  return useQuery({ queryKey: ME_KEY, queryFn: fetchMe, staleTime: 30_000, refetchOnWindowFocus: true });
+}
+
+/** The signed-in user's role: it only decides which actions are shown (the server decides the rest). */
+export function useRole(): Role | null {
+  return useMe().data?.role ?? null;
+}
+
+/**
+ * Logging in or out in one tab is announced to the others through localStorage (its `storage` event
+ * fires in every other tab of the browser), so they ask the server again at once.
+ */
+export const SESSION_SIGNAL = "updraft_session_changed";
+const signalSession = () => localStorage.setItem(SESSION_SIGNAL, String(Date.now()));
 
 export const mayEditDags = (role: Role | null) => role !== "Viewer";
 
@@ -38,11 +69,7 @@ export async function login(username: string, password: string): Promise<string 
     body: JSON.stringify({ username, password }),
   });
   if (r.status === 201) {
-    const { access_token } = (await r.json()) as { access_token: string };
-    const payload = JSON.parse(atob(access_token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as {
-      role?: Role;
-    };
-    sessionStorage.setItem("updraft_role", payload.role ?? "Viewer");
+    signalSession();
     return null;
   }
   const body = (await r.json().catch(() => ({}))) as { detail?: unknown };
@@ -97,8 +124,8 @@ export async function hookMeta(): Promise<HookMeta[]> {
 }
 
 export async function logout(): Promise<void> {
-  sessionStorage.removeItem("updraft_role");
   await fetch("/api/v2/auth/logout", { redirect: "manual" });
+  signalSession();
 }
 
 /** The server's explanation of a refused call (Airflow's `detail`, a string or validation list). */
@@ -112,8 +139,20 @@ export function errorMessage(error: unknown, status?: number): string {
   return status ? `the server answered ${status}` : "the request failed";
 }
 
+/** A call the server refused, with its status (a 404 stops a page's polling: see `isNotFound`). */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export const isNotFound = (error: unknown) => error instanceof ApiError && error.status === 404;
+
 /** Throws the server's explanation when a call is refused, so queries and mutations show it. */
 export function must<T>(r: { data?: T; error?: unknown; response: Response }): T {
-  if (r.error !== undefined || !r.response.ok) throw new Error(errorMessage(r.error, r.response.status));
+  if (r.error !== undefined || !r.response.ok)
+    throw new ApiError(errorMessage(r.error, r.response.status), r.response.status);
   return r.data as T;
 }

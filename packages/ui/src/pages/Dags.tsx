@@ -6,7 +6,7 @@
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, currentRole, mayEditDags, must } from "../api.ts";
+import { api, useRole, mayEditDags, must } from "../api.ts";
 import type { components } from "../../../updraft/src/api/generated/airflow-v2.ts";
 import { Pager } from "../components/Pager.tsx";
 import { Schedule } from "../components/Schedule.tsx";
@@ -25,7 +25,7 @@ const RECENT = 10;
 const RUN_STATES: RunState[] = ["queued", "running", "success", "failed"];
 
 export function DagsPage() {
-  const canEdit = mayEditDags(currentRole());
+  const canEdit = mayEditDags(useRole());
   const [params, update] = useUrlState();
   const search = params.get("search") ?? "";
   const paused = params.get("paused");

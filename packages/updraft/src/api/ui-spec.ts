@@ -1,9 +1,10 @@
 /**
- * The UI API operations (private `/ui` routes) Updraft serves beside the public one: Airflow 3's
- * DAG structure for the graph and the grid, task groups included, which the public task list does
- * not describe (Airflow's shapes: StructureDataResponse, NodeResponse, EdgeResponse); and a run's
- * DAG callbacks and deadlines (Updraft's own). Served in the same document and taken by
- * `ctx.route` like every other operation. Handlers: routes/structure.ts, routes/dag-run-callbacks.ts.
+ * The operations of Airflow 3's UI API (its private `/ui` routes) that Updraft serves beside the
+ * public one: a DAG's structure for the graph and the grid, task groups included, which the public
+ * task list does not describe (Airflow's shapes: StructureDataResponse, NodeResponse, EdgeResponse);
+ * who is signed in (`/ui/auth/me`); and a run's DAG callbacks and deadlines (Updraft's own).
+ * Served in the same document and taken by `ctx.route` like every other operation. Handlers:
+ * routes/structure.ts, routes/dag-run-callbacks.ts.
  */
 type Json = Record<string, unknown>;
 
@@ -122,6 +123,18 @@ const RESPONSE: Json = {
   required: ["edges", "nodes"],
 };
 
+/** Airflow's AuthenticatedMeResponse (`id`, `username`), with the role Updraft's UI shows actions by. */
+const ME: Json = {
+  type: "object",
+  title: "AuthenticatedMeResponse",
+  properties: {
+    id: { type: "string" },
+    username: { type: "string" },
+    role: { type: "string", enum: ["Admin", "Op", "User", "Viewer"] },
+  },
+  required: ["id", "username", "role"],
+};
+
 export function uiApiPaths(): Record<string, Record<string, Json>> {
   return {
     "/ui/dags/{dag_id}/dagRuns/{dag_run_id}/callbacks": {
@@ -150,6 +163,20 @@ export function uiApiPaths(): Record<string, Record<string, Json>> {
           "403": { description: "Forbidden" },
           "404": { description: "Not Found" },
           "422": { description: "Validation Error" },
+        },
+      },
+    },
+    "/ui/auth/me": {
+      get: {
+        tags: ["Auth"],
+        summary: "Get Current User Info",
+        description:
+          "Airflow 3's UI API. Who is signed in (the session cookie or the bearer token) and with which role: the web UI asks in every tab instead of remembering the login, and hides the actions the role may not take (the server still decides). 401 when not signed in.",
+        operationId: "get_current_user_info",
+        security: [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }],
+        responses: {
+          "200": { description: "Successful Response", content: { "application/json": { schema: ME } } },
+          "401": { description: "Unauthorized" },
         },
       },
     },

@@ -34,6 +34,8 @@ export interface TaskLogSettings {
   echo?: (text: string) => void;
   /** The folder's total cap: writes ask it for room, and the log is not cleaned while open. */
   folder?: LogFolder;
+  /** Each line with its time and stream (logs/writer.ts WriterOptions.stamp). */
+  stamp?: boolean;
 }
 
 /** How long a try's first output is held before its file is made. */
@@ -60,6 +62,7 @@ export function openFileTaskLog(settings: TaskLogSettings, ti: TaskInstanceRow):
           echo: settings.echo,
           budget: folder,
           file,
+          stamp: settings.stamp,
         });
         for (const [chunk, stream] of held) writer.write(chunk, stream);
         held = [];
@@ -89,6 +92,7 @@ export function openFileTaskLog(settings: TaskLogSettings, ti: TaskInstanceRow):
             masker: settings.masker,
             echo: settings.echo,
             budget: folder,
+            stamp: settings.stamp,
           };
           const bytes = await writeWholeLog(path, held, options);
           if (bytes !== undefined) {

@@ -38,6 +38,13 @@ export interface WriterOptions {
    * budget as the start of a new file.
    */
   sink?: (bytes: Buffer) => void;
+  /**
+   * Every line of the task's output written as `[<ISO time>] {stdout|stderr} text` (the runner's
+   * own lines are always `[<time>] {updraft} text`), so the log tells when each line came and which
+   * stream it came on; what is echoed stays the bare text. Files written without it (before it
+   * existed) are read as they are: lines without a time (routes/task-logs.ts).
+   */
+  stamp?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -83,7 +90,8 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
     for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
     return true;
   };
-  const emit = (text: string) => {
+  /** `text` goes to the file, `shown` (the bare text, when stamped) to the echo. */
+  const emit = (text: string, shown = text) => {
     if (text === "") return;
     const bytes = Buffer.byteLength(text);
     if (cut) {
@@ -106,9 +114,16 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
       return;
     }
     written += bytes;
-    o.echo?.(text);
+    o.echo?.(shown);
   };
   const stamp = () => new Date((o.clock ?? Date.now)()).toISOString();
+  /** Whole lines of a stream, masked, with their time and stream when the log is stamped. */
+  const output = (lines: string, stream: LogStream) => {
+    if (stream === "runner") return emit(masker.mask(lines.replace(/^(?=.)/gm, `[${stamp()}] {updraft} `)));
+    const masked = masker.mask(lines);
+    if (!o.stamp) return emit(masked);
+    emit(masked.replace(/^(?=[^\n]*\n)/gm, `[${stamp()}] {${stream}} `), masked);
+  };
   return {
     write(chunk, stream) {
       const text = pending[stream] + chunk.toString();
@@ -121,12 +136,11 @@ export function openTaskLogWriter(path: string, o: WriterOptions): TaskLogWriter
         pending[stream] = pending[stream].slice(-keep);
       }
       const lines = text.slice(0, end);
-      if (lines)
-        emit(masker.mask(stream === "runner" ? lines.replace(/^(?=.)/gm, `[${stamp()}] {updraft} `) : lines));
+      if (lines) output(lines, stream);
     },
     async close() {
       for (const stream of ["stdout", "stderr", "runner"] as const)
-        if (pending[stream]) emit(masker.mask(pending[stream] + "\n"));
+        if (pending[stream]) output(pending[stream] + "\n", stream);
       if (refused > 0)
         append(
           `\n*** ${refused} bytes of output were discarded: the logs folder was at its [logging] max_total_bytes cap while older logs were cleaned ***\n`,

@@ -311,6 +311,7 @@ export function fileLogs(
         folder: o.logFolder,
         masker: await secrets.current(),
         echo: echo && ((text: string) => echo(ti, text)),
+        stamp: true,
       },
       ti,
     );

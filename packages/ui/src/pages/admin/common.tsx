@@ -3,7 +3,7 @@
  * the URL holds (search, offset, limit), a delete confirmation and the error line of a failed call.
  */
 import { useState, type ReactNode } from "react";
-import { currentRole, type Role } from "../../api.ts";
+import { useRole, type Role } from "../../api.ts";
 import { Dialog } from "../../components/Dialog.tsx";
 import { Pager } from "../../components/Pager.tsx";
 import { useUrlState } from "../../url.ts";
@@ -23,7 +23,7 @@ export function useListState(defaultLimit = 25) {
   const limit = Number(params.get("limit") ?? defaultLimit) || defaultLimit;
   const offset = Math.max(0, Number(params.get("offset") ?? 0) || 0);
   const search = params.get("search") ?? "";
-  return { params, update, limit, offset, search, role: currentRole() };
+  return { params, update, limit, offset, search, role: useRole() };
 }
 
 export function ListFooter({
@@ -66,9 +66,10 @@ export function Failure({ what, error }: { what: string; error: Error | null }) 
 }
 
 export function NotAllowed({ what }: { what: string }) {
+  const role = useRole();
   return (
     <p role="alert" className="muted">
-      Your role ({currentRole() ?? "unknown"}) may not see {what}: they need the Op or Admin role.
+      Your role ({role ?? "unknown"}) may not see {what}: they need the Op or Admin role.
     </p>
   );
 }

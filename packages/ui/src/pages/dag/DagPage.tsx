@@ -4,7 +4,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, currentRole, mayEditDags, must } from "../../api.ts";
+import { api, useRole, mayEditDags, must } from "../../api.ts";
 import { DeleteDagDialog } from "../../components/DeleteDagDialog.tsx";
 import { Schedule } from "../../components/Schedule.tsx";
 import { Tabs } from "../../components/Tabs.tsx";
@@ -32,7 +32,8 @@ type Tab = (typeof TABS)[number]["id"];
 export function DagPage({ dagId }: { dagId: string }) {
   const [params, update] = useUrlState();
   const tab = (TABS.find((t) => t.id === params.get("tab"))?.id ?? "grid") as Tab;
-  const canEdit = mayEditDags(currentRole());
+  const role = useRole();
+  const canEdit = mayEditDags(role);
   const queries = useQueryClient();
   const [triggering, setTriggering] = useState(false);
   const [deleting, setDeleting] = useState(false);
@@ -88,7 +89,7 @@ export function DagPage({ dagId }: { dagId: string }) {
         )}
         <span className="spacer" />
         {canEdit && <button onClick={() => setTriggering(true)}>Trigger</button>}
-        {currentRole() === "Admin" && (
+        {role === "Admin" && (
           <button className="danger" onClick={() => setDeleting(true)}>
             Delete DAG
           </button>

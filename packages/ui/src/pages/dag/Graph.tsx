@@ -110,7 +110,13 @@ export function GraphTab({ dagId }: { dagId: string }) {
   return (
     <div className="graph-view">
       <div className="toolbar graph-toolbar">
-        <RunPicker dagId={dagId} runs={runs.data ?? []} runId={runId} onPick={(r) => update({ run: r })} />
+        <RunPicker
+          dagId={dagId}
+          runs={runs.data ?? []}
+          runId={runId}
+          loaded={runs.isSuccess}
+          onPick={(r) => update({ run: r })}
+        />
         {version !== null && (
           <span
             className="muted"
@@ -130,13 +136,6 @@ export function GraphTab({ dagId }: { dagId: string }) {
               Collapse all groups
             </button>
           </>
-        )}
-        <span className="spacer" />
-        {layout?.ok && (
-          <span className="muted graph-stats" data-testid="graph-stats">
-            {index?.taskIds.length} tasks · laid out in {Math.round(layout.ms)} ms (
-            {layout.engine === "elk" ? "ELK" : "fast layered"})
-          </span>
         )}
       </div>
       {structure.isError && (
@@ -170,6 +169,8 @@ export function GraphTab({ dagId }: { dagId: string }) {
             <GraphCanvas
               shape={drawn.shape}
               layout={layout}
+              tasks={index?.taskIds.length ?? 0}
+              ms={layout.ms}
               info={info}
               focus={focus}
               onSelect={(id) => select(id)}

@@ -5,7 +5,7 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, currentRole, mayEditDags, must } from "../../api.ts";
+import { api, useRole, mayEditDags, must } from "../../api.ts";
 import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
 import { Pager } from "../../components/Pager.tsx";
 import { formatDate, formatDuration } from "../../components/time.ts";
@@ -70,7 +70,7 @@ function useRunList(dagId: string, params: URLSearchParams) {
 export function RunsTab({ dagId }: { dagId: string }) {
   const [params, update] = useUrlState();
   const { query, state, type, from, to, order, offset } = useRunList(dagId, params);
-  const canEdit = mayEditDags(currentRole());
+  const canEdit = mayEditDags(useRole());
   const [action, setAction] = useState<RunAction | null>(null);
   const filter = (changes: Record<string, string | null>) =>
     update({ ...changes, run_offset: null }, { replace: true });

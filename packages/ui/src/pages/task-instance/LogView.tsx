@@ -22,6 +22,11 @@ const LINE_PX = 18;
 const CAP = 2000;
 const MAX_MATCHES = 10_000;
 export const LOG_SEARCH_PARAM = "log_search";
+export const LOG_LEVEL_PARAM = "log_level";
+
+/** Levels by severity: the filter shows the chosen one and those above it. */
+const LEVELS = ["debug", "info", "warning", "error", "critical"];
+const severity = (level: string) => Math.max(0, LEVELS.indexOf(level));
 
 interface Match {
   line: number;
@@ -69,7 +74,16 @@ export function LogView({ tryKey, title }: { tryKey: TryKey; title?: string }) {
   const [current, setCurrent] = useState(0);
   const [downloadError, setDownloadError] = useState<string | null>(null);
   const box = useRef<HTMLDivElement>(null);
-  const lines = useMemo(() => log.data?.lines ?? [], [log.data]);
+  const minLevel = params.get(LOG_LEVEL_PARAM) ?? "";
+  const all = useMemo(() => log.data?.lines ?? [], [log.data]);
+  // The lines at the chosen level or above, with their numbers in the whole log.
+  const { lines, numbers } = useMemo(() => {
+    if (!minLevel) return { lines: all, numbers: undefined };
+    const floor = severity(minLevel);
+    const numbers: number[] = [];
+    all.forEach((line, i) => severity(line.level) >= floor && numbers.push(i));
+    return { lines: numbers.map((i) => all[i]!), numbers };
+  }, [all, minLevel]);
   const matches = useMemo(() => findMatches(lines, query), [lines, query]);
   const following = Boolean(log.data?.token);
 
@@ -119,6 +133,19 @@ export function LogView({ tryKey, title }: { tryKey: TryKey; title?: string }) {
               : `${current + 1} of ${matches.length}${matches.length >= MAX_MATCHES ? "+" : ""} matches`}
           </span>
         )}
+        <label>
+          Level{" "}
+          <select
+            aria-label="Log level"
+            value={minLevel}
+            onChange={(e) => update({ [LOG_LEVEL_PARAM]: e.target.value || null }, { replace: true })}
+          >
+            <option value="">all</option>
+            <option value="info">info and above</option>
+            <option value="warning">warning and above</option>
+            <option value="error">error and above</option>
+          </select>
+        </label>
         <span className="spacer" />
         <label className="switch">
           <input type="checkbox" checked={wrap} onChange={(e) => setWrap(e.target.checked)} />
@@ -129,7 +156,8 @@ export function LogView({ tryKey, title }: { tryKey: TryKey; title?: string }) {
         </button>
       </div>
       <p className="muted log-status">
-        {lines.length} lines{following ? " · following live" : ""}
+        {minLevel ? `${lines.length} of ${all.length}` : lines.length} lines
+        {following ? " · following live" : ""}
       </p>
       {log.isError && (
         <p role="alert" className="error">
@@ -144,6 +172,7 @@ export function LogView({ tryKey, title }: { tryKey: TryKey; title?: string }) {
       <LogLines
         box={box}
         lines={lines}
+        numbers={numbers}
         wrap={wrap}
         showAll={showAll}
         onShowAll={() => setShowAll(true)}
@@ -180,6 +209,7 @@ function useFollowTail(box: RefObject<HTMLDivElement | null>, count: number) {
 function LogLines({
   box,
   lines,
+  numbers,
   wrap,
   showAll,
   onShowAll,
@@ -187,21 +217,37 @@ function LogLines({
 }: {
   box: RefObject<HTMLDivElement | null>;
   lines: LogLine[];
+  /** Each line's number in the whole log, when only some are shown. */
+  numbers?: number[];
   wrap: boolean;
   showAll: boolean;
   onShowAll: () => void;
   render: (text: string, line: number) => ReactNode;
 }) {
   const visible = useRowWindow(box, wrap ? 0 : lines.length, LINE_PX);
-  const digits = String(lines.length).length;
-  const row = (i: number) => (
-    <div key={i} data-line={i} className={lines[i]!.runner ? "log-line runner" : "log-line"}>
-      <span className="log-number" aria-hidden>
-        {i + 1}
-      </span>
-      <span className="log-text">{render(lines[i]!.text, i)}</span>
-    </div>
-  );
+  const digits = String(numbers ? (numbers.at(-1) ?? 0) + 1 : lines.length).length;
+  const row = (i: number) => {
+    const line = lines[i]!;
+    const classes = ["log-line", `level-${line.level}`, line.runner ? "runner" : "", line.stream ?? ""];
+    return (
+      <div
+        key={i}
+        data-line={i}
+        data-level={line.level}
+        data-stream={line.stream ?? undefined}
+        className={classes.filter(Boolean).join(" ")}
+      >
+        <span className="log-number" aria-hidden>
+          {(numbers?.[i] ?? i) + 1}
+        </span>
+        <span className="log-level" aria-label={`level ${line.level}`}>
+          {line.level.toUpperCase()}
+        </span>
+        {line.prefix && <span className="log-prefix">{line.prefix} </span>}
+        <span className="log-text">{render(line.text, i)}</span>
+      </div>
+    );
+  };
   const shown = wrap ? (showAll ? lines.length : Math.min(lines.length, CAP)) : 0;
   return (
     <div
@@ -217,7 +263,11 @@ function LogLines({
       ) : (
         <div className="log-rows" style={{ height: lines.length * LINE_PX }}>
           <div style={{ transform: `translateY(${visible.start * LINE_PX}px)` }}>
-            {Array.from({ length: visible.end - visible.start }, (_, j) => row(visible.start + j))}
+            {/* The window is of the last render: the level filter may have shortened the lines since. */}
+            {Array.from(
+              { length: Math.max(0, Math.min(visible.end, lines.length) - visible.start) },
+              (_, j) => row(visible.start + j),
+            )}
           </div>
         </div>
       )}

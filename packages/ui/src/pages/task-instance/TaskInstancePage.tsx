@@ -5,7 +5,7 @@
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, currentRole, mayEditDags, must } from "../../api.ts";
+import { api, isNotFound, useRole, mayEditDags, must } from "../../api.ts";
 import { ClearDialog } from "../../components/ClearDialog.tsx";
 import { MarkDialog } from "../../components/MarkDialog.tsx";
 import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
@@ -49,8 +49,10 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
               params: { path: { dag_id: dagId, dag_run_id: runId, task_id: taskId } },
             }),
           ),
-    // Polled only while it can still change by itself.
+    // Polled only while it can still change by itself; a task instance that does not exist will not
+    // appear by waiting (a task the run never had), so a 404 ends the polling.
     refetchInterval: (q) => {
+      if (isNotFound(q.state.error)) return false;
       const state = q.state.data?.state ?? null;
       return state === null || LIVE_STATES.has(state) ? 1500 : false;
     },
@@ -64,7 +66,7 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
   const data = ti.data;
   const finished = FINISHED.has(data?.state ?? "");
   const selectedTry = Number(params.get("try")) || data?.try_number || 0;
-  const canEdit = mayEditDags(currentRole());
+  const canEdit = mayEditDags(useRole());
 
   return (
     <main className="ti-page">
@@ -102,7 +104,20 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
         )}
       </nav>
       {mapped && <MappedInstances tiKey={tiKey} />}
-      {ti.isError && !mapped && (
+      {isNotFound(ti.error) && !mapped && (
+        <section className="ti-card not-found" role="alert" aria-label="Not found">
+          <h2>No such task instance</h2>
+          <p>
+            Run <code>{runId}</code> of {dagId} has no task instance <code>{taskId}</code>
+            {mapIndex >= 0 ? ` [${mapIndex}]` : ""}: the task may not have existed in the DAG version that run
+            used, or the run may not exist. ({ti.error?.message})
+          </p>
+          <p>
+            <Link href={hrefs.dag(dagId, { run: runId })}>Back to {dagId}</Link>
+          </p>
+        </section>
+      )}
+      {ti.isError && !mapped && !isNotFound(ti.error) && (
         <p role="alert" className="error">
           Task instance {taskId} of {runId}: {ti.error.message}
         </p>

@@ -10,9 +10,16 @@ import type { components } from "../../../../updraft/src/api/generated/airflow-v
 type LogPage = components["schemas"]["TaskInstancesLogResponse"];
 
 export interface LogLine {
+  /** What was printed (the message), searched and highlighted. */
   text: string;
-  /** Written by the task runner itself (`[time] {logger} …`), not by the task. */
+  /** When it was written and by whom, shown before it: `[time] {stdout}`; empty for a bare line. */
+  prefix: string;
+  /** Written by the task runner itself (`[time] {updraft} …`), not by the task. */
   runner: boolean;
+  /** The task's stream the line came on, when the log says (logs written before it do not). */
+  stream: "stdout" | "stderr" | null;
+  /** The server's level for the line: debug, info, warning, error or critical. */
+  level: string;
 }
 
 export interface TaskLog {
@@ -34,15 +41,20 @@ const mapped = (k: TryKey) => (k.mapIndex ?? -1) >= 0;
 
 const FOLLOW_MS = 1000;
 
-type Message = string | { event: string; timestamp?: string; logger?: unknown };
+type Message = string | { event: string; timestamp?: string; logger?: unknown; level?: unknown };
 
 function toLine(m: Message): LogLine {
-  if (typeof m === "string") return { text: m, runner: false };
+  if (typeof m === "string") return { text: m, prefix: "", runner: false, stream: null, level: "info" };
   const logger = typeof m.logger === "string" ? m.logger : null;
-  if (!m.timestamp && !logger) return { text: m.event, runner: false };
+  const level = typeof m.level === "string" ? m.level : "info";
+  const stream = logger === "stdout" || logger === "stderr" ? logger : null;
+  if (!m.timestamp && !logger) return { text: m.event, prefix: "", runner: false, stream, level };
   return {
-    text: `${m.timestamp ? `[${m.timestamp}] ` : ""}${logger ? `{${logger}} ` : ""}${m.event}`,
-    runner: true,
+    text: m.event,
+    prefix: `${m.timestamp ? `[${m.timestamp}] ` : ""}${logger ? `{${logger}}` : ""}`.trim(),
+    runner: logger === "updraft",
+    stream,
+    level,
   };
 }
 

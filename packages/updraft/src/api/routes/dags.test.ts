@@ -124,6 +124,32 @@ forEachApiDatabase("DAG routes", { dags: DAGS }, (get) => {
     assert.equal((await list({ is_favorite: false })).length, 4);
   });
 
+  test("get_dags by next run puts DAGs with no next run last, both ways (as Airflow's nulls last)", async () => {
+    // as the scheduler would have set them: two DAGs with a next run, the others none
+    for (const [dagId, at] of [
+      ["etl_daily", "2030-01-02T00:00:00.000Z"],
+      ["reporting", "2030-01-01T00:00:00.000Z"],
+    ] as const)
+      await get()
+        .database.db.updateTable("dag")
+        .set({ next_dagrun: at, next_dagrun_create_after: at })
+        .where("dag_id", "=", dagId)
+        .execute();
+    const order = async (order_by: string) =>
+      (await get().call("get_dags", { query: { order_by, limit: 10 } })).body.dags.map(
+        (d: { next_dagrun_run_after: string | null }) => d.next_dagrun_run_after !== null,
+      );
+    for (const by of ["next_dagrun", "-next_dagrun"]) {
+      const has: boolean[] = await order(by);
+      assert.ok(has.includes(true) && has.includes(false), `some DAGs with and some without (${has})`);
+      assert.deepEqual(
+        has,
+        [...has].sort((a, b) => Number(b) - Number(a)),
+        `${by}: ${has}`,
+      );
+    }
+  });
+
   test("get_dags orders and pages; an unknown order field is a 400", async () => {
     const r = await get().call("get_dags", { query: { order_by: "-dag_id", limit: 2, offset: 1 } });
     assert.deepEqual(ids(r.body), ["manual_job", "etl_daily"]);

@@ -7,7 +7,7 @@
  * Updraft does not store (favorite/unfavorite succeed and change nothing; is_favorite is false).
  */
 import { readFile } from "node:fs/promises";
-import { sql } from "kysely";
+import { sql, type SelectQueryBuilder } from "kysely";
 import { assetExpression } from "../../core/assets.ts";
 import { downstreamOf, taskById, type SerializedDag, type SerializedTask } from "../../core/serialized.ts";
 import { describeSummary } from "../../core/timetables/index.ts";
@@ -38,6 +38,22 @@ type DagView = Schemas["DAGResponse"];
 type TaskView = Schemas["TaskResponse"];
 
 const DAG_RUN_STATES = ["queued", "running", "success", "failed"] as const;
+
+/**
+ * Sorted by next run, DAGs with none (no next logical date, or never: an end date passed) come last
+ * both ways, as Airflow's list puts nulls last: "next run" soonest or latest first, then the rest.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any selection of the dag table
+function noNextRunLast<QB extends SelectQueryBuilder<any, any, any>>(
+  qb: QB,
+  orderBy: string[] | undefined,
+): QB {
+  const fields = (orderBy ?? []).flatMap((f) => f.split(",").map((x) => x.trim().replace(/^-/, "")));
+  if (fields[0] !== "next_dagrun") return qb;
+  return qb.orderBy(
+    sql`case when dag.next_dagrun is null or dag.next_dagrun_create_after = ${NEVER} then 1 else 0 end`,
+  ) as QB;
+}
 
 /** get_dags' sortable fields; "state"/"start_date" are the latest run's, as last_run_*. */
 const DAG_ORDER: Record<string, string> = {
@@ -145,7 +161,7 @@ export function registerDagRoutes(ctx: ApiContext): void {
 
   async function page(qb: DagQuery, orderBy: string[] | undefined, limit: number, offset: number) {
     const rows = await applyOrder(
-      qb.selectAll("dag").select("dag_file.parse_duration_ms"),
+      noNextRunLast(qb.selectAll("dag").select("dag_file.parse_duration_ms"), orderBy),
       orderBy,
       DAG_ORDER,
       "dag_id",

@@ -137,4 +137,14 @@ forEachApiDatabase("task groups in the API", { dags: { "grouped.ts": DAG } }, (g
     });
     assert.equal(anyDag.status, 400);
   });
+
+  test("/ui/auth/me answers who is signed in and their role; 401 for nobody", async () => {
+    for (const role of ["Viewer", "Admin"] as const) {
+      const r = await get().call("get_current_user_info", { as: role });
+      assert.equal(r.status, 200);
+      assert.equal(r.body.role, role);
+      assert.equal(r.body.username, r.body.id);
+    }
+    assert.equal((await get().call("get_current_user_info", { as: null })).status, 401);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * GET /ui/structure/structure_data (ui-spec.ts): a DAG's tasks and task groups as the graph and the
  * grid draw them (structure.ts): of the newest version, or of `version_number` (a run's graph shows
- * the version the run was created with).
+ * the version the run was created with). GET /ui/auth/me: who asks, and with which role.
  */
 import type { ApiContext } from "../app.ts";
 import { notFound } from "../errors.ts";
@@ -11,7 +11,10 @@ import { dagStore } from "../../storage/dags.ts";
 
 type LooseRoute = (
   operationId: string,
-  handler: (request: { query: { dag_id: string; version_number?: number | null } }) => Promise<unknown>,
+  handler: (request: {
+    query: { dag_id: string; version_number?: number | null };
+    user: { username: string; role: string };
+  }) => Promise<unknown>,
 ) => void;
 
 export function registerStructureRoutes(ctx: ApiContext): void {
@@ -25,4 +28,11 @@ export function registerStructureRoutes(ctx: ApiContext): void {
     if (!dag) throw notFound(`Dag with id ${query.dag_id} and version number ${version} was not found`);
     return structureData(dag);
   });
+  // Any signed-in user may ask who they are (an operation's GET of a non-admin tag needs dag_read,
+  // which every role has).
+  route("get_current_user_info", async ({ user }) => ({
+    id: user.username,
+    username: user.username,
+    role: user.role,
+  }));
 }

@@ -295,7 +295,8 @@ forEachApiDatabase("task instances, logs, clearing and XCom", { dags: { "ti_api.
     });
     assert.equal(text.statusCode, 200);
     assert.match(String(text.headers["content-type"]), /^text\/plain/);
-    assert.match(text.body, /^extracting done$/m);
+    // Every line with its time, stream and level, as Airflow's file log prints them.
+    assert.match(text.body, /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] \{stdout\} INFO - extracting done$/m);
 
     // The live try: the runner appends to an uncompressed file.
     const livePath = taskLogPath(base, {
@@ -312,8 +313,9 @@ forEachApiDatabase("task instances, logs, clearing and XCom", { dags: { "ti_api.
       as: "Viewer",
     });
     assert.deepEqual(first.body.content, [
-      { timestamp: "2024-03-02T00:00:01.000Z", event: "starting try 1", logger: "updraft" },
-      { event: "first line" },
+      { timestamp: "2024-03-02T00:00:01.000Z", event: "starting try 1", logger: "updraft", level: "info" },
+      // a bare line (a log written before output was stamped) reads as it is
+      { event: "first line", level: "info" },
     ]);
     assert.ok(first.body.continuation_token, "a running try's log goes on");
     appendFileSync(livePath, "second line\n");
@@ -321,7 +323,7 @@ forEachApiDatabase("task instances, logs, clearing and XCom", { dags: { "ti_api.
       path: { ...path("live", "extract"), try_number: 1 },
       query: { token: first.body.continuation_token },
     });
-    assert.deepEqual(next.body.content, [{ event: "second line" }]);
+    assert.deepEqual(next.body.content, [{ event: "second line", level: "info" }]);
     const full = await h.call("get_log", {
       path: { ...path("live", "extract"), try_number: 1 },
       query: { token: next.body.continuation_token, full_content: true },

@@ -31,12 +31,49 @@ function decodeToken(token: string | null | undefined): LogPosition | null {
   }
 }
 
-/** Lines the task runner writes itself: `[<ISO time>] {updraft} message`. */
-const RUNNER_LINE = /^\[(\d{4}-\d\d-\d\dT[^\]]+)\] \{([^}]+)\} (.*)$/;
+/**
+ * Stamped lines: `[<ISO time>] {logger} message`, where the logger is `updraft` (the task runner's
+ * own lines), `stdout` or `stderr` (the task's output). Logs written before output was stamped have
+ * bare lines: read as they are, without a time.
+ */
+const STAMPED_LINE = /^\[(\d{4}-\d\d-\d\dT[^\]]+)\] \{([^}]+)\} ?(.*)$/;
 
-function toMessage(line: string): LogMessage {
-  const m = RUNNER_LINE.exec(line);
-  return m ? { timestamp: m[1]!, event: m[3]!, logger: m[2]! } : { event: line };
+/** A level keyword in the text (as Python's logging and most loggers print it), first one wins. */
+const LEVEL_WORD = /\b(CRITICAL|FATAL|ERROR|WARNING|WARN|INFO|DEBUG)\b/;
+const LEVEL_OF: Record<string, string> = {
+  CRITICAL: "critical",
+  FATAL: "critical",
+  ERROR: "error",
+  WARNING: "warning",
+  WARN: "warning",
+  INFO: "info",
+  DEBUG: "debug",
+};
+
+/**
+ * A line's level, as Airflow's structured messages carry it: the keyword in the text, else what its
+ * stream implies (Airflow logs a task's stderr at error, its stdout at info).
+ */
+export function levelOf(event: string, logger: string | undefined): string {
+  const word = LEVEL_WORD.exec(event)?.[1];
+  if (word) return LEVEL_OF[word]!;
+  return logger === "stderr" ? "error" : "info";
+}
+
+export function toMessage(line: string): LogMessage {
+  const m = STAMPED_LINE.exec(line);
+  if (!m) return { event: line, level: levelOf(line, undefined) };
+  return { timestamp: m[1]!, event: m[3]!, logger: m[2]!, level: levelOf(m[3]!, m[2]) };
+}
+
+/**
+ * A line of the plain-text log (the UI's download): a stamped line as Airflow's file log prints one,
+ * `[time] {logger} LEVEL - message`; a bare line (a log from before lines were stamped) as it is.
+ */
+function asText(line: string): string {
+  const m = STAMPED_LINE.exec(line);
+  if (!m) return line;
+  return `[${m[1]}] {${m[2]}} ${levelOf(m[3]!, m[2]).toUpperCase()} - ${m[3]}`;
 }
 
 /** A try still writing its log: it is the live try and has not ended. */
@@ -83,7 +120,7 @@ export function registerTaskLogRoutes(ctx: ApiContext): void {
     const accept = String(raw.headers.accept ?? "*/*");
     if (token) void reply.header("Airflow-Continuation-Token", token);
     if (accept.includes("text/plain")) {
-      const body = notice ? `${messages[0]!.event}\n` : lines.slice(from).join("\n");
+      const body = notice ? `${messages[0]!.event}\n` : lines.slice(from).map(asText).join("\n");
       void reply
         .code(200)
         .type("text/plain; charset=utf-8")

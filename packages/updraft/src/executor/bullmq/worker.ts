@@ -170,6 +170,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
         compress: false,
         masker,
         folder: logFolder,
+        stamp: true,
       },
       {
         dag_id: ref.dagId,

@@ -2,10 +2,12 @@
  * The drawing: React Flow over the laid-out tasks, rendering only the nodes and edges on screen. The
  * nodes array is built once per layout and never changes after (states and the selection reach the
  * boxes through context), so panning, zooming and live updates never make React Flow re-adopt
- * thousands of nodes. Big graphs open at a readable zoom on their first task instead of as specks.
+ * thousands of nodes. Every graph opens whole, however big (zoomed out, big graphs are drawn on a
+ * canvas), and Fit View fits any size: the zoom may go as far out as the whole graph needs.
  */
 import {
   Background,
+  ControlButton,
   Controls,
   MiniMap,
   Panel,
@@ -26,12 +28,14 @@ import type { GraphShape } from "./useLayout.ts";
 import { NODE_HEIGHT, NODE_WIDTH } from "./useLayout.ts";
 import type { LayoutResult } from "./types.ts";
 import { Overview, taskAt } from "./Overview.tsx";
+import { MiniOverview } from "./MiniOverview.tsx";
 
-/** Below this zoom a whole graph is too small to read: open on its start instead. */
-const READABLE_ZOOM = 0.45;
 const OPEN_ZOOM = 0.8;
-/** Above this many tasks the minimap (which draws every task) is left out. */
-const MINIMAP_MAX = 2000;
+/** Below this zoom a whole graph is too small to read (a group toggled then stays in view instead). */
+const READABLE_ZOOM = 0.45;
+/** The zoom range: out as far as the whole graph needs (and a little more), in to twice the size. */
+const MIN_ZOOM = 0.02;
+const MAX_ZOOM = 2;
 /**
  * Below this zoom, graphs of more than OVERVIEW_MIN tasks are drawn on a canvas (Overview.tsx) rather
  * than as DOM boxes: their labels cannot be read there, and hundreds of boxes would slow every frame.
@@ -130,33 +134,32 @@ function buildElements(shape: GraphShape, layout: LayoutResult, info: NodeInfo) 
 
 const PAD = 24;
 
-/** The whole graph in the box, if it can be read at that size. */
-function wholeGraph(layout: LayoutResult, box: { width: number; height: number }): Viewport | null {
-  const fit = Math.min((box.width - 2 * PAD) / layout.width, (box.height - 2 * PAD) / layout.height, 1.2);
-  if (fit < READABLE_ZOOM) return null;
-  return { zoom: fit, x: (box.width - layout.width * fit) / 2, y: (box.height - layout.height * fit) / 2 };
+/** The zoom at which the whole graph fills the box (never above 1.2: small graphs stay their size). */
+function fitZoom(layout: LayoutResult, box: { width: number; height: number }): number {
+  const [w, h] = [Math.max(layout.width, 1), Math.max(layout.height, 1)];
+  return Math.max(Math.min((box.width - 2 * PAD) / w, (box.height - 2 * PAD) / h, 1.2), 1e-4);
 }
 
-function initialViewport(
-  layout: LayoutResult,
-  first: number,
-  box: { width: number; height: number },
-): Viewport {
-  const whole = wholeGraph(layout, box);
-  if (whole) return whole;
-  const y = layout.ys[first] ?? 0;
-  return { zoom: OPEN_ZOOM, x: PAD, y: box.height / 2 - (y + NODE_HEIGHT / 2) * OPEN_ZOOM };
+/** The whole graph, centred in the box. */
+function wholeGraph(layout: LayoutResult, box: { width: number; height: number }): Viewport {
+  const fit = fitZoom(layout, box);
+  return { zoom: fit, x: (box.width - layout.width * fit) / 2, y: (box.height - layout.height * fit) / 2 };
 }
 
 export function GraphCanvas({
   shape,
   layout,
+  tasks,
+  ms,
   info,
   focus,
   onSelect,
 }: {
   shape: GraphShape;
   layout: LayoutResult;
+  /** How many tasks the DAG has, and how long the layout took (ms). */
+  tasks: number;
+  ms?: number;
   info: NodeInfo;
   focus: Focus | null;
   onSelect: (taskId: string) => void;
@@ -166,12 +169,22 @@ export function GraphCanvas({
   const [viewport, setViewport] = useState<Viewport | null>(null);
   useEffect(() => {
     const el = box.current!;
-    let first = 0;
-    for (let i = 1; i < layout.xs.length; i++) if (layout.xs[i]! < layout.xs[first]!) first = i;
-    setViewport(initialViewport(layout, first, { width: el.clientWidth, height: el.clientHeight }));
+    setViewport(wholeGraph(layout, { width: el.clientWidth, height: el.clientHeight }));
   }, [layout]);
   return (
-    <div className="graph-canvas" ref={box} role="region" aria-label="Graph" data-testid="graph-canvas">
+    <div
+      className="graph-canvas"
+      ref={box}
+      role="region"
+      aria-label="Graph"
+      data-testid="graph-canvas"
+      // For the benchmark and the tests (no longer printed on the page): what was laid out, how, how fast.
+      data-tasks={tasks}
+      data-layout-ms={ms === undefined ? undefined : Math.round(ms)}
+      data-engine={layout.engine}
+      data-width={Math.round(layout.width)}
+      data-height={Math.round(layout.height)}
+    >
       {viewport && (
         <ReactFlowProvider>
           <Flow
@@ -206,7 +219,11 @@ function Flow({
   focus: Focus | null;
   onSelect: (taskId: string) => void;
 }) {
-  const zoomedOut = useStore((s) => s.transform[2] < OVERVIEW_ZOOM) && nodes.length > OVERVIEW_MIN;
+  const big = nodes.length > OVERVIEW_MIN;
+  const zoomedOut = useStore((s) => s.transform[2] < OVERVIEW_ZOOM) && big;
+  const pane = useStore((s) => ({ width: s.width, height: s.height }), sameSize);
+  // Out as far as the whole graph needs: React Flow clamps every zoom (its own fit too) to minZoom.
+  const minZoom = Math.min(MIN_ZOOM, fitZoom(layout, pane.width ? pane : { width: 800, height: 600 }) / 2);
   const flow = useReactFlow();
   const { toggle } = use(GraphMarksContext);
   return (
@@ -215,8 +232,8 @@ function Flow({
       edges={zoomedOut ? NO_EDGES : edges}
       nodeTypes={NODE_TYPES}
       defaultViewport={viewport}
-      minZoom={0.02}
-      maxZoom={2}
+      minZoom={minZoom}
+      maxZoom={MAX_ZOOM}
       onlyRenderVisibleElements
       nodesDraggable={false}
       nodesConnectable={false}
@@ -234,8 +251,19 @@ function Flow({
       }}
     >
       <Background gap={24} size={1} />
-      <Controls showInteractive={false} />
-      {nodes.length <= MINIMAP_MAX && <GraphMiniMap />}
+      <Controls showInteractive={false} showFitView={false}>
+        {/* React Flow's own fit measures the nodes it holds, and zoomed out a big graph holds none. */}
+        <ControlButton
+          title="Fit View"
+          aria-label="Fit View"
+          onClick={() => void flow.setViewport(wholeGraph(layout, pane), { duration: 300 })}
+        >
+          <svg viewBox="0 0 32 30" aria-hidden>
+            <path d="M3.692 4.63c0-.53.4-.938.939-.938h5.215V0H4.708C2.13 0 0 2.054 0 4.63v5.216h3.692V4.631zM27.354 0h-5.2v3.692h5.17c.53 0 .984.4.984.939v5.215H32V4.631A4.624 4.624 0 0027.354 0zm.954 24.83c0 .532-.4.94-.939.94h-5.215v3.768h5.215c2.577 0 4.631-2.13 4.631-4.707v-5.139h-3.692v5.139zm-23.677.94c-.531 0-.939-.4-.939-.94v-5.138H0v5.139c0 2.577 2.13 4.707 4.708 4.707h5.138V25.77H4.631z" />
+          </svg>
+        </ControlButton>
+      </Controls>
+      {big ? <MiniOverview shape={shape} layout={layout} /> : <GraphMiniMap />}
       {zoomedOut && (
         <>
           <Overview shape={shape} layout={layout} />
@@ -278,8 +306,9 @@ function FocusOn({ focus, shape, layout }: { focus: Focus | null; shape: GraphSh
     if (!focus) return;
     const i = shape.ids.indexOf(focus.id);
     if (i < 0) return;
+    // A group opened or closed: the whole graph again, if it can be read at that size.
     const whole = focus.whole && pane.width > 0 ? wholeGraph(layout, pane) : null;
-    if (whole) return void flow.setViewport(whole, { duration: 300 });
+    if (whole && whole.zoom >= READABLE_ZOOM) return void flow.setViewport(whole, { duration: 300 });
     const [w, h] = [layout.ws?.[i] ?? NODE_WIDTH, layout.hs?.[i] ?? NODE_HEIGHT];
     void flow.setCenter(
       layout.xs[i]! + Math.min(w, NODE_WIDTH * 2) / 2,

@@ -73,7 +73,7 @@ function blit(el: HTMLCanvasElement, [tx, ty, zoom]: Transform, bitmap: HTMLCanv
 }
 
 /** The whole graph at `scale`: edges as lines, then tasks as rectangles, one path per state colour. */
-function render(
+export function render(
   el: HTMLCanvasElement,
   scale: number,
   shape: GraphShape,
