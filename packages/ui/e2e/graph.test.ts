@@ -56,6 +56,15 @@ test(
     // the edges of the DAG are drawn: start -> extract -> total -> report
     await page.locator(".react-flow__edge").nth(2).waitFor({ state: "attached" });
     assert.equal(await page.locator(".react-flow__edge").count(), 3);
+    // each edge ends in an arrowhead (an SVG marker at its downstream end)
+    const markers = await page
+      .locator(".react-flow__edge path.react-flow__edge-path")
+      .evaluateAll((paths) => paths.map((p) => p.getAttribute("marker-end") ?? ""));
+    assert.deepEqual(
+      markers.map((m) => m.startsWith("url(")),
+      [true, true, true],
+      markers.join(" "),
+    );
 
     assert.equal((await apiSend("PATCH", "/api/v2/dags/example_etl", { is_paused: false })).status, 200);
     const triggered = await apiSend("POST", "/api/v2/dags/example_etl/dagRuns", { logical_date: null });
@@ -79,6 +88,21 @@ test(
     );
     const run = await apiGet(`/api/v2/dags/example_etl/dagRuns/${encodeURIComponent(runId)}`);
     assert.equal(run.state, "success");
+    // The header: owners, tags, the latest run with its state (live), and Reparse.
+    const header = page.getByLabel("DAG summary");
+    await header.getByRole("link").filter({ hasText: /\d/ }).waitFor();
+    await header.locator(".state.success").waitFor({ timeout: 15_000 });
+    assert.match((await header.textContent())!, /Owner\s*\S+.*Tags.*example.*Latest run.*Next run/s);
+    // Dates carry their zone; the zone picked in the top bar applies to every date at once.
+    const latestLink = header.getByRole("link").filter({ hasText: /\d/ });
+    await page.getByLabel("Time zone").selectOption("UTC");
+    await latestLink.filter({ hasText: /UTC/ }).waitFor();
+    assert.match((await latestLink.textContent())!, /\d{1,2}:\d\d:\d\d.*UTC/);
+    await page.reload();
+    assert.equal(await page.getByLabel("Time zone").inputValue(), "UTC", "remembered in this browser");
+    await page.getByLabel("Time zone").selectOption("local");
+    await header.getByRole("button", { name: "Reparse" }).click();
+    await header.getByRole("status").filter({ hasText: "parsed again" }).waitFor();
 
     await node("report").click();
     await page.waitForURL(/[?&]task=report/);

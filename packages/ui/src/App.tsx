@@ -1,9 +1,11 @@
 /** The shell: a login page until the API accepts the session, then the navigation and the routed page. */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { api, logout, SESSION_SIGNAL, useMe } from "./api.ts";
 import { ConnectionBanner } from "./components/ConnectionBanner.tsx";
 import { ThemeToggle } from "./components/ThemeToggle.tsx";
+import { storedZone } from "./components/time.ts";
+import { ZoneSelect } from "./components/ZoneSelect.tsx";
 import { AdminPage } from "./pages/admin/AdminPage.tsx";
 import { AssetPage, AssetsPage } from "./pages/assets/Assets.tsx";
 import { DagPage } from "./pages/dag/DagPage.tsx";
@@ -20,6 +22,7 @@ export function App() {
     queryFn: async () => (await api.GET("/api/v2/version")).data ?? null,
   });
   const me = useMe();
+  const [zone, setZone] = useState(storedZone);
   // Another tab logged in or out: start over from what the server says (and drop the other user's data).
   useEffect(() => {
     const changed = (event: StorageEvent) => {
@@ -92,6 +95,7 @@ export function App() {
           {me.data?.username} ({me.data?.role})
         </small>
         <small className="muted">v{session.data?.version}</small>
+        <ZoneSelect zone={zone} onChange={setZone} />
         <ThemeToggle />
         <button
           onClick={async () => {
@@ -103,7 +107,7 @@ export function App() {
         </button>
       </header>
       <ConnectionBanner />
-      <div id="content">
+      <div id="content" key={zone}>
         <Page route={route} />
       </div>
     </div>

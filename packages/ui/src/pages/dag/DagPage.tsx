@@ -1,5 +1,6 @@
 /**
- * One DAG: its header (state, schedule, pause switch, trigger) and its views as tabs — grid, graph,
+ * One DAG: its header (state, schedule, pause switch, trigger; owners, tags, latest and next run,
+ * reparse) and its views as tabs — grid, graph,
  * Gantt, code, details, runs. The URL holds the tab and the run and task on screen.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -12,6 +13,7 @@ import { TriggerDialog } from "../../components/TriggerDialog.tsx";
 import { hrefs, Link, navigate } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
 import { CodeTab } from "./Code.tsx";
+import { DagHeader } from "./DagHeader.tsx";
 import { DetailsTab } from "./Details.tsx";
 import { GanttTab } from "./Gantt.tsx";
 import { GraphTab } from "./Graph.tsx";
@@ -102,6 +104,7 @@ export function DagPage({ dagId }: { dagId: string }) {
         />
       </div>
       {dag.data?.description && <p className="muted">{dag.data.description}</p>}
+      {dag.data && <DagHeader dag={dag.data} canEdit={canEdit} />}
       <Tabs
         label="DAG views"
         tabs={TABS}

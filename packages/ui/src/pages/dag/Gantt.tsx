@@ -7,7 +7,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { api, must } from "../../api.ts";
 import { StateBadge, stateColor } from "../../components/StateBadge.tsx";
-import { formatDate, formatDuration } from "../../components/time.ts";
+import { formatDate, formatDuration, formatTime } from "../../components/time.ts";
 import { useRunTaskInstances, type TaskInstance } from "../../live.ts";
 import { hrefs, Link } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
@@ -145,7 +145,7 @@ function GanttRows({
         <span className="gantt-track">
           {ticks.map((t) => (
             <span key={t} className="gantt-tick" style={{ left: pct(t) }}>
-              {new Date(t).toLocaleTimeString()}
+              {formatTime(t)}
             </span>
           ))}
         </span>

@@ -9,6 +9,7 @@ import {
   Background,
   ControlButton,
   Controls,
+  MarkerType,
   MiniMap,
   Panel,
   Position,
@@ -112,6 +113,9 @@ const NO_MARKS: string[] = [];
 /** A setup's edge to its teardown: dashed, as Airflow draws it. */
 const SETUP_TEARDOWN_EDGE = { strokeDasharray: "5 4" };
 
+/** Every edge ends in an arrowhead pointing at its downstream task (one shared SVG marker). */
+const ARROW = { type: MarkerType.ArrowClosed, width: 14, height: 14 } as const;
+
 function buildElements(shape: GraphShape, layout: LayoutResult, info: NodeInfo) {
   const nodes: TaskNodeType[] = shape.ids.map((id, i) => nodeOf(id, i, shape, layout, info));
   // Boxes first: React Flow draws in order, so a box never covers what it holds.
@@ -126,6 +130,7 @@ function buildElements(shape: GraphShape, layout: LayoutResult, info: NodeInfo) 
       source: s,
       target: t,
       focusable: false,
+      markerEnd: ARROW,
       ...(setupTeardown ? { className: "setup-teardown", style: SETUP_TEARDOWN_EDGE } : {}),
     });
   }
