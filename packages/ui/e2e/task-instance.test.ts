@@ -215,6 +215,37 @@ test("the DAG page's Gantt, Code and Details tabs", { skip: missing }, async () 
 });
 
 test(
+  "notes on a task instance and on a run are added, edited and removed in place",
+  { skip: missing },
+  async () => {
+    await page.goto(tiPage("extract"));
+    const tiNote = page.getByRole("region", { name: "Note" });
+    await tiNote.getByText("No note.").waitFor();
+    await tiNote.getByRole("button", { name: "Add note" }).click();
+    await tiNote.getByLabel("Note", { exact: true }).fill("looked fine\nchecked by hand");
+    await tiNote.getByRole("button", { name: "Save note" }).click();
+    await tiNote.getByText("checked by hand").waitFor();
+    assert.equal((await server.apiGet(tiPath("extract"))).note, "looked fine\nchecked by hand");
+
+    const runsPage = `${server.base}/dags/example_etl?tab=runs&run=${encodeURIComponent(runId)}`;
+    await page.goto(runsPage);
+    const runNote = page.getByRole("region", { name: `Note of ${runId}` });
+    await runNote.getByRole("button", { name: "Add note" }).click();
+    await runNote.getByLabel("Note", { exact: true }).fill("rerun after the outage");
+    await runNote.getByRole("button", { name: "Save note" }).click();
+    await runNote.getByText("rerun after the outage").waitFor();
+    const run = () => server.apiGet(`/api/v2/dags/example_etl/dagRuns/${encodeURIComponent(runId)}`);
+    assert.equal((await run()).note, "rerun after the outage");
+    // An empty note removes it.
+    await runNote.getByRole("button", { name: "Edit note" }).click();
+    await runNote.getByLabel("Note", { exact: true }).fill("");
+    await runNote.getByRole("button", { name: "Save note" }).click();
+    await runNote.getByText("No note.").waitFor();
+    assert.equal((await run()).note, null);
+  },
+);
+
+test(
   "a running try's log is followed live, reading on from the continuation token",
   { skip: missing },
   async () => {

@@ -3,10 +3,11 @@
  * server, with the filters in the URL. Each run links to the grid with it selected; editors can mark
  * a run success or failed, clear it (after a preview of what will be cleared) and delete it.
  */
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, useRole, mayEditDags, must } from "../../api.ts";
 import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
+import { NoteEditor } from "../../components/NoteEditor.tsx";
 import { Pager } from "../../components/Pager.tsx";
 import { formatDate, formatDuration } from "../../components/time.ts";
 import { hrefs, Link } from "../../router.tsx";
@@ -180,6 +181,14 @@ export function RunsTab({ dagId }: { dagId: string }) {
           onChange={(o) => update({ run_offset: o ? String(o) : null })}
         />
       )}
+      {selected && (
+        <RunNote
+          dagId={dagId}
+          runId={selected}
+          run={query.data?.dag_runs.find((r) => r.dag_run_id === selected)}
+          canEdit={canEdit}
+        />
+      )}
       {selected && <RunCallbacksPanel dagId={dagId} runId={selected} />}
       <RunActionDialog dagId={dagId} action={action} onClose={() => setAction(null)} />
     </section>
@@ -260,5 +269,40 @@ function RunRow({
         </div>
       </td>
     </tr>
+  );
+}
+
+/** The selected run's note, edited in place (PATCH of the run's `note`). */
+function RunNote({
+  dagId,
+  runId,
+  run,
+  canEdit,
+}: {
+  dagId: string;
+  runId: string;
+  run: Run | undefined;
+  canEdit: boolean;
+}) {
+  const queries = useQueryClient();
+  if (!run) return null;
+  return (
+    <section aria-label={`Note of ${runId}`} className="run-note">
+      <h3>Note of {runId}</h3>
+      <NoteEditor
+        label={`run ${runId}`}
+        note={run.note}
+        canEdit={canEdit}
+        save={async (note) =>
+          must(
+            await api.PATCH("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}", {
+              params: { path: { dag_id: dagId, dag_run_id: runId }, query: { update_mask: ["note"] } },
+              body: { note },
+            }),
+          )
+        }
+        onSaved={() => void queries.invalidateQueries({ queryKey: ["runs", dagId] })}
+      />
+    </section>
   );
 }

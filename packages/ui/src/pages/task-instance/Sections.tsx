@@ -48,11 +48,6 @@ export function Summary({ ti }: { ti: TaskInstance }) {
           </div>
         ))}
       </dl>
-      {ti.note && (
-        <p className="ti-note">
-          <strong>Note:</strong> {ti.note}
-        </p>
-      )}
     </section>
   );
 }

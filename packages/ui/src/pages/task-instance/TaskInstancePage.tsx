@@ -8,6 +8,7 @@ import { useState } from "react";
 import { api, isNotFound, useRole, mayEditDags, must } from "../../api.ts";
 import { ClearDialog } from "../../components/ClearDialog.tsx";
 import { MarkDialog } from "../../components/MarkDialog.tsx";
+import { NoteEditor } from "../../components/NoteEditor.tsx";
 import { LIVE_STATES, StateBadge } from "../../components/StateBadge.tsx";
 import { hrefs, Link } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
@@ -127,6 +128,32 @@ export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
           <div className="ti-top">
             <div className="ti-side">
               <Summary ti={data} />
+              <section className="ti-card" aria-label="Note">
+                <h2>Note</h2>
+                <NoteEditor
+                  label={`${taskId} in ${runId}`}
+                  note={data.note}
+                  canEdit={canEdit}
+                  save={async (note) =>
+                    must(
+                      await api.PATCH("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", {
+                        params: {
+                          path: { dag_id: dagId, dag_run_id: runId, task_id: taskId },
+                          query: mapIndex >= 0 ? { map_index: mapIndex } : {},
+                        },
+                        body: {
+                          note,
+                          include_upstream: false,
+                          include_downstream: false,
+                          include_future: false,
+                          include_past: false,
+                        },
+                      }),
+                    )
+                  }
+                  onSaved={changed}
+                />
+              </section>
               <Waiting ti={data} />
               <ExtraLinks tiKey={tiKey} ti={data} />
               <TaskDocs tiKey={tiKey} />
