@@ -49,8 +49,11 @@ async function ensureAsset(database: Database, trx: Db, ref: AssetRef, now: stri
         .execute();
     return existing.id;
   }
-  // Another processor may insert it at the same moment: the unique uri decides, nothing fails.
-  await upsert(database, trx, "asset", row, ["uri"], ["uri"]);
+  // Another processor may insert it at the same moment: the unique uri decides, nothing fails. A
+  // task's outlet defines the asset (full): its name, group and extra win over a schedule's mention,
+  // which may have won the race to insert the row.
+  const refresh = full ? (["name", "asset_group", "extra", "updated_at"] as const) : (["uri"] as const);
+  await upsert(database, trx, "asset", row, ["uri"], [...refresh]);
   const created = await trx
     .selectFrom("asset")
     .select("id")
