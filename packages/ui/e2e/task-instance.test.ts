@@ -246,6 +246,45 @@ test(
 );
 
 test(
+  "the Browse pages list runs and task instances of every DAG, filtered on the server",
+  { skip: missing },
+  async () => {
+    await page.goto(`${server.base}/`);
+    await page
+      .getByRole("navigation", { name: "Main" })
+      .getByRole("link", { name: "Task instances" })
+      .click();
+    await page.waitForURL(/\/task-instances$/);
+    await page.getByLabel("State").selectOption("success");
+    await page.getByLabel("Started").selectOption("today");
+    await page.waitForURL(/state=success/);
+    const tis = page.getByRole("table", { name: "Task instances" });
+    const report = tis.getByRole("link", { name: "report", exact: true });
+    await report.first().waitFor();
+    const rows = await tis.locator("tbody tr").count();
+    const total = (
+      await server.apiGet(
+        `/api/v2/dags/~/dagRuns/~/taskInstances?state=success&start_date_gte=${encodeURIComponent(
+          new Date(Date.now() - 86_400_000).toISOString(),
+        )}`,
+      )
+    ).total_entries;
+    assert.ok(rows >= 4 && rows <= total, `${rows} rows of ${total}`);
+    await page.getByLabel("DAG id contains").fill("no_such_dag");
+    await page.getByLabel("DAG id contains").press("Enter");
+    await tis.getByText("No task instances match.").waitFor();
+    await report.first().waitFor({ state: "detached" });
+
+    await page.goto(`${server.base}/runs?state=success&dag=etl`);
+    const runs = page.getByRole("table", { name: "Runs" });
+    await runs.getByRole("link", { name: runId }).click();
+    await page.waitForURL(
+      (url) => url.pathname === "/dags/example_etl" && url.searchParams.get("run") === runId,
+    );
+  },
+);
+
+test(
   "a running try's log is followed live, reading on from the continuation token",
   { skip: missing },
   async () => {

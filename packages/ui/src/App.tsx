@@ -8,6 +8,7 @@ import { storedZone } from "./components/time.ts";
 import { ZoneSelect } from "./components/ZoneSelect.tsx";
 import { AdminPage } from "./pages/admin/AdminPage.tsx";
 import { AssetPage, AssetsPage } from "./pages/assets/Assets.tsx";
+import { BrowseRunsPage, BrowseTaskInstancesPage } from "./pages/browse/Browse.tsx";
 import { DagPage } from "./pages/dag/DagPage.tsx";
 import { DagsPage } from "./pages/Dags.tsx";
 import { LoginPage } from "./pages/Login.tsx";
@@ -69,6 +70,12 @@ export function App() {
           <Link href={hrefs.assets()} aria-current={active("assets") ?? active("asset")}>
             Assets
           </Link>
+          <Link href={hrefs.browseRuns()} aria-current={active("browseRuns")}>
+            Runs
+          </Link>
+          <Link href={hrefs.browseTaskInstances()} aria-current={active("browseTaskInstances")}>
+            Task instances
+          </Link>
           <Link href={hrefs.admin("audit")} aria-current={active("admin", "audit")}>
             Audit log
           </Link>
@@ -128,6 +135,10 @@ function Page({ route }: { route: Route }) {
       return <AssetsPage />;
     case "asset":
       return <AssetPage key={route.assetId} assetId={route.assetId} />;
+    case "browseRuns":
+      return <BrowseRunsPage />;
+    case "browseTaskInstances":
+      return <BrowseTaskInstancesPage />;
     case "notFound":
       return (
         <main>

@@ -21,6 +21,8 @@ export type Route =
   | { page: "admin"; section: AdminSection }
   | { page: "assets" }
   | { page: "asset"; assetId: number }
+  | { page: "browseRuns" }
+  | { page: "browseTaskInstances" }
   | { page: "notFound"; path: string };
 
 export function parseRoute(pathname: string): Route {
@@ -30,6 +32,8 @@ export function parseRoute(pathname: string): Route {
   if (parts[0] === "dags" && parts.length === 6 && parts[2] === "runs" && parts[4] === "tasks")
     return { page: "taskInstance", dagId: parts[1]!, runId: parts[3]!, taskId: parts[5]! };
   if (parts[0] === "assets" && parts.length === 1) return { page: "assets" };
+  if (parts[0] === "runs" && parts.length === 1) return { page: "browseRuns" };
+  if (parts[0] === "task-instances" && parts.length === 1) return { page: "browseTaskInstances" };
   if (parts[0] === "assets" && parts.length === 2 && /^\d+$/.test(parts[1]!))
     return { page: "asset", assetId: Number(parts[1]) };
   if (parts[0] === "admin" && parts.length === 2 && ADMIN_SECTIONS.includes(parts[1] as AdminSection))
@@ -58,6 +62,8 @@ export const hrefs = {
     params?: Record<string, string | number | null>,
   ) => `/dags/${seg(dagId)}/runs/${seg(runId)}/tasks/${seg(taskId)}${query(params)}`,
   assets: () => "/assets",
+  browseRuns: (params?: Record<string, string | null>) => `/runs${query(params)}`,
+  browseTaskInstances: (params?: Record<string, string | null>) => `/task-instances${query(params)}`,
   asset: (assetId: number) => `/assets/${assetId}`,
   admin: (section: AdminSection, params?: Record<string, string | null>) =>
     `/admin/${section}${query(params)}`,

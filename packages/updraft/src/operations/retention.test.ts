@@ -75,7 +75,10 @@ forEachDatabase("metadata retention", (get) => {
       dag_run: 2,
       task_instance: 4,
       task_instance_history: 0,
+      task_reschedule: 0,
       xcom: 0,
+      callback_request: 0,
+      deadline: 0,
       audit_log: 0,
       job: 0,
     });
