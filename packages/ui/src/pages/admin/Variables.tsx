@@ -14,6 +14,7 @@ import {
   RowActions,
   useListState,
 } from "./common.tsx";
+import { VariablesTransfer } from "./VariablesTransfer.tsx";
 
 type Variable = components["schemas"]["VariableResponse"];
 type Editing = { mode: "new" } | { mode: "edit"; variable: Variable } | null;
@@ -50,6 +51,7 @@ export function VariablesSection() {
           onChange={(e) => update({ search: e.target.value, offset: null }, { replace: true })}
         />
         <span className="spacer" />
+        <VariablesTransfer onImported={() => void refresh()} />
         <button className="primary" onClick={() => setEditing({ mode: "new" })}>
           Add variable
         </button>
