@@ -25,12 +25,17 @@ test("console, process.stdout/stderr and an inheriting child process all reach t
   const run = await triggerDagRun(h.database, { dagId: "talkative" });
   assert.equal(await h.drive(run, 1), "success");
   const text = h.log(run, "talk");
-  for (const line of [
-    "from console.log",
-    "from process.stdout",
-    "from process.stderr",
-    "from a child process",
-    "child error",
+  // Each line as written, after its time and stream (logs/ADR.md L4).
+  for (const [stream, line] of [
+    ["stdout", "from console.log"],
+    ["stdout", "from process.stdout"],
+    ["stderr", "from process.stderr"],
+    ["stdout", "from a child process"],
+    ["stderr", "child error"],
   ])
-    assert.match(text, new RegExp(`^${line}$`, "m"), `"${line}" is in the log:\n${text}`);
+    assert.match(
+      text,
+      new RegExp(`^\\[[^\\]]+\\] \\{${stream}\\} ${line}$`, "m"),
+      `"${line}" is in the log:\n${text}`,
+    );
 });
