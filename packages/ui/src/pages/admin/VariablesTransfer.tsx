@@ -15,7 +15,7 @@ export function parseVariablesFile(text: string): { key: string; value: string }
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new Error(`the file is not JSON: ${(e as Error).message}`);
+    throw new Error(`the file is not JSON: ${(e as Error).message}`, { cause: e });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     throw new Error('the file must hold one JSON object of variables, e.g. {"region": "eu"}');
