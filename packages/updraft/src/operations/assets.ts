@@ -5,7 +5,7 @@
  * by hand (Airflow's POST /assets/events), which queues it for the consumers as a task's would.
  * Shapes are Airflow 3's (AssetResponse, AssetEventResponse, QueuedEventResponse).
  */
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely, Selectable, SelectQueryBuilder } from "kysely";
 import { NotFoundError } from "../core/errors.ts";
 import {
   createApiAssetEvent,
@@ -55,14 +55,7 @@ export async function listAssets(database: Database, f: AssetFilter) {
       ]),
     );
   }
-  const total = Number(
-    (
-      await q
-        .clearSelect()
-        .select((eb) => eb.fn.countAll().as("n"))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+  const total = await countOf(q);
   const order = f.orderBy ?? "id";
   const column = order.replace(/^-/, "");
   if (!ASSET_ORDER.has(column))
@@ -189,14 +182,7 @@ export async function listAssetEvents(database: Database, f: EventFilter) {
   if (f.sourceMapIndex != null) q = q.where("e.source_map_index", "=", f.sourceMapIndex);
   if (f.namePattern) q = q.where((eb) => eb(eb.fn("lower", ["a.name"]), "like", like(f.namePattern!)));
   for (const [op, value] of f.timestamp ?? []) q = q.where("e.timestamp", op, value);
-  const total = Number(
-    (
-      await q
-        .clearSelect()
-        .select((eb) => eb.fn.countAll().as("n"))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+  const total = await countOf(q);
   const order = f.orderBy ?? "timestamp";
   const column = EVENT_ORDER[order.replace(/^-/, "")];
   if (!column)
@@ -314,14 +300,7 @@ export async function listAssetAliases(
 ) {
   let q = database.db.selectFrom("asset_alias").selectAll();
   if (f.namePattern) q = q.where((eb) => eb(eb.fn("lower", ["name"]), "like", like(f.namePattern!)));
-  const total = Number(
-    (
-      await q
-        .clearSelect()
-        .select((eb) => eb.fn.countAll().as("n"))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+  const total = await countOf(q);
   const rows = await q.orderBy("id").limit(f.limit).offset(f.offset).execute();
   return {
     asset_aliases: rows.map((r) => ({ id: r.id, name: r.name, group: r.asset_group })),
@@ -343,4 +322,14 @@ export async function getAssetAlias(database: Database, aliasId: number) {
 export async function upstreamAssetEvents(database: Database, dagRunId: number) {
   const events = await eventResponses(database.db, await eventsOfRun(database.db, dagRunId));
   return { asset_events: events, total_entries: events.length };
+}
+
+/** The rows a filtered list query matches, before paging. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any table, any selection
+async function countOf(q: SelectQueryBuilder<any, any, any>): Promise<number> {
+  const row = await q
+    .clearSelect()
+    .select((eb) => eb.fn.countAll().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number((row as { n: number | string | bigint }).n);
 }
