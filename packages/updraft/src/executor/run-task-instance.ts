@@ -226,20 +226,13 @@ async function failedEarlyCallbacks(
     if (!task || !plan) return;
     const bare = { ...task, templateFields: {}, args: [] };
     const { context } = await deps.render({ dag, task: bare, run, ti });
-    const workload: Workload = {
-      dagId: ti.dag_id,
-      runId: ti.run_id,
-      taskId: ti.task_id,
-      mapIndex: ti.map_index,
-      tryNumber: ti.try_number,
-      logicalDate: run.logical_date,
-      fileloc: dag.fileloc,
+    const workload = workloadOf(ti, run, dag, {
       fileVersion: await deps.fileVersion(dag.fileloc),
       task,
       fields: {},
       context: contextForTask(context),
       args: [],
-    };
+    });
     await runTaskCallbacks(deps, workload, plan, log);
   } catch (error) {
     log.write(`the task's callbacks could not run: ${(error as Error).message}\n`, "runner");
@@ -332,14 +325,7 @@ export async function prepareWorkload(
       task,
       failure: { state: "failed", reason: "this try no longer owns its task instance", retryable: false },
     };
-  const workload: Workload = {
-    dagId: ti.dag_id,
-    runId: ti.run_id,
-    taskId: ti.task_id,
-    mapIndex: ti.map_index,
-    tryNumber: ti.try_number,
-    logicalDate: run.logical_date,
-    fileloc: dag.fileloc,
+  const workload = workloadOf(ti, run, dag, {
     // The file's content hash: a worker that loaded an older version of the file loads it afresh.
     fileVersion: taskflow ? await deps.fileVersion(dag.fileloc) : "",
     task,
@@ -347,8 +333,27 @@ export async function prepareWorkload(
     context: contextForTask(context),
     args,
     ...(await continuation(deps, ti, fence, task)),
-  };
+  });
   return { workload, dag, task };
+}
+
+/** A workload's identity (which try of which task, where its file is) joined to what it runs. */
+function workloadOf(
+  ti: TaskInstanceRow,
+  run: { logical_date: string | null },
+  dag: SerializedDag,
+  body: Omit<Workload, "dagId" | "runId" | "taskId" | "mapIndex" | "tryNumber" | "logicalDate" | "fileloc">,
+): Workload {
+  return {
+    dagId: ti.dag_id,
+    runId: ti.run_id,
+    taskId: ti.task_id,
+    mapIndex: ti.map_index,
+    tryNumber: ti.try_number,
+    logicalDate: run.logical_date,
+    fileloc: dag.fileloc,
+    ...body,
+  };
 }
 
 /** Where a try goes on from (a wait it comes back from), and a sensor's checks so far. */

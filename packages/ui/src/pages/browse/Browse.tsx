@@ -4,6 +4,7 @@
  * the filters live in the URL, so a view can be shared as a link.
  */
 import { useQuery } from "@tanstack/react-query";
+import type { ReactNode } from "react";
 import { api, must } from "../../api.ts";
 import { Pager } from "../../components/Pager.tsx";
 import { StateBadge } from "../../components/StateBadge.tsx";
@@ -90,82 +91,81 @@ function Filters({ states, noun }: { states: readonly string[]; noun: string }) 
   );
 }
 
-export function BrowseRunsPage() {
+/** The server-side filters of a browse list, as its query parameters. */
+interface Query {
+  limit: number;
+  offset: number;
+  state?: string[];
+  dag_id_pattern?: string;
+  start_date_gte?: string;
+}
+
+/** One browse list: how to fetch a page of rows, and how to show a row. */
+interface ListSpec<Row> {
+  title: string;
+  noun: string;
+  states: readonly string[];
+  fetch: (query: Query) => Promise<{ rows: Row[]; total: number }>;
+  key: (row: Row) => string;
+  columns: [header: string, cell: (row: Row) => ReactNode][];
+}
+
+/** A filtered, paged, live list of rows of every DAG. */
+function BrowseList<Row>({ spec }: { spec: ListSpec<Row> }) {
   const { state, dag, since, offset, update } = useFilters();
   const from = sinceInstant(since);
-  const runs = useQuery({
-    queryKey: ["browse-runs", state, dag, since, offset],
-    queryFn: async () =>
-      must(
-        await api.GET("/api/v2/dags/{dag_id}/dagRuns", {
-          params: {
-            path: { dag_id: "~" },
-            query: {
-              limit: PAGE,
-              offset,
-              order_by: ["-run_after"],
-              ...(state ? { state: [state] } : {}),
-              ...(dag ? { dag_id_pattern: dag } : {}),
-              ...(from ? { start_date_gte: from } : {}),
-            },
-          },
-        }),
-      ),
+  const list = useQuery({
+    queryKey: ["browse", spec.noun, state, dag, since, offset],
+    queryFn: () =>
+      spec.fetch({
+        limit: PAGE,
+        offset,
+        ...(state ? { state: [state] } : {}),
+        ...(dag ? { dag_id_pattern: dag } : {}),
+        ...(from ? { start_date_gte: from } : {}),
+      }),
     refetchInterval: 5000,
   });
+  const label = spec.noun.charAt(0).toUpperCase() + spec.noun.slice(1);
   return (
     <main>
-      <h1>Runs of every DAG</h1>
-      <Filters states={RUN_STATES} noun="runs" />
-      {runs.isError && (
+      <h1>{spec.title}</h1>
+      <Filters states={spec.states} noun={spec.noun} />
+      {list.isError && (
         <p role="alert" className="error">
-          {runs.error.message}
+          {list.error.message}
         </p>
       )}
-      <table className="list" aria-label="Runs">
+      <table className="list" aria-label={label}>
         <thead>
           <tr>
-            <th>State</th>
-            <th>DAG</th>
-            <th>Run</th>
-            <th>Type</th>
-            <th>Run after</th>
-            <th>Started</th>
-            <th>Duration</th>
+            {spec.columns.map(([header]) => (
+              <th key={header}>{header}</th>
+            ))}
           </tr>
         </thead>
         <tbody>
-          {runs.data?.dag_runs.map((r) => (
-            <tr key={`${r.dag_id}/${r.dag_run_id}`}>
-              <td>
-                <StateBadge state={r.state} />
-              </td>
-              <td>
-                <Link href={hrefs.dag(r.dag_id)}>{r.dag_id}</Link>
-              </td>
-              <td>
-                <Link href={hrefs.dag(r.dag_id, { run: r.dag_run_id })}>{r.dag_run_id}</Link>
-              </td>
-              <td>{r.run_type}</td>
-              <td>{formatDate(r.run_after)}</td>
-              <td>{formatDate(r.start_date)}</td>
-              <td>{formatDuration(r.duration)}</td>
+          {list.data?.rows.map((row) => (
+            <tr key={spec.key(row)}>
+              {spec.columns.map(([header, cell]) => (
+                <td key={header}>{cell(row)}</td>
+              ))}
             </tr>
           ))}
-          {runs.data?.dag_runs.length === 0 && (
+          {list.data?.rows.length === 0 && (
             <tr>
-              <td colSpan={7} className="muted">
-                No runs match.
+              <td colSpan={spec.columns.length} className="muted">
+                No {spec.noun} match.
               </td>
             </tr>
           )}
         </tbody>
       </table>
-      {runs.data && (
+      {list.data && (
         <Pager
           offset={offset}
           limit={PAGE}
-          total={runs.data.total_entries}
+          total={list.data.total}
           onChange={(o) => update({ offset: o ? String(o) : null })}
         />
       )}
@@ -173,97 +173,80 @@ export function BrowseRunsPage() {
   );
 }
 
-export function BrowseTaskInstancesPage() {
-  const { state, dag, since, offset, update } = useFilters();
-  const from = sinceInstant(since);
-  const tis = useQuery({
-    queryKey: ["browse-tis", state, dag, since, offset],
-    queryFn: async () =>
-      must(
-        await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances", {
-          params: {
-            path: { dag_id: "~", dag_run_id: "~" },
-            query: {
-              limit: PAGE,
-              offset,
-              order_by: ["-start_date"],
-              ...(state ? { state: [state] } : {}),
-              ...(dag ? { dag_id_pattern: dag } : {}),
-              ...(from ? { start_date_gte: from } : {}),
-            },
-          },
-        }),
-      ),
-    refetchInterval: 5000,
-  });
-  return (
-    <main>
-      <h1>Task instances of every DAG</h1>
-      <Filters states={TI_STATES} noun="task instances" />
-      {tis.isError && (
-        <p role="alert" className="error">
-          {tis.error.message}
-        </p>
-      )}
-      <table className="list" aria-label="Task instances">
-        <thead>
-          <tr>
-            <th>State</th>
-            <th>DAG</th>
-            <th>Run</th>
-            <th>Task</th>
-            <th>Try</th>
-            <th>Started</th>
-            <th>Duration</th>
-          </tr>
-        </thead>
-        <tbody>
-          {tis.data?.task_instances.map((ti) => (
-            <tr key={`${ti.dag_id}/${ti.dag_run_id}/${ti.task_id}/${ti.map_index}`}>
-              <td>
-                <StateBadge state={ti.state} />
-              </td>
-              <td>
-                <Link href={hrefs.dag(ti.dag_id)}>{ti.dag_id}</Link>
-              </td>
-              <td>
-                <Link href={hrefs.dag(ti.dag_id, { run: ti.dag_run_id })}>{ti.dag_run_id}</Link>
-              </td>
-              <td>
-                <Link
-                  href={hrefs.taskInstance(
-                    ti.dag_id,
-                    ti.dag_run_id,
-                    ti.task_id,
-                    ti.map_index >= 0 ? { map_index: ti.map_index } : undefined,
-                  )}
-                >
-                  {ti.task_id}
-                  {ti.map_index >= 0 ? ` [${ti.map_index}]` : ""}
-                </Link>
-              </td>
-              <td>{ti.try_number}</td>
-              <td>{formatDate(ti.start_date)}</td>
-              <td>{formatDuration(ti.duration)}</td>
-            </tr>
-          ))}
-          {tis.data?.task_instances.length === 0 && (
-            <tr>
-              <td colSpan={7} className="muted">
-                No task instances match.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      {tis.data && (
-        <Pager
-          offset={offset}
-          limit={PAGE}
-          total={tis.data.total_entries}
-          onChange={(o) => update({ offset: o ? String(o) : null })}
-        />
-      )}
-    </main>
+type RunRow = Awaited<ReturnType<typeof fetchRuns>>["rows"][number];
+type TiRow = Awaited<ReturnType<typeof fetchTaskInstances>>["rows"][number];
+
+async function fetchRuns(query: Query) {
+  const page = must(
+    await api.GET("/api/v2/dags/{dag_id}/dagRuns", {
+      params: { path: { dag_id: "~" }, query: { ...query, order_by: ["-run_after"] } },
+    }),
   );
+  return { rows: page.dag_runs, total: page.total_entries };
+}
+
+async function fetchTaskInstances(query: Query) {
+  const page = must(
+    await api.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances", {
+      params: { path: { dag_id: "~", dag_run_id: "~" }, query: { ...query, order_by: ["-start_date"] } },
+    }),
+  );
+  return { rows: page.task_instances, total: page.total_entries };
+}
+
+const RUNS: ListSpec<RunRow> = {
+  title: "Runs of every DAG",
+  noun: "runs",
+  states: RUN_STATES,
+  fetch: fetchRuns,
+  key: (r) => `${r.dag_id}/${r.dag_run_id}`,
+  columns: [
+    ["State", (r) => <StateBadge state={r.state} />],
+    ["DAG", (r) => <Link href={hrefs.dag(r.dag_id)}>{r.dag_id}</Link>],
+    ["Run", (r) => <Link href={hrefs.dag(r.dag_id, { run: r.dag_run_id })}>{r.dag_run_id}</Link>],
+    ["Type", (r) => r.run_type],
+    ["Run after", (r) => formatDate(r.run_after)],
+    ["Started", (r) => formatDate(r.start_date)],
+    ["Duration", (r) => formatDuration(r.duration)],
+  ],
+};
+
+const TASK_INSTANCES: ListSpec<TiRow> = {
+  title: "Task instances of every DAG",
+  noun: "task instances",
+  states: TI_STATES,
+  fetch: fetchTaskInstances,
+  key: (ti) => `${ti.dag_id}/${ti.dag_run_id}/${ti.task_id}/${ti.map_index}`,
+  columns: [
+    ["State", (ti) => <StateBadge state={ti.state} />],
+    ["DAG", (ti) => <Link href={hrefs.dag(ti.dag_id)}>{ti.dag_id}</Link>],
+    ["Run", (ti) => <Link href={hrefs.dag(ti.dag_id, { run: ti.dag_run_id })}>{ti.dag_run_id}</Link>],
+    [
+      "Task",
+      (ti) => (
+        <Link
+          href={hrefs.taskInstance(
+            ti.dag_id,
+            ti.dag_run_id,
+            ti.task_id,
+            ti.map_index >= 0 ? { map_index: ti.map_index } : undefined,
+          )}
+        >
+          {ti.task_id}
+          {ti.map_index >= 0 ? ` [${ti.map_index}]` : ""}
+        </Link>
+      ),
+    ],
+    ["Try", (ti) => ti.try_number],
+    ["Started", (ti) => formatDate(ti.start_date)],
+    ["Duration", (ti) => formatDuration(ti.duration)],
+  ],
+};
+
+export function BrowseRunsPage() {
+  return <BrowseList spec={RUNS} />;
+}
+
+export function BrowseTaskInstancesPage() {
+  return <BrowseList spec={TASK_INSTANCES} />;
 }
