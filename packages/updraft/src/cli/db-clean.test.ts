@@ -64,8 +64,10 @@ forEachDatabase("updraft db clean", (get) => {
       xcom: 0,
       callback_request: 0,
       deadline: 0,
+      dagrun_asset_event: 0,
       audit_log: 0,
       job: 0,
+      asset_event: 0,
     });
     assert.match(dry.stderr, /Dry run: nothing was deleted/);
     const unasked = await updraft(CLEAN, home.env);
@@ -91,6 +93,7 @@ forEachDatabase("updraft db clean", (get) => {
       { table: "_updraft_archive_xcom", rows: 0 },
       { table: "_updraft_archive_callback_request", rows: 0 },
       { table: "_updraft_archive_deadline", rows: 0 },
+      { table: "_updraft_archive_dagrun_asset_event", rows: 0 },
     ]);
     const none = await updraft(["db", "drop-archived", "-y"], home.env);
     assert.match(none.stderr, /No archive tables to drop/);

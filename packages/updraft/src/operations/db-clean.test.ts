@@ -78,7 +78,10 @@ const RUNS: SeedRun[] = [
 ];
 const GOING = RUNS.filter((r) => r.goes).map((r) => r.runId);
 
-/** Each run: 2 task instances, 1 finished try, 1 reschedule, 1 XCom, 1 DAG callback request, 1 deadline. */
+/**
+ * Each run: 2 task instances, 1 finished try, 1 reschedule, 1 XCom, 1 DAG callback request, 1 deadline,
+ * and an asset event at its time that started it (linked in dagrun_asset_event).
+ */
 const EXPECTED: Record<CleanableTable, number> = {
   dag_run: GOING.length,
   task_instance: 2 * GOING.length,
@@ -87,13 +90,27 @@ const EXPECTED: Record<CleanableTable, number> = {
   xcom: GOING.length,
   callback_request: GOING.length,
   deadline: GOING.length,
+  dagrun_asset_event: GOING.length,
   audit_log: 3,
   job: 2,
+  // By their own time, whatever their run: every event but e7's.
+  asset_event: RUNS.length - 1,
 };
 
 async function seed(database: Database): Promise<Map<string, number>> {
   const store = dagRunStore(database);
   const ids = new Map<string, number>();
+  const uri = "s3://bucket/key";
+  const at = day(1, 1);
+  await database.db
+    .insertInto("asset")
+    .values({ uri, name: uri, asset_group: "asset", extra: "{}", created_at: at, updated_at: at })
+    .execute();
+  const asset = await database.db
+    .selectFrom("asset")
+    .select("id")
+    .where("uri", "=", uri)
+    .executeTakeFirstOrThrow();
   for (const r of RUNS) {
     const dag = serializedDag(r.dagId, [serializedTask("a"), serializedTask("b", ["a"])]);
     const run = await store.create(
@@ -168,6 +185,27 @@ async function seed(database: Database): Promise<Map<string, number>> {
         created_at: r.at,
       })
       .execute();
+    await database.db
+      .insertInto("asset_event")
+      .values({
+        asset_id: asset.id,
+        extra: "{}",
+        timestamp: r.at,
+        source_dag_id: null,
+        source_task_id: null,
+        source_run_id: null,
+        source_map_index: null,
+        source_alias_name: null,
+      })
+      .execute();
+    const event = await database.db
+      .selectFrom("asset_event")
+      .select((eb) => eb.fn.max("id").as("id"))
+      .executeTakeFirstOrThrow();
+    await database.db
+      .insertInto("dagrun_asset_event")
+      .values({ dag_run_id: run.id, event_id: Number(event.id) })
+      .execute();
   }
   const entries: [string, string][] = [
     [day(1, 1), "trigger"],
@@ -215,6 +253,9 @@ async function wipe(database: Database): Promise<void> {
     "xcom",
     "callback_request",
     "deadline",
+    "dagrun_asset_event",
+    "asset_event",
+    "asset",
     "task_instance_history",
     "task_reschedule",
     "task_instance",
@@ -261,11 +302,15 @@ const SEEDED: Record<CleanableTable, number> = {
   xcom: RUNS.length,
   callback_request: RUNS.length,
   deadline: RUNS.length,
+  dagrun_asset_event: RUNS.length,
   audit_log: 5,
   job: 5,
+  asset_event: RUNS.length,
 };
 const minus = (a: Record<CleanableTable, number>, b: Record<CleanableTable, number>) =>
   Object.fromEntries(CLEANABLE_TABLES.map((t) => [t, a[t] - b[t]]));
+/** What a full clean leaves: the kept runs' links to old events went with the events (e7's stays). */
+const afterClean = () => ({ ...minus(SEEDED, EXPECTED), dagrun_asset_event: 1 });
 
 test("timestamps: ISO 8601, no zone means UTC, anything else is refused naming the flag", () => {
   const flag = "--clean-before-timestamp";
@@ -290,10 +335,11 @@ test("tables: Airflow's names, log for the audit log, dag_run with its children;
     "xcom",
     "callback_request",
     "deadline",
+    "dagrun_asset_event",
   ]);
   assert.throws(
     () => plan(["dag_runs"]),
-    /"dag_runs" is not a table db clean cleans: use dag_run, task_instance, task_instance_history, task_reschedule, xcom, callback_request, deadline, audit_log, job, log/,
+    /"dag_runs" is not a table db clean cleans: use dag_run, task_instance, task_instance_history, task_reschedule, xcom, callback_request, deadline, dagrun_asset_event, audit_log, job, asset_event, log/,
   );
   assert.throws(() => planClean({ before: BEFORE, batchSize: 0 }), /batch size must be a whole number/);
 });
@@ -334,7 +380,7 @@ forEachDatabase("db clean", (get) => {
     });
     assert.deepEqual(result.counts, EXPECTED);
     assert.deepEqual(progress, [1, 2, 3, 4], "one run per batch, each batch reported");
-    assert.deepEqual(await counts(get()), minus(SEEDED, EXPECTED));
+    assert.deepEqual(await counts(get()), afterClean());
     const staying = RUNS.filter((r) => !r.goes)
       .map((r) => r.runId)
       .sort();
@@ -380,7 +426,20 @@ forEachDatabase("db clean", (get) => {
     assert.deepEqual(result.counts, EXPECTED);
     assert.deepEqual(result.archives, []);
     assert.deepEqual(await listArchives(get()), []);
-    assert.deepEqual(await counts(get()), minus(SEEDED, EXPECTED));
+    assert.deepEqual(await counts(get()), afterClean());
+  });
+
+  test("asset events by their own time, with their links to the runs they started", async () => {
+    await seed(get());
+    const result = await cleanMetadata(get(), planClean({ before: BEFORE, tables: ["asset_event"] }));
+    assert.deepEqual(result.counts, { asset_event: EXPECTED.asset_event });
+    assert.deepEqual(await counts(get()), {
+      ...SEEDED,
+      asset_event: SEEDED.asset_event - EXPECTED.asset_event,
+      dagrun_asset_event: 1,
+    });
+    assert.equal(await rows(get(), archiveTableName("asset_event")), EXPECTED.asset_event);
+    assert.equal(await rows(get(), "asset"), 1, "the asset itself stays");
   });
 
   test("one table alone: XComs of the old runs only, or the audit log by its Airflow name", async () => {
@@ -448,6 +507,7 @@ forEachDatabase("db clean", (get) => {
       xcom: 0,
       callback_request: 0,
       deadline: 0,
+      dagrun_asset_event: 0,
     });
     assert.equal(batches, 5, "4 batches with runs and 1 that found none left");
     assert.deepEqual(await runIds(get(), "dag_run"), ["r24"]);

@@ -79,8 +79,10 @@ forEachDatabase("metadata retention", (get) => {
       xcom: 0,
       callback_request: 0,
       deadline: 0,
+      dagrun_asset_event: 0,
       audit_log: 0,
       job: 0,
+      asset_event: 0,
     });
     assert.deepEqual(await runIds(get()), ["old_running", "recent"]);
     assert.equal(await taskInstances(get()), 4);

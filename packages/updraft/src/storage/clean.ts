@@ -1,6 +1,7 @@
 /**
  * Deleting old metadata in batches (`updraft db clean`, `[database] retention_days`): finished runs
- * with everything recorded for them (their DAG callback requests and deadlines too), audit log entries and finished jobs. Each batch selects its ids,
+ * with everything recorded for them (their DAG callback requests, deadlines and links to the asset
+ * events that started them too), audit log entries, finished jobs and asset events. Each batch selects its ids,
  * copies the rows to `_updraft_archive_<table>` (unless told not to) and deletes children before
  * runs, in one transaction. What is kept, and why: ../operations/ADR.md O6.
  */
@@ -20,9 +21,10 @@ export const RUN_TABLES = [
   "xcom",
   "callback_request",
   "deadline",
+  "dagrun_asset_event",
 ] as const;
 /** Tables cleaned by each row's own date. */
-export const ROW_TABLES = ["audit_log", "job"] as const;
+export const ROW_TABLES = ["audit_log", "job", "asset_event"] as const;
 export const CLEANABLE_TABLES = [...RUN_TABLES, ...ROW_TABLES] as const;
 export type RunTable = (typeof RUN_TABLES)[number];
 export type RowTable = (typeof ROW_TABLES)[number];
@@ -209,7 +211,7 @@ export function metadataCleaner(database: Database) {
       return Number(row.n);
     },
 
-    /** One transaction: the next old audit log entries or finished jobs after `o.after`. */
+    /** One transaction: the next old audit log entries, finished jobs or asset events after `o.after`. */
     async cleanRowBatch(table: RowTable, o: BatchOptions): Promise<BatchResult> {
       return inBatch(`cleaning a batch of old ${table} rows`, async (trx) => {
         const read = await trx
@@ -220,6 +222,9 @@ export function metadataCleaner(database: Database) {
           .limit(o.limit)
           .execute();
         const ids = read.map((r) => r.id);
+        // An event's links to the runs it started go with it, as Airflow's cascade (not counted).
+        if (table === "asset_event" && ids.length > 0 && !o.dryRun)
+          await trx.deleteFrom("dagrun_asset_event").where("event_id", "in", ids).execute();
         const n = ids.length === 0 ? 0 : await removeWhere(trx, table, byId(ids), o);
         return { lastId: ids.at(-1) ?? null, processed: n, counts: { [table]: n } };
       });
@@ -261,12 +266,14 @@ export function metadataCleaner(database: Database) {
 export type MetadataCleaner = ReturnType<typeof metadataCleaner>;
 
 /**
- * Audit log entries older than `before`; jobs that ended (or last beat) before it and are not
- * running. A job that still holds claimed task instances stays: the rescue of a dead scheduler's
- * work finds those through its job row (scheduler/rescue.ts).
+ * Audit log entries and asset events older than `before`; jobs that ended (or last beat) before it
+ * and are not running. A job that still holds claimed task instances stays: the rescue of a dead
+ * scheduler's work finds those through its job row (scheduler/rescue.ts).
  */
 function oldRows(db: Db, table: RowTable, before: string): AliasableExpression<{ id: number }> {
   if (table === "audit_log") return db.selectFrom("audit_log").select("id").where("dttm", "<", before);
+  if (table === "asset_event")
+    return db.selectFrom("asset_event").select("id").where("timestamp", "<", before);
   return db
     .selectFrom("job")
     .select("id")

@@ -28,7 +28,7 @@ interface CleanOpts {
 export function register(db: Command): void {
   db.command("clean")
     .description(
-      "Delete finished runs (with their task instances, tries and XComs), audit log entries and finished jobs older than a timestamp, archived first; each DAG's latest runs stay (Airflow's `db clean`)",
+      "Delete finished runs (with their task instances, tries and XComs), audit log entries, asset events and finished jobs older than a timestamp, archived first; each DAG's latest runs stay (Airflow's `db clean`)",
     )
     .requiredOption(
       "--clean-before-timestamp <timestamp>",
