@@ -155,8 +155,12 @@ export default dag({ dagId: "mask_ops" }, () => {
   })();
 });
 `,
-      "bash_ops.ts": `import { dag, task } from "updraft";
+      "bash_ops.ts": `import { bash, dag, task } from "updraft";
 export default dag({ dagId: "bash_ops" }, () => {
+  const lines = bash("lines", { command: "echo first; echo '{{ ds }} last'" });
+  const quiet = bash("quiet", { command: "echo not pushed", doXcomPush: false });
+  const pull = bash("pull", { command: "echo \\"pulled: {{ ti.xcom_pull(task_ids='lines') }}\\"" });
+  lines.before(quiet).before(pull);
   const who = task("who", () => "world");
   const say = task.bash("say", (name: string) => \`echo "hello $GREETING_TO \${name} {{ ds }}"\`, { env: { GREETING_TO: "dear" } });
   say(who());
@@ -312,18 +316,26 @@ test("a provider type's secret extra is masked in the task log", async () => {
   assert.doesNotMatch(log, /tkt-secret-123/);
 });
 
-test("task.bash: the function's command runs as bash, rendered, with env and the arguments", async () => {
+test("bash() and task.bash: the command runs as bash, rendered, with env and the arguments; the last line is the XCom", async () => {
   const run = await triggerDagRun(h.database, {
     dagId: "bash_ops",
     logicalDate: new Date("2026-03-04T00:00:00Z"),
   });
   assert.equal(await h.drive(run), "failed");
   assert.deepEqual(await h.states(run), {
+    lines: "success",
+    quiet: "success",
+    pull: "success",
     who: "success",
     say: "success",
     empty_command: "failed",
     exits_99: "skipped",
   });
   assert.match(h.log(run, "say"), /hello dear world 2026-03-04/);
+  // Airflow's BashOperator: the last line of output is the XCom, unless do_xcom_push is off.
+  assert.equal(await xcom(run, "lines"), "2026-03-04 last");
+  assert.equal(await xcom(run, "quiet"), undefined);
+  assert.match(h.log(run, "pull"), /pulled: 2026-03-04 last/, h.log(run, "pull"));
+  assert.equal(await xcom(run, "say"), "hello dear world 2026-03-04");
   assert.match(h.log(run, "empty_command"), /must return the command, a non-empty string/);
 });

@@ -460,7 +460,8 @@ export async function executeWorkload(
     return { state: "failed", reason: (error as Error).message, retryable: false };
   }
   if (runAs) log.write(`running as the operating-system user "${runAs.user}" (uid ${runAs.uid})\n`, "runner");
-  if (task.kind === "bash") return bashResult(await runBashTask({ ...bashRequest(w, signal), runAs }, log));
+  if (task.kind === "bash")
+    return bashResult(await runBashTask({ ...bashRequest(w, signal), runAs }, log), w.fields);
   if (task.kind === "sensor") {
     // The check gets the rendered fields; every check of the try is a call of its own.
     const poke = () => runTaskFlow(deps, { ...w, args: [w.fields], next: undefined }, log, signal, runAs);
@@ -651,11 +652,13 @@ async function runTaskBash(
     return { state: "failed", reason: (error as Error).message, retryable: false };
   }
   const request = bashRequest({ ...w, fields: { ...w.fields, command: rendered } }, signal);
-  return bashResult(await runBashTask({ ...request, runAs }, log));
+  return bashResult(await runBashTask({ ...request, runAs }, log), w.fields);
 }
 
-function bashResult(outcome: TaskOutcome): Result {
-  if (outcome.state === "success") return { state: "success" };
+/** A bash task's end; on success its XCom is the last line it wrote, unless `doXcomPush: false`. */
+function bashResult(outcome: TaskOutcome, fields: Record<string, unknown>): Result {
+  if (outcome.state === "success")
+    return fields.doXcomPush === false ? { state: "success" } : { state: "success", value: outcome.lastLine };
   if (outcome.state === "skipped") return { state: "skipped", reason: `exit code ${outcome.exitCode}` };
   return { state: "failed", reason: outcome.reason, retryable: true };
 }

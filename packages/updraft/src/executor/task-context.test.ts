@@ -253,3 +253,34 @@ describe("rendering cost", () => {
     );
   });
 });
+
+describe("ti.xcom_pull in templates (Airflow's TaskInstance.xcom_pull)", () => {
+  const xcoms: Lookups["xcoms"] = [
+    { task_id: "load", map_index: -1, key: "return_value", value: "s3://b/2024-01-15.csv" },
+    { task_id: "load", map_index: -1, key: "rows", value: 42 },
+    { task_id: "split", map_index: 1, key: "return_value", value: "b" },
+    { task_id: "split", map_index: 0, key: "return_value", value: "a" },
+    { task_id: "extract", map_index: -1, key: "mine", value: "own" },
+  ];
+  const pull = (template: string) => render(template, run({}), { ...none, xcoms });
+  test("task ids by keyword or position, keys, lists of ids, mapped tasks, defaults", () => {
+    assert.equal(pull("{{ ti.xcom_pull(task_ids='load') }}"), "s3://b/2024-01-15.csv");
+    assert.equal(pull("{{ task_instance.xcom_pull('load') }}"), "s3://b/2024-01-15.csv");
+    assert.equal(pull("{{ ti.xcom_pull(task_ids='load', key='rows') + 1 }}"), "43");
+    assert.equal(pull("{{ ti.xcom_pull('load', 'rows') }}"), "42");
+    assert.equal(
+      pull("{{ ti.xcom_pull(task_ids=['load', 'nothing']) | join(',') }}"),
+      "s3://b/2024-01-15.csv,",
+    );
+    assert.equal(pull("{{ ti.xcom_pull(task_ids='split') | join(',') }}"), "a,b", "by map index");
+    assert.equal(pull("{{ ti.xcom_pull(task_ids='split', map_indexes=1) }}"), "b");
+    assert.equal(pull("{{ ti.xcom_pull(task_ids='nothing') }}"), "None");
+    assert.equal(pull("{{ ti.xcom_pull(task_ids='nothing', default='none yet') }}"), "none yet");
+    assert.equal(pull("{{ ti.xcom_pull(key='mine') }}"), "own", "no task ids: the task itself");
+  });
+  test("a TypeScript task's copy of the context has no xcom_pull (it calls its own)", () => {
+    const sent = contextForTask(buildContext(dag, task, run({}), ti, { ...none, xcoms }));
+    assert.equal((sent.ti as Record<string, unknown>).task_id, "extract");
+    assert.ok(!("xcom_pull" in (sent.ti as object)));
+  });
+});

@@ -69,6 +69,50 @@ export interface Lookups {
   } | null;
   /** An asset-triggered run's events, by asset URI (Airflow's triggering_asset_events). */
   triggeringAssetEvents?: Record<string, unknown[]>;
+  /** The run's XComs the templates may pull (`ti.xcom_pull`), values decoded. */
+  xcoms?: readonly PulledXCom[];
+}
+
+/** One XCom of the run as `ti.xcom_pull` in a template reads it. */
+export interface PulledXCom {
+  task_id: string;
+  map_index: number;
+  key: string;
+  value: unknown;
+}
+
+/** nunjucks passes keyword arguments as a last object marked `__keywords`. */
+type Keywords = Record<string, unknown> & { __keywords?: true };
+
+/**
+ * Airflow's `ti.xcom_pull(task_ids=None, key="return_value", map_indexes=None, default=None)` over
+ * the XComs loaded before rendering: one task id gives its value (a mapped task's values as a list,
+ * by map index), a list of ids a list; no ids means the task itself.
+ */
+function xcomPull(xcoms: readonly PulledXCom[], self: string) {
+  return (...args: unknown[]): unknown => {
+    const last = args.at(-1);
+    const kw: Keywords =
+      last && typeof last === "object" && (last as Keywords).__keywords ? (args.pop() as Keywords) : {};
+    const [taskIds = kw.task_ids ?? self, key = kw.key ?? "return_value"] = args;
+    const fallback = kw.default ?? null;
+    const indexes = kw.map_indexes;
+    const one = (taskId: unknown): unknown => {
+      const rows = xcoms
+        .filter((x) => x.task_id === taskId && x.key === key)
+        .filter((x) =>
+          indexes === undefined || indexes === null
+            ? true
+            : (Array.isArray(indexes) ? indexes : [indexes]).includes(x.map_index),
+        )
+        .sort((a, b) => a.map_index - b.map_index);
+      if (rows.length === 0) return fallback;
+      if (rows.length === 1 && (rows[0]!.map_index === -1 || typeof indexes === "number"))
+        return rows[0]!.value;
+      return rows.map((r) => r.value);
+    };
+    return Array.isArray(taskIds) ? taskIds.map(one) : one(taskIds);
+  };
 }
 
 /** Python dicts in templates have .get(key, default): `dag_run.conf.get('x')`, `var.value.get('k', 'd')`. */
@@ -94,6 +138,21 @@ export function buildContext(
   const params = resolveParams(dag.dagId, dag.params, conf);
   const varJson = Object.fromEntries([...lookups.variables].map(([k, v]) => [k, safeJson(v)]));
   const prev = lookups.previousSuccess ?? null;
+  const taskInstance = {
+    try_number: ti.try_number,
+    max_tries: ti.max_tries,
+    map_index: ti.map_index,
+    task_id: ti.task_id,
+    dag_id: ti.dag_id,
+    run_id: ti.run_id,
+    queue: ti.queue,
+    hostname: ti.hostname,
+  };
+  // A method, not a value: a TypeScript task's copy of the context (JSON) leaves it out.
+  Object.defineProperty(taskInstance, "xcom_pull", {
+    value: xcomPull(lookups.xcoms ?? [], ti.task_id),
+    enumerable: false,
+  });
   return {
     ds: ds(logical),
     ds_nodash: ds(logical).replaceAll("-", ""),
@@ -111,16 +170,8 @@ export function buildContext(
     run_id: run.run_id,
     dag: { dag_id: dag.dagId, tags: dag.tags, owner: dag.owner, timezone: dag.timezone },
     task: { task_id: task.taskId, kind: task.kind, retries: task.retries },
-    ti: {
-      try_number: ti.try_number,
-      max_tries: ti.max_tries,
-      map_index: ti.map_index,
-      task_id: ti.task_id,
-      dag_id: ti.dag_id,
-      run_id: ti.run_id,
-      queue: ti.queue,
-      hostname: ti.hostname,
-    },
+    ti: taskInstance,
+    task_instance: taskInstance,
     dag_run: { run_id: run.run_id, run_type: run.run_type, conf: withGet(conf), logical_date: iso(logical) },
     params: withGet(params),
     var: { value: withGet(Object.fromEntries(lookups.variables)), json: withGet(varJson) },
@@ -260,11 +311,22 @@ export function lookupNeeds(fields: Record<string, unknown>): {
   variables: boolean;
   connections: boolean;
   previousSuccess: boolean;
+  /** The task ids `xcom_pull` names as string literals ([] when it names none that way); null: no pull. */
+  xcomTasks: string[] | null;
 } {
   const text = JSON.stringify(fields);
   return {
     variables: /\bvar\./.test(text),
     connections: /\bconn\./.test(text),
     previousSuccess: /\bprev_/.test(text),
+    xcomTasks: pulledTaskIds(text),
   };
+}
+
+/** Every quoted string inside `xcom_pull(...)`: the task ids (and keys, which cost a lookup of nothing). */
+function pulledTaskIds(text: string): string[] | null {
+  const calls = [...text.matchAll(/xcom_pull\s*\(([^)]*)\)/g)];
+  if (calls.length === 0) return null;
+  const ids = calls.flatMap((c) => [...c[1]!.matchAll(/\\?["']([^"'\\]+)\\?["']/g)].map((m) => m[1]!));
+  return [...new Set(ids)];
 }

@@ -32,9 +32,33 @@ test("exit 0 is success, output reaches the log, the context is in the environme
     },
     log,
   );
-  assert.deepEqual(outcome, { state: "success", exitCode: 0 });
+  assert.deepEqual(outcome, { state: "success", exitCode: 0, lastLine: "oops" });
   assert.match(log.text(), /stdout:d\/t try 2/);
   assert.match(log.text(), /stderr:oops/);
+});
+
+test("the last line written is kept (Airflow's BashOperator XCom): split chunks, blank ends, long lines", async () => {
+  const last = async (command: string) => {
+    const outcome = await runBashTask({ command, env: {}, timeout: null }, memoryLog());
+    assert.equal(outcome.state, "success");
+    return outcome.state === "success" ? outcome.lastLine : null;
+  };
+  assert.equal(await last("echo one; echo two"), "two");
+  assert.equal(await last("printf 'one\\ntwo'"), "two", "no line end after the last line");
+  assert.equal(
+    await last("printf 'a'; sleep 0.1; printf 'b\\n'; sleep 0.1; printf 'c'; sleep 0.1; printf 'd  \\n'"),
+    "cd",
+  );
+  assert.equal(
+    await last("printf 'caf\\xc3'; sleep 0.1; printf '\\xa9\\n'"),
+    "café",
+    "a character split across chunks",
+  );
+  assert.equal(await last("echo one; echo"), "", "the last line is empty, as Airflow's");
+  assert.equal(await last("true"), "");
+  assert.equal((await last("head -c 200000 /dev/zero | tr '\\0' x; echo"))!.length, 64 * 1024);
+  // Many lines in one chunk: only the last survives.
+  assert.equal(await last("seq 1 100000"), "100000");
 });
 
 test("exit 99 is skipped; other codes fail with the code in the reason", async () => {
@@ -98,6 +122,7 @@ test("bash is found once on PATH; a task that sets PATH has bash looked up on it
   assert.deepEqual(await runBashTask({ command: "ls; echo $0", env: {}, cwd: dir, timeout: null }, log), {
     state: "success",
     exitCode: 0,
+    lastLine: bashPath({}),
   });
   assert.match(log.text(), /marker/);
 });
@@ -174,6 +199,7 @@ test("when the spawner is lost its running tasks fail and are stopped; the next 
   assert.deepEqual(await runBashTask({ command: "true", env: {}, timeout: null }, memoryLog()), {
     state: "success",
     exitCode: 0,
+    lastLine: "",
   });
   assert.notEqual(bashSpawnerPid(), first);
 });

@@ -6,6 +6,7 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { spawnBash } from "./bash-spawner.ts";
 import { registerGroup, unregisterGroup } from "./lifeline.ts";
 import { killGroupOf } from "./process-group.ts";
@@ -29,7 +30,8 @@ export interface BashTaskRequest {
 }
 
 export type TaskOutcome =
-  | { state: "success"; exitCode: 0 }
+  /** `lastLine`: the last line the command wrote (Airflow's BashOperator pushes it as its XCom). */
+  | { state: "success"; exitCode: 0; lastLine: string }
   | { state: "skipped"; exitCode: number }
   | { state: "failed"; exitCode: number | null; reason: string };
 
@@ -60,6 +62,7 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
         )
       : null;
     const onAbort = () => stop("stopped: the task was cleared or the run ended");
+    const tail = lastLine();
     request.signal?.addEventListener("abort", onAbort, { once: true });
     spawnBash(
       {
@@ -76,7 +79,10 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
           registerGroup(pid);
           if (stopped) terminate();
         },
-        onOutput: (chunk, stream) => log.write(chunk, stream),
+        onOutput: (chunk, stream) => {
+          tail.add(chunk);
+          log.write(chunk, stream);
+        },
         onError: (message) => stop(`could not start bash: ${message}`),
         onLost: (why) => stop(why),
         onClose(code, signal) {
@@ -86,7 +92,7 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
           if (timer) clearTimeout(timer);
           request.signal?.removeEventListener("abort", onAbort);
           if (stopped) return resolve({ state: "failed", exitCode: code, reason: stopped });
-          if (code === 0) return resolve({ state: "success", exitCode: 0 });
+          if (code === 0) return resolve({ state: "success", exitCode: 0, lastLine: tail.line() });
           if (code === skipCode) return resolve({ state: "skipped", exitCode: code });
           const reason = signal ? `bash was killed by ${signal}` : `bash exited with code ${code}`;
           resolve({ state: "failed", exitCode: code, reason });
@@ -94,6 +100,34 @@ export function runBashTask(request: BashTaskRequest, log: LogSink): Promise<Tas
       },
     );
   });
+}
+
+/** At most this much of the last line is kept: an XCom that size is already past most databases' comfort. */
+const MAX_LAST_LINE = 64 * 1024;
+
+/**
+ * The last line of a command's output (stdout and stderr as they arrive, as Airflow's subprocess hook
+ * reads them merged), without its line ending: what is kept is the current and the previous line only.
+ */
+function lastLine() {
+  // A character split across two chunks is decoded whole.
+  const decoder = new StringDecoder("utf8");
+  let previous = "";
+  let current = "";
+  return {
+    add(chunk: Buffer) {
+      const lines = decoder.write(chunk).split("\n");
+      if (lines.length === 1) {
+        current = (current + lines[0]).slice(-MAX_LAST_LINE);
+        return;
+      }
+      // A chunk with line ends: what came before its last one is the newest complete line.
+      previous = lines.length === 2 ? current + lines[0] : lines.at(-2)!;
+      current = lines.at(-1)!.slice(-MAX_LAST_LINE);
+      previous = previous.slice(-MAX_LAST_LINE);
+    },
+    line: () => (current !== "" ? current : previous).trimEnd(),
+  };
 }
 
 /** Where an impersonated task starts when it names no cwd: its user's home if there is one. */

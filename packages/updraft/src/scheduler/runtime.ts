@@ -22,6 +22,7 @@ import { Scheduler } from "./scheduler.ts";
 import type { SecretCipher } from "../secrets/cipher.ts";
 import { connectionStore } from "../storage/connections.ts";
 import { variableStore } from "../storage/variables.ts";
+import { xcomStore } from "../storage/xcom.ts";
 import {
   buildContext,
   loadLookups,
@@ -273,6 +274,13 @@ function defaultRender(
     if (needs.previousSuccess || task.kind !== "bash") lookups.previousSuccess = await previousOf(run);
     if (run.run_type === "asset_triggered")
       lookups.triggeringAssetEvents = triggeringAssetEvents(await eventsOfRun(database.db, run.id));
+    // What `ti.xcom_pull` names, and (for an id not written out) the direct upstream tasks and its own.
+    if (needs.xcomTasks)
+      lookups.xcoms = await xcomStore(database).ofTasks(run.id, [
+        ...needs.xcomTasks,
+        ...task.upstream,
+        task.taskId,
+      ]);
     const context = buildContext(dag, task, run, ti, lookups);
     const fields = renderFields(task.templateFields, context, `task "${task.taskId}"`);
     // Whole (macros, var and conn too): the task runner makes what a TypeScript task gets of it.

@@ -90,7 +90,7 @@ export const AIRFLOW_NAMES: Readonly<Record<string, AirflowHint>> = {
   on_failure_fail_dagrun: { is: "onFailureFailDagrun", on: "a teardown task" },
   multiple_outputs: { is: "multipleOutputs", on: "task()" },
   do_xcom_push: {
-    say: "not an option: a TypeScript task's return value is its XCom (return nothing to push none)",
+    say: "doXcomPush on bash() and task.bash() (their last line of output is their XCom); a TypeScript task's return value is its XCom (return nothing to push none)",
   },
   sla: {
     say: 'not supported (SLAs were removed in Airflow 3): give the DAG a deadline: { reference: "queued_at", interval: "1h", callback }',

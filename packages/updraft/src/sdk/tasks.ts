@@ -166,12 +166,14 @@ export function task<Args extends unknown[], R>(
   });
 }
 
-/** Options of task.bash(): task()'s, and bash()'s env and cwd (templates). */
+/** Options of task.bash(): task()'s, and bash()'s env, cwd (templates) and doXcomPush. */
 export interface TaskBashOptions extends TaskOptions {
   /** Extra environment variables (values are templates). */
   env?: Record<string, string>;
   /** Working directory (a template). Default: a temporary directory. */
   cwd?: string;
+  /** Push the last line the command writes as the task's XCom (Airflow's do_xcom_push). Default true. */
+  doXcomPush?: boolean;
 }
 
 /**
@@ -192,8 +194,9 @@ function taskBash<Args extends unknown[]>(
   options: TaskBashOptions = {},
 ): TaskFactory<Args, string> {
   const where = { dagId: peekBuilder()?.dagId, taskId };
-  const { env, cwd, ...rest } = (options ?? {}) as TaskBashOptions;
+  const { env, cwd, doXcomPush, ...rest } = (options ?? {}) as TaskBashOptions;
   const settings: Record<string, JsonValue> = {};
+  if (noXcomPush(doXcomPush, where)) settings.doXcomPush = false;
   if (env !== undefined) {
     const checked = soft(() => checkEnv(env, where), undefined);
     if (checked) settings.env = checked;
@@ -454,9 +457,11 @@ export interface BashOptions extends TaskOptions {
   env?: Record<string, string>;
   /** Working directory (a template). Default: a temporary directory. */
   cwd?: string;
+  /** Push the last line the command writes as the task's XCom (Airflow's do_xcom_push). Default true. */
+  doXcomPush?: boolean;
 }
 
-const BASH_KEYS = ["command", "env", "cwd", ...TASK_OPTION_KEYS];
+const BASH_KEYS = ["command", "env", "cwd", "doXcomPush", ...TASK_OPTION_KEYS];
 
 /**
  * Adds a task that runs a bash command. Exit code 0 is success, 99 is skipped, anything else
@@ -492,13 +497,22 @@ bash.partial = function partial(
   };
 };
 
+/** Whether `doXcomPush: false` was given (reported unless a boolean). */
+function noXcomPush(value: unknown, where: Where): boolean {
+  if (value === undefined || value === true) return false;
+  if (value !== false)
+    report(definitionError(where, `doXcomPush must be true or false, got ${describe(value)}`));
+  return value === false;
+}
+
 function addBash(taskId: string, options: BashPartialOptions, mapping: Mapping | undefined): TaskHandle {
   const builder = currentBuilder(`bash("${taskId}")`, taskId);
   const where = builder.where(taskId);
   checkTaskId(taskId, { dagId: builder.dagId });
   const known = knownEntries(options, BASH_KEYS, "bash() options", where) as BashPartialOptions;
-  const { command, env, cwd, ...rest } = known;
+  const { command, env, cwd, doXcomPush, ...rest } = known;
   const templateFields: Record<string, JsonValue> = {};
+  if (noXcomPush(doXcomPush, where)) templateFields.doXcomPush = false;
   // bash_command was reported as Airflow's spelling of command: no second problem for the same line.
   const misspelled = Object.keys(options).some((k) => k !== "command" && airflowTarget(k) === "command");
   if ((command !== undefined || !mapping) && !misspelled) {

@@ -106,6 +106,18 @@ export function xcomStore(database: Database) {
       return Number(row.n);
     },
 
+    /** Every entry of these tasks in the run, decoded (what a template's `ti.xcom_pull` reads). */
+    async ofTasks(dagRunId: number, taskIds: readonly string[]) {
+      if (taskIds.length === 0) return [];
+      const rows = await db
+        .selectFrom("xcom")
+        .select(["task_id", "map_index", "key", "value"])
+        .where("dag_run_id", "=", dagRunId)
+        .where("task_id", "in", [...new Set(taskIds)])
+        .execute();
+      return rows.map((r) => ({ ...r, value: r.value == null ? null : (JSON.parse(r.value) as unknown) }));
+    },
+
     async list(dagRunId: number, taskId?: string) {
       let q = db.selectFrom("xcom").selectAll().where("dag_run_id", "=", dagRunId);
       if (taskId) q = q.where("task_id", "=", taskId);
