@@ -148,18 +148,30 @@ export function unmapTask(task: SerializedTask, element: unknown): SerializedTas
 const isText = (v: unknown) =>
   typeof v === "string" && v.trim() !== "" ? null : "must be a non-empty string";
 
+const isStrings = (v: unknown) =>
+  v !== null &&
+  typeof v === "object" &&
+  !Array.isArray(v) &&
+  Object.values(v).every((x) => typeof x === "string")
+    ? null
+    : "must be an object of string values";
+
 /** The fields each operator kind can be mapped over, and what a value of each must be. */
 const OPERATOR_FIELDS: Record<string, Record<string, (v: unknown) => string | null>> = {
-  bash: {
-    command: isText,
-    cwd: isText,
-    env: (v) =>
-      v !== null &&
-      typeof v === "object" &&
-      !Array.isArray(v) &&
-      Object.values(v).every((x) => typeof x === "string")
+  bash: { command: isText, cwd: isText, env: isStrings },
+  http: {
+    endpoint: (v) => (typeof v === "string" ? null : "must be a string"),
+    method: isText,
+    data: () => null,
+    headers: isStrings,
+  },
+  sql: {
+    sql: (v) =>
+      isText(v) === null ||
+      (Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === "string" && s.trim() !== ""))
         ? null
-        : "must be an object of string values",
+        : "must be a statement or a list of statements",
+    parameters: (v) => (v !== null && typeof v === "object" ? null : "must be a list or an object"),
   },
 };
 

@@ -155,6 +155,23 @@ export default dag({ dagId: "mask_ops" }, () => {
   })();
 });
 `,
+      "mapped_ops.ts": `import { dag, http, sql, task } from "updraft";
+export default dag({ dagId: "mapped_ops" }, () => {
+  const pages = http
+    .partial("pages", { connId: "api", method: "GET", endpoint: "/page", responseFilter: (r) => r.json().n })
+    .expand({ data: [{ n: 1 }, { n: 2 }, { n: 3 }] });
+  const mixed = http
+    .partial("mixed", { connId: "api" })
+    .expandKwargs([{ endpoint: "/text", method: "get" }, { endpoint: "/echo", data: { x: "{{ ds }}" } }]);
+  const values = sql
+    .partial("values", { connId: "lite", handler: (rows) => Number(rows[0].v) })
+    .expand({ sql: ["SELECT 1 AS v", "SELECT 2 AS v"] });
+  const params = sql
+    .partial("params", { connId: "lite", sql: "SELECT ? AS v", handler: (rows) => Number(rows[0].v) })
+    .expand({ parameters: [[5], [6]] });
+  task("total", (p: number[], m: unknown[], v: number[], q: number[]) => ({ p, m, v, q }))(pages, mixed, values, params);
+});
+`,
       "bash_ops.ts": `import { bash, dag, task } from "updraft";
 export default dag({ dagId: "bash_ops" }, () => {
   const lines = bash("lines", { command: "echo first; echo '{{ ds }} last'" });
@@ -301,6 +318,20 @@ for (const connId of ["lite", "pg", "maria"]) {
     );
   });
 }
+
+test("http.partial() and sql.partial() map over their fields; the mapped XComs come as lists", async () => {
+  const run = await triggerDagRun(h.database, {
+    dagId: "mapped_ops",
+    logicalDate: new Date("2026-01-02T00:00:00Z"),
+  });
+  assert.equal(await h.drive(run), "success", h.log(run, "total"));
+  assert.deepEqual(await xcom(run, "total"), {
+    p: [1, 2, 3],
+    m: ["plain words", { method: "POST", body: { x: "2026-01-02" } }],
+    v: [1, 2],
+    q: [5, 6],
+  });
+});
 
 test("httpHook and sqlHook inside a TypeScript task do what the operators do", async () => {
   const run = await triggerDagRun(h.database, { dagId: "hooks_ops" });

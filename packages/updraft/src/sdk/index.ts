@@ -41,9 +41,14 @@ export {
 export type {
   EmailOptions,
   ExternalTaskMarkerOptions,
+  HttpMappedFields,
+  HttpMappedLists,
   HttpNextPage,
   HttpOptions,
+  SqlMappedFields,
+  SqlMappedLists,
   SqlOptions,
+  SqlPartialOptions,
   TriggerDagRunOptions,
 } from "./operators.ts";
 export { httpHook, sqlHook } from "./hooks.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bash, dag, task, taskGroup, type XComArg } from "./index.ts";
+import { bash, dag, http, sql, task, taskGroup, type XComArg } from "./index.ts";
 
 const build = (body: () => void) => dag({ dagId: "mapping" }, body).serialize({ fileloc: "mapping.ts" });
 const byId = (s: ReturnType<typeof build>, id: string) => s.tasks.find((t) => t.taskId === id)!;
@@ -60,6 +60,42 @@ test("bash.partial() maps commands, env or cwd over instances", () => {
   assert.deepEqual(byId(s, "echo").expand, { mode: "dict", value: { command: ["echo 1", "echo 2"] } });
   assert.deepEqual(byId(s, "echo").templateFields, { env: { A: "1" } });
   assert.equal(byId(s, "run").templateFields.command, "echo $A");
+});
+
+test("http.partial() and sql.partial() map their fields (Airflow's HttpOperator / SQLExecuteQueryOperator .partial().expand())", () => {
+  const s = build(() => {
+    const got: XComArg<unknown[]> = http
+      .partial("get", { connId: "api", method: "GET" })
+      .expand({ endpoint: ["/a", "/b"] });
+    http
+      .partial("post", { connId: "api", endpoint: "/load" })
+      .expandKwargs([{ data: { n: 1 } }, { data: { n: 2 } }]);
+    sql
+      .partial("count", { connId: "wh", sql: "SELECT count(*) FROM t WHERE day = ?" })
+      .expand({ parameters: [["x"]] });
+    sql.partial("drop", { connId: "wh" }).expand({ sql: ["DROP TABLE a", "DROP TABLE b"] });
+    // @ts-expect-error an endpoint is a string
+    http.partial("bad", { connId: "api" }).expand({ endpoint: [1] });
+    void got;
+  });
+  assert.deepEqual(byId(s, "get").expand, { mode: "dict", value: { endpoint: ["/a", "/b"] } });
+  assert.equal(byId(s, "get").templateFields.method, "GET");
+  assert.equal(byId(s, "post").expand?.mode, "kwargs");
+  assert.deepEqual(byId(s, "count").expand, { mode: "dict", value: { parameters: [["x"]] } });
+  assert.equal(byId(s, "count").templateFields.sql, "SELECT count(*) FROM t WHERE day = ?");
+  assert.deepEqual(byId(s, "drop").expand, {
+    mode: "dict",
+    value: { sql: ["DROP TABLE a", "DROP TABLE b"] },
+  });
+  assert.ok(!("sql" in byId(s, "drop").templateFields));
+  assert.throws(
+    () => build(() => http.partial("h", {}).expand({ url: ["x"] } as never)),
+    /http tasks cannot be mapped over "url": map over endpoint, method, data, headers/,
+  );
+  assert.throws(
+    () => build(() => sql.partial("q", { connId: "wh" }).expand({ parameters: [[1]] })),
+    /sql\(\) needs sql: give it to partial\(\) or map over it/,
+  );
 });
 
 test("bad mapping calls fail when the DAG is built, naming the task and what to write", () => {

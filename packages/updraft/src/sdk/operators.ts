@@ -26,7 +26,7 @@ import {
 import type { JsonValue } from "./json.ts";
 import { knownEntries, TASK_OPTION_KEYS, type TaskOptions } from "./options.ts";
 import { report } from "./problems.ts";
-import { addOperator } from "./tasks.ts";
+import { addOperator, expandOperator, type MapInput, type MappedOperator, type Mapping } from "./tasks.ts";
 
 /** triggerDagRun()'s options: Airflow's TriggerDagRunOperator's, camelCased, and every task's. */
 export interface TriggerDagRunOptions extends TaskOptions {
@@ -316,18 +316,37 @@ function states(value: unknown, name: string, where: Where): string[] {
 // ---------------------------------------------------------------------------------------------
 // http() and sql(): operators whose work runs in the task's process, on the hooks (hooks.ts)
 
-/** Adds an operator whose function runs in a TaskFlow worker with the task's rendered fields. */
+/** How http() and sql() tasks map (`http.partial(...).expand(...)`): see expandOperator. */
+const MAPPED: Record<"http" | "sql", MappedOperator> = {
+  http: { kind: "http", example: 'expand({ endpoint: ["/a", "/b"] })', required: null },
+  sql: {
+    kind: "sql",
+    example: 'expand({ sql: ["DELETE FROM a", "DELETE FROM b"] })',
+    required: { field: "sql", what: "sql" },
+  },
+};
+
+/**
+ * Adds an operator whose function runs in a TaskFlow worker with the task's rendered fields; with a
+ * `mapping`, one instance per element, each with its element's fields over `templateFields`.
+ */
 function addWorking(
   builder: DagBuilder,
+  where: Where,
   kind: "http" | "sql",
   taskId: string,
   own: TaskOptions,
   templateFields: Record<string, JsonValue>,
   work: (fields: Record<string, unknown>, context: TaskContext) => Promise<unknown>,
+  mapping: Mapping | undefined,
 ): XComArg<never> {
-  const handle = addOperator(builder, kind, taskId, own, templateFields);
-  builder.nodes.get(handle.taskId)!.fn = (async (fields: Record<string, unknown> = {}) =>
-    work(fields, getCurrentContext<TaskContext>())) as never;
+  const add = () => {
+    const handle = addOperator(builder, kind, taskId, own, templateFields);
+    builder.nodes.get(handle.taskId)!.fn = (async (fields: Record<string, unknown> = {}) =>
+      work(fields, getCurrentContext<TaskContext>())) as never;
+    return handle;
+  };
+  const handle = mapping ? expandOperator(builder, where, MAPPED[kind], mapping, templateFields, add) : add();
   return new XComArg(builder, handle.taskId);
 }
 
@@ -454,6 +473,40 @@ const MAX_PAGES = 1000;
  * ```
  */
 export function http<T = unknown>(taskId: string, options: HttpOptions = {}): XComArg<T> {
+  return addHttp(taskId, options, undefined);
+}
+
+/** http()'s fields that can be mapped over (templates, as when given to http()). */
+export interface HttpMappedFields {
+  endpoint?: string;
+  method?: string;
+  data?: JsonValue;
+  headers?: Record<string, string>;
+}
+
+/** What http.partial().expand() maps over: a list (or a task's output) per field. */
+export interface HttpMappedLists {
+  endpoint?: MapInput<string>;
+  method?: MapInput<string>;
+  data?: readonly JsonValue[] | XComArg<readonly JsonValue[]>;
+  headers?: MapInput<Record<string, string>>;
+}
+
+/**
+ * An http task with some options fixed (Airflow's HttpOperator.partial()), to map with expand({
+ * endpoint: [...] }) (the cross product of the lists given) or expandKwargs([{ endpoint, data }, ...]).
+ * Its XCom, pulled downstream, is the list of every instance's.
+ */
+http.partial = function partial<T = unknown>(taskId: string, options: HttpOptions = {}) {
+  return {
+    expand: (mapped: HttpMappedLists): XComArg<T[]> =>
+      addHttp(taskId, options, { mode: "dict", items: mapped }),
+    expandKwargs: (items: readonly HttpMappedFields[] | XComArg<readonly HttpMappedFields[]>): XComArg<T[]> =>
+      addHttp(taskId, options, { mode: "kwargs", items }),
+  };
+};
+
+function addHttp<T>(taskId: string, options: HttpOptions, mapping: Mapping | undefined): XComArg<T> {
   const hints = {
     http_conn_id: "connId",
     response_check: "responseCheck",
@@ -470,6 +523,8 @@ export function http<T = unknown>(taskId: string, options: HttpOptions = {}): XC
     data: jsonField(own, "data", where) ?? null,
     headers,
   };
+  // Mapped, a field partial() left out is the element's to give (the defaults apply at run time).
+  if (mapping) for (const key of Object.keys(fields)) if (own[key] === undefined) delete fields[key];
   const check = fn<HttpOptions["responseCheck"]>(own, "responseCheck", where, "responseCheck: (r) => r.ok");
   const filter = fn<HttpOptions["responseFilter"]>(
     own,
@@ -483,12 +538,13 @@ export function http<T = unknown>(taskId: string, options: HttpOptions = {}): XC
       ? 60
       : duration(own.requestTimeout as DurationInput, "requestTimeout", where);
   const logResponse = flag(own.logResponse, "logResponse", where);
-  return addWorking(builder, "http", taskId, rest, fields, async (f, context) => {
+  const work = async (f: Record<string, unknown>, context: TaskContext) => {
     const hook = httpHook(connId);
     let request: HttpRequestOptions = {
-      method: String(f.method),
+      // A mapped method is the element's, as written.
+      method: String(f.method ?? "POST").toUpperCase(),
       endpoint: String(f.endpoint ?? ""),
-      data: f.data,
+      data: f.data ?? null,
       headers: (f.headers ?? {}) as Record<string, string>,
       timeoutMs: timeout * 1000,
     };
@@ -514,7 +570,8 @@ export function http<T = unknown>(taskId: string, options: HttpOptions = {}): XC
     if (check && !(await check(answer, context))) throw new Error("Response check returned False.");
     if (filter) return filter(answer, context);
     return paginate ? answers.map(responseValue) : responseValue(answers[0]!);
-  });
+  };
+  return addWorking(builder, where, "http", taskId, rest, fields, work, mapping);
 }
 
 /** Airflow's _merge_next_page_parameters: the endpoint replaced, data and headers merged. */
@@ -568,6 +625,44 @@ const SQL_KEYS = ["connId", "sql", "parameters", "split", "returnLast", "handler
  * ```
  */
 export function sql<T = unknown, R = unknown>(taskId: string, options: SqlOptions<R>): XComArg<T> {
+  return addSql(taskId, options, undefined);
+}
+
+/** sql()'s fields that can be mapped over (templates, as when given to sql()). */
+export interface SqlMappedFields {
+  sql?: string | string[];
+  parameters?: JsonValue[] | Record<string, JsonValue>;
+}
+
+/** What sql.partial().expand() maps over: a list (or a task's output) per field. */
+export interface SqlMappedLists {
+  sql?: MapInput<string | string[]>;
+  parameters?:
+    | readonly (JsonValue[] | Record<string, JsonValue>)[]
+    | XComArg<readonly (JsonValue[] | Record<string, JsonValue>)[]>;
+}
+
+/** sql()'s options that partial() fixes: the statement may be left to expand(). */
+export type SqlPartialOptions<R = unknown> = Omit<SqlOptions<R>, "sql"> & { sql?: string | string[] };
+
+/**
+ * A sql task with some options fixed (Airflow's SQLExecuteQueryOperator.partial()), to map with
+ * expand({ sql: [...] }) or expand({ parameters: [...] }), or expandKwargs([{ sql, parameters }, ...]).
+ */
+sql.partial = function partial<T = unknown, R = unknown>(taskId: string, options: SqlPartialOptions<R>) {
+  return {
+    expand: (mapped: SqlMappedLists): XComArg<T[]> =>
+      addSql(taskId, options, { mode: "dict", items: mapped }),
+    expandKwargs: (items: readonly SqlMappedFields[] | XComArg<readonly SqlMappedFields[]>): XComArg<T[]> =>
+      addSql(taskId, options, { mode: "kwargs", items }),
+  };
+};
+
+function addSql<T, R>(
+  taskId: string,
+  options: SqlPartialOptions<R>,
+  mapping: Mapping | undefined,
+): XComArg<T> {
   const hints = { conn_id: "connId", split_statements: "split", return_last: "returnLast" };
   const { builder, where, own, rest } = splitOwn("sql", taskId, options, SQL_KEYS, hints);
   const connId = stringOrNull(own.connId, "connId", where) ?? "";
@@ -577,7 +672,8 @@ export function sql<T = unknown, R = unknown>(taskId: string, options: SqlOption
   const okSql =
     (typeof statements === "string" && statements.trim() !== "") ||
     (Array.isArray(statements) && statements.length > 0 && statements.every((s) => typeof s === "string"));
-  if (!okSql)
+  // A mapped task may leave its statement to expand() (expandOperator says so if nothing gives one).
+  if (!okSql && !(mapping && statements === undefined))
     report(
       definitionError(where, `sql must be a statement or a list of statements, got ${describe(statements)}`),
     );
@@ -590,9 +686,9 @@ export function sql<T = unknown, R = unknown>(taskId: string, options: SqlOption
     returnLast: own.returnLast === undefined ? true : flag(own.returnLast, "returnLast", where),
     autocommit: flag(own.autocommit, "autocommit", where),
   };
-  const fields: Record<string, JsonValue> = { sql: okSql ? (statements as JsonValue) : "" };
+  const fields: Record<string, JsonValue> = okSql ? { sql: statements as JsonValue } : {};
   if (parameters !== undefined) fields.parameters = parameters;
-  return addWorking(builder, "sql", taskId, rest, fields, async (f) => {
+  const work = async (f: Record<string, unknown>) => {
     const hook = sqlHook(connId);
     try {
       const result = await hook.run(f.sql as string | string[], {
@@ -604,7 +700,8 @@ export function sql<T = unknown, R = unknown>(taskId: string, options: SqlOption
     } finally {
       await hook.close();
     }
-  });
+  };
+  return addWorking(builder, where, "sql", taskId, rest, fields, work, mapping);
 }
 
 function jsonRow(row: Record<string, unknown>): Record<string, unknown> {

@@ -358,7 +358,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** What a mapped call maps over, as given. */
-interface Mapping {
+export interface Mapping {
   mode: "list" | "dict" | "kwargs";
   items: unknown;
 }
@@ -537,37 +537,71 @@ function addBash(taskId: string, options: BashPartialOptions, mapping: Mapping |
     } else templateFields.cwd = cwd;
   }
   if (!mapping) return addOperator(builder, "bash", taskId, rest, templateFields);
+  const mapped = {
+    kind: "bash",
+    example: 'expand({ command: ["echo 1", "echo 2"] })',
+    required: { field: "command", what: "a command" },
+  };
+  return expandOperator(builder, where, mapped, mapping, templateFields, () =>
+    addOperator(builder, "bash", taskId, rest, templateFields),
+  );
+}
+
+/** What expandOperator needs to know of an operator kind. */
+export interface MappedOperator {
+  kind: string;
+  /** An expand() call for its error messages. */
+  example: string;
+  /** The field it cannot run without (given to partial() or mapped), and its name in a message. */
+  required: { field: string; what: string } | null;
+}
+
+/**
+ * An operator task mapped over its fields (Airflow's Operator.partial(...).expand(...)): the fields
+ * `partial()` fixed are `fixed`, `mapping` the lists (or a task output) to map over; `add` adds the
+ * task once the mapping is checked. Shared by bash, http and sql.
+ */
+export function expandOperator(
+  builder: DagBuilder,
+  where: Where,
+  operator: MappedOperator,
+  mapping: Mapping,
+  fixed: Record<string, JsonValue>,
+  add: () => TaskHandle,
+): TaskHandle {
+  const { kind, example, required } = operator;
   if (mapping.mode === "dict") {
     if (!isPlainObject(mapping.items))
       throw definitionError(
         where,
-        `bash.partial().expand() takes an object of lists by field, got ${describe(mapping.items)}: write expand({ command: ["echo 1", "echo 2"] })`,
+        `${kind}.partial().expand() takes an object of lists by field, got ${describe(mapping.items)}: write ${example}`,
       );
-    const unknown = Object.keys(mapping.items).find((k) => !mappableFields("bash").includes(k));
+    const unknown = Object.keys(mapping.items).find((k) => !mappableFields(kind).includes(k));
     if (unknown)
       throw definitionError(
         where,
-        `bash tasks cannot be mapped over "${unknown}": map over ${mappableFields("bash").join(", ")}`,
+        `${kind} tasks cannot be mapped over "${unknown}": map over ${mappableFields(kind).join(", ")}`,
       );
   }
   const inputs: XComArg[] = [];
-  const expand = mapSourcesToJson(mapping, [templateFields], where, (x) => inputs.push(x));
+  const expand = mapSourcesToJson(mapping, [fixed], where, (x) => inputs.push(x));
   if (
-    !("command" in templateFields) &&
-    !(mapping.mode === "dict" && "command" in (mapping.items as object)) &&
+    required &&
+    !(required.field in fixed) &&
+    !(mapping.mode === "dict" && required.field in (mapping.items as object)) &&
     mapping.mode !== "kwargs"
   )
     throw definitionError(
       where,
-      `bash() needs a command: give it to partial() or map over it, e.g. expand({ command: ["echo 1", "echo 2"] })`,
+      `${kind}() needs ${required.what}: give it to partial() or map over it, e.g. ${example}`,
     );
   const mappedGroup = builder.mappedGroup();
   if (mappedGroup)
     throw definitionError(
       where,
-      `the task is mapped inside the mapped task group "${mappedGroup.groupId}": its tasks already map over the group's list; add it with bash() (mapping inside a mapped group is not supported)`,
+      `the task is mapped inside the mapped task group "${mappedGroup.groupId}": its tasks already map over the group's list; add it with ${kind}() (mapping inside a mapped group is not supported)`,
     );
-  const handle = addOperator(builder, "bash", taskId, rest, templateFields);
+  const handle = add();
   builder.nodes.get(handle.taskId)!.expand = expand;
   for (const input of inputs) connect(input, handle);
   return handle;
