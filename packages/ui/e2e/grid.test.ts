@@ -197,7 +197,7 @@ test("scrolling the grid reveals other rows and runs", { skip: missing }, async 
 });
 
 test(
-  "keys move between cells, Enter and clicks open task instances, a run's bar selects it",
+  "keys move between cells; Enter and clicks open the details pane beside the grid; a run's bar opens the run with its failed tasks",
   { skip: missing },
   async () => {
     const [before, last] = runs.slice(-2).map((r) => r.dag_run_id as string);
@@ -217,19 +217,117 @@ test(
     if (!focused?.startsWith(`load_000 ${before}: `)) focused = await move();
     assert.match(focused!, new RegExp(`^load_000 ${before}: `));
     await page.keyboard.press("Enter");
-    await page.waitForURL(`${server.base}/dags/${DAG}/runs/${encodeURIComponent(before!)}/tasks/load_000`);
-    await page.goBack();
+    await page.waitForURL((url) => url.searchParams.get("task") === "load_000");
+    assert.equal(new URL(page.url()).pathname, `/dags/${DAG}`, "the grid stays");
+    const pane = page.getByRole("complementary", { name: "Task instance details" });
+    await pane.getByRole("heading", { name: "load_000" }).waitFor();
+    await page.getByRole("grid", { name: `Grid of ${DAG}` }).waitFor();
 
+    // A failed cell: its state, tries, log and actions in the pane, beside the grid.
     const failed = [...runs].reverse().find((r) => r.state === "failed")!.dag_run_id;
     await cell("check", failed, "failed").click();
-    await page.waitForURL(`${server.base}/dags/${DAG}/runs/${encodeURIComponent(failed)}/tasks/check`);
-    await page.goBack();
-
-    await page.getByRole("button", { name: `Run ${failed}: failed` }).click();
-    await page.waitForURL((url) => url.searchParams.get("run") === failed);
+    await page.waitForURL(
+      (url) => url.searchParams.get("task") === "check" && url.searchParams.get("run") === failed,
+    );
+    await pane.getByRole("heading", { name: "check" }).waitFor();
+    await pane
+      .getByRole("region", { name: "Log" })
+      .getByText(/exited with code 1|bash exited/)
+      .first()
+      .waitFor();
+    await pane.getByRole("region", { name: "XCom" }).waitFor();
+    await pane.getByRole("region", { name: "Note" }).waitFor();
+    for (const action of ["Clear", "Mark success", "Mark failed", "Delete"])
+      await pane
+        .getByRole("toolbar", { name: "Actions on check" })
+        .getByRole("button", { name: action, exact: true })
+        .waitFor();
+    const [gridBox, paneBox] = await Promise.all([
+      page.getByRole("grid", { name: `Grid of ${DAG}` }).boundingBox(),
+      pane.boundingBox(),
+    ]);
+    assert.ok(
+      gridBox && paneBox && paneBox.x >= gridBox.x + gridBox.width - 1,
+      "the pane is beside the grid",
+    );
+    assert.equal(await cell("check", failed, "failed").getAttribute("aria-selected"), "true");
+    await page.screenshot({ path: join(SCREENSHOTS, "grid-details.png") });
+    assert.match(
+      (await pane.getByRole("link", { name: "Open page" }).getAttribute("href")) ?? "",
+      /\/tasks\/check$/,
+    );
+    // Escape steps back from the task instance to its run.
+    await page.keyboard.press("Escape");
+    await page.waitForURL(
+      (url) => url.searchParams.get("task") === null && url.searchParams.get("run") === failed,
+    );
     assert.equal(
       await page.getByRole("button", { name: `Run ${failed}: failed` }).getAttribute("aria-pressed"),
       "true",
+    );
+
+    // The run's bar: its card names its failed tasks; the pane shows the run's facts and failed tasks.
+    await page.getByRole("button", { name: `Run ${failed}: failed` }).hover();
+    await page.getByRole("tooltip").getByText("Failed tasks").waitFor();
+    await page
+      .getByRole("tooltip")
+      .getByText(/^check/)
+      .waitFor();
+    const runPane = page.getByRole("complementary", { name: "Run details" });
+    const failedList = runPane.getByRole("region", { name: "Failed tasks" });
+    await failedList.getByRole("button", { name: "check" }).click();
+    await page.waitForURL((url) => url.searchParams.get("task") === "check");
+    await pane.getByRole("heading", { name: "check" }).waitFor();
+    await pane.getByRole("button", { name: "Close details" }).click();
+    await page.waitForURL((url) => url.searchParams.get("task") === null);
+    await runPane.getByRole("button", { name: "Close details" }).click();
+    await page.waitForURL((url) => url.searchParams.get("run") === null);
+    await runPane.waitFor({ state: "detached" });
+  },
+);
+
+test(
+  "task search and the state filter narrow the rows and stay in the URL; jump to the failed task",
+  { skip: missing },
+  async () => {
+    await page.goto(`${server.base}/dags/${DAG}`);
+    const grid = page.getByRole("grid", { name: `Grid of ${DAG}` });
+    await grid.waitFor();
+    const labels = () => grid.getByRole("rowheader").allInnerTexts();
+    await page.getByRole("searchbox", { name: "Search tasks" }).fill("extract_00");
+    await eventually(async () => assert.deepEqual((await labels()).length, 10));
+    assert.ok((await labels()).every((l) => l.startsWith("extract_00")));
+    assert.equal(new URL(page.url()).searchParams.get("task_search"), "extract_00");
+    await page.reload();
+    await eventually(
+      async () => assert.equal((await labels()).length, 10),
+      10_000,
+      "the search survives a reload",
+    );
+
+    await page.getByRole("searchbox", { name: "Search tasks" }).fill("");
+    await page.getByRole("combobox", { name: "Filter by state" }).selectOption("failed");
+    await eventually(async () => assert.deepEqual(await labels(), ["check"]));
+    assert.equal(new URL(page.url()).searchParams.get("task_state"), "failed");
+    await page.getByRole("combobox", { name: "Filter by state" }).selectOption("upstream_failed");
+    // The loads and the end (rows are virtualised: the count is the grid's own).
+    await page
+      .getByRole("status")
+      .getByText(`${LOADS + 1} of 300 rows`)
+      .waitFor();
+    await page.getByRole("combobox", { name: "Filter by state" }).selectOption("");
+
+    const newestFailed = [...runs].reverse().find((r) => r.state === "failed")!.dag_run_id;
+    await page.getByRole("button", { name: "Jump to failed task" }).click();
+    await page.waitForURL(
+      (url) => url.searchParams.get("task") === "check" && url.searchParams.get("run") === newestFailed,
+    );
+    await page
+      .getByRole("complementary", { name: "Task instance details" })
+      .getByRole("heading", { name: "check" })
+      .waitFor();
+    await eventually(async () =>
+      assert.equal(await cell("check", newestFailed, "failed").getAttribute("aria-selected"), "true"),
     );
   },
 );

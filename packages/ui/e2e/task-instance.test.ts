@@ -98,7 +98,6 @@ test(
     await log.getByRole("status").filter({ hasText: "no matches" }).waitFor();
     assert.equal(await log.locator("mark").count(), 0);
     await log.getByLabel("Search the log").fill("total");
-    await page.screenshot({ path: join(SCREENSHOTS, "task-instance.png"), fullPage: true });
 
     const [download] = await Promise.all([
       page.waitForEvent("download"),
@@ -107,6 +106,8 @@ test(
     assert.match(download.suggestedFilename(), /^example_etl__.*__report__try-1\.log$/);
     const text = readFileSync((await download.path())!, "utf8");
     assert.ok(text.includes(printed), `the downloaded log has the task's output:\n${text}`);
+    // After the download: a full-page screenshot resizes the page, and a click right after it can miss.
+    await page.screenshot({ path: join(SCREENSHOTS, "task-instance.png"), fullPage: true });
 
     // A shared link opens the same search.
     await page.goto(`${tiPage("report")}?log_search=${encodeURIComponent(printed)}`);

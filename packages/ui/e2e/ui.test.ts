@@ -91,11 +91,18 @@ test(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
-    // The DAG's grid: the run's cell of the bash task leads to its task instance page and its log.
+    // The DAG's grid: the run's cell of the bash task opens its details and log beside the grid,
+    // and from there its task instance page.
     await page.getByRole("link", { name: "example_etl" }).click();
     await page.waitForURL(/\/dags\/example_etl/);
     const grid = page.getByRole("grid", { name: "Grid of example_etl" });
     await grid.getByRole("gridcell", { name: `report ${runId}: success` }).click();
+    const pane = page.getByRole("complementary", { name: "Task instance details" });
+    await pane
+      .getByRole("region", { name: "Log" })
+      .getByText(/total for \d{4}-\d\d-\d\d/)
+      .waitFor();
+    await pane.getByRole("link", { name: "Open page" }).click();
     await page.waitForURL(/\/runs\/.+\/tasks\/report/);
     await page
       .getByRole("region", { name: "Log" })

@@ -3,7 +3,9 @@
  * cell a task instance coloured by its state. A task group is a row of its own, its cells showing
  * its tasks' summary state, and opens (its tasks below it, indented) with its row's button. Both directions are virtualised and only the blocks
  * in view are read (grid/blocks.ts), so 500 runs x 5,000 tasks scroll like 5 x 5. Arrow keys move
- * between cells, Enter opens the task instance; a run's bar selects the run (`?run=`).
+ * between cells; a click or Enter on a cell opens its task instance in the details pane beside the
+ * grid (`?run=&task=`), a run's bar its run (`?run=`). A task search and a state filter narrow the
+ * rows, and "Jump to failed task" selects the first failed instance (grid/filters.ts).
  */
 import { useVirtualizer, type VirtualItem, type Virtualizer } from "@tanstack/react-virtual";
 import {
@@ -19,7 +21,6 @@ import {
 } from "react";
 import { StateBadge } from "../../components/StateBadge.tsx";
 import { formatDate, formatDuration } from "../../components/time.ts";
-import { navigate } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
 import {
   blockRange,
@@ -46,6 +47,8 @@ import { useGridRows } from "./grid/tasks.ts";
 import { useOpenGroups } from "./open-groups.ts";
 import { groupState, type GridRowItem } from "./groups.ts";
 import { GridTooltip, type Describe } from "./grid/Tooltip.tsx";
+import { GridDetails, useFailedTasks, useGridSelection } from "./grid/GridDetails.tsx";
+import { FILTER_STATES, filterRows, firstFailed, useTasksInState } from "./grid/filters.ts";
 import { runVersion } from "./versions.ts";
 import "./grid.css";
 
@@ -54,8 +57,17 @@ const ROW_H = 22;
 
 export function GridTab({ dagId }: { dagId: string }) {
   const { open: expanded, update: setExpanded, toggle } = useOpenGroups(dagId);
+  const [params, update] = useUrlState();
+  const search = params.get("task_search") ?? "";
+  const state = params.get("task_state");
   const tasks = useGridRows(dagId, expanded);
   const total = useRunTotal(dagId);
+  const inState = useTasksInState(dagId, state);
+  const selection = useGridSelection();
+  const rows = useMemo(
+    () => tasks.rows && filterRows(tasks.rows, search, state ? (inState.data ?? new Set()) : null),
+    [tasks.rows, search, state, inState.data],
+  );
   const failed = tasks.error ?? total.error;
   if (failed)
     return (
@@ -63,20 +75,84 @@ export function GridTab({ dagId }: { dagId: string }) {
         The grid of {dagId} could not be read: {failed.message}
       </p>
     );
-  if (!tasks.rows || total.data === undefined) return <p className="muted">Loading the grid…</p>;
+  if (!rows || total.data === undefined) return <p className="muted">Loading the grid…</p>;
   return (
     <>
-      {tasks.groups && tasks.groups.size > 0 && (
-        <div className="toolbar grid-toolbar">
-          <button type="button" onClick={() => setExpanded(() => new Set(tasks.groups!.keys()))}>
-            Expand all groups
-          </button>
-          <button type="button" onClick={() => setExpanded(() => new Set())}>
-            Collapse all groups
-          </button>
-        </div>
+      <div className="toolbar grid-toolbar">
+        <input
+          type="search"
+          aria-label="Search tasks"
+          placeholder="Search tasks"
+          defaultValue={search}
+          onChange={(e) => update({ task_search: e.target.value }, { replace: true })}
+        />
+        <select
+          aria-label="Filter by state"
+          value={state ?? ""}
+          onChange={(e) => update({ task_state: e.target.value }, { replace: true })}
+        >
+          <option value="">All states</option>
+          {FILTER_STATES.map((s) => (
+            <option key={s} value={s}>
+              {s.replace(/_/g, " ")}
+            </option>
+          ))}
+        </select>
+        <JumpToFailed dagId={dagId} onFound={(f) => selection.select(f.runId, f.taskId, f.mapIndex)} />
+        {tasks.groups && tasks.groups.size > 0 && (
+          <>
+            <button type="button" onClick={() => setExpanded(() => new Set(tasks.groups!.keys()))}>
+              Expand all groups
+            </button>
+            <button type="button" onClick={() => setExpanded(() => new Set())}>
+              Collapse all groups
+            </button>
+          </>
+        )}
+        {rows.length < tasks.rows!.length && (
+          <span className="muted" role="status">
+            {rows.length} of {tasks.rows!.length} rows
+          </span>
+        )}
+      </div>
+      <div className={selection.runId ? "grid-layout with-pane" : "grid-layout"}>
+        <GridView dagId={dagId} rows={rows} runCount={total.data} onToggle={toggle} />
+        <GridDetails dagId={dagId} />
+      </div>
+    </>
+  );
+}
+
+/** Selects the first failed task instance of the selected run, or of the newest run with one. */
+function JumpToFailed({
+  dagId,
+  onFound,
+}: {
+  dagId: string;
+  onFound: (found: { runId: string; taskId: string; mapIndex: number }) => void;
+}) {
+  const { runId } = useGridSelection();
+  const [message, setMessage] = useState<string | null>(null);
+  const jump = async () => {
+    setMessage(null);
+    try {
+      const found = (runId && (await firstFailed(dagId, runId))) || (await firstFailed(dagId, null));
+      if (found) onFound(found);
+      else setMessage("No failed task instance.");
+    } catch (error) {
+      setMessage((error as Error).message);
+    }
+  };
+  return (
+    <>
+      <button type="button" onClick={() => void jump()}>
+        Jump to failed task
+      </button>
+      {message && (
+        <span className="muted" role="status">
+          {message}
+        </span>
       )}
-      <GridView dagId={dagId} rows={tasks.rows} runCount={total.data} onToggle={toggle} />
     </>
   );
 }
@@ -207,7 +283,9 @@ function CellCard({ taskId, run, cell }: { taskId: string; run: Run; cell: Cell 
   );
 }
 
-function RunCard({ run }: { run: Run }) {
+function RunCard({ dagId, run }: { dagId: string; run: Run }) {
+  const failed = useFailedTasks(dagId, run.dag_run_id, run.state === "failed");
+  const names = failed.data?.task_instances.map((ti) => ti.task_id) ?? [];
   return (
     <dl>
       <dt>Run</dt>
@@ -224,8 +302,35 @@ function RunCard({ run }: { run: Run }) {
       <dd>{run.start_date ? formatDuration(runSeconds(run)) : "–"}</dd>
       <dt>DAG version</dt>
       <dd>{runVersion(run) ?? "–"}</dd>
+      {run.state === "failed" && (
+        <>
+          <dt>Failed tasks</dt>
+          <dd>
+            {failed.data
+              ? names.slice(0, 5).join(", ") +
+                (failed.data.total_entries > 5 ? `, and ${failed.data.total_entries - 5} more` : "")
+              : "…"}
+          </dd>
+        </>
+      )}
     </dl>
   );
+}
+
+/** Marks the selected task instance's cell (cells are drawn as markup, see GridRow's segmentHtml). */
+function useMarkSelectedCell(
+  scroller: RefObject<HTMLDivElement | null>,
+  row: number,
+  col: number | undefined,
+) {
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const cell = row >= 0 && col !== undefined ? el.querySelector(selectorOf({ row, col })) : null;
+    for (const old of el.querySelectorAll("[aria-selected=true]"))
+      if (old !== cell) old.removeAttribute("aria-selected");
+    cell?.setAttribute("aria-selected", "true");
+  });
 }
 
 /** A cell's place: run headers carry data-pos, cells their aria-colindex inside a row's aria-rowindex. */
@@ -258,8 +363,7 @@ function GridView({
   runCount: number;
   onToggle: (groupId: string) => void;
 }) {
-  const [params, update] = useUrlState();
-  const selected = params.get("run");
+  const { runId: selected, taskId: selectedTask, select } = useGridSelection();
   const scroller = useRef<HTMLDivElement>(null);
   const rowsV = useVirtualizer({
     count: items.length,
@@ -285,6 +389,10 @@ function GridView({
   const { runStarts, runs, cells, lookup, error } = useGridData(dagId, items, rows, cols, runCount);
   useFollowNewest(colsV, runCount, scroller);
   useShowSelected(dagId, selected, colsV);
+  const selectedRow = selectedTask === null ? -1 : items.findIndex((i) => !i.group && i.id === selectedTask);
+  useEffect(() => {
+    if (selectedRow >= 0) rowsV.scrollToIndex(selectedRow, { align: "auto" });
+  }, [selectedRow, rowsV]);
 
   const [active, setActive] = useState<Position>({ row: 0, col: Math.max(0, runCount - 1) });
   const pendingFocus = useRef(false);
@@ -314,7 +422,7 @@ function GridView({
     const pos = positionOf(element);
     const run = pos && lookup.run(pos.col);
     if (!pos || !run) return null;
-    if (pos.row < 0) return <RunCard run={run} />;
+    if (pos.row < 0) return <RunCard dagId={dagId} run={run} />;
     const cell = lookup.cell(pos.row, pos.col);
     const item = items[pos.row];
     if (cell === undefined || !item) return null;
@@ -337,15 +445,17 @@ function GridView({
     const at = positionOf(target);
     if (!at) return;
     setActive(at);
+    const run = lookup.run(at.col);
     if (at.row < 0) {
-      const run = lookup.run(at.col);
-      if (run) update({ run: run.dag_run_id === selected ? null : run.dag_run_id });
+      if (run) select(run.dag_run_id === selected && !selectedTask ? null : run.dag_run_id);
       return;
     }
+    // A plain click opens the pane; with a modifier the link opens the page (a new tab, say).
     const plain = event.button === 0 && !event.metaKey && !event.ctrlKey && !event.shiftKey && !event.altKey;
-    if (plain && target instanceof HTMLAnchorElement) {
+    const item = items[at.row];
+    if (plain && target instanceof HTMLAnchorElement && run && item) {
       event.preventDefault();
-      navigate(target.getAttribute("href")!);
+      select(run.dag_run_id, item.id);
     }
   };
   // With the active cell out of view, the grid itself takes the tab stop and hands focus to a cell.
@@ -357,6 +467,7 @@ function GridView({
   };
 
   const selectedCol = cols.find((c) => lookup.run(c.index)?.dag_run_id === selected)?.index;
+  useMarkSelectedCell(scroller, selectedRow, selectedCol);
   const width = colsV.getTotalSize() + COL_W;
   return (
     <div className="grid-tab">

@@ -273,7 +273,7 @@ function RunRow({
 }
 
 /** The selected run's note, edited in place (PATCH of the run's `note`). */
-function RunNote({
+export function RunNote({
   dagId,
   runId,
   run,
