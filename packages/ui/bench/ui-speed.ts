@@ -5,7 +5,8 @@
  * `updraft webserver` starts (no scheduler, so nothing moves underneath the measurements).
  *
  * Measured: (a) the graph of the big DAG, navigation to laid out and drawn, and frame times while
- * panning and zooming; (b) frame times while scrolling its grid (500 runs) both ways; (c) the DAGs
+ * panning and zooming; (b) frame times while scrolling its grid (500 runs) both ways, then with a task
+ * instance's details pane open beside it (a click on a cell to its facts and log shown); (c) the DAGs
  * page over 5,000 DAGs, navigation to the first page shown; (d) for every page, the most rows any API
  * answer carried against the rows the page shows. Baselines in the same run: the API's round trip
  * (GET /api/v2/version from the page) and the DAGs page with a search that matches nothing.
@@ -275,6 +276,8 @@ interface Figures {
   gridOpen: number | null;
   gridFrames: FrameStats | null;
   gridRowsShown: string;
+  paneOpen: number | null;
+  paneFrames: FrameStats | null;
 }
 
 async function measureDags(page: Page, base: string, watch: RowWatch, figures: Partial<Figures>) {
@@ -432,6 +435,37 @@ async function measureGrid(page: Page, base: string, watch: RowWatch, figures: P
   progress(`grid frames: ${JSON.stringify(figures.gridFrames)}`);
 }
 
+/** A click on a cell of the newest run to the pane's facts and log drawn; then the grid scrolled with it open. */
+async function measureGridPane(page: Page, watch: RowWatch, figures: Partial<Figures>) {
+  watch.phase = "pane";
+  figures.paneOpen = null;
+  figures.paneFrames = null;
+  if (figures.gridOpen === null) return;
+  await page.evaluate(() =>
+    document.querySelector('[data-testid="grid-scroll"]')!.scrollTo({ top: 0, left: 1e9 }),
+  );
+  await sleep(1000);
+  const cell = page.locator('a[role="gridcell"]').last();
+  const t0 = await page.evaluate(() => performance.now());
+  await cell.click();
+  const shown = await page.waitForFunction(
+    () =>
+      document.querySelector('[aria-label="Task instance details"] [aria-label="Summary"]') &&
+      document.querySelector('[aria-label="Task instance details"] [aria-label="Log"]')
+        ? performance.now()
+        : false,
+    undefined,
+    { polling: "raf", timeout: 20_000 },
+  );
+  figures.paneOpen = ((await shown.jsonValue()) as number) - t0;
+  progress(`details pane shown in ${figures.paneOpen.toFixed(0)} ms; scrolling the grid beside it`);
+  await sleep(1000);
+  await page.evaluate(startRecording);
+  await page.evaluate(scrollGrid);
+  figures.paneFrames = frameStats(await page.evaluate(stopRecording));
+  progress(`grid frames with the pane open: ${JSON.stringify(figures.paneFrames)}`);
+}
+
 // In-page helpers (serialised into the page by page.evaluate).
 function startRecording() {
   const w = window as unknown as { __frames: number[]; __recording: boolean };
@@ -486,6 +520,7 @@ try {
   await measureDags(page, base, watch, figures);
   await measureGraph(page, base, watch, figures);
   await measureGrid(page, base, watch, figures);
+  await measureGridPane(page, watch, figures);
   await sleep(500);
   await browser.close();
   printTable(figures as Figures, watch);
@@ -536,6 +571,8 @@ function printTable(f: Figures, watch: RowWatch) {
     ],
     [`grid of ${RUNS} runs: shown`, ms(f.gridOpen), "", f.gridRowsShown, most("grid")],
     ["grid: scroll both ways frame times", frames(f.gridFrames), "smooth", "", ""],
+    ["grid: click a cell to its details pane shown", ms(f.paneOpen), "< 500 ms", "", most("pane")],
+    ["grid: scroll both ways with the pane open, frame times", frames(f.paneFrames), "smooth", "", ""],
   ];
   const head = ["measure", "figure", "target", "rows shown", "most rows in one API answer"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
