@@ -20,6 +20,7 @@ import { dagStore } from "../storage/dags.ts";
 import { isTransientDbError, retrying } from "../storage/retry.ts";
 import type { DagRunRow, Tables, TaskInstanceRow } from "../storage/schema.ts";
 import { startQueuedRuns } from "../storage/sql/start-queued-runs.ts";
+import { backfillStore } from "../storage/backfills.ts";
 import type { ClaimedTaskInstance } from "../storage/sql/claim-task-instances.ts";
 import { fromDb, taskInstanceStore, type TaskInstanceKey } from "../storage/task-instances.ts";
 import { decideRun, statesOf, type RunStates } from "./decide.ts";
@@ -69,7 +70,11 @@ export async function examineRuns(
   o: ExamineOptions,
 ): Promise<ClaimedTaskInstance[] | undefined> {
   const only = o.changed ? [...o.changed.keys()] : o.runIds;
-  if (!only) await startQueuedRuns(database, { now: o.now });
+  if (!only) {
+    await startQueuedRuns(database, { now: o.now });
+    // A backfill none of whose runs is left to do is complete (Airflow's _mark_backfills_complete).
+    await backfillStore(database).completeFinished(o.now);
+  }
   let q = database.db
     .selectFrom("dag_run")
     .select(["id", "dag_id", "last_scheduling_decision"])

@@ -32,6 +32,8 @@ export interface NewRun {
   triggeredBy?: string;
   state?: "queued" | "running";
   note?: string | null;
+  /** The backfill it belongs to (its queued runs start within the backfill's max_active_runs). */
+  backfillId?: number;
 }
 
 type Db = Kysely<Tables> | Transaction<Tables>;
@@ -82,6 +84,7 @@ async function insertRun(database: Database, trx: Db, run: NewRun, stamp: RunSta
     note: run.note ?? null,
     last_scheduling_decision: null,
     updated_at: now,
+    ...(run.backfillId !== undefined ? { backfill_id: run.backfillId } : {}),
   };
   const insert = trx.insertInto("dag_run").values(row);
   if (database.adapter.capabilities.supportsReturning) {

@@ -237,6 +237,7 @@ export function dagStore(database: Database) {
         "task_reschedule",
         "task_instance",
         "dag_run",
+        "backfill",
         "dag_tag",
         "serialized_dag",
         "dag_version",

@@ -21,6 +21,7 @@ import * as m0012 from "./migrations/0012_dag_versions.ts";
 import * as m0013 from "./migrations/0013_deferral.ts";
 import * as m0014 from "./migrations/0014_assets.ts";
 import * as m0015 from "./migrations/0015_callbacks.ts";
+import * as m0016 from "./migrations/0016_backfills.ts";
 import type { MigrationContext } from "./migrations/helpers.ts";
 import { TABLE_NAMES } from "./schema.ts";
 
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, { up(ctx: MigrationContext): Promise<void> }> =
   "0013_deferral": m0013,
   "0014_assets": m0014,
   "0015_callbacks": m0015,
+  "0016_backfills": m0016,
 };
 
 export const MIGRATION_TABLE = "updraft_migration";

@@ -109,6 +109,25 @@ export interface DagRunTable {
   marked_state: Generated<string | null>;
   /** The DAG version the run was created with (migration 0012); null for a DAG never stored. */
   created_dag_version_id: Generated<string | null>;
+  /** The backfill the run belongs to (migration 0016), if any. */
+  backfill_id: Generated<number | null>;
+}
+
+/** A backfill (migration 0016, ./backfills.ts); timestamps ISO strings, conf JSON text. */
+export interface BackfillTable {
+  id: Generated<number>;
+  dag_id: string;
+  from_date: Timestamp;
+  to_date: Timestamp;
+  dag_run_conf: string;
+  is_paused: number;
+  reprocess_behavior: string;
+  max_active_runs: number;
+  run_backwards: number;
+  triggering_user_name: string | null;
+  created_at: Timestamp;
+  completed_at: Timestamp | null;
+  updated_at: Timestamp;
 }
 
 export interface TaskInstanceTable {
@@ -448,6 +467,7 @@ export interface Tables {
   task_reschedule: TaskRescheduleTable;
   callback_request: CallbackRequestTable;
   deadline: DeadlineTable;
+  backfill: BackfillTable;
 }
 
 export type DagRow = Selectable<DagTable>;
@@ -465,6 +485,7 @@ export type TriggerRow = Selectable<TriggerTable>;
 export type TaskRescheduleRow = Selectable<TaskRescheduleTable>;
 export type CallbackRequestRow = Selectable<CallbackRequestTable>;
 export type DeadlineRow = Selectable<DeadlineTable>;
+export type BackfillRow = Selectable<BackfillTable>;
 
 export const TABLE_NAMES: (keyof Tables)[] = [
   "dag",
@@ -498,4 +519,5 @@ export const TABLE_NAMES: (keyof Tables)[] = [
   "task_outlet_asset_reference",
   "asset_dag_run_queue",
   "dagrun_asset_event",
+  "backfill",
 ];

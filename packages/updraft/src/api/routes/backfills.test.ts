@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { backfillStore } from "../../storage/backfills.ts";
 import { dagRunStore } from "../../storage/dag-runs.ts";
+import { startQueuedRuns } from "../../storage/sql/start-queued-runs.ts";
 import { forEachApiDatabase } from "../../test-support/api.ts";
 
 const DAGS = {
@@ -14,7 +16,7 @@ export default dag({ dagId: "manual_only", schedule: null }, () => { empty("m");
 
 const day = (d: string) => `2024-01-${d}T00:00:00.000Z`;
 
-forEachApiDatabase("backfills", { dags: DAGS }, (get) => {
+forEachApiDatabase("backfills", { dags: DAGS, allDatabases: true }, (get) => {
   const dryRun = (body: Record<string, unknown>, as?: "Viewer" | "User") =>
     get().call("create_backfill_dry_run", { body, ...(as ? { as } : {}) });
   const dates = (r: { body: { backfills: { logical_date: string }[] } }) =>
@@ -121,32 +123,140 @@ forEachApiDatabase("backfills", { dags: DAGS }, (get) => {
     );
   });
 
-  test("without a backfill table: none to list or get; creating one is refused and creates no runs", async () => {
+  const create = (body: Record<string, unknown>, as?: "Viewer" | "User") =>
+    get().call("create_backfill", { body, ...(as ? { as } : {}) });
+  const backfillRuns = async (id: number) =>
+    (
+      await get()
+        .database.db.selectFrom("dag_run")
+        .select(["run_id", "state", "run_type", "logical_date", "conf"])
+        .where("backfill_id", "=", id)
+        .orderBy("logical_date")
+        .execute()
+    ).map((r) => ({ ...r, logical_date: new Date(r.logical_date!).toISOString() }));
+
+  test("create: the backfill and a queued backfill run per interval; listed, read; one active per DAG", async () => {
+    const made = await create({
+      dag_id: "daily",
+      from_date: day("10"),
+      to_date: day("12"),
+      dag_run_conf: { size: 3 },
+      max_active_runs: 2,
+    });
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const b = made.body;
+    assert.equal(b.dag_id, "daily");
+    assert.equal(b.from_date, day("10"));
+    assert.equal(b.to_date, day("12"));
+    assert.deepEqual(b.dag_run_conf, { size: 3 });
+    assert.equal(b.is_paused, false);
+    assert.equal(b.reprocess_behavior, "none");
+    assert.equal(b.max_active_runs, 2);
+    assert.equal(b.completed_at, null);
+    assert.equal(b.dag_display_name, "daily");
+    const runs = await backfillRuns(b.id);
+    assert.deepEqual(
+      runs.map((r) => [r.logical_date, r.state, r.run_type, JSON.parse(r.conf!).size]),
+      [
+        [day("10"), "queued", "backfill", 3],
+        [day("11"), "queued", "backfill", 3],
+        [day("12"), "queued", "backfill", 3],
+      ],
+    );
     const list = await get().call("list_backfills", { query: { dag_id: "daily" }, as: "Viewer" });
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body, { backfills: [], total_entries: 0 });
+    assert.equal(list.body.total_entries, 1);
+    assert.deepEqual(list.body.backfills[0], b);
+    assert.deepEqual((await get().call("get_backfill", { path: { backfill_id: b.id } })).body, b);
     assert.equal((await get().call("list_backfills", { query: {} })).status, 422, "dag_id is required");
-    assert.equal((await get().call("get_backfill", { path: { backfill_id: 1 } })).status, 404);
-    for (const op of ["pause_backfill", "unpause_backfill", "cancel_backfill"]) {
-      const r = await get().call(op, { path: { backfill_id: 7 } });
+
+    const again = await create({ dag_id: "daily", from_date: day("20"), to_date: day("21") });
+    assert.equal(again.status, 409);
+    assert.match(again.body.detail, /only one running backfill per DAG/);
+    assert.equal(
+      (await create({ dag_id: "daily", from_date: day("20"), to_date: day("21") }, "Viewer")).status,
+      403,
+    );
+    assert.equal((await create({ dag_id: "nope", from_date: day("20"), to_date: day("21") })).status, 404);
+    assert.equal(
+      (await create({ dag_id: "daily", from_date: day("21"), to_date: day("20") })).status,
+      422,
+      "from after to",
+    );
+
+    // Pause and unpause; cancel fails the queued runs and completes it; a completed one cannot change.
+    const pause = await get().call("pause_backfill", { path: { backfill_id: b.id } });
+    assert.equal(pause.status, 200);
+    assert.equal(pause.body.is_paused, true);
+    const unpause = await get().call("unpause_backfill", { path: { backfill_id: b.id } });
+    assert.equal(unpause.body.is_paused, false);
+    const cancel = await get().call("cancel_backfill", { path: { backfill_id: b.id } });
+    assert.equal(cancel.status, 200);
+    assert.notEqual(cancel.body.completed_at, null);
+    assert.deepEqual(
+      (await backfillRuns(b.id)).map((r) => r.state),
+      ["failed", "failed", "failed"],
+    );
+    for (const op of ["pause_backfill", "cancel_backfill"])
+      assert.equal((await get().call(op, { path: { backfill_id: b.id } })).status, 409, op);
+    for (const op of ["get_backfill", "pause_backfill", "unpause_backfill", "cancel_backfill"]) {
+      const r = await get().call(op, { path: { backfill_id: 9999 } });
       assert.equal(r.status, 404, op);
-      assert.equal(r.body.detail, "Could not find backfill with id 7");
+      assert.equal(r.body.detail, "Could not find backfill with id 9999");
     }
-    const before = (await dagRunStore(get().database).list({ dagId: "daily" })).length;
-    const create = await get().call("create_backfill", {
-      body: { dag_id: "daily", from_date: day("10"), to_date: day("12") },
+  });
+
+  test("reprocess: a failed run is cleared and taken into the backfill; the scheduler starts runs within max_active_runs, not while paused, and completes it", async () => {
+    const db = get().database;
+    // From the dry-run test: 02 succeeded, 03 failed, 04 is queued (in flight).
+    const made = await create({
+      dag_id: "daily",
+      from_date: day("01"),
+      to_date: day("05"),
+      reprocess_behavior: "failed",
+      max_active_runs: 1,
+      run_backwards: true,
     });
-    assert.equal(create.status, 400);
-    assert.match(create.body.detail, /dry_run/);
-    assert.equal((await dagRunStore(get().database).list({ dagId: "daily" })).length, before);
-    const unknown = await get().call("create_backfill", {
-      body: { dag_id: "nope", from_date: day("10"), to_date: day("12") },
-    });
-    assert.equal(unknown.status, 404);
-    const viewer = await get().call("create_backfill", {
-      body: { dag_id: "daily", from_date: day("10"), to_date: day("12") },
-      as: "Viewer",
-    });
-    assert.equal(viewer.status, 403);
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const id = made.body.id;
+    const runs = await backfillRuns(id);
+    assert.deepEqual(
+      runs.map((r) => [r.logical_date, r.state]),
+      [
+        [day("01"), "queued"],
+        [day("03"), "queued"],
+        [day("05"), "queued"],
+      ],
+    );
+    assert.equal(runs[1]!.run_id, "run_03", "the failed run itself, cleared");
+    assert.equal(runs[1]!.run_type, "backfill");
+
+    // A paused DAG's runs wait (its backfill's too): unpaused for the scheduler's part.
+    await db.db.updateTable("dag").set({ is_paused: 0 }).where("dag_id", "=", "daily").execute();
+    const start = () => startQueuedRuns(db, { now: new Date().toISOString() });
+    await get().call("pause_backfill", { path: { backfill_id: id } });
+    await start();
+    assert.deepEqual(
+      (await backfillRuns(id)).map((r) => r.state),
+      ["queued", "queued", "queued"],
+      "a paused backfill starts nothing",
+    );
+    await get().call("unpause_backfill", { path: { backfill_id: id } });
+    await start();
+    await start();
+    // One at a time, newest first (run backwards); the DAG's own queued run 04 starts beside it.
+    assert.deepEqual(
+      (await backfillRuns(id)).map((r) => r.state),
+      ["queued", "queued", "running"],
+    );
+    assert.equal((await dagRunStore(db).get("daily", "run_04"))!.state, "running");
+    const store = backfillStore(db);
+    assert.deepEqual(await store.completeFinished(), [], "runs are left to do");
+    await db.db.updateTable("dag_run").set({ state: "success" }).where("backfill_id", "=", id).execute();
+    assert.deepEqual(await store.completeFinished(), [id]);
+    assert.notEqual(
+      (await get().call("get_backfill", { path: { backfill_id: id } })).body.completed_at,
+      null,
+    );
   });
 });

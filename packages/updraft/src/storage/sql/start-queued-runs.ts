@@ -5,6 +5,10 @@
  * skips a DAG another is starting (it is locked) or counts after that one committed, so N schedulers
  * never start more than maxActiveRuns (see ../ADR.md S8). SQLite has one writer: its transaction is
  * enough there, and a stale snapshot fails with SQLITE_BUSY and is retried.
+ *
+ * A backfill's runs (dag_run.backfill_id) do not count against their DAG's maxActiveRuns: they start
+ * within the backfill's own max_active_runs (its row locked the same way), oldest logical date first
+ * (newest when it runs backwards), and not while the backfill is paused (Airflow 3's backfills).
  */
 import { sql, type Transaction } from "kysely";
 import type { Database } from "../database.ts";
@@ -63,8 +67,10 @@ async function startWithinCaps(
     const n = max - (running.get(dagId) ?? 0);
     if (n > 0) free.set(dagId, n);
   }
-  if (free.size === 0) return [];
-  const chosen = await oldestQueued(trx, free);
+  const chosen = [
+    ...(free.size > 0 ? await oldestQueued(trx, free) : []),
+    ...(await backfillRunsToStart(trx, database, [...caps.keys()])),
+  ];
   if (chosen.length === 0) return [];
   await trx
     .updateTable("dag_run")
@@ -99,7 +105,10 @@ async function lockDags(
   return new Map(rows.map((r) => [r.dag_id, r.max_active_runs]));
 }
 
-/** Runs per DAG in the given states; read under the DAG locks, it is exact until they are released. */
+/**
+ * Runs per DAG in the given states that count against its maxActiveRuns (a backfill's do not); read
+ * under the DAG locks, it is exact until they are released.
+ */
 export async function countRuns(
   trx: Transaction<Tables>,
   dagIds: string[],
@@ -111,6 +120,7 @@ export async function countRuns(
     .select(["dag_id", sql<number | string>`count(*)`.as("n")])
     .where("state", "in", [...states])
     .where("dag_id", "in", dagIds)
+    .where("backfill_id", "is", null)
     .groupBy("dag_id")
     .execute();
   return new Map(rows.map((r) => [r.dag_id, Number(r.n)]));
@@ -128,6 +138,7 @@ async function oldestQueued(trx: Transaction<Tables>, free: Map<string, number>)
     ])
     .where("state", "=", "queued")
     .where("dag_id", "in", [...free.keys()])
+    .where("backfill_id", "is", null)
     .as("ranked");
   const rows = await trx
     .selectFrom(ranked)
@@ -139,4 +150,48 @@ async function oldestQueued(trx: Transaction<Tables>, free: Map<string, number>)
   return rows
     .filter((r) => Number(r.rank) <= free.get(r.dag_id)!)
     .map((r) => ({ id: Number(r.id), dagId: r.dag_id }));
+}
+
+/**
+ * The queued runs of the DAGs' unpaused, uncompleted backfills that fit in each backfill's
+ * max_active_runs, in the backfill's order. The backfill rows are locked (SKIP LOCKED) as the DAG
+ * rows are, so two schedulers never count the same free slots.
+ */
+async function backfillRunsToStart(
+  trx: Transaction<Tables>,
+  database: Database,
+  dagIds: string[],
+): Promise<StartedRun[]> {
+  let q = trx
+    .selectFrom("backfill")
+    .select(["id", "dag_id", "max_active_runs", "run_backwards"])
+    .where("dag_id", "in", dagIds)
+    .where("completed_at", "is", null)
+    .where("is_paused", "=", 0)
+    .orderBy("id");
+  if (database.adapter.capabilities.supportsSkipLocked) q = q.forUpdate().skipLocked();
+  const backfills = await q.execute();
+  const out: StartedRun[] = [];
+  for (const b of backfills) {
+    const running = await trx
+      .selectFrom("dag_run")
+      .select(sql<number | string>`count(*)`.as("n"))
+      .where("backfill_id", "=", b.id)
+      .where("state", "in", [...RUN_SLOT_STATES])
+      .executeTakeFirstOrThrow();
+    const free = b.max_active_runs - Number(running.n);
+    if (free <= 0) continue;
+    const order = b.run_backwards ? "desc" : "asc";
+    const queued = await trx
+      .selectFrom("dag_run")
+      .select(["id", "dag_id"])
+      .where("backfill_id", "=", b.id)
+      .where("state", "=", "queued")
+      .orderBy("logical_date", order)
+      .orderBy("id", order)
+      .limit(free)
+      .execute();
+    out.push(...queued.map((r) => ({ id: Number(r.id), dagId: r.dag_id })));
+  }
+  return out;
 }
