@@ -168,7 +168,8 @@ export async function createBackfill(database: Database, r: BackfillRequest): Pr
   if (!dag) throw new NotFoundError(`Could not find dag ${r.dagId}`);
   const now = new Date();
   // Only whole intervals: one that has not ended yet is the scheduler's to run.
-  let infos = (await backfillIntervals(database, r.dagId, r.from, r.to)).filter(
+  const until = new Date(Math.min(r.to.getTime(), now.getTime()));
+  let infos = (await backfillIntervals(database, r.dagId, r.from, until)).filter(
     (i) => i.dataIntervalEnd <= now,
   );
   if (r.runBackwards) infos = infos.reverse();

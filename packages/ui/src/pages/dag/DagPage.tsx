@@ -1,7 +1,6 @@
 /**
  * One DAG: its header (state, schedule, pause switch, trigger; owners, tags, latest and next run,
- * reparse) and its views as tabs — grid, graph,
- * Gantt, code, details, runs. The URL holds the tab and the run and task on screen.
+ * reparse, backfill) and its views as tabs — grid, graph, Gantt, runs, backfills, code, details. The URL holds the tab and the run and task on screen.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -19,6 +18,7 @@ import { GanttTab } from "./Gantt.tsx";
 import { GraphTab } from "./Graph.tsx";
 import { GridTab } from "./Grid.tsx";
 import { RunsTab } from "./Runs.tsx";
+import { BackfillDialog, BackfillsTab } from "./Backfills.tsx";
 import "./dag.css";
 
 const TABS = [
@@ -26,6 +26,7 @@ const TABS = [
   { id: "graph", label: "Graph" },
   { id: "gantt", label: "Gantt" },
   { id: "runs", label: "Runs" },
+  { id: "backfills", label: "Backfills" },
   { id: "code", label: "Code" },
   { id: "details", label: "Details" },
 ] as const;
@@ -38,6 +39,7 @@ export function DagPage({ dagId }: { dagId: string }) {
   const canEdit = mayEditDags(role);
   const queries = useQueryClient();
   const [triggering, setTriggering] = useState(false);
+  const [backfilling, setBackfilling] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const dag = useQuery({
     queryKey: ["dag", dagId],
@@ -91,6 +93,10 @@ export function DagPage({ dagId }: { dagId: string }) {
         )}
         <span className="spacer" />
         {canEdit && <button onClick={() => setTriggering(true)}>Trigger</button>}
+        {/* Only a timetable has intervals to backfill; the server says why for asset schedules. */}
+        {canEdit && dag.data && dag.data.timetable_summary !== "None" && (
+          <button onClick={() => setBackfilling(true)}>Backfill</button>
+        )}
         {role === "Admin" && (
           <button className="danger" onClick={() => setDeleting(true)}>
             Delete DAG
@@ -116,9 +122,21 @@ export function DagPage({ dagId }: { dagId: string }) {
         {tab === "graph" && <GraphTab dagId={dagId} />}
         {tab === "gantt" && <GanttTab dagId={dagId} />}
         {tab === "runs" && <RunsTab dagId={dagId} />}
+        {tab === "backfills" && <BackfillsTab dagId={dagId} />}
         {tab === "code" && <CodeTab dagId={dagId} />}
         {tab === "details" && <DetailsTab dagId={dagId} />}
       </section>
+      <BackfillDialog
+        dagId={dagId}
+        open={backfilling}
+        onClose={() => setBackfilling(false)}
+        onCreated={() => {
+          setBackfilling(false);
+          void queries.invalidateQueries({ queryKey: ["backfills", dagId] });
+          void queries.invalidateQueries({ queryKey: ["runs", dagId] });
+          update({ tab: "backfills" });
+        }}
+      />
       <TriggerDialog
         dagId={dagId}
         open={triggering}
