@@ -1,7 +1,8 @@
 /**
  * The DAG page's views a daily user reaches for, in a real browser against `updraft standalone`:
  * backfills made from the header's Backfill dialog (the server's dry run previewed first), listed,
- * paused and cancelled in the Backfills tab.
+ * paused and cancelled in the Backfills tab; the DAG's own time zone in the zone selector; the graph's
+ * details panel docked beside the canvas without hiding the task it describes.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -22,6 +23,10 @@ const DAGS = {
 export default dag({ dagId: "v_daily", schedule: "@daily", startDate: "2025-01-01", catchup: false, timezone: "Europe/Amsterdam" }, () => {
   bash("work", { command: "echo {{ ds }}" });
 });`,
+  "v_wide.ts": `import { chain, dag, empty } from "updraft";
+export default dag({ dagId: "v_wide", schedule: null }, () => {
+  chain(...Array.from({ length: 14 }, (_, i) => empty("step_" + String(i).padStart(2, "0"))));
+});`,
 };
 
 let server: Standalone;
@@ -32,6 +37,7 @@ before(async () => {
   if (missing) return;
   server = await startStandalone({ dagFiles: DAGS, env: { UPDRAFT__CORE__LOAD_EXAMPLES: "false" } });
   await eventually(async () => assert.equal((await server.apiGet("/api/v2/dags/v_daily")).dag_id, "v_daily"));
+  await eventually(async () => assert.equal((await server.apiGet("/api/v2/dags/v_wide")).dag_id, "v_wide"));
   browser = await launchBrowser();
   page = await loggedInPage(browser, server.base, "admin", server.password);
 });
@@ -120,5 +126,58 @@ test(
       .getByRole("alert")
       .getByText(/only one running backfill per DAG/)
       .waitFor();
+  },
+);
+
+test(
+  "the zone selector offers the DAG's own zone on its pages, and dates follow it",
+  { skip: missing && "no chromium" },
+  async () => {
+    await page.goto(`${server.base}/dags`);
+    const select = page.getByRole("combobox", { name: "Time zone" });
+    await select.waitFor();
+    assert.match(await select.locator('option[value="dag"]').innerText(), /on a DAG's pages/);
+    await page.goto(`${server.base}/dags/v_daily`);
+    await select
+      .locator('option[value="dag"]', { hasText: "Europe/Amsterdam" })
+      .waitFor({ state: "attached" });
+    const nextRun = page.getByRole("definition").filter({ hasText: /\d{4}/ }).last();
+    await select.selectOption("UTC");
+    await nextRun.getByText(/UTC/).waitFor();
+    const utc = await nextRun.innerText();
+    await select.selectOption("dag");
+    // Amsterdam is an hour ahead of UTC in winter: the same instant, another clock, another zone name.
+    await eventually(async () => {
+      const shown = await nextRun.innerText();
+      assert.notEqual(shown, utc);
+      assert.match(shown, /GMT\+1|CET/);
+    });
+    await select.selectOption("local");
+  },
+);
+
+test(
+  "the graph's details panel docks beside the canvas and keeps the task it describes in sight",
+  { skip: missing && "no chromium" },
+  async () => {
+    await page.setViewportSize({ width: 1100, height: 800 });
+    await page.goto(`${server.base}/dags/v_wide?tab=graph`);
+    const node = page.locator('.react-flow__node[data-id="step_13"]');
+    await node.waitFor();
+    await node.click();
+    const panel = page.locator(".graph-panel");
+    await panel.waitFor();
+    const canvas = page.locator(".graph-canvas");
+    await eventually(async () => {
+      const [n, c, p] = await Promise.all([node.boundingBox(), canvas.boundingBox(), panel.boundingBox()]);
+      assert.ok(n && c && p);
+      assert.ok(c.x + c.width <= p.x + 1, "the panel is beside the canvas, not over it");
+      assert.ok(
+        n.x >= c.x - 1 && n.x + n.width <= c.x + c.width + 1,
+        `the node is in the canvas: ${JSON.stringify({ n, c })}`,
+      );
+    });
+    await page.screenshot({ path: join(SCREENSHOTS, "graph-panel.png") });
+    await page.setViewportSize({ width: 1366, height: 800 });
   },
 );

@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import { api, logout, SESSION_SIGNAL, useMe } from "./api.ts";
 import { ConnectionBanner } from "./components/ConnectionBanner.tsx";
 import { ThemeToggle } from "./components/ThemeToggle.tsx";
-import { storedZone } from "./components/time.ts";
+import { storedZone, useDagZone } from "./components/time.ts";
 import { ZoneSelect } from "./components/ZoneSelect.tsx";
 import { AdminPage } from "./pages/admin/AdminPage.tsx";
 import { AssetPage, AssetsPage } from "./pages/assets/Assets.tsx";
@@ -24,6 +24,8 @@ export function App() {
   });
   const me = useMe();
   const [zone, setZone] = useState(storedZone);
+  // With "the DAG's zone" chosen, the page is drawn again (not remounted) once that zone is known.
+  useDagZone();
   // Another tab logged in or out: start over from what the server says (and drop the other user's data).
   useEffect(() => {
     const changed = (event: StorageEvent) => {

@@ -1,10 +1,12 @@
 /**
- * The time zone every date is shown in: UTC or the browser's. Changing it redraws the page (each
- * date is formatted when drawn), so the App keys its content on the choice.
+ * The time zone every date is shown in: UTC, the browser's, or the DAG's (on a DAG's pages, its
+ * `timezone`; elsewhere that choice falls back to the browser's). Changing it redraws the page (each
+ * date is formatted when drawn), so the App keys its content on the choice and the DAG's zone.
  */
-import { browserZone, storeZone, type ZoneChoice } from "./time.ts";
+import { browserZone, storeZone, useDagZone, type ZoneChoice } from "./time.ts";
 
 export function ZoneSelect({ zone, onChange }: { zone: ZoneChoice; onChange: (z: ZoneChoice) => void }) {
+  const dagZone = useDagZone();
   return (
     <select
       aria-label="Time zone"
@@ -17,6 +19,7 @@ export function ZoneSelect({ zone, onChange }: { zone: ZoneChoice; onChange: (z:
     >
       <option value="local">Local time ({browserZone()})</option>
       <option value="UTC">UTC</option>
+      <option value="dag">{dagZone ? `DAG's zone (${dagZone})` : "DAG's zone (on a DAG's pages)"}</option>
     </select>
   );
 }

@@ -13,7 +13,7 @@ import { hrefs, Link, navigate } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
 import { CodeTab } from "./Code.tsx";
 import { DagHeader } from "./DagHeader.tsx";
-import { DetailsTab } from "./Details.tsx";
+import { DetailsTab, useDagZoneOf } from "./Details.tsx";
 import { GanttTab } from "./Gantt.tsx";
 import { GraphTab } from "./Graph.tsx";
 import { GridTab } from "./Grid.tsx";
@@ -40,6 +40,7 @@ export function DagPage({ dagId }: { dagId: string }) {
   const queries = useQueryClient();
   const [triggering, setTriggering] = useState(false);
   const [backfilling, setBackfilling] = useState(false);
+  useDagZoneOf(dagId);
   const [deleting, setDeleting] = useState(false);
   const dag = useQuery({
     queryKey: ["dag", dagId],

@@ -3,10 +3,10 @@
  * params and default args, with anything the groups do not name listed last so nothing is hidden.
  */
 import { useQuery } from "@tanstack/react-query";
-import type { ReactNode } from "react";
+import { useEffect, type ReactNode } from "react";
 import { api, must } from "../../api.ts";
 import { Markdown } from "../../components/Markdown.tsx";
-import { formatDate } from "../../components/time.ts";
+import { formatDate, setDagZone } from "../../components/time.ts";
 import "./source.css";
 
 export function useDagDetails(dagId: string) {
@@ -15,6 +15,15 @@ export function useDagDetails(dagId: string) {
     queryFn: async () =>
       must(await api.GET("/api/v2/dags/{dag_id}/details", { params: { path: { dag_id: dagId } } })),
   });
+}
+
+/** Makes the DAG's `timezone` the one the zone selector's "DAG's zone" means while its pages are open. */
+export function useDagZoneOf(dagId: string): void {
+  const zone = useDagDetails(dagId).data?.timezone ?? null;
+  useEffect(() => {
+    setDagZone(zone);
+    return () => setDagZone(null);
+  }, [zone]);
 }
 
 const GROUPS: [string, string[]][] = [

@@ -7,12 +7,14 @@ import { hrefs, Link, navigate } from "../../router.tsx";
 import { useUrlState } from "../../url.ts";
 import type { TiKey } from "./Sections.tsx";
 import { TaskInstanceView, useTaskInstance } from "./TaskInstanceView.tsx";
+import { useDagZoneOf } from "../dag/Details.tsx";
 
 export function TaskInstancePage({ dagId, runId, taskId }: TiKey) {
   const [params] = useUrlState();
   const mapIndex = params.get("map_index") === null ? -1 : Number(params.get("map_index"));
   const tiKey = { dagId, runId, taskId, mapIndex };
   const data = useTaskInstance(tiKey).data;
+  useDagZoneOf(dagId);
   return (
     <main className="ti-page">
       <nav className="toolbar ti-crumbs" aria-label="Breadcrumbs">

@@ -278,6 +278,7 @@ function Flow({
         </>
       )}
       <FocusOn focus={focus} shape={shape} layout={layout} />
+      <KeepSelectedInView shape={shape} layout={layout} />
     </ReactFlow>
   );
 }
@@ -324,6 +325,32 @@ function FocusOn({ focus, shape, layout }: { focus: Focus | null; shape: GraphSh
       },
     );
   }, [focus, shape, layout, flow, pane]);
+  return null;
+}
+
+/**
+ * The details panel docks beside the canvas, which narrows: the task it describes must stay in sight.
+ * When a task is selected, or the canvas changes size, and the task's box is not wholly on screen,
+ * the view moves (at the same zoom) to centre it.
+ */
+function KeepSelectedInView({ shape, layout }: { shape: GraphShape; layout: LayoutResult }) {
+  const { selected } = use(GraphMarksContext);
+  const flow = useReactFlow();
+  const pane = useStore((s) => ({ width: s.width, height: s.height }), sameSize);
+  useEffect(() => {
+    if (!selected || pane.width === 0) return;
+    const i = shape.ids.indexOf(selected);
+    if (i < 0) return;
+    const { x, y, zoom } = flow.getViewport();
+    const [w, h] = [
+      Math.min(layout.ws?.[i] ?? NODE_WIDTH, NODE_WIDTH * 2),
+      Math.min(layout.hs?.[i] ?? NODE_HEIGHT, 200),
+    ];
+    const left = layout.xs[i]! * zoom + x;
+    const top = layout.ys[i]! * zoom + y;
+    const inside = left >= 0 && top >= 0 && left + w * zoom <= pane.width && top + h * zoom <= pane.height;
+    if (!inside) void flow.setCenter(layout.xs[i]! + w / 2, layout.ys[i]! + h / 2, { zoom, duration: 200 });
+  }, [selected, pane, shape, layout, flow]);
   return null;
 }
 
