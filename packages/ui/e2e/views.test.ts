@@ -181,3 +181,38 @@ test(
     await page.setViewportSize({ width: 1366, height: 800 });
   },
 );
+
+test(
+  "the calendar colours each day by its runs and a day opens its runs",
+  { skip: missing && "no chromium" },
+  async () => {
+    for (const [runId, day, state] of [
+      ["cal_a", "2024-05-01T10:00:00Z", "success"],
+      ["cal_b", "2024-05-01T12:00:00Z", "success"],
+      ["cal_c", "2024-05-02T10:00:00Z", "failed"],
+    ] as const) {
+      const made = await server.apiSend("POST", "/api/v2/dags/v_daily/dagRuns", {
+        dag_run_id: runId,
+        logical_date: day,
+      });
+      assert.equal(made.status, 200, JSON.stringify(made.body));
+      const marked = await server.apiSend("PATCH", `/api/v2/dags/v_daily/dagRuns/${runId}`, { state });
+      assert.equal(marked.status, 200, JSON.stringify(marked.body));
+    }
+    await page.goto(`${server.base}/dags/v_daily?tab=calendar&cal_year=2024`);
+    const grid = page.getByRole("grid", { name: "Runs of v_daily in 2024" });
+    await grid.getByRole("gridcell", { name: "2024-05-01: 2 success" }).waitFor();
+    const failedDay = grid.getByRole("gridcell", { name: "2024-05-02: 1 failed" });
+    assert.equal(await failedDay.getAttribute("data-state"), "failed");
+    assert.equal(await grid.getByRole("gridcell", { name: "2024-05-03: no runs" }).count(), 1);
+    assert.equal(await grid.getByRole("gridcell").count(), 366, "2024 is a leap year");
+    await page.screenshot({ path: join(SCREENSHOTS, "calendar.png") });
+    await failedDay.click();
+    await page.waitForURL(
+      (url) => url.searchParams.get("tab") === "runs" && url.searchParams.get("logical_day") === "2024-05-02",
+    );
+    const rows = page.locator(".runs-table tbody tr");
+    await eventually(async () => assert.equal(await rows.count(), 1));
+    assert.match(await rows.first().innerText(), /cal_c/);
+  },
+);

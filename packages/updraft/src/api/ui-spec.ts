@@ -2,9 +2,10 @@
  * The operations of Airflow 3's UI API (its private `/ui` routes) that Updraft serves beside the
  * public one: a DAG's structure for the graph and the grid, task groups included, which the public
  * task list does not describe (Airflow's shapes: StructureDataResponse, NodeResponse, EdgeResponse);
- * who is signed in (`/ui/auth/me`); and a run's DAG callbacks and deadlines (Updraft's own).
+ * who is signed in (`/ui/auth/me`); a run's DAG callbacks and deadlines (Updraft's own); and a DAG's
+ * runs counted per day and state for the calendar (`/ui/calendar/{dag_id}`, Airflow 3.1's).
  * Served in the same document and taken by `ctx.route` like every other operation. Handlers:
- * routes/structure.ts, routes/dag-run-callbacks.ts.
+ * routes/structure.ts, routes/dag-run-callbacks.ts, routes/calendar.ts.
  */
 type Json = Record<string, unknown>;
 
@@ -135,8 +136,71 @@ const ME: Json = {
   required: ["id", "username", "role"],
 };
 
+const CALENDAR_RESPONSE: Json = {
+  type: "object",
+  title: "CalendarTimeRangeCollectionResponse",
+  properties: {
+    total_entries: { type: "integer" },
+    dag_runs: {
+      type: "array",
+      items: {
+        type: "object",
+        title: "CalendarTimeRangeResponse",
+        properties: {
+          date: { type: "string", description: "The day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00:00Z), UTC." },
+          state: { type: "string" },
+          count: { type: "integer" },
+        },
+        required: ["date", "state", "count"],
+      },
+    },
+  },
+  required: ["total_entries", "dag_runs"],
+};
+
 export function uiApiPaths(): Record<string, Record<string, Json>> {
   return {
+    "/ui/calendar/{dag_id}": {
+      get: {
+        tags: ["Calendar"],
+        summary: "Get Calendar",
+        description:
+          "Airflow 3.1's UI API. The DAG's runs counted per day (or hour) of their logical date (run_after for runs without one) and state, in UTC, between logical_date_gte and logical_date_lte: the calendar view. Counted by the database, so a year of runs is one small answer.",
+        operationId: "get_calendar",
+        security: [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }],
+        parameters: [
+          { name: "dag_id", in: "path", required: true, schema: { type: "string", title: "Dag Id" } },
+          {
+            name: "granularity",
+            in: "query",
+            required: false,
+            schema: { type: "string", enum: ["hourly", "daily"], default: "daily" },
+          },
+          {
+            name: "logical_date_gte",
+            in: "query",
+            required: false,
+            schema: nullable({ type: "string", format: "date-time" }),
+          },
+          {
+            name: "logical_date_lte",
+            in: "query",
+            required: false,
+            schema: nullable({ type: "string", format: "date-time" }),
+          },
+        ],
+        responses: {
+          "200": {
+            description: "Successful Response",
+            content: { "application/json": { schema: CALENDAR_RESPONSE } },
+          },
+          "401": { description: "Unauthorized" },
+          "403": { description: "Forbidden" },
+          "404": { description: "Not Found" },
+          "422": { description: "Validation Error" },
+        },
+      },
+    },
     "/ui/dags/{dag_id}/dagRuns/{dag_run_id}/callbacks": {
       get: {
         tags: ["DagRun"],

@@ -1,6 +1,6 @@
 /**
  * One DAG: its header (state, schedule, pause switch, trigger; owners, tags, latest and next run,
- * reparse, backfill) and its views as tabs — grid, graph, Gantt, runs, backfills, code, details. The URL holds the tab and the run and task on screen.
+ * reparse, backfill) and its views as tabs — grid, graph, Gantt, calendar, runs, backfills, code, details. The URL holds the tab and the run and task on screen.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -19,12 +19,14 @@ import { GraphTab } from "./Graph.tsx";
 import { GridTab } from "./Grid.tsx";
 import { RunsTab } from "./Runs.tsx";
 import { BackfillDialog, BackfillsTab } from "./Backfills.tsx";
+import { CalendarTab } from "./Calendar.tsx";
 import "./dag.css";
 
 const TABS = [
   { id: "grid", label: "Grid" },
   { id: "graph", label: "Graph" },
   { id: "gantt", label: "Gantt" },
+  { id: "calendar", label: "Calendar" },
   { id: "runs", label: "Runs" },
   { id: "backfills", label: "Backfills" },
   { id: "code", label: "Code" },
@@ -122,6 +124,7 @@ export function DagPage({ dagId }: { dagId: string }) {
         {tab === "grid" && <GridTab dagId={dagId} />}
         {tab === "graph" && <GraphTab dagId={dagId} />}
         {tab === "gantt" && <GanttTab dagId={dagId} />}
+        {tab === "calendar" && <CalendarTab dagId={dagId} />}
         {tab === "runs" && <RunsTab dagId={dagId} />}
         {tab === "backfills" && <BackfillsTab dagId={dagId} />}
         {tab === "code" && <CodeTab dagId={dagId} />}

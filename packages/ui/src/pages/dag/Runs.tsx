@@ -42,10 +42,12 @@ function useRunList(dagId: string, params: URLSearchParams) {
   const type = params.get("run_type");
   const from = params.get("run_after_gte");
   const to = params.get("run_after_lte");
+  // A day of logical dates in UTC (the calendar's days): YYYY-MM-DD.
+  const logicalDay = params.get("logical_day");
   const order = params.get("run_order") ?? "-run_after";
   const offset = Number(params.get("run_offset") ?? 0) || 0;
   const query = useQuery({
-    queryKey: ["runs", dagId, "list", { state, type, from, to, order, offset }],
+    queryKey: ["runs", dagId, "list", { state, type, from, to, logicalDay, order, offset }],
     queryFn: async () =>
       must(
         await api.GET("/api/v2/dags/{dag_id}/dagRuns", {
@@ -59,18 +61,24 @@ function useRunList(dagId: string, params: URLSearchParams) {
               ...(type ? { run_type: [type] } : {}),
               ...(from ? { run_after_gte: dayBound(from, false) } : {}),
               ...(to ? { run_after_lte: dayBound(to, true) } : {}),
+              ...(logicalDay
+                ? {
+                    logical_date_gte: `${logicalDay}T00:00:00Z`,
+                    logical_date_lte: `${logicalDay}T23:59:59.999Z`,
+                  }
+                : {}),
             },
           },
         }),
       ),
     refetchInterval: (q) => (q.state.data?.dag_runs.some((r) => LIVE_STATES.has(r.state)) ? 2000 : false),
   });
-  return { query, state, type, from, to, order, offset };
+  return { query, state, type, from, to, logicalDay, order, offset };
 }
 
 export function RunsTab({ dagId }: { dagId: string }) {
   const [params, update] = useUrlState();
-  const { query, state, type, from, to, order, offset } = useRunList(dagId, params);
+  const { query, state, type, from, to, logicalDay, order, offset } = useRunList(dagId, params);
   const canEdit = mayEditDags(useRole());
   const [action, setAction] = useState<RunAction | null>(null);
   const filter = (changes: Record<string, string | null>) =>
@@ -106,11 +114,22 @@ export function RunsTab({ dagId }: { dagId: string }) {
           to
           <input type="date" value={to ?? ""} onChange={(e) => filter({ run_after_lte: e.target.value })} />
         </label>
-        {(state || type || from || to) && (
+        {logicalDay && (
+          <span className="tag" role="status">
+            Logical date {logicalDay} (UTC)
+          </span>
+        )}
+        {(state || type || from || to || logicalDay) && (
           <button
             type="button"
             onClick={() =>
-              filter({ run_state: null, run_type: null, run_after_gte: null, run_after_lte: null })
+              filter({
+                run_state: null,
+                run_type: null,
+                run_after_gte: null,
+                run_after_lte: null,
+                logical_day: null,
+              })
             }
           >
             Reset filters

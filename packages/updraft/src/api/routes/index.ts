@@ -3,6 +3,7 @@ import { registerWorkerRoutes } from "./workers.ts";
 import type { ApiContext } from "../app.ts";
 import { registerAdminRoutes } from "./admin.ts";
 import { registerDagRunCallbackRoutes } from "./dag-run-callbacks.ts";
+import { registerCalendarRoutes } from "./calendar.ts";
 import { registerDagRunRoutes } from "./dag-runs.ts";
 import { registerDagRoutes } from "./dags.ts";
 import { registerMonitorRoutes } from "./monitor.ts";
@@ -20,4 +21,5 @@ export const ROUTE_GROUPS: ((ctx: ApiContext) => void)[] = [
   registerWorkerRoutes,
   registerStructureRoutes,
   registerDagRunCallbackRoutes,
+  registerCalendarRoutes,
 ];
